@@ -1,0 +1,162 @@
+//! What a run returns. Designed so that a caller can never mistake a stopped search for a
+//! complete one: verdicts that need the whole state space (`Holds`, `NotFound`) are only
+//! given when `stop == StopReason::Exhausted`; otherwise they are `Unknown`.
+
+use std::time::Duration;
+
+use stateright::{Expectation, Model, Path};
+
+/// Why the search ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// Every reachable state (within the boundary) was explored: the only complete outcome.
+    Exhausted,
+    /// `max_states` distinct states were reached.
+    MaxStates,
+    /// States at `max_depth` had successors that were not explored.
+    MaxDepth,
+    /// The time limit passed.
+    Timeout,
+    /// Peak RSS exceeded `max_memory`.
+    MaxMemory,
+    /// The external stop flag was raised (for example by Ctrl-C).
+    Stopped,
+    /// The `FinishWhen` condition was met (for example a first counterexample).
+    Finished,
+}
+
+/// When to stop before the state space is exhausted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum FinishWhen {
+    /// Explore everything (full state counts).
+    #[default]
+    Exhausted,
+    /// Stop once any `Always` property has a counterexample.
+    AnyViolation,
+    /// Stop once every checkable property is decided (violated or example found).
+    AllDecided,
+}
+
+/// Verdict for one property.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// `Always`: no violation in a complete search.
+    Holds,
+    /// `Always`: a (shortest) counterexample was found.
+    Violated,
+    /// `Sometimes`: a (shortest) example was found.
+    Found,
+    /// `Sometimes`: no example in a complete search.
+    NotFound,
+    /// The search stopped early and nothing was found.
+    Unknown,
+    /// `Eventually`: this engine does not check liveness; never read this as "holds".
+    Unchecked,
+}
+
+/// A path from an initial state: `states[0]` is `model.init_states()[init_index]`,
+/// `states[i + 1]` is the result of `actions[i]` on `states[i]`.
+pub struct Trace<M: Model> {
+    /// Index into `Model::init_states()`.
+    pub init_index: usize,
+    /// The actions taken.
+    pub actions: Vec<M::Action>,
+    /// The real (not canonicalised) states, one more than `actions`.
+    pub states: Vec<M::State>,
+}
+
+impl<M: Model> Trace<M>
+where
+    M::State: Clone + PartialEq,
+    M::Action: Clone + PartialEq,
+{
+    /// The same trace as a stateright `Path` (re-executed with `Path::from_actions`).
+    pub fn to_path(&self, model: &M) -> Option<Path<M::State, M::Action>> {
+        Path::from_actions(model, self.states[0].clone(), &self.actions)
+    }
+}
+
+/// Result for one property of `Model::properties()`.
+pub struct PropertyOutcome<M: Model> {
+    pub name: &'static str,
+    pub expectation: Expectation,
+    pub verdict: Verdict,
+    /// Counterexample (`Always`) or example (`Sometimes`); always a shortest one.
+    pub trace: Option<Trace<M>>,
+}
+
+/// Counters of a run.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    /// Distinct states stored (after symmetry reduction, if any).
+    pub unique_states: u64,
+    /// Successors generated, duplicates included (plus the initial states).
+    pub generated_states: u64,
+    /// Largest number of steps from an initial state to a stored state (init = 0;
+    /// TLC and stateright count the initial state as depth 1).
+    pub max_depth: usize,
+    pub elapsed: Duration,
+    /// Highest VmRSS sampled during the run (between batches and at the end).
+    pub peak_rss_bytes: u64,
+    /// Bytes held by the visited set and the parent logs at the end.
+    pub visited_bytes: u64,
+    /// Rayon threads used.
+    pub threads: usize,
+}
+
+impl Stats {
+    /// Peak RSS divided by distinct states (includes frontiers and the process baseline).
+    pub fn bytes_per_state(&self) -> f64 {
+        self.peak_rss_bytes as f64 / self.unique_states.max(1) as f64
+    }
+
+    /// Visited set plus parent links divided by distinct states.
+    pub fn visited_bytes_per_state(&self) -> f64 {
+        self.visited_bytes as f64 / self.unique_states.max(1) as f64
+    }
+
+    /// Distinct states per second of wall time.
+    pub fn states_per_sec(&self) -> f64 {
+        self.unique_states as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Probability that at least one pair of distinct states shared a 64-bit fingerprint
+    /// (birthday bound n^2 / 2^65). Such a collision silently drops a state.
+    pub fn collision_probability(&self) -> f64 {
+        let n = self.unique_states as f64;
+        (n * n / 2f64.powi(65)).min(1.0)
+    }
+}
+
+/// Everything a run returns.
+pub struct Outcome<M: Model> {
+    pub stats: Stats,
+    pub stop: StopReason,
+    /// One entry per `Model::properties()`, in that order.
+    pub properties: Vec<PropertyOutcome<M>>,
+}
+
+impl<M: Model> Outcome<M> {
+    /// True only if the whole state space was explored.
+    pub fn complete(&self) -> bool {
+        self.stop == StopReason::Exhausted
+    }
+
+    /// The outcome of the property called `name`.
+    pub fn property(&self, name: &str) -> Option<&PropertyOutcome<M>> {
+        self.properties.iter().find(|p| p.name == name)
+    }
+}
+
+/// A progress sample handed to the callback (at most once per interval).
+#[derive(Clone, Debug)]
+pub struct Progress {
+    pub unique_states: u64,
+    pub generated_states: u64,
+    /// Depth of the level being expanded.
+    pub depth: usize,
+    pub elapsed: Duration,
+    /// Distinct states per second since the start.
+    pub states_per_sec: f64,
+    pub rss_bytes: u64,
+}

@@ -1,0 +1,133 @@
+//! Parent links at about 2 bytes per state.
+//!
+//! The engine numbers the states of each BFS level in (parent position, action index)
+//! order. Parents of consecutive states are therefore non-decreasing, so a level can be
+//! described by two byte logs:
+//! * `children[p]`: how many new states frontier state `p` produced in the next level;
+//! * `action[i]`: the index (into `Model::actions`) of the action that produced state `i`
+//!   (for level 0: the index into `Model::init_states`).
+//!
+//! The parent of state `i` of level `d` is the `p` where the running sum of
+//! `children` of level `d-1` passes `i`: a linear scan, paid only when a trace is rebuilt.
+//! Replaying the action indices from the initial state reproduces exactly the states the
+//! engine held in its frontier, with or without symmetry, so no fingerprint matching is
+//! needed.
+
+use std::collections::HashMap;
+
+/// A `u32` log that costs one byte per entry; values >= 255 spill into a side map.
+#[derive(Default)]
+pub(crate) struct ByteLog {
+    bytes: Vec<u8>,
+    big: HashMap<usize, u32>,
+}
+
+impl ByteLog {
+    pub(crate) fn push(&mut self, v: u32) {
+        if v < 255 {
+            self.bytes.push(v as u8);
+        } else {
+            self.big.insert(self.bytes.len(), v);
+            self.bytes.push(255);
+        }
+    }
+
+    pub(crate) fn extend(&mut self, vs: &[u32]) {
+        self.bytes.reserve(vs.len());
+        for &v in vs {
+            self.push(v);
+        }
+    }
+
+    pub(crate) fn get(&self, i: usize) -> u32 {
+        match self.bytes[i] {
+            255 => self.big[&i],
+            b => u32::from(b),
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes.capacity() + self.big.capacity() * 16
+    }
+
+    /// Gives back unused capacity once a level is finished (a `Vec` doubles while it grows).
+    pub(crate) fn shrink(&mut self) {
+        self.bytes.shrink_to_fit();
+    }
+}
+
+/// Per-level parent information for the whole run.
+#[derive(Default)]
+pub(crate) struct Levels {
+    /// `action[d]`: one entry per state of level `d`.
+    pub(crate) action: Vec<ByteLog>,
+    /// `children[d]`: one entry per state of level `d` that was expanded.
+    pub(crate) children: Vec<ByteLog>,
+}
+
+impl Levels {
+    pub(crate) fn bytes(&self) -> usize {
+        self.action.iter().chain(&self.children).map(ByteLog::bytes).sum()
+    }
+
+    /// Returns (init index, action indices) leading to state `pos` of level `depth`.
+    pub(crate) fn path_to(&self, depth: usize, mut pos: usize) -> (usize, Vec<usize>) {
+        let mut steps = Vec::with_capacity(depth);
+        for d in (1..=depth).rev() {
+            steps.push(self.action[d].get(pos) as usize);
+            let children = &self.children[d - 1];
+            let (mut acc, mut p) = (0usize, 0usize);
+            loop {
+                let c = children.get(p) as usize;
+                if pos < acc + c {
+                    break;
+                }
+                acc += c;
+                p += 1;
+            }
+            pos = p;
+        }
+        steps.reverse();
+        (self.action[0].get(pos) as usize, steps)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_log_spills_large_values() {
+        let mut l = ByteLog::default();
+        l.extend(&[0, 254, 255, 70_000, 3]);
+        let got: Vec<u32> = (0..l.len()).map(|i| l.get(i)).collect();
+        assert_eq!(got, vec![0, 254, 255, 70_000, 3]);
+    }
+
+    #[test]
+    fn path_walks_children_counts() {
+        // level 0: inits #0, #1; init #1 has 2 children (actions 4, 7); level 1 state 1
+        // (action 7) has one child (action 2).
+        let mut lv = Levels::default();
+        let mut a0 = ByteLog::default();
+        a0.extend(&[0, 1]);
+        let mut c0 = ByteLog::default();
+        c0.extend(&[0, 2]);
+        let mut a1 = ByteLog::default();
+        a1.extend(&[4, 7]);
+        let mut c1 = ByteLog::default();
+        c1.extend(&[0, 1]);
+        let mut a2 = ByteLog::default();
+        a2.extend(&[2]);
+        lv.action = vec![a0, a1, a2];
+        lv.children = vec![c0, c1];
+        assert_eq!(lv.path_to(2, 0), (1, vec![7, 2]));
+        assert_eq!(lv.path_to(1, 0), (1, vec![4]));
+        assert_eq!(lv.path_to(0, 0), (0, vec![]));
+    }
+}

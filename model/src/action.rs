@@ -1,0 +1,46 @@
+//! One action per kernel entry point, admin command, or task step.
+
+use crate::ids::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Runs admin command `i` of the scenario (`insmod`, `rmmod`, `echo ... > enabled|force`).
+    Admin(u8),
+    /// Module loader: `prepare_coming_module()` → `klp_module_coming()`.
+    KlpModuleComing(ModId),
+    /// Module loader: `do_init_module()` ran `mod->init`; `MODULE_STATE_LIVE`.
+    ModuleInit(ModId),
+    /// `delete_module()` after `mod->exit()`: `klp_module_going()`.
+    KlpModuleGoing(ModId),
+    /// `delete_module()`: `free_module()`.
+    ModuleFree(ModId),
+    /// `klp_transition_work_fn()`: the delayed work starts a `klp_try_complete_transition()` pass.
+    KlpTransitionWork,
+    /// The running pass calls `klp_try_switch_task()` on this task.
+    KlpTrySwitchTask(Pid),
+    /// `klp_free_patch_work_fn()`: `klp_free_patch_finish()`.
+    KlpFreePatchWork(PatchId),
+    /// A user task enters the kernel (a syscall) calling this function.
+    Syscall(Pid, FuncId),
+    /// A task in the kernel calls this function (through `klp_ftrace_handler()` if patched);
+    /// for kthreads and idle tasks with no frames, their main loop calls it.
+    Call(Pid, FuncId),
+    /// The innermost function returns; a user task leaving its last frame returns to user mode
+    /// (`exit_to_user_mode()` → `klp_update_patch_state()`).
+    Return(Pid),
+    /// The task blocks: `__schedule()` → `__klp_sched_try_switch()`, then off the CPU.
+    Schedule(Pid),
+    /// The task is woken and runs again.
+    Wake(Pid),
+    /// A user task in user mode takes an interrupt or a syscall that touches no modelled
+    /// function: `klp_update_patch_state()` on the way back to user mode.
+    ExitToUserMode(Pid),
+    /// The idle loop (`do_idle()`): `klp_update_patch_state()`.
+    DoIdle(Pid),
+    /// A user task forks its next child slot: `copy_process()` → `klp_copy_process()`.
+    Fork(Pid),
+    /// A new child runs for the first time: `ret_from_fork` → return to user mode.
+    RetFromFork(Pid),
+}

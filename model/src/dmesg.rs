@@ -1,0 +1,52 @@
+//! Wording of the lines that are not kernel/livepatch messages: the selftest modules' callback
+//! lines (`test_klp_callbacks_demo.c`: `callback_info()` and its `module_state[]` table) and the
+//! shell commands as the selftests log them.
+
+use crate::spec::{AdminOp, Spec};
+use crate::state::ModState;
+
+/// `module_state[]` in lib/livepatch/test_klp_callbacks_demo.c.
+pub fn module_state_str(s: ModState) -> &'static str {
+    match s {
+        ModState::Live => "[MODULE_STATE_LIVE] Normal state",
+        ModState::Formed | ModState::Coming => "[MODULE_STATE_COMING] Full formed, running module_init",
+        ModState::Going | ModState::Gone => "[MODULE_STATE_GOING] Going away",
+        ModState::Unloaded => "[MODULE_STATE_UNFORMED] Still setting up",
+    }
+}
+
+/// The command line the selftests log for an admin command (`% insmod test_klp_livepatch.ko`).
+pub fn command_line(spec: &Spec, op: AdminOp) -> String {
+    let patch = |p: u8| spec.patches[p as usize].name.clone();
+    let module = |m: u8| spec.modules[m as usize].name.clone();
+    match op {
+        AdminOp::InsmodPatch(p) => format!("% insmod test_modules/{}.ko", patch(p)),
+        AdminOp::InsmodModule(m) => format!("% insmod test_modules/{}.ko", module(m)),
+        AdminOp::RmmodPatch(p) => format!("% rmmod {}", patch(p)),
+        AdminOp::RmmodModule(m) => format!("% rmmod {}", module(m)),
+        AdminOp::Disable(p) => format!("% echo 0 > /sys/kernel/livepatch/{}/enabled", patch(p)),
+        AdminOp::Enable(p) => format!("% echo 1 > /sys/kernel/livepatch/{}/enabled", patch(p)),
+        AdminOp::Force(p) => format!("% echo 1 > /sys/kernel/livepatch/{}/force", patch(p)),
+    }
+}
+
+/// The error line a failed command prints, as the selftests capture it.
+pub fn command_error(spec: &Spec, op: AdminOp, errno: i32) -> String {
+    let err = crate::lifecycle::strerror(errno);
+    match op {
+        AdminOp::InsmodPatch(p) => {
+            format!("insmod: ERROR: could not insert module test_modules/{}.ko: {err}", spec.patches[p as usize].name)
+        }
+        AdminOp::InsmodModule(m) => {
+            format!("insmod: ERROR: could not insert module test_modules/{}.ko: {err}", spec.modules[m as usize].name)
+        }
+        AdminOp::RmmodPatch(p) => format!("rmmod: ERROR: Module {} is in use", spec.patches[p as usize].name),
+        AdminOp::RmmodModule(m) => format!("rmmod: ERROR: Module {} is in use", spec.modules[m as usize].name),
+        AdminOp::Disable(p) | AdminOp::Enable(p) => {
+            format!("echo: write error: /sys/kernel/livepatch/{}/enabled: {err}", spec.patches[p as usize].name)
+        }
+        AdminOp::Force(p) => {
+            format!("echo: write error: /sys/kernel/livepatch/{}/force: {err}", spec.patches[p as usize].name)
+        }
+    }
+}

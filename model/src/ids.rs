@@ -1,0 +1,32 @@
+//! Small integer ids used inside the model. Names live only at the edges (scenario files, JSON,
+//! timeline, dmesg); the state carries indices so that it hashes and clones cheaply.
+
+/// Index of a task (a `task_struct`) in [`crate::Spec::tasks`]; threads first, idle tasks last,
+/// the order `klp_try_complete_transition()` visits them in.
+pub type Pid = u8;
+/// Index of a function of the running kernel or of a target module (an `old_func`).
+pub type FuncId = u8;
+/// Index of a livepatch (`struct klp_patch`, one per livepatch module).
+pub type PatchId = u8;
+/// Index of a `struct klp_object` slot, over all patches (static and dynamic ones).
+pub type ObjId = u8;
+/// Index of a `struct klp_func` slot, over all patches (static and `nop` ones).
+pub type KlpFuncId = u8;
+/// Index of a target (non-livepatch) module.
+pub type ModId = u8;
+
+/// Which code a frame on a task's stack is executing: the original function, or the new
+/// function of one patch. A `nop` func (atomic replace) runs the original code, so it is
+/// [`Version::ORIGINAL`] too. Stored as one byte: 0 = original, `p + 1` = patch `p`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct Version(pub u8);
+
+impl Version {
+    pub const ORIGINAL: Version = Version(0);
+    pub fn of_patch(p: PatchId) -> Version {
+        Version(p + 1)
+    }
+    pub fn patch(self) -> Option<PatchId> {
+        self.0.checked_sub(1)
+    }
+}

@@ -1,0 +1,258 @@
+//! The resolved, static description of a modelled system: the external halves of
+//! `struct klp_patch`, `klp_object`, `klp_func` (include/linux/livepatch.h), the kernel's
+//! functions, target modules, tasks and admin commands. Nothing here changes during exploration.
+
+pub use crate::ids::*;
+use crate::task::TaskKind;
+use crate::variant::Variant;
+use serde::{Deserialize, Serialize};
+
+/// Where a task may block inside a function (`schedule()`), and who wakes it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sleeps {
+    /// Never blocks here.
+    #[default]
+    Never,
+    /// `TASK_INTERRUPTIBLE`: woken by its event or by `klp_send_signals()`.
+    Interruptible,
+    /// `TASK_UNINTERRUPTIBLE`: woken by its event only.
+    Uninterruptible,
+    /// Blocks and is never woken (the selftests' busy module: `busymod_work_func`).
+    Forever,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FuncSpec {
+    pub name: String,
+    /// `None` = vmlinux.
+    pub module: Option<ModId>,
+    pub calls: Vec<FuncId>,
+    pub sleeps: Sleeps,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModuleSpec {
+    pub name: String,
+    /// Loaded (`MODULE_STATE_LIVE`) in the initial state.
+    pub loaded: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskSpec {
+    pub comm: String,
+    pub kind: TaskKind,
+    pub entry: Vec<FuncId>,
+    /// A child slot: unborn until `parent` forks.
+    pub parent: Option<Pid>,
+}
+
+/// `struct klp_callbacks` as the scenario sets it: which callbacks exist and what `pre_patch`
+/// returns (the only callback that can fail).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Callbacks {
+    pub pre_patch: Option<i32>,
+    pub post_patch: bool,
+    pub pre_unpatch: bool,
+    pub post_unpatch: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PatchSpec {
+    /// `patch->mod->name`.
+    pub name: String,
+    /// `patch->replace`: atomic replace (cumulative) patch.
+    pub replace: bool,
+    /// `struct klp_state` entries: (id, version).
+    pub states: Vec<(u32, u32)>,
+    /// The patch's object slots, static ones first then dynamic ones for nops.
+    pub objs: Vec<ObjId>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjSpec {
+    pub patch: PatchId,
+    /// `obj->name`: `None` = vmlinux.
+    pub module: Option<ModId>,
+    /// `obj->dynamic`: allocated by `klp_add_nops()`.
+    pub dynamic: bool,
+    pub callbacks: Callbacks,
+    pub funcs: Vec<KlpFuncId>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KlpFuncSpec {
+    pub patch: PatchId,
+    pub obj: ObjId,
+    /// `func->old_func` (resolved from `old_name`).
+    pub old_func: FuncId,
+    /// `func->nop`: a dynamic func of an atomic-replace patch that runs the original code.
+    pub nop: bool,
+}
+
+/// Whether admin commands run as a script or as a set in any order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminOrder {
+    Script,
+    Any,
+}
+
+/// An admin command, as a user types it in the selftests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminOp {
+    /// `insmod <patch>.ko`: the module's init calls `klp_enable_patch()`.
+    InsmodPatch(PatchId),
+    /// `rmmod <patch>`: unload the livepatch module (refused while its reference is held).
+    RmmodPatch(PatchId),
+    /// `modprobe <mod>`: load a target module (`load_module()`).
+    InsmodModule(ModId),
+    /// `rmmod <mod>`: unload a target module (`delete_module()`).
+    RmmodModule(ModId),
+    /// `echo 0 > /sys/kernel/livepatch/<patch>/enabled`.
+    Disable(PatchId),
+    /// `echo 1 > /sys/kernel/livepatch/<patch>/enabled`.
+    Enable(PatchId),
+    /// `echo 1 > /sys/kernel/livepatch/<patch>/force`.
+    Force(PatchId),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpSpec {
+    pub op: AdminOp,
+    /// Any order: how many times it may run.
+    pub max: u8,
+    /// Script order: the next command waits as the selftest helper does (`load_lp` waits for the
+    /// transition to finish, `disable_lp` for the sysfs directory to vanish, `unload_lp` for the
+    /// reference count to drop, `load_mod`/`unload_mod` for the module loader).
+    pub wait: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Admin {
+    pub order: AdminOrder,
+    pub ops: Vec<OpSpec>,
+}
+
+/// A resolved scenario.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spec {
+    pub name: String,
+    pub description: String,
+    pub funcs: Vec<FuncSpec>,
+    pub modules: Vec<ModuleSpec>,
+    pub tasks: Vec<TaskSpec>,
+    pub patches: Vec<PatchSpec>,
+    pub objs: Vec<ObjSpec>,
+    pub klp_funcs: Vec<KlpFuncSpec>,
+    pub admin: Admin,
+    pub max_stack: u8,
+    pub variant: Variant,
+}
+
+impl Spec {
+    /// The name dmesg uses for an object: "vmlinux" or the module's name.
+    pub fn obj_name(&self, module: Option<ModId>) -> &str {
+        module.map(|m| self.modules[m as usize].name.as_str()).unwrap_or("vmlinux")
+    }
+    /// A task as `comm:pid` (pid = index + 1; idle tasks are `swapper/N`, pid 0 in the kernel).
+    pub fn task_name(&self, pid: Pid) -> String {
+        self.tasks[pid as usize].comm.clone()
+    }
+    /// Functions some patch can put on this function's `func_stack`.
+    pub fn is_patchable(&self, f: FuncId) -> bool {
+        self.klp_funcs.iter().any(|k| k.old_func == f)
+    }
+    /// A version name for humans: `f` for the original, `f'lp1` for patch lp1's function.
+    pub fn version_name(&self, f: FuncId, v: Version) -> String {
+        match v.patch() {
+            None => self.funcs[f as usize].name.clone(),
+            Some(p) => format!("{}'{}", self.funcs[f as usize].name, self.patches[p as usize].name),
+        }
+    }
+}
+
+/// Builds the flat object and func slot tables.
+#[derive(Default)]
+pub(crate) struct PatchBuilder {
+    pub patches: Vec<PatchSpec>,
+    pub objs: Vec<ObjSpec>,
+    pub klp_funcs: Vec<KlpFuncSpec>,
+}
+
+impl PatchBuilder {
+    pub fn add_patch(
+        &mut self,
+        name: String,
+        replace: bool,
+        states: Vec<(u32, u32)>,
+        objs: Vec<(Option<ModId>, Vec<FuncId>, Callbacks)>,
+    ) {
+        let patch = self.patches.len() as PatchId;
+        let mut ids = Vec::new();
+        for (module, funcs, callbacks) in objs {
+            ids.push(self.add_obj(patch, module, false, callbacks, &funcs, false));
+        }
+        self.patches.push(PatchSpec { name, replace, states, objs: ids });
+    }
+
+    fn add_obj(
+        &mut self,
+        patch: PatchId,
+        module: Option<ModId>,
+        dynamic: bool,
+        callbacks: Callbacks,
+        funcs: &[FuncId],
+        nop: bool,
+    ) -> ObjId {
+        let obj = self.objs.len() as ObjId;
+        let mut ids = Vec::new();
+        for &old_func in funcs {
+            ids.push(self.klp_funcs.len() as KlpFuncId);
+            self.klp_funcs.push(KlpFuncSpec { patch, obj, old_func, nop });
+        }
+        self.objs.push(ObjSpec { patch, module, dynamic, callbacks, funcs: ids });
+        obj
+    }
+
+    /// `klp_add_nops()` can only add a nop for a function that some other patch patches; every
+    /// such slot is allocated here and exists at run time only when an older patch in
+    /// `klp_patches` patches that function when the replace patch is enabled.
+    pub fn add_nops(&mut self, funcs: &[FuncSpec]) {
+        for p in 0..self.patches.len() {
+            if !self.patches[p].replace {
+                continue;
+            }
+            let own: Vec<FuncId> = self.patches[p]
+                .objs
+                .iter()
+                .flat_map(|&o| self.objs[o as usize].funcs.iter().map(|&k| self.klp_funcs[k as usize].old_func))
+                .collect();
+            let mut others: Vec<FuncId> = self
+                .klp_funcs
+                .iter()
+                .filter(|k| k.patch as usize != p && !k.nop)
+                .map(|k| k.old_func)
+                .filter(|f| !own.contains(f))
+                .collect();
+            others.sort_unstable();
+            others.dedup();
+            for f in others {
+                let module = funcs[f as usize].module;
+                let existing = self.patches[p].objs.iter().copied().find(|&o| self.objs[o as usize].module == module);
+                match existing {
+                    Some(o) => {
+                        let id = self.klp_funcs.len() as KlpFuncId;
+                        self.klp_funcs.push(KlpFuncSpec { patch: p as PatchId, obj: o, old_func: f, nop: true });
+                        self.objs[o as usize].funcs.push(id);
+                    }
+                    None => {
+                        let o = self.add_obj(p as PatchId, module, true, Callbacks::default(), &[f], true);
+                        self.patches[p].objs.push(o);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! The mutable state: the internal halves of `klp_patch` / `klp_object` / `klp_func`, the
+//! globals of kernel/livepatch/{core,transition,patch}.c, target modules, tasks, and history
+//! bits used only by properties. Vectors only, no hash maps: stateright rebuilds paths by
+//! replaying action indices, so iteration order must be deterministic.
+
+use crate::ids::*;
+use crate::task::{PatchState, Task};
+use serde::{Deserialize, Serialize};
+
+/// A livepatch module and its `struct klp_patch`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PatchLife {
+    /// The livepatch module is not loaded.
+    Unloaded,
+    /// On `klp_patches`: enabled, or in transition (`patch->enabled` says which way).
+    Listed,
+    /// `klp_free_patch_start()` took it off `klp_patches`; `klp_free_patch_work_fn()` has not yet
+    /// run `klp_free_patch_finish()` (the module reference is still held).
+    Freeing,
+    /// Freed. The module stays loaded until rmmod; its reference was dropped unless forced.
+    Freed,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PatchRt {
+    pub life: PatchLife,
+    /// `patch->enabled`.
+    pub enabled: bool,
+    /// `patch->forced`: `klp_free_patch_finish()` then never calls `module_put()`.
+    pub forced: bool,
+}
+
+impl PatchRt {
+    /// `try_module_get(patch->mod)` in `klp_enable_patch()` still held.
+    pub fn holds_module_ref(&self) -> bool {
+        matches!(self.life, PatchLife::Listed | PatchLife::Freeing) || (self.life == PatchLife::Freed && self.forced)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct ObjRt {
+    /// Dynamic object allocated by `klp_add_nops()` (static objects: always true while listed).
+    pub exists: bool,
+    /// `obj->mod != NULL`, i.e. bound to a loaded module by `klp_find_object_module()` or
+    /// `klp_module_coming()`. Always false for vmlinux (`klp_is_object_loaded()` handles it).
+    pub mod_bound: bool,
+    /// `obj->patched`.
+    pub patched: bool,
+    /// `obj->callbacks.post_unpatch_enabled`.
+    pub post_unpatch_enabled: bool,
+}
+
+/// The internal half of `struct klp_func`. livepatch.h documents the pair:
+/// ```text
+/// patching:   (patched=0,transition=0) unpatched
+///          -> (0,1) temporary starting state
+///          -> (1,1) patched, may be visible to some tasks
+///          -> (1,0) patched, visible to all tasks
+/// unpatching: (1,0) -> (1,1) -> (0,1) temporary ending state -> (0,0)
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct FuncRt {
+    /// A nop allocated by `klp_add_nops()` (static funcs: always true while listed).
+    pub exists: bool,
+    pub patched: bool,
+    pub transition: bool,
+}
+
+/// `enum module_state` plus what the livepatch hooks add, in the order `load_module()` and
+/// `delete_module()` walk through them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModState {
+    /// Not loaded (or freed).
+    Unloaded,
+    /// `MODULE_STATE_COMING` after `complete_formation()`, before `klp_module_coming()`.
+    Formed,
+    /// `MODULE_STATE_COMING` after `klp_module_coming()` succeeded: `mod->init` may run.
+    Coming,
+    /// `MODULE_STATE_LIVE`.
+    Live,
+    /// `MODULE_STATE_GOING`, `mod->exit()` ran, `klp_module_going()` has not yet run.
+    Going,
+    /// `MODULE_STATE_GOING` after `klp_module_going()`, not yet freed.
+    Gone,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ModRt {
+    pub state: ModState,
+    /// `mod->klp_alive`.
+    pub klp_alive: bool,
+}
+
+/// The transition work: `klp_try_complete_transition()` runs holding `klp_mutex`, visiting
+/// every thread then every idle task, one `klp_try_switch_task()` at a time, while the tasks
+/// themselves keep running. `next` is the next task to try; `complete` is false once a try failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Pass {
+    pub next: Pid,
+    pub complete: bool,
+}
+
+/// History kept for properties only; never shown in dmesg. Bits are set when a step does
+/// something a property forbids (so correct models never set them and the state space does
+/// not grow).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Ghost {
+    /// Bit `Warn as u32` set when that `WARN_ON_ONCE` would fire.
+    pub warns: u32,
+    /// Bit `Event as u32` set when an event-shaped property is broken.
+    pub events: u32,
+    /// Bit `Site as u32` set once that code ran: the `sometimes` partners of WARN and event
+    /// properties use it to show that the checked code is reachable (no vacuous pass). Most
+    /// sites are reached together in one step, so these bits add few states.
+    pub reached: u32,
+}
+
+/// Kernel code whose reachability the vacuity checks need.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Site {
+    /// `klp_ftrace_handler()` read `current->patch_state` (top func in transition).
+    HandlerTransition = 0,
+    InitTransition,
+    StartTransition,
+    TryCompleteTransition,
+    CompleteTransition,
+    CancelTransition,
+    ModuleComing,
+    ModuleGoing,
+    DisablePatch,
+    ReverseTransition,
+    ForceTransition,
+    PrePatchCallback,
+    PostPatchCallback,
+    PreUnpatchCallback,
+    PostUnpatchCallback,
+    CopyProcess,
+}
+
+/// Every `WARN_ON_ONCE()`/`WARN_ON()` of kernel/livepatch that the model can reach.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Warn {
+    /// `klp_ftrace_handler()`: `WARN_ON_ONCE(patch_state == KLP_TRANSITION_IDLE)`.
+    HandlerIdle = 0,
+    /// `klp_init_transition()`: `WARN_ON_ONCE(klp_target_state != KLP_TRANSITION_IDLE)`.
+    InitTargetNotIdle,
+    /// `klp_init_transition()`: `WARN_ON_ONCE(task->patch_state != KLP_TRANSITION_IDLE)`.
+    InitTaskNotIdle,
+    /// `klp_start_transition()` / `klp_try_complete_transition()`:
+    /// `WARN_ON_ONCE(klp_target_state == KLP_TRANSITION_IDLE)`.
+    TargetIdle,
+    /// `klp_complete_transition()`: `WARN_ON_ONCE(test_tsk_thread_flag(task, TIF_PATCH_PENDING))`.
+    CompletePending,
+    /// `klp_cancel_transition()`: `WARN_ON_ONCE(klp_target_state != KLP_TRANSITION_PATCHED)`.
+    CancelNotPatching,
+    /// `klp_module_coming()` / `klp_module_going()`: `WARN_ON(mod->state != ...)`.
+    ModuleState,
+    /// `__klp_disable_patch()`: `WARN_ON(!patch->enabled)`.
+    DisableNotEnabled,
+}
+
+/// Events that break a property at the moment they happen (state predicates cannot see them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Event {
+    /// `klp_complete_transition()` ran (and with it post_patch / post_unpatch callbacks) while
+    /// some task was not yet at `klp_target_state` (S6).
+    CompleteEarly = 0,
+    /// A post_unpatch callback ran without a successful pre_patch before it (S8).
+    PostUnpatchUnpaired,
+    /// A pre_unpatch callback ran without a post_patch before it (S8).
+    PreUnpatchUnpaired,
+    /// A callback ran for an object that is not loaded (S8).
+    CallbackUnloaded,
+    /// `klp_patch_object()` made an object's functions visible before its pre_patch callback
+    /// succeeded (S7).
+    PatchedBeforePrePatch,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct State {
+    pub tasks: Vec<Task>,
+    pub mods: Vec<ModRt>,
+    pub patches: Vec<PatchRt>,
+    pub objs: Vec<ObjRt>,
+    pub funcs: Vec<FuncRt>,
+    /// `klp_ops->func_stack` per kernel function, **top last** (the kernel's list head is the
+    /// most recently added func, `list_add_rcu()` in `klp_patch_func()`).
+    pub func_stacks: Vec<Vec<KlpFuncId>>,
+    /// `LIST_HEAD(klp_patches)`, oldest first.
+    pub klp_patches: Vec<PatchId>,
+    pub klp_transition_patch: Option<PatchId>,
+    pub klp_target_state: PatchState,
+    /// A `klp_try_complete_transition()` pass in progress (it holds `klp_mutex`).
+    pub pass: Option<Pass>,
+    /// Script order: index of the next command; any order: how often each command ran.
+    pub admin: Vec<u8>,
+    /// Callback history per object slot: pre_patch succeeded (and not yet undone by
+    /// post_unpatch), post_patch ran (and not yet undone by pre_unpatch). Ghost only.
+    pub cb_setup: Vec<(bool, bool)>,
+    pub ghost: Ghost,
+}
+
+impl State {
+    /// `klp_mutex` is free: no pass of the transition work holds it. (Every other holder is
+    /// a single model step.)
+    pub fn klp_mutex_free(&self) -> bool {
+        self.pass.is_none()
+    }
+    pub fn warn(&mut self, w: Warn) {
+        self.ghost.warns |= 1 << w as u32;
+    }
+    pub fn event(&mut self, e: Event) {
+        self.ghost.events |= 1 << e as u32;
+    }
+    pub fn reach(&mut self, s: Site) {
+        self.ghost.reached |= 1 << s as u32;
+    }
+    pub fn reached(&self, s: Site) -> bool {
+        self.ghost.reached & (1 << s as u32) != 0
+    }
+}

@@ -1,0 +1,384 @@
+//! `KlpSystem`: the scenario as a `stateright::Model`. Guards live in `actions()`, effects in
+//! one `match` in [`KlpSystem::step`], which traces re-run with a [`Log`] to get dmesg lines.
+
+use crate::action::Action;
+use crate::dmesg;
+use crate::ids::*;
+use crate::lifecycle::*;
+use crate::log::{Log, NoLog};
+use crate::spec::{AdminOp, AdminOrder, Sleeps, Spec};
+use crate::state::*;
+use crate::task::{Context, PatchState, Task, TaskKind};
+use crate::workload::*;
+use stateright::{Model, Property};
+use std::sync::Arc;
+
+/// The model of one scenario. Properties come from the properties crate (the model never
+/// depends on them): `KlpSystem::new(spec, catalogue)`.
+#[derive(Clone)]
+pub struct KlpSystem {
+    pub spec: Arc<Spec>,
+    properties: fn() -> Vec<Property<KlpSystem>>,
+    nthreads: usize,
+}
+
+impl KlpSystem {
+    pub fn new(spec: Spec, properties: fn() -> Vec<Property<KlpSystem>>) -> Self {
+        let nthreads = spec.tasks.iter().filter(|t| t.kind != TaskKind::Idle).count();
+        KlpSystem { spec: Arc::new(spec), properties, nthreads }
+    }
+
+    /// The initial state: no livepatch loaded, modules as the scenario says, user tasks in
+    /// user mode, kthreads and idle tasks in their main loops.
+    pub fn init_state(&self) -> State {
+        let s = &*self.spec;
+        let tasks = s
+            .tasks
+            .iter()
+            .map(|t| Task {
+                patch_state: PatchState::Idle,
+                tif_patch_pending: false,
+                context: match (t.parent, t.kind) {
+                    (Some(_), _) => Context::Unborn,
+                    (None, TaskKind::User) => Context::User,
+                    (None, _) => Context::Running,
+                },
+                stack: Vec::new(),
+            })
+            .collect();
+        State {
+            tasks,
+            mods: s
+                .modules
+                .iter()
+                .map(|m| ModRt {
+                    state: if m.loaded { ModState::Live } else { ModState::Unloaded },
+                    klp_alive: m.loaded,
+                })
+                .collect(),
+            patches: vec![PatchRt { life: PatchLife::Unloaded, enabled: false, forced: false }; s.patches.len()],
+            objs: vec![ObjRt::default(); s.objs.len()],
+            funcs: vec![FuncRt::default(); s.klp_funcs.len()],
+            func_stacks: vec![Vec::new(); s.funcs.len()],
+            klp_patches: Vec::new(),
+            klp_transition_patch: None,
+            klp_target_state: PatchState::Idle,
+            pass: None,
+            admin: match s.admin.order {
+                AdminOrder::Script => vec![0],
+                AdminOrder::Any => vec![0; s.admin.ops.len()],
+            },
+            cb_setup: vec![(false, false); s.objs.len()],
+            ghost: Ghost::default(),
+        }
+    }
+
+    fn needs_klp_mutex(op: AdminOp) -> bool {
+        matches!(op, AdminOp::InsmodPatch(_) | AdminOp::Disable(_) | AdminOp::Enable(_) | AdminOp::Force(_))
+    }
+
+    /// Any order offers a command only when it would change the kernel's state: a command the
+    /// kernel refuses (-EEXIST, -ENOENT, -EBUSY, -EINVAL) changes nothing but the command budget,
+    /// so exploring it only multiplies states. Scripts run refused commands too (and log them).
+    fn acts(&self, st: &State, op: AdminOp) -> bool {
+        let no_transition = st.klp_transition_patch.is_none();
+        match op {
+            AdminOp::InsmodPatch(p) => {
+                st.patches[p as usize].life == PatchLife::Unloaded
+                    && no_transition
+                    && klp_is_patch_compatible(&self.spec, st, p)
+            }
+            AdminOp::RmmodPatch(p) => {
+                st.patches[p as usize].life != PatchLife::Unloaded && !st.patches[p as usize].holds_module_ref()
+            }
+            AdminOp::InsmodModule(m) => st.mods[m as usize].state == ModState::Unloaded,
+            AdminOp::RmmodModule(m) => st.mods[m as usize].state == ModState::Live && !self.module_busy(st, m),
+            AdminOp::Disable(p) => {
+                st.patches[p as usize].life == PatchLife::Listed
+                    && st.patches[p as usize].enabled
+                    && (no_transition || st.klp_transition_patch == Some(p))
+            }
+            AdminOp::Enable(p) | AdminOp::Force(p) => {
+                st.klp_transition_patch == Some(p) && (op == AdminOp::Force(p) || !st.patches[p as usize].enabled)
+            }
+        }
+    }
+
+    /// A task executes the module's code (holds it: the busy-module case).
+    fn module_busy(&self, st: &State, m: ModId) -> bool {
+        st.tasks.iter().any(|t| t.stack.iter().any(|fr| self.spec.funcs[fr.func as usize].module == Some(m)))
+    }
+
+    /// Script order: has the previous command finished waiting, as the selftest helper would?
+    fn script_wait_done(&self, st: &State, op: AdminOp) -> bool {
+        match op {
+            AdminOp::InsmodPatch(p) => st.klp_transition_patch != Some(p),
+            AdminOp::Disable(p) => st.patches[p as usize].life != PatchLife::Listed,
+            AdminOp::InsmodModule(m) => !matches!(st.mods[m as usize].state, ModState::Formed | ModState::Coming),
+            AdminOp::RmmodModule(m) => !matches!(st.mods[m as usize].state, ModState::Going | ModState::Gone),
+            AdminOp::RmmodPatch(_) | AdminOp::Enable(_) | AdminOp::Force(_) => true,
+        }
+    }
+
+    fn admin_actions(&self, st: &State, out: &mut Vec<Action>) {
+        let ops = &self.spec.admin.ops;
+        let ready = |i: usize| {
+            let op = ops[i].op;
+            if Self::needs_klp_mutex(op) && !st.klp_mutex_free() {
+                return false;
+            }
+            // `unload_lp` waits for the reference count to drop before rmmod.
+            if let (AdminOp::RmmodPatch(p), AdminOrder::Script, true) = (op, self.spec.admin.order, ops[i].wait) {
+                return !st.patches[p as usize].holds_module_ref();
+            }
+            true
+        };
+        match self.spec.admin.order {
+            AdminOrder::Script => {
+                let pc = st.admin[0] as usize;
+                if pc < ops.len()
+                    && (pc == 0 || !ops[pc - 1].wait || self.script_wait_done(st, ops[pc - 1].op))
+                    && ready(pc)
+                {
+                    out.push(Action::Admin(pc as u8));
+                }
+            }
+            AdminOrder::Any => {
+                for (i, op) in ops.iter().enumerate() {
+                    if st.admin[i] < op.max && ready(i) && self.acts(st, op.op) {
+                        out.push(Action::Admin(i as u8));
+                    }
+                }
+            }
+        }
+    }
+
+    fn task_actions(&self, st: &State, pid: Pid, out: &mut Vec<Action>) {
+        let s = &*self.spec;
+        let t = &st.tasks[pid as usize];
+        let kind = s.tasks[pid as usize].kind;
+        match t.context {
+            Context::Unborn => {}
+            Context::Forked => out.push(Action::RetFromFork(pid)),
+            Context::User => {
+                for &f in &s.tasks[pid as usize].entry {
+                    if callable(s, st, f) {
+                        out.push(Action::Syscall(pid, f));
+                    }
+                }
+                if t.tif_patch_pending {
+                    out.push(Action::ExitToUserMode(pid));
+                }
+                let in_thread_walk = st.pass.is_some_and(|p| (p.next as usize) < self.nthreads);
+                if !in_thread_walk
+                    && s.tasks
+                        .iter()
+                        .enumerate()
+                        .any(|(c, ts)| ts.parent == Some(pid) && st.tasks[c].context == Context::Unborn)
+                {
+                    out.push(Action::Fork(pid));
+                }
+            }
+            Context::Running => {
+                if t.stack.len() < s.max_stack as usize {
+                    for &f in callees(s, st, pid) {
+                        if callable(s, st, f) {
+                            out.push(Action::Call(pid, f));
+                        }
+                    }
+                }
+                if !t.stack.is_empty() {
+                    out.push(Action::Return(pid));
+                }
+                if kind != TaskKind::Idle && sleep_kind(s, st, pid) != Sleeps::Never {
+                    out.push(Action::Schedule(pid));
+                }
+                if kind == TaskKind::Idle && t.stack.is_empty() && t.tif_patch_pending {
+                    out.push(Action::DoIdle(pid));
+                }
+            }
+            Context::Sleeping => {
+                if matches!(sleep_kind(s, st, pid), Sleeps::Interruptible | Sleeps::Uninterruptible) {
+                    out.push(Action::Wake(pid));
+                }
+            }
+        }
+    }
+
+    /// Applies one action, sending the kernel messages it produces to `log`. `None` if the
+    /// action is not enabled in `st` (replay uses this to find the first step that no longer
+    /// matches the model).
+    pub fn step(&self, st: &State, action: Action, log: &mut impl Log) -> Option<State> {
+        let s = &*self.spec;
+        let mut n = st.clone();
+        match action {
+            Action::Admin(i) => {
+                let op = s.admin.ops.get(i as usize)?.op;
+                match s.admin.order {
+                    AdminOrder::Script => n.admin[0] += 1,
+                    AdminOrder::Any => n.admin[i as usize] += 1,
+                }
+                log.line(|| dmesg::command_line(s, op));
+                let ret = self.admin(&mut n, op, log);
+                if ret != 0 {
+                    log.line(|| dmesg::command_error(s, op, ret));
+                }
+            }
+            Action::KlpModuleComing(m) => {
+                if klp_module_coming(s, &mut n, m, log) == 0 {
+                    n.mods[m as usize].state = ModState::Coming;
+                } else {
+                    // load_module() error path: the module is freed; modprobe fails.
+                    n.mods[m as usize] = ModRt { state: ModState::Unloaded, klp_alive: false };
+                }
+            }
+            Action::ModuleInit(m) => n.mods[m as usize].state = ModState::Live,
+            Action::KlpModuleGoing(m) => {
+                klp_module_going(s, &mut n, m, log);
+                n.mods[m as usize].state = ModState::Gone;
+            }
+            Action::ModuleFree(m) => n.mods[m as usize].state = ModState::Unloaded,
+            Action::KlpTransitionWork => klp_try_complete_transition(s, &mut n, log),
+            Action::KlpTrySwitchTask(_) => pass_try_switch(s, &mut n, log),
+            Action::KlpFreePatchWork(p) => klp_free_patch_finish(&mut n, p),
+            Action::Syscall(pid, f) | Action::Call(pid, f) => call(s, &mut n, pid, f),
+            Action::Return(pid) => ret(s, &mut n, pid),
+            Action::Schedule(pid) => schedule(s, &mut n, pid, log),
+            Action::Wake(pid) => n.tasks[pid as usize].context = Context::Running,
+            Action::ExitToUserMode(pid) => exit_to_user_mode(&mut n, pid),
+            Action::DoIdle(pid) => crate::transition::klp_update_patch_state(&mut n, pid),
+            Action::Fork(pid) => {
+                fork(s, &mut n, pid)?;
+            }
+            Action::RetFromFork(pid) => exit_to_user_mode(&mut n, pid),
+        }
+        Some(n)
+    }
+
+    /// Runs an admin command; returns 0 or the -errno the command fails with.
+    fn admin(&self, n: &mut State, op: AdminOp, log: &mut impl Log) -> i32 {
+        let s = &*self.spec;
+        match op {
+            AdminOp::InsmodPatch(p) => {
+                if n.patches[p as usize].life != PatchLife::Unloaded {
+                    return -17;
+                }
+                klp_enable_patch(s, n, p, log)
+            }
+            AdminOp::RmmodPatch(p) => {
+                let r = n.patches[p as usize];
+                if r.life == PatchLife::Unloaded {
+                    return -2;
+                }
+                if r.holds_module_ref() {
+                    return -16;
+                }
+                n.patches[p as usize].life = PatchLife::Unloaded;
+                0
+            }
+            AdminOp::InsmodModule(m) => {
+                if n.mods[m as usize].state != ModState::Unloaded {
+                    return -17;
+                }
+                // complete_formation(): MODULE_STATE_COMING, visible to find_module().
+                n.mods[m as usize].state = ModState::Formed;
+                0
+            }
+            AdminOp::RmmodModule(m) => {
+                if n.mods[m as usize].state != ModState::Live {
+                    return -2;
+                }
+                if self.module_busy(n, m) {
+                    return -16;
+                }
+                // delete_module(): MODULE_STATE_GOING, mod->exit() runs.
+                n.mods[m as usize].state = ModState::Going;
+                0
+            }
+            AdminOp::Disable(p) => enabled_store(s, n, p, false, log),
+            AdminOp::Enable(p) => enabled_store(s, n, p, true, log),
+            AdminOp::Force(p) => force_store(s, n, p, log),
+        }
+    }
+
+    /// A human name for an action, in kernel vocabulary.
+    pub fn describe(&self, a: &Action) -> String {
+        let s = &*self.spec;
+        let t = |p: &Pid| s.task_name(*p);
+        let f = |f: &FuncId| s.funcs[*f as usize].name.clone();
+        let m = |m: &ModId| s.modules[*m as usize].name.clone();
+        match a {
+            Action::Admin(i) => s
+                .admin
+                .ops
+                .get(*i as usize)
+                .map(|o| dmesg::command_line(s, o.op))
+                .unwrap_or_else(|| format!("admin #{i}")),
+            Action::KlpModuleComing(x) => format!("klp_module_coming({})", m(x)),
+            Action::ModuleInit(x) => format!("do_init_module({}): MODULE_STATE_LIVE", m(x)),
+            Action::KlpModuleGoing(x) => format!("klp_module_going({})", m(x)),
+            Action::ModuleFree(x) => format!("free_module({})", m(x)),
+            Action::KlpTransitionWork => "klp_transition_work_fn(): klp_try_complete_transition()".into(),
+            Action::KlpTrySwitchTask(p) => format!("klp_try_switch_task({})", t(p)),
+            Action::KlpFreePatchWork(p) => format!("klp_free_patch_finish({})", s.patches[*p as usize].name),
+            Action::Syscall(p, x) => format!("{}: syscall -> {}()", t(p), f(x)),
+            Action::Call(p, x) => format!("{}: call {}()", t(p), f(x)),
+            Action::Return(p) => format!("{}: return", t(p)),
+            Action::Schedule(p) => format!("{}: schedule()", t(p)),
+            Action::Wake(p) => format!("{}: wake up", t(p)),
+            Action::ExitToUserMode(p) => format!("{}: exit_to_user_mode()", t(p)),
+            Action::DoIdle(p) => format!("{}: do_idle()", t(p)),
+            Action::Fork(p) => format!("{}: fork()", t(p)),
+            Action::RetFromFork(p) => format!("{}: ret_from_fork", t(p)),
+        }
+    }
+}
+
+impl Model for KlpSystem {
+    type State = State;
+    type Action = Action;
+
+    fn init_states(&self) -> Vec<State> {
+        vec![self.init_state()]
+    }
+
+    fn actions(&self, st: &State, out: &mut Vec<Action>) {
+        let s = &*self.spec;
+        self.admin_actions(st, out);
+        for m in 0..s.modules.len() {
+            let m = m as ModId;
+            match st.mods[m as usize].state {
+                ModState::Formed if st.klp_mutex_free() => out.push(Action::KlpModuleComing(m)),
+                ModState::Coming => out.push(Action::ModuleInit(m)),
+                ModState::Going if st.klp_mutex_free() => out.push(Action::KlpModuleGoing(m)),
+                ModState::Gone => out.push(Action::ModuleFree(m)),
+                _ => {}
+            }
+        }
+        match st.pass {
+            Some(p) => out.push(Action::KlpTrySwitchTask(p.next)),
+            None if st.klp_transition_patch.is_some() => out.push(Action::KlpTransitionWork),
+            None => {}
+        }
+        for (p, r) in st.patches.iter().enumerate() {
+            if r.life == PatchLife::Freeing {
+                out.push(Action::KlpFreePatchWork(p as PatchId));
+            }
+        }
+        for pid in 0..st.tasks.len() {
+            self.task_actions(st, pid as Pid, out);
+        }
+    }
+
+    fn next_state(&self, st: &State, action: Action) -> Option<State> {
+        self.step(st, action, &mut NoLog)
+    }
+
+    fn format_action(&self, action: &Action) -> String {
+        self.describe(action)
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        (self.properties)()
+    }
+}

@@ -1,0 +1,87 @@
+//! The part of `struct task_struct` that kernel/livepatch/transition.c reads and writes.
+
+use crate::ids::{FuncId, Version};
+use serde::{Deserialize, Serialize};
+
+/// Value of `task->patch_state` and of `klp_target_state` (include/linux/livepatch.h:
+/// `KLP_TRANSITION_IDLE -1`, `KLP_TRANSITION_UNPATCHED 0`, `KLP_TRANSITION_PATCHED 1`; before
+/// ~v6.10 `KLP_UNDEFINED`, `KLP_UNPATCHED`, `KLP_PATCHED`). Shown as -1/0/1, the numbers
+/// `/proc/<pid>/patch_state` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum PatchState {
+    Idle,
+    Unpatched,
+    Patched,
+}
+
+impl PatchState {
+    /// The number `/proc/<pid>/patch_state` shows.
+    pub fn as_i8(self) -> i8 {
+        match self {
+            PatchState::Idle => -1,
+            PatchState::Unpatched => 0,
+            PatchState::Patched => 1,
+        }
+    }
+    /// `!state` as transition.c writes it (`task->patch_state = initial_state = !state`).
+    pub fn opposite(self) -> PatchState {
+        match self {
+            PatchState::Unpatched => PatchState::Patched,
+            PatchState::Patched => PatchState::Unpatched,
+            PatchState::Idle => PatchState::Idle,
+        }
+    }
+    pub fn word(self) -> &'static str {
+        match self {
+            PatchState::Patched => "patching",
+            _ => "unpatching",
+        }
+    }
+}
+
+/// What kind of task: a user process, a kernel thread (`PF_KTHREAD`, never returns to user
+/// mode), or a per-CPU idle task (`swapper/N`, switched in `do_idle()`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    User,
+    Kthread,
+    Idle,
+}
+
+/// Where a task is. Only what the transition code can tell apart is modelled:
+/// `klp_check_and_switch_task()` refuses a task that is `task_curr()` on another CPU, and a
+/// task off the CPU can have its stack checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Context {
+    /// Not yet forked (a child slot reserved by the scenario).
+    Unborn,
+    /// Forked by `copy_process()`, has not run yet (first runs `ret_from_fork`).
+    Forked,
+    /// A user task running user-mode code: no kernel frames at all.
+    User,
+    /// On a CPU, executing kernel code (`task_curr()`).
+    Running,
+    /// Off the CPU inside the kernel: blocked in `schedule()` or, for kthreads, waiting for work.
+    Sleeping,
+}
+
+/// One kernel stack frame of a function the scenario names, with the code version the
+/// `klp_ftrace_handler()` chose when it was called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Frame {
+    pub func: FuncId,
+    pub version: Version,
+}
+
+/// Per-task livepatch state (`task->patch_state`, `TIF_PATCH_PENDING`) plus where it runs.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Task {
+    pub patch_state: PatchState,
+    /// `TIF_PATCH_PENDING` (`klp_patch_pending(task)`).
+    pub tif_patch_pending: bool,
+    pub context: Context,
+    /// Innermost frame last.
+    pub stack: Vec<Frame>,
+}

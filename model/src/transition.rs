@@ -1,0 +1,333 @@
+//! The per-task transition (kernel/livepatch/transition.c). Every function here runs with
+//! `klp_mutex` held except [`klp_update_patch_state`] and [`klp_sched_try_switch`], which are
+//! lock-free and run on the task itself.
+
+use crate::ids::*;
+use crate::log::Log;
+use crate::patch::*;
+use crate::spec::Spec;
+use crate::state::{Event, Site, State, Warn};
+use crate::task::{Context, PatchState, TaskKind};
+use crate::variant::StackCheck;
+
+fn born(st: &State) -> impl Iterator<Item = usize> + '_ {
+    st.tasks.iter().enumerate().filter(|(_, t)| t.context != Context::Unborn).map(|(i, _)| i)
+}
+
+fn tp(st: &State) -> PatchId {
+    st.klp_transition_patch.expect("transition patch")
+}
+
+/// `klp_init_transition()`: set `klp_transition_patch` and `klp_target_state`, every task's
+/// `patch_state` to the initial state, then every func's `transition` flag.
+/// Atomic because: `klp_mutex`; the `smp_wmb()` between the patch_state writes and the
+/// func->transition writes pairs with the handler's second `smp_rmb()`, so no handler sees
+/// `transition` set with a task still IDLE, and no TIF_PATCH_PENDING is set yet.
+pub fn klp_init_transition(spec: &Spec, st: &mut State, p: PatchId, state: PatchState, log: &mut impl Log) {
+    st.reach(Site::InitTransition);
+    if st.klp_target_state != PatchState::Idle {
+        st.warn(Warn::InitTargetNotIdle);
+    }
+    st.klp_transition_patch = Some(p);
+    st.klp_target_state = state;
+    log.line(|| format!("livepatch: '{}': initializing {} transition", spec.patches[p as usize].name, state.word()));
+    let initial = state.opposite();
+    for i in 0..st.tasks.len() {
+        if st.tasks[i].context == Context::Unborn {
+            continue;
+        }
+        if st.tasks[i].patch_state != PatchState::Idle {
+            st.warn(Warn::InitTaskNotIdle);
+        }
+        st.tasks[i].patch_state = initial;
+    }
+    for &o in &spec.patches[p as usize].objs {
+        for &k in &spec.objs[o as usize].funcs {
+            if st.funcs[k as usize].exists {
+                st.funcs[k as usize].transition = true;
+            }
+        }
+    }
+}
+
+/// `klp_start_transition()`: set TIF_PATCH_PENDING on every task not yet at the target.
+/// Atomic because: only the task itself reads its own flag lock-free (kernel exit, idle loop,
+/// `__schedule()`), and the target it then reads was ordered before the flag by `smp_wmb()`
+/// (W1'/W3/W4); whether task A's flag is set before or after task B's is visible only to A
+/// and B separately, so setting them one by one adds no observable state.
+pub fn klp_start_transition(spec: &Spec, st: &mut State, log: &mut impl Log) {
+    st.reach(Site::StartTransition);
+    if st.klp_target_state == PatchState::Idle {
+        st.warn(Warn::TargetIdle);
+    }
+    let p = tp(st);
+    log.line(|| {
+        format!("livepatch: '{}': starting {} transition", spec.patches[p as usize].name, st.klp_target_state.word())
+    });
+    let target = st.klp_target_state;
+    for i in born(st).collect::<Vec<_>>() {
+        if st.tasks[i].patch_state != target {
+            st.tasks[i].tif_patch_pending = true;
+        }
+    }
+}
+
+/// The version ranges `klp_check_stack_func()` forbids for the transition patch, as
+/// (function, version) pairs.
+fn forbidden(spec: &Spec, st: &State, out: &mut Vec<(FuncId, Version)>) {
+    out.clear();
+    let p = tp(st);
+    for &o in &spec.patches[p as usize].objs {
+        if !st.objs[o as usize].patched {
+            continue; // Objects not loaded are skipped.
+        }
+        for &k in &spec.objs[o as usize].funcs {
+            if !st.funcs[k as usize].exists {
+                continue;
+            }
+            let ks = &spec.klp_funcs[k as usize];
+            let own = if ks.nop { Version::ORIGINAL } else { Version::of_patch(p) };
+            let v = if st.klp_target_state == PatchState::Unpatched {
+                own
+            } else {
+                // The previous version: the next func below this one on the func_stack, or
+                // the original when the func_stack is singular.
+                let stack = &st.func_stacks[ks.old_func as usize];
+                match stack.iter().position(|&x| x == k) {
+                    Some(i) if i > 0 => {
+                        let prev = &spec.klp_funcs[stack[i - 1] as usize];
+                        if prev.nop {
+                            Version::ORIGINAL
+                        } else {
+                            Version::of_patch(prev.patch)
+                        }
+                    }
+                    _ => Version::ORIGINAL,
+                }
+            };
+            out.push((ks.old_func, v));
+        }
+    }
+}
+
+/// `klp_check_stack()`: no frame of a forbidden function version on the task's stack.
+pub fn klp_check_stack(spec: &Spec, st: &State, pid: Pid, log: &mut impl Log) -> bool {
+    match spec.variant.stack_check {
+        StackCheck::None => true,
+        StackCheck::Previous => {
+            let mut bad = Vec::new();
+            forbidden(spec, st, &mut bad);
+            for fr in &st.tasks[pid as usize].stack {
+                if bad.contains(&(fr.func, fr.version)) {
+                    log.line(|| {
+                        format!(
+                            "livepatch: klp_try_switch_task: {} is sleeping on function {}",
+                            spec.task_name(pid),
+                            spec.funcs[fr.func as usize].name
+                        )
+                    });
+                    return false;
+                }
+            }
+            true
+        }
+    }
+}
+
+/// Whether `klp_check_and_switch_task()` sees the task running on another CPU (`task_curr()`).
+/// A user task in user mode is taken as preempted (its kernel stack holds no patched frame, so
+/// the check would pass anyway); idle tasks are always current on their idle CPU and switch in
+/// the idle loop instead (`wake_up_if_idle()`).
+fn task_running(spec: &Spec, st: &State, pid: Pid) -> bool {
+    let t = &st.tasks[pid as usize];
+    t.context == Context::Running || spec.tasks[pid as usize].kind == TaskKind::Idle
+}
+
+/// `klp_try_switch_task()` from the transition work (the task is not `current`).
+/// Atomic because: `task_call_func()` holds the task's `pi_lock` and runqueue lock, so the task
+/// cannot run while its stack is checked and its state switched.
+pub fn klp_try_switch_task(spec: &Spec, st: &mut State, pid: Pid, log: &mut impl Log) -> bool {
+    let target = st.klp_target_state;
+    if st.tasks[pid as usize].patch_state == target {
+        return true;
+    }
+    if task_running(spec, st, pid) {
+        log.line(|| format!("livepatch: klp_try_switch_task: {} is running", spec.task_name(pid)));
+        return false;
+    }
+    if !klp_check_stack(spec, st, pid, log) {
+        return false;
+    }
+    let t = &mut st.tasks[pid as usize];
+    t.tif_patch_pending = false;
+    t.patch_state = target;
+    true
+}
+
+/// `klp_update_patch_state()`: if TIF_PATCH_PENDING was set, clear it and take the target.
+/// No stack check: callers run it where the task has no patched frames (return to user mode,
+/// the idle loop). Atomic because: `test_and_clear_tsk_thread_flag()` is a full barrier and
+/// runs with preemption disabled, which `klp_synchronize_transition()` waits for.
+pub fn klp_update_patch_state(st: &mut State, pid: Pid) {
+    let target = st.klp_target_state;
+    let t = &mut st.tasks[pid as usize];
+    if t.tif_patch_pending {
+        t.tif_patch_pending = false;
+        t.patch_state = target;
+    }
+}
+
+/// `__klp_sched_try_switch()` (v6.4+; newest kernels call it from `__schedule()`): a
+/// stack-checked switch of `current` if TIF_PATCH_PENDING is set.
+/// Atomic because: preemption is disabled and the `smp_rmb()` after reading TIF pairs with
+/// the `smp_wmb()` before TIF writes; `klp_reverse_transition()` waits for it.
+pub fn klp_sched_try_switch(spec: &Spec, st: &mut State, pid: Pid, log: &mut impl Log) {
+    if st.tasks[pid as usize].tif_patch_pending && klp_check_stack(spec, st, pid, log) {
+        let target = st.klp_target_state;
+        let t = &mut st.tasks[pid as usize];
+        t.tif_patch_pending = false;
+        t.patch_state = target;
+    }
+}
+
+/// `klp_complete_transition()`, then what `klp_try_complete_transition()` does after it
+/// (free the disabled patch, or the patches a replace patch replaced).
+/// Atomic because: `klp_mutex`; handlers in flight are waited for by
+/// `klp_synchronize_transition()` after unpatching (S1) and after clearing `transition` (S2),
+/// so no task can see an intermediate func_stack / transition / patch_state combination whose
+/// dispatch differs from the states before and after.
+pub fn klp_complete_transition(spec: &Spec, st: &mut State, log: &mut impl Log) {
+    let p = tp(st);
+    let target = st.klp_target_state;
+    let pname = &spec.patches[p as usize].name;
+    st.reach(Site::CompleteTransition);
+    if !all_tasks_at(st, target) {
+        st.event(Event::CompleteEarly);
+    }
+    log.line(|| format!("livepatch: '{pname}': completing {} transition", target.word()));
+    if spec.patches[p as usize].replace && target == PatchState::Patched {
+        // klp_unpatch_replaced_patches()
+        for q in st.klp_patches.clone() {
+            if q == p {
+                continue;
+            }
+            st.patches[q as usize].enabled = false;
+            klp_unpatch_objects(spec, st, q, false);
+        }
+        // klp_discard_nops(): unpatch and free the dynamic funcs and objects.
+        klp_unpatch_objects(spec, st, p, true);
+        for &o in &spec.patches[p as usize].objs {
+            for &k in &spec.objs[o as usize].funcs {
+                if spec.klp_funcs[k as usize].nop {
+                    st.funcs[k as usize] = Default::default();
+                }
+            }
+            if spec.objs[o as usize].dynamic {
+                st.objs[o as usize] = Default::default();
+                st.cb_setup[o as usize] = (false, false);
+            }
+        }
+    }
+    if target == PatchState::Unpatched {
+        klp_unpatch_objects(spec, st, p, false);
+    }
+    for &o in &spec.patches[p as usize].objs {
+        for &k in &spec.objs[o as usize].funcs {
+            st.funcs[k as usize].transition = false;
+        }
+    }
+    for i in 0..st.tasks.len() {
+        if st.tasks[i].context == Context::Unborn {
+            continue;
+        }
+        if st.tasks[i].tif_patch_pending {
+            st.warn(Warn::CompletePending);
+        }
+        st.tasks[i].patch_state = PatchState::Idle;
+    }
+    for &o in &spec.patches[p as usize].objs {
+        if !st.objs[o as usize].exists || !klp_is_object_loaded(spec, st, o) {
+            continue;
+        }
+        if target == PatchState::Patched {
+            klp_post_patch_callback(spec, st, o, log);
+        } else {
+            klp_post_unpatch_callback(spec, st, o, log);
+        }
+    }
+    log.line(|| format!("livepatch: '{pname}': {} complete", target.word()));
+    st.klp_target_state = PatchState::Idle;
+    st.klp_transition_patch = None;
+}
+
+/// The tail of `klp_try_complete_transition()` after `klp_complete_transition()`.
+pub fn free_after_complete(spec: &Spec, st: &mut State, p: PatchId) {
+    if !st.patches[p as usize].enabled {
+        crate::lifecycle::klp_free_patch_start(spec, st, p);
+    } else if spec.patches[p as usize].replace {
+        // klp_free_replaced_patches_async()
+        for q in st.klp_patches.clone() {
+            if q != p {
+                crate::lifecycle::klp_free_patch_start(spec, st, q);
+            }
+        }
+    }
+}
+
+/// `klp_cancel_transition()`: the error path of `__klp_enable_patch()` before
+/// `klp_start_transition()`.
+pub fn klp_cancel_transition(spec: &Spec, st: &mut State, log: &mut impl Log) {
+    st.reach(Site::CancelTransition);
+    if st.klp_target_state != PatchState::Patched {
+        st.warn(Warn::CancelNotPatching);
+    }
+    let p = tp(st);
+    log.line(|| {
+        format!("livepatch: '{}': canceling patching transition, going to unpatch", spec.patches[p as usize].name)
+    });
+    st.klp_target_state = PatchState::Unpatched;
+    klp_complete_transition(spec, st, log);
+}
+
+/// `klp_reverse_transition()` (v6.4+ order): clear every TIF_PATCH_PENDING,
+/// `klp_synchronize_transition()`, flip `patch->enabled` and `klp_target_state`, `smp_wmb()`,
+/// `klp_start_transition()`. Callbacks do not run.
+/// Atomic because: `klp_mutex`, and the synchronize waits for every in-flight
+/// `klp_update_patch_state()` / `__klp_sched_try_switch()` before the target flips, while the
+/// `smp_wmb()` orders the new target before the new TIF flags (W4).
+pub fn klp_reverse_transition(spec: &Spec, st: &mut State, log: &mut impl Log) {
+    let p = tp(st);
+    st.reach(Site::ReverseTransition);
+    let from =
+        if st.klp_target_state == PatchState::Patched { "patching to unpatching" } else { "unpatching to patching" };
+    log.line(|| format!("livepatch: '{}': reversing transition from {from}", spec.patches[p as usize].name));
+    for t in st.tasks.iter_mut() {
+        t.tif_patch_pending = false;
+    }
+    let e = &mut st.patches[p as usize].enabled;
+    *e = !*e;
+    st.klp_target_state = st.klp_target_state.opposite();
+    klp_start_transition(spec, st, log);
+}
+
+/// `klp_force_transition()`: `klp_update_patch_state()` on every task, no stack check, then
+/// mark patches `forced` (their modules are never put).
+/// Atomic because: `klp_mutex`; the per-task updates are the lock-free
+/// `klp_update_patch_state()`, each atomic on its own, and no one else writes patch_state.
+pub fn klp_force_transition(spec: &Spec, st: &mut State, log: &mut impl Log) {
+    st.reach(Site::ForceTransition);
+    log.line(|| "livepatch: forcing remaining tasks to the patched state".to_string());
+    for i in 0..st.tasks.len() {
+        klp_update_patch_state(st, i as Pid);
+    }
+    let p = tp(st);
+    if st.klp_target_state == PatchState::Unpatched {
+        st.patches[p as usize].forced = true;
+    } else if spec.patches[p as usize].replace {
+        for q in st.klp_patches.clone() {
+            if q != p {
+                st.patches[q as usize].forced = true;
+            }
+        }
+    }
+}

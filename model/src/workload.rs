@@ -1,0 +1,87 @@
+//! What tasks do besides livepatching: enter the kernel, call and return, block and wake,
+//! fork, and the idle loop. Each step runs on the task itself; the only livepatch code on
+//! these paths is the ftrace handler, `klp_update_patch_state()` and `__klp_sched_try_switch()`.
+
+use crate::ftrace::klp_ftrace_handler;
+use crate::ids::*;
+use crate::log::Log;
+use crate::spec::{Sleeps, Spec};
+use crate::state::{ModState, Site, State, Warn};
+use crate::task::{Context, Frame, TaskKind};
+use crate::transition::{klp_sched_try_switch, klp_update_patch_state};
+
+/// A function can be called if it is in vmlinux or its module is LIVE.
+pub fn callable(spec: &Spec, st: &State, f: FuncId) -> bool {
+    spec.funcs[f as usize].module.is_none_or(|m| st.mods[m as usize].state == ModState::Live)
+}
+
+/// The functions a running task may call next: the callees of its innermost frame, or its
+/// entry points when it has no frame.
+pub fn callees<'a>(spec: &'a Spec, st: &State, pid: Pid) -> &'a [FuncId] {
+    match st.tasks[pid as usize].stack.last() {
+        None => &spec.tasks[pid as usize].entry,
+        Some(fr) => &spec.funcs[fr.func as usize].calls,
+    }
+}
+
+/// Where the task would block: its innermost function's `sleeps`, or a kthread waiting for
+/// work with no frames.
+pub fn sleep_kind(spec: &Spec, st: &State, pid: Pid) -> Sleeps {
+    match st.tasks[pid as usize].stack.last() {
+        Some(fr) => spec.funcs[fr.func as usize].sleeps,
+        None if spec.tasks[pid as usize].kind == TaskKind::Kthread => Sleeps::Interruptible,
+        None => Sleeps::Never,
+    }
+}
+
+/// A call through `klp_ftrace_handler()` (or plain, for unpatched functions).
+pub fn call(spec: &Spec, st: &mut State, pid: Pid, f: FuncId) {
+    let ps = st.tasks[pid as usize].patch_state;
+    let (version, warn) = klp_ftrace_handler(spec, st, f, ps);
+    if warn {
+        st.warn(Warn::HandlerIdle);
+    }
+    if st.func_stacks[f as usize].last().is_some_and(|&k| st.funcs[k as usize].transition) {
+        st.reach(Site::HandlerTransition);
+    }
+    let t = &mut st.tasks[pid as usize];
+    t.stack.push(Frame { func: f, version });
+    t.context = Context::Running;
+}
+
+/// Pop the innermost frame; a user task with no frame left returns to user mode, where
+/// `exit_to_user_mode()` calls `klp_update_patch_state()`.
+pub fn ret(spec: &Spec, st: &mut State, pid: Pid) {
+    st.tasks[pid as usize].stack.pop();
+    if spec.tasks[pid as usize].kind == TaskKind::User && st.tasks[pid as usize].stack.is_empty() {
+        exit_to_user_mode(st, pid);
+    }
+}
+
+/// `exit_to_user_mode()` with `_TIF_PATCH_PENDING` in the work mask.
+pub fn exit_to_user_mode(st: &mut State, pid: Pid) {
+    klp_update_patch_state(st, pid);
+    st.tasks[pid as usize].context = Context::User;
+}
+
+/// `schedule()`: `__schedule()` calls `__klp_sched_try_switch()` (newest kernels; v6.4..v6.13
+/// only from `cond_resched()`), then the task leaves the CPU.
+pub fn schedule(spec: &Spec, st: &mut State, pid: Pid, log: &mut impl Log) {
+    klp_sched_try_switch(spec, st, pid, log);
+    st.tasks[pid as usize].context = Context::Sleeping;
+}
+
+/// `klp_copy_process()` (under `tasklist_lock`): the child inherits the parent's
+/// `patch_state` and TIF_PATCH_PENDING together; then the parent returns to user mode.
+pub fn fork(spec: &Spec, st: &mut State, pid: Pid) -> Option<Pid> {
+    let child =
+        (0..spec.tasks.len()).find(|&c| spec.tasks[c].parent == Some(pid) && st.tasks[c].context == Context::Unborn)?;
+    let parent = st.tasks[pid as usize].clone();
+    let c = &mut st.tasks[child];
+    c.patch_state = parent.patch_state;
+    c.tif_patch_pending = parent.tif_patch_pending;
+    c.context = Context::Forked;
+    st.reach(Site::CopyProcess);
+    exit_to_user_mode(st, pid);
+    Some(child as Pid)
+}

@@ -1,0 +1,60 @@
+//! Bad scenarios are rejected with the file, line, column and field.
+
+use klp_model::scenario::parse;
+
+fn err(src: &str) -> String {
+    parse("t", "t.toml", src).expect_err("must be rejected").to_string()
+}
+
+const OK: &str = "[[functions]]\nname = \"f\"\n\n[[tasks]]\ncomm = \"a\"\nentry = [\"f\"]\n";
+
+#[test]
+fn minimal_scenario_parses() {
+    let s = parse("t", "t.toml", OK).unwrap();
+    assert_eq!(s.funcs.len(), 1);
+    assert_eq!(s.tasks.len(), 1);
+    assert_eq!(s.max_stack, 2);
+}
+
+#[test]
+fn unknown_key_names_line_and_field() {
+    let e = err(&format!("{OK}colour = 1\n"));
+    assert!(e.starts_with("t.toml:7:1: colour: unknown field `colour`"), "{e}");
+}
+
+#[test]
+fn unknown_function_suggests_a_name() {
+    let e =
+        err("[[functions]]\nname = \"cmdline_proc_show\"\n\n[[tasks]]\ncomm = \"a\"\nentry = [\"cmdline_proc_shw\"]\n");
+    assert!(e.contains("t.toml:6:10: tasks.entry: unknown function 'cmdline_proc_shw'"), "{e}");
+    assert!(e.contains("did you mean 'cmdline_proc_show'?"), "{e}");
+}
+
+#[test]
+fn impossible_bounds_and_counts() {
+    assert!(err(&format!("{OK}[bounds]\nmax_stack = 0\n")).contains("bounds.max_stack: 0 must be 1..=8"));
+    let e = err("[[functions]]\nname = \"f\"\n\n[[tasks]]\ncomm = \"a\"\ncount = 99\n");
+    assert!(e.contains("t.toml:6:9: tasks.count: count 99 must be 1..=16"), "{e}");
+}
+
+#[test]
+fn empty_and_duplicate() {
+    assert!(err("").contains("functions: a scenario needs at least one function"));
+    let e = err("[[functions]]\nname = \"f\"\n[[functions]]\nname = \"f\"\n[[tasks]]\ncomm = \"a\"\n");
+    assert!(e.contains("t.toml:4:8: functions.name: duplicate function 'f'"), "{e}");
+}
+
+#[test]
+fn unknown_patch_in_admin_and_unknown_command() {
+    let p = "[[patches]]\nname = \"lp1\"\n[[patches.objects]]\nfuncs = [\"f\"]\n";
+    let e = err(&format!("{OK}{p}[admin]\norder = \"script\"\nops = [{{ op = \"insmod\", patch = \"lp2\" }}]\n"));
+    assert!(e.contains("admin.ops.patch: unknown patch 'lp2'"), "{e}");
+    let e = err(&format!("{OK}{p}[admin]\norder = \"script\"\nops = [{{ op = \"insmood\", patch = \"lp1\" }}]\n"));
+    assert!(e.contains("admin.ops.op: unknown command 'insmood'") && e.contains("did you mean 'insmod'?"), "{e}");
+}
+
+#[test]
+fn unknown_variant_knob() {
+    let e = err(&format!("{OK}[variant]\nstack_chek = \"none\"\n"));
+    assert!(e.contains("stack_chek"), "{e}");
+}

@@ -1,0 +1,82 @@
+//! The consistency model itself (Documentation/livepatch/livepatch.rst, section 3).
+
+use crate::{always, sometimes, Entry};
+use klp_model::ftrace::version_for;
+use klp_model::state::{PatchLife, Site};
+use klp_model::task::PatchState;
+use klp_model::{KlpSystem, State};
+
+pub fn entries() -> Vec<Entry> {
+    vec![
+        always!(
+            "no_mixed_universe",
+            no_mixed_universe,
+            "patched_function_on_stack_in_transition",
+            "Documentation/livepatch/livepatch.rst §3; transition.c klp_check_stack(), klp_update_patch_state()",
+            "No task ever runs a mixed old/new set of functions: every frame on a task's stack (each \
+             recorded with the version the ftrace handler chose when it was called) is the version one \
+             consistent patch level gives its function: either the level every UNPATCHED task sees or \
+             the level every PATCHED task sees, evaluated on the current func_stacks. Calls the task \
+             makes while those frames are live push frames too, so they are checked the same way. \
+             Not promised once a transition was forced (livepatch.rst §3: force \"could break\" it)."
+        ),
+        sometimes!(
+            "patched_function_on_stack_in_transition",
+            patched_function_on_stack_in_transition,
+            "During a transition, some task has a frame of a function the transition patch patches."
+        ),
+        always!(
+            "no_freed_livepatch_code",
+            no_freed_livepatch_code,
+            "livepatch_module_removable",
+            "livepatch.rst §5 (module removal); core.c klp_free_patch_finish(); S11",
+            "No task executes or sleeps in code of a livepatch module that was removed, and no \
+             func_stack holds a func of a patch that is no longer on klp_patches."
+        ),
+        sometimes!(
+            "livepatch_module_removable",
+            livepatch_module_removable,
+            "A livepatch was freed without force: its module's reference count dropped to 0 (rmmod is possible)."
+        ),
+    ]
+}
+
+/// See the entry above.
+pub fn no_mixed_universe(m: &KlpSystem, st: &State) -> bool {
+    let spec = &*m.spec;
+    // Once a transition was forced the kernel no longer promises this (livepatch.rst: force
+    // "could break" the consistency model). `patch->forced` cannot tell: it is set only where
+    // the module must stay loaded, not when a patching transition of a non-replace patch is
+    // forced.
+    if st.reached(Site::ForceTransition) {
+        return true;
+    }
+    st.tasks.iter().all(|t| {
+        [PatchState::Unpatched, PatchState::Patched]
+            .iter()
+            .any(|&ps| t.stack.iter().all(|fr| version_for(spec, st, fr.func, ps) == fr.version))
+    })
+}
+
+fn patched_function_on_stack_in_transition(m: &KlpSystem, st: &State) -> bool {
+    let Some(p) = st.klp_transition_patch else { return false };
+    let spec = &*m.spec;
+    st.tasks
+        .iter()
+        .any(|t| t.stack.iter().any(|fr| spec.klp_funcs.iter().any(|k| k.patch == p && k.old_func == fr.func)))
+}
+
+/// See the entry above.
+pub fn no_freed_livepatch_code(m: &KlpSystem, st: &State) -> bool {
+    let spec = &*m.spec;
+    let frames_ok = st.tasks.iter().all(|t| {
+        t.stack.iter().all(|fr| fr.version.patch().is_none_or(|p| st.patches[p as usize].life != PatchLife::Unloaded))
+    });
+    let stacks_ok =
+        st.func_stacks.iter().flatten().all(|&k| st.klp_patches.contains(&spec.klp_funcs[k as usize].patch));
+    frames_ok && stacks_ok
+}
+
+fn livepatch_module_removable(_: &KlpSystem, st: &State) -> bool {
+    st.patches.iter().any(|p| p.life == PatchLife::Freed && !p.forced)
+}

@@ -1,0 +1,134 @@
+//! Modules, func_stacks and patch lifetimes (kernel-semantics S9, S10, S12, S13, S14).
+
+use crate::{always, sometimes, Entry};
+use klp_model::patch::klp_is_object_loaded;
+use klp_model::state::{ModState, PatchLife};
+use klp_model::{KlpSystem, State};
+
+pub fn entries() -> Vec<Entry> {
+    vec![
+        always!(
+            "module_code_patched",
+            module_code_patched,
+            "module_patched_while_live",
+            "kernel/module/main.c prepare_coming_module() (klp_module_coming before mod->init), delete_module() (klp_module_going after mod->exit); S9",
+            "While a target module's code can run (from its init on, until its exit returned), every \
+             patch on klp_patches that has an object for it has that object patched."
+        ),
+        sometimes!("module_patched_while_live", module_patched_while_live, "A LIVE target module has a patched object."),
+        always!(
+            "no_dangling_obj_mod",
+            no_dangling_obj_mod,
+            "object_bound_to_module",
+            "core.c klp_find_object_module() (mod->klp_alive), klp_module_going() (klp_free_object_loaded: obj->mod = NULL); S10",
+            "An object bound to a module (obj->mod != NULL) is bound to a module that is alive \
+             (mod->klp_alive), and a patched object is loaded."
+        ),
+        sometimes!("object_bound_to_module", object_bound_to_module, "Some patch object is bound to a loaded target module."),
+        always!(
+            "func_stack_consistent",
+            func_stack_consistent,
+            "func_stack_stacked",
+            "patch.c klp_patch_func()/klp_unpatch_func(); livepatch.h klp_func.patched; S10",
+            "A func is on its function's func_stack exactly when func->patched is set, at most once."
+        ),
+        sometimes!("func_stack_stacked", func_stack_stacked, "Some func_stack holds two funcs (patches stacked on one function)."),
+        always!(
+            "func_stack_order",
+            func_stack_order,
+            "func_stack_stacked",
+            "patch.c klp_patch_func() list_add_rcu at the head; core.c klp_module_coming() walks klp_patches oldest first; S12",
+            "Within every func_stack, newer patches (later on klp_patches) are above older ones, so the \
+             handler's top func is the most recently enabled patch's."
+        ),
+        always!(
+            "patches_compatible",
+            patches_compatible,
+            "two_patches_listed",
+            "state.c klp_is_patch_compatible(); Documentation/livepatch/system-state.rst; S13",
+            "For every two patches on klp_patches, the newer one handles each system state of the \
+             older one with the same or a higher version, or is not a replace patch and does not \
+             touch it."
+        ),
+        sometimes!("two_patches_listed", two_patches_listed, "Two patches are on klp_patches."),
+        always!(
+            "forced_module_kept",
+            forced_module_kept,
+            "patch_forced",
+            "livepatch.rst: \"Removal (rmmod) of patch modules is permanently disabled when the force feature is used\"; core.c klp_free_patch_finish(); S14",
+            "A livepatch module involved in a forced transition is never unloaded."
+        ),
+        sometimes!("patch_forced", patch_forced, "Some patch was forced."),
+    ]
+}
+
+pub fn module_code_patched(m: &KlpSystem, st: &State) -> bool {
+    let spec = &*m.spec;
+    st.klp_patches.iter().all(|&p| {
+        spec.patches[p as usize].objs.iter().all(|&o| {
+            let os = &spec.objs[o as usize];
+            match os.module {
+                Some(md) if st.objs[o as usize].exists => {
+                    let runs =
+                        matches!(st.mods[md as usize].state, ModState::Coming | ModState::Live | ModState::Going);
+                    !runs || st.objs[o as usize].patched
+                }
+                _ => true,
+            }
+        })
+    })
+}
+fn module_patched_while_live(m: &KlpSystem, st: &State) -> bool {
+    m.spec
+        .objs
+        .iter()
+        .zip(&st.objs)
+        .any(|(os, o)| o.patched && os.module.is_some_and(|md| st.mods[md as usize].state == ModState::Live))
+}
+pub fn no_dangling_obj_mod(m: &KlpSystem, st: &State) -> bool {
+    let spec = &*m.spec;
+    spec.objs.iter().enumerate().all(|(i, os)| {
+        let o = &st.objs[i];
+        let bound_ok = !o.mod_bound || os.module.is_some_and(|md| st.mods[md as usize].klp_alive);
+        let patched_ok = !o.patched || klp_is_object_loaded(spec, st, i as u8);
+        bound_ok && patched_ok
+    })
+}
+fn object_bound_to_module(_: &KlpSystem, st: &State) -> bool {
+    st.objs.iter().any(|o| o.mod_bound)
+}
+pub fn func_stack_consistent(m: &KlpSystem, st: &State) -> bool {
+    let spec = &*m.spec;
+    st.funcs.iter().enumerate().all(|(k, f)| {
+        let n = st.func_stacks[spec.klp_funcs[k].old_func as usize].iter().filter(|&&x| x as usize == k).count();
+        n == usize::from(f.patched)
+    })
+}
+fn func_stack_stacked(_: &KlpSystem, st: &State) -> bool {
+    st.func_stacks.iter().any(|s| s.len() >= 2)
+}
+pub fn func_stack_order(m: &KlpSystem, st: &State) -> bool {
+    let pos = |k: u8| st.klp_patches.iter().position(|&p| p == m.spec.klp_funcs[k as usize].patch);
+    st.func_stacks.iter().all(|s| s.windows(2).all(|w| pos(w[0]) < pos(w[1])))
+}
+pub fn patches_compatible(m: &KlpSystem, st: &State) -> bool {
+    let spec = &*m.spec;
+    st.klp_patches.iter().enumerate().all(|(i, &old)| {
+        st.klp_patches[i + 1..].iter().all(|&new| {
+            let n = &spec.patches[new as usize];
+            spec.patches[old as usize].states.iter().all(|&(id, ver)| match n.states.iter().find(|s| s.0 == id) {
+                None => !n.replace,
+                Some(&(_, v)) => v >= ver,
+            })
+        })
+    })
+}
+fn two_patches_listed(_: &KlpSystem, st: &State) -> bool {
+    st.klp_patches.len() >= 2
+}
+pub fn forced_module_kept(_: &KlpSystem, st: &State) -> bool {
+    st.patches.iter().all(|p| !p.forced || p.life != PatchLife::Unloaded)
+}
+fn patch_forced(_: &KlpSystem, st: &State) -> bool {
+    st.patches.iter().any(|p| p.forced)
+}

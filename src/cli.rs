@@ -1,0 +1,84 @@
+//! Command-line arguments (clap derive; the doc comments are the help text).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "klpcheck", version, about = "Model checker for the Linux kernel livepatch consistency model")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Explore every interleaving of a scenario and check every property.
+    Check(CheckArgs),
+    /// Re-execute a trace step by step against the model and confirm its verdict.
+    Replay(ReplayArgs),
+    /// List shipped scenarios or properties.
+    List(ListArgs),
+    /// Benchmark an engine on a built-in model (the toy transition model of ../shared/anchors/toy).
+    Bench(crate::bench::BenchArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// A scenario file, or the name of a shipped scenario (model/scenarios/NAME.toml).
+    #[arg(default_value = "default")]
+    pub scenario: String,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Stop after this many distinct states (the verdict is then "incomplete").
+    #[arg(long)]
+    pub max_states: Option<u64>,
+    /// Do not explore beyond this depth (the verdict is then "incomplete" if states were cut).
+    #[arg(long)]
+    pub max_depth: Option<usize>,
+    /// Stop after this many seconds (the verdict is then "incomplete").
+    #[arg(long)]
+    pub timeout: Option<u64>,
+    /// Exploration engine.
+    #[arg(long, value_enum, default_value_t = Engine::Stateright)]
+    pub engine: Engine,
+    /// Where counterexample traces are written.
+    #[arg(long, default_value = "traces/out")]
+    pub out: PathBuf,
+    /// Also write the witness trace of these `sometimes` properties.
+    #[arg(long)]
+    pub witness: Vec<String>,
+    /// Print statistics as JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// stateright 0.31's breadth-first checker.
+    Stateright,
+}
+
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// A trace written by `klpcheck check` (JSON).
+    pub trace: PathBuf,
+    /// Replay against this scenario file instead of the one the trace names.
+    #[arg(long)]
+    pub scenario: Option<String>,
+    /// Also print the model state after the last step.
+    #[arg(long)]
+    pub state: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    #[arg(value_enum)]
+    pub what: ListWhat,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum ListWhat {
+    Scenarios,
+    Properties,
+}

@@ -1,0 +1,94 @@
+//! End-to-end: the `klpcheck` binary's verdicts, exit codes, traces and replay.
+
+use assert_cmd::Command;
+use predicates_lite::text;
+
+mod predicates_lite {
+    /// Output of a finished command as text.
+    pub fn text(o: &std::process::Output) -> String {
+        format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    }
+}
+
+fn klpcheck() -> Command {
+    Command::cargo_bin("klpcheck").unwrap()
+}
+
+#[test]
+fn stack_check_disabled_finds_mixed_universe_and_replay_confirms() {
+    let out = tempfile::tempdir().unwrap();
+    let o = klpcheck().args(["check", "no-stack-check", "--threads", "1", "--out"]).arg(out.path()).output().unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(t.contains("48 distinct states"), "{t}");
+    assert!(t.contains("no_mixed_universe                          VIOLATED"), "{t}");
+    let trace = out.path().join("no-stack-check--no_mixed_universe.json");
+    let r = klpcheck().arg("replay").arg(&trace).output().unwrap();
+    let rt = text(&r);
+    assert_eq!(r.status.code(), Some(1), "{rt}");
+    assert!(rt.contains("replay: all 6 steps valid; violation of 'no_mixed_universe' confirmed"), "{rt}");
+    // The exact counterexample: the task sleeps in the old vfs_read, is switched without a
+    // stack check, wakes and calls the new cmdline_proc_show.
+    let steps: Vec<&str> = rt.lines().map(str::trim).filter(|l| l.starts_with(|c: char| c.is_ascii_digit())).collect();
+    assert_eq!(
+        steps,
+        [
+            "1  cat: syscall -> vfs_read()",
+            "2  % insmod test_modules/lp1.ko",
+            "3  cat: schedule()",
+            "4  klp_try_switch_task(cat)",
+            "5  cat: wake up",
+            "6  cat: call cmdline_proc_show()",
+        ]
+    );
+}
+
+#[test]
+fn upstream_stack_check_holds() {
+    let out = tempfile::tempdir().unwrap();
+    let o = klpcheck().args(["check", "stack-check", "--out"]).arg(out.path()).output().unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(t.contains("35 distinct states"), "{t}");
+    assert!(t.contains("search complete"), "{t}");
+    assert!(!t.contains("VIOLATED"), "{t}");
+}
+
+#[test]
+fn a_limit_makes_the_search_incomplete_never_holds() {
+    let out = tempfile::tempdir().unwrap();
+    let o = klpcheck().args(["check", "default", "--max-states", "1000", "--out"]).arg(out.path()).output().unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(3), "{t}");
+    assert!(t.contains("INCOMPLETE (max-states)"), "{t}");
+    assert!(!t.contains(" holds "), "{t}");
+}
+
+#[test]
+fn bad_scenario_is_exit_2_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bad.toml");
+    std::fs::write(&f, "[[functions]]\nname = \"f\"\n\n[[tasks]]\ncomm = \"a\"\nentry = [\"g\"]\n").unwrap();
+    let o = klpcheck().arg("check").arg(&f).output().unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(t.contains("bad.toml:6:10: tasks.entry: unknown function 'g'"), "{t}");
+}
+
+#[test]
+fn unknown_scenario_and_bad_flags_are_exit_2() {
+    let o = klpcheck().args(["check", "no-such-scenario"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = klpcheck().args(["check", "--threads", "x"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
+
+#[test]
+fn list_properties_documents_every_property() {
+    let o = klpcheck().args(["list", "properties"]).output().unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0));
+    for d in klp_properties::docs() {
+        assert!(t.contains(d.name), "{} missing", d.name);
+    }
+}

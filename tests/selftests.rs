@@ -1,0 +1,343 @@
+//! Fidelity tests: the kernel's livepatch selftests (tools/testing/selftests/livepatch/
+//! test-callbacks.sh, test-livepatch.sh, test-state.sh) as scenarios.
+//!
+//! For every case, (a) the deterministic runner's transcript (`klp_traces::run::run_script`) is
+//! compared line by line with the selftest's expected `check_result` text
+//! (traces/golden/selftests/<scenario>.txt); every line the model cannot produce yet is listed in
+//! [`KNOWN_GAPS`] with its reason, and the test asserts that the difference is exactly that list,
+//! so it fails when a gap closes (remove the entry) or a new difference appears; (b) the scenario
+//! is explored exhaustively with stateright's BFS: no `always` property may have a discovery,
+//! and the number of distinct states is pinned.
+
+use klp_model::scenario;
+use klp_model::KlpSystem;
+use stateright::{Checker, Expectation, HasDiscoveries, Model};
+use std::path::{Path, PathBuf};
+
+/// Every selftest case: scenario name and the distinct states of its exhaustive check.
+const CASES: &[(&str, usize)] = &[
+    ("selftest-callbacks-01-target-module-before-livepatch", 27),
+    ("selftest-callbacks-02-module-coming-notifier", 27),
+    ("selftest-callbacks-03-module-going-notifier", 27),
+    ("selftest-callbacks-04-module-coming-and-going-notifiers", 27),
+    ("selftest-callbacks-05-target-module-not-present", 21),
+    ("selftest-callbacks-06-pre-patch-callback-enodev", 8),
+    ("selftest-callbacks-07-module-coming-pre-patch-callback-enodev", 23),
+    ("selftest-callbacks-08-multiple-target-modules", 305),
+    ("selftest-callbacks-09-busy-target-module", 1182),
+    ("selftest-callbacks-10-multiple-livepatches", 52),
+    ("selftest-callbacks-11-atomic-replace", 43),
+    ("selftest-livepatch-01-basic-function-patching", 96),
+    ("selftest-livepatch-02-multiple-livepatches", 315),
+    ("selftest-livepatch-03-atomic-replace-livepatch", 469),
+    ("selftest-state-01-system-state-modification", 21),
+    ("selftest-state-02-taking-over-system-state-modification", 32),
+    ("selftest-state-03-compatible-cumulative-livepatches", 54),
+    ("selftest-state-04-incompatible-cumulative-livepatches", 22),
+];
+
+/// A line of the kernel's expected output the model does not produce (`-`), or a line the model
+/// produces that the kernel does not (`+`), in diff order.
+struct Gap {
+    scenario: &'static str,
+    line: &'static str,
+    reason: &'static str,
+}
+
+/// Why a line differs; each names the model change that would close it.
+const INIT_EXIT: &str =
+    "target module init/exit messages (pr_info in the test module's module_init/module_exit) are not \
+     modelled: needs a per-module message on do_init_module() and on delete_module()'s mod->exit()";
+const BUSY_WORK: &str =
+    "the busy module's work function messages (busymod_work_func enter/exit) are not modelled: needs \
+     per-function messages on call and return";
+const BUSY_EXIT: &str =
+    "the model refuses rmmod of a module whose code a task executes (module_busy); the kernel runs \
+     test_klp_callbacks_busy_exit(), which ends the work function (block_transition = false, flush_work) before \
+     klp_module_going()";
+const PARAMS: &str =
+    "module parameters on the insmod command line (pre_patch_ret=, block_transition=, replace=) are not expressible";
+const SET_PARAM: &str =
+    "writing a module parameter (set_pre_patch_ret: echo -19 > /sys/module/<patch>/parameters/pre_patch_ret) is not \
+     an admin command; the scenario fixes the pre_patch return per object instead";
+const INSMOD_MODULE_ERROR: &str = "a target module refused by klp_module_coming() logs no insmod error line: \
+     KlpModuleComing's failure path must log command_error(InsmodModule(m), ret)";
+const EINVAL_WORDING: &str =
+    "insmod (kmod mod_strerror) prints -EINVAL as \"Invalid parameters\", the model prints strerror()'s \
+     \"Invalid argument\"";
+const PROC_READ: &str = "the script's `grep 'live patched' /proc/{cmdline,meminfo} > /dev/kmsg` reads are not admin \
+     commands: needs a scripted syscall of a task into a function that logs the version it ran";
+const KLP_STATE: &str = "the test_klp_state{,2,3} callbacks' console_loglevel messages (chosen by \
+     klp_get_prev_state()) are not modelled: callbacks log only their own name";
+
+macro_rules! gaps {
+    ($($scenario:literal: [$($line:literal => $reason:ident,)*],)*) => {
+        &[$($(Gap { scenario: $scenario, line: $line, reason: $reason },)*)*]
+    };
+}
+
+#[rustfmt::skip]
+const KNOWN_GAPS: &[Gap] = gaps! {
+    "selftest-callbacks-01-target-module-before-livepatch": [
+        "-test_klp_callbacks_mod: test_klp_callbacks_mod_init" => INIT_EXIT,
+        "-test_klp_callbacks_mod: test_klp_callbacks_mod_exit" => INIT_EXIT,
+    ],
+    "selftest-callbacks-02-module-coming-notifier": [
+        "-test_klp_callbacks_mod: test_klp_callbacks_mod_init" => INIT_EXIT,
+        "-test_klp_callbacks_mod: test_klp_callbacks_mod_exit" => INIT_EXIT,
+    ],
+    "selftest-callbacks-03-module-going-notifier": [
+        "-test_klp_callbacks_mod: test_klp_callbacks_mod_init" => INIT_EXIT,
+        "-test_klp_callbacks_mod: test_klp_callbacks_mod_exit" => INIT_EXIT,
+    ],
+    "selftest-callbacks-04-module-coming-and-going-notifiers": [
+        "-test_klp_callbacks_mod: test_klp_callbacks_mod_init" => INIT_EXIT,
+        "-test_klp_callbacks_mod: test_klp_callbacks_mod_exit" => INIT_EXIT,
+    ],
+    "selftest-callbacks-06-pre-patch-callback-enodev": [
+        "-test_klp_callbacks_mod: test_klp_callbacks_mod_init" => INIT_EXIT,
+        "-% insmod test_modules/test_klp_callbacks_demo.ko pre_patch_ret=-19" => PARAMS,
+        "+% insmod test_modules/test_klp_callbacks_demo.ko" => PARAMS,
+        "-test_klp_callbacks_mod: test_klp_callbacks_mod_exit" => INIT_EXIT,
+    ],
+    "selftest-callbacks-07-module-coming-pre-patch-callback-enodev": [
+        "-% echo -19 > /sys/module/test_klp_callbacks_demo/parameters/pre_patch_ret" => SET_PARAM,
+        "-insmod: ERROR: could not insert module test_modules/test_klp_callbacks_mod.ko: No such device" => INSMOD_MODULE_ERROR,
+    ],
+    "selftest-callbacks-08-multiple-target-modules": [
+        "-% insmod test_modules/test_klp_callbacks_busy.ko block_transition=N" => PARAMS,
+        "-test_klp_callbacks_busy: test_klp_callbacks_busy_init" => INIT_EXIT,
+        "-test_klp_callbacks_busy: busymod_work_func enter" => BUSY_WORK,
+        "-test_klp_callbacks_busy: busymod_work_func exit" => BUSY_WORK,
+        "+% insmod test_modules/test_klp_callbacks_busy.ko" => PARAMS,
+        "-test_klp_callbacks_mod: test_klp_callbacks_mod_init" => INIT_EXIT,
+        "-test_klp_callbacks_mod: test_klp_callbacks_mod_exit" => INIT_EXIT,
+        "-test_klp_callbacks_busy: test_klp_callbacks_busy_exit" => INIT_EXIT,
+    ],
+    "selftest-callbacks-09-busy-target-module": [
+        "-% insmod test_modules/test_klp_callbacks_busy.ko block_transition=Y" => PARAMS,
+        "-test_klp_callbacks_busy: test_klp_callbacks_busy_init" => INIT_EXIT,
+        "-test_klp_callbacks_busy: busymod_work_func enter" => BUSY_WORK,
+        "+% insmod test_modules/test_klp_callbacks_busy.ko" => PARAMS,
+        "-test_klp_callbacks_mod: test_klp_callbacks_mod_init" => INIT_EXIT,
+        "-test_klp_callbacks_mod: test_klp_callbacks_mod_exit" => INIT_EXIT,
+        "-test_klp_callbacks_busy: busymod_work_func exit" => BUSY_EXIT,
+        "-test_klp_callbacks_busy: test_klp_callbacks_busy_exit" => BUSY_EXIT,
+        "+rmmod: ERROR: Module test_klp_callbacks_busy is in use" => BUSY_EXIT,
+    ],
+    "selftest-callbacks-11-atomic-replace": [
+        "-% insmod test_modules/test_klp_callbacks_demo2.ko replace=1" => PARAMS,
+        "+% insmod test_modules/test_klp_callbacks_demo2.ko" => PARAMS,
+    ],
+    "selftest-livepatch-02-multiple-livepatches": [
+        "-test_klp_livepatch: this has been live patched" => PROC_READ,
+        "-% insmod test_modules/test_klp_atomic_replace.ko replace=0" => PARAMS,
+        "+% insmod test_modules/test_klp_atomic_replace.ko" => PARAMS,
+        "-test_klp_livepatch: this has been live patched" => PROC_READ,
+        "-test_klp_atomic_replace: this has been live patched" => PROC_READ,
+        "-test_klp_livepatch: this has been live patched" => PROC_READ,
+    ],
+    "selftest-livepatch-03-atomic-replace-livepatch": [
+        "-test_klp_livepatch: this has been live patched" => PROC_READ,
+        "-% insmod test_modules/test_klp_atomic_replace.ko replace=1" => PARAMS,
+        "+% insmod test_modules/test_klp_atomic_replace.ko" => PARAMS,
+        "-test_klp_atomic_replace: this has been live patched" => PROC_READ,
+        "-test_klp_atomic_replace: this has been live patched" => PROC_READ,
+    ],
+    "selftest-state-01-system-state-modification": [
+        "-test_klp_state: allocate_loglevel_state: allocating space to store console_loglevel" => KLP_STATE,
+        "-test_klp_state: fix_console_loglevel: fixing console_loglevel" => KLP_STATE,
+        "-test_klp_state: restore_console_loglevel: restoring console_loglevel" => KLP_STATE,
+        "-test_klp_state: free_loglevel_state: freeing space for the stored console_loglevel" => KLP_STATE,
+    ],
+    "selftest-state-02-taking-over-system-state-modification": [
+        "-test_klp_state: allocate_loglevel_state: allocating space to store console_loglevel" => KLP_STATE,
+        "-test_klp_state: fix_console_loglevel: fixing console_loglevel" => KLP_STATE,
+        "-test_klp_state2: allocate_loglevel_state: space to store console_loglevel already allocated" => KLP_STATE,
+        "-test_klp_state2: fix_console_loglevel: taking over the console_loglevel change" => KLP_STATE,
+        "-test_klp_state2: restore_console_loglevel: restoring console_loglevel" => KLP_STATE,
+        "-test_klp_state2: free_loglevel_state: freeing space for the stored console_loglevel" => KLP_STATE,
+    ],
+    "selftest-state-03-compatible-cumulative-livepatches": [
+        "-test_klp_state2: allocate_loglevel_state: allocating space to store console_loglevel" => KLP_STATE,
+        "-test_klp_state2: fix_console_loglevel: fixing console_loglevel" => KLP_STATE,
+        "-test_klp_state3: allocate_loglevel_state: space to store console_loglevel already allocated" => KLP_STATE,
+        "-test_klp_state3: fix_console_loglevel: taking over the console_loglevel change" => KLP_STATE,
+        "-test_klp_state2: allocate_loglevel_state: space to store console_loglevel already allocated" => KLP_STATE,
+        "-test_klp_state2: fix_console_loglevel: taking over the console_loglevel change" => KLP_STATE,
+        "-test_klp_state2: restore_console_loglevel: restoring console_loglevel" => KLP_STATE,
+        "-test_klp_state2: free_loglevel_state: freeing space for the stored console_loglevel" => KLP_STATE,
+    ],
+    "selftest-state-04-incompatible-cumulative-livepatches": [
+        "-test_klp_state2: allocate_loglevel_state: allocating space to store console_loglevel" => KLP_STATE,
+        "-test_klp_state2: fix_console_loglevel: fixing console_loglevel" => KLP_STATE,
+        "-insmod: ERROR: could not insert module test_modules/test_klp_state.ko: Invalid parameters" => EINVAL_WORDING,
+        "+insmod: ERROR: could not insert module test_modules/test_klp_state.ko: Invalid argument" => EINVAL_WORDING,
+        "-test_klp_state2: restore_console_loglevel: restoring console_loglevel" => KLP_STATE,
+        "-test_klp_state2: free_loglevel_state: freeing space for the stored console_loglevel" => KLP_STATE,
+    ],
+};
+
+const MAX_STEPS: usize = 10_000;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn model(name: &str) -> KlpSystem {
+    let path = root().join("model/scenarios").join(format!("{name}.toml"));
+    let spec = scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    KlpSystem::new(spec, klp_properties::catalogue)
+}
+
+fn golden(name: &str) -> Vec<String> {
+    let path = root().join("traces/golden/selftests").join(format!("{name}.txt"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines().map(str::to_string).collect()
+}
+
+/// A line diff (longest common subsequence): `-` lines only in `expected`, `+` lines only in
+/// `actual`; at a change, removals come before additions.
+fn diff(expected: &[String], actual: &[String]) -> Vec<String> {
+    let (n, m) = (expected.len(), actual.len());
+    let mut lcs = vec![vec![0usize; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i][j] = if expected[i] == actual[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < n || j < m {
+        if i < n && j < m && expected[i] == actual[j] {
+            i += 1;
+            j += 1;
+        } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            out.push(format!("-{}", expected[i]));
+            i += 1;
+        } else {
+            out.push(format!("+{}", actual[j]));
+            j += 1;
+        }
+    }
+    out
+}
+
+fn check_transcript(name: &str) {
+    let m = model(name);
+    let actual = klp_traces::run::run_script(&m, MAX_STEPS).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let expected = golden(name);
+    let got = diff(&expected, &actual);
+    let known: Vec<String> = KNOWN_GAPS.iter().filter(|g| g.scenario == name).map(|g| g.line.to_string()).collect();
+    for g in KNOWN_GAPS.iter().filter(|g| g.scenario == name) {
+        assert!(!g.reason.is_empty() && (g.line.starts_with('-') || g.line.starts_with('+')), "{name}: bad gap entry");
+    }
+    assert_eq!(
+        got,
+        known,
+        "{name}: the difference from the kernel's expected output is not the known gap list\n\
+         --- transcript ---\n{}\n",
+        actual.join("\n")
+    );
+}
+
+fn check_exhaustive(name: &str, states: usize) {
+    let m = model(name);
+    let props = m.properties();
+    // Explore everything: stop early only if every `always` property failed.
+    let checker = m.checker().threads(1).finish_when(HasDiscoveries::AllFailures).spawn_bfs().join();
+    for p in props.iter().filter(|p| p.expectation == Expectation::Always) {
+        assert!(
+            checker.discovery(p.name).is_none(),
+            "{name}: always-property {} violated: {:?}",
+            p.name,
+            checker.discovery(p.name).map(|d| d.into_actions())
+        );
+    }
+    assert_eq!(checker.unique_state_count(), states, "{name}: distinct states");
+}
+
+fn case(name: &str) {
+    let states = CASES.iter().find(|c| c.0 == name).expect("listed in CASES").1;
+    check_transcript(name);
+    check_exhaustive(name, states);
+}
+
+#[test]
+fn every_selftest_scenario_is_listed() {
+    let mut shipped: Vec<String> = std::fs::read_dir(root().join("model/scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .filter(|n| n.starts_with("selftest-"))
+        .collect();
+    shipped.sort();
+    let listed: Vec<String> = CASES.iter().map(|c| c.0.to_string()).collect();
+    assert_eq!(shipped, listed);
+    for c in CASES {
+        assert!(Path::new(&root().join("traces/golden/selftests").join(format!("{}.txt", c.0))).exists(), "{}", c.0);
+    }
+    for g in KNOWN_GAPS {
+        assert!(CASES.iter().any(|c| c.0 == g.scenario), "gap for unknown scenario {}", g.scenario);
+    }
+}
+
+macro_rules! cases {
+    ($($f:ident => $name:literal,)*) => {
+        $(#[test] fn $f() { case($name); })*
+    };
+}
+
+cases! {
+    callbacks_01_target_module_before_livepatch => "selftest-callbacks-01-target-module-before-livepatch",
+    callbacks_02_module_coming_notifier => "selftest-callbacks-02-module-coming-notifier",
+    callbacks_03_module_going_notifier => "selftest-callbacks-03-module-going-notifier",
+    callbacks_04_module_coming_and_going_notifiers => "selftest-callbacks-04-module-coming-and-going-notifiers",
+    callbacks_05_target_module_not_present => "selftest-callbacks-05-target-module-not-present",
+    callbacks_06_pre_patch_callback_enodev => "selftest-callbacks-06-pre-patch-callback-enodev",
+    callbacks_07_module_coming_pre_patch_callback_enodev => "selftest-callbacks-07-module-coming-pre-patch-callback-enodev",
+    callbacks_08_multiple_target_modules => "selftest-callbacks-08-multiple-target-modules",
+    callbacks_09_busy_target_module => "selftest-callbacks-09-busy-target-module",
+    callbacks_10_multiple_livepatches => "selftest-callbacks-10-multiple-livepatches",
+    callbacks_11_atomic_replace => "selftest-callbacks-11-atomic-replace",
+    livepatch_01_basic_function_patching => "selftest-livepatch-01-basic-function-patching",
+    livepatch_02_multiple_livepatches => "selftest-livepatch-02-multiple-livepatches",
+    livepatch_03_atomic_replace_livepatch => "selftest-livepatch-03-atomic-replace-livepatch",
+    state_01_system_state_modification => "selftest-state-01-system-state-modification",
+    state_02_taking_over_system_state_modification => "selftest-state-02-taking-over-system-state-modification",
+    state_03_compatible_cumulative_livepatches => "selftest-state-03-compatible-cumulative-livepatches",
+    state_04_incompatible_cumulative_livepatches => "selftest-state-04-incompatible-cumulative-livepatches",
+}
+
+/// Prints every case's difference and state count (for updating the tables):
+/// `cargo test --release --test selftests -- --ignored --nocapture measure`; with `RAW=<part of a
+/// scenario name>` also the runner's actions and the unfiltered transcript of matching cases.
+#[test]
+#[ignore]
+fn measure() {
+    for (name, _) in CASES {
+        let m = model(name);
+        if std::env::var("RAW").is_ok_and(|r| name.contains(&r)) {
+            let r = klp_traces::run::execute(&m, MAX_STEPS).unwrap();
+            for a in &r.actions {
+                println!("  step: {}", m.describe(a));
+            }
+            for l in &r.dmesg {
+                println!("  dmesg: {l}");
+            }
+        }
+        match klp_traces::run::run_script(&m, MAX_STEPS) {
+            Ok(actual) => {
+                for l in diff(&golden(name), &actual) {
+                    println!("{name}\t{l}");
+                }
+            }
+            Err(e) => println!("{name}\tERROR {e}"),
+        }
+        let t = std::time::Instant::now();
+        let props = m.properties();
+        let c = m.checker().threads(1).finish_when(HasDiscoveries::AllFailures).spawn_bfs().join();
+        let always_ok =
+            props.iter().filter(|p| p.expectation == Expectation::Always).all(|p| c.discovery(p.name).is_none());
+        println!("{name}\tSTATES {} always_ok={always_ok} {:?}", c.unique_state_count(), t.elapsed());
+    }
+}

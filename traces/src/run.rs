@@ -1,0 +1,386 @@
+//! Deterministic execution of a script scenario, the way the kernel selftest harness
+//! (tools/testing/selftests/livepatch/functions.sh) lets things happen, and the harness's filter
+//! of the kernel log, so that a transcript can be compared line by line with a selftest's
+//! `check_result` text.
+//!
+//! # Scheduling policy
+//!
+//! The selftests run one shell command at a time, and each helper waits (`load_lp` for the
+//! transition, `disable_lp` for the sysfs directory, `unload_lp` for the reference count, module
+//! loads and unloads for the loader); shell commands are fast compared with the transition work,
+//! which `klp_try_complete_transition()` re-arms with a delay of one second. So at every step the
+//! runner takes the first enabled action of this fixed priority list (ties: lowest index, i.e.
+//! task order, which is the order the kernel's task walk uses):
+//!
+//! 1. kernel work that finishes the command in flight: the running pass of
+//!    `klp_try_complete_transition()` (`klp_try_switch_task()` on the next task), then the module
+//!    loader (`klp_module_coming()`, `do_init_module()`, `klp_module_going()`, `free_module()`),
+//!    then `klp_free_patch_work_fn()`;
+//! 2. a target module's work item: when a module becomes LIVE, each kthread whose first entry
+//!    function belongs to it runs that function once, as the module's init schedules it and waits
+//!    for it to start (`test_klp_callbacks_busy_init()`): wake up, call the function, then return
+//!    from it, or block in it if the function sleeps (`sleeps = "forever"` never comes back);
+//! 3. a kthread with no frames and no work due goes to sleep waiting for work (`schedule()`), so
+//!    it does not look busy to `klp_try_switch_task()`;
+//! 4. the next admin command of the script, once the previous command's wait is over;
+//! 5. tasks that switch themselves: a user task with TIF_PATCH_PENDING returns to user mode
+//!    (`exit_to_user_mode()`; it takes an interrupt or a syscall), an idle task runs the idle loop
+//!    (`do_idle()`), because `klp_try_complete_transition()` woke it;
+//! 6. the delayed transition work (`klp_transition_work_fn()`) starts a new pass.
+//!
+//! Tasks never enter a patched function on their own (the runner makes no syscalls), so the
+//! transcript is the one of a quiet machine. The run ends when the script is finished and nothing
+//! but task steps remains. It fails when no step can make progress while the script is not
+//! finished, or when a state comes back (the only enabled steps go round in a circle: a
+//! transition that cannot complete, which the selftest helper would report as "failed to complete
+//! transition"), or after `max_steps` steps.
+//!
+//! # Filter
+//!
+//! [`harness_keeps`] is `check_result()`'s filter together with `set_dynamic_debug()`:
+//! `pr_debug()` messages of `klp_try_switch_task()` are switched off, then only lines containing
+//! `livepatch:` or `test_klp` are kept, except "tainting kernel" / "taints kernel" lines. The
+//! harness logs its commands (`% insmod ...`, `% rmmod ...`, `% echo ...`) and insmod's error
+//! output into the kernel log, so they pass through the same filter: they are kept because the
+//! selftest modules' names contain `test_klp`. Scenarios with other names keep only the kernel's
+//! `livepatch:` lines; use [`execute`] for the unfiltered transcript.
+
+use klp_model::log::Dmesg;
+use klp_model::spec::{AdminOrder, Sleeps};
+use klp_model::state::ModState;
+use klp_model::task::{Context, TaskKind};
+use klp_model::{Action, KlpSystem, State};
+use stateright::Model;
+use std::collections::HashSet;
+
+/// Why a script did not run to its end.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RunError {
+    #[error("scenario '{0}' has no script (admin.order is not \"script\")")]
+    NotScript(String),
+    #[error("no end after {steps} steps (transcript so far: {} lines)", transcript.len())]
+    MaxSteps { steps: usize, transcript: Vec<String> },
+    #[error("stuck after {steps} steps, {waiting}: {reason}")]
+    Stuck {
+        steps: usize,
+        /// What the script is waiting for: the next command or the end of the script.
+        waiting: String,
+        reason: String,
+        /// Every kernel line so far, unfiltered.
+        transcript: Vec<String>,
+    },
+}
+
+/// One run of a script: the actions taken and every line they logged, unfiltered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Run {
+    pub actions: Vec<Action>,
+    pub dmesg: Vec<String>,
+}
+
+/// The runner's view of a kthread's work item (bookkeeping outside the model state).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Work {
+    /// Nothing to do.
+    Idle,
+    /// Its module became LIVE: the work item is queued.
+    Due,
+    /// The work function runs (called, not yet returned or blocked).
+    Running,
+}
+
+/// Executes a script scenario with the scheduling policy of the module documentation and
+/// returns the transcript as the selftest's `check_result()` sees it.
+pub fn run_script(model: &KlpSystem, max_steps: usize) -> Result<Vec<String>, RunError> {
+    Ok(execute(model, max_steps)?.dmesg.into_iter().filter(|l| harness_keeps(l)).collect())
+}
+
+/// Whether `check_result()` (with the dynamic debug setup of functions.sh) keeps a log line.
+pub fn harness_keeps(line: &str) -> bool {
+    // set_dynamic_debug(): "func klp_try_switch_task -p".
+    if line.starts_with("livepatch: klp_try_switch_task: ") {
+        return false;
+    }
+    // grep -e 'livepatch:' -e 'test_klp' | grep -v '\(tainting\|taints\) kernel'
+    (line.contains("livepatch:") || line.contains("test_klp"))
+        && !line.contains("tainting kernel")
+        && !line.contains("taints kernel")
+}
+
+/// Executes a script scenario; see the module documentation for the policy.
+pub fn execute(model: &KlpSystem, max_steps: usize) -> Result<Run, RunError> {
+    let spec = &*model.spec;
+    if spec.admin.order != AdminOrder::Script {
+        return Err(RunError::NotScript(spec.name.clone()));
+    }
+    let mut st = model.init_state();
+    let mut work = vec![Work::Idle; spec.tasks.len()];
+    let mut run = Run::default();
+    let mut seen: HashSet<(State, Vec<Work>)> = HashSet::new();
+    let mut enabled = Vec::new();
+    loop {
+        enabled.clear();
+        model.actions(&st, &mut enabled);
+        let script_done = st.admin[0] as usize >= spec.admin.ops.len();
+        let work_pending = work.iter().any(|w| *w != Work::Idle);
+        if script_done && !work_pending && enabled.iter().all(is_task_step) {
+            return Ok(run);
+        }
+        if run.actions.len() >= max_steps {
+            return Err(RunError::MaxSteps { steps: run.actions.len(), transcript: run.dmesg });
+        }
+        let stuck = |reason: &str, run: Run| RunError::Stuck {
+            steps: run.actions.len(),
+            waiting: waiting_for(model, &st),
+            reason: reason.to_string(),
+            transcript: run.dmesg,
+        };
+        if !seen.insert((st.clone(), work.clone())) {
+            return Err(stuck("the same state came back: the steps that remain go round in a circle", run));
+        }
+        let Some(action) = choose(model, &st, &enabled, &mut work) else {
+            return Err(stuck("no step can make progress", run));
+        };
+        let was_live: Vec<bool> = st.mods.iter().map(|m| m.state == ModState::Live).collect();
+        let mut log = Dmesg::default();
+        st = model.step(&st, action, &mut log).expect("the runner only takes enabled actions");
+        run.actions.push(action);
+        run.dmesg.extend(log.0);
+        // The work function returned to the worker, or blocked in the function.
+        if let Action::Return(pid) | Action::Schedule(pid) = action {
+            if work[pid as usize] == Work::Running
+                && (matches!(action, Action::Schedule(_)) || st.tasks[pid as usize].stack.is_empty())
+            {
+                work[pid as usize] = Work::Idle;
+            }
+        }
+        // A module that just became LIVE queues its work items.
+        for (m, was) in was_live.iter().enumerate() {
+            if *was || st.mods[m].state != ModState::Live {
+                continue;
+            }
+            for (pid, t) in spec.tasks.iter().enumerate() {
+                let entry_module = t.entry.first().and_then(|&f| spec.funcs[f as usize].module);
+                if t.kind == TaskKind::Kthread && entry_module == Some(m as u8) {
+                    work[pid] = Work::Due;
+                }
+            }
+        }
+    }
+}
+
+/// Steps a task takes on its own (everything but admin commands and kernel work).
+fn is_task_step(a: &Action) -> bool {
+    matches!(
+        a,
+        Action::Syscall(..)
+            | Action::Call(..)
+            | Action::Return(_)
+            | Action::Schedule(_)
+            | Action::Wake(_)
+            | Action::ExitToUserMode(_)
+            | Action::DoIdle(_)
+            | Action::Fork(_)
+            | Action::RetFromFork(_)
+    )
+}
+
+/// The policy's choice among the enabled actions.
+fn choose(model: &KlpSystem, st: &State, enabled: &[Action], work: &mut [Work]) -> Option<Action> {
+    let spec = &*model.spec;
+    let first = |pred: &dyn Fn(&Action) -> bool| enabled.iter().copied().find(|a| pred(a));
+    // 1. Kernel work finishing the command in flight.
+    if let Some(a) = first(&|a| matches!(a, Action::KlpTrySwitchTask(_)))
+        .or_else(|| {
+            first(&|a| {
+                matches!(
+                    a,
+                    Action::KlpModuleComing(_)
+                        | Action::ModuleInit(_)
+                        | Action::KlpModuleGoing(_)
+                        | Action::ModuleFree(_)
+                )
+            })
+        })
+        .or_else(|| first(&|a| matches!(a, Action::KlpFreePatchWork(_))))
+    {
+        return Some(a);
+    }
+    // 2. Work items queued by a module's init.
+    for (pid, (t, w)) in st.tasks.iter().zip(work.iter_mut()).enumerate() {
+        let p = pid as u8;
+        let want = match (*w, t.context, t.stack.last()) {
+            (Work::Due, Context::Sleeping, None) => Action::Wake(p),
+            (Work::Due, Context::Running, None) => match spec.tasks[pid].entry.first() {
+                Some(&f) => Action::Call(p, f),
+                None => continue,
+            },
+            (Work::Running, Context::Running, Some(fr)) if spec.funcs[fr.func as usize].sleeps == Sleeps::Never => {
+                Action::Return(p)
+            }
+            (Work::Running, Context::Running, Some(_)) => Action::Schedule(p),
+            _ => continue,
+        };
+        if enabled.contains(&want) {
+            if let Action::Call(..) = want {
+                *w = Work::Running;
+            }
+            return Some(want);
+        }
+    }
+    // 3. Idle kthreads wait for work.
+    for (pid, t) in st.tasks.iter().enumerate() {
+        let a = Action::Schedule(pid as u8);
+        if spec.tasks[pid].kind == TaskKind::Kthread
+            && work[pid] == Work::Idle
+            && t.context == Context::Running
+            && t.stack.is_empty()
+            && enabled.contains(&a)
+        {
+            return Some(a);
+        }
+    }
+    // 4. The next admin command.
+    if let Some(a) = first(&|a| matches!(a, Action::Admin(_))) {
+        return Some(a);
+    }
+    // 5. Tasks that switch themselves on the way to user mode or in the idle loop.
+    if let Some(a) = first(&|a| matches!(a, Action::ExitToUserMode(_) | Action::DoIdle(_))) {
+        return Some(a);
+    }
+    // 6. The delayed transition work.
+    first(&|a| matches!(a, Action::KlpTransitionWork))
+}
+
+/// What the script waits for, for error messages.
+fn waiting_for(model: &KlpSystem, st: &State) -> String {
+    let spec = &*model.spec;
+    let pc = st.admin[0] as usize;
+    let transition = st
+        .klp_transition_patch
+        .map(|p| format!(" ('{}' is in transition)", spec.patches[p as usize].name))
+        .unwrap_or_default();
+    match spec.admin.ops.get(pc) {
+        Some(op) => format!(
+            "before command {} `{}`{transition}",
+            pc + 1,
+            klp_model::dmesg::command_line(spec, op.op).trim_start_matches("% ")
+        ),
+        None => format!("at the end of the script{transition}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stateright::Property;
+
+    fn no_properties() -> Vec<Property<KlpSystem>> {
+        Vec::new()
+    }
+
+    fn system(toml: &str) -> KlpSystem {
+        KlpSystem::new(klp_model::scenario::parse("t", "t.toml", toml).unwrap(), no_properties)
+    }
+
+    const BUSY: &str = r#"
+[[functions]]
+name = "busymod_work_func"
+object = "test_klp_busy"
+sleeps = "forever"
+
+[[modules]]
+name = "test_klp_busy"
+
+[[tasks]]
+comm = "bash"
+
+[[tasks]]
+comm = "kworker/0:1"
+kind = "kthread"
+entry = ["busymod_work_func"]
+
+[[tasks]]
+comm = "swapper/0"
+kind = "idle"
+
+[[patches]]
+name = "test_klp_lp"
+  [[patches.objects]]
+  name = "test_klp_busy"
+  funcs = ["busymod_work_func"]
+"#;
+
+    #[test]
+    fn filter_is_check_results() {
+        assert!(harness_keeps("livepatch: enabling patch 'lp1'"));
+        assert!(harness_keeps("% rmmod test_klp_livepatch"));
+        assert!(harness_keeps("test_klp_callbacks_demo: pre_patch_callback: vmlinux"));
+        assert!(!harness_keeps("% rmmod lp1"));
+        assert!(!harness_keeps("livepatch: klp_try_switch_task: swapper/0 is running"));
+        assert!(!harness_keeps("test_klp_livepatch: tainting kernel with TAINT_LIVEPATCH"));
+        assert!(!harness_keeps("livepatch: module taints kernel."));
+    }
+
+    #[test]
+    fn load_lp_on_a_blocked_transition_is_stuck() {
+        let ops = r#"
+[admin]
+order = "script"
+ops = [
+  { op = "insmod", module = "test_klp_busy" },
+  { op = "insmod", patch = "test_klp_lp" },
+  { op = "disable", patch = "test_klp_lp" },
+]
+"#;
+        let err = run_script(&system(&format!("{BUSY}{ops}")), 1000).unwrap_err();
+        let RunError::Stuck { waiting, transcript, .. } = &err else { panic!("{err:?}") };
+        assert!(waiting.contains("echo 0 > /sys/kernel/livepatch/test_klp_lp/enabled"), "{waiting}");
+        assert!(waiting.contains("'test_klp_lp' is in transition"), "{waiting}");
+        assert!(transcript.iter().any(|l| l.contains("starting patching transition")));
+        assert!(!transcript.iter().any(|l| l.contains("completing")));
+    }
+
+    #[test]
+    fn load_lp_nowait_then_disable_reverses_and_completes() {
+        let ops = r#"
+[admin]
+order = "script"
+ops = [
+  { op = "insmod", module = "test_klp_busy" },
+  { op = "insmod", patch = "test_klp_lp", wait = false },
+  { op = "disable", patch = "test_klp_lp" },
+  { op = "rmmod", patch = "test_klp_lp" },
+]
+"#;
+        let m = system(&format!("{BUSY}{ops}"));
+        let out = run_script(&m, 1000).unwrap();
+        assert_eq!(
+            out,
+            [
+                "% insmod test_modules/test_klp_busy.ko",
+                "% insmod test_modules/test_klp_lp.ko",
+                "livepatch: enabling patch 'test_klp_lp'",
+                "livepatch: 'test_klp_lp': initializing patching transition",
+                "livepatch: 'test_klp_lp': starting patching transition",
+                "% echo 0 > /sys/kernel/livepatch/test_klp_lp/enabled",
+                "livepatch: 'test_klp_lp': reversing transition from patching to unpatching",
+                "livepatch: 'test_klp_lp': starting unpatching transition",
+                "livepatch: 'test_klp_lp': completing unpatching transition",
+                "livepatch: 'test_klp_lp': unpatching complete",
+                "% rmmod test_klp_lp",
+            ]
+        );
+        // Deterministic: the same actions every time.
+        assert_eq!(execute(&m, 1000).unwrap(), execute(&m, 1000).unwrap());
+    }
+
+    #[test]
+    fn limits_and_order() {
+        let ops = "[admin]\norder = \"script\"\nops = [{ op = \"insmod\", patch = \"test_klp_lp\" }]\n";
+        let m = system(&format!("{BUSY}{ops}"));
+        assert!(matches!(run_script(&m, 1), Err(RunError::MaxSteps { steps: 1, .. })));
+        let any = BUSY.to_string() + "[admin]\norder = \"any\"\nops = [{ op = \"insmod\", patch = \"test_klp_lp\" }]\n";
+        assert_eq!(run_script(&system(&any), 100), Err(RunError::NotScript("t".into())));
+    }
+}
