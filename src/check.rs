@@ -57,9 +57,11 @@ pub fn run(a: &CheckArgs) -> Result<u8> {
         max_states: a.max_states,
         max_depth: a.max_depth,
         timeout: a.timeout.map(Duration::from_secs),
+        max_memory: a.max_memory.map(|m| m << 20),
     };
     let model = KlpSystem::new(spec, klp_properties::catalogue);
     let outcome = match a.engine {
+        Engine::Klpcheck => engine::run_klpcheck(&model, &limits, a.progress),
         Engine::Stateright => engine::run_stateright(model.clone(), &limits),
     };
     let complete = outcome.incomplete.is_none();
@@ -124,6 +126,9 @@ fn print_table(model: &KlpSystem, path: &std::path::Path, o: &Outcome, lines: &[
             Some(r) => format!("INCOMPLETE ({r})"),
         }
     );
+    if let (Some(b), Some(p)) = (o.bytes_per_state, o.collision_probability) {
+        println!("{b:.1} bytes per state (peak RSS), fingerprint collision probability {p:.1e}");
+    }
     for (name, v, note) in lines {
         println!("  {:<42} {:<12} {}", name, v.word(), note);
     }
@@ -141,6 +146,8 @@ fn print_json(model: &KlpSystem, o: &Outcome, lines: &[(&str, Verdict, String)])
         "max_depth": o.max_depth,
         "seconds": o.elapsed.as_secs_f64(),
         "complete": o.incomplete.is_none(),
+        "bytes_per_state": o.bytes_per_state,
+        "collision_probability": o.collision_probability,
         "incomplete_reason": o.incomplete,
         "properties": props,
     });

@@ -39,8 +39,11 @@ pub struct CheckArgs {
     /// Stop after this many seconds (the verdict is then "incomplete").
     #[arg(long)]
     pub timeout: Option<u64>,
+    /// Stop when the process uses more than this many MiB (the verdict is then "incomplete").
+    #[arg(long)]
+    pub max_memory: Option<u64>,
     /// Exploration engine.
-    #[arg(long, value_enum, default_value_t = Engine::Stateright)]
+    #[arg(long, value_enum, default_value_t = Engine::Klpcheck)]
     pub engine: Engine,
     /// Where counterexample traces are written.
     #[arg(long, default_value = "traces/out")]
@@ -51,11 +54,16 @@ pub struct CheckArgs {
     /// Print statistics as JSON instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Draw a progress line on stderr while exploring.
+    #[arg(long)]
+    pub progress: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
-    /// stateright 0.31's breadth-first checker.
+    /// klpcheck's parallel BFS: shortest traces, fingerprint store, sound limits.
+    Klpcheck,
+    /// stateright 0.31's breadth-first checker (a cross-check).
     Stateright,
 }
 

@@ -11,6 +11,7 @@ pub struct Limits {
     pub max_states: Option<u64>,
     pub max_depth: Option<usize>,
     pub timeout: Option<Duration>,
+    pub max_memory: Option<u64>,
 }
 
 /// One property's outcome: the path (actions from the initial state) of its discovery, if any.
@@ -28,6 +29,66 @@ pub struct Outcome {
     /// `None` if the whole reachable state space was explored; else the limit that stopped it.
     pub incomplete: Option<String>,
     pub properties: Vec<PropertyOutcome>,
+    /// Peak RSS per distinct state (klpcheck engine only).
+    pub bytes_per_state: Option<f64>,
+    /// Probability that a 64-bit fingerprint collision dropped a state (klpcheck engine only).
+    pub collision_probability: Option<f64>,
+}
+
+/// klpcheck's own engine (`klp-checker`): level-synchronous parallel BFS on fingerprints
+/// with parent links; counterexamples are shortest and identical for any thread count, and
+/// every limit stops the run with an incomplete verdict.
+pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: bool) -> Outcome {
+    let mut b = klp_checker::Bfs::new(model)
+        .threads(limits.threads.max(1))
+        .max_states(limits.max_states)
+        .max_depth(limits.max_depth)
+        .timeout(limits.timeout)
+        .max_memory(limits.max_memory);
+    if progress {
+        b = b.progress(|p: &klp_checker::Progress| {
+            eprint!(
+                "\r{} states, {} generated, depth {}, {:.0} states/s, {} MiB   ",
+                p.unique_states,
+                p.generated_states,
+                p.depth,
+                p.states_per_sec,
+                p.rss_bytes >> 20
+            );
+        });
+    }
+    let out = b.run();
+    if progress {
+        eprint!("\r{:70}\r", "");
+    }
+    let incomplete = match out.stop {
+        klp_checker::StopReason::Exhausted => None,
+        klp_checker::StopReason::MaxStates => Some("max-states".to_string()),
+        klp_checker::StopReason::MaxDepth => Some("max-depth".to_string()),
+        klp_checker::StopReason::Timeout => Some("timeout".to_string()),
+        klp_checker::StopReason::MaxMemory => Some("max-memory".to_string()),
+        klp_checker::StopReason::Stopped => Some("interrupted".to_string()),
+        klp_checker::StopReason::Finished => Some("stopped early".to_string()),
+    };
+    let properties = out
+        .properties
+        .iter()
+        .map(|p| PropertyOutcome {
+            name: p.name,
+            expectation: p.expectation.clone(),
+            path: p.trace.as_ref().map(|t| t.actions.clone()),
+        })
+        .collect();
+    Outcome {
+        unique_states: out.stats.unique_states,
+        generated: out.stats.generated_states,
+        max_depth: out.stats.max_depth as u64,
+        elapsed: out.stats.elapsed,
+        incomplete,
+        properties,
+        bytes_per_state: Some(out.stats.bytes_per_state()),
+        collision_probability: Some(out.stats.collision_probability()),
+    }
 }
 
 /// stateright's BFS. Its known limits (../shared/docs/stateright.md): counterexamples are not
@@ -35,7 +96,7 @@ pub struct Outcome {
 /// Completeness is decided here, never by stateright's `assert_properties()`.
 pub fn run_stateright(model: KlpSystem, limits: &Limits) -> Outcome {
     let props = model.properties();
-    let mut b = model.checker().threads(limits.threads.max(1));
+    let mut b = model.checker().threads(limits.threads.max(1)).finish_when(stateright::HasDiscoveries::AllFailures);
     if let Some(n) = limits.max_states {
         b = b.target_state_count(n as usize);
     }
@@ -67,10 +128,20 @@ pub fn run_stateright(model: KlpSystem, limits: &Limits) -> Outcome {
     } else if limits.max_depth.is_some_and(|d| depth as usize >= d) {
         Some("max-depth".to_string())
     } else if all_found {
-        // The default finish condition stops once every property has a discovery.
         Some("stopped once every property had a discovery".to_string())
+    } else if limits.max_memory.is_some() {
+        Some("--max-memory is not supported by the stateright engine".to_string())
     } else {
         None
     };
-    Outcome { unique_states: unique, generated, max_depth: depth, elapsed, incomplete, properties }
+    Outcome {
+        unique_states: unique,
+        generated,
+        max_depth: depth,
+        elapsed,
+        incomplete,
+        properties,
+        bytes_per_state: None,
+        collision_probability: None,
+    }
 }

@@ -30,15 +30,34 @@ pub fn command_line(spec: &Spec, op: AdminOp) -> String {
     }
 }
 
+/// kmod's insmod (tools/insmod.c `mod_strerror()`): its own wording for the errors
+/// `init_module()` usually returns, `strerror()` for the rest.
+pub fn insmod_strerror(errno: i32) -> &'static str {
+    match -errno {
+        8 => "Invalid module format",           // ENOEXEC
+        2 => "Unknown symbol in module",        // ENOENT
+        3 => "Module has wrong symbol version", // ESRCH
+        22 => "Invalid parameters",             // EINVAL
+        _ => crate::lifecycle::strerror(errno),
+    }
+}
+
 /// The error line a failed command prints, as the selftests capture it.
 pub fn command_error(spec: &Spec, op: AdminOp, errno: i32) -> String {
     let err = crate::lifecycle::strerror(errno);
+    let insmod_err = insmod_strerror(errno);
     match op {
         AdminOp::InsmodPatch(p) => {
-            format!("insmod: ERROR: could not insert module test_modules/{}.ko: {err}", spec.patches[p as usize].name)
+            format!(
+                "insmod: ERROR: could not insert module test_modules/{}.ko: {insmod_err}",
+                spec.patches[p as usize].name
+            )
         }
         AdminOp::InsmodModule(m) => {
-            format!("insmod: ERROR: could not insert module test_modules/{}.ko: {err}", spec.modules[m as usize].name)
+            format!(
+                "insmod: ERROR: could not insert module test_modules/{}.ko: {insmod_err}",
+                spec.modules[m as usize].name
+            )
         }
         AdminOp::RmmodPatch(p) => format!("rmmod: ERROR: Module {} is in use", spec.patches[p as usize].name),
         AdminOp::RmmodModule(m) => format!("rmmod: ERROR: Module {} is in use", spec.modules[m as usize].name),

@@ -34,6 +34,7 @@ pub mod ftrace;
 pub mod ids;
 pub mod lifecycle;
 pub mod log;
+pub mod mutation;
 pub mod patch;
 pub mod scenario;
 pub mod spec;

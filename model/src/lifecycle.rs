@@ -4,6 +4,7 @@
 
 use crate::ids::*;
 use crate::log::Log;
+use crate::mutation::Mutation;
 use crate::patch::*;
 use crate::spec::Spec;
 use crate::state::{ModState, Pass, PatchLife, Site, State, Warn};
@@ -28,6 +29,9 @@ pub fn strerror(errno: i32) -> &'static str {
 /// handled by the new patch with the same or a higher version; a non-replace patch may leave a
 /// state alone.
 pub fn klp_is_patch_compatible(spec: &Spec, st: &State, p: PatchId) -> bool {
+    if spec.mutated(Mutation::SkipCompatCheck) {
+        return true;
+    }
     let new = &spec.patches[p as usize];
     st.klp_patches.iter().all(|&old| {
         spec.patches[old as usize].states.iter().all(|&(id, ver)| match new.states.iter().find(|s| s.0 == id) {
@@ -44,7 +48,7 @@ fn klp_find_object_module(spec: &Spec, st: &State, obj: ObjId) -> bool {
         None => false,
         Some(m) => {
             let r = st.mods[m as usize];
-            r.state != ModState::Unloaded && r.klp_alive
+            r.state != ModState::Unloaded && (r.klp_alive || spec.mutated(Mutation::BindWithoutKlpAlive))
         }
     }
 }
@@ -118,8 +122,13 @@ fn __klp_enable_patch(spec: &Spec, st: &mut State, p: PatchId, log: &mut impl Lo
     log.line(|| format!("livepatch: enabling patch '{name}'"));
     klp_init_transition(spec, st, p, PatchState::Patched, log);
     for &o in &spec.patches[p as usize].objs {
-        if !st.objs[o as usize].exists || !klp_is_object_loaded(spec, st, o) {
+        if !st.objs[o as usize].exists
+            || (!klp_is_object_loaded(spec, st, o) && !spec.mutated(Mutation::CallbacksForUnloadedObjects))
+        {
             continue;
+        }
+        if spec.mutated(Mutation::PatchObjectBeforePrePatch) {
+            klp_patch_object(spec, st, o);
         }
         let ret = klp_pre_patch_callback(spec, st, o, log);
         if ret != 0 {
@@ -171,7 +180,7 @@ pub fn enabled_store(spec: &Spec, st: &mut State, p: PatchId, val: bool, log: &m
     if st.patches[p as usize].life != PatchLife::Listed {
         return -2; // The sysfs directory is gone.
     }
-    if st.patches[p as usize].enabled == val {
+    if st.patches[p as usize].enabled == val && !spec.mutated(Mutation::EnabledStoreSkipsSameValueCheck) {
         return -22;
     }
     if st.klp_transition_patch == Some(p) {
@@ -227,7 +236,7 @@ pub fn advance_pass(spec: &Spec, st: &mut State, log: &mut impl Log) {
         return;
     }
     st.pass = None;
-    if pass.complete {
+    if pass.complete || spec.mutated(Mutation::CompleteDespiteFailedSwitch) {
         let p = st.klp_transition_patch.expect("transition patch");
         klp_complete_transition(spec, st, log);
         free_after_complete(spec, st, p);
@@ -275,6 +284,9 @@ pub fn klp_module_coming(spec: &Spec, st: &mut State, m: ModId, log: &mut impl L
         st.warn(Warn::ModuleState);
     }
     st.mods[m as usize].klp_alive = true;
+    if spec.mutated(Mutation::ComingSkipsPatches) {
+        return 0;
+    }
     for p in st.klp_patches.clone() {
         let Some(o) = spec.patches[p as usize]
             .objs
@@ -325,7 +337,7 @@ fn klp_cleanup_module_patches_limited(
         else {
             continue;
         };
-        if st.klp_transition_patch != Some(p) {
+        if st.klp_transition_patch != Some(p) || spec.mutated(Mutation::PreUnpatchForTransitionPatchOnGoing) {
             klp_pre_unpatch_callback(spec, st, o, log);
         }
         let (pn, mn) = (&spec.patches[p as usize].name, &spec.modules[m as usize].name);

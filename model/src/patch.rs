@@ -3,6 +3,7 @@
 
 use crate::ids::*;
 use crate::log::Log;
+use crate::mutation::Mutation;
 use crate::spec::Spec;
 use crate::state::{Event, Site, State};
 use crate::task::PatchState;
@@ -22,7 +23,12 @@ pub fn klp_patch_object(spec: &Spec, st: &mut State, obj: ObjId) {
         let f = &mut st.funcs[k as usize];
         if f.exists && !f.patched {
             f.patched = true;
-            st.func_stacks[spec.klp_funcs[k as usize].old_func as usize].push(k);
+            let stack = &mut st.func_stacks[spec.klp_funcs[k as usize].old_func as usize];
+            if spec.mutated(Mutation::PushFuncAtBottom) {
+                stack.insert(0, k);
+            } else {
+                stack.push(k);
+            }
         }
     }
     st.objs[obj as usize].patched = true;
@@ -39,7 +45,9 @@ pub fn klp_unpatch_object(spec: &Spec, st: &mut State, obj: ObjId, nops_only: bo
         }
         if st.funcs[k as usize].patched {
             st.funcs[k as usize].patched = false;
-            st.func_stacks[ks.old_func as usize].retain(|&x| x != k);
+            if !spec.mutated(Mutation::KeepFuncOnUnpatch) {
+                st.func_stacks[ks.old_func as usize].retain(|&x| x != k);
+            }
         }
     }
     if spec.objs[obj as usize].dynamic || !nops_only {
@@ -116,7 +124,7 @@ pub fn klp_pre_unpatch_callback(spec: &Spec, st: &mut State, obj: ObjId, log: &m
 
 /// `klp_post_unpatch_callback()`: only if `post_unpatch_enabled`, which it then clears.
 pub fn klp_post_unpatch_callback(spec: &Spec, st: &mut State, obj: ObjId, log: &mut impl Log) {
-    if st.objs[obj as usize].post_unpatch_enabled {
+    if st.objs[obj as usize].post_unpatch_enabled || spec.mutated(Mutation::IgnorePostUnpatchEnabled) {
         if !st.cb_setup[obj as usize].0 {
             st.event(Event::PostUnpatchUnpaired);
         }

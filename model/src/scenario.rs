@@ -238,14 +238,6 @@ pub fn parse(name: &str, file: &str, src: &str) -> Result<Spec, ScenarioError> {
 }
 
 fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Spec, ScenarioError> {
-    if raw.functions.is_empty() {
-        return Err(ctx.err(
-            0..0,
-            "functions",
-            "a scenario needs at least one function".into(),
-            Some("add a [[functions]] table"),
-        ));
-    }
     if raw.tasks.is_empty() {
         return Err(ctx.err(0..0, "tasks", "a scenario needs at least one task".into(), Some("add a [[tasks]] table")));
     }
@@ -405,14 +397,8 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Spec, ScenarioErro
                 }
                 fs.push(id);
             }
-            if fs.is_empty() {
-                return Err(ctx.err(
-                    p.name.span(),
-                    "patches.objects.funcs",
-                    "an object needs at least one function (klp_init_object)".into(),
-                    None,
-                ));
-            }
+            // An empty list is fine: klp_init_patch_early() only needs `obj->funcs != NULL`
+            // (the selftests' callback demo objects patch nothing).
             let pre_patch = match &o.callbacks.pre_patch {
                 Some(r) if *r.get_ref() > 0 || *r.get_ref() < -4095 => {
                     return Err(ctx.err(
@@ -559,6 +545,7 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Spec, ScenarioErro
         admin,
         max_stack: max_stack as u8,
         variant: raw.variant,
+        mutations: crate::mutation::Mutations::NONE,
     })
 }
 

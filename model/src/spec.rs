@@ -3,6 +3,7 @@
 //! functions, target modules, tasks and admin commands. Nothing here changes during exploration.
 
 pub use crate::ids::*;
+use crate::mutation::{Mutation, Mutations};
 use crate::task::TaskKind;
 use crate::variant::Variant;
 use serde::{Deserialize, Serialize};
@@ -149,6 +150,8 @@ pub struct Spec {
     pub admin: Admin,
     pub max_stack: u8,
     pub variant: Variant,
+    /// Deliberate kernel bugs for the mutation tests; always empty for scenario files.
+    pub mutations: Mutations,
 }
 
 impl Spec {
@@ -156,9 +159,26 @@ impl Spec {
     pub fn obj_name(&self, module: Option<ModId>) -> &str {
         module.map(|m| self.modules[m as usize].name.as_str()).unwrap_or("vmlinux")
     }
-    /// A task as `comm:pid` (pid = index + 1; idle tasks are `swapper/N`, pid 0 in the kernel).
+    /// A task's `comm`, as action descriptions name it.
     pub fn task_name(&self, pid: Pid) -> String {
         self.tasks[pid as usize].comm.clone()
+    }
+    /// The pid the kernel would print for a task: index + 1 (the task list starts at init,
+    /// pid 1); idle tasks (`swapper/N`) have pid 0.
+    pub fn kernel_pid(&self, pid: Pid) -> u32 {
+        match self.tasks[pid as usize].kind {
+            TaskKind::Idle => 0,
+            _ => pid as u32 + 1,
+        }
+    }
+    /// A task as the kernel's messages print it: `comm:pid` (`"%s:%d", task->comm, task->pid`).
+    pub fn task_comm_pid(&self, pid: Pid) -> String {
+        format!("{}:{}", self.tasks[pid as usize].comm, self.kernel_pid(pid))
+    }
+    /// Whether deliberate bug `m` is switched on (mutation tests only).
+    #[inline(always)]
+    pub fn mutated(&self, m: Mutation) -> bool {
+        self.mutations.has(m)
     }
     /// Functions some patch can put on this function's `func_stack`.
     pub fn is_patchable(&self, f: FuncId) -> bool {

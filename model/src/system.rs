@@ -6,6 +6,7 @@ use crate::dmesg;
 use crate::ids::*;
 use crate::lifecycle::*;
 use crate::log::{Log, NoLog};
+use crate::mutation::Mutation;
 use crate::spec::{AdminOp, AdminOrder, Sleeps, Spec};
 use crate::state::*;
 use crate::task::{Context, PatchState, Task, TaskKind};
@@ -89,7 +90,7 @@ impl KlpSystem {
                     && klp_is_patch_compatible(&self.spec, st, p)
             }
             AdminOp::RmmodPatch(p) => {
-                st.patches[p as usize].life != PatchLife::Unloaded && !st.patches[p as usize].holds_module_ref()
+                st.patches[p as usize].life != PatchLife::Unloaded && !self.patch_module_busy(st, p)
             }
             AdminOp::InsmodModule(m) => st.mods[m as usize].state == ModState::Unloaded,
             AdminOp::RmmodModule(m) => st.mods[m as usize].state == ModState::Live && !self.module_busy(st, m),
@@ -102,6 +103,20 @@ impl KlpSystem {
                 st.klp_transition_patch == Some(p) && (op == AdminOp::Force(p) || !st.patches[p as usize].enabled)
             }
         }
+    }
+
+    /// `try_stop_module()` refuses to unload the livepatch module: `klp_enable_patch()`'s
+    /// `try_module_get()` is still held (see [`PatchRt::holds_module_ref`]).
+    fn patch_module_busy(&self, st: &State, p: PatchId) -> bool {
+        let r = &st.patches[p as usize];
+        let s = &*self.spec;
+        if s.mutated(Mutation::RmmodIgnoresRefcount) {
+            return false;
+        }
+        if s.mutated(Mutation::PutForcedModule) {
+            return matches!(r.life, PatchLife::Listed | PatchLife::Freeing);
+        }
+        r.holds_module_ref()
     }
 
     /// A task executes the module's code (holds it: the busy-module case).
@@ -129,7 +144,7 @@ impl KlpSystem {
             }
             // `unload_lp` waits for the reference count to drop before rmmod.
             if let (AdminOp::RmmodPatch(p), AdminOrder::Script, true) = (op, self.spec.admin.order, ops[i].wait) {
-                return !st.patches[p as usize].holds_module_ref();
+                return !self.patch_module_busy(st, p);
             }
             true
         };
@@ -225,11 +240,13 @@ impl KlpSystem {
                 }
             }
             Action::KlpModuleComing(m) => {
-                if klp_module_coming(s, &mut n, m, log) == 0 {
+                let ret = klp_module_coming(s, &mut n, m, log);
+                if ret == 0 {
                     n.mods[m as usize].state = ModState::Coming;
                 } else {
                     // load_module() error path: the module is freed; modprobe fails.
                     n.mods[m as usize] = ModRt { state: ModState::Unloaded, klp_alive: false };
+                    log.line(|| dmesg::command_error(s, AdminOp::InsmodModule(m), ret));
                 }
             }
             Action::ModuleInit(m) => n.mods[m as usize].state = ModState::Live,
@@ -270,7 +287,7 @@ impl KlpSystem {
                 if r.life == PatchLife::Unloaded {
                     return -2;
                 }
-                if r.holds_module_ref() {
+                if self.patch_module_busy(n, p) {
                     return -16;
                 }
                 n.patches[p as usize].life = PatchLife::Unloaded;
@@ -290,6 +307,11 @@ impl KlpSystem {
                 }
                 if self.module_busy(n, m) {
                     return -16;
+                }
+                if s.mutated(Mutation::GoingBeforeExit) {
+                    klp_module_going(s, n, m, log);
+                    n.mods[m as usize].state = ModState::Gone;
+                    return 0;
                 }
                 // delete_module(): MODULE_STATE_GOING, mod->exit() runs.
                 n.mods[m as usize].state = ModState::Going;

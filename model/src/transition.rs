@@ -4,6 +4,7 @@
 
 use crate::ids::*;
 use crate::log::Log;
+use crate::mutation::Mutation;
 use crate::patch::*;
 use crate::spec::Spec;
 use crate::state::{Event, Site, State, Warn};
@@ -29,7 +30,9 @@ pub fn klp_init_transition(spec: &Spec, st: &mut State, p: PatchId, state: Patch
         st.warn(Warn::InitTargetNotIdle);
     }
     st.klp_transition_patch = Some(p);
-    st.klp_target_state = state;
+    if !spec.mutated(Mutation::InitSkipsTargetState) {
+        st.klp_target_state = state;
+    }
     log.line(|| format!("livepatch: '{}': initializing {} transition", spec.patches[p as usize].name, state.word()));
     let initial = state.opposite();
     for i in 0..st.tasks.len() {
@@ -39,7 +42,9 @@ pub fn klp_init_transition(spec: &Spec, st: &mut State, p: PatchId, state: Patch
         if st.tasks[i].patch_state != PatchState::Idle {
             st.warn(Warn::InitTaskNotIdle);
         }
-        st.tasks[i].patch_state = initial;
+        if !spec.mutated(Mutation::InitSkipsTaskPatchState) {
+            st.tasks[i].patch_state = initial;
+        }
     }
     for &o in &spec.patches[p as usize].objs {
         for &k in &spec.objs[o as usize].funcs {
@@ -66,7 +71,7 @@ pub fn klp_start_transition(spec: &Spec, st: &mut State, log: &mut impl Log) {
     });
     let target = st.klp_target_state;
     for i in born(st).collect::<Vec<_>>() {
-        if st.tasks[i].patch_state != target {
+        if st.tasks[i].patch_state != target || spec.mutated(Mutation::StartSetsTifOnAll) {
             st.tasks[i].tif_patch_pending = true;
         }
     }
@@ -76,7 +81,9 @@ pub fn klp_start_transition(spec: &Spec, st: &mut State, log: &mut impl Log) {
 /// (function, version) pairs.
 fn forbidden(spec: &Spec, st: &State, out: &mut Vec<(FuncId, Version)>) {
     out.clear();
-    let p = tp(st);
+    // Only a mutated model checks a stack outside a transition (a TIF_PATCH_PENDING left set);
+    // the kernel would dereference a NULL klp_transition_patch. Nothing is forbidden then.
+    let Some(p) = st.klp_transition_patch else { return };
     for &o in &spec.patches[p as usize].objs {
         if !st.objs[o as usize].patched {
             continue; // Objects not loaded are skipped.
@@ -110,8 +117,12 @@ fn forbidden(spec: &Spec, st: &State, out: &mut Vec<(FuncId, Version)>) {
     }
 }
 
-/// `klp_check_stack()`: no frame of a forbidden function version on the task's stack.
+/// `klp_check_stack()`: no frame of a forbidden function version on the task's stack. Logs
+/// the `pr_debug()` line `klp_try_switch_task()` prints for -EADDRINUSE.
 pub fn klp_check_stack(spec: &Spec, st: &State, pid: Pid, log: &mut impl Log) -> bool {
+    if spec.mutated(Mutation::SkipStackCheck) {
+        return true;
+    }
     match spec.variant.stack_check {
         StackCheck::None => true,
         StackCheck::Previous => {
@@ -122,7 +133,7 @@ pub fn klp_check_stack(spec: &Spec, st: &State, pid: Pid, log: &mut impl Log) ->
                     log.line(|| {
                         format!(
                             "livepatch: klp_try_switch_task: {} is sleeping on function {}",
-                            spec.task_name(pid),
+                            spec.task_comm_pid(pid),
                             spec.funcs[fr.func as usize].name
                         )
                     });
@@ -152,14 +163,16 @@ pub fn klp_try_switch_task(spec: &Spec, st: &mut State, pid: Pid, log: &mut impl
         return true;
     }
     if task_running(spec, st, pid) {
-        log.line(|| format!("livepatch: klp_try_switch_task: {} is running", spec.task_name(pid)));
+        log.line(|| format!("livepatch: klp_try_switch_task: {} is running", spec.task_comm_pid(pid)));
         return false;
     }
     if !klp_check_stack(spec, st, pid, log) {
         return false;
     }
     let t = &mut st.tasks[pid as usize];
-    t.tif_patch_pending = false;
+    if !spec.mutated(Mutation::TrySwitchKeepsTif) {
+        t.tif_patch_pending = false;
+    }
     t.patch_state = target;
     true
 }
@@ -181,6 +194,8 @@ pub fn klp_update_patch_state(st: &mut State, pid: Pid) {
 /// stack-checked switch of `current` if TIF_PATCH_PENDING is set.
 /// Atomic because: preemption is disabled and the `smp_rmb()` after reading TIF pairs with
 /// the `smp_wmb()` before TIF writes; `klp_reverse_transition()` waits for it.
+/// It calls `klp_try_switch_task(current)`, so a failed stack check prints the same
+/// `pr_debug()` "is sleeping on function" line as the transition work's try.
 pub fn klp_sched_try_switch(spec: &Spec, st: &mut State, pid: Pid, log: &mut impl Log) {
     if st.tasks[pid as usize].tif_patch_pending && klp_check_stack(spec, st, pid, log) {
         let target = st.klp_target_state;
@@ -205,7 +220,7 @@ pub fn klp_complete_transition(spec: &Spec, st: &mut State, log: &mut impl Log) 
         st.event(Event::CompleteEarly);
     }
     log.line(|| format!("livepatch: '{pname}': completing {} transition", target.word()));
-    if spec.patches[p as usize].replace && target == PatchState::Patched {
+    if spec.patches[p as usize].replace && target == PatchState::Patched && !spec.mutated(Mutation::KeepNops) {
         // klp_unpatch_replaced_patches()
         for q in st.klp_patches.clone() {
             if q == p {
@@ -243,7 +258,9 @@ pub fn klp_complete_transition(spec: &Spec, st: &mut State, log: &mut impl Log) 
         if st.tasks[i].tif_patch_pending {
             st.warn(Warn::CompletePending);
         }
-        st.tasks[i].patch_state = PatchState::Idle;
+        if !spec.mutated(Mutation::CompleteKeepsTaskPatchState) {
+            st.tasks[i].patch_state = PatchState::Idle;
+        }
     }
     for &o in &spec.patches[p as usize].objs {
         if !st.objs[o as usize].exists || !klp_is_object_loaded(spec, st, o) {
@@ -256,14 +273,18 @@ pub fn klp_complete_transition(spec: &Spec, st: &mut State, log: &mut impl Log) 
         }
     }
     log.line(|| format!("livepatch: '{pname}': {} complete", target.word()));
-    st.klp_target_state = PatchState::Idle;
+    if !spec.mutated(Mutation::CompleteKeepsTargetState) {
+        st.klp_target_state = PatchState::Idle;
+    }
     st.klp_transition_patch = None;
 }
 
 /// The tail of `klp_try_complete_transition()` after `klp_complete_transition()`.
 pub fn free_after_complete(spec: &Spec, st: &mut State, p: PatchId) {
     if !st.patches[p as usize].enabled {
-        crate::lifecycle::klp_free_patch_start(spec, st, p);
+        if !spec.mutated(Mutation::KeepDisabledPatch) {
+            crate::lifecycle::klp_free_patch_start(spec, st, p);
+        }
     } else if spec.patches[p as usize].replace {
         // klp_free_replaced_patches_async()
         for q in st.klp_patches.clone() {
@@ -278,6 +299,9 @@ pub fn free_after_complete(spec: &Spec, st: &mut State, p: PatchId) {
 /// `klp_start_transition()`.
 pub fn klp_cancel_transition(spec: &Spec, st: &mut State, log: &mut impl Log) {
     st.reach(Site::CancelTransition);
+    if spec.mutated(Mutation::CancelSetsTargetFirst) {
+        st.klp_target_state = PatchState::Unpatched;
+    }
     if st.klp_target_state != PatchState::Patched {
         st.warn(Warn::CancelNotPatching);
     }
@@ -303,6 +327,13 @@ pub fn klp_reverse_transition(spec: &Spec, st: &mut State, log: &mut impl Log) {
     log.line(|| format!("livepatch: '{}': reversing transition from {from}", spec.patches[p as usize].name));
     for t in st.tasks.iter_mut() {
         t.tif_patch_pending = false;
+    }
+    if spec.mutated(Mutation::PreUnpatchOnReversal) && st.klp_target_state == PatchState::Patched {
+        for &o in &spec.patches[p as usize].objs {
+            if st.objs[o as usize].patched {
+                klp_pre_unpatch_callback(spec, st, o, log);
+            }
+        }
     }
     let e = &mut st.patches[p as usize].enabled;
     *e = !*e;

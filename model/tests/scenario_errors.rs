@@ -39,7 +39,7 @@ fn impossible_bounds_and_counts() {
 
 #[test]
 fn empty_and_duplicate() {
-    assert!(err("").contains("functions: a scenario needs at least one function"));
+    assert!(err("").contains("tasks: a scenario needs at least one task"));
     let e = err("[[functions]]\nname = \"f\"\n[[functions]]\nname = \"f\"\n[[tasks]]\ncomm = \"a\"\n");
     assert!(e.contains("t.toml:4:8: functions.name: duplicate function 'f'"), "{e}");
 }
@@ -57,4 +57,18 @@ fn unknown_patch_in_admin_and_unknown_command() {
 fn unknown_variant_knob() {
     let e = err(&format!("{OK}[variant]\nstack_chek = \"none\"\n"));
     assert!(e.contains("stack_chek"), "{e}");
+}
+
+#[test]
+fn objects_without_functions_and_scenarios_without_functions_parse() {
+    // klp_init_patch_early() only needs obj->funcs != NULL: the selftests' callback demo objects
+    // patch nothing.
+    let src = "[[tasks]]\ncomm = \"a\"\n[[patches]]\nname = \"lp1\"\n[[patches.objects]]\nfuncs = []\n";
+    let s = parse("t", "t.toml", src).unwrap();
+    assert!(s.funcs.is_empty());
+    assert_eq!(s.objs.len(), 1);
+    assert!(s.objs[0].funcs.is_empty());
+    // The field itself stays required (a NULL obj->funcs is -EINVAL).
+    let e = err("[[tasks]]\ncomm = \"a\"\n[[patches]]\nname = \"lp1\"\n[[patches.objects]]\nname = \"vmlinux\"\n");
+    assert!(e.contains("missing field `funcs`"), "{e}");
 }

@@ -1,0 +1,139 @@
+//! Deliberate kernel bugs, for testing the properties (not a design variant and not settable
+//! from a scenario file). Each [`Mutation`] removes or reorders one guard of the kernel code the
+//! model follows, at the exact site that guard lives; properties/tests/mutations.rs checks that
+//! every `always` property is violated by at least one of them, so a property that could never
+//! fail (or a model that no longer reaches the guarded code) is caught.
+//!
+//! A [`Spec`](crate::Spec) carries a [`Mutations`] bitset, empty for every scenario that is
+//! loaded from a file; the model tests one bit where a mutation applies, so the unmutated hot
+//! path pays one branch on a word it already has in cache.
+
+/// One deliberate bug. Each doc comment names the kernel function (and guard) it breaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Mutation {
+    /// transition.c `klp_check_stack()`: no stack check, every task passes (as if
+    /// `klp_check_stack_func()` never found a forbidden frame).
+    SkipStackCheck,
+    /// transition.c `klp_try_complete_transition()`: complete the transition even if some
+    /// `klp_try_switch_task()` of the pass failed (`complete = false` ignored).
+    CompleteDespiteFailedSwitch,
+    /// transition.c `klp_try_switch_task()`: switch `patch_state` but leave TIF_PATCH_PENDING set
+    /// (`clear_tsk_thread_flag(task, TIF_PATCH_PENDING)` missing).
+    TrySwitchKeepsTif,
+    /// transition.c `klp_start_transition()`: set TIF_PATCH_PENDING on every task, also on those
+    /// already at `klp_target_state` (the `if (task->patch_state != klp_target_state)` test
+    /// missing; observable after `klp_reverse_transition()`).
+    StartSetsTifOnAll,
+    /// transition.c `klp_init_transition()`: do not set `task->patch_state = initial_state`, so
+    /// tasks stay IDLE during the transition.
+    InitSkipsTaskPatchState,
+    /// transition.c `klp_init_transition()`: do not set `klp_target_state = state`.
+    InitSkipsTargetState,
+    /// transition.c `klp_complete_transition()`: leave every task's `patch_state` at the target
+    /// (`task->patch_state = KLP_TRANSITION_IDLE` missing).
+    CompleteKeepsTaskPatchState,
+    /// transition.c `klp_complete_transition()`: leave `klp_target_state` at the target
+    /// (`klp_target_state = KLP_TRANSITION_IDLE` missing).
+    CompleteKeepsTargetState,
+    /// transition.c `klp_complete_transition()`: `klp_discard_nops()` not called, the nop funcs
+    /// and dynamic objects of an atomic-replace patch survive the transition.
+    KeepNops,
+    /// transition.c `klp_cancel_transition()`: set `klp_target_state = KLP_TRANSITION_UNPATCHED`
+    /// before the `WARN_ON_ONCE(klp_target_state != KLP_TRANSITION_PATCHED)` check.
+    CancelSetsTargetFirst,
+    /// core.c `__klp_enable_patch()`: `klp_patch_object()` before `klp_pre_patch_callback()`
+    /// (the functions become visible before the pre-patch callback set things up).
+    PatchObjectBeforePrePatch,
+    /// core.c `__klp_enable_patch()`: do not skip objects that are not loaded
+    /// (`if (!klp_is_object_loaded(obj)) continue;` missing), so their callbacks run.
+    CallbacksForUnloadedObjects,
+    /// core.h `klp_post_unpatch_callback()`: run the callback even if `post_unpatch_enabled` is
+    /// false (the pre-patch callback failed or never ran).
+    IgnorePostUnpatchEnabled,
+    /// core.c `klp_reverse_transition()`: run the pre_unpatch callbacks when a patching
+    /// transition is reversed ("If a patch transition is reversed, no pre-unpatch handlers will
+    /// be run").
+    PreUnpatchOnReversal,
+    /// core.c `klp_cleanup_module_patches_limited()`: call `klp_pre_unpatch_callback()` also for
+    /// the transition patch (the `if (patch != klp_transition_patch)` test missing).
+    PreUnpatchForTransitionPatchOnGoing,
+    /// core.c `klp_find_object_module()`: bind `obj->mod` without checking `mod->klp_alive`.
+    BindWithoutKlpAlive,
+    /// core.c `klp_module_coming()`: do not apply the patches on `klp_patches` to the coming
+    /// module (the loop over `klp_patches` missing).
+    ComingSkipsPatches,
+    /// kernel/module/main.c `delete_module()`: call `klp_module_going()` before the module is
+    /// marked `MODULE_STATE_GOING` and its exit ran.
+    GoingBeforeExit,
+    /// patch.c `klp_patch_func()`: `list_add_tail_rcu()` instead of `list_add_rcu()`, the new
+    /// func goes to the bottom of the func_stack.
+    PushFuncAtBottom,
+    /// patch.c `klp_unpatch_func()`: leave the func on its func_stack (`list_del_rcu()` missing).
+    KeepFuncOnUnpatch,
+    /// state.c `klp_is_patch_compatible()`: every patch is compatible.
+    SkipCompatCheck,
+    /// core.c `klp_free_patch_finish()`: `module_put()` even if the patch was forced (the
+    /// `if (!patch->forced)` test missing), so rmmod of a forced livepatch module succeeds.
+    /// Applied where the model reads the reference count (`KlpSystem`'s rmmod check).
+    PutForcedModule,
+    /// kernel/module/main.c `delete_module()` → `try_stop_module()`: unload a livepatch module
+    /// whatever its reference count (the `module_refcount() != 0` -EWOULDBLOCK missing).
+    RmmodIgnoresRefcount,
+    /// core.c `enabled_store()`: the `if (patch->enabled == enabled) return -EINVAL` check
+    /// missing.
+    EnabledStoreSkipsSameValueCheck,
+    /// core.c `klp_try_complete_transition()`: do not free a disabled patch after the unpatching
+    /// transition (`klp_free_patch_async()` missing), so it stays on `klp_patches`, disabled.
+    KeepDisabledPatch,
+}
+
+impl Mutation {
+    /// Every mutation, in declaration order.
+    pub const ALL: [Mutation; 25] = [
+        Mutation::SkipStackCheck,
+        Mutation::CompleteDespiteFailedSwitch,
+        Mutation::TrySwitchKeepsTif,
+        Mutation::StartSetsTifOnAll,
+        Mutation::InitSkipsTaskPatchState,
+        Mutation::InitSkipsTargetState,
+        Mutation::CompleteKeepsTaskPatchState,
+        Mutation::CompleteKeepsTargetState,
+        Mutation::KeepNops,
+        Mutation::CancelSetsTargetFirst,
+        Mutation::PatchObjectBeforePrePatch,
+        Mutation::CallbacksForUnloadedObjects,
+        Mutation::IgnorePostUnpatchEnabled,
+        Mutation::PreUnpatchOnReversal,
+        Mutation::PreUnpatchForTransitionPatchOnGoing,
+        Mutation::BindWithoutKlpAlive,
+        Mutation::ComingSkipsPatches,
+        Mutation::GoingBeforeExit,
+        Mutation::PushFuncAtBottom,
+        Mutation::KeepFuncOnUnpatch,
+        Mutation::SkipCompatCheck,
+        Mutation::PutForcedModule,
+        Mutation::RmmodIgnoresRefcount,
+        Mutation::EnabledStoreSkipsSameValueCheck,
+        Mutation::KeepDisabledPatch,
+    ];
+}
+
+/// A set of [`Mutation`]s; empty by default (the model as written).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Mutations(u64);
+
+impl Mutations {
+    pub const NONE: Mutations = Mutations(0);
+
+    pub fn of(ms: &[Mutation]) -> Mutations {
+        Mutations(ms.iter().fold(0, |a, &m| a | 1 << m as u8))
+    }
+    #[inline(always)]
+    pub fn has(self, m: Mutation) -> bool {
+        self.0 & (1 << m as u8) != 0
+    }
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
