@@ -22,6 +22,9 @@ pub enum Action {
     KlpTrySwitchTask(Pid),
     /// `klp_free_patch_work_fn()`: `klp_free_patch_finish()`.
     KlpFreePatchWork(PatchId),
+    /// `klp_send_signals()` from a failed `klp_try_complete_transition()` pass: wake every
+    /// task with TIF_PATCH_PENDING that sleeps interruptibly (fake signal / `wake_up_state()`).
+    KlpSendSignals,
     /// A user task enters the kernel (a syscall) calling this function.
     Syscall(Pid, FuncId),
     /// A task in the kernel calls this function (through `klp_ftrace_handler()` if patched);

@@ -258,6 +258,12 @@ impl KlpSystem {
             Action::KlpTransitionWork => klp_try_complete_transition(s, &mut n, log),
             Action::KlpTrySwitchTask(_) => pass_try_switch(s, &mut n, log),
             Action::KlpFreePatchWork(p) => klp_free_patch_finish(&mut n, p),
+            Action::KlpSendSignals => {
+                log.line(|| "livepatch: signaling remaining tasks".to_string());
+                for pid in signal_targets(s, st) {
+                    n.tasks[pid as usize].context = Context::Running;
+                }
+            }
             Action::Syscall(pid, f) | Action::Call(pid, f) => call(s, &mut n, pid, f),
             Action::Return(pid) => ret(s, &mut n, pid),
             Action::Schedule(pid) => schedule(s, &mut n, pid, log),
@@ -343,6 +349,7 @@ impl KlpSystem {
             Action::KlpTransitionWork => "klp_transition_work_fn(): klp_try_complete_transition()".into(),
             Action::KlpTrySwitchTask(p) => format!("klp_try_switch_task({})", t(p)),
             Action::KlpFreePatchWork(p) => format!("klp_free_patch_finish({})", s.patches[*p as usize].name),
+            Action::KlpSendSignals => "klp_send_signals()".into(),
             Action::Syscall(p, x) => format!("{}: syscall -> {}()", t(p), f(x)),
             Action::Call(p, x) => format!("{}: call {}()", t(p), f(x)),
             Action::Return(p) => format!("{}: return", t(p)),
@@ -379,7 +386,14 @@ impl Model for KlpSystem {
         }
         match st.pass {
             Some(p) => out.push(Action::KlpTrySwitchTask(p.next)),
-            None if st.klp_transition_patch.is_some() => out.push(Action::KlpTransitionWork),
+            None if st.klp_transition_patch.is_some() => {
+                out.push(Action::KlpTransitionWork);
+                // Deviation: the kernel signals on every 15th failed pass (klp_signals_cnt);
+                // the count is abstracted away, so signals may come after any failed pass.
+                if signal_targets(s, st).next().is_some() {
+                    out.push(Action::KlpSendSignals);
+                }
+            }
             None => {}
         }
         for (p, r) in st.patches.iter().enumerate() {

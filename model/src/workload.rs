@@ -34,6 +34,20 @@ pub fn sleep_kind(spec: &Spec, st: &State, pid: Pid) -> Sleeps {
     }
 }
 
+/// `klp_send_signals()`: kthreads get `wake_up_state(task, TASK_INTERRUPTIBLE)`, other tasks
+/// `set_notify_signal()`, which also ends an interruptible sleep. Only tasks with
+/// TIF_PATCH_PENDING are signalled; uninterruptible and never-ending sleeps are not affected.
+pub fn signal_targets<'a>(spec: &'a Spec, st: &'a State) -> impl Iterator<Item = Pid> + 'a {
+    (0..st.tasks.len())
+        .filter(move |&i| {
+            let t = &st.tasks[i];
+            t.tif_patch_pending
+                && t.context == Context::Sleeping
+                && sleep_kind(spec, st, i as Pid) == Sleeps::Interruptible
+        })
+        .map(|i| i as Pid)
+}
+
 /// A call through `klp_ftrace_handler()` (or plain, for unpatched functions).
 pub fn call(spec: &Spec, st: &mut State, pid: Pid, f: FuncId) {
     let ps = st.tasks[pid as usize].patch_state;

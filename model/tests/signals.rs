@@ -1,0 +1,31 @@
+//! `klp_send_signals()`: after a failed pass, tasks with TIF_PATCH_PENDING sleeping
+//! interruptibly are woken.
+
+use klp_model::log::{Dmesg, NoLog};
+use klp_model::task::Context;
+use klp_model::{Action, KlpSystem};
+use stateright::Model;
+
+#[test]
+fn signals_wake_interruptible_sleepers_with_tif() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/stack-check.toml");
+    let m = KlpSystem::new(klp_model::scenario::load(&path).unwrap(), Vec::new);
+    let mut st = m.init_state();
+    // cat enters vfs_read, lp1 is enabled (its first pass fails: cat runs), cat sleeps in the
+    // old vfs_read, so its stack check fails too.
+    for a in [Action::Syscall(0, 0), Action::Admin(0), Action::KlpTrySwitchTask(0), Action::Schedule(0)] {
+        st = m.step(&st, a, &mut NoLog).unwrap();
+    }
+    let mut acts = Vec::new();
+    m.actions(&st, &mut acts);
+    assert!(acts.contains(&Action::KlpSendSignals), "{acts:?}");
+    assert!(st.tasks[0].tif_patch_pending);
+    let mut log = Dmesg::default();
+    let woken = m.step(&st, Action::KlpSendSignals, &mut log).unwrap();
+    assert_eq!(log.0, ["livepatch: signaling remaining tasks"]);
+    assert_eq!(woken.tasks[0].context, Context::Running);
+    // Not offered once the task is awake.
+    let mut acts = Vec::new();
+    m.actions(&woken, &mut acts);
+    assert!(!acts.contains(&Action::KlpSendSignals));
+}
