@@ -24,10 +24,11 @@ enum Scenario {
 }
 use Scenario::*;
 
-/// One user task that enters `f` (which may sleep) and calls `g`; one idle task (always running,
-/// so the first pass of every transition fails). lp1 patches `g` with all four callbacks.
-/// Script: insmod, disable (waits for the sysfs directory to go), rmmod.
-const ONE_PATCH: &str = r#"
+/// The system most rows use: a user task that may sleep in `f`, which calls `g`, and an
+/// idle task.
+macro_rules! cat_and_idle {
+    () => {
+        r#"
 [[functions]]
 name = "f"
 calls = ["g"]
@@ -40,6 +41,16 @@ entry = ["f"]
 [[tasks]]
 comm = "swapper/0"
 kind = "idle"
+"#
+    };
+}
+
+/// One user task that enters `f` (which may sleep) and calls `g`; one idle task (always running,
+/// so the first pass of every transition fails). lp1 patches `g` with all four callbacks.
+/// Script: insmod, disable (waits for the sysfs directory to go), rmmod.
+const ONE_PATCH: &str = concat!(
+    cat_and_idle!(),
+    r#"
 [[patches]]
 name = "lp1"
   [[patches.objects]]
@@ -52,23 +63,14 @@ ops = [
   { op = "disable", patch = "lp1" },
   { op = "rmmod", patch = "lp1" },
 ]
-"#;
+"#
+);
 
 /// As [`ONE_PATCH`], but the disable does not wait for the patching transition: it may reverse
 /// it (echo 0 > enabled during patching).
-const REVERSE: &str = r#"
-[[functions]]
-name = "f"
-calls = ["g"]
-sleeps = "interruptible"
-[[functions]]
-name = "g"
-[[tasks]]
-comm = "cat"
-entry = ["f"]
-[[tasks]]
-comm = "swapper/0"
-kind = "idle"
+const REVERSE: &str = concat!(
+    cat_and_idle!(),
+    r#"
 [[patches]]
 name = "lp1"
   [[patches.objects]]
@@ -80,23 +82,14 @@ ops = [
   { op = "insmod", patch = "lp1", wait = false },
   { op = "disable", patch = "lp1" },
 ]
-"#;
+"#
+);
 
 /// Insmod, then rmmod of the livepatch module right away (refused while the patch holds it),
 /// then disable and rmmod again.
-const RMMOD_EARLY: &str = r#"
-[[functions]]
-name = "f"
-calls = ["g"]
-sleeps = "interruptible"
-[[functions]]
-name = "g"
-[[tasks]]
-comm = "cat"
-entry = ["f"]
-[[tasks]]
-comm = "swapper/0"
-kind = "idle"
+const RMMOD_EARLY: &str = concat!(
+    cat_and_idle!(),
+    r#"
 [[patches]]
 name = "lp1"
   [[patches.objects]]
@@ -109,7 +102,8 @@ ops = [
   { op = "disable", patch = "lp1" },
   { op = "rmmod", patch = "lp1" },
 ]
-"#;
+"#
+);
 
 /// Disable, force the unpatching transition, then rmmod (which must wait for ever once forced).
 const FORCE: &str = r#"
