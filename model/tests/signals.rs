@@ -29,3 +29,27 @@ fn signals_wake_interruptible_sleepers_with_tif() {
     m.actions(&woken, &mut acts);
     assert!(!acts.contains(&Action::KlpSendSignals));
 }
+
+#[test]
+fn fork_copies_patch_state_and_tif_together() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/fork.toml");
+    let m = KlpSystem::new(klp_model::scenario::load(&path).unwrap(), Vec::new);
+    let mut st = m.init_state();
+    assert_eq!(st.tasks[1].context, Context::Unborn);
+    // lp1 is enabled; its first pass finds bash in user mode and switches it; the idle task
+    // is running. Then bash cannot fork until the pass has left the thread list.
+    st = m.step(&st, Action::Admin(0), &mut NoLog).unwrap();
+    assert!(st.pass.is_some());
+    let mut acts = Vec::new();
+    m.actions(&st, &mut acts);
+    assert!(!acts.contains(&Action::Fork(0)), "fork under tasklist_lock: {acts:?}");
+    while st.pass.is_some() {
+        let next = st.pass.unwrap().next;
+        st = m.step(&st, Action::KlpTrySwitchTask(next), &mut NoLog).unwrap();
+    }
+    let parent = st.tasks[0].clone();
+    st = m.step(&st, Action::Fork(0), &mut NoLog).unwrap();
+    let child = &st.tasks[1];
+    assert_eq!(child.context, Context::Forked);
+    assert_eq!((child.patch_state, child.tif_patch_pending), (parent.patch_state, parent.tif_patch_pending));
+}
