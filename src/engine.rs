@@ -120,15 +120,17 @@ pub fn run_stateright(model: KlpSystem, limits: &Limits) -> Outcome {
             path: checker.discovery(p.name).map(|path| path.into_actions()),
         })
         .collect();
-    let all_found = properties.iter().all(|p| p.path.is_some());
+    // `HasDiscoveries::AllFailures` stops the search once every `always`/`eventually`
+    // property has a counterexample; `sometimes` properties not found by then are unknown.
+    let all_failed = properties.iter().filter(|p| p.expectation != Expectation::Sometimes).all(|p| p.path.is_some());
     let incomplete = if limits.timeout.is_some_and(|t| elapsed >= t) {
         Some("timeout".to_string())
     } else if limits.max_states.is_some_and(|n| generated >= n) {
         Some("max-states".to_string())
     } else if limits.max_depth.is_some_and(|d| depth as usize >= d) {
         Some("max-depth".to_string())
-    } else if all_found {
-        Some("stopped once every property had a discovery".to_string())
+    } else if all_failed {
+        Some("stopped once every always property was violated".to_string())
     } else if limits.max_memory.is_some() {
         Some("--max-memory is not supported by the stateright engine".to_string())
     } else {

@@ -258,12 +258,7 @@ impl KlpSystem {
             Action::KlpTransitionWork => klp_try_complete_transition(s, &mut n, log),
             Action::KlpTrySwitchTask(_) => pass_try_switch(s, &mut n, log),
             Action::KlpFreePatchWork(p) => klp_free_patch_finish(&mut n, p),
-            Action::KlpSendSignals => {
-                log.line(|| "livepatch: signaling remaining tasks".to_string());
-                for pid in signal_targets(s, st) {
-                    n.tasks[pid as usize].context = Context::Running;
-                }
-            }
+            Action::KlpSendSignals => crate::transition::klp_send_signals(s, &mut n, log),
             Action::Syscall(pid, f) | Action::Call(pid, f) => call(s, &mut n, pid, f),
             Action::Return(pid) => ret(s, &mut n, pid),
             Action::Schedule(pid) => schedule(s, &mut n, pid, log),
@@ -388,8 +383,7 @@ impl Model for KlpSystem {
             Some(p) => out.push(Action::KlpTrySwitchTask(p.next)),
             None if st.klp_transition_patch.is_some() => {
                 out.push(Action::KlpTransitionWork);
-                // Deviation: the kernel signals on every 15th failed pass (klp_signals_cnt);
-                // the count is abstracted away, so signals may come after any failed pass.
+                // See klp_send_signals() for the abstracted pass counter.
                 if signal_targets(s, st).next().is_some() {
                     out.push(Action::KlpSendSignals);
                 }

@@ -11,10 +11,6 @@ use crate::state::{Event, Site, State, Warn};
 use crate::task::{Context, PatchState, TaskKind};
 use crate::variant::StackCheck;
 
-fn born(st: &State) -> impl Iterator<Item = usize> + '_ {
-    st.tasks.iter().enumerate().filter(|(_, t)| t.context != Context::Unborn).map(|(i, _)| i)
-}
-
 fn tp(st: &State) -> PatchId {
     st.klp_transition_patch.expect("transition patch")
 }
@@ -70,10 +66,9 @@ pub fn klp_start_transition(spec: &Spec, st: &mut State, log: &mut impl Log) {
         format!("livepatch: '{}': starting {} transition", spec.patches[p as usize].name, st.klp_target_state.word())
     });
     let target = st.klp_target_state;
-    for i in born(st).collect::<Vec<_>>() {
-        if st.tasks[i].patch_state != target || spec.mutated(Mutation::StartSetsTifOnAll) {
-            st.tasks[i].tif_patch_pending = true;
-        }
+    let all = spec.mutated(Mutation::StartSetsTifOnAll);
+    for t in st.tasks.iter_mut().filter(|t| t.context != Context::Unborn && (all || t.patch_state != target)) {
+        t.tif_patch_pending = true;
     }
 }
 
@@ -175,6 +170,21 @@ pub fn klp_try_switch_task(spec: &Spec, st: &mut State, pid: Pid, log: &mut impl
     }
     t.patch_state = target;
     true
+}
+
+/// `klp_send_signals()` (every 15th failed pass of `klp_try_complete_transition()`): kthreads
+/// get `wake_up_state(task, TASK_INTERRUPTIBLE)`, other tasks `set_notify_signal()`, which also
+/// ends an interruptible sleep. Only tasks with TIF_PATCH_PENDING are signalled.
+/// Atomic because: the work holds `klp_mutex` and each wake-up takes the task's `pi_lock`; a
+/// woken task only becomes runnable, so the order of the wake-ups is invisible.
+/// Deviation: the pass counter (`klp_signals_cnt`) is abstracted away; signals may follow any
+/// failed pass.
+pub fn klp_send_signals(spec: &Spec, st: &mut State, log: &mut impl Log) {
+    log.line(|| "livepatch: signaling remaining tasks".to_string());
+    let targets: Vec<Pid> = crate::workload::signal_targets(spec, st).collect();
+    for pid in targets {
+        st.tasks[pid as usize].context = Context::Running;
+    }
 }
 
 /// `klp_update_patch_state()`: if TIF_PATCH_PENDING was set, clear it and take the target.

@@ -34,9 +34,8 @@ pub fn sleep_kind(spec: &Spec, st: &State, pid: Pid) -> Sleeps {
     }
 }
 
-/// `klp_send_signals()`: kthreads get `wake_up_state(task, TASK_INTERRUPTIBLE)`, other tasks
-/// `set_notify_signal()`, which also ends an interruptible sleep. Only tasks with
-/// TIF_PATCH_PENDING are signalled; uninterruptible and never-ending sleeps are not affected.
+/// The tasks `klp_send_signals()` wakes: TIF_PATCH_PENDING set and sleeping interruptibly
+/// (uninterruptible and never-ending sleeps are not affected).
 pub fn signal_targets<'a>(spec: &'a Spec, st: &'a State) -> impl Iterator<Item = Pid> + 'a {
     (0..st.tasks.len())
         .filter(move |&i| {
