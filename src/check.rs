@@ -41,7 +41,7 @@ pub fn verdict(expectation: &Expectation, found: bool, complete: bool) -> Verdic
 }
 
 pub fn run(a: &CheckArgs) -> Result<u8> {
-    let (path, spec) = crate::scenarios::load(&a.scenario)?;
+    let (path, spec) = crate::scenarios::load_with_variant(&a.scenario, a.variant.as_deref(), &a.set)?;
     let docs = klp_properties::docs();
     for w in &a.witness {
         if !docs.iter().any(|d| d.name == w && d.expectation == Expectation::Sometimes) {
@@ -113,7 +113,7 @@ pub fn run(a: &CheckArgs) -> Result<u8> {
 
 fn print_table(model: &KlpSystem, path: &std::path::Path, o: &Outcome, lines: &[(&str, Verdict, String)]) {
     let secs = o.elapsed.as_secs_f64();
-    println!("scenario {} ({})", model.spec.name, path.display());
+    println!("scenario {} ({}), variant {}", model.spec.name, path.display(), model.spec.variant.describe());
     println!(
         "{} distinct states, {} generated, depth {}, {:.2} s, {:.0} states/s: {}",
         o.unique_states,
@@ -141,6 +141,7 @@ fn print_json(model: &KlpSystem, o: &Outcome, lines: &[(&str, Verdict, String)])
         .collect();
     let j = serde_json::json!({
         "scenario": model.spec.name,
+        "variant": model.spec.variant,
         "unique_states": o.unique_states,
         "generated": o.generated,
         "max_depth": o.max_depth,

@@ -16,7 +16,7 @@ pub enum Command {
     Check(CheckArgs),
     /// Re-execute a trace step by step against the model and confirm its verdict.
     Replay(ReplayArgs),
-    /// List shipped scenarios or properties.
+    /// List shipped scenarios, variant presets, knobs or properties.
     List(ListArgs),
     /// Benchmark an engine on a built-in model (the toy transition model of ../shared/anchors/toy).
     Bench(crate::bench::BenchArgs),
@@ -27,6 +27,13 @@ pub struct CheckArgs {
     /// A scenario file, or the name of a shipped scenario (model/scenarios/NAME.toml).
     #[arg(default_value = "default")]
     pub scenario: String,
+    /// A design variant: a preset name (model/variants/NAME.toml, `klpcheck list variants`), a
+    /// preset file, or "upstream" (the default). Applied over the scenario's own [variant].
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// Set one knob, e.g. `--set stack_check=none` (repeatable; applied after --variant).
+    #[arg(long = "set", value_name = "KNOB=VALUE")]
+    pub set: Vec<String>,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -88,5 +95,7 @@ pub struct ListArgs {
 #[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum ListWhat {
     Scenarios,
+    Variants,
+    Knobs,
     Properties,
 }

@@ -14,6 +14,28 @@ pub fn run(a: &ListArgs) -> Result<u8> {
                 println!("{name:<32} {first}");
             }
         }
+        ListWhat::Variants => {
+            println!("{:<32} upstream Linux (every knob at its default)", "upstream");
+            for (name, path) in crate::variants::shipped() {
+                let line = match klp_model::preset::load(&path) {
+                    Ok(p) => {
+                        let knobs: Vec<String> = p.sets.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                        format!("{}\n{:<32} {}", knobs.join(", "), "", p.description)
+                    }
+                    Err(e) => format!("(invalid: {e})"),
+                };
+                println!("{name:<32} {line}");
+            }
+        }
+        ListWhat::Knobs => {
+            for k in klp_model::variant::KNOBS {
+                println!("{}\n    {}", k.name, k.doc);
+                for (i, v) in k.values.iter().enumerate() {
+                    println!("    {:<12}{} {}", v.name, if i == 0 { "*" } else { " " }, v.doc);
+                }
+            }
+            println!("(* upstream Linux, the default)");
+        }
         ListWhat::Properties => {
             for d in klp_properties::docs() {
                 let kind = match d.expectation {

@@ -10,6 +10,7 @@ mod engine;
 mod list;
 mod replay;
 mod scenarios;
+mod variants;
 
 use clap::Parser;
 use std::process::ExitCode;

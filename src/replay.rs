@@ -8,7 +8,9 @@ use klp_traces::Replay;
 pub fn run(a: &ReplayArgs) -> Result<u8> {
     let trace = klp_traces::read_json(&a.trace)?;
     let scenario = a.scenario.clone().unwrap_or_else(|| trace.scenario_path.clone());
-    let (_, spec) = crate::scenarios::load(&scenario)?;
+    let (_, mut spec) = crate::scenarios::load(&scenario)?;
+    // The trace records every knob: replay under the variant it was found in.
+    spec.variant = trace.variant.clone();
     if spec.name != trace.scenario {
         anyhow::bail!("{}: trace is for scenario '{}', not '{}'", a.trace.display(), trace.scenario, spec.name);
     }

@@ -32,7 +32,12 @@ pub fn load(arg: &str) -> Result<(PathBuf, Spec)> {
 
 /// Shipped scenarios, sorted by name.
 pub fn shipped() -> Vec<(String, PathBuf)> {
-    let mut v: Vec<_> = std::fs::read_dir(shipped_dir())
+    toml_files(&shipped_dir())
+}
+
+/// The `*.toml` files of a directory as (stem, path), sorted by name.
+pub fn toml_files(dir: &Path) -> Vec<(String, PathBuf)> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
@@ -42,4 +47,15 @@ pub fn shipped() -> Vec<(String, PathBuf)> {
         .collect();
     v.sort();
     v
+}
+
+/// Loads a scenario and sets its variant: the scenario's own `[variant]`, then the preset
+/// (`--variant`), then `--set` assignments, each overriding the knobs it names.
+pub fn load_with_variant(arg: &str, variant: Option<&str>, sets: &[String]) -> Result<(PathBuf, Spec)> {
+    let (path, mut spec) = load(arg)?;
+    if let Some(v) = variant {
+        crate::variants::load(v)?.apply(&mut spec.variant);
+    }
+    crate::variants::apply_sets(&mut spec.variant, sets)?;
+    Ok((path, spec))
 }

@@ -31,11 +31,13 @@
 pub mod action;
 pub mod dmesg;
 pub mod ftrace;
+pub mod hint;
 pub mod ids;
 pub mod lifecycle;
 pub mod log;
 pub mod mutation;
 pub mod patch;
+pub mod preset;
 pub mod scenario;
 pub mod spec;
 pub mod state;

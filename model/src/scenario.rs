@@ -7,6 +7,7 @@
 //! ordered list, like the kernel selftests) or a set of commands that may run in any order, each
 //! a bounded number of times, interleaved with the tasks.
 
+use crate::hint::did_you_mean;
 use crate::spec::*;
 use crate::variant::Variant;
 use serde::Deserialize;
@@ -197,7 +198,7 @@ impl Ctx<'_> {
     }
 }
 
-fn line_col(src: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(src: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(src.len());
     let before = &src[..offset];
     let line = before.matches('\n').count() + 1;
@@ -547,26 +548,4 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Spec, ScenarioErro
         variant: raw.variant,
         mutations: crate::mutation::Mutations::NONE,
     })
-}
-
-fn did_you_mean<'a, S: AsRef<str> + 'a>(word: &str, known: impl Iterator<Item = S>) -> Option<String> {
-    known
-        .map(|k| (strsim_distance(word, k.as_ref()), k.as_ref().to_string()))
-        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
-        .min()
-        .map(|(_, k)| format!("did you mean '{k}'?"))
-}
-
-/// Levenshtein distance, for "did you mean" hints on short names.
-fn strsim_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }

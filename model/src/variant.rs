@@ -1,7 +1,12 @@
 //! Design variants: knobs that gate or reshape the model's steps. Every knob defaults to what
 //! upstream Linux does; a non-default value is a proposal from the livepatch discussions or a
 //! historical kernel behaviour (../shared/docs/design-variants.md). Properties never read knobs.
+//!
+//! A knob is a field of [`Variant`] (a serde enum, values in snake_case) plus one row of
+//! [`KNOBS`], its documentation; a test keeps the two in step. Adding a knob value is a Rust
+//! change; adding a preset (a named set of knob values, `model/variants/NAME.toml`) is not.
 
+use crate::hint::did_you_mean;
 use serde::{Deserialize, Serialize};
 
 /// A design variant. `Variant::default()` is upstream Linux.
@@ -25,4 +30,154 @@ pub enum StackCheck {
     /// No stack check at all: what the removed `immediate` flag did (v4.12..v4.15,
     /// d0807da78e11 removed it). Breaks per-task consistency.
     None,
+}
+
+/// Documentation of one knob, for `klpcheck list knobs` and error hints.
+#[derive(Debug)]
+pub struct KnobDoc {
+    pub name: &'static str,
+    /// What the knob changes, in one sentence.
+    pub doc: &'static str,
+    /// Its values; the first is upstream Linux (the default).
+    pub values: &'static [ValueDoc],
+}
+
+/// One value of a knob: its TOML spelling and where the behaviour comes from.
+#[derive(Debug)]
+pub struct ValueDoc {
+    pub name: &'static str,
+    pub doc: &'static str,
+}
+
+/// Every knob of [`Variant`], in field order.
+pub const KNOBS: &[KnobDoc] = &[KnobDoc {
+    name: "stack_check",
+    doc: "what klp_check_stack() forbids on a task's stack before the task is switched",
+    values: &[
+        ValueDoc {
+            name: "previous",
+            doc: "upstream: the version being replaced (next func_stack entry or the original) when \
+                  patching, the patch's own function when unpatching (transition.c, klp_check_stack_func())",
+        },
+        ValueDoc {
+            name: "none",
+            doc: "no stack check: the removed `immediate` flag (v4.12..v4.15, removed by d0807da78e11)",
+        },
+    ],
+}];
+
+/// A knob assignment that cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct KnobError {
+    pub message: String,
+    /// "did you mean ...?" or the list of valid values.
+    pub hint: Option<String>,
+}
+
+impl Variant {
+    /// Upstream Linux.
+    pub fn upstream() -> Self {
+        Self::default()
+    }
+
+    /// Sets one knob by name, as `--set knob=value` and preset files do.
+    pub fn set(&mut self, knob: &str, value: &str) -> Result<(), KnobError> {
+        let Some(doc) = KNOBS.iter().find(|k| k.name == knob) else {
+            return Err(KnobError {
+                message: format!("unknown knob '{knob}'"),
+                hint: Some(
+                    did_you_mean(knob, KNOBS.iter().map(|k| k.name))
+                        .unwrap_or_else(|| "`klpcheck list knobs` lists them".into()),
+                ),
+            });
+        };
+        if !doc.values.iter().any(|v| v.name == value) {
+            let names: Vec<_> = doc.values.iter().map(|v| v.name).collect();
+            return Err(KnobError {
+                message: format!("knob '{knob}' has no value '{value}'"),
+                hint: Some(
+                    did_you_mean(value, names.iter()).unwrap_or_else(|| format!("one of: {}", names.join(", "))),
+                ),
+            });
+        }
+        // serde knows how to store a value in its field; KNOBS and the enums are kept in step
+        // by a test, so these conversions cannot fail for a documented value.
+        let mut table = toml::Table::try_from(&*self).map_err(internal)?;
+        table.insert(knob.to_string(), toml::Value::String(value.to_string()));
+        *self = table.try_into().map_err(internal)?;
+        Ok(())
+    }
+
+    /// Knob values that differ from upstream, as `knob=value` pairs in field order.
+    pub fn changes(&self) -> Vec<(String, String)> {
+        let this = toml::Table::try_from(self).unwrap_or_default();
+        let base = toml::Table::try_from(Self::default()).unwrap_or_default();
+        KNOBS
+            .iter()
+            .filter_map(|k| {
+                let v = this.get(k.name)?;
+                (base.get(k.name) != Some(v)).then(|| (k.name.to_string(), v.as_str().unwrap_or_default().to_string()))
+            })
+            .collect()
+    }
+
+    /// "upstream", or the changed knobs: "stack_check=none, disable=banned".
+    pub fn describe(&self) -> String {
+        let c = self.changes();
+        if c.is_empty() {
+            return "upstream".into();
+        }
+        c.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> KnobError {
+    KnobError { message: format!("internal error: knob table and Variant disagree: {e}"), hint: None }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// KNOBS documents exactly the fields of Variant, in order, every value is accepted by
+    /// serde, and the first value is the default.
+    #[test]
+    fn knob_table_matches_variant() {
+        let fields: Vec<String> = toml::Table::try_from(Variant::default()).unwrap().keys().cloned().collect();
+        let mut names: Vec<String> = KNOBS.iter().map(|k| k.name.to_string()).collect();
+        names.sort();
+        let mut sorted = fields.clone();
+        sorted.sort();
+        assert_eq!(sorted, names);
+        let base = toml::Table::try_from(Variant::default()).unwrap();
+        for k in KNOBS {
+            assert_eq!(base[k.name].as_str(), Some(k.values[0].name), "{}: first value must be upstream", k.name);
+            for v in k.values {
+                let mut var = Variant::default();
+                var.set(k.name, v.name).unwrap();
+                let changed = var.changes();
+                if v.name == k.values[0].name {
+                    assert!(changed.is_empty());
+                } else {
+                    assert_eq!(changed, vec![(k.name.to_string(), v.name.to_string())]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn set_rejects_unknown_knobs_and_values_with_hints() {
+        let mut v = Variant::default();
+        let e = v.set("stack_chek", "none").unwrap_err();
+        assert_eq!(e.message, "unknown knob 'stack_chek'");
+        assert_eq!(e.hint.as_deref(), Some("did you mean 'stack_check'?"));
+        let e = v.set("stack_check", "nonee").unwrap_err();
+        assert_eq!(e.hint.as_deref(), Some("did you mean 'none'?"));
+        let e = v.set("stack_check", "xyzzy").unwrap_err();
+        assert_eq!(e.hint.as_deref(), Some("one of: previous, none"));
+        assert_eq!(v, Variant::default());
+        v.set("stack_check", "none").unwrap();
+        assert_eq!(v.describe(), "stack_check=none");
+    }
 }

@@ -1,0 +1,115 @@
+//! Variant presets: a named set of knob assignments in a small TOML file
+//! (`model/variants/NAME.toml`), for example `ban-disable.toml` holding `disable = "banned"`.
+//! A preset changes only the knobs it names; applied on top of a scenario's own `[variant]`.
+//! Errors name the file, line, column and knob, like scenario errors.
+
+use crate::scenario::ScenarioError;
+use crate::variant::Variant;
+use std::collections::BTreeMap;
+use std::path::Path;
+use toml::Spanned;
+
+/// A loaded preset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Preset {
+    pub name: String,
+    /// The optional `description = "..."` line.
+    pub description: String,
+    /// Knob assignments, in file order of knob names (sorted).
+    pub sets: Vec<(String, String)>,
+}
+
+impl Preset {
+    /// Applies the preset's knobs to `v` (validated when the preset was loaded).
+    pub fn apply(&self, v: &mut Variant) {
+        for (k, val) in &self.sets {
+            // Checked by `parse`: cannot fail.
+            let _ = v.set(k, val);
+        }
+    }
+
+    /// The upstream variant with this preset applied.
+    pub fn variant(&self) -> Variant {
+        let mut v = Variant::default();
+        self.apply(&mut v);
+        v
+    }
+}
+
+/// Reads a preset file.
+pub fn load(path: &Path) -> Result<Preset, ScenarioError> {
+    let file = path.display().to_string();
+    let src = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: file.clone(),
+        line: 0,
+        column: 0,
+        field: "(file)".into(),
+        message: format!("cannot read: {e}"),
+        hint: None,
+    })?;
+    let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    parse(&name, &file, &src)
+}
+
+/// Parses preset text; `file` is only used in error messages.
+pub fn parse(name: &str, file: &str, src: &str) -> Result<Preset, ScenarioError> {
+    let err = |span: std::ops::Range<usize>, field: &str, message: String, hint: Option<String>| {
+        let (line, column) = crate::scenario::line_col(src, span.start);
+        ScenarioError { file: file.to_string(), line, column, field: field.to_string(), message, hint }
+    };
+    let raw: BTreeMap<Spanned<String>, Spanned<toml::Value>> =
+        toml::from_str(src).map_err(|e| err(e.span().unwrap_or(0..0), "(syntax)", e.message().to_string(), None))?;
+    let mut preset = Preset { name: name.to_string(), description: String::new(), sets: Vec::new() };
+    let mut check = Variant::default();
+    for (k, v) in raw {
+        let key = k.get_ref().as_str();
+        let Some(s) = v.get_ref().as_str() else {
+            return Err(err(
+                v.span(),
+                key,
+                format!("expected a string, found {}", v.get_ref().type_str()),
+                Some(format!("write {key} = \"value\"")),
+            ));
+        };
+        if key == "description" {
+            preset.description = s.to_string();
+            continue;
+        }
+        if let Err(e) = check.set(key, s) {
+            let span = if e.message.starts_with("unknown knob") { k.span() } else { v.span() };
+            return Err(err(span, key, e.message, e.hint));
+        }
+        preset.sets.push((key.to_string(), s.to_string()));
+    }
+    if preset.sets.is_empty() {
+        return Err(err(
+            0..0,
+            "(file)",
+            "a preset must set at least one knob".into(),
+            Some("e.g. stack_check = \"none\"".into()),
+        ));
+    }
+    Ok(preset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_parse_and_errors_point_at_the_knob() {
+        let p = parse("x", "x.toml", "description = \"no stack check\"\nstack_check = \"none\"\n").unwrap();
+        assert_eq!(p.sets, vec![("stack_check".to_string(), "none".to_string())]);
+        assert_eq!(p.variant().describe(), "stack_check=none");
+        let e = parse("x", "x.toml", "\nstack_chek = \"none\"\n").unwrap_err().to_string();
+        assert_eq!(e, "x.toml:2:1: stack_chek: unknown knob 'stack_chek'\n  hint: did you mean 'stack_check'?");
+        let e = parse("x", "x.toml", "stack_check = \"nope\"\n").unwrap_err().to_string();
+        assert!(e.starts_with("x.toml:1:15: stack_check: knob 'stack_check' has no value 'nope'"), "{e}");
+        let e = parse("x", "x.toml", "stack_check = 1\n").unwrap_err().to_string();
+        assert!(e.starts_with("x.toml:1:15: stack_check: expected a string, found integer"), "{e}");
+        let e = parse("x", "x.toml", "description = \"nothing\"\n").unwrap_err().to_string();
+        assert!(e.contains("a preset must set at least one knob"), "{e}");
+        let e = parse("x", "x.toml", "stack_check = \n").unwrap_err().to_string();
+        assert!(e.starts_with("x.toml:1:"), "{e}");
+    }
+}
