@@ -91,3 +91,13 @@ printf '  time   spin/klpcheck       %6.2fx   stateright/klpcheck       %6.2fx\n
 printf '  states/s klpcheck/spin     %6.2fx   klpcheck/stateright       %6.2fx\n' \
     "$(echo "$kl_sps / $spin_sps" | bc -l)" "$(echo "$kl_sps / $sr_sps" | bc -l)"
 echo "(SPIN stores ~20 % more states than the TLA+/klpcheck model: program counters, npatched)"
+
+# Machine-readable results for the paper (scripts/gen-paper.sh): BENCH_JSON=FILE.
+if [[ -n "${BENCH_JSON:-}" ]]; then
+    cat >"$BENCH_JSON" <<JSON
+{"model": "toy", "n": $N, "cores": $(nproc),
+ "spin": {"states": $spin_states, "wall_s": $spin_wall, "states_per_s": $spin_sps, "memory_mb": ${spin_mem:-null}},
+ "klpcheck": $kl,
+ "stateright": $sr}
+JSON
+fi

@@ -18,6 +18,8 @@ pub enum Command {
     Replay(ReplayArgs),
     /// List shipped scenarios, variant presets, knobs or properties.
     List(ListArgs),
+    /// Browse the state space in a web browser (stateright's Explorer).
+    Explore(ExploreArgs),
     /// Benchmark an engine on a built-in model (the toy transition model of ../shared/anchors/toy).
     Bench(crate::bench::BenchArgs),
 }
@@ -75,6 +77,28 @@ pub enum Engine {
 }
 
 #[derive(Args, Debug)]
+pub struct ExploreArgs {
+    /// A scenario file, or the name of a shipped scenario.
+    #[arg(default_value = "default")]
+    pub scenario: String,
+    /// A design variant (preset name or file), as for `check`.
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// Set one knob (repeatable), as for `check`.
+    #[arg(long = "set", value_name = "KNOB=VALUE")]
+    pub set: Vec<String>,
+    /// Where to listen (loopback by default).
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    pub addr: String,
+    /// Allow a non-loopback --addr.
+    #[arg(long)]
+    pub public: bool,
+    /// Threads of the background checker the Explorer's status panel reports on.
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+#[derive(Args, Debug)]
 pub struct ReplayArgs {
     /// A trace written by `klpcheck check` (JSON).
     pub trace: PathBuf,
@@ -90,6 +114,9 @@ pub struct ReplayArgs {
 pub struct ListArgs {
     #[arg(value_enum)]
     pub what: ListWhat,
+    /// Print JSON (for scripts, e.g. the paper's tables).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]

@@ -5,6 +5,10 @@ use anyhow::Result;
 use stateright::Expectation;
 
 pub fn run(a: &ListArgs) -> Result<u8> {
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&json(a.what))?);
+        return Ok(0);
+    }
     match a.what {
         ListWhat::Scenarios => {
             for (name, path) in crate::scenarios::shipped() {
@@ -38,11 +42,7 @@ pub fn run(a: &ListArgs) -> Result<u8> {
         }
         ListWhat::Properties => {
             for d in klp_properties::docs() {
-                let kind = match d.expectation {
-                    Expectation::Always => "always",
-                    Expectation::Sometimes => "sometimes",
-                    Expectation::Eventually => "eventually",
-                };
+                let kind = kind(&d.expectation);
                 println!("{} ({kind})\n    {}", d.name, d.statement);
                 if !d.kernel.is_empty() {
                     println!("    kernel: {}", d.kernel);
@@ -54,4 +54,47 @@ pub fn run(a: &ListArgs) -> Result<u8> {
         }
     }
     Ok(0)
+}
+
+fn kind(e: &Expectation) -> &'static str {
+    match e {
+        Expectation::Always => "always",
+        Expectation::Sometimes => "sometimes",
+        Expectation::Eventually => "eventually",
+    }
+}
+
+/// The same lists as JSON.
+fn json(what: ListWhat) -> serde_json::Value {
+    use serde_json::json;
+    match what {
+        ListWhat::Scenarios => crate::scenarios::shipped()
+            .into_iter()
+            .map(|(name, path)| match klp_model::scenario::load(&path) {
+                Ok(s) => json!({"name": name, "description": s.description.trim()}),
+                Err(e) => json!({"name": name, "error": e.to_string()}),
+            })
+            .collect(),
+        ListWhat::Variants => crate::variants::shipped()
+            .into_iter()
+            .map(|(name, path)| match klp_model::preset::load(&path) {
+                Ok(p) => json!({"name": name, "description": p.description, "sets": p.sets}),
+                Err(e) => json!({"name": name, "error": e.to_string()}),
+            })
+            .collect(),
+        ListWhat::Knobs => klp_model::variant::KNOBS
+            .iter()
+            .map(|k| {
+                let values: Vec<_> = k.values.iter().map(|v| json!({"name": v.name, "doc": v.doc})).collect();
+                json!({"name": k.name, "doc": k.doc, "upstream": k.values[0].name, "values": values})
+            })
+            .collect(),
+        ListWhat::Properties => klp_properties::docs()
+            .iter()
+            .map(|d| {
+                json!({"name": d.name, "kind": kind(&d.expectation), "statement": d.statement,
+                       "kernel": d.kernel, "partner": d.partner})
+            })
+            .collect(),
+    }
 }

@@ -7,6 +7,7 @@ mod bench;
 mod check;
 mod cli;
 mod engine;
+mod explore;
 mod list;
 mod replay;
 mod scenarios;
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
         cli::Command::Check(a) => check::run(a),
         cli::Command::Replay(a) => replay::run(a),
         cli::Command::List(a) => list::run(a),
+        cli::Command::Explore(a) => explore::run(a),
         cli::Command::Bench(a) => match bench::run(a) {
             Ok(c) => Ok(c as u8),
             Err(e) => Err(e),

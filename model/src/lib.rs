@@ -37,6 +37,7 @@ pub mod lifecycle;
 pub mod log;
 pub mod mutation;
 pub mod patch;
+pub mod picture;
 pub mod preset;
 pub mod scenario;
 pub mod spec;

@@ -408,6 +408,23 @@ impl Model for KlpSystem {
         self.describe(action)
     }
 
+    /// For the Explorer: the kernel messages the step prints, then the state it leads to.
+    fn format_step(&self, last: &State, action: Action) -> Option<String> {
+        let mut log = crate::log::Dmesg::default();
+        let next = self.step(last, action, &mut log)?;
+        let mut out: String = log.0.iter().map(|l| format!("{l}\n")).collect();
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&crate::picture::state_text(&self.spec, &next));
+        Some(out)
+    }
+
+    /// For the Explorer: a picture of the path's last state (crate::picture).
+    fn as_svg(&self, path: stateright::Path<State, Action>) -> Option<String> {
+        Some(crate::picture::state_svg(&self.spec, &path.last_state().clone()))
+    }
+
     fn properties(&self) -> Vec<Property<Self>> {
         (self.properties)()
     }
