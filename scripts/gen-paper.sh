@@ -2,6 +2,7 @@
 # Rebuilds everything the paper shows from klpcheck's own output, then the PDF:
 #   paper/data/*.json     klpcheck list/check/bench/compare --json, selftest fidelity, SPIN
 #   paper/figures/*.svg   scripts/paper_figures.py (matplotlib)
+#   README.md             the scenarios table (scripts/readme_tables.py)
 #   paper/main.pdf        typst (the PyPI `typst` package, in a venv under target/)
 #
 #   scripts/gen-paper.sh            toy model up to N=5, SPIN at N=5 (a few minutes)
@@ -45,6 +46,8 @@ if [[ ! -x "$venv/bin/python" ]]; then
     "$venv/bin/pip" install --quiet matplotlib typst
 fi
 "$venv/bin/python" scripts/paper_figures.py "$data" paper/figures
+
+python3 scripts/readme_tables.py "$data"
 
 if [[ -z "${NO_PDF:-}" ]]; then
     echo "== pdf" >&2
