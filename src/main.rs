@@ -8,7 +8,9 @@ mod check;
 mod cli;
 mod engine;
 mod list;
+mod render;
 mod replay;
+mod run;
 mod scenarios;
 mod variants;
 
@@ -32,6 +34,8 @@ fn main() -> ExitCode {
             Ok(c) => Ok(c as u8),
             Err(e) => Err(e),
         },
+        cli::Command::Run(a) => run::run(a),
+        cli::Command::Render(a) => render::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
