@@ -63,8 +63,9 @@ pub fn render(trace: &Trace) -> String {
     for s in &trace.steps {
         view.apply(&s.changes);
         widen(&view, &mut task_w);
-        let own = if s.actor == "admin" || s.actor == "kernel" { &mut admin_w } else { &mut 0 };
-        *own = (*own).max(s.text.len());
+        if s.actor == "admin" || s.actor == "kernel" {
+            admin_w = admin_w.max(s.text.len());
+        }
         for l in &s.dmesg {
             admin_w = admin_w.max(l.len() * 10 / 12);
         }
@@ -233,7 +234,7 @@ pub fn render(trace: &Trace) -> String {
             out,
             r##"<line x1="{0}" y1="68" x2="{0}" y2="{1}" stroke="#bbb" stroke-dasharray="3 3"/>"##,
             x + 2,
-            y - LINE - 10
+            y - 2 * LINE - 14
         );
     }
     out.push_str(&body);

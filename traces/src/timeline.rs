@@ -17,7 +17,7 @@ struct Column {
 
 fn task_cell(v: &View, comm: &str) -> String {
     let g = |f| v.get(Scope::Task, comm, f).to_string();
-    format!("ps={} TIF={} {:<8} {}", g(field::PATCH_STATE), g(field::TIF), g(field::CONTEXT), g(field::STACK))
+    format!("ps={:>2} TIF={} {:<8} {}", g(field::PATCH_STATE), g(field::TIF), g(field::CONTEXT), g(field::STACK))
 }
 
 fn columns(trace: &Trace) -> Vec<Column> {
