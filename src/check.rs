@@ -4,7 +4,8 @@ use crate::cli::{CheckArgs, Engine};
 use crate::engine::{self, Limits, Outcome};
 use anyhow::Result;
 use klp_model::KlpSystem;
-use klp_traces::{Stats, Trace};
+use klp_traces::naming;
+use klp_traces::{Meta, Stats};
 use stateright::Expectation;
 use std::time::Duration;
 
@@ -73,26 +74,8 @@ pub fn run(a: &CheckArgs) -> Result<u8> {
         if let Some(actions) = &p.path {
             let write = v == Verdict::Violated || a.witness.iter().any(|w| w == p.name);
             if write {
-                let file = a.out.join(format!("{}--{}.json", model.spec.name, p.name));
-                let steps = klp_traces::build(&model, actions).map_err(|i| {
-                    anyhow::anyhow!("internal error: step {i} of the discovery of {} is not enabled", p.name)
-                })?;
-                let trace = Trace {
-                    schema: klp_traces::SCHEMA_VERSION,
-                    tool: format!("klpcheck {}", env!("CARGO_PKG_VERSION")),
-                    scenario: model.spec.name.clone(),
-                    scenario_path: path.display().to_string(),
-                    variant: model.spec.variant.clone(),
-                    property: p.name.to_string(),
-                    verdict: if v == Verdict::Violated { "violated" } else { "witness" }.into(),
-                    stats: Stats { unique_states: outcome.unique_states, max_depth: outcome.max_depth, complete },
-                    steps,
-                };
-                klp_traces::write_json(&trace, &file)?;
-                if v == Verdict::Violated && !a.json {
-                    eprint!("{}", klp_traces::render_steps(&trace));
-                    eprintln!("replay: klpcheck replay {}\n", file.display());
-                }
+                let verdict = if v == Verdict::Violated { "violated" } else { "witness" };
+                let file = write_renderings(a, &model, &path, &outcome, complete, p.name, verdict, actions)?;
                 note = format!("{} steps, {}", actions.len(), file.display());
             } else {
                 note = format!("{} steps", actions.len());
@@ -153,4 +136,67 @@ fn print_json(model: &KlpSystem, o: &Outcome, lines: &[(&str, Verdict, String)])
         "properties": props,
     });
     println!("{}", serde_json::to_string_pretty(&j).unwrap_or_default());
+}
+
+/// The scenario path as traces record it: relative to the source tree for shipped scenarios,
+/// so that traces (and the golden files) do not depend on the machine.
+fn portable_path(path: &std::path::Path) -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    path.strip_prefix(root).unwrap_or(path).display().to_string()
+}
+
+/// The `klpcheck check` command line that finds a trace again (the arguments that matter).
+fn found_by(a: &CheckArgs, path: &std::path::Path, name: &str, property: &str, verdict: &str) -> String {
+    let shipped = crate::scenarios::shipped_dir().join(format!("{name}.toml"));
+    let scenario = if path == shipped { name.to_string() } else { portable_path(path) };
+    let mut cmd = format!("klpcheck check {scenario}");
+    if let Some(v) = &a.variant {
+        cmd.push_str(&format!(" --variant {v}"));
+    }
+    for s in &a.set {
+        cmd.push_str(&format!(" --set {s}"));
+    }
+    if verdict == "witness" {
+        cmd.push_str(&format!(" --witness {property}"));
+    }
+    cmd
+}
+
+/// Writes the JSON, timeline and dmesg renderings of one trace; prints the timeline of a
+/// violation on stderr. Returns the JSON file.
+#[allow(clippy::too_many_arguments)]
+fn write_renderings(
+    a: &CheckArgs,
+    model: &KlpSystem,
+    path: &std::path::Path,
+    outcome: &Outcome,
+    complete: bool,
+    property: &str,
+    verdict: &str,
+    actions: &[klp_model::Action],
+) -> Result<std::path::PathBuf> {
+    let variant_name =
+        naming::variant_name(a.variant.as_deref(), &a.set, model.spec.variant == klp_model::Variant::upstream());
+    let stem = naming::stem(&model.spec.name, &variant_name, property);
+    let file = a.out.join(format!("{stem}{}", naming::JSON));
+    let meta = Meta {
+        scenario_path: portable_path(path),
+        variant_name,
+        property: property.to_string(),
+        verdict: verdict.to_string(),
+        stats: Stats { unique_states: outcome.unique_states, max_depth: outcome.max_depth, complete },
+        found_by: found_by(a, path, &model.spec.name, property, verdict),
+        replay: format!("klpcheck replay {}", file.display()),
+        cycle_start: None,
+    };
+    let trace = klp_traces::record(model, meta, actions)
+        .map_err(|i| anyhow::anyhow!("internal error: step {} of the discovery of {property} is not enabled", i + 1))?;
+    let timeline = klp_traces::timeline::render(&trace);
+    klp_traces::write_json(&trace, &file)?;
+    klp_traces::write_atomic(&a.out.join(format!("{stem}{}", naming::TIMELINE)), &timeline)?;
+    klp_traces::write_atomic(&a.out.join(format!("{stem}{}", naming::DMESG)), &klp_traces::transcript::render(&trace))?;
+    if verdict == "violated" && !a.json {
+        eprintln!("{timeline}");
+    }
+    Ok(file)
 }

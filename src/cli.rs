@@ -22,6 +22,11 @@ pub enum Command {
     Explore(ExploreArgs),
     /// Benchmark an engine on a built-in model (the toy transition model of ../shared/anchors/toy).
     Bench(crate::bench::BenchArgs),
+    /// Run a script scenario deterministically and print its dmesg transcript (as the kernel
+    /// selftests' check_result sees it).
+    Run(RunArgs),
+    /// Render a trace: its timeline, dmesg transcript, or an SVG sequence picture.
+    Render(RenderArgs),
 }
 
 #[derive(Args, Debug)]
@@ -125,4 +130,37 @@ pub enum ListWhat {
     Variants,
     Knobs,
     Properties,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// A script scenario file, or the name of a shipped scenario (model/scenarios/NAME.toml).
+    pub scenario: String,
+    /// A design variant (see `klpcheck check --variant`).
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// Set one knob, e.g. `--set stack_check=none` (repeatable; applied after --variant).
+    #[arg(long = "set", value_name = "KNOB=VALUE")]
+    pub set: Vec<String>,
+    /// Print every kernel line, not only those the selftest harness's filter keeps.
+    #[arg(long)]
+    pub all: bool,
+    /// Stop after this many steps.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_steps: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct RenderArgs {
+    /// A trace written by `klpcheck check` (JSON).
+    pub trace: PathBuf,
+    /// Write the SVG sequence picture to this file.
+    #[arg(long)]
+    pub svg: Option<PathBuf>,
+    /// Print the timeline (the default when no other output is asked for).
+    #[arg(long)]
+    pub timeline: bool,
+    /// Print the dmesg-style transcript.
+    #[arg(long)]
+    pub dmesg: bool,
 }

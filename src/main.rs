@@ -9,7 +9,9 @@ mod cli;
 mod engine;
 mod explore;
 mod list;
+mod render;
 mod replay;
+mod run;
 mod scenarios;
 mod variants;
 
@@ -34,6 +36,8 @@ fn main() -> ExitCode {
             Ok(c) => Ok(c as u8),
             Err(e) => Err(e),
         },
+        cli::Command::Run(a) => run::run(a),
+        cli::Command::Render(a) => render::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

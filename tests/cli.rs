@@ -28,18 +28,26 @@ fn stack_check_disabled_finds_mixed_universe_and_replay_confirms() {
     assert_eq!(r.status.code(), Some(1), "{rt}");
     assert!(rt.contains("replay: all 4 steps valid; violation of 'no_mixed_universe' confirmed"), "{rt}");
     // The exact (shortest) counterexample: the task enters the old vfs_read during the
-    // transition, sleeps there, and is switched without a stack check: the transition completes
-    // with an old frame on its stack under the new patch level.
-    let steps: Vec<&str> = rt.lines().map(str::trim).filter(|l| l.starts_with(|c: char| c.is_ascii_digit())).collect();
+    // transition, sleeps there and is switched at schedule() without a stack check; the transition
+    // completes with an old frame on its stack under the new patch level.
+    let steps: Vec<&str> = rt.lines().filter(|l| l.starts_with("step ")).collect();
     assert_eq!(
         steps,
         [
-            "1  % insmod test_modules/lp1.ko",
-            "2  cat: syscall -> vfs_read()",
-            "3  cat: schedule()",
-            "4  klp_try_switch_task(cat)",
+            "step 1 valid: % insmod test_modules/lp1.ko",
+            "step 2 valid: cat: syscall -> vfs_read()",
+            "step 3 valid: cat: schedule()",
+            "step 4 valid: klp_try_switch_task(cat)",
         ]
     );
+    // The three renderings, each ending with the replay command.
+    let replay = format!("klpcheck replay {}", trace.display());
+    for ext in ["timeline.txt", "dmesg.txt"] {
+        let r = std::fs::read_to_string(out.path().join(format!("no-stack-check--no_mixed_universe.{ext}"))).unwrap();
+        assert!(r.trim_end().ends_with(&replay), "{r}");
+    }
+    // The timeline is printed on stderr.
+    assert!(t.contains("!!   4  klp_try_switch_task(cat)"), "{t}");
 }
 
 #[test]

@@ -1,33 +1,62 @@
 //! Counterexample and witness traces: one [`Trace`] type, written as JSON (schema in
-//! traces/README.md), re-executed by [`replay`], and printed as a readable step list.
+//! traces/README.md), re-executed by [`replay`], and rendered three more ways from the JSON
+//! alone: a step list ([`render_steps`]), a timeline ([`timeline::render`]), a dmesg-style
+//! transcript ([`transcript::render`]), and an SVG sequence picture ([`svg::render`]).
 
+pub mod evidence;
+pub mod naming;
 pub mod run;
+pub mod svg;
+pub mod timeline;
+pub mod transcript;
+pub mod view;
 
+pub use evidence::Evidence;
 use klp_model::log::Dmesg;
 use klp_model::{Action, KlpSystem, State};
 use serde::{Deserialize, Serialize};
 use stateright::Model;
 use std::path::Path;
+use view::{Change, View};
 
 /// Version of the JSON schema; bump on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Trace {
     pub schema: u32,
     pub tool: String,
-    /// Scenario name and the path it was loaded from (relative to the working directory).
+    /// Scenario name and the path it was loaded from (relative to the source tree for
+    /// shipped scenarios).
     pub scenario: String,
     pub scenario_path: String,
+    /// Every knob.
     pub variant: klp_model::Variant,
+    /// "upstream", "scenario", a preset name or "custom" ([`naming::variant_name`]).
+    pub variant_name: String,
     pub property: String,
     /// "violated" (an `always` counterexample) or "witness" (a `sometimes` example).
     pub verdict: String,
     pub stats: Stats,
+    /// The command that found this trace.
+    pub found_by: String,
+    /// The state before the first step.
+    pub initial: View,
     pub steps: Vec<Step>,
+    /// A lasso (liveness counterexample): `steps[cycle_start..]` repeat forever; the state after
+    /// the last step is the state before `steps[cycle_start]` (0-based index into `steps`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cycle_start: Option<usize>,
+    /// Why the last state breaks the property (violations only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub violation: Option<Evidence>,
+    /// The command that replays this trace.
+    pub replay: String,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Stats {
     pub unique_states: u64,
     pub max_depth: u64,
@@ -35,24 +64,91 @@ pub struct Stats {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Step {
+    /// 1-based.
     pub i: usize,
     pub action: Action,
+    /// The action in kernel vocabulary.
     pub text: String,
+    /// Who acts: "admin" (a command), "kernel" (transition work, module loader, free work) or
+    /// the task's `comm`.
+    pub actor: String,
+    /// The task the step concerns (the actor, or the task `klp_try_switch_task()` tries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+    /// What the step changed.
+    pub changes: Vec<Change>,
+    /// The kernel messages it produced.
     pub dmesg: Vec<String>,
 }
 
-/// Builds a trace by executing `actions` from the initial state, collecting dmesg lines.
-/// Fails with the index of the first action the model does not enable.
-pub fn build(model: &KlpSystem, actions: &[Action]) -> Result<Vec<Step>, usize> {
+/// What the caller knows about a trace besides its actions.
+#[derive(Clone, Debug, Default)]
+pub struct Meta {
+    pub scenario_path: String,
+    pub variant_name: String,
+    pub property: String,
+    pub verdict: String,
+    pub stats: Stats,
+    pub found_by: String,
+    pub replay: String,
+    pub cycle_start: Option<usize>,
+}
+
+/// The actor of a step ("admin", "kernel" or a task's comm).
+pub fn actor(model: &KlpSystem, a: &Action) -> String {
+    match a {
+        Action::Admin(_) => "admin".into(),
+        Action::KlpTrySwitchTask(_) => "kernel".into(),
+        _ => match evidence::task_of(a) {
+            Some(p) => model.spec.tasks[p as usize].comm.clone(),
+            None => "kernel".into(),
+        },
+    }
+}
+
+/// Records a trace by executing `actions` from the initial state. Fails with the (0-based)
+/// index of the first action the model does not enable.
+pub fn record(model: &KlpSystem, meta: Meta, actions: &[Action]) -> Result<Trace, usize> {
     let mut st = model.init_state();
+    let initial = view::snapshot(model, &st);
+    let mut before = initial.clone();
     let mut steps = Vec::new();
     for (i, &a) in actions.iter().enumerate() {
         let (next, log) = apply(model, &st, a).ok_or(i)?;
-        steps.push(Step { i: i + 1, action: a, text: model.describe(&a), dmesg: log.0 });
+        let after = view::snapshot(model, &next);
+        steps.push(Step {
+            i: i + 1,
+            action: a,
+            text: model.describe(&a),
+            actor: actor(model, &a),
+            task: evidence::task_of(&a).map(|p| model.spec.tasks[p as usize].comm.clone()),
+            changes: after.changes_from(&before),
+            dmesg: log.0,
+        });
+        before = after;
         st = next;
     }
-    Ok(steps)
+    let violation = (meta.verdict == "violated")
+        .then(|| evidence::derive(model, &st, &meta.property, actions.len(), actions.last()));
+    Ok(Trace {
+        schema: SCHEMA_VERSION,
+        tool: format!("klpcheck {}", env!("CARGO_PKG_VERSION")),
+        scenario: model.spec.name.clone(),
+        scenario_path: meta.scenario_path,
+        variant: model.spec.variant.clone(),
+        variant_name: meta.variant_name,
+        property: meta.property,
+        verdict: meta.verdict,
+        stats: meta.stats,
+        found_by: meta.found_by,
+        initial,
+        steps,
+        cycle_start: meta.cycle_start,
+        violation,
+        replay: meta.replay,
+    })
 }
 
 fn apply(model: &KlpSystem, st: &State, a: Action) -> Option<(State, Dmesg)> {
@@ -68,12 +164,16 @@ fn apply(model: &KlpSystem, st: &State, a: Action) -> Option<(State, Dmesg)> {
 /// The outcome of re-executing a trace.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Replay {
-    /// Every step was enabled and the property's verdict was reproduced at the last state.
+    /// Every step was enabled and did what the trace records, and the property's verdict was
+    /// reproduced at the last state (and a lasso's cycle closes).
     Confirmed { steps: usize },
-    /// Every step was enabled but the final state does not show the verdict.
+    /// Every step was enabled but the final state does not show the verdict (or the cycle
+    /// does not close).
     NotReproduced { steps: usize },
     /// Step `step` (1-based) is not enabled in the model any more.
     Refused { step: usize, text: String },
+    /// Step `step` is enabled but its effect differs from the record (`what` says how).
+    Differs { step: usize, text: String, what: String },
 }
 
 /// The state after the trace's last step (`None` if a step is refused).
@@ -85,16 +185,33 @@ pub fn final_state(model: &KlpSystem, trace: &Trace) -> Option<State> {
     Some(st)
 }
 
-/// Re-executes the trace step by step; `property` checks the final state.
+/// Re-executes the trace step by step, checking each step's changes and messages; the
+/// property checks the final state.
 pub fn replay(model: &KlpSystem, trace: &Trace) -> Replay {
     let mut st = model.init_state();
+    let mut before = view::snapshot(model, &st);
+    let mut states = vec![st.clone()];
     for s in &trace.steps {
-        match apply(model, &st, s.action) {
-            Some((n, _)) => st = n,
-            None => return Replay::Refused { step: s.i, text: s.text.clone() },
+        let Some((n, log)) = apply(model, &st, s.action) else {
+            return Replay::Refused { step: s.i, text: s.text.clone() };
+        };
+        let after = view::snapshot(model, &n);
+        let what = if log.0 != s.dmesg {
+            Some(format!("the model logs {:?}, the trace {:?}", log.0, s.dmesg))
+        } else if after.changes_from(&before) != s.changes {
+            Some("the model changes the state differently".to_string())
+        } else {
+            None
+        };
+        if let Some(what) = what {
+            return Replay::Differs { step: s.i, text: s.text.clone(), what };
         }
+        before = after;
+        st = n;
+        states.push(st.clone());
     }
     let prop = model.properties().into_iter().find(|p| p.name == trace.property);
+    let closes = trace.cycle_start.is_none_or(|c| states.get(c) == Some(&st));
     let shown = match prop {
         None => false,
         Some(p) => {
@@ -105,22 +222,35 @@ pub fn replay(model: &KlpSystem, trace: &Trace) -> Replay {
             }
         }
     };
-    if shown {
+    if shown && closes {
         Replay::Confirmed { steps: trace.steps.len() }
     } else {
         Replay::NotReproduced { steps: trace.steps.len() }
     }
 }
 
-/// Writes the trace as pretty JSON atomically (temp file + rename), so an interrupted run
-/// never leaves a half-written trace.
-pub fn write_json(trace: &Trace, path: &Path) -> std::io::Result<()> {
+/// The JSON text of a trace (pretty, newline at the end).
+pub fn to_json(trace: &Trace) -> String {
+    let mut s = serde_json::to_string_pretty(trace).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// Writes a file atomically (temp file + rename), so an interrupted run never leaves a
+/// half-written one.
+pub fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(trace).map_err(std::io::Error::other)?)?;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, text)?;
     std::fs::rename(tmp, path)
+}
+
+/// Writes the trace as pretty JSON atomically.
+pub fn write_json(trace: &Trace, path: &Path) -> std::io::Result<()> {
+    write_atomic(path, &to_json(trace))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -129,35 +259,129 @@ pub enum ReadError {
     Io(String, std::io::Error),
     #[error("{0}: not a klpcheck trace: {1}")]
     Json(String, serde_json::Error),
-    #[error("{0}: trace schema {1}, this klpcheck reads schema {SCHEMA_VERSION}")]
+    #[error(
+        "{0}: trace schema {1}, this klpcheck reads schema {SCHEMA_VERSION} only; re-create the trace with \
+         `klpcheck check` (schema 1 traces lack the per-step state changes and the evidence)"
+    )]
     Schema(String, u32),
 }
 
 pub fn read_json(path: &Path) -> Result<Trace, ReadError> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| ReadError::Io(name.clone(), e))?;
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| ReadError::Json(name.clone(), e))?;
+    parse_json(&name, &text)
+}
+
+/// Parses trace JSON; `name` is only used in error messages.
+pub fn parse_json(name: &str, text: &str) -> Result<Trace, ReadError> {
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| ReadError::Json(name.to_string(), e))?;
     let schema = v.get("schema").and_then(|s| s.as_u64()).unwrap_or(0) as u32;
     if schema != SCHEMA_VERSION {
-        return Err(ReadError::Schema(name, schema));
+        return Err(ReadError::Schema(name.to_string(), schema));
     }
-    serde_json::from_value(v).map_err(|e| ReadError::Json(name, e))
+    serde_json::from_value(v).map_err(|e| ReadError::Json(name.to_string(), e))
+}
+
+/// "counterexample for 'p' in scenario 's' (variant v, N steps)".
+pub fn title(trace: &Trace) -> String {
+    format!(
+        "{} '{}' in scenario '{}' (variant {}, {} steps)",
+        if trace.verdict == "violated" { "counterexample for" } else { "witness for" },
+        trace.property,
+        trace.scenario,
+        trace.variant_name,
+        trace.steps.len()
+    )
 }
 
 /// The readable step list: one line per step, its dmesg lines indented below.
 pub fn render_steps(trace: &Trace) -> String {
-    let mut out = format!(
-        "{} '{}' in scenario '{}' ({} steps):\n",
-        if trace.verdict == "violated" { "counterexample for" } else { "witness for" },
-        trace.property,
-        trace.scenario,
-        trace.steps.len()
-    );
+    let mut out = format!("{}:\n", title(trace));
     for s in &trace.steps {
+        if trace.cycle_start == Some(s.i - 1) {
+            out.push_str("      -- cycle: the steps from here on repeat forever --\n");
+        }
         out.push_str(&format!("{:4}  {}\n", s.i, s.text));
         for l in s.dmesg.iter().filter(|l| **l != s.text) {
             out.push_str(&format!("        {l}\n"));
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_1_is_refused_with_a_clear_error() {
+        let e = parse_json("old.json", r#"{"schema": 1, "steps": []}"#).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.starts_with("old.json: trace schema 1, this klpcheck reads schema 2 only"), "{msg}");
+        assert!(matches!(parse_json("x.json", "{"), Err(ReadError::Json(..))));
+    }
+}
+
+#[cfg(test)]
+mod lasso_tests {
+    use super::*;
+    use klp_model::ids::FuncId;
+    use stateright::Property;
+
+    fn props() -> Vec<Property<KlpSystem>> {
+        vec![Property::sometimes("in_transition", |_: &KlpSystem, st: &State| st.klp_transition_patch.is_some())]
+    }
+
+    fn model() -> KlpSystem {
+        let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../model/scenarios/stack-check.toml"));
+        KlpSystem::new(klp_model::scenario::parse("stack-check", "stack-check.toml", &src.unwrap()).unwrap(), props)
+    }
+
+    /// Upstream: cat sleeps in the old vfs_read(), so every pass of the transition work fails
+    /// and the transition never completes: the last two steps repeat forever.
+    fn lasso(cycle_start: usize) -> Trace {
+        let vfs_read: FuncId = 0;
+        let actions = [
+            Action::Admin(0),
+            Action::Syscall(0, vfs_read),
+            Action::Schedule(0),
+            Action::KlpTrySwitchTask(0),
+            Action::KlpTransitionWork,
+            Action::KlpTrySwitchTask(0),
+        ];
+        let meta = Meta {
+            property: "in_transition".into(),
+            verdict: "witness".into(),
+            variant_name: "upstream".into(),
+            found_by: "test".into(),
+            replay: "klpcheck replay lasso.json".into(),
+            cycle_start: Some(cycle_start),
+            ..Meta::default()
+        };
+        record(&model(), meta, &actions).unwrap()
+    }
+
+    #[test]
+    fn a_lasso_replays_only_if_its_cycle_closes_and_every_rendering_marks_it() {
+        let t = lasso(4);
+        assert_eq!(replay(&model(), &t), Replay::Confirmed { steps: 6 });
+        assert_eq!(replay(&model(), &lasso(3)), Replay::NotReproduced { steps: 6 });
+        let json = to_json(&t);
+        assert!(json.contains("\"cycle_start\": 4"), "{json}");
+        assert_eq!(parse_json("t", &json).unwrap(), t);
+        let tl = timeline::render(&t);
+        assert!(tl.contains("  ---- cycle: steps 5..6 repeat forever ----\n     5  klp_transition_work_fn()"), "{tl}");
+        assert!(tl.contains("---- back to the state before step 5 ----"), "{tl}");
+        let dm = transcript::render(&t);
+        assert!(
+            dm.contains("[   5] -- cycle: the steps from here on repeat forever\n[   5] -- klp_transition_work_fn()"),
+            "{dm}"
+        );
+        assert!(svg::render(&t).contains(">cycle: repeats from here</text>"));
+        assert!(render_steps(&t).contains("-- cycle: the steps from here on repeat forever --\n   5  klp_transition"));
+        // A safety trace has no cycle_start field at all.
+        let mut safe = t.clone();
+        safe.cycle_start = None;
+        assert!(!to_json(&safe).contains("cycle_start"));
+    }
 }

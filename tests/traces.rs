@@ -1,0 +1,278 @@
+//! Traces end to end: the golden counterexamples (traces/golden/counterexamples/index.toml),
+//! byte for byte and replayed; the three renderings of a trace agree on the steps; the
+//! no-stack-check timeline is short and shows the task, the old frame and the new call;
+//! `klpcheck run`, `render` and `replay` on good and bad input.
+//!
+//! `KLPCHECK_BLESS=1` (scripts/regen-golden.sh) rewrites the golden files instead of comparing.
+
+use assert_cmd::Command;
+use klp_traces::{naming, Trace};
+use std::path::{Path, PathBuf};
+
+fn klpcheck() -> Command {
+    Command::cargo_bin("klpcheck").unwrap()
+}
+
+fn text(o: &std::process::Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+const GOLDEN: &str = "traces/golden/counterexamples";
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Index {
+    trace: Vec<Row>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Row {
+    scenario: String,
+    variant: String,
+    property: String,
+}
+
+fn rows() -> Vec<Row> {
+    let path = root().join(GOLDEN).join("index.toml");
+    let src = std::fs::read_to_string(&path).unwrap();
+    let index: Index = toml::from_str(&src).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    index.trace
+}
+
+fn stem(r: &Row) -> String {
+    naming::stem(&r.scenario, &naming::variant_name(Some(&r.variant), &[], false), &r.property)
+}
+
+/// Runs `klpcheck check` for a row in a scratch directory (so that paths in the renderings are
+/// the repository-relative `traces/golden/counterexamples/...`), renders the SVG, and returns
+/// (file name, contents) of the row's four renderings.
+fn generate(r: &Row, scratch: &Path) -> Vec<(String, String)> {
+    let mut cmd = klpcheck();
+    cmd.current_dir(scratch).args(["check", &r.scenario, "--variant", &r.variant, "--threads", "1", "--out", GOLDEN]);
+    let sometimes = klp_properties::docs()
+        .iter()
+        .any(|d| d.name == r.property && d.expectation == stateright::Expectation::Sometimes);
+    if sometimes {
+        cmd.args(["--witness", &r.property]);
+    }
+    let o = cmd.output().unwrap();
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o));
+    let stem = stem(r);
+    let json = format!("{GOLDEN}/{stem}{}", naming::JSON);
+    let svg = format!("{GOLDEN}/{stem}{}", naming::SVG);
+    let o = klpcheck().current_dir(scratch).args(["render", &json, "--svg", &svg]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    [naming::JSON, naming::TIMELINE, naming::DMESG, naming::SVG]
+        .iter()
+        .map(|ext| {
+            let name = format!("{stem}{ext}");
+            let body = std::fs::read_to_string(scratch.join(GOLDEN).join(&name))
+                .unwrap_or_else(|e| panic!("{name} not written: {e}"));
+            (name, body)
+        })
+        .collect()
+}
+
+#[test]
+fn golden_counterexamples_byte_for_byte_and_replayed() {
+    let bless = std::env::var_os("KLPCHECK_BLESS").is_some();
+    let dir = root().join(GOLDEN);
+    let mut expected_files = vec!["index.toml".to_string()];
+    for r in rows() {
+        let scratch = tempfile::tempdir().unwrap();
+        for (name, body) in generate(&r, scratch.path()) {
+            let file = dir.join(&name);
+            if bless {
+                std::fs::write(&file, &body).unwrap();
+            } else {
+                let golden = std::fs::read_to_string(&file)
+                    .unwrap_or_else(|e| panic!("{}: {e} (run scripts/regen-golden.sh)", file.display()));
+                assert!(golden == body, "{name} differs from the golden file (scripts/regen-golden.sh):\n{body}");
+            }
+            expected_files.push(name);
+        }
+        // The committed JSON replays from the repository root, as its last line says.
+        let json = format!("{GOLDEN}/{}{}", stem(&r), naming::JSON);
+        let o = klpcheck().current_dir(root()).args(["replay", &json]).output().unwrap();
+        let t = text(&o);
+        assert!(t.contains(" confirmed"), "{t}");
+        let trace = klp_traces::read_json(&root().join(&json)).unwrap();
+        assert_eq!(o.status.code(), Some(if trace.verdict == "violated" { 1 } else { 0 }), "{t}");
+        assert_eq!(trace.replay, format!("klpcheck replay {json}"));
+    }
+    // No stale golden files.
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        if !expected_files.contains(&name) {
+            if bless {
+                std::fs::remove_file(dir.join(&name)).unwrap();
+            } else {
+                panic!("{GOLDEN}/{name} is not in index.toml (scripts/regen-golden.sh removes it)");
+            }
+        }
+    }
+}
+
+/// The step numbers and action texts each rendering shows, which must be the JSON's.
+fn agree(trace: &Trace, timeline: &str, dmesg: &str, svg: &str) {
+    let want: Vec<(usize, String)> = trace.steps.iter().map(|s| (s.i, s.text.clone())).collect();
+    // Timeline: one row per step, "  <i>  <text>" after the two-character mark.
+    let rows: Vec<(usize, String)> = timeline
+        .lines()
+        .filter_map(|l| {
+            let rest = l.get(2..)?;
+            let (n, action) = rest.trim_start().split_once("  ")?;
+            let i = n.parse().ok()?;
+            let action = action.split(" | ").next()?.trim_end().to_string();
+            Some((i, action))
+        })
+        .collect();
+    assert_eq!(rows, want, "timeline rows\n{timeline}");
+    // Transcript: every step starts with its command (`% ...`) or `-- <action>`, then exactly
+    // the step's kernel messages.
+    let mut seen: Vec<(usize, Vec<String>)> = Vec::new();
+    for l in dmesg.lines().filter(|l| l.starts_with('[')) {
+        let (p, rest) = l.split_once("] ").unwrap();
+        let i: usize = p.trim_start_matches('[').trim().parse().unwrap();
+        match seen.last_mut() {
+            Some((j, lines)) if *j == i => lines.push(rest.to_string()),
+            _ => seen.push((i, vec![rest.to_string()])),
+        }
+    }
+    let from_json: Vec<(usize, Vec<String>)> = trace
+        .steps
+        .iter()
+        .map(|s| {
+            let mut lines = Vec::new();
+            if s.dmesg.first() != Some(&s.text) {
+                lines.push(format!("-- {}", s.text));
+            }
+            lines.extend(s.dmesg.iter().cloned());
+            (s.i, lines)
+        })
+        .collect();
+    assert_eq!(seen, from_json, "transcript steps\n{dmesg}");
+    // Picture: every step's number and action, in order.
+    let mut at = 0;
+    for s in &trace.steps {
+        let needle = format!(">{}</text>", s.text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;"));
+        let k = svg[at..].find(&needle).unwrap_or_else(|| panic!("step {} '{}' missing from the SVG", s.i, s.text));
+        at += k + needle.len();
+    }
+    // Each rendering ends with the replay command.
+    for r in [timeline, dmesg] {
+        assert!(r.trim_end().ends_with(&trace.replay), "{r}");
+    }
+    assert!(svg.contains(&format!("replay: {}</text>", trace.replay)));
+    let json = klp_traces::to_json(trace);
+    let last = json.trim_end().trim_end_matches('}').trim_end();
+    assert!(last.ends_with(&format!("\"replay\": \"{}\"", trace.replay)), "{last}");
+}
+
+#[test]
+fn the_three_renderings_agree_on_every_golden_trace() {
+    let dir = root().join(GOLDEN);
+    for r in rows() {
+        let stem = stem(&r);
+        let read = |ext: &str| std::fs::read_to_string(dir.join(format!("{stem}{ext}"))).unwrap();
+        let trace = klp_traces::read_json(&dir.join(format!("{stem}{}", naming::JSON))).unwrap();
+        agree(&trace, &read(naming::TIMELINE), &read(naming::DMESG), &read(naming::SVG));
+        // The renderings are functions of the JSON.
+        assert_eq!(klp_traces::timeline::render(&trace), read(naming::TIMELINE));
+        assert_eq!(klp_traces::transcript::render(&trace), read(naming::DMESG));
+    }
+}
+
+#[test]
+fn no_stack_check_timeline_is_short_and_shows_task_old_frame_and_new_call() {
+    let t =
+        std::fs::read_to_string(root().join(GOLDEN).join("stack-check@no-stack-check--no_mixed_universe.timeline.txt"))
+            .unwrap();
+    assert!(t.lines().count() <= 40, "{} lines\n{t}", t.lines().count());
+    // The step where consistency breaks: the transition completes while cat sleeps in the old
+    // vfs_read(); cat's next call runs the new cmdline_proc_show().
+    let bad: Vec<&str> = t.lines().filter(|l| l.starts_with("!!   4  klp_try_switch_task(cat)")).collect();
+    assert_eq!(bad.len(), 1, "{t}");
+    assert!(bad[0].contains("| ps=-1 TIF=0 sleeping vfs_read@orig*"), "{t}");
+    let next: Vec<&str> = t.lines().filter(|l| l.starts_with("=>")).collect();
+    assert_eq!(next, ["=>      (cat runs on)                | next call: vfs_read@orig > cmdline_proc_show@lp1"]);
+}
+
+#[test]
+fn check_names_files_by_variant_and_witness() {
+    let out = tempfile::tempdir().unwrap();
+    let o = klpcheck()
+        .args(["check", "stack-check", "--set", "stack_check=none", "--threads", "1"])
+        .args(["--witness", "transition_completed", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    // The timeline, not only the step list, on stderr.
+    assert!(t.contains("!!   4  klp_try_switch_task(cat)"), "{t}");
+    for stem in ["stack-check@custom--no_mixed_universe", "stack-check@custom--transition_completed"] {
+        for ext in [naming::JSON, naming::TIMELINE, naming::DMESG] {
+            assert!(out.path().join(format!("{stem}{ext}")).exists(), "{stem}{ext}: {t}");
+        }
+    }
+    let w = klp_traces::read_json(&out.path().join("stack-check@custom--transition_completed.json")).unwrap();
+    assert_eq!((w.verdict.as_str(), w.violation.is_none()), ("witness", true));
+    assert_eq!(w.found_by, "klpcheck check stack-check --set stack_check=none --witness transition_completed");
+    let o = klpcheck().arg("replay").arg(out.path().join("stack-check@custom--transition_completed.json")).output();
+    let o = o.unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+#[test]
+fn replay_names_the_first_refused_step_and_rejects_schema_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let golden = root().join(GOLDEN).join("stack-check@no-stack-check--no_mixed_universe.json");
+    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(golden).unwrap()).unwrap();
+    // Step 3 becomes a wake-up of cat, which is running in vfs_read(): the model refuses it.
+    v["steps"][2]["action"] = serde_json::json!({ "wake": 0 });
+    let f = dir.path().join("bad.json");
+    std::fs::write(&f, serde_json::to_string(&v).unwrap()).unwrap();
+    let o = klpcheck().current_dir(root()).arg("replay").arg(&f).output().unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(t.contains("step 2 valid: cat: syscall -> vfs_read()\nstep 3 REFUSED: cat: schedule()"), "{t}");
+    v["schema"] = serde_json::json!(1);
+    std::fs::write(&f, serde_json::to_string(&v).unwrap()).unwrap();
+    let o = klpcheck().arg("replay").arg(&f).output().unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(t.contains("trace schema 1, this klpcheck reads schema 2 only"), "{t}");
+}
+
+#[test]
+fn run_prints_the_selftest_transcript() {
+    let name = "selftest-livepatch-01-basic-function-patching";
+    let o = klpcheck().args(["run", name]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let golden = std::fs::read_to_string(root().join(format!("traces/golden/selftests/{name}.txt"))).unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout), golden);
+    let o = klpcheck().args(["run", "default"]).output().unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(t.contains("default: scenario 'default' has no script"), "{t}");
+}
+
+#[test]
+fn render_writes_an_svg_with_old_and_new_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("x.svg");
+    let json = root().join(GOLDEN).join("stack-check@no-stack-check--no_mixed_universe.json");
+    let o = klpcheck().arg("render").arg(&json).arg("--svg").arg(&svg).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let s = std::fs::read_to_string(&svg).unwrap();
+    assert!(s.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    assert!(s.contains(">vfs_read@orig</text>") && s.contains(">cmdline_proc_show@lp1</text>"));
+    let o = klpcheck().args(["render", "no-such.json"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}

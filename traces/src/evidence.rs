@@ -1,0 +1,128 @@
+//! The evidence of a violation, derived from the final state without knowing which property
+//! was broken: a task whose stack no single patch level explains (the consistency model's
+//! "mixed universe"), with its frames, the versions each patch level would give, and what its
+//! next call runs; otherwise the task the last step acted on, or no task at all.
+
+use crate::view::{frame_name, version_tag};
+use klp_model::ftrace::{klp_ftrace_handler, version_for};
+use klp_model::ids::Pid;
+use klp_model::task::PatchState;
+use klp_model::{Action, KlpSystem, State};
+use serde::{Deserialize, Serialize};
+
+/// Why the last state breaks the property, in the reader's terms.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// One sentence.
+    pub summary: String,
+    /// The step (1-based) after which the property is broken: the last one.
+    pub step: usize,
+    /// The task involved (`comm`), if one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+    /// Its stack, outermost first, each frame with the version it runs (`vfs_read@orig`).
+    #[serde(default)]
+    pub frames: Vec<String>,
+    /// Per frame: the version each patch level gives its function now
+    /// (`vfs_read@orig: unpatched level vfs_read@lp1, patched level vfs_read@lp1`).
+    #[serde(default)]
+    pub versions: Vec<String>,
+    /// What the innermost frame's next call of a patched function runs
+    /// (`vfs_read@orig > cmdline_proc_show@lp1`).
+    #[serde(default)]
+    pub next_calls: Vec<String>,
+}
+
+/// The task a step belongs to: the task stepping, or the task the transition work tries.
+pub fn task_of(a: &Action) -> Option<Pid> {
+    match *a {
+        Action::KlpTrySwitchTask(p)
+        | Action::Syscall(p, _)
+        | Action::Call(p, _)
+        | Action::Return(p)
+        | Action::Schedule(p)
+        | Action::Wake(p)
+        | Action::ExitToUserMode(p)
+        | Action::DoIdle(p)
+        | Action::Fork(p)
+        | Action::RetFromFork(p) => Some(p),
+        _ => None,
+    }
+}
+
+/// Whether every frame of the task runs the version one patch level gives its function.
+fn consistent(model: &KlpSystem, st: &State, pid: usize) -> bool {
+    let spec = &*model.spec;
+    [PatchState::Unpatched, PatchState::Patched]
+        .iter()
+        .any(|&ps| st.tasks[pid].stack.iter().all(|fr| version_for(spec, st, fr.func, ps) == fr.version))
+}
+
+/// The evidence in `st`, the state after `steps` steps, the last of which was `last`.
+pub fn derive(model: &KlpSystem, st: &State, property: &str, steps: usize, last: Option<&Action>) -> Evidence {
+    let spec = &*model.spec;
+    let mixed = (0..st.tasks.len()).find(|&p| !consistent(model, st, p));
+    let pid = mixed.or_else(|| last.and_then(task_of).map(usize::from));
+    let Some(pid) = pid else {
+        return Evidence {
+            summary: format!("after step {steps}, '{property}' no longer holds"),
+            step: steps,
+            ..Evidence::default()
+        };
+    };
+    let t = &st.tasks[pid];
+    let comm = spec.tasks[pid].comm.clone();
+    let frames: Vec<String> = t.stack.iter().map(|fr| frame_name(spec, fr.func, fr.version)).collect();
+    let versions = t
+        .stack
+        .iter()
+        .map(|fr| {
+            let level = |ps| frame_name(spec, fr.func, version_for(spec, st, fr.func, ps));
+            format!(
+                "{}: unpatched level {}, patched level {}",
+                frame_name(spec, fr.func, fr.version),
+                level(PatchState::Unpatched),
+                level(PatchState::Patched)
+            )
+        })
+        .collect();
+    let mut next_calls = Vec::new();
+    if let Some(top) = t.stack.last() {
+        for &c in &spec.funcs[top.func as usize].calls {
+            if spec.is_patchable(c) {
+                let (v, _) = klp_ftrace_handler(spec, st, c, t.patch_state);
+                next_calls.push(format!("{} > {}", frame_name(spec, top.func, top.version), frame_name(spec, c, v)));
+            }
+        }
+    }
+    let summary = match mixed {
+        Some(_) => {
+            let old: Vec<String> = t
+                .stack
+                .iter()
+                .filter(|fr| {
+                    [PatchState::Unpatched, PatchState::Patched]
+                        .iter()
+                        .all(|&ps| version_for(spec, st, fr.func, ps) != fr.version)
+                })
+                .map(|fr| {
+                    format!(
+                        "{} (every task now gets @{})",
+                        frame_name(spec, fr.func, fr.version),
+                        version_tag(spec, version_for(spec, st, fr.func, t.patch_state))
+                    )
+                })
+                .collect();
+            let mut s = format!("{comm} runs a mixed set of functions: no patch level explains its stack");
+            if !old.is_empty() {
+                s.push_str(&format!("; stale frame {}", old.join(", ")));
+            }
+            if let Some(c) = next_calls.first() {
+                s.push_str(&format!("; its next call: {c}"));
+            }
+            s
+        }
+        None => format!("after step {steps} ({comm}), '{property}' no longer holds"),
+    };
+    Evidence { summary, step: steps, task: Some(comm), frames, versions, next_calls }
+}

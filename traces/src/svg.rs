@@ -1,0 +1,269 @@
+//! The sequence picture (`klpcheck render TRACE --svg FILE`): one lane for the admin commands
+//! and the kernel's work, one lane per task, steps down the page. Each row shows, in the lane of
+//! whoever acts, the step's action (the transition work's `klp_try_switch_task()` as an arrow
+//! to the task it tries), the kernel messages in the admin lane, and in every task lane that
+//! task's stack as frames coloured by version (original code and new code in different
+//! colours) with its `patch_state` and `TIF_PATCH_PENDING`. The violating step is shaded red;
+//! the violating task's next call follows it. Hand-written SVG, built from the JSON alone.
+
+use crate::view::{field, Scope, View};
+use crate::Trace;
+use std::fmt::Write;
+
+const OLD: &str = "#d55e00"; // vermillion: original code (and nops)
+const NEW: &str = "#0072b2"; // blue: code of a livepatch
+const BAD: &str = "#fde0dc";
+const CH: usize = 8; // width of one character of 12px monospace, rounded up
+const ROW: usize = 26;
+const LINE: usize = 14;
+const TOP: usize = 92;
+const LEFT: usize = 44;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn text(out: &mut String, x: usize, y: usize, size: usize, attrs: &str, s: &str) {
+    let _ = writeln!(out, r#"<text x="{x}" y="{y}" font-size="{size}" {attrs}>{}</text>"#, esc(s));
+}
+
+fn frames(stack: &str) -> Vec<&str> {
+    if stack == "-" || stack.is_empty() {
+        Vec::new()
+    } else {
+        stack.split(" > ").collect()
+    }
+}
+
+/// A frame chip: `func@version` on the version's colour; returns its width.
+fn chip(out: &mut String, x: usize, y: usize, frame: &str, dashed: bool) -> usize {
+    let w = frame.len() * 15 / 2 + 10;
+    let colour = if frame.ends_with("@orig") { OLD } else { NEW };
+    let stroke = if dashed { r##" stroke="#b00" stroke-width="2" stroke-dasharray="4 2""## } else { "" };
+    let _ = writeln!(out, r#"<rect x="{x}" y="{}" width="{w}" height="18" rx="4" fill="{colour}"{stroke}/>"#, y - 13);
+    text(out, x + 5, y, 12, r#"fill="white""#, frame);
+    w
+}
+
+/// The SVG document.
+pub fn render(trace: &Trace) -> String {
+    let tasks: Vec<String> = trace.initial.names(Scope::Task).into_iter().map(String::from).collect();
+    // Lane widths from the longest content.
+    let mut view = trace.initial.clone();
+    let mut admin_w = "admin / kernel work".len();
+    let mut task_w = vec![0usize; tasks.len()];
+    let widen = |v: &View, task_w: &mut Vec<usize>| {
+        for (k, t) in tasks.iter().enumerate() {
+            let st = v.get(Scope::Task, t, field::STACK);
+            let w: usize = frames(st).iter().map(|f| f.len() + 3).sum::<usize>() + 14;
+            task_w[k] = task_w[k].max(w).max(t.len() + 2);
+        }
+    };
+    widen(&view, &mut task_w);
+    for s in &trace.steps {
+        view.apply(&s.changes);
+        widen(&view, &mut task_w);
+        if s.actor == "admin" || s.actor == "kernel" {
+            admin_w = admin_w.max(s.text.len());
+        }
+        for l in &s.dmesg {
+            admin_w = admin_w.max(l.len() * 10 / 12);
+        }
+        if let Some(k) = tasks.iter().position(|t| *t == s.actor) {
+            task_w[k] = task_w[k].max(s.text.len());
+        }
+    }
+    if let Some(e) = &trace.violation {
+        if let (Some(t), Some(c)) = (&e.task, e.next_calls.first()) {
+            if let Some(k) = tasks.iter().position(|x| x == t) {
+                task_w[k] = task_w[k].max(c.len() + 6);
+            }
+        }
+    }
+    let admin_px = admin_w * CH + 24;
+    let task_px: Vec<usize> = task_w.iter().map(|w| w * CH + 24).collect();
+    let mut lane_x = vec![LEFT];
+    lane_x.push(LEFT + admin_px);
+    for w in &task_px {
+        lane_x.push(lane_x.last().copied().unwrap_or(0) + w);
+    }
+    let title = crate::title(trace);
+    let replay = format!("replay: {}", trace.replay);
+    let lanes_end = lane_x.last().copied().unwrap_or(0) + 16;
+    let width = lanes_end.max(title.len() * 17 / 2 + 16).max(LEFT + replay.len() * 7 + 16);
+    let lane_of = |name: &str| tasks.iter().position(|t| t == name).map(|k| k + 1).unwrap_or(0);
+
+    // Rows: the initial state, each step, then the violating task's next call.
+    let mut body = String::new();
+    let mut y = TOP;
+    let mut view = trace.initial.clone();
+    let draw_tasks = |body: &mut String, v: &View, y: usize, changed: &[&str], next: Option<(&str, &str)>| {
+        for (k, t) in tasks.iter().enumerate() {
+            let x0 = lane_x[k + 1] + 8;
+            let g = |f| v.get(Scope::Task, t, f).to_string();
+            let state = format!("ps={} TIF={} {}", g(field::PATCH_STATE), g(field::TIF), g(field::CONTEXT));
+            let attrs =
+                if changed.contains(&t.as_str()) { r##"fill="#b00" font-weight="bold""## } else { r##"fill="#555""## };
+            text(body, x0, y, 10, attrs, &state);
+            let mut x = x0;
+            for f in frames(v.get(Scope::Task, t, field::STACK)) {
+                x += chip(body, x, y + 18, f, false) + 4;
+            }
+            if let Some((task, call)) = next {
+                if task == t {
+                    let callee = call.rsplit(" > ").next().unwrap_or(call);
+                    chip(body, x, y + 18, callee, true);
+                }
+            }
+        }
+    };
+    text(&mut body, 6, y, 11, r##"fill="#333""##, "init");
+    draw_tasks(&mut body, &view, y, &[], None);
+    y += ROW + 20;
+    let last = trace.steps.len();
+    for s in &trace.steps {
+        view.apply(&s.changes);
+        let lines = s.dmesg.iter().filter(|l| **l != s.text).count();
+        let h = (ROW + 20).max(LINE * (lines + 1) + 14) + 4;
+        if trace.violation.is_some() && s.i == last {
+            let _ = writeln!(body, r#"<rect x="2" y="{}" width="{}" height="{h}" fill="{BAD}"/>"#, y - 16, width - 4);
+        }
+        if trace.cycle_start == Some(s.i - 1) {
+            let _ = writeln!(
+                body,
+                r##"<line x1="2" y1="{0}" x2="{1}" y2="{0}" stroke="#6a3d9a" stroke-width="2" stroke-dasharray="8 4"/>"##,
+                y - 17,
+                width - 2
+            );
+            text(&mut body, width - 190, y - 20, 11, r##"fill="#6a3d9a""##, "cycle: repeats from here");
+        }
+        text(&mut body, 6, y + 4, 12, r#"font-weight="bold""#, &s.i.to_string());
+        let lane = lane_of(&s.actor);
+        let ax = lane_x[lane] + 8;
+        let colour = match s.stack_top_after(&view) {
+            Some(f) if f.ends_with("@orig") => OLD,
+            Some(_) => NEW,
+            None => "#000",
+        };
+        let calls = matches!(s.action, klp_model::Action::Call(..) | klp_model::Action::Syscall(..));
+        let fill = if calls { colour } else { "#000" };
+        text(&mut body, ax, y, 12, &format!(r#"font-weight="bold" fill="{fill}""#), &s.text);
+        if lane == 0 {
+            for (n, l) in s.dmesg.iter().filter(|l| **l != s.text).enumerate() {
+                text(&mut body, ax, y + LINE * (n + 1), 10, r##"fill="#444""##, l);
+            }
+            let tp = view.get(Scope::Global, "", field::TRANSITION_PATCH);
+            if tp != "NULL" && lines == 0 {
+                let ts = view.get(Scope::Global, "", field::TARGET_STATE);
+                text(
+                    &mut body,
+                    ax,
+                    y + LINE,
+                    10,
+                    r##"fill="#444""##,
+                    &format!("klp_transition_patch={tp} klp_target_state={ts}"),
+                );
+            }
+        }
+        if let Some(t) = s.task.as_deref().filter(|t| *t != s.actor) {
+            let k = lane_of(t);
+            let (x1, x2) = (lane_x[1] - 6, lane_x[k] + 4);
+            let _ = writeln!(
+                body,
+                r##"<line x1="{}" y1="{y}" x2="{x2}" y2="{y}" stroke="#333" stroke-width="1.5" marker-end="url(#arrow)"/>"##,
+                x1.min(ax + s.text.len() * CH + 6).max(ax),
+            );
+        }
+        // Tasks whose patch_state or TIF_PATCH_PENDING the step changed: bold red.
+        let switched: Vec<&str> = s
+            .changes
+            .iter()
+            .filter(|c| c.scope == Scope::Task && (c.field == field::PATCH_STATE || c.field == field::TIF))
+            .map(|c| c.name.as_str())
+            .collect();
+        draw_tasks(&mut body, &view, y + 16, &switched, None);
+        y += h + 8;
+    }
+    if let Some(e) = &trace.violation {
+        let next = e.task.as_deref().zip(e.next_calls.first().map(String::as_str));
+        let summary = format!("!! step {}: '{}' violated", e.step, trace.property);
+        text(&mut body, lane_x[0] + 8, y, 12, r##"font-weight="bold" fill="#b00""##, &summary);
+        if let Some((t, call)) = next {
+            let k = lane_of(t);
+            text(&mut body, lane_x[k] + 8, y, 11, r##"fill="#b00""##, &format!("{t}'s next call:"));
+            let mut v = view.clone();
+            v.0.retain(|en| en.scope != Scope::Task || en.name == t);
+            draw_tasks(&mut body, &v, y + 16, &[], Some((t, call)));
+        }
+        y += ROW + 30;
+        for line in wrap(&e.summary, (width - 60) / CH) {
+            text(&mut body, lane_x[0] + 8, y, 11, r##"fill="#b00""##, &line);
+            y += LINE;
+        }
+        y += 6;
+    }
+    // Legend and the replay command.
+    let mut foot = String::new();
+    let _ = writeln!(foot, r#"<rect x="{}" y="{}" width="14" height="14" fill="{OLD}"/>"#, LEFT + 8, y - 11);
+    text(&mut foot, LEFT + 28, y, 11, "", "original code (old version)");
+    let _ = writeln!(foot, r#"<rect x="{}" y="{}" width="14" height="14" fill="{NEW}"/>"#, LEFT + 238, y - 11);
+    text(&mut foot, LEFT + 258, y, 11, "", "livepatch code (new version)");
+    y += LINE + 6;
+    text(&mut foot, LEFT + 8, y, 11, r##"fill="#333""##, &replay);
+    let height = y + 14;
+
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="DejaVu Sans Mono, Menlo, monospace">"#
+    );
+    out.push_str(r##"<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#333"/></marker></defs>
+"##);
+    let _ = writeln!(out, r#"<rect width="{width}" height="{height}" fill="white"/>"#);
+    text(&mut out, 8, 20, 14, r#"font-weight="bold""#, &title);
+    text(&mut out, 8, 38, 11, r##"fill="#333""##, &format!("variant: {}", trace.variant.describe()));
+    let mut names = vec!["admin / kernel work".to_string()];
+    names.extend(tasks.iter().cloned());
+    for (k, n) in names.iter().enumerate() {
+        let x = lane_x[k];
+        let w = lane_x[k + 1] - x;
+        let _ =
+            writeln!(out, r##"<rect x="{}" y="46" width="{}" height="22" fill="#eee" stroke="#999"/>"##, x + 2, w - 4);
+        text(&mut out, x + 8, 62, 12, r#"font-weight="bold""#, n);
+        let _ = writeln!(
+            out,
+            r##"<line x1="{0}" y1="68" x2="{0}" y2="{1}" stroke="#bbb" stroke-dasharray="3 3"/>"##,
+            x + 2,
+            y - 2 * LINE - 14
+        );
+    }
+    out.push_str(&body);
+    out.push_str(&foot);
+    out.push_str("</svg>\n");
+    out
+}
+
+/// Splits a sentence into lines of at most `w` characters at spaces.
+fn wrap(s: &str, w: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in s.split(' ') {
+        let cur = lines.last_mut().expect("one line at least");
+        if !cur.is_empty() && cur.len() + 1 + word.len() > w {
+            lines.push(word.to_string());
+        } else {
+            if !cur.is_empty() {
+                cur.push(' ');
+            }
+            cur.push_str(word);
+        }
+    }
+    lines
+}
+
+impl crate::Step {
+    /// The innermost frame of the step's task after the step (from the view after it).
+    fn stack_top_after(&self, after: &View) -> Option<String> {
+        let t = self.task.as_deref()?;
+        after.get(Scope::Task, t, field::STACK).rsplit(" > ").next().filter(|f| *f != "-").map(String::from)
+    }
+}
