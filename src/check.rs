@@ -1,7 +1,7 @@
 //! `klpcheck check`: explore a scenario, report every property, write counterexamples.
 
-use crate::cli::{CheckArgs, Engine};
-use crate::engine::{self, Limits, Outcome};
+use crate::cli::CheckArgs;
+use crate::engine::{Limits, Outcome};
 use anyhow::Result;
 use klp_model::KlpSystem;
 use klp_traces::{Stats, Trace};
@@ -19,7 +19,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    fn word(self) -> &'static str {
+    pub fn word(self) -> &'static str {
         match self {
             Verdict::Holds => "holds",
             Verdict::Violated => "VIOLATED",
@@ -59,13 +59,41 @@ pub fn run(a: &CheckArgs) -> Result<u8> {
         timeout: a.timeout.map(Duration::from_secs),
         max_memory: a.max_memory.map(|m| m << 20),
     };
-    let model = KlpSystem::new(spec, klp_properties::catalogue);
-    let outcome = match a.engine {
-        Engine::Klpcheck => engine::run_klpcheck(&model, &limits, a.progress),
-        Engine::Stateright => engine::run_stateright(model.clone(), &limits),
+    let to = TraceOut {
+        dir: &a.out,
+        witness: &a.witness,
+        print_steps: !a.json,
+        stem: &|scenario, p| format!("{scenario}--{p}"),
     };
+    let r = crate::run_one::check_one(&path, spec, a.engine, &limits, a.progress, &to)?;
+    if a.json {
+        print_json(&r.model, &r.outcome, &r.lines);
+    } else {
+        print_table(&r.model, &path, &r.outcome, &r.lines);
+    }
+    Ok(r.exit_code())
+}
+
+/// Where and how [`verdicts`] writes traces.
+pub struct TraceOut<'a> {
+    pub dir: &'a std::path::Path,
+    /// `sometimes` properties whose witness trace is written too.
+    pub witness: &'a [String],
+    /// Print each violation's step list on stderr.
+    pub print_steps: bool,
+    /// The trace file name (without `.json`) of a property: (scenario name, property) -> stem.
+    pub stem: &'a dyn Fn(&str, &str) -> String,
+}
+
+/// The verdict of every property of a finished run, with a note (steps, trace file); writes
+/// the trace of every violation (and of the requested witnesses).
+pub fn verdicts(
+    model: &KlpSystem,
+    path: &std::path::Path,
+    outcome: &Outcome,
+    a: &TraceOut,
+) -> Result<Vec<(&'static str, Verdict, String)>> {
     let complete = outcome.incomplete.is_none();
-    let mut code = if complete { 0 } else { 3 };
     let mut lines = Vec::new();
     for p in &outcome.properties {
         let v = verdict(&p.expectation, p.path.is_some(), complete);
@@ -73,8 +101,8 @@ pub fn run(a: &CheckArgs) -> Result<u8> {
         if let Some(actions) = &p.path {
             let write = v == Verdict::Violated || a.witness.iter().any(|w| w == p.name);
             if write {
-                let file = a.out.join(format!("{}--{}.json", model.spec.name, p.name));
-                let steps = klp_traces::build(&model, actions).map_err(|i| {
+                let file = a.dir.join(format!("{}.json", (a.stem)(&model.spec.name, p.name)));
+                let steps = klp_traces::build(model, actions).map_err(|i| {
                     anyhow::anyhow!("internal error: step {i} of the discovery of {} is not enabled", p.name)
                 })?;
                 let trace = Trace {
@@ -89,7 +117,7 @@ pub fn run(a: &CheckArgs) -> Result<u8> {
                     steps,
                 };
                 klp_traces::write_json(&trace, &file)?;
-                if v == Verdict::Violated && !a.json {
+                if v == Verdict::Violated && a.print_steps {
                     eprint!("{}", klp_traces::render_steps(&trace));
                     eprintln!("replay: klpcheck replay {}\n", file.display());
                 }
@@ -98,17 +126,9 @@ pub fn run(a: &CheckArgs) -> Result<u8> {
                 note = format!("{} steps", actions.len());
             }
         }
-        if v == Verdict::Violated {
-            code = 1;
-        }
         lines.push((p.name, v, note));
     }
-    if a.json {
-        print_json(&model, &outcome, &lines);
-    } else {
-        print_table(&model, &path, &outcome, &lines);
-    }
-    Ok(code)
+    Ok(lines)
 }
 
 fn print_table(model: &KlpSystem, path: &std::path::Path, o: &Outcome, lines: &[(&str, Verdict, String)]) {

@@ -5,10 +5,15 @@
 
 mod bench;
 mod check;
+mod ci;
 mod cli;
+mod compare;
 mod engine;
+mod expectations;
+mod junit;
 mod list;
 mod replay;
+mod run_one;
 mod scenarios;
 mod variants;
 
@@ -32,6 +37,8 @@ fn main() -> ExitCode {
             Ok(c) => Ok(c as u8),
             Err(e) => Err(e),
         },
+        cli::Command::Compare(a) => compare::run(a),
+        cli::Command::Ci(a) => ci::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
