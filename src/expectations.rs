@@ -11,6 +11,7 @@
 //! Errors name the file, line, column and field, with a "did you mean" for unknown scenario,
 //! variant and property names (the same `ScenarioError` as scenario and preset files).
 
+use crate::check::Verdict;
 use crate::run_one::Run;
 use klp_model::hint::did_you_mean;
 use klp_model::scenario::ScenarioError;
@@ -21,8 +22,22 @@ use toml::Spanned;
 /// An entry under this many distinct states is tagged "fast" (run by `.ci/run`).
 pub const FAST_STATES: u64 = 20_000;
 
-/// The verdicts a property can have (lowercase, as in `check --json`).
-pub const VERDICTS: &[&str] = &["holds", "violated", "reachable", "unreachable", "incomplete"];
+/// Every verdict a property can have, in the order the file's hints list them.
+const ALL_VERDICTS: &[Verdict] =
+    &[Verdict::Holds, Verdict::Violated, Verdict::Reachable, Verdict::Unreachable, Verdict::Incomplete];
+
+/// The verdict words of the file (lowercase, as in `check --json`).
+fn verdict_words() -> Vec<String> {
+    ALL_VERDICTS
+        .iter()
+        .map(|&v| match v {
+            // No wildcard: a new verdict fails to compile here until it is added to ALL_VERDICTS.
+            Verdict::Holds | Verdict::Violated | Verdict::Reachable | Verdict::Unreachable | Verdict::Incomplete => {
+                v.word().to_lowercase()
+            }
+        })
+        .collect()
+}
 
 /// Keys of an entry that are not property names.
 const RESERVED: &[&str] = &["states", "tags"];
@@ -105,10 +120,12 @@ pub fn parse(file: &str, src: &str, known: &Known, lenient: bool) -> Result<(Vec
         err(e.span().unwrap_or(0..0), "(syntax)", e.message().to_string(), Some("see expectations/README.md".into()))
     })?;
     let unknown = |what: &str, name: &Spanned<String>, field: &str, names: &[String]| {
-        let hint = did_you_mean(name.get_ref(), names.iter()).unwrap_or_else(|| format!("`klpcheck list {what}s`"));
+        let list = if what == "property" { "properties".to_string() } else { format!("{what}s") };
+        let hint = did_you_mean(name.get_ref(), names.iter()).unwrap_or_else(|| format!("`klpcheck list {list}`"));
         err(name.span(), field, format!("unknown {what} '{}'", name.get_ref()), Some(hint))
     };
     let properties: Vec<String> = known.properties.iter().map(|p| p.to_string()).collect();
+    let verdicts = verdict_words();
     let mut entries = Vec::new();
     let mut notes = Vec::new();
     for (scenario, variants) in raw {
@@ -164,12 +181,12 @@ pub fn parse(file: &str, src: &str, known: &Known, lenient: bool) -> Result<(Vec
                         }
                         notes.push(format!("dropped: {e}"));
                     }
-                    (_, toml::Value::String(s)) if VERDICTS.contains(&s.as_str()) => {
+                    (_, toml::Value::String(s)) if verdicts.contains(s) => {
                         entry.verdicts.insert(name.to_string(), s.clone());
                     }
                     (_, val) => {
-                        let hint = val.as_str().and_then(|s| did_you_mean(s, VERDICTS.iter()));
-                        let hint = hint.unwrap_or_else(|| format!("one of: {}", VERDICTS.join(", ")));
+                        let hint = val.as_str().and_then(|s| did_you_mean(s, verdicts.iter()));
+                        let hint = hint.unwrap_or_else(|| format!("one of: {}", verdicts.join(", ")));
                         let shown = val.as_str().map(str::to_string).unwrap_or_else(|| val.to_string());
                         return Err(err(v.span(), &field, format!("'{shown}' is not a verdict"), Some(hint)));
                     }
