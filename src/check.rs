@@ -1,7 +1,7 @@
 //! `klpcheck check`: explore a scenario, report every property, write counterexamples.
 
-use crate::cli::{CheckArgs, Engine};
-use crate::engine::{self, Limits, Outcome};
+use crate::cli::CheckArgs;
+use crate::engine::{Limits, Outcome};
 use anyhow::Result;
 use klp_model::KlpSystem;
 use klp_traces::naming;
@@ -20,7 +20,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    fn word(self) -> &'static str {
+    pub fn word(self) -> &'static str {
         match self {
             Verdict::Holds => "holds",
             Verdict::Violated => "VIOLATED",
@@ -60,13 +60,43 @@ pub fn run(a: &CheckArgs) -> Result<u8> {
         timeout: a.timeout.map(Duration::from_secs),
         max_memory: a.max_memory.map(|m| m << 20),
     };
-    let model = KlpSystem::new(spec, klp_properties::catalogue);
-    let outcome = match a.engine {
-        Engine::Klpcheck => engine::run_klpcheck(&model, &limits, a.progress),
-        Engine::Stateright => engine::run_stateright(model.clone(), &limits),
+    let to = TraceOut {
+        dir: &a.out,
+        witness: &a.witness,
+        print_steps: !a.json,
+        variant: a.variant.as_deref(),
+        sets: &a.set,
     };
+    let r = crate::run_one::check_one(&path, spec, a.engine, &limits, a.progress, &to)?;
+    if a.json {
+        print_json(&r.model, &r.outcome, &r.lines);
+    } else {
+        print_table(&r.model, &path, &r.outcome, &r.lines);
+    }
+    Ok(r.exit_code())
+}
+
+/// Where and how [`verdicts`] writes traces.
+pub struct TraceOut<'a> {
+    pub dir: &'a std::path::Path,
+    /// `sometimes` properties whose witness trace is written too.
+    pub witness: &'a [String],
+    /// Print each violation's timeline on stderr.
+    pub print_steps: bool,
+    /// The `--variant` argument and `--set` assignments of the run (trace names, `found by`).
+    pub variant: Option<&'a str>,
+    pub sets: &'a [String],
+}
+
+/// The verdict of every property of a finished run, with a note (steps, trace file); writes
+/// the trace of every violation (and of the requested witnesses).
+pub fn verdicts(
+    model: &KlpSystem,
+    path: &std::path::Path,
+    outcome: &Outcome,
+    a: &TraceOut,
+) -> Result<Vec<(&'static str, Verdict, String)>> {
     let complete = outcome.incomplete.is_none();
-    let mut code = if complete { 0 } else { 3 };
     let mut lines = Vec::new();
     for p in &outcome.properties {
         let v = verdict(&p.expectation, p.path.is_some(), complete);
@@ -75,23 +105,15 @@ pub fn run(a: &CheckArgs) -> Result<u8> {
             let write = v == Verdict::Violated || a.witness.iter().any(|w| w == p.name);
             if write {
                 let verdict = if v == Verdict::Violated { "violated" } else { "witness" };
-                let file = write_renderings(a, &model, &path, &outcome, complete, p.name, verdict, actions)?;
+                let file = write_renderings(a, model, path, outcome, complete, p.name, verdict, actions)?;
                 note = format!("{} steps, {}", actions.len(), file.display());
             } else {
                 note = format!("{} steps", actions.len());
             }
         }
-        if v == Verdict::Violated {
-            code = 1;
-        }
         lines.push((p.name, v, note));
     }
-    if a.json {
-        print_json(&model, &outcome, &lines);
-    } else {
-        print_table(&model, &path, &outcome, &lines);
-    }
-    Ok(code)
+    Ok(lines)
 }
 
 fn print_table(model: &KlpSystem, path: &std::path::Path, o: &Outcome, lines: &[(&str, Verdict, String)]) {
@@ -146,14 +168,14 @@ fn portable_path(path: &std::path::Path) -> String {
 }
 
 /// The `klpcheck check` command line that finds a trace again (the arguments that matter).
-fn found_by(a: &CheckArgs, path: &std::path::Path, name: &str, property: &str, verdict: &str) -> String {
+fn found_by(a: &TraceOut, path: &std::path::Path, name: &str, property: &str, verdict: &str) -> String {
     let shipped = crate::scenarios::shipped_dir().join(format!("{name}.toml"));
     let scenario = if path == shipped { name.to_string() } else { portable_path(path) };
     let mut cmd = format!("klpcheck check {scenario}");
-    if let Some(v) = &a.variant {
+    if let Some(v) = a.variant.filter(|v| *v != "upstream") {
         cmd.push_str(&format!(" --variant {v}"));
     }
-    for s in &a.set {
+    for s in a.sets {
         cmd.push_str(&format!(" --set {s}"));
     }
     if verdict == "witness" {
@@ -166,7 +188,7 @@ fn found_by(a: &CheckArgs, path: &std::path::Path, name: &str, property: &str, v
 /// violation on stderr. Returns the JSON file.
 #[allow(clippy::too_many_arguments)]
 fn write_renderings(
-    a: &CheckArgs,
+    a: &TraceOut,
     model: &KlpSystem,
     path: &std::path::Path,
     outcome: &Outcome,
@@ -175,10 +197,9 @@ fn write_renderings(
     verdict: &str,
     actions: &[klp_model::Action],
 ) -> Result<std::path::PathBuf> {
-    let variant_name =
-        naming::variant_name(a.variant.as_deref(), &a.set, model.spec.variant == klp_model::Variant::upstream());
+    let variant_name = naming::variant_name(a.variant, a.sets, model.spec.variant == klp_model::Variant::upstream());
     let stem = naming::stem(&model.spec.name, &variant_name, property);
-    let file = a.out.join(format!("{stem}{}", naming::JSON));
+    let file = a.dir.join(format!("{stem}{}", naming::JSON));
     let meta = Meta {
         scenario_path: portable_path(path),
         variant_name,
@@ -193,9 +214,9 @@ fn write_renderings(
         .map_err(|i| anyhow::anyhow!("internal error: step {} of the discovery of {property} is not enabled", i + 1))?;
     let timeline = klp_traces::timeline::render(&trace);
     klp_traces::write_json(&trace, &file)?;
-    klp_traces::write_atomic(&a.out.join(format!("{stem}{}", naming::TIMELINE)), &timeline)?;
-    klp_traces::write_atomic(&a.out.join(format!("{stem}{}", naming::DMESG)), &klp_traces::transcript::render(&trace))?;
-    if verdict == "violated" && !a.json {
+    klp_traces::write_atomic(&a.dir.join(format!("{stem}{}", naming::TIMELINE)), &timeline)?;
+    klp_traces::write_atomic(&a.dir.join(format!("{stem}{}", naming::DMESG)), &klp_traces::transcript::render(&trace))?;
+    if verdict == "violated" && a.print_steps {
         eprintln!("{timeline}");
     }
     Ok(file)

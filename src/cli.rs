@@ -27,6 +27,10 @@ pub enum Command {
     Run(RunArgs),
     /// Render a trace: its timeline, dmesg transcript, or an SVG sequence picture.
     Render(RenderArgs),
+    /// Check scenarios under several design variants and print the matrix of verdicts.
+    Compare(CompareArgs),
+    /// Check the committed expectations (expectations/klpcheck.toml); exit 1 on any difference.
+    Ci(CiArgs),
 }
 
 #[derive(Args, Debug)]
@@ -163,4 +167,80 @@ pub struct RenderArgs {
     /// Print the dmesg-style transcript.
     #[arg(long)]
     pub dmesg: bool,
+}
+
+/// Search limits shared by `compare` and `ci` (as in `check`).
+#[derive(Args, Debug, Clone)]
+pub struct LimitArgs {
+    /// Worker threads in all (default: all cores), shared between the runs.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Scenario runs at once (default: as many as threads); each gets threads/jobs engine threads.
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Stop each run after this many distinct states (its verdicts are then "incomplete").
+    #[arg(long)]
+    pub max_states: Option<u64>,
+    /// Do not explore beyond this depth (the verdict is then "incomplete" if states were cut).
+    #[arg(long)]
+    pub max_depth: Option<usize>,
+    /// Stop each run after this many seconds (its verdicts are then "incomplete").
+    #[arg(long)]
+    pub timeout: Option<u64>,
+    /// Stop a run when the process uses more than this many MiB.
+    #[arg(long)]
+    pub max_memory: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// Scenario files or names of shipped scenarios (model/scenarios/NAME.toml).
+    #[arg(required = true)]
+    pub scenarios: Vec<String>,
+    /// Comma-separated variants: preset names or files (as --variant takes), "upstream" (no
+    /// preset), or "all" (upstream and every shipped preset).
+    #[arg(long, value_delimiter = ',', default_value = "all")]
+    pub variants: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Where counterexample traces are written (`<scenario>@<variant>--<property>.json`).
+    #[arg(long, default_value = "traces/out")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Aligned text: a summary matrix, then one block per scenario.
+    Table,
+    /// The same tables in Markdown.
+    Markdown,
+    /// Every run with every property's verdict.
+    Json,
+    /// One row per scenario, variant and property.
+    Csv,
+}
+
+#[derive(Args, Debug)]
+pub struct CiArgs {
+    /// The expectations file (default: expectations/klpcheck.toml of the source tree).
+    pub file: Option<PathBuf>,
+    /// Which entries to run: "all", or comma-separated tags, scenario or variant names (an
+    /// entry runs if it carries any of them; "fast" is every entry under 20,000 states).
+    #[arg(long, default_value = "all")]
+    pub filter: String,
+    /// Also write a JUnit XML report here.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// Rewrite the file from this run (new scenarios and presets are added, stale entries
+    /// dropped): the way to accept intended changes.
+    #[arg(long)]
+    pub update: bool,
+    /// Where counterexample traces of differences are written.
+    #[arg(long, default_value = "traces/out")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }

@@ -5,13 +5,18 @@
 
 mod bench;
 mod check;
+mod ci;
 mod cli;
+mod compare;
 mod engine;
+mod expectations;
 mod explore;
+mod junit;
 mod list;
 mod render;
 mod replay;
 mod run;
+mod run_one;
 mod scenarios;
 mod variants;
 
@@ -38,6 +43,8 @@ fn main() -> ExitCode {
         },
         cli::Command::Run(a) => run::run(a),
         cli::Command::Render(a) => render::run(a),
+        cli::Command::Compare(a) => compare::run(a),
+        cli::Command::Ci(a) => ci::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

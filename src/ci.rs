@@ -1,0 +1,199 @@
+//! `klpcheck ci`: runs every scenario x variant of the expectations file and reports each
+//! difference (a new or vanished violation, a changed verdict or state count, a property or a
+//! scenario x variant missing from the file) as one `DIFF` line; exit 1 if there is any.
+//! `--update` rewrites the file from a run instead: the way to accept intended changes.
+
+use crate::cli::CiArgs;
+use crate::expectations::{self, Entry, Known};
+use crate::junit::{Case, Suite};
+use crate::run_one::{Job, Run};
+use anyhow::{anyhow, Result};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+pub fn run(a: &CiArgs) -> Result<u8> {
+    let limits = crate::run_one::limits(&a.limits)?;
+    let path = a.file.clone().unwrap_or_else(expectations::default_path);
+    let shown = shown(&path);
+    let known = Known::shipped();
+    let (entries, notes) = if a.update && !path.exists() {
+        (Vec::new(), Vec::new())
+    } else {
+        expectations::load(&path, &shown, &known, a.update).map_err(|e| anyhow!("{e}"))?
+    };
+    let mut entries = entries;
+    entries.sort_by_key(|e| (e.scenario.clone(), e.variant != "upstream", e.variant.clone()));
+    let filter = Filter::new(&a.filter, &entries, &known)?;
+    let selected: Vec<&Entry> = entries.iter().filter(|e| filter.matches(e)).collect();
+    let start = Instant::now();
+    let run = |list: &[(String, String)]| {
+        let jobs: Vec<Job> = list.iter().map(|(s, v)| Job { scenario: s.clone(), variant: v.clone() }).collect();
+        crate::run_one::run_many(&jobs, &limits, a.limits.jobs, &a.out)
+    };
+    if a.update {
+        for n in notes {
+            println!("{n}");
+        }
+        return update(&path, &shown, &known, entries.clone(), &selected, &run);
+    }
+    let runs = run(&selected.iter().map(|e| (e.scenario.clone(), e.variant.clone())).collect::<Vec<_>>())?;
+    let mut suites = Vec::new();
+    for (e, r) in selected.iter().zip(&runs) {
+        suites.push(differences(e, r, &shown));
+    }
+    for (s, v) in missing(&entries, &known) {
+        let message = format!("no entry in {shown}; `klpcheck ci --update` adds it");
+        let case = Case { name: "expectations".into(), failure: Some((message.clone(), String::new())) };
+        suites.push(crate::junit::Suite { name: format!("{s}@{v}"), seconds: 0.0, cases: vec![case] });
+    }
+    let mut diffs = 0;
+    for s in &suites {
+        for (message, _) in s.cases.iter().filter_map(|c| c.failure.as_ref()) {
+            println!("DIFF {}: {message}", s.name);
+            diffs += 1;
+        }
+    }
+    if let Some(j) = &a.junit {
+        std::fs::write(j, crate::junit::render(&suites)).map_err(|e| anyhow!("{}: cannot write: {e}", j.display()))?;
+    }
+    let checked: usize = runs.iter().map(|r| r.properties.len() + 1).sum();
+    let secs = start.elapsed().as_secs_f64();
+    if diffs == 0 {
+        println!("ci: {shown}: {} entries ({checked} verdicts and state counts) match ({secs:.1} s)", runs.len());
+        Ok(0)
+    } else {
+        println!(
+            "ci: {shown}: {diffs} difference{} in {} entries ({secs:.1} s); if intended, accept with \
+             `klpcheck ci --update` and commit {shown}",
+            if diffs == 1 { "" } else { "s" },
+            runs.len()
+        );
+        Ok(1)
+    }
+}
+
+/// Runs a list of (scenario, variant).
+type RunFn<'a> = dyn Fn(&[(String, String)]) -> Result<Vec<Run>> + 'a;
+
+/// `--update`: re-runs the selected entries and every scenario x variant missing from the
+/// file, then writes it. Entries the filter left out are kept as they are.
+fn update(
+    path: &Path,
+    shown: &str,
+    known: &Known,
+    mut entries: Vec<Entry>,
+    selected: &[&Entry],
+    run: &RunFn,
+) -> Result<u8> {
+    let before = entries.clone();
+    let mut incomplete = 0;
+    let mut list: Vec<(String, String)> = selected.iter().map(|e| (e.scenario.clone(), e.variant.clone())).collect();
+    list.extend(missing(&entries, known).into_iter().filter(|(_, v)| v == "upstream"));
+    // Twice: new scenarios first run under upstream, which says whether they are small enough
+    // to be run under every preset as well.
+    for _ in 0..2 {
+        for r in run(&list)? {
+            if let Some(why) = &r.incomplete {
+                println!("not updated: {}@{}: search incomplete ({why})", r.scenario, r.variant);
+                incomplete += 1;
+                continue;
+            }
+            let i = entries.iter().position(|e| e.scenario == r.scenario && e.variant == r.variant);
+            let new = Entry::from_run(&r, i.map(|i| &entries[i]));
+            match i {
+                Some(i) => entries[i] = new,
+                None => entries.push(new),
+            }
+        }
+        list = missing(&entries, known);
+    }
+    std::fs::write(path, expectations::render(&entries, known))
+        .map_err(|e| anyhow!("{}: cannot write: {e}", path.display()))?;
+    let changed = entries.iter().filter(|e| before.iter().any(|b| b.key() == e.key() && b != *e)).count();
+    let added = entries.iter().filter(|e| !before.iter().any(|b| b.key() == e.key())).count();
+    println!("updated {shown}: {} entries, {changed} changed, {added} added", entries.len());
+    Ok(if incomplete > 0 { 3 } else { 0 })
+}
+
+/// The scenario x variant pairs the file must hold but does not: every shipped scenario under
+/// upstream, and every fast scenario under every shipped preset.
+fn missing(entries: &[Entry], known: &Known) -> Vec<(String, String)> {
+    let has = |s: &str, v: &str| entries.iter().any(|e| e.scenario == s && e.variant == v);
+    let mut out = Vec::new();
+    for s in &known.scenarios {
+        if !has(s, "upstream") {
+            out.push((s.clone(), "upstream".into()));
+        } else if entries.iter().any(|e| &e.scenario == s && e.variant == "upstream" && e.fast()) {
+            out.extend(known.variants.iter().filter(|v| !has(s, v)).map(|v| (s.clone(), v.clone())));
+        }
+    }
+    out
+}
+
+/// The test cases of one entry: its state count and every property, failed where the run
+/// differs from the file.
+fn differences(e: &Entry, r: &Run, shown: &str) -> Suite {
+    let mut cases = Vec::new();
+    let states = match &r.incomplete {
+        Some(why) => Some(format!("search incomplete ({why}): a limit stopped it")),
+        None if r.unique_states != e.states => {
+            Some(format!("distinct states: expected {}, got {}", e.states, r.unique_states))
+        }
+        None => None,
+    };
+    cases.push(Case { name: "distinct_states".into(), failure: states.map(|m| (m, String::new())) });
+    for p in &r.properties {
+        let got = p.verdict.word().to_lowercase();
+        let trace = p.trace.as_ref().map(|t| format!("; trace {}", t.display())).unwrap_or_default();
+        let failure = match e.verdicts.get(p.name) {
+            None => Some(format!("{}: not in {shown} (got {got}{trace})", p.name)),
+            Some(want) if *want != got => {
+                let why = match (want.as_str(), got.as_str()) {
+                    (_, "violated") => "new violation",
+                    ("violated", _) => "violation vanished",
+                    _ => "verdict changed",
+                };
+                Some(format!("{}: expected {want}, got {got} ({why}{trace})", p.name))
+            }
+            Some(_) => None,
+        };
+        let body = p.trace.as_ref().map(|t| format!("replay: klpcheck replay {}", t.display())).unwrap_or_default();
+        cases.push(Case { name: p.name.to_string(), failure: failure.map(|m| (m, body)) });
+    }
+    Suite { name: e.key(), seconds: r.seconds, cases }
+}
+
+/// `--filter`: "all", or tags, scenario and variant names; an entry runs if it has any.
+struct Filter {
+    words: Vec<String>,
+}
+
+impl Filter {
+    fn new(arg: &str, entries: &[Entry], known: &Known) -> Result<Filter> {
+        let words: Vec<String> = arg.split(',').map(|w| w.trim().to_string()).filter(|w| !w.is_empty()).collect();
+        let mut valid: Vec<String> = vec!["all".into(), "fast".into(), "slow".into()];
+        valid.extend(entries.iter().flat_map(|e| e.tags.iter().cloned()));
+        valid.extend(known.scenarios.iter().chain(&known.variants).cloned());
+        for w in &words {
+            if !valid.contains(w) {
+                let hint = klp_model::hint::did_you_mean(w, valid.iter())
+                    .unwrap_or_else(|| "all, fast, slow, a tag of the file, a scenario or a variant".into());
+                anyhow::bail!("--filter {w}: no entry has this tag, scenario or variant\n  hint: {hint}");
+            }
+        }
+        if words.is_empty() {
+            anyhow::bail!("--filter: empty (use `all`)");
+        }
+        Ok(Filter { words })
+    }
+
+    fn matches(&self, e: &Entry) -> bool {
+        self.words.iter().any(|w| w == "all" || *w == e.scenario || *w == e.variant || e.tags.contains(w))
+    }
+}
+
+/// `path` relative to the working directory when it is under it.
+fn shown(path: &Path) -> String {
+    let rel = std::env::current_dir().ok().and_then(|d| path.strip_prefix(&d).ok().map(PathBuf::from));
+    rel.unwrap_or_else(|| path.to_path_buf()).display().to_string()
+}

@@ -1,0 +1,332 @@
+//! The expectations file (`expectations/klpcheck.toml`, format in expectations/README.md): for
+//! each scenario x variant, the pinned distinct-state count, tags, and every property's verdict.
+//!
+//! ```toml
+//! [fork.no-stack-check]          # [<scenario>.<variant>]
+//! tags = ["fast"]                # "fast" / "slow" (set by --update), plus any of your own
+//! states = 7464                  # distinct states of the complete search
+//! no_mixed_universe = "violated" # one line per property
+//! ```
+//!
+//! Errors name the file, line, column and field, with a "did you mean" for unknown scenario,
+//! variant and property names (the same `ScenarioError` as scenario and preset files).
+
+use crate::check::Verdict;
+use crate::run_one::Run;
+use klp_model::hint::did_you_mean;
+use klp_model::scenario::ScenarioError;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// An entry under this many distinct states is tagged "fast" (run by `.ci/run`).
+pub const FAST_STATES: u64 = 20_000;
+
+/// Every verdict a property can have, in the order the file's hints list them.
+const ALL_VERDICTS: &[Verdict] =
+    &[Verdict::Holds, Verdict::Violated, Verdict::Reachable, Verdict::Unreachable, Verdict::Incomplete];
+
+/// The verdict words of the file (lowercase, as in `check --json`).
+fn verdict_words() -> Vec<String> {
+    ALL_VERDICTS
+        .iter()
+        .map(|&v| match v {
+            // No wildcard: a new verdict fails to compile here until it is added to ALL_VERDICTS.
+            Verdict::Holds | Verdict::Violated | Verdict::Reachable | Verdict::Unreachable | Verdict::Incomplete => {
+                v.word().to_lowercase()
+            }
+        })
+        .collect()
+}
+
+/// Keys of an entry that are not property names.
+const RESERVED: &[&str] = &["states", "tags"];
+
+/// One scenario x variant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub scenario: String,
+    pub variant: String,
+    pub states: u64,
+    pub tags: Vec<String>,
+    /// property -> verdict.
+    pub verdicts: BTreeMap<String, String>,
+}
+
+impl Entry {
+    pub fn key(&self) -> String {
+        format!("{}@{}", self.scenario, self.variant)
+    }
+
+    pub fn fast(&self) -> bool {
+        self.tags.iter().any(|t| t == "fast")
+    }
+
+    /// The entry a complete run gives, keeping the user's own tags of `old`.
+    pub fn from_run(r: &Run, old: Option<&Entry>) -> Entry {
+        let mut tags = vec![if r.unique_states < FAST_STATES { "fast" } else { "slow" }.to_string()];
+        for t in old.into_iter().flat_map(|o| &o.tags) {
+            if t != "fast" && t != "slow" && !tags.contains(t) {
+                tags.push(t.clone());
+            }
+        }
+        Entry {
+            scenario: r.scenario.clone(),
+            variant: r.variant.clone(),
+            states: r.unique_states,
+            tags,
+            verdicts: r.properties.iter().map(|p| (p.name.to_string(), p.verdict.word().to_lowercase())).collect(),
+        }
+    }
+}
+
+/// The names an expectations file may use.
+pub struct Known {
+    pub scenarios: Vec<String>,
+    /// "upstream" and the shipped presets.
+    pub variants: Vec<String>,
+    /// Properties in catalogue order.
+    pub properties: Vec<&'static str>,
+}
+
+impl Known {
+    pub fn shipped() -> Known {
+        Known {
+            scenarios: crate::scenarios::shipped().into_iter().map(|(n, _)| n).collect(),
+            variants: std::iter::once("upstream".to_string())
+                .chain(crate::variants::shipped().into_iter().map(|(n, _)| n))
+                .collect(),
+            properties: klp_properties::docs().iter().map(|d| d.name).collect(),
+        }
+    }
+}
+
+/// Where the committed file lives (the source tree this binary was built from).
+pub fn default_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("expectations/klpcheck.toml")
+}
+
+type RawFile = BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<toml::Value>>>>;
+
+/// Parses an expectations file. Unknown scenario, variant or property names are errors, unless
+/// `lenient` (for `--update`): then the entries or lines are dropped and described in the
+/// returned notes. `file` is only used in messages.
+pub fn parse(file: &str, src: &str, known: &Known, lenient: bool) -> Result<(Vec<Entry>, Vec<String>), ScenarioError> {
+    let err = |span: std::ops::Range<usize>, field: &str, message: String, hint: Option<String>| {
+        let (line, column) = line_col(src, span.start);
+        ScenarioError { file: file.to_string(), line, column, field: field.to_string(), message, hint }
+    };
+    let raw: RawFile = toml::from_str(src).map_err(|e| {
+        err(e.span().unwrap_or(0..0), "(syntax)", e.message().to_string(), Some("see expectations/README.md".into()))
+    })?;
+    let unknown = |what: &str, name: &Spanned<String>, field: &str, names: &[String]| {
+        let list = if what == "property" { "properties".to_string() } else { format!("{what}s") };
+        let hint = did_you_mean(name.get_ref(), names.iter()).unwrap_or_else(|| format!("`klpcheck list {list}`"));
+        err(name.span(), field, format!("unknown {what} '{}'", name.get_ref()), Some(hint))
+    };
+    let properties: Vec<String> = known.properties.iter().map(|p| p.to_string()).collect();
+    let verdicts = verdict_words();
+    let mut entries = Vec::new();
+    let mut notes = Vec::new();
+    for (scenario, variants) in raw {
+        if !known.scenarios.contains(scenario.get_ref()) {
+            let e = unknown("scenario", &scenario, scenario.get_ref(), &known.scenarios);
+            if !lenient {
+                return Err(e);
+            }
+            notes.push(format!("dropped: {e}"));
+            continue;
+        }
+        for (variant, fields) in variants {
+            let key = format!("{}.{}", scenario.get_ref(), variant.get_ref());
+            if !known.variants.contains(variant.get_ref()) {
+                let e = unknown("variant", &variant, &key, &known.variants);
+                if !lenient {
+                    return Err(e);
+                }
+                notes.push(format!("dropped: {e}"));
+                continue;
+            }
+            let mut entry = Entry {
+                scenario: scenario.get_ref().clone(),
+                variant: variant.get_ref().clone(),
+                states: 0,
+                tags: Vec::new(),
+                verdicts: BTreeMap::new(),
+            };
+            let mut states = None;
+            for (k, v) in fields {
+                let name = k.get_ref().as_str();
+                let field = format!("{key}.{name}");
+                match (name, v.get_ref()) {
+                    ("states", toml::Value::Integer(n)) if *n >= 0 => states = Some(*n as u64),
+                    ("states", _) => {
+                        return Err(err(
+                            v.span(),
+                            &field,
+                            "expected the distinct-state count (an integer)".into(),
+                            None,
+                        ))
+                    }
+                    ("tags", toml::Value::Array(a)) if a.iter().all(|t| t.is_str()) => {
+                        entry.tags = a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect();
+                    }
+                    ("tags", _) => return Err(err(v.span(), &field, "expected a list of strings".into(), None)),
+                    (_, _) if !properties.iter().any(|p| p == name) => {
+                        let mut names = properties.clone();
+                        names.extend(RESERVED.iter().map(|r| r.to_string()));
+                        let e = unknown("property", &k, &field, &names);
+                        if !lenient {
+                            return Err(e);
+                        }
+                        notes.push(format!("dropped: {e}"));
+                    }
+                    (_, toml::Value::String(s)) if verdicts.contains(s) => {
+                        entry.verdicts.insert(name.to_string(), s.clone());
+                    }
+                    (_, val) => {
+                        let hint = val.as_str().and_then(|s| did_you_mean(s, verdicts.iter()));
+                        let hint = hint.unwrap_or_else(|| format!("one of: {}", verdicts.join(", ")));
+                        let shown = val.as_str().map(str::to_string).unwrap_or_else(|| val.to_string());
+                        return Err(err(v.span(), &field, format!("'{shown}' is not a verdict"), Some(hint)));
+                    }
+                }
+            }
+            let Some(n) = states else {
+                return Err(err(variant.span(), &key, "missing `states = <distinct states>`".into(), None));
+            };
+            entry.states = n;
+            entries.push(entry);
+        }
+    }
+    Ok((entries, notes))
+}
+
+/// Reads and parses `path`; `shown` is how messages name it.
+pub fn load(
+    path: &Path,
+    shown: &str,
+    known: &Known,
+    lenient: bool,
+) -> Result<(Vec<Entry>, Vec<String>), ScenarioError> {
+    let src = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: shown.to_string(),
+        line: 0,
+        column: 0,
+        field: "(file)".into(),
+        message: format!("cannot read: {e}"),
+        hint: Some("`klpcheck ci --update` writes it".into()),
+    })?;
+    parse(shown, &src, known, lenient)
+}
+
+/// The file's text: entries sorted by scenario then variant ("upstream" first), properties in
+/// catalogue order.
+pub fn render(entries: &[Entry], known: &Known) -> String {
+    let mut sorted: Vec<&Entry> = entries.iter().collect();
+    sorted.sort_by_key(|e| (e.scenario.clone(), e.variant != "upstream", e.variant.clone()));
+    let mut out = String::from(
+        "# klpcheck expectations: for each scenario x variant, the distinct-state count and every\n\
+         # property's verdict, checked by `klpcheck ci` (format: expectations/README.md).\n\
+         # Written by `klpcheck ci --update`, the way to accept an intended change: review its diff.\n",
+    );
+    for e in sorted {
+        out += &format!("\n[{}.{}]\n", key(&e.scenario), key(&e.variant));
+        let tags: Vec<String> = e.tags.iter().map(|t| toml::Value::String(t.clone()).to_string()).collect();
+        out += &format!("tags = [{}]\nstates = {}\n", tags.join(", "), e.states);
+        let mut props: Vec<(&String, &String)> = e.verdicts.iter().collect();
+        props.sort_by_key(|(p, _)| known.properties.iter().position(|k| k == p).unwrap_or(usize::MAX));
+        for (p, v) in props {
+            out += &format!("{} = \"{v}\"\n", key(p));
+        }
+    }
+    out
+}
+
+/// A TOML key: bare if it can be, else quoted.
+fn key(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        s.to_string()
+    } else {
+        toml::Value::String(s.to_string()).to_string()
+    }
+}
+
+fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let before = &src[..offset.min(src.len())];
+    let line = before.matches('\n').count() + 1;
+    (line, before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known() -> Known {
+        Known {
+            scenarios: vec!["fork".into(), "stack-check".into()],
+            variants: vec!["upstream".into(), "no-stack-check".into()],
+            properties: vec!["no_mixed_universe", "mixed_universe_possible"],
+        }
+    }
+
+    #[test]
+    fn render_then_parse_is_identity() {
+        let e = Entry {
+            scenario: "fork".into(),
+            variant: "no-stack-check".into(),
+            states: 7464,
+            tags: vec!["fast".into(), "mine".into()],
+            verdicts: [("no_mixed_universe", "violated"), ("mixed_universe_possible", "reachable")]
+                .iter()
+                .map(|(p, v)| (p.to_string(), v.to_string()))
+                .collect(),
+        };
+        let text = render(std::slice::from_ref(&e), &known());
+        assert!(text.ends_with(
+            "\n[fork.no-stack-check]\ntags = [\"fast\", \"mine\"]\nstates = 7464\n\
+             no_mixed_universe = \"violated\"\nmixed_universe_possible = \"reachable\"\n"
+        ));
+        assert_eq!(parse("f", &text, &known(), false).unwrap(), (vec![e], vec![]));
+    }
+
+    #[test]
+    fn errors_name_line_field_and_closest_name() {
+        let e = |src: &str| parse("x.toml", src, &known(), false).unwrap_err().to_string();
+        assert_eq!(
+            e("[forc.upstream]\nstates = 1\n"),
+            "x.toml:1:2: forc: unknown scenario 'forc'\n  hint: did you mean 'fork'?"
+        );
+        assert_eq!(
+            e("[fork.upstraem]\nstates = 1\n"),
+            "x.toml:1:7: fork.upstraem: unknown variant 'upstraem'\n  hint: did you mean 'upstream'?"
+        );
+        assert_eq!(
+            e("[fork.upstream]\nstates = 1\nno_mixed_univers = \"holds\"\n"),
+            "x.toml:3:1: fork.upstream.no_mixed_univers: unknown property 'no_mixed_univers'\n  \
+             hint: did you mean 'no_mixed_universe'?"
+        );
+        assert_eq!(
+            e("[fork.upstream]\nstates = 1\nno_mixed_universe = \"hods\"\n"),
+            "x.toml:3:21: fork.upstream.no_mixed_universe: 'hods' is not a verdict\n  hint: did you mean 'holds'?"
+        );
+        assert_eq!(
+            e("[fork.upstream]\nstates = \"many\"\n"),
+            "x.toml:2:10: fork.upstream.states: expected the distinct-state count (an integer)"
+        );
+        assert_eq!(
+            e("[fork.upstream]\ntags = []\n"),
+            "x.toml:1:7: fork.upstream: missing `states = <distinct states>`"
+        );
+        assert!(e("[fork.upstream\n").starts_with("x.toml:1:15: (syntax): "), "{}", e("[fork.upstream\n"));
+    }
+
+    #[test]
+    fn lenient_parse_drops_stale_names() {
+        let src = "[gone.upstream]\nstates = 1\n[fork.upstream]\nstates = 2\nold_prop = \"holds\"\n";
+        let (entries, notes) = parse("x.toml", src, &known(), true).unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].states, 2);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+    }
+}
