@@ -8,6 +8,10 @@
 //! in-flight handlers with `klp_synchronize_transition()` wherever a reader could otherwise see
 //! a mix (`klp_complete_transition()`, `klp_reverse_transition()`), so every interleaving of the
 //! three reads yields a result the atomic read also yields.
+//!
+//! When a design variant drops one `klp_synchronize_transition()` (`synchronize_transition`),
+//! that argument no longer holds: the handler is then two steps, split at the read the dropped
+//! call protected ([`read_func_stack`] first, [`choose`] later; workload.rs).
 
 use crate::ids::*;
 use crate::spec::Spec;
