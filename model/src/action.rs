@@ -46,4 +46,12 @@ pub enum Action {
     Fork(Pid),
     /// A new child runs for the first time: `ret_from_fork` → return to user mode.
     RetFromFork(Pid),
+    /// The forking parent reaches `klp_copy_process()` (split from [`Action::Fork`] only
+    /// under `fork_inherits = "tif_before_state"`).
+    KlpCopyProcess(Pid),
+    /// The rest of a `klp_ftrace_handler()` in flight (split only when a
+    /// `klp_synchronize_transition()` is dropped).
+    KlpFtraceHandlerFinish(Pid),
+    /// The next part of a `klp_complete_transition()` split at its synchronize calls.
+    KlpCompleteTransitionPart,
 }

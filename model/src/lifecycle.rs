@@ -212,6 +212,13 @@ pub fn klp_try_complete_transition(spec: &Spec, st: &mut State, log: &mut impl L
     if st.klp_target_state == PatchState::Idle {
         st.warn(Warn::TargetIdle);
     }
+    if crate::transition::immediate(spec, st) {
+        // v4.12..v4.15: "skip the per-task transitions" (`goto success`).
+        let p = st.klp_transition_patch.expect("transition patch");
+        klp_complete_transition(spec, st, log);
+        free_after_complete(spec, st, p);
+        return;
+    }
     st.pass = Some(Pass { next: 0, complete: true });
     advance_pass(spec, st, log);
 }
@@ -237,6 +244,11 @@ pub fn advance_pass(spec: &Spec, st: &mut State, log: &mut impl Log) {
     }
     st.pass = None;
     if pass.complete || spec.mutated(Mutation::CompleteDespiteFailedSwitch) {
+        if spec.variant.synchronize_transition != crate::variant::SynchronizeTransition::All {
+            // Split at its synchronize calls: one model step per part (transition.rs).
+            st.completing = Some(crate::state::Completing::Begin);
+            return;
+        }
         let p = st.klp_transition_patch.expect("transition patch");
         klp_complete_transition(spec, st, log);
         free_after_complete(spec, st, p);

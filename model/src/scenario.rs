@@ -100,6 +100,9 @@ struct RawPatch {
     replace: bool,
     #[serde(default)]
     states: Vec<RawState>,
+    /// v4.12..v4.15 `patch->immediate` (see `Variant::immediate`).
+    #[serde(default)]
+    immediate: bool,
     #[serde(default)]
     objects: Vec<RawObject>,
 }
@@ -434,6 +437,17 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Spec, ScenarioErro
             }
         }
         b.add_patch(p.name.get_ref().clone(), p.replace, p.states.iter().map(|s| (s.id, s.version)).collect(), objs);
+        if p.immediate && p.replace {
+            return Err(ctx.err(
+                p.name.span(),
+                "patches.immediate",
+                "`immediate` (v4.12..v4.15) and `replace` (v5.1+) never existed together".into(),
+                None,
+            ));
+        }
+        if let Some(last) = b.patches.last_mut() {
+            last.immediate = p.immediate;
+        }
     }
     if b.patches.len() > MAX_PATCHES {
         return Err(ctx.err(0..0, "patches", format!("{} patches; at most {MAX_PATCHES}", b.patches.len()), None));

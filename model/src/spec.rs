@@ -68,6 +68,9 @@ pub struct PatchSpec {
     pub states: Vec<(u32, u32)>,
     /// The patch's object slots, static ones first then dynamic ones for nops.
     pub objs: Vec<ObjId>,
+    /// `patch->immediate` (v4.12..v4.15): skip the per-task transition. Honoured only under
+    /// the `immediate = "honoured"` knob (see [`crate::variant::Immediate`]).
+    pub immediate: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -214,7 +217,7 @@ impl PatchBuilder {
         for (module, funcs, callbacks) in objs {
             ids.push(self.add_obj(patch, module, false, callbacks, &funcs, false));
         }
-        self.patches.push(PatchSpec { name, replace, states, objs: ids });
+        self.patches.push(PatchSpec { name, replace, states, objs: ids, immediate: false });
     }
 
     fn add_obj(

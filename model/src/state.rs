@@ -203,13 +203,32 @@ pub struct State {
     /// post_unpatch), post_patch ran (and not yet undone by pre_unpatch). Ghost only.
     pub cb_setup: Vec<(bool, bool)>,
     pub ghost: Ghost,
+    /// `klp_complete_transition()` in progress, split at its `klp_synchronize_transition()`
+    /// calls (only when one is dropped; it holds `klp_mutex`): the part that runs next.
+    pub completing: Option<Completing>,
+}
+
+/// The parts of `klp_complete_transition()` between its `klp_synchronize_transition()` calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Completing {
+    /// Up to `klp_unpatch_objects()` (unpatching) / `klp_discard_nops()` (replace).
+    Begin,
+    /// Clearing every `func->transition`.
+    ClearTransition,
+    /// Every `patch_state` to IDLE, the post callbacks, `klp_target_state` to IDLE.
+    Finish,
 }
 
 impl State {
     /// `klp_mutex` is free: no pass of the transition work holds it. (Every other holder is
     /// a single model step.)
     pub fn klp_mutex_free(&self) -> bool {
-        self.pass.is_none()
+        self.pass.is_none() && self.completing.is_none()
+    }
+    /// Some task is inside `klp_ftrace_handler()` (what `klp_synchronize_transition()` waits for).
+    pub fn handler_in_flight(&self) -> bool {
+        self.tasks.iter().any(|t| t.handler.is_some())
     }
     pub fn warn(&mut self, w: Warn) {
         self.ghost.warns |= 1 << w as u32;

@@ -45,6 +45,7 @@ impl KlpSystem {
                     (None, _) => Context::Running,
                 },
                 stack: Vec::new(),
+                handler: None,
             })
             .collect();
         State {
@@ -71,7 +72,17 @@ impl KlpSystem {
             },
             cb_setup: vec![(false, false); s.objs.len()],
             ghost: Ghost::default(),
+            completing: None,
         }
+    }
+
+    /// With a `klp_synchronize_transition()` dropped, handlers are split into steps; a
+    /// `klp_mutex` step that may synchronize (reverse, cancel, `unregister_ftrace_function()`)
+    /// is taken as waiting for every handler in flight (conservative: it hides interleavings,
+    /// never adds one). Always true upstream, where handlers are single steps.
+    fn synchronized(&self, st: &State) -> bool {
+        self.spec.variant.synchronize_transition == crate::variant::SynchronizeTransition::All
+            || !st.handler_in_flight()
     }
 
     fn needs_klp_mutex(op: AdminOp) -> bool {
@@ -139,7 +150,7 @@ impl KlpSystem {
         let ops = &self.spec.admin.ops;
         let ready = |i: usize| {
             let op = ops[i].op;
-            if Self::needs_klp_mutex(op) && !st.klp_mutex_free() {
+            if Self::needs_klp_mutex(op) && !(st.klp_mutex_free() && self.synchronized(st)) {
                 return false;
             }
             // `unload_lp` waits for the reference count to drop before rmmod.
@@ -172,9 +183,18 @@ impl KlpSystem {
         let s = &*self.spec;
         let t = &st.tasks[pid as usize];
         let kind = s.tasks[pid as usize].kind;
+        if t.handler.is_some() {
+            out.push(Action::KlpFtraceHandlerFinish(pid));
+            return;
+        }
         match t.context {
             Context::Unborn => {}
             Context::Forked => out.push(Action::RetFromFork(pid)),
+            Context::Forking => {
+                if st.pass.is_none_or(|p| (p.next as usize) >= self.nthreads) {
+                    out.push(Action::KlpCopyProcess(pid));
+                }
+            }
             Context::User => {
                 for &f in &s.tasks[pid as usize].entry {
                     if callable(s, st, f) {
@@ -185,7 +205,9 @@ impl KlpSystem {
                     out.push(Action::ExitToUserMode(pid));
                 }
                 let in_thread_walk = st.pass.is_some_and(|p| (p.next as usize) < self.nthreads);
-                if !in_thread_walk
+                // dup_task_struct() alone (tif_before_state) does not take tasklist_lock.
+                let split = s.variant.fork_inherits == crate::variant::ForkInherits::TifBeforeState;
+                if (split || !in_thread_walk)
                     && s.tasks
                         .iter()
                         .enumerate()
@@ -269,6 +291,17 @@ impl KlpSystem {
                 fork(s, &mut n, pid)?;
             }
             Action::RetFromFork(pid) => exit_to_user_mode(&mut n, pid),
+            Action::KlpFtraceHandlerFinish(pid) => klp_ftrace_handler_finish(s, &mut n, pid)?,
+            Action::KlpCompleteTransitionPart => {
+                n.completing?;
+                crate::transition::complete_part(s, &mut n, log);
+            }
+            Action::KlpCopyProcess(pid) => {
+                if n.tasks[pid as usize].context != Context::Forking {
+                    return None;
+                }
+                klp_copy_process(s, &mut n, pid)?;
+            }
         }
         Some(n)
     }
@@ -354,6 +387,9 @@ impl KlpSystem {
             Action::DoIdle(p) => format!("{}: do_idle()", t(p)),
             Action::Fork(p) => format!("{}: fork()", t(p)),
             Action::RetFromFork(p) => format!("{}: ret_from_fork", t(p)),
+            Action::KlpCopyProcess(p) => format!("{}: klp_copy_process()", t(p)),
+            Action::KlpFtraceHandlerFinish(p) => format!("{}: klp_ftrace_handler() continues", t(p)),
+            Action::KlpCompleteTransitionPart => "klp_complete_transition() continues".into(),
         }
     }
 }
@@ -372,15 +408,23 @@ impl Model for KlpSystem {
         for m in 0..s.modules.len() {
             let m = m as ModId;
             match st.mods[m as usize].state {
-                ModState::Formed if st.klp_mutex_free() => out.push(Action::KlpModuleComing(m)),
+                ModState::Formed if st.klp_mutex_free() && self.synchronized(st) => {
+                    out.push(Action::KlpModuleComing(m))
+                }
                 ModState::Coming => out.push(Action::ModuleInit(m)),
-                ModState::Going if st.klp_mutex_free() => out.push(Action::KlpModuleGoing(m)),
+                ModState::Going if st.klp_mutex_free() && self.synchronized(st) => out.push(Action::KlpModuleGoing(m)),
                 ModState::Gone => out.push(Action::ModuleFree(m)),
                 _ => {}
             }
         }
         match st.pass {
             Some(p) => out.push(Action::KlpTrySwitchTask(p.next)),
+            None if st.completing.is_some() => {
+                let part = st.completing.expect("completing");
+                if !crate::transition::complete_waits_for_handlers(s, st, part) || !st.handler_in_flight() {
+                    out.push(Action::KlpCompleteTransitionPart);
+                }
+            }
             None if st.klp_transition_patch.is_some() => {
                 out.push(Action::KlpTransitionWork);
                 // See klp_send_signals() for the abstracted pass counter.

@@ -65,6 +65,10 @@ pub enum Context {
     Running,
     /// Off the CPU inside the kernel: blocked in `schedule()` or, for kthreads, waiting for work.
     Sleeping,
+    /// In `copy_process()` on a CPU, between `dup_task_struct()` and `klp_copy_process()`
+    /// (only split under `fork_inherits = "tif_before_state"`; the child is not on the task
+    /// list yet).
+    Forking,
 }
 
 /// One kernel stack frame of a function the scenario names, with the code version the
@@ -84,4 +88,16 @@ pub struct Task {
     pub context: Context,
     /// Innermost frame last.
     pub stack: Vec<Frame>,
+    /// A call stopped inside `klp_ftrace_handler()` (only when a `klp_synchronize_transition()`
+    /// is dropped, see [`crate::variant::SynchronizeTransition`]): what it has read so far.
+    pub handler: Option<HandlerRead>,
+}
+
+/// The reads of a `klp_ftrace_handler()` in flight: the function called, its func_stack
+/// entries, and `func->transition` once read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct HandlerRead {
+    pub func: FuncId,
+    pub read: crate::ftrace::FuncStackRead,
+    pub transition: Option<bool>,
 }

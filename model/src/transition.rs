@@ -7,12 +7,19 @@ use crate::log::Log;
 use crate::mutation::Mutation;
 use crate::patch::*;
 use crate::spec::Spec;
-use crate::state::{Event, Site, State, Warn};
+use crate::state::{Completing, Event, Site, State, Warn};
 use crate::task::{Context, PatchState, TaskKind};
-use crate::variant::StackCheck;
+use crate::variant::{Immediate, StackCheck, SynchronizeTransition};
 
 fn tp(st: &State) -> PatchId {
     st.klp_transition_patch.expect("transition patch")
+}
+
+/// v4.12..v4.15 `if (patch->immediate)`: the transition patch skips the per-task transition
+/// (only under `immediate = "honoured"`; upstream has no such flag).
+pub fn immediate(spec: &Spec, st: &State) -> bool {
+    spec.variant.immediate == Immediate::Honoured
+        && st.klp_transition_patch.is_some_and(|p| spec.patches[p as usize].immediate)
 }
 
 /// `klp_init_transition()`: set `klp_transition_patch` and `klp_target_state`, every task's
@@ -30,6 +37,9 @@ pub fn klp_init_transition(spec: &Spec, st: &mut State, p: PatchId, state: Patch
         st.klp_target_state = state;
     }
     log.line(|| format!("livepatch: '{}': initializing {} transition", spec.patches[p as usize].name, state.word()));
+    if immediate(spec, st) {
+        return; // v4.12..v4.15: "skip the per-task transitions".
+    }
     let initial = state.opposite();
     for i in 0..st.tasks.len() {
         if st.tasks[i].context == Context::Unborn {
@@ -65,6 +75,9 @@ pub fn klp_start_transition(spec: &Spec, st: &mut State, log: &mut impl Log) {
     log.line(|| {
         format!("livepatch: '{}': starting {} transition", spec.patches[p as usize].name, st.klp_target_state.word())
     });
+    if immediate(spec, st) {
+        return; // v4.12..v4.15: no TIF_PATCH_PENDING for an immediate patch.
+    }
     let target = st.klp_target_state;
     let all = spec.mutated(Mutation::StartSetsTifOnAll);
     for t in st.tasks.iter_mut().filter(|t| t.context != Context::Unborn && (all || t.patch_state != target)) {
@@ -72,9 +85,10 @@ pub fn klp_start_transition(spec: &Spec, st: &mut State, log: &mut impl Log) {
     }
 }
 
-/// The version ranges `klp_check_stack_func()` forbids for the transition patch, as
-/// (function, version) pairs.
-fn forbidden(spec: &Spec, st: &State, out: &mut Vec<(FuncId, Version)>) {
+/// For every func of the transition patch in a patched object: its function, the version
+/// `klp_check_stack_func()` forbids (the one being replaced), and the version the target
+/// state runs.
+fn stack_versions(spec: &Spec, st: &State, out: &mut Vec<(FuncId, Version, Version)>) {
     out.clear();
     // Only a mutated model checks a stack outside a transition (a TIF_PATCH_PENDING left set);
     // the kernel would dereference a NULL klp_transition_patch. Nothing is forbidden then.
@@ -89,55 +103,59 @@ fn forbidden(spec: &Spec, st: &State, out: &mut Vec<(FuncId, Version)>) {
             }
             let ks = &spec.klp_funcs[k as usize];
             let own = if ks.nop { Version::ORIGINAL } else { Version::of_patch(p) };
-            let v = if st.klp_target_state == PatchState::Unpatched {
-                own
-            } else {
-                // The previous version: the next func below this one on the func_stack, or
-                // the original when the func_stack is singular.
-                let stack = &st.func_stacks[ks.old_func as usize];
-                match stack.iter().position(|&x| x == k) {
-                    Some(i) if i > 0 => {
-                        let prev = &spec.klp_funcs[stack[i - 1] as usize];
-                        if prev.nop {
-                            Version::ORIGINAL
-                        } else {
-                            Version::of_patch(prev.patch)
-                        }
+            // The previous version: the next func below this one on the func_stack, or
+            // the original when the func_stack is singular.
+            let stack = &st.func_stacks[ks.old_func as usize];
+            let prev = match stack.iter().position(|&x| x == k) {
+                Some(i) if i > 0 => {
+                    let prev = &spec.klp_funcs[stack[i - 1] as usize];
+                    if prev.nop {
+                        Version::ORIGINAL
+                    } else {
+                        Version::of_patch(prev.patch)
                     }
-                    _ => Version::ORIGINAL,
                 }
+                _ => Version::ORIGINAL,
             };
-            out.push((ks.old_func, v));
+            if st.klp_target_state == PatchState::Unpatched {
+                out.push((ks.old_func, own, prev));
+            } else {
+                out.push((ks.old_func, prev, own));
+            }
         }
     }
 }
 
 /// `klp_check_stack()`: no frame of a forbidden function version on the task's stack. Logs
-/// the `pr_debug()` line `klp_try_switch_task()` prints for -EADDRINUSE.
+/// the `pr_debug()` line `klp_try_switch_task()` prints for -EADDRINUSE. What is forbidden is
+/// the `stack_check` knob: the version being replaced (upstream), nothing, or every version
+/// but the one the target state runs.
 pub fn klp_check_stack(spec: &Spec, st: &State, pid: Pid, log: &mut impl Log) -> bool {
-    if spec.mutated(Mutation::SkipStackCheck) {
+    if spec.mutated(Mutation::SkipStackCheck) || spec.variant.stack_check == StackCheck::None {
         return true;
     }
-    match spec.variant.stack_check {
-        StackCheck::None => true,
-        StackCheck::Previous => {
-            let mut bad = Vec::new();
-            forbidden(spec, st, &mut bad);
-            for fr in &st.tasks[pid as usize].stack {
-                if bad.contains(&(fr.func, fr.version)) {
-                    log.line(|| {
-                        format!(
-                            "livepatch: klp_try_switch_task: {} is sleeping on function {}",
-                            spec.task_comm_pid(pid),
-                            spec.funcs[fr.func as usize].name
-                        )
-                    });
-                    return false;
+    let mut checked = Vec::new();
+    stack_versions(spec, st, &mut checked);
+    for fr in &st.tasks[pid as usize].stack {
+        let bad = checked.iter().any(|&(f, replaced, target)| {
+            f == fr.func
+                && match spec.variant.stack_check {
+                    StackCheck::All => fr.version != target,
+                    _ => fr.version == replaced,
                 }
-            }
-            true
+        });
+        if bad {
+            log.line(|| {
+                format!(
+                    "livepatch: klp_try_switch_task: {} is sleeping on function {}",
+                    spec.task_comm_pid(pid),
+                    spec.funcs[fr.func as usize].name
+                )
+            });
+            return false;
         }
     }
+    true
 }
 
 /// Whether `klp_check_and_switch_task()` sees the task running on another CPU (`task_curr()`).
@@ -146,7 +164,7 @@ pub fn klp_check_stack(spec: &Spec, st: &State, pid: Pid, log: &mut impl Log) ->
 /// the idle loop instead (`wake_up_if_idle()`).
 fn task_running(spec: &Spec, st: &State, pid: Pid) -> bool {
     let t = &st.tasks[pid as usize];
-    t.context == Context::Running || spec.tasks[pid as usize].kind == TaskKind::Idle
+    matches!(t.context, Context::Running | Context::Forking) || spec.tasks[pid as usize].kind == TaskKind::Idle
 }
 
 /// `klp_try_switch_task()` from the transition work (the task is not `current`).
@@ -222,11 +240,22 @@ pub fn klp_sched_try_switch(spec: &Spec, st: &mut State, pid: Pid, log: &mut imp
 /// so no task can see an intermediate func_stack / transition / patch_state combination whose
 /// dispatch differs from the states before and after.
 pub fn klp_complete_transition(spec: &Spec, st: &mut State, log: &mut impl Log) {
+    complete_begin(spec, st, log);
+    complete_clear_transition(spec, st);
+    complete_finish(spec, st, log);
+}
+
+/// `klp_complete_transition()` up to its first `klp_synchronize_transition()`: the replace
+/// bookkeeping (`klp_unpatch_replaced_patches()`, `klp_discard_nops()`) and, unpatching,
+/// `klp_unpatch_objects()`.
+pub fn complete_begin(spec: &Spec, st: &mut State, log: &mut impl Log) {
     let p = tp(st);
     let target = st.klp_target_state;
     let pname = &spec.patches[p as usize].name;
     st.reach(Site::CompleteTransition);
-    if !all_tasks_at(st, target) {
+    // An immediate patch (v4.12..v4.15) completes with no task switched, by design: its
+    // per-task transition is skipped ("goto done"), so this is no early completion.
+    if !immediate(spec, st) && !all_tasks_at(st, target) {
         st.event(Event::CompleteEarly);
     }
     log.line(|| format!("livepatch: '{pname}': completing {} transition", target.word()));
@@ -256,12 +285,29 @@ pub fn klp_complete_transition(spec: &Spec, st: &mut State, log: &mut impl Log) 
     if target == PatchState::Unpatched {
         klp_unpatch_objects(spec, st, p, false);
     }
-    for &o in &spec.patches[p as usize].objs {
+}
+
+/// `klp_complete_transition()` between its synchronize calls: every `func->transition = false`
+/// (v4.12..v4.15: skipped for an immediate patch, `goto done`).
+pub fn complete_clear_transition(spec: &Spec, st: &mut State) {
+    if immediate(spec, st) {
+        return;
+    }
+    for &o in &spec.patches[tp(st) as usize].objs {
         for &k in &spec.objs[o as usize].funcs {
             st.funcs[k as usize].transition = false;
         }
     }
-    for i in 0..st.tasks.len() {
+}
+
+/// The rest of `klp_complete_transition()`: every task's `patch_state = IDLE` (with the
+/// `WARN_ON_ONCE(TIF_PATCH_PENDING)`), the post callbacks, and the globals back to idle.
+pub fn complete_finish(spec: &Spec, st: &mut State, log: &mut impl Log) {
+    let p = tp(st);
+    let target = st.klp_target_state;
+    let pname = &spec.patches[p as usize].name;
+    let tasks = if immediate(spec, st) { 0 } else { st.tasks.len() };
+    for i in 0..tasks {
         if st.tasks[i].context == Context::Unborn {
             continue;
         }
@@ -287,6 +333,44 @@ pub fn klp_complete_transition(spec: &Spec, st: &mut State, log: &mut impl Log) 
         st.klp_target_state = PatchState::Idle;
     }
     st.klp_transition_patch = None;
+}
+
+/// Whether the next part of a split `klp_complete_transition()` must wait for handlers in
+/// flight: it follows a `klp_synchronize_transition()` the variant keeps (or, for the first
+/// part, one that `unregister_ftrace_function()` makes when a func_stack empties; it is taken
+/// as always waiting except where the dropped call is the point being explored).
+pub fn complete_waits_for_handlers(spec: &Spec, st: &State, part: Completing) -> bool {
+    let unpatching = st.klp_target_state == PatchState::Unpatched;
+    let drop = spec.variant.synchronize_transition;
+    match part {
+        Completing::Begin => !(drop == SynchronizeTransition::DropInCompleteUnpatching && unpatching),
+        Completing::ClearTransition => unpatching && drop != SynchronizeTransition::DropInCompleteUnpatching,
+        Completing::Finish => !unpatching && drop != SynchronizeTransition::DropInCompletePatching,
+    }
+}
+
+/// One part of a split `klp_complete_transition()` (the transition work holds `klp_mutex`
+/// throughout); the last part also frees what `klp_try_complete_transition()` frees.
+/// Atomic because: `klp_mutex`; each part ends where the kernel calls
+/// `klp_synchronize_transition()` (or would have, for the dropped call).
+pub fn complete_part(spec: &Spec, st: &mut State, log: &mut impl Log) {
+    match st.completing {
+        Some(Completing::Begin) => {
+            complete_begin(spec, st, log);
+            st.completing = Some(Completing::ClearTransition);
+        }
+        Some(Completing::ClearTransition) => {
+            complete_clear_transition(spec, st);
+            st.completing = Some(Completing::Finish);
+        }
+        Some(Completing::Finish) => {
+            let p = tp(st);
+            complete_finish(spec, st, log);
+            st.completing = None;
+            free_after_complete(spec, st, p);
+        }
+        None => {}
+    }
 }
 
 /// The tail of `klp_try_complete_transition()` after `klp_complete_transition()`.
@@ -335,7 +419,9 @@ pub fn klp_reverse_transition(spec: &Spec, st: &mut State, log: &mut impl Log) {
     let from =
         if st.klp_target_state == PatchState::Patched { "patching to unpatching" } else { "unpatching to patching" };
     log.line(|| format!("livepatch: '{}': reversing transition from {from}", spec.patches[p as usize].name));
-    for t in st.tasks.iter_mut() {
+    // Tasks not yet on the task list (a child between dup_task_struct() and
+    // klp_copy_process()) are not visited.
+    for t in st.tasks.iter_mut().filter(|t| t.context != Context::Unborn) {
         t.tif_patch_pending = false;
     }
     if spec.mutated(Mutation::PreUnpatchOnReversal) && st.klp_target_state == PatchState::Patched {
@@ -359,7 +445,9 @@ pub fn klp_force_transition(spec: &Spec, st: &mut State, log: &mut impl Log) {
     st.reach(Site::ForceTransition);
     log.line(|| "livepatch: forcing remaining tasks to the patched state".to_string());
     for i in 0..st.tasks.len() {
-        klp_update_patch_state(st, i as Pid);
+        if st.tasks[i].context != Context::Unborn {
+            klp_update_patch_state(st, i as Pid);
+        }
     }
     let p = tp(st);
     if st.klp_target_state == PatchState::Unpatched {

@@ -15,6 +15,12 @@ use serde::{Deserialize, Serialize};
 pub struct Variant {
     /// What `klp_check_stack()` forbids on a task's stack before switching it.
     pub stack_check: StackCheck,
+    /// Whether a patch's `immediate` flag (scenario `immediate = true`) is honoured.
+    pub immediate: Immediate,
+    /// How `klp_copy_process()` gives a child its `patch_state` and TIF_PATCH_PENDING.
+    pub fork_inherits: ForkInherits,
+    /// Which `klp_synchronize_transition()` calls are made.
+    pub synchronize_transition: SynchronizeTransition,
 }
 
 /// `klp_check_stack_func()`: which function versions may not be on a task's stack when the
@@ -30,6 +36,58 @@ pub enum StackCheck {
     /// No stack check at all: what the removed `immediate` flag did (v4.12..v4.15,
     /// d0807da78e11 removed it). Breaks per-task consistency.
     None,
+    /// Every version of each function of the transition patch other than the one the target
+    /// state runs (the whole func_stack and the original): the alternative to removing
+    /// `immediate` that d0807da78e11 did not take. Closes the 1i/2i/3 hole.
+    All,
+}
+
+/// The per-patch `immediate` flag of v4.12..v4.15 (`struct klp_patch.immediate`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Immediate {
+    /// Upstream since v4.16 (d0807da78e11 "livepatch: Remove immediate feature"): the flag does
+    /// not exist; a scenario's `immediate = true` patch is an ordinary patch.
+    #[default]
+    Removed,
+    /// v4.12..v4.15: an immediate patch skips the per-task transition
+    /// (`klp_init_transition()`, `klp_start_transition()` return early,
+    /// `klp_try_complete_transition()` completes at once): every task runs its code at once.
+    Honoured,
+}
+
+/// `klp_copy_process()` at fork.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ForkInherits {
+    /// Upstream since v6.0 (747f7a290117 "livepatch: fix race between fork and KLP
+    /// transition"): the child's TIF_PATCH_PENDING and `patch_state` are both copied from the
+    /// parent in `klp_copy_process()`, under `tasklist_lock`.
+    #[default]
+    Together,
+    /// v4.12..v5.19: TIF_PATCH_PENDING is copied with the thread flags early in
+    /// `copy_process()` (`dup_task_struct()` → `setup_thread_stack()`), without
+    /// `tasklist_lock`; `klp_copy_process()` later copies only `patch_state`.
+    TifBeforeState,
+}
+
+/// `klp_synchronize_transition()` (transition.c): waits for every `klp_ftrace_handler()` in
+/// flight (they run with preemption disabled). With one dropped, the handler's reads are model
+/// steps of their own, so a handler can straddle the writes that call separated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SynchronizeTransition {
+    /// Upstream: every documented call.
+    #[default]
+    All,
+    /// `klp_complete_transition()`, unpatching: no synchronize between `klp_unpatch_objects()`
+    /// and clearing `func->transition` ("Otherwise, after func->transition gets cleared, the
+    /// handler may choose a removed function").
+    DropInCompleteUnpatching,
+    /// `klp_complete_transition()`, patching: no synchronize between clearing
+    /// `func->transition` and setting every `patch_state` to IDLE ("Prevent
+    /// klp_ftrace_handler() from seeing KLP_TRANSITION_IDLE state").
+    DropInCompletePatching,
 }
 
 /// Documentation of one knob, for `klpcheck list knobs` and error hints.
@@ -50,21 +108,81 @@ pub struct ValueDoc {
 }
 
 /// Every knob of [`Variant`], in field order.
-pub const KNOBS: &[KnobDoc] = &[KnobDoc {
-    name: "stack_check",
-    doc: "what klp_check_stack() forbids on a task's stack before the task is switched",
-    values: &[
-        ValueDoc {
-            name: "previous",
-            doc: "upstream: the version being replaced (next func_stack entry or the original) when \
+pub const KNOBS: &[KnobDoc] = &[
+    KnobDoc {
+        name: "stack_check",
+        doc: "what klp_check_stack() forbids on a task's stack before the task is switched",
+        values: &[
+            ValueDoc {
+                name: "previous",
+                doc: "upstream: the version being replaced (next func_stack entry or the original) when \
                   patching, the patch's own function when unpatching (transition.c, klp_check_stack_func())",
-        },
-        ValueDoc {
-            name: "none",
-            doc: "no stack check: the removed `immediate` flag (v4.12..v4.15, removed by d0807da78e11)",
-        },
-    ],
-}];
+            },
+            ValueDoc {
+                name: "none",
+                doc: "no stack check: the removed `immediate` flag (v4.12..v4.15, removed by d0807da78e11)",
+            },
+            ValueDoc {
+                name: "all",
+                doc: "every version of each function of the transition patch except the one the target state \
+                  runs (whole func_stack and the original): the alternative to d0807da78e11 (removing \
+                  `immediate`) that would have closed its 1i/2i/3 hole",
+            },
+        ],
+    },
+    KnobDoc {
+        name: "immediate",
+        doc: "whether a scenario patch's `immediate = true` (struct klp_patch.immediate) is honoured",
+        values: &[
+            ValueDoc {
+                name: "removed",
+                doc: "upstream since v4.16: d0807da78e11 \"livepatch: Remove immediate feature\"; such a \
+                  patch is an ordinary patch",
+            },
+            ValueDoc {
+                name: "honoured",
+                doc: "v4.12..v4.15: an immediate patch skips the per-task transition (klp_init_transition(), \
+                  klp_start_transition() return early, klp_try_complete_transition() completes at once)",
+            },
+        ],
+    },
+    KnobDoc {
+        name: "fork_inherits",
+        doc: "how klp_copy_process() gives a forked child its patch_state and TIF_PATCH_PENDING",
+        values: &[
+            ValueDoc {
+                name: "together",
+                doc: "upstream since v6.0 (747f7a290117 \"livepatch: fix race between fork and KLP \
+                  transition\"): both copied in klp_copy_process() under tasklist_lock",
+            },
+            ValueDoc {
+                name: "tif_before_state",
+                doc: "v4.12..v5.19: TIF copied early by dup_task_struct()/setup_thread_stack() without \
+                  tasklist_lock, patch_state later in klp_copy_process()",
+            },
+        ],
+    },
+    KnobDoc {
+        name: "synchronize_transition",
+        doc: "which klp_synchronize_transition() calls (waits for ftrace handlers in flight) are made",
+        values: &[
+            ValueDoc {
+                name: "all",
+                doc: "upstream: every documented call (since 842c08846420 replaced synchronize_rcu())",
+            },
+            ValueDoc {
+                name: "drop_in_complete_unpatching",
+                doc: "klp_complete_transition(): none after klp_unpatch_objects() (unpatching): a handler \
+                  may pick a removed function once func->transition is cleared",
+            },
+            ValueDoc {
+                name: "drop_in_complete_patching",
+                doc: "klp_complete_transition(): none after clearing func->transition (patching): a handler \
+                  may read patch_state IDLE (the WARN_ON_ONCE in klp_ftrace_handler())",
+            },
+        ],
+    },
+];
 
 /// A knob assignment that cannot be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -175,7 +293,7 @@ mod tests {
         let e = v.set("stack_check", "nonee").unwrap_err();
         assert_eq!(e.hint.as_deref(), Some("did you mean 'none'?"));
         let e = v.set("stack_check", "xyzzy").unwrap_err();
-        assert_eq!(e.hint.as_deref(), Some("one of: previous, none"));
+        assert_eq!(e.hint.as_deref(), Some("one of: previous, none, all"));
         assert_eq!(v, Variant::default());
         v.set("stack_check", "none").unwrap();
         assert_eq!(v.describe(), "stack_check=none");

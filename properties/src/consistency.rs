@@ -18,7 +18,9 @@ pub fn entries() -> Vec<Entry> {
              consistent patch level gives its function: either the level every UNPATCHED task sees or \
              the level every PATCHED task sees, evaluated on the current func_stacks. Calls the task \
              makes while those frames are live push frames too, so they are checked the same way. \
-             Not promised once a transition was forced (livepatch.rst §3: force \"could break\" it)."
+             Not promised once a transition was forced (livepatch.rst §3: force \"could break\" it). \
+             A patch marked `immediate` (v4.12..v4.15) declared its code interchangeable with the \
+             version it replaced, so its versions count as that version."
         ),
         sometimes!(
             "patched_function_on_stack_in_transition",
@@ -52,10 +54,28 @@ pub fn no_mixed_universe(m: &KlpSystem, st: &State) -> bool {
         return true;
     }
     st.tasks.iter().all(|t| {
-        [PatchState::Unpatched, PatchState::Patched]
-            .iter()
-            .any(|&ps| t.stack.iter().all(|fr| version_for(spec, st, fr.func, ps) == fr.version))
+        [PatchState::Unpatched, PatchState::Patched].iter().any(|&ps| {
+            t.stack.iter().all(|fr| {
+                let want = version_for(spec, st, fr.func, ps);
+                want == fr.version || canonical(m, st, fr.func, want) == canonical(m, st, fr.func, fr.version)
+            })
+        })
     })
+}
+
+/// The version `v` of `f` stands for: an `immediate` patch's version stands for the version
+/// below it on `f`'s func_stack (recursively); any other version for itself.
+fn canonical(m: &KlpSystem, st: &State, f: u8, mut v: klp_model::ids::Version) -> klp_model::ids::Version {
+    let spec = &*m.spec;
+    while let Some(p) = v.patch().filter(|&p| spec.patches[p as usize].immediate) {
+        let stack = &st.func_stacks[f as usize];
+        let Some(i) = stack.iter().position(|&k| spec.klp_funcs[k as usize].patch == p) else { break };
+        v = match i.checked_sub(1).map(|j| &spec.klp_funcs[stack[j] as usize]) {
+            Some(below) if !below.nop => klp_model::ids::Version::of_patch(below.patch),
+            _ => klp_model::ids::Version::ORIGINAL,
+        };
+    }
+    v
 }
 
 fn patched_function_on_stack_in_transition(m: &KlpSystem, st: &State) -> bool {
