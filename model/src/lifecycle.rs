@@ -10,6 +10,7 @@ use crate::spec::Spec;
 use crate::state::{ModState, Pass, PatchLife, Site, State, Warn};
 use crate::task::PatchState;
 use crate::transition::*;
+use crate::variant::{Force, KlpAlive, NullifyObjMod, ReenableDisabled, Stacking};
 
 /// errno names as insmod/modprobe/the shell print them.
 pub fn strerror(errno: i32) -> &'static str {
@@ -42,13 +43,17 @@ pub fn klp_is_patch_compatible(spec: &Spec, st: &State, p: PatchId) -> bool {
 }
 
 /// `klp_find_object_module()` from `klp_init_object()`: bind `obj->mod` only if the module is
-/// found by `find_module()` (formed and not yet freed) and `mod->klp_alive`.
+/// found by `find_module()` (formed and not yet freed) and `mod->klp_alive`. Knob `klp_alive =
+/// "ignored"` (v3.19) binds whatever `find_module()` finds.
 fn klp_find_object_module(spec: &Spec, st: &State, obj: ObjId) -> bool {
     match spec.objs[obj as usize].module {
         None => false,
         Some(m) => {
             let r = st.mods[m as usize];
-            r.state != ModState::Unloaded && (r.klp_alive || spec.mutated(Mutation::BindWithoutKlpAlive))
+            r.state != ModState::Unloaded
+                && (r.klp_alive
+                    || spec.variant.klp_alive == KlpAlive::Ignored
+                    || spec.mutated(Mutation::BindWithoutKlpAlive))
         }
     }
 }
@@ -92,7 +97,7 @@ pub fn klp_enable_patch(spec: &Spec, st: &mut State, p: PatchId, log: &mut impl 
         st.cb_setup[o as usize] = (false, false);
     }
     st.klp_patches.push(p);
-    let ret = __klp_enable_patch(spec, st, p, log);
+    let ret = if klp_stacking_refuses_enable(spec, st, p) { -16 } else { __klp_enable_patch(spec, st, p, log) };
     if ret != 0 {
         // klp_free_patch_start() + klp_free_patch_finish() (module_put), and the module's
         // init fails, so the livepatch module goes away.
@@ -160,7 +165,7 @@ pub fn __klp_disable_patch(spec: &Spec, st: &mut State, p: PatchId, log: &mut im
         st.warn(Warn::DisableNotEnabled);
         return -22;
     }
-    if st.klp_transition_patch.is_some() {
+    if st.klp_transition_patch.is_some() || klp_stacking_refuses_disable(spec, st, p) {
         return -16;
     }
     klp_init_transition(spec, st, p, PatchState::Unpatched, log);
@@ -188,8 +193,93 @@ pub fn enabled_store(spec: &Spec, st: &mut State, p: PatchId, val: bool, log: &m
         0
     } else if !val {
         __klp_disable_patch(spec, st, p, log)
+    } else if spec.variant.reenable_disabled == ReenableDisabled::Yes {
+        // The registration API's `__klp_enable_patch()`: -EBUSY during a transition or when
+        // the stacking rule refuses, then try_module_get() and a patching transition.
+        if st.klp_transition_patch.is_some() || klp_stacking_refuses_enable(spec, st, p) {
+            return -16;
+        }
+        __klp_enable_patch(spec, st, p, log)
     } else {
         -22 // "Do not allow to re-enable a disabled patch."
+    }
+}
+
+/// Knob `stacking = "lifo"` (before v5.1), `__klp_disable_patch()`: "enforce stacking: only the
+/// last enabled patch can be disabled" (-EBUSY if the next patch on `klp_patches` is enabled).
+pub fn klp_stacking_refuses_disable(spec: &Spec, st: &State, p: PatchId) -> bool {
+    if spec.variant.stacking != Stacking::Lifo {
+        return false;
+    }
+    let i = st.klp_patches.iter().position(|&q| q == p);
+    i.and_then(|i| st.klp_patches.get(i + 1)).is_some_and(|&q| st.patches[q as usize].enabled)
+}
+
+/// Knob `stacking = "lifo"` (before v5.1), `__klp_enable_patch()`: "only the first disabled
+/// patch can be enabled" (-EBUSY if the previous patch on `klp_patches` is disabled), except
+/// for a replace patch, which overrides even disabled patches registered earlier.
+pub fn klp_stacking_refuses_enable(spec: &Spec, st: &State, p: PatchId) -> bool {
+    if spec.variant.stacking != Stacking::Lifo || spec.patches[p as usize].replace {
+        return false;
+    }
+    let i = st.klp_patches.iter().position(|&q| q == p).unwrap_or(0);
+    i > 0 && !st.patches[st.klp_patches[i - 1] as usize].enabled
+}
+
+/// A patch that is registered but disabled, which only knob `reenable_disabled = "yes"` keeps:
+/// on `klp_patches`, neither enabled nor the transition patch.
+pub fn klp_registered_disabled(spec: &Spec, st: &State, p: PatchId) -> bool {
+    let r = st.patches[p as usize];
+    spec.variant.reenable_disabled == ReenableDisabled::Yes
+        && r.life == PatchLife::Listed
+        && !r.enabled
+        && st.klp_transition_patch != Some(p)
+}
+
+/// Whether the livepatch module's reference from `klp_enable_patch()` (`try_module_get()`) is
+/// still held: while the patch is listed (upstream: enabled or in transition), until
+/// `klp_free_patch_finish()` dropped it, and for ever once forced (knob `force =
+/// "keep_module"`). With `reenable_disabled = "yes"` a registered, disabled patch holds none
+/// (the registration API put the module when the unpatching transition completed).
+pub fn klp_holds_module_ref(spec: &Spec, st: &State, p: PatchId) -> bool {
+    let r = st.patches[p as usize];
+    let forced_kept = r.forced && spec.variant.force == Force::KeepModule;
+    match r.life {
+        PatchLife::Unloaded => false,
+        PatchLife::Listed => !klp_registered_disabled(spec, st, p) || forced_kept,
+        PatchLife::Freeing => true,
+        PatchLife::Freed => forced_kept,
+    }
+}
+
+/// `rmmod <patch>` once its reference is gone. With `reenable_disabled = "yes"` the module's
+/// exit calls `klp_unregister_patch()`, which frees a registered, disabled patch.
+pub fn klp_unload_livepatch_module(spec: &Spec, st: &mut State, p: PatchId) {
+    if klp_registered_disabled(spec, st, p) {
+        klp_free_patch_start(spec, st, p);
+    }
+    st.patches[p as usize].life = PatchLife::Unloaded;
+}
+
+/// `klp_free_patch_async()` after a transition left `p` disabled. With `reenable_disabled =
+/// "yes"` the patch stays registered (disabled) on `klp_patches`.
+pub fn klp_free_patch_async(spec: &Spec, st: &mut State, p: PatchId) {
+    if spec.variant.reenable_disabled == ReenableDisabled::No {
+        klp_free_patch_start(spec, st, p);
+    }
+}
+
+/// `klp_free_replaced_patches_async()`: free every patch before `p` on `klp_patches`. With
+/// `reenable_disabled = "yes"` the replaced patches stay registered (disabled).
+pub fn klp_free_replaced_patches_async(spec: &Spec, st: &mut State, p: PatchId) {
+    if spec.variant.reenable_disabled == ReenableDisabled::Yes {
+        return;
+    }
+    for q in st.klp_patches.clone() {
+        if q == p {
+            break;
+        }
+        klp_free_patch_start(spec, st, q);
     }
 }
 
@@ -297,6 +387,11 @@ pub fn klp_module_coming(spec: &Spec, st: &mut State, m: ModId, log: &mut impl L
             continue;
         };
         st.objs[o as usize].mod_bound = true;
+        // The registration API: "Only patch the module if the patch is enabled or is in
+        // transition."
+        if klp_registered_disabled(spec, st, p) {
+            continue;
+        }
         let (pn, mn) = (&spec.patches[p as usize].name, &spec.modules[m as usize].name);
         log.line(|| format!("livepatch: applying patch '{pn}' to loading module '{mn}'"));
         let ret = klp_pre_patch_callback(spec, st, o, log);
@@ -304,7 +399,11 @@ pub fn klp_module_coming(spec: &Spec, st: &mut State, m: ModId, log: &mut impl L
             log.line(|| format!("livepatch: pre-patch callback failed for object '{mn}'"));
             log.line(|| format!("livepatch: patch '{pn}' failed for module '{mn}', refusing to load module '{mn}'"));
             st.mods[m as usize].klp_alive = false;
-            st.objs[o as usize].mod_bound = false;
+            // Knob `nullify_obj_mod_on_coming_error = "no"` (before v5.4): obj->mod is left
+            // pointing at the module whose load is refused.
+            if spec.variant.nullify_obj_mod_on_coming_error == NullifyObjMod::Yes {
+                st.objs[o as usize].mod_bound = false;
+            }
             klp_cleanup_module_patches_limited(spec, st, m, Some(p), log);
             return ret;
         }
@@ -337,6 +436,11 @@ fn klp_cleanup_module_patches_limited(
         else {
             continue;
         };
+        // The registration API: a registered, disabled patch is only unbound.
+        if klp_registered_disabled(spec, st, p) {
+            st.objs[o as usize].mod_bound = false;
+            continue;
+        }
         if st.klp_transition_patch != Some(p) || spec.mutated(Mutation::PreUnpatchForTransitionPatchOnGoing) {
             klp_pre_unpatch_callback(spec, st, o, log);
         }
