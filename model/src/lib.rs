@@ -38,6 +38,7 @@ pub mod log;
 pub mod mutation;
 pub mod patch;
 pub mod preset;
+pub mod registration;
 pub mod scenario;
 pub mod spec;
 pub mod state;
