@@ -39,6 +39,7 @@ pub mod mutation;
 pub mod patch;
 pub mod picture;
 pub mod preset;
+pub mod registration;
 pub mod scenario;
 pub mod spec;
 pub mod state;

@@ -6,10 +6,12 @@ use crate::ids::*;
 use crate::log::Log;
 use crate::mutation::Mutation;
 use crate::patch::*;
+pub use crate::registration::*;
 use crate::spec::Spec;
 use crate::state::{ModState, Pass, PatchLife, Site, State, Warn};
 use crate::task::PatchState;
 use crate::transition::*;
+use crate::variant::{KlpAlive, NullifyObjMod, ReenableDisabled};
 
 /// errno names as insmod/modprobe/the shell print them.
 pub fn strerror(errno: i32) -> &'static str {
@@ -42,13 +44,17 @@ pub fn klp_is_patch_compatible(spec: &Spec, st: &State, p: PatchId) -> bool {
 }
 
 /// `klp_find_object_module()` from `klp_init_object()`: bind `obj->mod` only if the module is
-/// found by `find_module()` (formed and not yet freed) and `mod->klp_alive`.
+/// found by `find_module()` (formed and not yet freed) and `mod->klp_alive`. Knob `klp_alive =
+/// "ignored"` (v3.19) binds whatever `find_module()` finds.
 fn klp_find_object_module(spec: &Spec, st: &State, obj: ObjId) -> bool {
     match spec.objs[obj as usize].module {
         None => false,
         Some(m) => {
             let r = st.mods[m as usize];
-            r.state != ModState::Unloaded && (r.klp_alive || spec.mutated(Mutation::BindWithoutKlpAlive))
+            r.state != ModState::Unloaded
+                && (r.klp_alive
+                    || spec.variant.klp_alive == KlpAlive::Ignored
+                    || spec.mutated(Mutation::BindWithoutKlpAlive))
         }
     }
 }
@@ -92,7 +98,7 @@ pub fn klp_enable_patch(spec: &Spec, st: &mut State, p: PatchId, log: &mut impl 
         st.cb_setup[o as usize] = (false, false);
     }
     st.klp_patches.push(p);
-    let ret = __klp_enable_patch(spec, st, p, log);
+    let ret = if klp_stacking_refuses_enable(spec, st, p) { -16 } else { __klp_enable_patch(spec, st, p, log) };
     if ret != 0 {
         // klp_free_patch_start() + klp_free_patch_finish() (module_put), and the module's
         // init fails, so the livepatch module goes away.
@@ -160,7 +166,7 @@ pub fn __klp_disable_patch(spec: &Spec, st: &mut State, p: PatchId, log: &mut im
         st.warn(Warn::DisableNotEnabled);
         return -22;
     }
-    if st.klp_transition_patch.is_some() {
+    if st.klp_transition_patch.is_some() || klp_stacking_refuses_disable(spec, st, p) {
         return -16;
     }
     klp_init_transition(spec, st, p, PatchState::Unpatched, log);
@@ -188,6 +194,13 @@ pub fn enabled_store(spec: &Spec, st: &mut State, p: PatchId, val: bool, log: &m
         0
     } else if !val {
         __klp_disable_patch(spec, st, p, log)
+    } else if spec.variant.reenable_disabled == ReenableDisabled::Yes {
+        // The registration API's `__klp_enable_patch()`: -EBUSY during a transition or when
+        // the stacking rule refuses, then try_module_get() and a patching transition.
+        if st.klp_transition_patch.is_some() || klp_stacking_refuses_enable(spec, st, p) {
+            return -16;
+        }
+        __klp_enable_patch(spec, st, p, log)
     } else {
         -22 // "Do not allow to re-enable a disabled patch."
     }
@@ -309,6 +322,11 @@ pub fn klp_module_coming(spec: &Spec, st: &mut State, m: ModId, log: &mut impl L
             continue;
         };
         st.objs[o as usize].mod_bound = true;
+        // The registration API: "Only patch the module if the patch is enabled or is in
+        // transition."
+        if klp_registered_disabled(spec, st, p) {
+            continue;
+        }
         let (pn, mn) = (&spec.patches[p as usize].name, &spec.modules[m as usize].name);
         log.line(|| format!("livepatch: applying patch '{pn}' to loading module '{mn}'"));
         let ret = klp_pre_patch_callback(spec, st, o, log);
@@ -316,7 +334,11 @@ pub fn klp_module_coming(spec: &Spec, st: &mut State, m: ModId, log: &mut impl L
             log.line(|| format!("livepatch: pre-patch callback failed for object '{mn}'"));
             log.line(|| format!("livepatch: patch '{pn}' failed for module '{mn}', refusing to load module '{mn}'"));
             st.mods[m as usize].klp_alive = false;
-            st.objs[o as usize].mod_bound = false;
+            // Knob `nullify_obj_mod_on_coming_error = "no"` (before v5.4): obj->mod is left
+            // pointing at the module whose load is refused.
+            if spec.variant.nullify_obj_mod_on_coming_error == NullifyObjMod::Yes {
+                st.objs[o as usize].mod_bound = false;
+            }
             klp_cleanup_module_patches_limited(spec, st, m, Some(p), log);
             return ret;
         }
@@ -349,6 +371,11 @@ fn klp_cleanup_module_patches_limited(
         else {
             continue;
         };
+        // The registration API: a registered, disabled patch is only unbound.
+        if klp_registered_disabled(spec, st, p) {
+            st.objs[o as usize].mod_bound = false;
+            continue;
+        }
         if st.klp_transition_patch != Some(p) || spec.mutated(Mutation::PreUnpatchForTransitionPatchOnGoing) {
             klp_pre_unpatch_callback(spec, st, o, log);
         }

@@ -77,8 +77,13 @@ fn callback_line(spec: &Spec, st: &State, obj: ObjId, which: &str) -> String {
     }
 }
 
+/// The callback's object must really be loaded: vmlinux, or a module that is bound to the
+/// object and still in memory (not freed: a stale `obj->mod` makes `klp_is_object_loaded()`
+/// true for a module whose load was refused, knob `nullify_obj_mod_on_coming_error = "no"`).
 fn check_loaded(spec: &Spec, st: &mut State, obj: ObjId) {
-    if !klp_is_object_loaded(spec, st, obj) {
+    let in_memory =
+        spec.objs[obj as usize].module.is_none_or(|m| st.mods[m as usize].state != crate::state::ModState::Unloaded);
+    if !klp_is_object_loaded(spec, st, obj) || !in_memory {
         st.event(Event::CallbackUnloaded);
     }
 }

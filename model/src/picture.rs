@@ -122,6 +122,7 @@ fn global_lines(spec: &Spec, st: &State) -> Vec<String> {
 fn context(c: Context) -> &'static str {
     match c {
         Context::Unborn => "not forked yet",
+        Context::Forking => "forking (between dup_task_struct() and klp_copy_process())",
         Context::Forked => "forked, before ret_from_fork",
         Context::User => "user mode",
         Context::Running => "running in the kernel",

@@ -108,7 +108,11 @@ impl KlpSystem {
             AdminOp::Disable(p) => {
                 st.patches[p as usize].life == PatchLife::Listed
                     && st.patches[p as usize].enabled
-                    && (no_transition || st.klp_transition_patch == Some(p))
+                    && ((no_transition && !klp_stacking_refuses_disable(&self.spec, st, p))
+                        || st.klp_transition_patch == Some(p))
+            }
+            AdminOp::Enable(p) if klp_registered_disabled(&self.spec, st, p) => {
+                no_transition && !klp_stacking_refuses_enable(&self.spec, st, p)
             }
             AdminOp::Enable(p) | AdminOp::Force(p) => {
                 st.klp_transition_patch == Some(p) && (op == AdminOp::Force(p) || !st.patches[p as usize].enabled)
@@ -117,7 +121,7 @@ impl KlpSystem {
     }
 
     /// `try_stop_module()` refuses to unload the livepatch module: `klp_enable_patch()`'s
-    /// `try_module_get()` is still held (see [`PatchRt::holds_module_ref`]).
+    /// `try_module_get()` is still held (see [`klp_holds_module_ref`]).
     fn patch_module_busy(&self, st: &State, p: PatchId) -> bool {
         let r = &st.patches[p as usize];
         let s = &*self.spec;
@@ -127,7 +131,7 @@ impl KlpSystem {
         if s.mutated(Mutation::PutForcedModule) {
             return matches!(r.life, PatchLife::Listed | PatchLife::Freeing);
         }
-        r.holds_module_ref()
+        klp_holds_module_ref(s, st, p)
     }
 
     /// A task executes the module's code (holds it: the busy-module case).
@@ -139,7 +143,10 @@ impl KlpSystem {
     fn script_wait_done(&self, st: &State, op: AdminOp) -> bool {
         match op {
             AdminOp::InsmodPatch(p) => st.klp_transition_patch != Some(p),
-            AdminOp::Disable(p) => st.patches[p as usize].life != PatchLife::Listed,
+            // The sysfs directory vanishes; a registered patch (reenable_disabled) stays.
+            AdminOp::Disable(p) => {
+                st.patches[p as usize].life != PatchLife::Listed || klp_registered_disabled(&self.spec, st, p)
+            }
             AdminOp::InsmodModule(m) => !matches!(st.mods[m as usize].state, ModState::Formed | ModState::Coming),
             AdminOp::RmmodModule(m) => !matches!(st.mods[m as usize].state, ModState::Going | ModState::Gone),
             AdminOp::RmmodPatch(_) | AdminOp::Enable(_) | AdminOp::Force(_) => true,
@@ -324,7 +331,7 @@ impl KlpSystem {
                 if self.patch_module_busy(n, p) {
                     return -16;
                 }
-                n.patches[p as usize].life = PatchLife::Unloaded;
+                klp_unload_livepatch_module(s, n, p);
                 0
             }
             AdminOp::InsmodModule(m) => {

@@ -260,10 +260,10 @@ pub fn complete_begin(spec: &Spec, st: &mut State, log: &mut impl Log) {
     }
     log.line(|| format!("livepatch: '{pname}': completing {} transition", target.word()));
     if spec.patches[p as usize].replace && target == PatchState::Patched && !spec.mutated(Mutation::KeepNops) {
-        // klp_unpatch_replaced_patches()
+        // klp_unpatch_replaced_patches(): the patches before this one on klp_patches.
         for q in st.klp_patches.clone() {
             if q == p {
-                continue;
+                break;
             }
             st.patches[q as usize].enabled = false;
             klp_unpatch_objects(spec, st, q, false);
@@ -377,15 +377,10 @@ pub fn complete_part(spec: &Spec, st: &mut State, log: &mut impl Log) {
 pub fn free_after_complete(spec: &Spec, st: &mut State, p: PatchId) {
     if !st.patches[p as usize].enabled {
         if !spec.mutated(Mutation::KeepDisabledPatch) {
-            crate::lifecycle::klp_free_patch_start(spec, st, p);
+            crate::lifecycle::klp_free_patch_async(spec, st, p);
         }
     } else if spec.patches[p as usize].replace {
-        // klp_free_replaced_patches_async()
-        for q in st.klp_patches.clone() {
-            if q != p {
-                crate::lifecycle::klp_free_patch_start(spec, st, q);
-            }
-        }
+        crate::lifecycle::klp_free_replaced_patches_async(spec, st, p);
     }
 }
 

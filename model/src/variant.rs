@@ -21,6 +21,18 @@ pub struct Variant {
     pub fork_inherits: ForkInherits,
     /// Which `klp_synchronize_transition()` calls are made.
     pub synchronize_transition: SynchronizeTransition,
+    /// Whether `klp_find_object_module()` binds `obj->mod` only to a module between its
+    /// `klp_module_coming()` and `klp_module_going()` (`mod->klp_alive`).
+    pub klp_alive: KlpAlive,
+    /// What `klp_free_patch_finish()` does with the livepatch module's reference after a forced
+    /// transition.
+    pub force: Force,
+    /// Whether `klp_module_coming()`'s error path clears `obj->mod` of the object it failed on.
+    pub nullify_obj_mod_on_coming_error: NullifyObjMod,
+    /// Which enabled patches `__klp_disable_patch()` (and a re-enable) accepts.
+    pub stacking: Stacking,
+    /// Whether a disabled patch stays registered and `echo 1 > enabled` re-enables it.
+    pub reenable_disabled: ReenableDisabled,
 }
 
 /// `klp_check_stack_func()`: which function versions may not be on a task's stack when the
@@ -88,6 +100,74 @@ pub enum SynchronizeTransition {
     /// `func->transition` and setting every `patch_state` to IDLE ("Prevent
     /// klp_ftrace_handler() from seeing KLP_TRANSITION_IDLE state").
     DropInCompletePatching,
+}
+
+/// `klp_find_object_module()`: does `mod->klp_alive` gate the binding of `obj->mod`?
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KlpAlive {
+    /// Upstream since v4.0 ("livepatch: Fix subtle race with coming and going modules"): bind
+    /// only if `mod->klp_alive`, which `klp_module_coming()` sets and `klp_module_going()`
+    /// clears under `klp_mutex`.
+    #[default]
+    Checked,
+    /// v3.19: bind to whatever `find_module()` finds, also a COMING module whose
+    /// `klp_module_coming()` has not run yet and a GOING module whose `klp_module_going()` ran.
+    Ignored,
+}
+
+/// The livepatch module's reference after `klp_force_transition()`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Force {
+    /// Upstream: the patches involved are marked `forced` and `klp_free_patch_finish()` never
+    /// calls `module_put()` for them, so their modules can never be removed.
+    #[default]
+    KeepModule,
+    /// `module_put()` as after a normal transition: the kpatch core module before
+    /// dynup/kpatch#305 (2014) let a forced patch module be unloaded.
+    PutModule,
+}
+
+/// `klp_module_coming()`'s error path: `obj->mod = NULL` for the object that failed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NullifyObjMod {
+    /// Upstream since v5.4 (4ff96fb52c69 "livepatch: Nullify obj->mod in klp_module_coming()'s
+    /// error path").
+    #[default]
+    Yes,
+    /// Before v5.4: `obj->mod` keeps pointing at the module whose load was refused (and freed).
+    No,
+}
+
+/// Which enabled patch may be disabled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stacking {
+    /// Upstream since v5.1 (d67a53720966 "livepatch: Remove ordering (stacking) of the
+    /// livepatches"): any enabled patch, in any order.
+    #[default]
+    Any,
+    /// v3.19..v5.0: only the top of the stack (`__klp_disable_patch()`: -EBUSY if the next patch on
+    /// `klp_patches` is enabled) and, for a re-enable, only the first disabled patch
+    /// (`__klp_enable_patch()`: -EBUSY if the previous one is disabled, unless `replace`).
+    Lifo,
+}
+
+/// What happens to a disabled patch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReenableDisabled {
+    /// Upstream since v5.1 (958ef1e39d24 "livepatch: Simplify API by removing registration
+    /// step"): a disabled or replaced patch is freed; `echo 1 > enabled` on a disabled patch is
+    /// -EINVAL; it comes back only by reloading its module.
+    #[default]
+    No,
+    /// The registration API (v3.19..v5.0): a patch disabled by `echo 0` or by an atomic replace
+    /// stays registered on `klp_patches` until its module is removed (`klp_unregister_patch()`
+    /// from the module's exit), and `echo 1 > enabled` re-enables it (`__klp_enable_patch()`).
+    Yes,
 }
 
 /// Documentation of one knob, for `klpcheck list knobs` and error hints.
@@ -179,6 +259,91 @@ pub const KNOBS: &[KnobDoc] = &[
                 name: "drop_in_complete_patching",
                 doc: "klp_complete_transition(): none after clearing func->transition (patching): a handler \
                   may read patch_state IDLE (the WARN_ON_ONCE in klp_ftrace_handler())",
+            },
+        ],
+    },
+    KnobDoc {
+        name: "klp_alive",
+        doc: "whether klp_find_object_module() binds obj->mod only to a module between klp_module_coming() and \
+              klp_module_going() (mod->klp_alive)",
+        values: &[
+            ValueDoc {
+                name: "checked",
+                doc: "upstream since v4.0: bind only if mod->klp_alive (\"livepatch: Fix subtle race \
+                      with coming and going modules\")",
+            },
+            ValueDoc {
+                name: "ignored",
+                doc: "v3.19: bind to any module find_module() sees, also one whose coming hook has not run yet \
+                      (the patch is applied twice, in the wrong func_stack order) or whose going hook already ran \
+                      (obj->mod dangles)",
+            },
+        ],
+    },
+    KnobDoc {
+        name: "force",
+        doc: "the livepatch module's reference after klp_force_transition()",
+        values: &[
+            ValueDoc {
+                name: "keep_module",
+                doc: "upstream since v4.15 (\"livepatch: force transition to finish\"): forced patches \
+                      never call module_put(), their modules stay loaded (livepatch.rst: \"Removal (rmmod) of patch \
+                      modules is permanently disabled when the force feature is used\")",
+            },
+            ValueDoc {
+                name: "put_module",
+                doc: "module_put() as after a normal transition: the kpatch core module before dynup/kpatch#305 \
+                      (\"prevent rmmod of forced modules\", 2014) let a forced patch module be unloaded while a \
+                      task still slept in its code",
+            },
+        ],
+    },
+    KnobDoc {
+        name: "nullify_obj_mod_on_coming_error",
+        doc: "whether klp_module_coming()'s error path clears obj->mod of the object that refused the module",
+        values: &[
+            ValueDoc {
+                name: "yes",
+                doc: "upstream since v5.4 (4ff96fb52c69 \"livepatch: Nullify obj->mod in klp_module_coming()'s \
+                      error path\")",
+            },
+            ValueDoc {
+                name: "no",
+                doc: "before v5.4 (4ff96fb52c69): obj->mod keeps pointing at the refused, freed module, so \
+                      klp_is_object_loaded() is true for it",
+            },
+        ],
+    },
+    KnobDoc {
+        name: "stacking",
+        doc: "which enabled patches may be disabled (and which disabled ones re-enabled)",
+        values: &[
+            ValueDoc {
+                name: "any",
+                doc: "upstream since v5.1 (d67a53720966 \"livepatch: Remove ordering (stacking) of the \
+                      livepatches\"): any enabled patch, in any order",
+            },
+            ValueDoc {
+                name: "lifo",
+                doc: "v3.19..v5.0: __klp_disable_patch() refuses (-EBUSY) unless the next patch on klp_patches is \
+                      disabled; __klp_enable_patch() refuses unless the previous one is enabled or the patch is a \
+                      replace patch",
+            },
+        ],
+    },
+    KnobDoc {
+        name: "reenable_disabled",
+        doc: "whether a disabled patch stays registered and `echo 1 > enabled` re-enables it",
+        values: &[
+            ValueDoc {
+                name: "no",
+                doc: "upstream since v5.1 (958ef1e39d24 \"livepatch: Simplify API by removing registration step\"): \
+                      a disabled or replaced patch is freed; echo 1 on a disabled patch is -EINVAL",
+            },
+            ValueDoc {
+                name: "yes",
+                doc: "the registration API (v3.19..v5.0): a patch disabled by echo 0 or by an atomic replace stays \
+                      on klp_patches until its module is removed, and echo 1 > enabled re-enables it",
             },
         ],
     },

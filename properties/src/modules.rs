@@ -13,7 +13,8 @@ pub fn entries() -> Vec<Entry> {
             "module_patched_while_live",
             "kernel/module/main.c prepare_coming_module() (klp_module_coming before mod->init), delete_module() (klp_module_going after mod->exit); S9",
             "While a target module's code can run (from its init on, until its exit returned), every \
-             patch on klp_patches that has an object for it has that object patched."
+             enabled or transition patch on klp_patches that has an object for it has that object \
+             patched."
         ),
         sometimes!("module_patched_while_live", module_patched_while_live, "A LIVE target module has a patched object."),
         always!(
@@ -64,7 +65,9 @@ pub fn entries() -> Vec<Entry> {
 
 pub fn module_code_patched(m: &KlpSystem, st: &State) -> bool {
     let spec = &*m.spec;
-    st.klp_patches.iter().all(|&p| {
+    // A patch registered but disabled (the registration API) patches nothing.
+    let active = |p: u8| st.patches[p as usize].enabled || st.klp_transition_patch == Some(p);
+    st.klp_patches.iter().filter(|&&p| active(p)).all(|&p| {
         spec.patches[p as usize].objs.iter().all(|&o| {
             let os = &spec.objs[o as usize];
             match os.module {

@@ -57,7 +57,9 @@ pub fn entries() -> Vec<Entry> {
             nops_only_in_transition,
             "nop_on_func_stack",
             "core.c klp_add_nops(); transition.c klp_complete_transition() klp_discard_nops(); S15",
-            "A nop func exists only in a replace patch and only while that patch is the transition patch."
+            "A nop func exists only in a replace patch, and is on a func_stack only while that patch is the \
+             transition patch (upstream frees it then; the registration API kept an unpatched nop of a \
+             disabled replace patch)."
         ),
         sometimes!("nop_on_func_stack", nop_on_func_stack, "A nop func of an atomic-replace patch is on a func_stack."),
     ]
@@ -104,7 +106,8 @@ fn transition_completed(_: &KlpSystem, st: &State) -> bool {
 }
 pub fn nops_only_in_transition(m: &KlpSystem, st: &State) -> bool {
     m.spec.klp_funcs.iter().zip(&st.funcs).all(|(k, f)| {
-        !k.nop || !f.exists || (m.spec.patches[k.patch as usize].replace && st.klp_transition_patch == Some(k.patch))
+        let replace = m.spec.patches[k.patch as usize].replace;
+        !k.nop || !f.exists || (replace && (!f.patched || st.klp_transition_patch == Some(k.patch)))
     })
 }
 fn nop_on_func_stack(m: &KlpSystem, st: &State) -> bool {

@@ -136,6 +136,7 @@ pub fn patch_state(ps: PatchState) -> String {
 fn context(c: Context) -> &'static str {
     match c {
         Context::Unborn => "unborn",
+        Context::Forking => "forking",
         Context::Forked => "forked",
         Context::User => "user",
         Context::Running => "running",
