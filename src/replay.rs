@@ -10,7 +10,7 @@ pub fn run(a: &ReplayArgs) -> Result<u8> {
     let scenario = a.scenario.clone().unwrap_or_else(|| trace.scenario_path.clone());
     let (_, mut spec) = crate::scenarios::load(&scenario)?;
     // The trace records every knob: replay under the variant it was found in.
-    spec.variant = trace.variant.clone();
+    spec.set_variant(trace.variant.clone()).map_err(|e| anyhow::anyhow!("{}: {e}", a.trace.display()))?;
     if spec.name != trace.scenario {
         anyhow::bail!("{}: trace is for scenario '{}', not '{}'", a.trace.display(), trace.scenario, spec.name);
     }

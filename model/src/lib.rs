@@ -18,6 +18,7 @@
 //! | kernel/livepatch/core.c, kernel/module/main.c hooks | [`lifecycle`] |
 //! | kernel/livepatch/transition.c | [`transition`] |
 //! | kernel/livepatch/patch.c, core.h callback wrappers | [`patch`], [`ftrace`] |
+//! | replaced patches' callbacks (design knob `callbacks_on_replace`) | [`replace`] |
 //! | include/linux/livepatch.h | [`spec`] (external halves), [`state`] (internal halves), [`task`] |
 //! | entry code, scheduler, fork | [`workload`] |
 //!
@@ -38,6 +39,7 @@ pub mod log;
 pub mod mutation;
 pub mod patch;
 pub mod preset;
+pub mod replace;
 pub mod scenario;
 pub mod spec;
 pub mod state;

@@ -98,9 +98,12 @@ impl KlpSystem {
                 st.patches[p as usize].life == PatchLife::Listed
                     && st.patches[p as usize].enabled
                     && (no_transition || st.klp_transition_patch == Some(p))
+                    && enabled_store_permitted(&self.spec, st, p)
             }
             AdminOp::Enable(p) | AdminOp::Force(p) => {
-                st.klp_transition_patch == Some(p) && (op == AdminOp::Force(p) || !st.patches[p as usize].enabled)
+                st.klp_transition_patch == Some(p)
+                    && (op == AdminOp::Force(p)
+                        || (!st.patches[p as usize].enabled && enabled_store_permitted(&self.spec, st, p)))
             }
         }
     }
@@ -129,7 +132,9 @@ impl KlpSystem {
         match op {
             AdminOp::InsmodPatch(p) => st.klp_transition_patch != Some(p),
             AdminOp::Disable(p) => st.patches[p as usize].life != PatchLife::Listed,
-            AdminOp::InsmodModule(m) => !matches!(st.mods[m as usize].state, ModState::Formed | ModState::Coming),
+            AdminOp::InsmodModule(m) => {
+                !matches!(st.mods[m as usize].state, ModState::Formed | ModState::KlpWait | ModState::Coming)
+            }
             AdminOp::RmmodModule(m) => !matches!(st.mods[m as usize].state, ModState::Going | ModState::Gone),
             AdminOp::RmmodPatch(_) | AdminOp::Enable(_) | AdminOp::Force(_) => true,
         }
@@ -238,6 +243,9 @@ impl KlpSystem {
                 if ret != 0 {
                     log.line(|| dmesg::command_error(s, op, ret));
                 }
+            }
+            Action::KlpModuleComing(m) if klp_module_coming_waits(s, &n) => {
+                n.mods[m as usize].state = ModState::KlpWait;
             }
             Action::KlpModuleComing(m) => {
                 let ret = klp_module_coming(s, &mut n, m, log);
@@ -373,6 +381,10 @@ impl Model for KlpSystem {
             let m = m as ModId;
             match st.mods[m as usize].state {
                 ModState::Formed if st.klp_mutex_free() => out.push(Action::KlpModuleComing(m)),
+                // Woken when klp_transition_patch is NULL (module_load_during_transition = blocked).
+                ModState::KlpWait if st.klp_mutex_free() && st.klp_transition_patch.is_none() => {
+                    out.push(Action::KlpModuleComing(m))
+                }
                 ModState::Coming => out.push(Action::ModuleInit(m)),
                 ModState::Going if st.klp_mutex_free() => out.push(Action::KlpModuleGoing(m)),
                 ModState::Gone => out.push(Action::ModuleFree(m)),
