@@ -473,3 +473,35 @@ fn refused_module_load_fails_only_in_the_variant() {
         assert_eq!(checker.discovery("load_refused").is_some(), refused, "{value}");
     }
 }
+
+/// The empty-replace leak: the exact shortest counterexample, and replay (which sets the
+/// trace's variant through `Spec::set_variant`, deriving the empty patch again) confirms it.
+#[test]
+fn empty_replace_leak_counterexample_replays() {
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::cargo_bin("klpcheck")
+        .unwrap()
+        .args(["check", "seed-empty-replace-callbacks", "--variant", "empty-replace-disable", "--threads", "1"])
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let trace = out.path().join("seed-empty-replace-callbacks--callback_side_effects_undone.json");
+    let r = Command::cargo_bin("klpcheck").unwrap().arg("replay").arg(&trace).output().unwrap();
+    let t = String::from_utf8_lossy(&r.stdout);
+    assert_eq!(r.status.code(), Some(1), "{t}");
+    assert!(t.contains("replay: all 6 steps valid; violation of 'callback_side_effects_undone' confirmed"), "{t}");
+    let steps: Vec<&str> = t.lines().map(str::trim).filter(|l| l.starts_with(|c: char| c.is_ascii_digit())).collect();
+    assert_eq!(
+        steps,
+        [
+            "1  % insmod test_modules/lp1.ko",
+            "2  swapper/0: do_idle()",
+            "3  klp_try_switch_task(cat)",
+            "4  % insmod test_modules/klp_empty_replace.ko",
+            "5  swapper/0: do_idle()",
+            "6  klp_try_switch_task(cat)",
+        ]
+    );
+}
