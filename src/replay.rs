@@ -15,7 +15,7 @@ pub fn model_of(trace: &klp_traces::Trace, file: &std::path::Path, scenario: Opt
     };
     let (_, mut spec) = crate::scenarios::load(&scenario)?;
     // The trace records every knob: replay under the variant it was found in.
-    spec.variant = trace.variant.clone();
+    spec.set_variant(trace.variant.clone()).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     if spec.name != trace.scenario {
         anyhow::bail!("{}: trace is for scenario '{}', not '{}'", file.display(), trace.scenario, spec.name);
     }

@@ -53,9 +53,11 @@ pub fn toml_files(dir: &Path) -> Vec<(String, PathBuf)> {
 /// (`--variant`), then `--set` assignments, each overriding the knobs it names.
 pub fn load_with_variant(arg: &str, variant: Option<&str>, sets: &[String]) -> Result<(PathBuf, Spec)> {
     let (path, mut spec) = load(arg)?;
-    if let Some(v) = variant {
-        crate::variants::load(v)?.apply(&mut spec.variant);
+    let mut v = spec.variant.clone();
+    if let Some(name) = variant {
+        crate::variants::load(name)?.apply(&mut v);
     }
-    crate::variants::apply_sets(&mut spec.variant, sets)?;
+    crate::variants::apply_sets(&mut v, sets)?;
+    spec.set_variant(v).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     Ok((path, spec))
 }

@@ -18,6 +18,7 @@
 //! | kernel/livepatch/core.c, kernel/module/main.c hooks | [`lifecycle`] |
 //! | kernel/livepatch/transition.c | [`transition`] |
 //! | kernel/livepatch/patch.c, core.h callback wrappers | [`patch`], [`ftrace`] |
+//! | replaced patches' callbacks (design knob `callbacks_on_replace`) | [`replace`] |
 //! | include/linux/livepatch.h | [`spec`] (external halves), [`state`] (internal halves), [`task`] |
 //! | entry code, scheduler, fork | [`workload`] |
 //!
@@ -40,6 +41,7 @@ pub mod patch;
 pub mod picture;
 pub mod preset;
 pub mod registration;
+pub mod replace;
 pub mod scenario;
 pub mod spec;
 pub mod state;

@@ -11,7 +11,9 @@ use crate::spec::Spec;
 use crate::state::{ModState, Pass, PatchLife, Site, State, Warn};
 use crate::task::PatchState;
 use crate::transition::*;
-use crate::variant::{KlpAlive, NullifyObjMod, ReenableDisabled};
+use crate::variant::{
+    KlpAlive, LateModulePatching, ModuleLoadDuringTransition, NullifyObjMod, Permission, ReenableDisabled,
+};
 
 /// errno names as insmod/modprobe/the shell print them.
 pub fn strerror(errno: i32) -> &'static str {
@@ -77,6 +79,23 @@ pub fn klp_enable_patch(spec: &Spec, st: &mut State, p: PatchId, log: &mut impl 
         });
         return -22;
     }
+    if spec.variant.late_module_patching == LateModulePatching::RequireLoaded {
+        // Design variant: klp_init_object() fails when find_module() finds no live module.
+        let unloaded = spec.patches[pi].objs.iter().copied().find(|&o| {
+            let os = &spec.objs[o as usize];
+            !os.dynamic && os.module.is_some() && !klp_find_object_module(spec, st, o)
+        });
+        if let Some(o) = unloaded {
+            log.line(|| {
+                format!(
+                    "livepatch: patch '{}': target module '{}' is not loaded",
+                    spec.patches[pi].name,
+                    spec.obj_name(spec.objs[o as usize].module)
+                )
+            });
+            return -19;
+        }
+    }
     // try_module_get(patch->mod) succeeds: the module is COMING.
     st.patches[pi] = crate::state::PatchRt { life: PatchLife::Listed, enabled: false, forced: false };
     // klp_init_patch(): klp_add_nops() for a replace patch, then klp_init_object().
@@ -127,12 +146,14 @@ fn __klp_enable_patch(spec: &Spec, st: &mut State, p: PatchId, log: &mut impl Lo
     let name = &spec.patches[p as usize].name;
     log.line(|| format!("livepatch: enabling patch '{name}'"));
     klp_init_transition(spec, st, p, PatchState::Patched, log);
+    crate::replace::pre_unpatch_replaced(spec, st, p, None, log);
     for &o in &spec.patches[p as usize].objs {
         if !st.objs[o as usize].exists
             || (!klp_is_object_loaded(spec, st, o) && !spec.mutated(Mutation::CallbacksForUnloadedObjects))
         {
             continue;
         }
+        crate::replace::pre_unpatch_replaced(spec, st, p, Some(o), log);
         if spec.mutated(Mutation::PatchObjectBeforePrePatch) {
             klp_patch_object(spec, st, o);
         }
@@ -189,6 +210,10 @@ pub fn enabled_store(spec: &Spec, st: &mut State, p: PatchId, val: bool, log: &m
     if st.patches[p as usize].enabled == val && !spec.mutated(Mutation::EnabledStoreSkipsSameValueCheck) {
         return -22;
     }
+    if !enabled_store_permitted(spec, st, p) {
+        // Design variants: reverse_transition = banned (-EBUSY), disable = banned (-EPERM).
+        return if st.klp_transition_patch == Some(p) { -16 } else { -1 };
+    }
     if st.klp_transition_patch == Some(p) {
         klp_reverse_transition(spec, st, log);
         0
@@ -204,6 +229,13 @@ pub fn enabled_store(spec: &Spec, st: &mut State, p: PatchId, val: bool, log: &m
     } else {
         -22 // "Do not allow to re-enable a disabled patch."
     }
+}
+
+/// Whether the variant lets a write to `enabled` of `p` act: a reversal of `p`'s transition
+/// (knob `reverse_transition`), or otherwise a disable (knob `disable`).
+pub fn enabled_store_permitted(spec: &Spec, st: &State, p: PatchId) -> bool {
+    let knob = if st.klp_transition_patch == Some(p) { spec.variant.reverse_transition } else { spec.variant.disable };
+    knob == Permission::Allowed
 }
 
 /// `force_store()`: `echo 1 > /sys/kernel/livepatch/<p>/force`.
@@ -282,6 +314,7 @@ pub fn pass_try_switch(spec: &Spec, st: &mut State, log: &mut impl Log) {
 /// `klp_free_patch_start()`: take the patch off `klp_patches` and free its objects (the
 /// kobjects go; `klp_free_patch_finish()` runs later from a work item).
 pub fn klp_free_patch_start(spec: &Spec, st: &mut State, p: PatchId) {
+    account_callback_state_on_free(spec, st, p);
     st.klp_patches.retain(|&q| q != p);
     st.patches[p as usize].life = PatchLife::Freeing;
     for &o in &spec.patches[p as usize].objs {
@@ -305,14 +338,25 @@ pub fn klp_free_patch_finish(st: &mut State, p: PatchId) {
 /// no task can observe its functions half patched.
 pub fn klp_module_coming(spec: &Spec, st: &mut State, m: ModId, log: &mut impl Log) -> i32 {
     st.reach(Site::ModuleComing);
-    if st.mods[m as usize].state != ModState::Formed {
+    if !matches!(st.mods[m as usize].state, ModState::Formed | ModState::KlpWait) {
         st.warn(Warn::ModuleState);
     }
+    if spec.variant.module_load_during_transition == ModuleLoadDuringTransition::Refused
+        && st.klp_transition_patch.is_some()
+    {
+        // Design variant: no module loads while a transition runs.
+        let mn = &spec.modules[m as usize].name;
+        log.line(|| format!("livepatch: refusing to load module '{mn}' during a livepatch transition"));
+        return -16;
+    }
     st.mods[m as usize].klp_alive = true;
-    if spec.mutated(Mutation::ComingSkipsPatches) {
+    if spec.mutated(Mutation::ComingSkipsPatches) || !loader_patches_modules(spec) {
         return 0;
     }
     for p in st.klp_patches.clone() {
+        if spec.mutated(Mutation::ComingSkipsTransitionPatch) && st.klp_transition_patch == Some(p) {
+            continue;
+        }
         let Some(o) = spec.patches[p as usize]
             .objs
             .iter()
@@ -350,6 +394,15 @@ pub fn klp_module_coming(spec: &Spec, st: &mut State, m: ModId, log: &mut impl L
     0
 }
 
+/// `module_load_during_transition = blocked`: `klp_module_coming()` finds a transition in
+/// progress and sleeps (the module goes to [`ModState::KlpWait`]) until `klp_transition_patch`
+/// is NULL. Atomic because: it reads `klp_transition_patch` under `klp_mutex` and drops it to
+/// sleep; a waiting module runs no code.
+pub fn klp_module_coming_waits(spec: &Spec, st: &State) -> bool {
+    spec.variant.module_load_during_transition == ModuleLoadDuringTransition::Blocked
+        && st.klp_transition_patch.is_some()
+}
+
 /// `klp_cleanup_module_patches_limited()`: revert the module's objects of every patch before
 /// `limit`, at once for all tasks (the module's code no longer runs).
 fn klp_cleanup_module_patches_limited(
@@ -376,13 +429,20 @@ fn klp_cleanup_module_patches_limited(
             st.objs[o as usize].mod_bound = false;
             continue;
         }
+        if !loader_patches_modules(spec) && !st.objs[o as usize].mod_bound {
+            // Design variants where the loader does not patch: an object the module never
+            // bound (it loaded after the patch) was never patched; nothing to revert.
+            continue;
+        }
         if st.klp_transition_patch != Some(p) || spec.mutated(Mutation::PreUnpatchForTransitionPatchOnGoing) {
             klp_pre_unpatch_callback(spec, st, o, log);
         }
         let (pn, mn) = (&spec.patches[p as usize].name, &spec.modules[m as usize].name);
         log.line(|| format!("livepatch: reverting patch '{pn}' on unloading module '{mn}'"));
         klp_unpatch_object(spec, st, o, false);
-        klp_post_unpatch_callback(spec, st, o, log);
+        if !spec.mutated(Mutation::GoingSkipsPostUnpatch) {
+            klp_post_unpatch_callback(spec, st, o, log);
+        }
         // klp_free_object_loaded(): obj->mod = NULL.
         st.objs[o as usize].mod_bound = false;
     }

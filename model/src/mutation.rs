@@ -86,11 +86,18 @@ pub enum Mutation {
     /// core.c `klp_try_complete_transition()`: do not free a disabled patch after the unpatching
     /// transition (`klp_free_patch_async()` missing), so it stays on `klp_patches`, disabled.
     KeepDisabledPatch,
+    /// core.c `klp_cleanup_module_patches_limited()`: `klp_post_unpatch_callback()` missing when
+    /// a going module's objects are reverted, so what their pre_patch set up is never undone.
+    GoingSkipsPostUnpatch,
+    /// core.c `klp_module_coming()`: skip `klp_transition_patch` (as if only patches that
+    /// finished their transition applied to a coming module), so the module stays unpatched
+    /// once that transition completes.
+    ComingSkipsTransitionPatch,
 }
 
 impl Mutation {
     /// Every mutation, in declaration order.
-    pub const ALL: [Mutation; 25] = [
+    pub const ALL: [Mutation; 27] = [
         Mutation::SkipStackCheck,
         Mutation::CompleteDespiteFailedSwitch,
         Mutation::TrySwitchKeepsTif,
@@ -116,6 +123,8 @@ impl Mutation {
         Mutation::RmmodIgnoresRefcount,
         Mutation::EnabledStoreSkipsSameValueCheck,
         Mutation::KeepDisabledPatch,
+        Mutation::GoingSkipsPostUnpatch,
+        Mutation::ComingSkipsTransitionPatch,
     ];
 }
 

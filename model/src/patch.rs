@@ -7,6 +7,7 @@ use crate::mutation::Mutation;
 use crate::spec::Spec;
 use crate::state::{Event, Site, State};
 use crate::task::PatchState;
+use crate::variant::LateModulePatching;
 
 /// `klp_is_object_loaded()` (core.h): `!obj->name || obj->mod`.
 pub fn klp_is_object_loaded(spec: &Spec, st: &State, obj: ObjId) -> bool {
@@ -124,6 +125,9 @@ pub fn klp_pre_unpatch_callback(spec: &Spec, st: &mut State, obj: ObjId, log: &m
         check_loaded(spec, st, obj);
         log.line(|| callback_line(spec, st, obj, "pre_unpatch_callback"));
     }
+    if st.cb_setup[obj as usize].1 && tracks_state(spec, obj) && spec.objs[obj as usize].callbacks.post_patch {
+        st.reach(Site::CallbackStateReleased);
+    }
     st.cb_setup[obj as usize].1 = false;
 }
 
@@ -138,6 +142,12 @@ pub fn klp_post_unpatch_callback(spec: &Spec, st: &mut State, obj: ObjId, log: &
             check_loaded(spec, st, obj);
             log.line(|| callback_line(spec, st, obj, "post_unpatch_callback"));
         }
+        if st.cb_setup[obj as usize].0
+            && tracks_state(spec, obj)
+            && spec.objs[obj as usize].callbacks.pre_patch.is_some()
+        {
+            st.reach(Site::CallbackStateReleased);
+        }
         st.cb_setup[obj as usize].0 = false;
     }
     st.objs[obj as usize].post_unpatch_enabled = false;
@@ -146,4 +156,66 @@ pub fn klp_post_unpatch_callback(spec: &Spec, st: &mut State, obj: ObjId, log: &
 /// Whether every live task is at `target` (what a complete pass established).
 pub fn all_tasks_at(st: &State, target: PatchState) -> bool {
     st.tasks.iter().all(|t| t.context == crate::task::Context::Unborn || t.patch_state == target)
+}
+
+/// Whether the callbacks of `obj`'s patch set up system state the model tracks: the patch
+/// declares `klp_state`s (Documentation/livepatch/system-state.rst: a `struct klp_state` stands
+/// for a system state modification done by the callbacks).
+fn tracks_state(spec: &Spec, obj: ObjId) -> bool {
+    !spec.patches[spec.objs[obj as usize].patch as usize].states.is_empty()
+}
+
+/// Ghost accounting for the property `callback_side_effects_undone` when patch `q` is freed
+/// (`klp_free_patch_start()`): state that a pre_patch (post_patch) callback of one of its
+/// objects set up and that no post_unpatch (pre_unpatch) undid must have been taken over
+/// explicitly: the patch replacing `q` (an enabled replace patch still on `klp_patches`)
+/// declares one of `q`'s `klp_state` ids (test-state.sh: `klp_get_prev_state()`) and has an
+/// object of the same object name whose matching callback ran (the callback that takes the
+/// state over). Otherwise the state leaks ([`Event::CallbackStateLeaked`]).
+pub fn account_callback_state_on_free(spec: &Spec, st: &mut State, q: PatchId) {
+    let qs = &spec.patches[q as usize];
+    if qs.states.is_empty() {
+        return;
+    }
+    let successor = st
+        .klp_patches
+        .iter()
+        .copied()
+        .rev()
+        .find(|&s| s != q && spec.patches[s as usize].replace && st.patches[s as usize].enabled);
+    for &o in &qs.objs {
+        let cb = spec.objs[o as usize].callbacks;
+        let (pre, post) = st.cb_setup[o as usize];
+        let live_pre = pre && cb.pre_patch.is_some();
+        let live_post = post && cb.post_patch;
+        if !live_pre && !live_post {
+            continue;
+        }
+        let taken_over = |pre_patch: bool| {
+            successor.is_some_and(|s| {
+                let ss = &spec.patches[s as usize];
+                ss.states.iter().any(|x| qs.states.iter().any(|y| y.0 == x.0))
+                    && ss.objs.iter().any(|&so| {
+                        let sos = &spec.objs[so as usize];
+                        let ran = if pre_patch {
+                            sos.callbacks.pre_patch.is_some() && st.cb_setup[so as usize].0
+                        } else {
+                            sos.callbacks.post_patch && st.cb_setup[so as usize].1
+                        };
+                        !sos.dynamic && sos.module == spec.objs[o as usize].module && ran
+                    })
+            })
+        };
+        if (live_pre && !taken_over(true)) || (live_post && !taken_over(false)) {
+            st.event(Event::CallbackStateLeaked);
+        } else {
+            st.reach(Site::CallbackStateReleased);
+        }
+    }
+}
+
+/// Whether the module loader patches a coming module (`klp_module_coming()` applying the
+/// patches on `klp_patches`), per the `late_module_patching` knob: only upstream does.
+pub fn loader_patches_modules(spec: &Spec) -> bool {
+    spec.variant.late_module_patching == LateModulePatching::OnComing
 }

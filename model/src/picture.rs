@@ -83,6 +83,7 @@ fn global_lines(spec: &Spec, st: &State) -> Vec<String> {
                 let s = match r.state {
                     ModState::Unloaded => "not loaded",
                     ModState::Formed => "MODULE_STATE_COMING (formed)",
+                    ModState::KlpWait => "MODULE_STATE_COMING (waiting for the transition)",
                     ModState::Coming => "MODULE_STATE_COMING",
                     ModState::Live => "MODULE_STATE_LIVE",
                     ModState::Going => "MODULE_STATE_GOING",

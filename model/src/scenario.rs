@@ -548,7 +548,7 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Spec, ScenarioErro
             None,
         ));
     }
-    Ok(Spec {
+    let mut spec = Spec {
         name: name.to_string(),
         description: raw.description.unwrap_or_default(),
         funcs,
@@ -559,7 +559,9 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Spec, ScenarioErro
         klp_funcs: b.klp_funcs,
         admin,
         max_stack: max_stack as u8,
-        variant: raw.variant,
+        variant: Variant::default(),
         mutations: crate::mutation::Mutations::NONE,
-    })
+    };
+    spec.set_variant(raw.variant).map_err(|e| ctx.err(0..0, "variant", e, None))?;
+    Ok(spec)
 }

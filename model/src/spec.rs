@@ -5,7 +5,7 @@
 pub use crate::ids::*;
 use crate::mutation::{Mutation, Mutations};
 use crate::task::TaskKind;
-use crate::variant::Variant;
+use crate::variant::{DisableVia, Variant};
 use serde::{Deserialize, Serialize};
 
 /// Where a task may block inside a function (`schedule()`), and who wakes it.
@@ -71,6 +71,18 @@ pub struct PatchSpec {
     /// `patch->immediate` (v4.12..v4.15): skip the per-task transition. Honoured only under
     /// the `immediate = "honoured"` knob (see [`crate::variant::Immediate`]).
     pub immediate: bool,
+    /// Set for a patch [`Spec::set_variant`] derived from the variant (not in the scenario).
+    pub derived: Option<Derived>,
+}
+
+/// What [`Spec::set_variant`] changed to add a derived patch, so that it can be undone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Derived {
+    /// The first object and func slots it added (its slots are the last ones).
+    pub objs_from: usize,
+    pub klp_funcs_from: usize,
+    /// The admin commands it rewrote: index in `admin.ops` and the command the scenario wrote.
+    pub rewrote: Vec<(usize, AdminOp)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -188,6 +200,107 @@ impl Spec {
         self.klp_funcs.iter().any(|k| k.old_func == f)
     }
     /// A version name for humans: `f` for the original, `f'lp1` for patch lp1's function.
+    /// The patch the `disable` command loads instead of writing to sysfs (`disable_via`).
+    pub fn disable_patch(&self) -> Option<PatchId> {
+        self.patches.iter().position(|p| p.derived.is_some()).map(|p| p as PatchId)
+    }
+
+    /// Sets the design variant: the single entry point (scenario loading, `--variant`/`--set`,
+    /// replay), because some knobs need patches the scenario does not list. With
+    /// `disable_via = empty_replace | revert_replace` the `disable` command becomes the `insmod`
+    /// of a derived cumulative patch (see [`crate::variant::DisableVia`]): every `disable`
+    /// command of the scenario is rewritten to load it. Setting another variant first removes
+    /// what the previous one derived. Fails only when the derived slots do not fit the `u8` ids.
+    pub fn set_variant(&mut self, v: Variant) -> Result<(), String> {
+        self.remove_derived();
+        self.variant = v;
+        let (base, revert) = match self.variant.disable_via {
+            DisableVia::Sysfs => return Ok(()),
+            DisableVia::EmptyReplace => ("klp_empty_replace", false),
+            DisableVia::RevertReplace => ("klp_revert_replace", true),
+        };
+        let mut name = base.to_string();
+        while self.patches.iter().any(|p| p.name == name) || self.modules.iter().any(|m| m.name == name) {
+            name.push('_');
+        }
+        // Every klp_state of the scenario at its highest version: klp_is_patch_compatible()
+        // admits the replace patch whatever is loaded.
+        let mut states: Vec<(u32, u32)> = Vec::new();
+        for &(id, ver) in self.patches.iter().flat_map(|p| &p.states) {
+            match states.iter_mut().find(|s| s.0 == id) {
+                Some(s) => s.1 = s.1.max(ver),
+                None => states.push((id, ver)),
+            }
+        }
+        states.sort_unstable();
+        let mut objs: Vec<(Option<ModId>, Vec<FuncId>, Callbacks)> = Vec::new();
+        if revert {
+            // One object per object name with callbacks, carrying the union of them.
+            for o in self.objs.iter().filter(|o| !o.dynamic) {
+                let c = o.callbacks;
+                if c == Callbacks::default() {
+                    continue;
+                }
+                let i = match objs.iter().position(|x| x.0 == o.module) {
+                    Some(i) => i,
+                    None => {
+                        objs.push((o.module, Vec::new(), Callbacks::default()));
+                        objs.len() - 1
+                    }
+                };
+                let m = &mut objs[i].2;
+                if c.pre_patch.is_some() {
+                    m.pre_patch = Some(0);
+                }
+                m.post_patch |= c.post_patch;
+                m.pre_unpatch |= c.pre_unpatch;
+                m.post_unpatch |= c.post_unpatch;
+            }
+            objs.sort_by_key(|o| o.0);
+        }
+        if objs.is_empty() {
+            objs.push((None, Vec::new(), Callbacks::default()));
+        }
+        let (objs_from, klp_funcs_from) = (self.objs.len(), self.klp_funcs.len());
+        let mut b = PatchBuilder {
+            patches: std::mem::take(&mut self.patches),
+            objs: std::mem::take(&mut self.objs),
+            klp_funcs: std::mem::take(&mut self.klp_funcs),
+        };
+        b.add_patch(name, true, states, objs);
+        let p = b.patches.len() - 1;
+        b.add_nops_for(p, &self.funcs);
+        let mut rewrote = Vec::new();
+        for (i, o) in self.admin.ops.iter_mut().enumerate() {
+            if let AdminOp::Disable(_) = o.op {
+                rewrote.push((i, o.op));
+                o.op = AdminOp::InsmodPatch(p as PatchId);
+            }
+        }
+        b.patches[p].derived = Some(Derived { objs_from, klp_funcs_from, rewrote });
+        (self.patches, self.objs, self.klp_funcs) = (b.patches, b.objs, b.klp_funcs);
+        if self.patches.len() > u8::MAX as usize
+            || self.objs.len() > u8::MAX as usize
+            || self.klp_funcs.len() > u8::MAX as usize
+        {
+            self.remove_derived();
+            return Err(format!("disable_via: the derived patch needs more than {} klp_func slots", u8::MAX));
+        }
+        Ok(())
+    }
+
+    /// Undoes what [`Spec::set_variant`] derived.
+    fn remove_derived(&mut self) {
+        let Some(p) = self.patches.iter().position(|p| p.derived.is_some()) else { return };
+        let Some(d) = self.patches[p].derived.take() else { return };
+        for (i, op) in d.rewrote {
+            self.admin.ops[i].op = op;
+        }
+        self.objs.truncate(d.objs_from);
+        self.klp_funcs.truncate(d.klp_funcs_from);
+        self.patches.truncate(p);
+    }
+
     pub fn version_name(&self, f: FuncId, v: Version) -> String {
         match v.patch() {
             None => self.funcs[f as usize].name.clone(),
@@ -217,7 +330,7 @@ impl PatchBuilder {
         for (module, funcs, callbacks) in objs {
             ids.push(self.add_obj(patch, module, false, callbacks, &funcs, false));
         }
-        self.patches.push(PatchSpec { name, replace, states, objs: ids, immediate: false });
+        self.patches.push(PatchSpec { name, replace, states, objs: ids, immediate: false, derived: None });
     }
 
     fn add_obj(
@@ -244,36 +357,40 @@ impl PatchBuilder {
     /// `klp_patches` patches that function when the replace patch is enabled.
     pub fn add_nops(&mut self, funcs: &[FuncSpec]) {
         for p in 0..self.patches.len() {
-            if !self.patches[p].replace {
-                continue;
+            if self.patches[p].replace {
+                self.add_nops_for(p, funcs);
             }
-            let own: Vec<FuncId> = self.patches[p]
-                .objs
-                .iter()
-                .flat_map(|&o| self.objs[o as usize].funcs.iter().map(|&k| self.klp_funcs[k as usize].old_func))
-                .collect();
-            let mut others: Vec<FuncId> = self
-                .klp_funcs
-                .iter()
-                .filter(|k| k.patch as usize != p && !k.nop)
-                .map(|k| k.old_func)
-                .filter(|f| !own.contains(f))
-                .collect();
-            others.sort_unstable();
-            others.dedup();
-            for f in others {
-                let module = funcs[f as usize].module;
-                let existing = self.patches[p].objs.iter().copied().find(|&o| self.objs[o as usize].module == module);
-                match existing {
-                    Some(o) => {
-                        let id = self.klp_funcs.len() as KlpFuncId;
-                        self.klp_funcs.push(KlpFuncSpec { patch: p as PatchId, obj: o, old_func: f, nop: true });
-                        self.objs[o as usize].funcs.push(id);
-                    }
-                    None => {
-                        let o = self.add_obj(p as PatchId, module, true, Callbacks::default(), &[f], true);
-                        self.patches[p].objs.push(o);
-                    }
+        }
+    }
+
+    /// The nop slots of replace patch `p`: one per function another patch patches and `p` does not.
+    pub fn add_nops_for(&mut self, p: usize, funcs: &[FuncSpec]) {
+        let own: Vec<FuncId> = self.patches[p]
+            .objs
+            .iter()
+            .flat_map(|&o| self.objs[o as usize].funcs.iter().map(|&k| self.klp_funcs[k as usize].old_func))
+            .collect();
+        let mut others: Vec<FuncId> = self
+            .klp_funcs
+            .iter()
+            .filter(|k| k.patch as usize != p && !k.nop)
+            .map(|k| k.old_func)
+            .filter(|f| !own.contains(f))
+            .collect();
+        others.sort_unstable();
+        others.dedup();
+        for f in others {
+            let module = funcs[f as usize].module;
+            let existing = self.patches[p].objs.iter().copied().find(|&o| self.objs[o as usize].module == module);
+            match existing {
+                Some(o) => {
+                    let id = self.klp_funcs.len() as KlpFuncId;
+                    self.klp_funcs.push(KlpFuncSpec { patch: p as PatchId, obj: o, old_func: f, nop: true });
+                    self.objs[o as usize].funcs.push(id);
+                }
+                None => {
+                    let o = self.add_obj(p as PatchId, module, true, Callbacks::default(), &[f], true);
+                    self.patches[p].objs.push(o);
                 }
             }
         }

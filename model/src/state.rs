@@ -84,6 +84,10 @@ pub enum ModState {
     Going,
     /// `MODULE_STATE_GOING` after `klp_module_going()`, not yet freed.
     Gone,
+    /// `MODULE_STATE_COMING`, sleeping in `klp_module_coming()` until `klp_transition_patch` is
+    /// NULL (design variant `module_load_during_transition = blocked`; between `Formed` and
+    /// `Coming`). The load has not completed: a visible pre-LIVE state.
+    KlpWait,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -138,6 +142,9 @@ pub enum Site {
     PreUnpatchCallback,
     PostUnpatchCallback,
     CopyProcess,
+    /// State set up by a callback of a patch with `klp_state`s was undone by its unpatch
+    /// callback or taken over by a replacing patch (the partner of `callback_side_effects_undone`).
+    CallbackStateReleased,
 }
 
 /// Every `WARN_ON_ONCE()`/`WARN_ON()` of kernel/livepatch that the model can reach.
@@ -179,6 +186,9 @@ pub enum Event {
     /// `klp_patch_object()` made an object's functions visible before its pre_patch callback
     /// succeeded (S7).
     PatchedBeforePrePatch,
+    /// A patch with `klp_state`s was freed while state its pre_patch/post_patch callbacks set up
+    /// was neither undone by the matching unpatch callback nor taken over by a replacing patch.
+    CallbackStateLeaked,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

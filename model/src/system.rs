@@ -110,12 +110,15 @@ impl KlpSystem {
                     && st.patches[p as usize].enabled
                     && ((no_transition && !klp_stacking_refuses_disable(&self.spec, st, p))
                         || st.klp_transition_patch == Some(p))
+                    && enabled_store_permitted(&self.spec, st, p)
             }
             AdminOp::Enable(p) if klp_registered_disabled(&self.spec, st, p) => {
                 no_transition && !klp_stacking_refuses_enable(&self.spec, st, p)
             }
             AdminOp::Enable(p) | AdminOp::Force(p) => {
-                st.klp_transition_patch == Some(p) && (op == AdminOp::Force(p) || !st.patches[p as usize].enabled)
+                st.klp_transition_patch == Some(p)
+                    && (op == AdminOp::Force(p)
+                        || (!st.patches[p as usize].enabled && enabled_store_permitted(&self.spec, st, p)))
             }
         }
     }
@@ -147,7 +150,9 @@ impl KlpSystem {
             AdminOp::Disable(p) => {
                 st.patches[p as usize].life != PatchLife::Listed || klp_registered_disabled(&self.spec, st, p)
             }
-            AdminOp::InsmodModule(m) => !matches!(st.mods[m as usize].state, ModState::Formed | ModState::Coming),
+            AdminOp::InsmodModule(m) => {
+                !matches!(st.mods[m as usize].state, ModState::Formed | ModState::KlpWait | ModState::Coming)
+            }
             AdminOp::RmmodModule(m) => !matches!(st.mods[m as usize].state, ModState::Going | ModState::Gone),
             AdminOp::RmmodPatch(_) | AdminOp::Enable(_) | AdminOp::Force(_) => true,
         }
@@ -267,6 +272,9 @@ impl KlpSystem {
                 if ret != 0 {
                     log.line(|| dmesg::command_error(s, op, ret));
                 }
+            }
+            Action::KlpModuleComing(m) if klp_module_coming_waits(s, &n) => {
+                n.mods[m as usize].state = ModState::KlpWait;
             }
             Action::KlpModuleComing(m) => {
                 let ret = klp_module_coming(s, &mut n, m, log);
@@ -416,6 +424,12 @@ impl Model for KlpSystem {
             let m = m as ModId;
             match st.mods[m as usize].state {
                 ModState::Formed if st.klp_mutex_free() && self.synchronized(st) => {
+                    out.push(Action::KlpModuleComing(m))
+                }
+                // Woken when klp_transition_patch is NULL (module_load_during_transition = blocked).
+                ModState::KlpWait
+                    if st.klp_mutex_free() && self.synchronized(st) && st.klp_transition_patch.is_none() =>
+                {
                     out.push(Action::KlpModuleComing(m))
                 }
                 ModState::Coming => out.push(Action::ModuleInit(m)),

@@ -318,11 +318,13 @@ pub fn complete_finish(spec: &Spec, st: &mut State, log: &mut impl Log) {
             st.tasks[i].patch_state = PatchState::Idle;
         }
     }
+    crate::replace::post_unpatch_replaced(spec, st, p, target, None, log);
     for &o in &spec.patches[p as usize].objs {
         if !st.objs[o as usize].exists || !klp_is_object_loaded(spec, st, o) {
             continue;
         }
         if target == PatchState::Patched {
+            crate::replace::post_unpatch_replaced(spec, st, p, target, Some(o), log);
             klp_post_patch_callback(spec, st, o, log);
         } else {
             klp_post_unpatch_callback(spec, st, o, log);

@@ -33,6 +33,18 @@ pub struct Variant {
     pub stacking: Stacking,
     /// Whether a disabled patch stays registered and `echo 1 > enabled` re-enables it.
     pub reenable_disabled: ReenableDisabled,
+    /// Whether `echo 0 > enabled` may start an unpatching transition.
+    pub disable: Permission,
+    /// Whether writing the opposite value to `enabled` during a transition reverses it.
+    pub reverse_transition: Permission,
+    /// What the scenario's `disable` command does.
+    pub disable_via: DisableVia,
+    /// Which callbacks run when an atomic-replace patch replaces older patches.
+    pub callbacks_on_replace: CallbacksOnReplace,
+    /// How a target module loaded after its livepatch gets patched.
+    pub late_module_patching: LateModulePatching,
+    /// What a target module load does while a transition is in progress.
+    pub module_load_during_transition: ModuleLoadDuringTransition,
 }
 
 /// `klp_check_stack_func()`: which function versions may not be on a task's stack when the
@@ -168,6 +180,88 @@ pub enum ReenableDisabled {
     /// stays registered on `klp_patches` until its module is removed (`klp_unregister_patch()`
     /// from the module's exit), and `echo 1 > enabled` re-enables it (`__klp_enable_patch()`).
     Yes,
+}
+
+/// A kernel operation that is allowed (upstream) or banned by a proposal.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    #[default]
+    Allowed,
+    Banned,
+}
+
+/// What the `disable` admin command does (the seed thread: "a patch can be replaced with a
+/// 'revert' patch, or an empty 'nop' patch"). The replace patches are derived from the scenario
+/// by [`crate::Spec::set_variant`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DisableVia {
+    /// Upstream: `echo 0 > /sys/kernel/livepatch/<patch>/enabled`.
+    #[default]
+    Sysfs,
+    /// `insmod` of a generic empty cumulative patch: `replace = true`, no funcs of its own (so
+    /// every func of every listed patch becomes a nop), no callbacks; it declares every
+    /// `klp_state` of the scenario at its highest version so `klp_is_patch_compatible()` admits it.
+    EmptyReplace,
+    /// `insmod` of a custom revert patch: as `empty_replace` (all nops, every `klp_state`), plus
+    /// one object per object name of the scenario's patches carrying the union of their
+    /// callbacks, written to take over (and later undo) what the replaced patches set up.
+    RevertReplace,
+}
+
+/// Callbacks around an atomic replace (`patch->replace`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallbacksOnReplace {
+    /// Upstream: only the new patch's callbacks run; the replaced patches are unpatched and
+    /// freed without their unpatch callbacks (transition.c `klp_complete_transition()` →
+    /// `klp_unpatch_replaced_patches()`; Documentation/livepatch/cumulative-patches.rst).
+    #[default]
+    NewOnly,
+    /// Phase by phase, the replaced patches first: in `__klp_enable_patch()` every replaced
+    /// patch's pre_unpatch (oldest patch first, object order) and then the new pre_patch
+    /// callbacks; in `klp_complete_transition()` every replaced patch's post_unpatch and then
+    /// the new post_patch callbacks.
+    OldUnpatchThenNew,
+    /// Object by object: first the unpatch callback of each replaced object whose object name
+    /// the new patch lacks, then, for each object of the new patch in order, the replaced
+    /// patches' unpatch callback of that object name immediately followed by the new patch's
+    /// callback (pre_unpatch/pre_patch at enable, post_unpatch/post_patch at completion).
+    Interleaved,
+}
+
+/// How a target module that loads while a patch for it is enabled gets patched.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LateModulePatching {
+    /// Upstream: `klp_module_coming()` applies every patch on `klp_patches` (core.c).
+    #[default]
+    OnComing,
+    /// Josh Poimboeuf: "require modules to be loaded before we 'patch' them".
+    /// `klp_enable_patch()` fails with -ENODEV when a target module of the patch is not loaded
+    /// (not found, or not yet `klp_alive`), and the module loader no longer patches: a module
+    /// loaded later (a reload) runs unpatched. `klp_module_going()` still reverts bound objects.
+    RequireLoaded,
+    /// One livepatch per module, loaded by user space after the module: the module loader does
+    /// not patch, `klp_enable_patch()` does not check; the livepatch's insmod is the scenario's
+    /// separate admin command.
+    PerModule,
+}
+
+/// What `load_module()` of a target module does while `klp_transition_patch` is set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModuleLoadDuringTransition {
+    /// Upstream: the load proceeds; `klp_module_coming()` patches the module for the
+    /// transition patch too, and the per-task `func->transition` logic covers its functions.
+    #[default]
+    Allowed,
+    /// `klp_module_coming()` fails with -EBUSY; the loader frees the module.
+    Refused,
+    /// `klp_module_coming()` sleeps (module state `klp_wait`, still MODULE_STATE_COMING) until
+    /// `klp_transition_patch` is NULL, then patches as upstream.
+    Blocked,
 }
 
 /// Documentation of one knob, for `klpcheck list knobs` and error hints.
@@ -344,6 +438,106 @@ pub const KNOBS: &[KnobDoc] = &[
                 name: "yes",
                 doc: "the registration API (v3.19..v5.0): a patch disabled by echo 0 or by an atomic replace stays \
                       on klp_patches until its module is removed, and echo 1 > enabled re-enables it",
+            },
+        ],
+    },
+    KnobDoc {
+        name: "disable",
+        doc: "whether `echo 0 > enabled` may start an unpatching transition",
+        values: &[
+            ValueDoc { name: "allowed", doc: "upstream: core.c enabled_store() -> __klp_disable_patch()" },
+            ValueDoc {
+                name: "banned",
+                doc: "seed thread (J. Poimboeuf, LKML 2018-10-18): \"don't allow disabling patches at all\"; \
+                      `echo 0 > enabled` on a patch not in transition fails with -EPERM, only a replace patch undoes a patch",
+            },
+        ],
+    },
+    KnobDoc {
+        name: "reverse_transition",
+        doc: "whether writing the opposite value to `enabled` during a transition reverses it",
+        values: &[
+            ValueDoc { name: "allowed", doc: "upstream: core.c enabled_store() -> klp_reverse_transition() (v4.12+)" },
+            ValueDoc {
+                name: "banned",
+                doc: "seed thread (P. Mladek's counter-argument: \"the revert operation allows to remove a livepatch \
+                      stuck in the transition without forcing\"); the write fails with -EBUSY",
+            },
+        ],
+    },
+    KnobDoc {
+        name: "disable_via",
+        doc: "what the scenario's `disable` command does",
+        values: &[
+            ValueDoc { name: "sysfs", doc: "upstream: `echo 0 > /sys/kernel/livepatch/<patch>/enabled`" },
+            ValueDoc {
+                name: "empty_replace",
+                doc: "seed thread (\"an empty 'nop' patch\"): insmod of a derived cumulative patch with no funcs \
+                      (all nops), no callbacks, every klp_state of the scenario at its highest version",
+            },
+            ValueDoc {
+                name: "revert_replace",
+                doc: "seed thread (\"replaced with a 'revert' patch\"; P. Mladek: \"the empty patch might need to be \
+                      custom\"): as empty_replace plus one object per object name with the union of the scenario's \
+                      callbacks, which take over and later undo the replaced patches' state",
+            },
+        ],
+    },
+    KnobDoc {
+        name: "callbacks_on_replace",
+        doc: "which callbacks run when an atomic-replace patch replaces older patches",
+        values: &[
+            ValueDoc {
+                name: "new_only",
+                doc: "upstream (v5.1+, atomic replace): only the new patch's callbacks; klp_unpatch_replaced_patches() \
+                      runs none of the replaced patches' (cumulative-patches.rst)",
+            },
+            ValueDoc {
+                name: "old_unpatch_then_new",
+                doc: "design-variants.md: replaced patches' pre_unpatch, then new pre_patch (at enable); replaced \
+                      patches' post_unpatch, then new post_patch (at completion)",
+            },
+            ValueDoc {
+                name: "interleaved",
+                doc: "design-variants.md: replaced objects the new patch lacks first, then per object of the new \
+                      patch the replaced patches' unpatch callback of that object name followed by the new one",
+            },
+        ],
+    },
+    KnobDoc {
+        name: "late_module_patching",
+        doc: "how a target module loaded after its livepatch gets patched",
+        values: &[
+            ValueDoc { name: "on_coming", doc: "upstream: klp_module_coming() applies every patch on klp_patches" },
+            ValueDoc {
+                name: "require_loaded",
+                doc: "seed thread (J. Poimboeuf: \"require modules to be loaded before we 'patch' them\"): \
+                      klp_enable_patch() fails -ENODEV for an unloaded target; the loader never patches (a reload runs unpatched)",
+            },
+            ValueDoc {
+                name: "per_module",
+                doc: "seed thread (P. Mladek: \"a livepatch-per-module\"): the loader never patches; user space \
+                      loads each module's livepatch after the module (a separate admin command)",
+            },
+        ],
+    },
+    KnobDoc {
+        name: "module_load_during_transition",
+        doc: "what a target module load does while a transition is in progress",
+        values: &[
+            ValueDoc {
+                name: "allowed",
+                doc: "upstream: klp_module_coming() patches it for the transition patch too (per-task via func->transition)",
+            },
+            ValueDoc {
+                name: "refused",
+                doc: "seed thread (\"refuse loading modules when livepatch transition is in progress\"): \
+                      klp_module_coming() fails -EBUSY, the load fails",
+            },
+            ValueDoc {
+                name: "blocked",
+                doc: "seed thread (\"the transition gets blocked infinitely\"): the load sleeps in klp_module_coming() \
+                      (module state klp_wait) until the transition ends",
             },
         ],
     },

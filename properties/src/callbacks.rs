@@ -41,6 +41,23 @@ pub fn entries() -> Vec<Entry> {
             "Callbacks run only for loaded objects (vmlinux, or a module bound to the object)."
         ),
         sometimes!("pre_patch_ran", pre_patch_ran, "A pre_patch callback ran."),
+        always!(
+            "callback_side_effects_undone",
+            callback_side_effects_undone,
+            "callback_state_released",
+            "callbacks.rst: \"pre-patch callbacks have a post-unpatch counterpart ... post-patch callbacks have a pre-unpatch counterpart\"; cumulative-patches.rst: \"the cumulative patch is responsible for doing any actions that are necessary to properly replace any older patch\"; system-state.rst (klp_state, klp_get_prev_state()); test-state.sh",
+            "By the time a patch is freed, every system state its pre_patch or post_patch callbacks set \
+             up (a patch's callbacks set up state when it declares klp_states) was undone by the \
+             matching post_unpatch or pre_unpatch callback, or taken over by the patch that replaced \
+             it: that patch declares the same klp_state id and its own callback of the same kind \
+             ran for the same object."
+        ),
+        sometimes!(
+            "callback_state_released",
+            callback_state_released,
+            "State set up by a callback of a patch with klp_states was undone by its unpatch callback \
+             or taken over by a replacing patch."
+        ),
     ]
 }
 
@@ -71,4 +88,10 @@ pub fn callbacks_only_loaded(_: &KlpSystem, st: &State) -> bool {
 }
 fn pre_patch_ran(_: &KlpSystem, st: &State) -> bool {
     st.reached(Site::PrePatchCallback)
+}
+pub fn callback_side_effects_undone(_: &KlpSystem, st: &State) -> bool {
+    no_event(st, Event::CallbackStateLeaked)
+}
+fn callback_state_released(_: &KlpSystem, st: &State) -> bool {
+    st.reached(Site::CallbackStateReleased)
 }

@@ -1,8 +1,9 @@
 //! Modules, func_stacks and patch lifetimes (kernel-semantics S9, S10, S12, S13, S14).
 
 use crate::{always, sometimes, Entry};
+use klp_model::ids::{FuncId, Version};
 use klp_model::patch::klp_is_object_loaded;
-use klp_model::state::{ModState, PatchLife};
+use klp_model::state::{ModState, PatchLife, Site};
 use klp_model::{KlpSystem, State};
 
 pub fn entries() -> Vec<Entry> {
@@ -60,6 +61,24 @@ pub fn entries() -> Vec<Entry> {
             "A livepatch module involved in a forced transition is never unloaded."
         ),
         sometimes!("patch_forced", patch_forced, "Some patch was forced."),
+        always!(
+            "module_code_patched_while_covered",
+            module_code_patched_while_covered,
+            "module_function_runs_covered",
+            "livepatch.rst §3 (consistency model: once a transition completes every task runs the new code); core.c klp_module_coming() (\"applying patch ... to loading module\"); S9",
+            "No task runs an old version of a target module's function while an enabled patch covers \
+             it: for every frame of a module function, if a patch on klp_patches that is enabled has \
+             a func for that function and no transition is in progress for it (the transition patch \
+             has no func for it; during a transition tasks legitimately run either version), the \
+             frame runs the version of the newest such patch (the original code for a nop). Not \
+             promised once a transition was forced."
+        ),
+        sometimes!(
+            "module_function_runs_covered",
+            module_function_runs_covered,
+            "A task runs a target module's function that an enabled patch covers outside a \
+             transition of that function, in a patched version."
+        ),
     ]
 }
 
@@ -134,4 +153,47 @@ pub fn forced_module_kept(_: &KlpSystem, st: &State) -> bool {
 }
 fn patch_forced(_: &KlpSystem, st: &State) -> bool {
     st.patches.iter().any(|p| p.forced)
+}
+
+/// The version an enabled patch makes a module function run outside a transition of that
+/// function: `None` when no enabled patch covers it or the transition patch has a func for it.
+fn covered_version(m: &KlpSystem, st: &State, f: FuncId) -> Option<Version> {
+    let spec = &*m.spec;
+    let func_of = |p: u8| {
+        spec.patches[p as usize]
+            .objs
+            .iter()
+            .flat_map(|&o| spec.objs[o as usize].funcs.iter().copied())
+            .find(|&k| st.funcs[k as usize].exists && spec.klp_funcs[k as usize].old_func == f)
+    };
+    if st.klp_transition_patch.is_some_and(|p| func_of(p).is_some()) {
+        return None;
+    }
+    st.klp_patches.iter().rev().filter(|&&p| st.patches[p as usize].enabled).find_map(|&p| {
+        func_of(p).map(|k| if spec.klp_funcs[k as usize].nop { Version::ORIGINAL } else { Version::of_patch(p) })
+    })
+}
+
+/// See the entry above.
+pub fn module_code_patched_while_covered(m: &KlpSystem, st: &State) -> bool {
+    // As no_mixed_universe: force voids the consistency model (livepatch.rst §3).
+    if st.reached(Site::ForceTransition) {
+        return true;
+    }
+    let spec = &*m.spec;
+    st.tasks.iter().all(|t| {
+        t.stack.iter().all(|fr| {
+            spec.funcs[fr.func as usize].module.is_none()
+                || covered_version(m, st, fr.func).is_none_or(|v| v == fr.version)
+        })
+    })
+}
+fn module_function_runs_covered(m: &KlpSystem, st: &State) -> bool {
+    let spec = &*m.spec;
+    st.tasks.iter().any(|t| {
+        t.stack.iter().any(|fr| {
+            spec.funcs[fr.func as usize].module.is_some()
+                && covered_version(m, st, fr.func).is_some_and(|v| v == fr.version && v != Version::ORIGINAL)
+        })
+    })
 }

@@ -270,6 +270,60 @@ ops = [
 ]
 "#;
 
+/// lp1 declares klp_state 1 and has callbacks for the loaded module m, which is unloaded before
+/// lp1 is disabled: the going module's post_unpatch must undo what its pre_patch set up.
+const STATE_MODULE_GOING: &str = r#"
+[[functions]]
+name = "mod_f"
+object = "m"
+[[modules]]
+name = "m"
+loaded = true
+[[tasks]]
+comm = "swapper/0"
+kind = "idle"
+[[patches]]
+name = "lp1"
+states = [{ id = 1, version = 1 }]
+  [[patches.objects]]
+  name = "m"
+  funcs = ["mod_f"]
+  callbacks = { pre_patch = 0, post_patch = true, pre_unpatch = true, post_unpatch = true }
+[admin]
+order = "script"
+ops = [
+  { op = "insmod", patch = "lp1" },
+  { op = "rmmod", module = "m" },
+  { op = "disable", patch = "lp1" },
+]
+"#;
+
+/// m loads while lp1 (which patches only m's mod_f) is in transition; a user task calls mod_f.
+const MODULE_DURING_TRANSITION: &str = r#"
+[[functions]]
+name = "mod_f"
+object = "m"
+[[modules]]
+name = "m"
+[[tasks]]
+comm = "cat"
+entry = ["mod_f"]
+[[tasks]]
+comm = "swapper/0"
+kind = "idle"
+[[patches]]
+name = "lp1"
+  [[patches.objects]]
+  name = "m"
+  funcs = ["mod_f"]
+[admin]
+order = "script"
+ops = [
+  { op = "insmod", patch = "lp1", wait = false },
+  { op = "insmod", module = "m" },
+]
+"#;
+
 /// Property, the mutations that break it, the scenario.
 const TABLE: &[(&str, &[Mutation], Scenario)] = &[
     // consistency.rs
@@ -326,6 +380,9 @@ const TABLE: &[(&str, &[Mutation], Scenario)] = &[
         &[Mutation::EnabledStoreSkipsSameValueCheck, Mutation::KeepDisabledPatch],
         Inline(DISABLE_TWICE),
     ),
+    // Seed-discussion properties (callbacks.rs, modules.rs).
+    ("callback_side_effects_undone", &[Mutation::GoingSkipsPostUnpatch], Inline(STATE_MODULE_GOING)),
+    ("module_code_patched_while_covered", &[Mutation::ComingSkipsTransitionPatch], Inline(MODULE_DURING_TRANSITION)),
 ];
 
 fn spec(s: &Scenario, mutations: &[Mutation]) -> Spec {

@@ -165,6 +165,7 @@ fn module_state(st: &State, m: usize) -> String {
     let s = match r.state {
         ModState::Unloaded => "unloaded",
         ModState::Formed => "formed",
+        ModState::KlpWait => "klp_wait",
         ModState::Coming => "coming",
         ModState::Live => "live",
         ModState::Going => "going",

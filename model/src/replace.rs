@@ -1,0 +1,101 @@
+//! The replaced patches' callbacks in an atomic replace, as the `callbacks_on_replace` design
+//! knob reshapes them (model/src/variant.rs, [`CallbacksOnReplace`]). Upstream
+//! (`new_only`) runs none of them: `klp_complete_transition()` unpatches the replaced patches
+//! with `klp_unpatch_replaced_patches()` and `klp_free_replaced_patches_async()` frees them
+//! without a callback (Documentation/livepatch/cumulative-patches.rst: "Only the (un)patching
+//! callbacks from the _new_ cumulative livepatch are executed"), so every function here does
+//! nothing for `new_only` or for a patch that is not a replace patch.
+//!
+//! The hooks run inside the steps that call them (`__klp_enable_patch()` and
+//! `klp_complete_transition()`, both under `klp_mutex`), at the points the variant's ordering
+//! names:
+//! - `old_unpatch_then_new`: at enable, every replaced patch's pre_unpatch (oldest patch first,
+//!   object order) before the new patch's first pre_patch; at completion, every replaced
+//!   patch's post_unpatch before the new patch's first post_patch.
+//! - `interleaved`: first the replaced objects whose object name (vmlinux or module) has no
+//!   object in the new patch; then, for each object of the new patch in order, the replaced
+//!   patches' callback for that object name immediately before the new patch's callback.
+//!
+//! A pre_unpatch runs for a replaced object that is patched (as `__klp_disable_patch()` does);
+//! a post_unpatch for one that is loaded, and only if its pre_patch succeeded
+//! (`post_unpatch_enabled`), as `klp_complete_transition()` does for a disabled patch.
+
+use crate::ids::*;
+use crate::log::Log;
+use crate::patch::{klp_is_object_loaded, klp_post_unpatch_callback, klp_pre_unpatch_callback};
+use crate::spec::Spec;
+use crate::state::State;
+use crate::task::PatchState;
+use crate::variant::CallbacksOnReplace;
+
+/// The objects of the patches `p` replaces (every other patch on `klp_patches`), oldest patch
+/// first; `None` when the variant runs no replaced callbacks.
+fn replaced_objs(spec: &Spec, st: &State, p: PatchId) -> Option<Vec<ObjId>> {
+    if spec.variant.callbacks_on_replace == CallbacksOnReplace::NewOnly || !spec.patches[p as usize].replace {
+        return None;
+    }
+    Some(
+        st.klp_patches
+            .iter()
+            .filter(|&&q| q != p)
+            .flat_map(|&q| spec.patches[q as usize].objs.iter().copied())
+            .filter(|&o| st.objs[o as usize].exists)
+            .collect(),
+    )
+}
+
+/// Whether the new patch `p` has an existing object for this object name.
+fn new_patch_has(spec: &Spec, st: &State, p: PatchId, module: Option<ModId>) -> bool {
+    spec.patches[p as usize].objs.iter().any(|&o| st.objs[o as usize].exists && spec.objs[o as usize].module == module)
+}
+
+/// The replaced objects the hook runs at its point: all of them (`old_unpatch_then_new`,
+/// before the new patch's loop), those without a counterpart (`interleaved`, before the loop),
+/// or those of one object name (`interleaved`, inside the loop).
+fn select(spec: &Spec, st: &State, p: PatchId, at: Option<ObjId>) -> Vec<ObjId> {
+    let Some(objs) = replaced_objs(spec, st, p) else { return Vec::new() };
+    let order = spec.variant.callbacks_on_replace;
+    objs.into_iter()
+        .filter(|&o| {
+            let module = spec.objs[o as usize].module;
+            match (order, at) {
+                (CallbacksOnReplace::OldUnpatchThenNew, None) => true,
+                (CallbacksOnReplace::Interleaved, None) => !new_patch_has(spec, st, p, module),
+                (CallbacksOnReplace::Interleaved, Some(n)) => spec.objs[n as usize].module == module,
+                _ => false,
+            }
+        })
+        .collect()
+}
+
+/// `__klp_enable_patch()` of replace patch `p`: the replaced patches' pre_unpatch callbacks the
+/// variant runs before the new patch's object `at`'s pre_patch (`None`: before the first one).
+pub fn pre_unpatch_replaced(spec: &Spec, st: &mut State, p: PatchId, at: Option<ObjId>, log: &mut impl Log) {
+    for o in select(spec, st, p, at) {
+        if st.objs[o as usize].patched {
+            klp_pre_unpatch_callback(spec, st, o, log);
+        }
+    }
+}
+
+/// `klp_complete_transition()` of replace patch `p` (patching only): the replaced patches'
+/// post_unpatch callbacks the variant runs before the new patch's object `at`'s post_patch
+/// (`None`: before the first one). The replaced patches are already unpatched
+/// (`klp_unpatch_replaced_patches()`) and every task runs the new code.
+pub fn post_unpatch_replaced(
+    spec: &Spec,
+    st: &mut State,
+    p: PatchId,
+    target: PatchState,
+    at: Option<ObjId>,
+    log: &mut impl Log,
+) {
+    if target != PatchState::Patched {
+        return;
+    }
+    for o in select(spec, st, p, at) {
+        if klp_is_object_loaded(spec, st, o) {
+            klp_post_unpatch_callback(spec, st, o, log);
+        }
+    }
+}

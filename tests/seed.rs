@@ -1,0 +1,507 @@
+//! The seed discussion's questions (LKML 2018, seed-thread.txt) as scenario x variant runs of
+//! `klpcheck check SCENARIO --variant P [--set knob=value]`: every verdict that differs from
+//! "holds"/"reachable" and the number of distinct states are pinned, so a model change that
+//! moves an answer fails here. Upstream produces no violation on any seed scenario.
+
+use assert_cmd::Command;
+use klp_model::state::ModState;
+use klp_model::{scenario, KlpSystem};
+use stateright::{Checker, Model, Property};
+use std::path::PathBuf;
+
+/// One run: scenario, preset ("upstream" or a model/variants name), extra `--set`s, distinct
+/// states, the violated `always` properties, the unreachable `sometimes` properties (sorted).
+struct Case {
+    scenario: &'static str,
+    variant: &'static str,
+    sets: &'static [&'static str],
+    states: u64,
+    violated: &'static [&'static str],
+    unreachable: &'static [&'static str],
+}
+
+const fn case(
+    scenario: &'static str,
+    variant: &'static str,
+    sets: &'static [&'static str],
+    states: u64,
+    violated: &'static [&'static str],
+    unreachable: &'static [&'static str],
+) -> Case {
+    Case { scenario, variant, sets, states, violated, unreachable }
+}
+
+const CASES: &[Case] = &[
+    case(
+        "seed-ban-disable-stuck-task",
+        "upstream",
+        &[],
+        714,
+        &[],
+        &[
+            "callback_state_released",
+            "cancel_ran",
+            "func_stack_stacked",
+            "module_function_runs_covered",
+            "module_hook_ran",
+            "module_patched_while_live",
+            "nop_on_func_stack",
+            "object_bound_to_module",
+            "patch_forced",
+            "two_patches_listed",
+        ],
+    ),
+    case(
+        "seed-ban-disable-stuck-task",
+        "ban-disable",
+        &[],
+        406,
+        &[],
+        &[
+            "callback_state_released",
+            "cancel_ran",
+            "disable_ran",
+            "func_stack_stacked",
+            "module_function_runs_covered",
+            "module_hook_ran",
+            "module_patched_while_live",
+            "nop_on_func_stack",
+            "object_bound_to_module",
+            "patch_forced",
+            "pre_unpatch_ran",
+            "two_patches_listed",
+        ],
+    ),
+    case(
+        "seed-ban-disable-stuck-task",
+        "no-reverse-transition",
+        &[],
+        202,
+        &[],
+        &[
+            "callback_state_released",
+            "cancel_ran",
+            "func_stack_stacked",
+            "module_function_runs_covered",
+            "module_hook_ran",
+            "module_patched_while_live",
+            "nop_on_func_stack",
+            "object_bound_to_module",
+            "patch_forced",
+            "two_patches_listed",
+        ],
+    ),
+    case(
+        "seed-ban-disable-stuck-task",
+        "empty-replace-disable",
+        &[],
+        348,
+        &[],
+        &[
+            "callback_state_released",
+            "cancel_ran",
+            "disable_ran",
+            "module_function_runs_covered",
+            "module_hook_ran",
+            "module_patched_while_live",
+            "object_bound_to_module",
+            "patch_forced",
+            "post_unpatch_ran",
+            "pre_unpatch_ran",
+        ],
+    ),
+    case(
+        "seed-ban-disable-stuck-task",
+        "revert-replace-disable",
+        &[],
+        348,
+        &[],
+        &[
+            "callback_state_released",
+            "cancel_ran",
+            "disable_ran",
+            "module_function_runs_covered",
+            "module_hook_ran",
+            "module_patched_while_live",
+            "object_bound_to_module",
+            "patch_forced",
+            "post_unpatch_ran",
+            "pre_unpatch_ran",
+        ],
+    ),
+    case(
+        "seed-empty-replace-callbacks",
+        "upstream",
+        &[],
+        96,
+        &[],
+        &[
+            "cancel_ran",
+            "func_stack_stacked",
+            "module_function_runs_covered",
+            "module_hook_ran",
+            "module_patched_while_live",
+            "nop_on_func_stack",
+            "object_bound_to_module",
+            "patch_forced",
+            "two_patches_listed",
+        ],
+    ),
+    case(
+        "seed-empty-replace-callbacks",
+        "ban-disable",
+        &[],
+        48,
+        &[],
+        &[
+            "callback_state_released",
+            "cancel_ran",
+            "disable_ran",
+            "func_stack_stacked",
+            "livepatch_module_removable",
+            "module_function_runs_covered",
+            "module_hook_ran",
+            "module_patched_while_live",
+            "nop_on_func_stack",
+            "object_bound_to_module",
+            "patch_forced",
+            "post_unpatch_ran",
+            "pre_unpatch_ran",
+            "two_patches_listed",
+        ],
+    ),
+    case(
+        "seed-empty-replace-callbacks",
+        "empty-replace-disable",
+        &[],
+        96,
+        &["callback_side_effects_undone"],
+        &[
+            "callback_state_released",
+            "cancel_ran",
+            "disable_ran",
+            "module_function_runs_covered",
+            "module_hook_ran",
+            "module_patched_while_live",
+            "object_bound_to_module",
+            "patch_forced",
+            "post_unpatch_ran",
+            "pre_unpatch_ran",
+        ],
+    ),
+    case(
+        "seed-empty-replace-callbacks",
+        "revert-replace-disable",
+        &[],
+        96,
+        &[],
+        &[
+            "cancel_ran",
+            "disable_ran",
+            "module_function_runs_covered",
+            "module_hook_ran",
+            "module_patched_while_live",
+            "object_bound_to_module",
+            "patch_forced",
+            "post_unpatch_ran",
+            "pre_unpatch_ran",
+        ],
+    ),
+    case(
+        "seed-empty-replace-callbacks",
+        "old-unpatch-then-new-callbacks",
+        &["disable_via=empty_replace"],
+        96,
+        &[],
+        &[
+            "cancel_ran",
+            "disable_ran",
+            "module_function_runs_covered",
+            "module_hook_ran",
+            "module_patched_while_live",
+            "object_bound_to_module",
+            "patch_forced",
+        ],
+    ),
+    case(
+        "seed-empty-replace-callbacks",
+        "interleaved-replace-callbacks",
+        &["disable_via=empty_replace"],
+        96,
+        &[],
+        &[
+            "cancel_ran",
+            "disable_ran",
+            "module_function_runs_covered",
+            "module_hook_ran",
+            "module_patched_while_live",
+            "object_bound_to_module",
+            "patch_forced",
+        ],
+    ),
+    case(
+        "seed-late-module-patching",
+        "upstream",
+        &[],
+        247,
+        &[],
+        &[
+            "callback_state_released",
+            "cancel_ran",
+            "disable_ran",
+            "func_stack_stacked",
+            "livepatch_module_removable",
+            "nop_on_func_stack",
+            "patch_forced",
+            "two_patches_listed",
+        ],
+    ),
+    case(
+        "seed-late-module-patching",
+        "require-modules-loaded",
+        &[],
+        218,
+        &["module_code_patched", "module_code_patched_while_covered"],
+        &[
+            "callback_state_released",
+            "cancel_ran",
+            "disable_ran",
+            "func_stack_stacked",
+            "livepatch_module_removable",
+            "nop_on_func_stack",
+            "patch_forced",
+            "two_patches_listed",
+        ],
+    ),
+    case(
+        "seed-late-module-patching",
+        "per-module-livepatches",
+        &[],
+        286,
+        &["module_code_patched", "module_code_patched_while_covered"],
+        &[
+            "callback_state_released",
+            "cancel_ran",
+            "disable_ran",
+            "func_stack_stacked",
+            "livepatch_module_removable",
+            "nop_on_func_stack",
+            "patch_forced",
+            "two_patches_listed",
+        ],
+    ),
+    case(
+        "seed-module-load-during-transition",
+        "upstream",
+        &[],
+        3108,
+        &[],
+        &[
+            "callback_state_released",
+            "cancel_ran",
+            "func_stack_stacked",
+            "nop_on_func_stack",
+            "patch_forced",
+            "post_unpatch_ran",
+            "pre_patch_ran",
+            "pre_unpatch_ran",
+            "two_patches_listed",
+        ],
+    ),
+    case(
+        "seed-module-load-during-transition",
+        "refuse-module-load",
+        &[],
+        3632,
+        &[],
+        &[
+            "callback_state_released",
+            "cancel_ran",
+            "func_stack_stacked",
+            "nop_on_func_stack",
+            "patch_forced",
+            "post_unpatch_ran",
+            "pre_patch_ran",
+            "pre_unpatch_ran",
+            "two_patches_listed",
+        ],
+    ),
+    case(
+        "seed-module-load-during-transition",
+        "block-module-load",
+        &[],
+        3632,
+        &[],
+        &[
+            "callback_state_released",
+            "cancel_ran",
+            "func_stack_stacked",
+            "nop_on_func_stack",
+            "patch_forced",
+            "post_unpatch_ran",
+            "pre_patch_ran",
+            "pre_unpatch_ran",
+            "two_patches_listed",
+        ],
+    ),
+];
+
+/// Runs `klpcheck check` with `--json` and returns (distinct states, violated, unreachable).
+fn run(c: &Case) -> (u64, Vec<String>, Vec<String>, Option<i32>) {
+    let out = tempfile::tempdir().unwrap();
+    let mut cmd = Command::cargo_bin("klpcheck").unwrap();
+    cmd.args(["check", c.scenario, "--variant", c.variant, "--json", "--threads", "1", "--out"]).arg(out.path());
+    for s in c.sets {
+        cmd.args(["--set", s]);
+    }
+    let o = cmd.output().unwrap();
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    });
+    assert_eq!(j["complete"], true, "{}: search incomplete", c.scenario);
+    let names = |verdict: &str| -> Vec<String> {
+        let mut v: Vec<String> = j["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["verdict"] == verdict)
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    (j["unique_states"].as_u64().unwrap(), names("violated"), names("unreachable"), o.status.code())
+}
+
+#[test]
+fn seed_scenarios_under_each_variant() {
+    let mut failures = Vec::new();
+    for c in CASES {
+        let (states, violated, unreachable, code) = run(c);
+        let label = format!("{} --variant {} {:?}", c.scenario, c.variant, c.sets);
+        eprintln!("{label}: {states} states, violated {violated:?}, unreachable {unreachable:?}");
+        if states != c.states || violated != c.violated || unreachable != c.unreachable {
+            failures.push(format!(
+                "{label}: got {states} states, violated {violated:?}, unreachable {unreachable:?}; \
+                 expected {} states, violated {:?}, unreachable {:?}",
+                c.states, c.violated, c.unreachable
+            ));
+        }
+        let want = if c.violated.is_empty() { 0 } else { 1 };
+        if code != Some(want) {
+            failures.push(format!("{label}: exit code {code:?}, expected {want}"));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn every_seed_scenario_runs_upstream_and_every_preset_is_used() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    for e in std::fs::read_dir(root.join("model/scenarios")).unwrap() {
+        let stem = e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned();
+        if stem.starts_with("seed-") {
+            assert!(
+                CASES.iter().any(|c| c.scenario == stem && c.variant == "upstream" && c.sets.is_empty()),
+                "{stem}: no upstream row"
+            );
+        }
+    }
+    for e in std::fs::read_dir(root.join("model/variants")).unwrap() {
+        let stem = e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned();
+        if stem != "no-stack-check" {
+            assert!(CASES.iter().any(|c| c.variant == stem), "preset {stem}: no seed row");
+        }
+    }
+}
+
+/// `module_load_during_transition = blocked`: the module load waits in `klp_module_coming()`
+/// (a state before MODULE_STATE_LIVE that liveness properties can see), and some wait never
+/// ends: a state where the module waits and no action is enabled but task steps that never
+/// end the transition is reachable (here: the kthread sleeps for ever in the old do_work()).
+#[test]
+fn blocked_module_load_is_a_visible_pre_live_state() {
+    let model = module_load_model("blocked");
+    fn props() -> Vec<Property<KlpSystem>> {
+        vec![
+            Property::sometimes("module_waits", |_, st: &klp_model::State| {
+                st.mods.iter().any(|m| m.state == ModState::KlpWait)
+            }),
+            Property::sometimes("waits_behind_stuck_transition", |m: &KlpSystem, st: &klp_model::State| {
+                // Waiting, and the patching transition can no longer complete: the kthread
+                // sleeps for ever in the original do_work().
+                st.mods.iter().any(|x| x.state == ModState::KlpWait)
+                    && st.klp_target_state == klp_model::task::PatchState::Patched
+                    && st.tasks.iter().any(|t| {
+                        t.context == klp_model::task::Context::Sleeping
+                            && t.stack.iter().any(|f| {
+                                m.spec.funcs[f.func as usize].name == "do_work"
+                                    && f.version == klp_model::ids::Version::ORIGINAL
+                            })
+                    })
+            }),
+        ]
+    }
+    let model = KlpSystem::new(model.spec.as_ref().clone(), props);
+    let checker = model.checker().threads(1).spawn_bfs().join();
+    assert!(checker.discovery("module_waits").is_some());
+    assert!(checker.discovery("waits_behind_stuck_transition").is_some());
+}
+
+fn module_load_model(value: &str) -> KlpSystem {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut spec = scenario::load(&root.join("model/scenarios/seed-module-load-during-transition.toml")).unwrap();
+    let mut v = spec.variant.clone();
+    v.set("module_load_during_transition", value).unwrap();
+    spec.set_variant(v).unwrap();
+    KlpSystem::new(spec, klp_properties::catalogue)
+}
+
+/// `module_load_during_transition = refused`: modprobe ran and the module is not loaded (the
+/// scenario has no rmmod of it), i.e. klp_module_coming() refused it; upstream never does.
+#[test]
+fn refused_module_load_fails_only_in_the_variant() {
+    fn props() -> Vec<Property<KlpSystem>> {
+        vec![Property::sometimes("load_refused", |m: &KlpSystem, st: &klp_model::State| {
+            let i = m.spec.admin.ops.iter().position(|o| o.op == klp_model::spec::AdminOp::InsmodModule(0)).unwrap();
+            st.admin[i] == 1 && st.mods[0].state == ModState::Unloaded
+        })]
+    }
+    for (value, refused) in [("allowed", false), ("refused", true), ("blocked", false)] {
+        let spec = module_load_model(value).spec.as_ref().clone();
+        let checker = KlpSystem::new(spec, props).checker().threads(1).spawn_bfs().join();
+        assert_eq!(checker.discovery("load_refused").is_some(), refused, "{value}");
+    }
+}
+
+/// The empty-replace leak: the exact shortest counterexample, and replay (which sets the
+/// trace's variant through `Spec::set_variant`, deriving the empty patch again) confirms it.
+#[test]
+fn empty_replace_leak_counterexample_replays() {
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::cargo_bin("klpcheck")
+        .unwrap()
+        .args(["check", "seed-empty-replace-callbacks", "--variant", "empty-replace-disable", "--threads", "1"])
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let trace = out.path().join("seed-empty-replace-callbacks--callback_side_effects_undone.json");
+    let r = Command::cargo_bin("klpcheck").unwrap().arg("replay").arg(&trace).output().unwrap();
+    let t = String::from_utf8_lossy(&r.stdout);
+    assert_eq!(r.status.code(), Some(1), "{t}");
+    assert!(t.contains("replay: all 6 steps valid; violation of 'callback_side_effects_undone' confirmed"), "{t}");
+    let steps: Vec<&str> = t.lines().map(str::trim).filter(|l| l.starts_with(|c: char| c.is_ascii_digit())).collect();
+    assert_eq!(
+        steps,
+        [
+            "1  % insmod test_modules/lp1.ko",
+            "2  swapper/0: do_idle()",
+            "3  klp_try_switch_task(cat)",
+            "4  % insmod test_modules/klp_empty_replace.ko",
+            "5  swapper/0: do_idle()",
+            "6  klp_try_switch_task(cat)",
+        ]
+    );
+}
