@@ -131,17 +131,28 @@ pub enum ReadError {
     Json(String, serde_json::Error),
     #[error("{0}: trace schema {1}, this klpcheck reads schema {SCHEMA_VERSION}")]
     Schema(String, u32),
+    #[error("{0}: not a klpcheck trace: no \"schema\" number")]
+    NoSchema(String),
+    #[error("{0}: step {1} is numbered {2}: steps are numbered 1, 2, ... in order")]
+    StepIndex(String, usize, usize),
 }
 
 pub fn read_json(path: &Path) -> Result<Trace, ReadError> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| ReadError::Io(name.clone(), e))?;
     let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| ReadError::Json(name.clone(), e))?;
-    let schema = v.get("schema").and_then(|s| s.as_u64()).unwrap_or(0) as u32;
+    let Some(schema) = v.get("schema").and_then(|s| s.as_u64()) else {
+        return Err(ReadError::NoSchema(name));
+    };
+    let schema = u32::try_from(schema).unwrap_or(u32::MAX);
     if schema != SCHEMA_VERSION {
         return Err(ReadError::Schema(name, schema));
     }
-    serde_json::from_value(v).map_err(|e| ReadError::Json(name, e))
+    let trace: Trace = serde_json::from_value(v).map_err(|e| ReadError::Json(name.clone(), e))?;
+    if let Some((k, s)) = trace.steps.iter().enumerate().find(|(k, s)| s.i != k + 1) {
+        return Err(ReadError::StepIndex(name, k + 1, s.i));
+    }
+    Ok(trace)
 }
 
 /// The readable step list: one line per step, its dmesg lines indented below.
