@@ -44,7 +44,8 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: bool) -> Outco
         .max_states(limits.max_states)
         .max_depth(limits.max_depth)
         .timeout(limits.timeout)
-        .max_memory(limits.max_memory);
+        .max_memory(limits.max_memory)
+        .stop_flag(crate::interrupted());
     if progress {
         b = b.progress(|p: &klp_checker::Progress| {
             eprint!(

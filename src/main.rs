@@ -22,8 +22,32 @@ mod variants;
 
 use clap::Parser;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// Raised by the first Ctrl-C (SIGINT): the engine stops between batches and `check` reports
+/// what it has (statistics, counterexamples found so far, "incomplete", exit code 3).
+pub fn interrupted() -> Arc<AtomicBool> {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    FLAG.get_or_init(|| Arc::new(AtomicBool::new(false))).clone()
+}
+
+/// First SIGINT: raise [`interrupted`]. A second one exits at once (130, as the shell does).
+fn install_sigint_handler() {
+    let flag = interrupted();
+    let res = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\nklpcheck: interrupted, finishing the current batch (Ctrl-C again to quit at once)");
+    });
+    if let Err(e) = res {
+        eprintln!("klpcheck: warning: no Ctrl-C handler: {e}");
+    }
+}
 
 fn main() -> ExitCode {
+    install_sigint_handler();
     let args = match cli::Cli::try_parse() {
         Ok(a) => a,
         Err(e) => {

@@ -39,14 +39,7 @@ impl Preset {
 /// Reads a preset file.
 pub fn load(path: &Path) -> Result<Preset, ScenarioError> {
     let file = path.display().to_string();
-    let src = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-        file: file.clone(),
-        line: 0,
-        column: 0,
-        field: "(file)".into(),
-        message: format!("cannot read: {e}"),
-        hint: None,
-    })?;
+    let src = crate::scenario::read_utf8(path)?;
     let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     parse(&name, &file, &src)
 }
@@ -57,8 +50,10 @@ pub fn parse(name: &str, file: &str, src: &str) -> Result<Preset, ScenarioError>
         let (line, column) = crate::scenario::line_col(src, span.start);
         ScenarioError { file: file.to_string(), line, column, field: field.to_string(), message, hint }
     };
-    let raw: BTreeMap<Spanned<String>, Spanned<toml::Value>> =
-        toml::from_str(src).map_err(|e| err(e.span().unwrap_or(0..0), "(syntax)", e.message().to_string(), None))?;
+    let raw: BTreeMap<Spanned<String>, Spanned<toml::Value>> = toml::from_str(src).map_err(|e| {
+        let (span, field, msg, _) = crate::scenario::toml_error(src, &e);
+        err(span, &field, msg, Some("a preset is lines of knob = \"value\" (`klpcheck list knobs`)".into()))
+    })?;
     let mut preset = Preset { name: name.to_string(), description: String::new(), sets: Vec::new() };
     let mut check = Variant::default();
     for (k, v) in raw {

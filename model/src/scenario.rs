@@ -10,10 +10,14 @@
 use crate::hint::did_you_mean;
 use crate::spec::*;
 use crate::variant::Variant;
-use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 use toml::Spanned;
+
+mod diag;
+mod raw;
+
+use raw::*;
 
 /// An error in a scenario file: where it is, which field, what is wrong, and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,152 +29,6 @@ pub struct ScenarioError {
     pub field: String,
     pub message: String,
     pub hint: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawScenario {
-    description: Option<String>,
-    #[serde(default)]
-    functions: Vec<RawFunc>,
-    #[serde(default)]
-    modules: Vec<RawModule>,
-    #[serde(default)]
-    tasks: Vec<RawTask>,
-    #[serde(default)]
-    patches: Vec<RawPatch>,
-    admin: Option<RawAdmin>,
-    #[serde(default)]
-    bounds: RawBounds,
-    #[serde(default)]
-    variant: Variant,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFunc {
-    name: Spanned<String>,
-    /// "vmlinux" (default) or the name of a target module.
-    object: Option<Spanned<String>>,
-    #[serde(default)]
-    calls: Vec<Spanned<String>>,
-    #[serde(default)]
-    sleeps: Sleeps,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawModule {
-    name: Spanned<String>,
-    #[serde(default)]
-    loaded: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTask {
-    comm: Spanned<String>,
-    #[serde(default = "default_kind")]
-    kind: crate::task::TaskKind,
-    #[serde(default = "one")]
-    count: Spanned<u32>,
-    /// Functions the task calls from user mode (a syscall) or from its main loop (kthread, idle).
-    #[serde(default)]
-    entry: Vec<Spanned<String>>,
-    /// How many children each such task may fork (`klp_copy_process()`).
-    #[serde(default = "zero")]
-    forks: Spanned<u32>,
-}
-
-fn default_kind() -> crate::task::TaskKind {
-    crate::task::TaskKind::User
-}
-fn zero() -> Spanned<u32> {
-    Spanned::new(0..0, 0)
-}
-fn one() -> Spanned<u32> {
-    Spanned::new(0..0, 1)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPatch {
-    name: Spanned<String>,
-    #[serde(default)]
-    replace: bool,
-    #[serde(default)]
-    states: Vec<RawState>,
-    /// v4.12..v4.15 `patch->immediate` (see `Variant::immediate`).
-    #[serde(default)]
-    immediate: bool,
-    #[serde(default)]
-    objects: Vec<RawObject>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawState {
-    id: u32,
-    version: u32,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawObject {
-    /// "vmlinux" (default) or a target module's name.
-    name: Option<Spanned<String>>,
-    funcs: Vec<Spanned<String>>,
-    #[serde(default)]
-    callbacks: RawCallbacks,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawCallbacks {
-    /// Return value of the pre_patch callback: 0 or a negative errno.
-    pre_patch: Option<Spanned<i32>>,
-    #[serde(default)]
-    post_patch: bool,
-    #[serde(default)]
-    pre_unpatch: bool,
-    #[serde(default)]
-    post_unpatch: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawAdmin {
-    order: AdminOrder,
-    #[serde(default)]
-    ops: Vec<RawOp>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawOp {
-    op: Spanned<String>,
-    patch: Option<Spanned<String>>,
-    module: Option<Spanned<String>>,
-    /// "any" order: how many times the command may run (default 1).
-    max: Option<Spanned<u32>>,
-    /// "script" order: wait as the selftest helper does before the next command.
-    wait: Option<bool>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawBounds {
-    #[serde(default = "default_max_stack")]
-    max_stack: Spanned<u32>,
-}
-
-impl Default for RawBounds {
-    fn default() -> Self {
-        RawBounds { max_stack: default_max_stack() }
-    }
-}
-fn default_max_stack() -> Spanned<u32> {
-    Spanned::new(0..0, 2)
 }
 
 /// Hard limits: ids are `u8`, and the state must stay small enough to explore.
@@ -201,105 +59,103 @@ impl Ctx<'_> {
     }
 }
 
-pub(crate) fn line_col(src: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(src.len());
-    let before = &src[..offset];
-    let line = before.matches('\n').count() + 1;
-    let column = offset - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
-    (line, column)
-}
+pub(crate) use diag::{line_col, toml_error};
 
 /// Reads and checks a scenario file.
 pub fn load(path: &Path) -> Result<Spec, ScenarioError> {
     let file = path.display().to_string();
-    let src = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-        file: file.clone(),
-        line: 0,
-        column: 0,
-        field: "(file)".into(),
-        message: format!("cannot read: {e}"),
-        hint: None,
-    })?;
+    let src = read_utf8(path)?;
     let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     parse(&name, &file, &src)
+}
+
+/// Reads a scenario, preset or expectation file as UTF-8; a bad byte is reported at its line
+/// and column.
+pub fn read_utf8(path: &Path) -> Result<String, ScenarioError> {
+    let file = path.display().to_string();
+    let err = |line, column, message| ScenarioError {
+        file: file.clone(),
+        line,
+        column,
+        field: "(file)".into(),
+        message,
+        hint: None,
+    };
+    let bytes = std::fs::read(path).map_err(|e| err(0, 0, format!("cannot read: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let (line, column) = diag::utf8_position(e.as_bytes(), &e.utf8_error());
+        ScenarioError { hint: Some("save the file as UTF-8".into()), ..err(line, column, "not valid UTF-8".into()) }
+    })
 }
 
 /// Parses scenario text; `file` is only used in error messages.
 pub fn parse(name: &str, file: &str, src: &str) -> Result<Spec, ScenarioError> {
     let ctx = Ctx { file, src };
     let raw: RawScenario = toml::from_str(src).map_err(|e| {
-        let span = e.span().unwrap_or(0..0);
-        let msg = e.message().to_string();
-        let field = msg
-            .split('`')
-            .nth(1)
-            .filter(|_| msg.starts_with("unknown field") || msg.starts_with("missing field"))
-            .unwrap_or("(syntax)")
-            .to_string();
-        ctx.err(span, &field, msg, Some("see the scenario format in README.md"))
+        let (span, field, msg, hint) = diag::toml_error(src, &e);
+        ctx.err(span, &field, msg, Some(&hint))
     })?;
     resolve(name, &ctx, raw)
 }
 
 fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Spec, ScenarioError> {
     if raw.tasks.is_empty() {
-        return Err(ctx.err(0..0, "tasks", "a scenario needs at least one task".into(), Some("add a [[tasks]] table")));
+        return Err(ctx.err(
+            0..0,
+            "tasks",
+            "a scenario needs at least one task".into(),
+            Some("add a [[tasks]] table (comm = \"cat\", entry = [\"vfs_read\"])"),
+        ));
     }
+    let variant = resolve_variant(ctx, &raw.variant)?;
     // Modules.
     let mut modules = Vec::new();
     let mut mod_by_name = BTreeMap::new();
     for m in &raw.modules {
+        if modules.len() == MAX_MODULES {
+            return Err(too_many(ctx, m.name.span(), "modules", MAX_MODULES, "ModId"));
+        }
         if m.name.get_ref() == "vmlinux" || mod_by_name.insert(m.name.get_ref().clone(), modules.len()).is_some() {
             return Err(ctx.err(
                 m.name.span(),
                 "modules.name",
                 format!("duplicate or reserved module name '{}'", m.name.get_ref()),
-                None,
+                Some("give every module its own name; \"vmlinux\" is the kernel itself"),
             ));
         }
         modules.push(ModuleSpec { name: m.name.get_ref().clone(), loaded: m.loaded });
-    }
-    if modules.len() > MAX_MODULES {
-        return Err(ctx.err(0..0, "modules", format!("{} modules; at most {MAX_MODULES}", modules.len()), None));
     }
     let module_ref = |s: &Option<Spanned<String>>, field: &str| -> Result<Option<ModId>, ScenarioError> {
         match s {
             None => Ok(None),
             Some(n) if n.get_ref() == "vmlinux" => Ok(None),
             Some(n) => mod_by_name.get(n.get_ref()).map(|&i| Some(i as ModId)).ok_or_else(|| {
-                ctx.err(
-                    n.span(),
-                    field,
-                    format!("unknown module '{}'", n.get_ref()),
-                    Some("declare it in a [[modules]] table, or use \"vmlinux\""),
-                )
+                let hint = did_you_mean(n.get_ref(), mod_by_name.keys().chain(["vmlinux".to_string()].iter()))
+                    .unwrap_or_else(|| "declare it in a [[modules]] table, or use \"vmlinux\"".into());
+                ctx.err(n.span(), field, format!("unknown module '{}'", n.get_ref()), Some(&hint))
             }),
         }
     };
     // Functions.
     let mut func_by_name = BTreeMap::new();
     for (i, f) in raw.functions.iter().enumerate() {
+        if i == MAX_FUNCS {
+            return Err(too_many(ctx, f.name.span(), "functions", MAX_FUNCS, "FuncId"));
+        }
         if func_by_name.insert(f.name.get_ref().clone(), i).is_some() {
             return Err(ctx.err(
                 f.name.span(),
                 "functions.name",
                 format!("duplicate function '{}'", f.name.get_ref()),
-                None,
+                Some("each kernel function is declared once; list every caller in its `calls`"),
             ));
         }
     }
-    if raw.functions.len() > MAX_FUNCS {
-        return Err(ctx.err(
-            0..0,
-            "functions",
-            format!("{} functions; at most {MAX_FUNCS}", raw.functions.len()),
-            None,
-        ));
-    }
     let func_ref = |s: &Spanned<String>, field: &str| -> Result<FuncId, ScenarioError> {
         func_by_name.get(s.get_ref()).map(|&i| i as FuncId).ok_or_else(|| {
-            let hint = did_you_mean(s.get_ref(), func_by_name.keys());
-            ctx.err(s.span(), field, format!("unknown function '{}'", s.get_ref()), hint.as_deref())
+            let hint = did_you_mean(s.get_ref(), func_by_name.keys())
+                .unwrap_or_else(|| "declare it in a [[functions]] table".into());
+            ctx.err(s.span(), field, format!("unknown function '{}'", s.get_ref()), Some(&hint))
         })
     };
     let mut funcs = Vec::new();
@@ -312,60 +168,31 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Spec, ScenarioErro
             sleeps: f.sleeps,
         });
     }
-    // Tasks: threads first (the order of the task list), then idle tasks.
-    let mut tasks = Vec::new();
-    let mut idle = Vec::new();
-    for t in &raw.tasks {
-        let count = *t.count.get_ref();
-        if count == 0 || count as usize > MAX_TASKS {
-            return Err(ctx.err(t.count.span(), "tasks.count", format!("count {count} must be 1..={MAX_TASKS}"), None));
-        }
-        let entry = t.entry.iter().map(|e| func_ref(e, "tasks.entry")).collect::<Result<Vec<_>, _>>()?;
-        let forks = *t.forks.get_ref();
-        if forks > 0 && t.kind != crate::task::TaskKind::User {
-            return Err(ctx.err(t.forks.span(), "tasks.forks", "only user tasks fork in this model".into(), None));
-        }
-        for i in 0..count {
-            let comm = if count > 1 { format!("{}-{i}", t.comm.get_ref()) } else { t.comm.get_ref().clone() };
-            let spec = TaskSpec { comm: comm.clone(), kind: t.kind, entry: entry.clone(), parent: None };
-            let list = if t.kind == crate::task::TaskKind::Idle { &mut idle } else { &mut tasks };
-            let parent = list.len();
-            list.push(spec);
-            for c in 0..forks {
-                list.push(TaskSpec {
-                    comm: format!("{comm}.child{c}"),
-                    kind: t.kind,
-                    entry: entry.clone(),
-                    parent: Some(parent as Pid),
-                });
-            }
-        }
-    }
-    let nthreads = tasks.len();
-    for t in &mut idle {
-        t.parent = t.parent.map(|p| p + nthreads as Pid);
-    }
-    tasks.extend(idle);
-    if tasks.len() > MAX_TASKS {
+    let tasks = resolve_tasks(ctx, &raw.tasks, &func_ref)?;
+    // Patches, objects, funcs.
+    if raw.patches.is_empty() {
         return Err(ctx.err(
             0..0,
-            "tasks",
-            format!("{} tasks (after count and forks); at most {MAX_TASKS}", tasks.len()),
-            None,
+            "patches",
+            "a scenario needs at least one livepatch: without one there is nothing to check".into(),
+            Some("add a [[patches]] table with one [[patches.objects]]"),
         ));
     }
-    // Patches, objects, funcs.
     let mut b = PatchBuilder::default();
     let mut patch_by_name = BTreeMap::new();
     for p in &raw.patches {
+        if b.patches.len() == MAX_PATCHES {
+            return Err(too_many(ctx, p.name.span(), "patches", MAX_PATCHES, "PatchId"));
+        }
         if patch_by_name.insert(p.name.get_ref().clone(), b.patches.len()).is_some()
             || mod_by_name.contains_key(p.name.get_ref())
+            || p.name.get_ref() == "vmlinux"
         {
             return Err(ctx.err(
                 p.name.span(),
                 "patches.name",
-                format!("duplicate name '{}'", p.name.get_ref()),
-                Some("patch and module names share one namespace (they are all modules)"),
+                format!("duplicate or reserved name '{}'", p.name.get_ref()),
+                Some("patch and module names share one namespace (they are all modules); \"vmlinux\" is the kernel"),
             ));
         }
         let mut objs = Vec::new();
@@ -377,7 +204,7 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Spec, ScenarioErro
                     span,
                     "patches.objects.name",
                     "two objects for the same module in one patch".into(),
-                    None,
+                    Some("merge their funcs into one [[patches.objects]] table"),
                 ));
             }
             let mut fs = Vec::new();
@@ -396,7 +223,7 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Spec, ScenarioErro
                         f.span(),
                         "patches.objects.funcs",
                         format!("function '{}' listed twice", f.get_ref()),
-                        None,
+                        Some("list each function once per object"),
                     ));
                 }
                 fs.push(id);
@@ -409,7 +236,7 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Spec, ScenarioErro
                         r.span(),
                         "patches.objects.callbacks.pre_patch",
                         format!("{} is not 0 or a negative errno", r.get_ref()),
-                        None,
+                        Some("pre_patch = 0 (success) or -19 (-ENODEV), any -4095..=0"),
                     ))
                 }
                 r => r.as_ref().map(|r| *r.get_ref()),
@@ -427,13 +254,18 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Spec, ScenarioErro
                 p.name.span(),
                 "patches.objects",
                 "a patch needs at least one object (klp_enable_patch: -EINVAL)".into(),
-                None,
+                Some("add [[patches.objects]] with name = \"vmlinux\" and funcs = [...]"),
             ));
         }
         let mut ids = BTreeMap::new();
         for s in &p.states {
             if ids.insert(s.id, s.version).is_some() {
-                return Err(ctx.err(p.name.span(), "patches.states", format!("state id {} listed twice", s.id), None));
+                return Err(ctx.err(
+                    p.name.span(),
+                    "patches.states",
+                    format!("state id {} listed twice", s.id),
+                    Some("a klp_state id appears once per patch"),
+                ));
             }
         }
         b.add_patch(p.name.get_ref().clone(), p.replace, p.states.iter().map(|s| (s.id, s.version)).collect(), objs);
@@ -449,103 +281,28 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Spec, ScenarioErro
             last.immediate = p.immediate;
         }
     }
-    if b.patches.len() > MAX_PATCHES {
-        return Err(ctx.err(0..0, "patches", format!("{} patches; at most {MAX_PATCHES}", b.patches.len()), None));
-    }
+    // Slot ids are u8 (ids.rs); nops add slots, so count after klp_add_nops().
     b.add_nops(&funcs);
     if b.klp_funcs.len() > u8::MAX as usize || b.objs.len() > u8::MAX as usize {
-        return Err(ctx.err(0..0, "patches", "too many klp_func slots".into(), None));
+        return Err(ctx.err(
+            raw.patches[0].name.span(),
+            "patches",
+            format!(
+                "{} klp_func and {} klp_object slots (nops included); at most 255 each",
+                b.klp_funcs.len(),
+                b.objs.len()
+            ),
+            Some("patch fewer functions, or fewer patches with replace = true"),
+        ));
     }
-    // Admin commands.
-    let admin = match raw.admin {
-        None => Admin { order: AdminOrder::Any, ops: vec![] },
-        Some(a) => {
-            if a.ops.len() > MAX_OPS {
-                return Err(ctx.err(0..0, "admin.ops", format!("{} commands; at most {MAX_OPS}", a.ops.len()), None));
-            }
-            let mut ops = Vec::new();
-            for o in &a.ops {
-                let patch = match &o.patch {
-                    None => None,
-                    Some(n) => Some(*patch_by_name.get(n.get_ref()).ok_or_else(|| {
-                        ctx.err(
-                            n.span(),
-                            "admin.ops.patch",
-                            format!("unknown patch '{}'", n.get_ref()),
-                            did_you_mean(n.get_ref(), patch_by_name.keys()).as_deref(),
-                        )
-                    })? as PatchId),
-                };
-                let module = match &o.module {
-                    None => None,
-                    Some(n) => module_ref(&Some(n.clone()), "admin.ops.module")?,
-                };
-                let need_one = |ok: bool| {
-                    if ok {
-                        Ok(())
-                    } else {
-                        Err(ctx.err(
-                            o.op.span(),
-                            "admin.ops",
-                            format!("'{}' needs exactly one of patch or module", o.op.get_ref()),
-                            None,
-                        ))
-                    }
-                };
-                let op = match (o.op.get_ref().as_str(), patch, module) {
-                    ("insmod", Some(p), None) => AdminOp::InsmodPatch(p),
-                    ("insmod", None, Some(m)) => AdminOp::InsmodModule(m),
-                    ("rmmod", Some(p), None) => AdminOp::RmmodPatch(p),
-                    ("rmmod", None, Some(m)) => AdminOp::RmmodModule(m),
-                    ("disable", Some(p), None) => AdminOp::Disable(p),
-                    ("enable", Some(p), None) => AdminOp::Enable(p),
-                    ("force", Some(p), None) => AdminOp::Force(p),
-                    ("insmod" | "rmmod" | "disable" | "enable" | "force", _, _) => {
-                        need_one(false)?;
-                        unreachable!()
-                    }
-                    (other, _, _) => {
-                        let known = ["insmod", "rmmod", "disable", "enable", "force"];
-                        return Err(ctx.err(
-                            o.op.span(),
-                            "admin.ops.op",
-                            format!("unknown command '{other}'"),
-                            did_you_mean(other, known.iter()).as_deref(),
-                        ));
-                    }
-                };
-                let max = match &o.max {
-                    None => 1,
-                    Some(m) if *m.get_ref() == 0 || *m.get_ref() > MAX_OP_REPEAT => {
-                        return Err(ctx.err(
-                            m.span(),
-                            "admin.ops.max",
-                            format!("max {} must be 1..={MAX_OP_REPEAT}", m.get_ref()),
-                            None,
-                        ))
-                    }
-                    Some(m) => *m.get_ref() as u8,
-                };
-                if a.order == AdminOrder::Script && o.max.is_some() {
-                    return Err(ctx.err(
-                        o.op.span(),
-                        "admin.ops.max",
-                        "max only applies to order = \"any\"; repeat the command in the script instead".into(),
-                        None,
-                    ));
-                }
-                ops.push(OpSpec { op, max, wait: o.wait.unwrap_or(true) });
-            }
-            Admin { order: a.order, ops }
-        }
-    };
+    let admin = resolve_admin(ctx, raw.admin.as_ref(), &patch_by_name, &module_ref)?;
     let max_stack = *raw.bounds.max_stack.get_ref();
     if max_stack == 0 || max_stack > MAX_STACK {
         return Err(ctx.err(
             raw.bounds.max_stack.span(),
             "bounds.max_stack",
             format!("{max_stack} must be 1..={MAX_STACK}"),
-            None,
+            Some("the deepest call chain explored; 2 or 3 is typical"),
         ));
     }
     let mut spec = Spec {
@@ -562,6 +319,192 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Spec, ScenarioErro
         variant: Variant::default(),
         mutations: crate::mutation::Mutations::NONE,
     };
-    spec.set_variant(raw.variant).map_err(|e| ctx.err(0..0, "variant", e, None))?;
+    spec.set_variant(variant).map_err(|e| ctx.err(0..0, "variant", e, None))?;
     Ok(spec)
+}
+
+/// Resolves a function name (and the field it is in) to its id.
+type FuncRef<'a> = dyn Fn(&Spanned<String>, &str) -> Result<FuncId, ScenarioError> + 'a;
+/// Resolves an optional module name ("vmlinux" or none = the kernel) to its id.
+type ModuleRef<'a> = dyn Fn(&Option<Spanned<String>>, &str) -> Result<Option<ModId>, ScenarioError> + 'a;
+
+fn too_many(ctx: &Ctx, span: std::ops::Range<usize>, field: &str, max: usize, id: &str) -> ScenarioError {
+    ctx.err(
+        span,
+        field,
+        format!("more than {max} {field}"),
+        Some(&format!("at most {max}: each is a {id} in the state, and the state space grows with every one")),
+    )
+}
+
+/// `[variant]`: each key a knob of [`KNOBS`](crate::variant::KNOBS), checked like preset files.
+fn resolve_variant(ctx: &Ctx, raw: &BTreeMap<Spanned<String>, Spanned<toml::Value>>) -> Result<Variant, ScenarioError> {
+    let mut v = Variant::default();
+    for (k, val) in raw {
+        let key = k.get_ref();
+        let field = format!("variant.{key}");
+        let Some(s) = val.get_ref().as_str() else {
+            return Err(ctx.err(
+                val.span(),
+                &field,
+                format!("expected a string, found {}", val.get_ref().type_str()),
+                Some(&format!("write {key} = \"value\" (`klpcheck list knobs`)")),
+            ));
+        };
+        if let Err(e) = v.set(key, s) {
+            let span = if e.message.starts_with("unknown knob") { k.span() } else { val.span() };
+            return Err(ctx.err(span, &field, e.message, e.hint.as_deref()));
+        }
+    }
+    Ok(v)
+}
+
+/// Tasks: threads first (the order of the task list), then idle tasks; `count` copies and
+/// `forks` child slots expanded.
+fn resolve_tasks(ctx: &Ctx, raw: &[RawTask], func_ref: &FuncRef) -> Result<Vec<TaskSpec>, ScenarioError> {
+    let mut tasks = Vec::new();
+    let mut idle = Vec::new();
+    let mut comms: BTreeMap<String, ()> = BTreeMap::new();
+    for t in raw {
+        let count = *t.count.get_ref() as usize;
+        if count == 0 || count > MAX_TASKS {
+            return Err(ctx.err(
+                t.count.span(),
+                "tasks.count",
+                format!("count {count} must be 1..={MAX_TASKS}"),
+                Some("identical copies of this task; a Pid is a u8 and the model allows 16 tasks in all"),
+            ));
+        }
+        let forks = *t.forks.get_ref() as usize;
+        if forks > 0 && t.kind != crate::task::TaskKind::User {
+            return Err(ctx.err(
+                t.forks.span(),
+                "tasks.forks",
+                "only user tasks fork in this model".into(),
+                Some("remove forks, or set kind = \"user\""),
+            ));
+        }
+        let total = tasks.len() + idle.len() + count * (1 + forks.min(MAX_TASKS));
+        if forks > MAX_TASKS || total > MAX_TASKS {
+            // A defaulted count or forks has no span: point at the task's comm then.
+            let span = match (forks > 0, t.count.span().is_empty()) {
+                (true, _) => t.forks.span(),
+                (false, false) => t.count.span(),
+                (false, true) => t.comm.span(),
+            };
+            return Err(ctx.err(
+                span,
+                if forks > 0 { "tasks.forks" } else { "tasks.count" },
+                format!("{total} tasks or more (after count and forks); at most {MAX_TASKS}"),
+                Some("tasks are u8 pids and each one multiplies the state space: use fewer"),
+            ));
+        }
+        let entry = t.entry.iter().map(|e| func_ref(e, "tasks.entry")).collect::<Result<Vec<_>, _>>()?;
+        for i in 0..count {
+            let comm = if count > 1 { format!("{}-{i}", t.comm.get_ref()) } else { t.comm.get_ref().clone() };
+            let list = if t.kind == crate::task::TaskKind::Idle { &mut idle } else { &mut tasks };
+            let parent = list.len();
+            let children: Vec<String> = (0..forks).map(|c| format!("{comm}.child{c}")).collect();
+            for c in std::iter::once(&comm).chain(&children) {
+                if comms.insert(c.to_string(), ()).is_some() {
+                    return Err(ctx.err(
+                        t.comm.span(),
+                        "tasks.comm",
+                        format!("duplicate task comm '{c}'"),
+                        Some("give each [[tasks]] its own comm (count = N names copies comm-0 .. comm-N-1)"),
+                    ));
+                }
+            }
+            list.push(TaskSpec { comm, kind: t.kind, entry: entry.clone(), parent: None });
+            for c in children {
+                list.push(TaskSpec { comm: c, kind: t.kind, entry: entry.clone(), parent: Some(parent as Pid) });
+            }
+        }
+    }
+    let nthreads = tasks.len();
+    for t in &mut idle {
+        t.parent = t.parent.map(|p| p + nthreads as Pid);
+    }
+    tasks.extend(idle);
+    Ok(tasks)
+}
+
+/// `[admin]`: the commands and their order.
+fn resolve_admin(
+    ctx: &Ctx,
+    raw: Option<&RawAdmin>,
+    patch_by_name: &BTreeMap<String, usize>,
+    module_ref: &ModuleRef,
+) -> Result<Admin, ScenarioError> {
+    let Some(a) = raw else {
+        return Ok(Admin { order: AdminOrder::Any, ops: vec![] });
+    };
+    let mut ops = Vec::new();
+    for o in &a.ops {
+        if ops.len() == MAX_OPS {
+            return Err(ctx.err(
+                o.op.span(),
+                "admin.ops",
+                format!("more than {MAX_OPS} commands"),
+                Some("the command counters are u8 and every command multiplies the state space: use fewer"),
+            ));
+        }
+        let patch = match &o.patch {
+            None => None,
+            Some(n) => Some(*patch_by_name.get(n.get_ref()).ok_or_else(|| {
+                let hint = did_you_mean(n.get_ref(), patch_by_name.keys())
+                    .unwrap_or_else(|| "name a [[patches]] table's name".into());
+                ctx.err(n.span(), "admin.ops.patch", format!("unknown patch '{}'", n.get_ref()), Some(&hint))
+            })? as PatchId),
+        };
+        let module = match &o.module {
+            None => None,
+            Some(n) => module_ref(&Some(n.clone()), "admin.ops.module")?,
+        };
+        let known = ["insmod", "rmmod", "disable", "enable", "force"];
+        let op = match (o.op.get_ref().as_str(), patch, module) {
+            ("insmod", Some(p), None) => AdminOp::InsmodPatch(p),
+            ("insmod", None, Some(m)) => AdminOp::InsmodModule(m),
+            ("rmmod", Some(p), None) => AdminOp::RmmodPatch(p),
+            ("rmmod", None, Some(m)) => AdminOp::RmmodModule(m),
+            ("disable", Some(p), None) => AdminOp::Disable(p),
+            ("enable", Some(p), None) => AdminOp::Enable(p),
+            ("force", Some(p), None) => AdminOp::Force(p),
+            (op, _, _) if known.contains(&op) => {
+                let which = if matches!(op, "insmod" | "rmmod") { "exactly one of patch or module" } else { "a patch" };
+                return Err(ctx.err(
+                    o.op.span(),
+                    "admin.ops",
+                    format!("'{op}' needs {which}"),
+                    Some("e.g. { op = \"insmod\", patch = \"lp1\" } or { op = \"rmmod\", module = \"m\" }"),
+                ));
+            }
+            (other, _, _) => {
+                let hint = did_you_mean(other, known.iter()).unwrap_or_else(|| format!("one of: {}", known.join(", ")));
+                return Err(ctx.err(o.op.span(), "admin.ops.op", format!("unknown command '{other}'"), Some(&hint)));
+            }
+        };
+        let max = match &o.max {
+            None => 1,
+            Some(m) if *m.get_ref() == 0 || *m.get_ref() > MAX_OP_REPEAT => {
+                return Err(ctx.err(
+                    m.span(),
+                    "admin.ops.max",
+                    format!("max {} must be 1..={MAX_OP_REPEAT}", m.get_ref()),
+                    Some("how often the command may run in order = \"any\""),
+                ))
+            }
+            Some(m) => *m.get_ref() as u8,
+        };
+        if a.order == AdminOrder::Script && o.max.is_some() {
+            return Err(ctx.err(
+                o.op.span(),
+                "admin.ops.max",
+                "max only applies to order = \"any\"".into(),
+                Some("repeat the command in the script instead"),
+            ));
+        }
+        ops.push(OpSpec { op, max, wait: o.wait.unwrap_or(true) });
+    }
+    Ok(Admin { order: a.order, ops })
 }

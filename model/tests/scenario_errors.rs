@@ -6,7 +6,7 @@ fn err(src: &str) -> String {
     parse("t", "t.toml", src).expect_err("must be rejected").to_string()
 }
 
-const OK: &str = "[[functions]]\nname = \"f\"\n\n[[tasks]]\ncomm = \"a\"\nentry = [\"f\"]\n";
+const OK: &str = "[[functions]]\nname = \"f\"\n\n[[tasks]]\ncomm = \"a\"\nentry = [\"f\"]\n\n[[patches]]\nname = \"lp1\"\n[[patches.objects]]\nfuncs = [\"f\"]\n";
 
 #[test]
 fn minimal_scenario_parses() {
@@ -18,8 +18,13 @@ fn minimal_scenario_parses() {
 
 #[test]
 fn unknown_key_names_line_and_field() {
+    let e = err(&format!("colour = 1\n{OK}"));
+    assert!(e.starts_with("t.toml:1:1: colour: unknown field `colour`"), "{e}");
     let e = err(&format!("{OK}colour = 1\n"));
-    assert!(e.starts_with("t.toml:7:1: colour: unknown field `colour`"), "{e}");
+    assert!(e.starts_with("t.toml:12:1: patches.objects.colour: unknown field `colour`"), "{e}");
+    let e = err(&OK.replace("comm =", "comn ="));
+    assert!(e.starts_with("t.toml:5:1: tasks.comn: unknown field `comn`"), "{e}");
+    assert!(e.ends_with("hint: did you mean 'comm'?"), "{e}");
 }
 
 #[test]
@@ -46,10 +51,9 @@ fn empty_and_duplicate() {
 
 #[test]
 fn unknown_patch_in_admin_and_unknown_command() {
-    let p = "[[patches]]\nname = \"lp1\"\n[[patches.objects]]\nfuncs = [\"f\"]\n";
-    let e = err(&format!("{OK}{p}[admin]\norder = \"script\"\nops = [{{ op = \"insmod\", patch = \"lp2\" }}]\n"));
+    let e = err(&format!("{OK}[admin]\norder = \"script\"\nops = [{{ op = \"insmod\", patch = \"lp2\" }}]\n"));
     assert!(e.contains("admin.ops.patch: unknown patch 'lp2'"), "{e}");
-    let e = err(&format!("{OK}{p}[admin]\norder = \"script\"\nops = [{{ op = \"insmood\", patch = \"lp1\" }}]\n"));
+    let e = err(&format!("{OK}[admin]\norder = \"script\"\nops = [{{ op = \"insmood\", patch = \"lp1\" }}]\n"));
     assert!(e.contains("admin.ops.op: unknown command 'insmood'") && e.contains("did you mean 'insmod'?"), "{e}");
 }
 

@@ -264,6 +264,10 @@ pub enum ReadError {
          `klpcheck check` (schema 1 traces lack the per-step state changes and the evidence)"
     )]
     Schema(String, u32),
+    #[error("{0}: not a klpcheck trace: no \"schema\" number")]
+    NoSchema(String),
+    #[error("{0}: step {1} is numbered {2}: steps are numbered 1, 2, ... in order")]
+    StepIndex(String, usize, usize),
 }
 
 pub fn read_json(path: &Path) -> Result<Trace, ReadError> {
@@ -275,11 +279,18 @@ pub fn read_json(path: &Path) -> Result<Trace, ReadError> {
 /// Parses trace JSON; `name` is only used in error messages.
 pub fn parse_json(name: &str, text: &str) -> Result<Trace, ReadError> {
     let v: serde_json::Value = serde_json::from_str(text).map_err(|e| ReadError::Json(name.to_string(), e))?;
-    let schema = v.get("schema").and_then(|s| s.as_u64()).unwrap_or(0) as u32;
+    let Some(schema) = v.get("schema").and_then(|s| s.as_u64()) else {
+        return Err(ReadError::NoSchema(name.to_string()));
+    };
+    let schema = u32::try_from(schema).unwrap_or(u32::MAX);
     if schema != SCHEMA_VERSION {
         return Err(ReadError::Schema(name.to_string(), schema));
     }
-    serde_json::from_value(v).map_err(|e| ReadError::Json(name.to_string(), e))
+    let trace: Trace = serde_json::from_value(v).map_err(|e| ReadError::Json(name.to_string(), e))?;
+    if let Some((k, s)) = trace.steps.iter().enumerate().find(|(k, s)| s.i != k + 1) {
+        return Err(ReadError::StepIndex(name.to_string(), k + 1, s.i));
+    }
+    Ok(trace)
 }
 
 /// "counterexample for 'p' in scenario 's' (variant v, N steps)".

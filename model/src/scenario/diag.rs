@@ -1,0 +1,149 @@
+//! Turning TOML parser errors into scenario errors: which field a byte offset belongs to
+//! (`tasks.count`), "did you mean" for unknown keys, and positions in non-UTF-8 files.
+
+use crate::hint::did_you_mean;
+
+/// 1-based line and column of a byte offset (columns count bytes, as the TOML parser's do).
+pub(crate) fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(src.len());
+    while !src.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &src[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = offset - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+    (line, column)
+}
+
+/// Line and column of the first byte that is not UTF-8.
+pub(crate) fn utf8_position(bytes: &[u8], e: &std::str::Utf8Error) -> (usize, usize) {
+    let valid = &bytes[..e.valid_up_to()];
+    let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+    let start = valid.iter().rposition(|&b| b == b'\n').map(|i| i + 1).unwrap_or(0);
+    (line, valid.len() - start + 1)
+}
+
+/// The trailing bare key of `s` (letters, digits, `_`, `-`), if any.
+fn trailing_key(s: &str) -> Option<&str> {
+    let s = s.trim_end();
+    let start = s
+        .char_indices()
+        .rfind(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .map(|(i, c)| i + c.len_utf8())
+        .unwrap_or(0);
+    (start < s.len()).then(|| &s[start..])
+}
+
+/// The dotted path of the field at `offset`: the last `[table]` / `[[array]]` header before
+/// it, the key of an enclosing inline array (`ops = [{ ... }]`), and the key on its line.
+/// Heuristic (it reads text, not the parse tree), good enough for error messages.
+pub(crate) fn field_at(src: &str, offset: usize) -> String {
+    field_parts(src, offset).0.join(".")
+}
+
+/// The parts of [`field_at`], and whether the last one is the innermost of several keys on
+/// the line (a key inside an inline table).
+fn field_parts(src: &str, offset: usize) -> (Vec<String>, bool) {
+    let offset = {
+        let mut o = offset.min(src.len());
+        while !src.is_char_boundary(o) {
+            o -= 1;
+        }
+        o
+    };
+    let line_start = src[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let before = &src[..line_start];
+    let this_line = &src[line_start..offset];
+    let mut parts: Vec<String> = Vec::new();
+    let header = before.lines().rev().map(str::trim).find(|l| l.starts_with('[') && !l.starts_with("[{"));
+    let header_here = src[line_start..].trim_start().starts_with('[');
+    let header = if header_here { Some(src[line_start..].lines().next().unwrap_or("").trim()) } else { header };
+    if let Some(h) = header {
+        let name = h.trim_start_matches('[').split(']').next().unwrap_or("").trim();
+        if !name.is_empty() {
+            parts.push(name.to_string());
+        }
+    }
+    if header_here {
+        return (parts, false);
+    }
+    // An inline table inside an array that opened on an earlier line: `ops = [` ... `{ op = ... }`.
+    if this_line.trim_start().starts_with('{') {
+        if let Some(k) = before.lines().rev().find_map(|l| l.split_once('=').filter(|(_, v)| v.trim() == "[")) {
+            if let Some(k) = trailing_key(k.0) {
+                parts.push(k.to_string());
+            }
+        }
+    }
+    // Keys on this line before the offset: the first (outer) and the last (innermost).
+    let keys: Vec<&str> = this_line.match_indices('=').filter_map(|(i, _)| trailing_key(&this_line[..i])).collect();
+    if let Some(first) = keys.first() {
+        parts.push(first.to_string());
+    }
+    if let Some(last) = keys.last().filter(|_| keys.len() > 1) {
+        parts.push(last.to_string());
+    }
+    (parts, keys.len() > 1)
+}
+
+/// Field, message and hint for an error of the TOML parser or of serde.
+pub(crate) fn toml_error(src: &str, e: &toml::de::Error) -> (std::ops::Range<usize>, String, String, String) {
+    let span = e.span().unwrap_or(0..0);
+    let msg = e.message().trim_end().to_string();
+    let names: Vec<&str> = msg.split('`').skip(1).step_by(2).collect();
+    let base = field_at(src, span.start);
+    let join = |k: &str| if base.is_empty() { k.to_string() } else { format!("{base}.{k}") };
+    if msg.starts_with("unknown field") {
+        let unknown = names.first().copied().unwrap_or("");
+        // The span is the key itself: the path is the enclosing table.
+        let table = {
+            let line_start = src[..span.start.min(src.len())].rfind('\n').map(|i| i + 1).unwrap_or(0);
+            let inline = src[line_start..span.start.min(src.len())].contains('=');
+            if inline {
+                let (mut parts, inner) = field_parts(src, span.start);
+                if inner {
+                    parts.pop();
+                }
+                parts.join(".")
+            } else {
+                field_at(&src[..line_start], line_start)
+            }
+        };
+        let field = if table.is_empty() { unknown.to_string() } else { format!("{table}.{unknown}") };
+        let hint = did_you_mean(unknown, names.iter().skip(1))
+            .unwrap_or_else(|| format!("known keys here: {}", names.get(1..).unwrap_or(&[]).join(", ")));
+        return (span, field, msg, hint);
+    }
+    if msg.starts_with("missing field") {
+        let missing = names.first().copied().unwrap_or("");
+        return (span, join(missing), msg.clone(), format!("add `{missing} = ...` to this table"));
+    }
+    if msg.starts_with("unknown variant") {
+        let value = names.first().copied().unwrap_or("");
+        let hint = did_you_mean(value, names.iter().skip(1))
+            .unwrap_or_else(|| format!("one of: {}", names.get(1..).unwrap_or(&[]).join(", ")));
+        return (span, base, msg, hint);
+    }
+    if msg.starts_with("invalid type") || msg.starts_with("invalid value") {
+        return (span, base, msg, "see the scenario format in README.md for this field's type".into());
+    }
+    let field = if base.is_empty() { "(syntax)".to_string() } else { base };
+    (span, field, msg, "this is not valid TOML here (see the scenario format in README.md)".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_paths() {
+        let src = "[[tasks]]\ncomm = \"a\"\ncount = \"x\"\n[admin]\nops = [{ op = \"insmood\" }]\n";
+        assert_eq!(field_at(src, src.find("\"x\"").unwrap()), "tasks.count");
+        assert_eq!(field_at(src, src.find("\"insmood\"").unwrap()), "admin.ops.op");
+        let src = "[admin]\nops = [\n  { op = 3 },\n]\n";
+        assert_eq!(field_at(src, src.find('3').unwrap()), "admin.ops.op");
+        assert_eq!(field_at("x = 1", 4), "x");
+        assert_eq!(field_at("a = 1\n[tasks]\n", 6), "tasks");
+        assert_eq!(line_col("a\nbé", 4), (2, 2));
+    }
+}

@@ -1,0 +1,153 @@
+//! The scenario file as serde reads it (names unresolved, spans kept for error messages).
+
+use crate::spec::{AdminOrder, Sleeps};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawScenario {
+    pub(super) description: Option<String>,
+    #[serde(default)]
+    pub(super) functions: Vec<RawFunc>,
+    #[serde(default)]
+    pub(super) modules: Vec<RawModule>,
+    #[serde(default)]
+    pub(super) tasks: Vec<RawTask>,
+    #[serde(default)]
+    pub(super) patches: Vec<RawPatch>,
+    pub(super) admin: Option<RawAdmin>,
+    #[serde(default)]
+    pub(super) bounds: RawBounds,
+    #[serde(default)]
+    /// Knob assignments, checked with [`crate::Variant::set`] like preset files.
+    pub(super) variant: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFunc {
+    pub(super) name: Spanned<String>,
+    /// "vmlinux" (default) or the name of a target module.
+    pub(super) object: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) calls: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(super) sleeps: Sleeps,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawModule {
+    pub(super) name: Spanned<String>,
+    #[serde(default)]
+    pub(super) loaded: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTask {
+    pub(super) comm: Spanned<String>,
+    #[serde(default = "default_kind")]
+    pub(super) kind: crate::task::TaskKind,
+    #[serde(default = "one")]
+    pub(super) count: Spanned<u32>,
+    /// Functions the task calls from user mode (a syscall) or from its main loop (kthread, idle).
+    #[serde(default)]
+    pub(super) entry: Vec<Spanned<String>>,
+    /// How many children each such task may fork (`klp_copy_process()`).
+    #[serde(default = "zero")]
+    pub(super) forks: Spanned<u32>,
+}
+
+fn default_kind() -> crate::task::TaskKind {
+    crate::task::TaskKind::User
+}
+fn zero() -> Spanned<u32> {
+    Spanned::new(0..0, 0)
+}
+fn one() -> Spanned<u32> {
+    Spanned::new(0..0, 1)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPatch {
+    pub(super) name: Spanned<String>,
+    #[serde(default)]
+    pub(super) replace: bool,
+    #[serde(default)]
+    pub(super) states: Vec<RawState>,
+    /// v4.12..v4.15 `patch->immediate` (see `Variant::immediate`).
+    #[serde(default)]
+    pub(super) immediate: bool,
+    #[serde(default)]
+    pub(super) objects: Vec<RawObject>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawState {
+    pub(super) id: u32,
+    pub(super) version: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawObject {
+    /// "vmlinux" (default) or a target module's name.
+    pub(super) name: Option<Spanned<String>>,
+    pub(super) funcs: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(super) callbacks: RawCallbacks,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCallbacks {
+    /// Return value of the pre_patch callback: 0 or a negative errno.
+    pub(super) pre_patch: Option<Spanned<i32>>,
+    #[serde(default)]
+    pub(super) post_patch: bool,
+    #[serde(default)]
+    pub(super) pre_unpatch: bool,
+    #[serde(default)]
+    pub(super) post_unpatch: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAdmin {
+    pub(super) order: AdminOrder,
+    #[serde(default)]
+    pub(super) ops: Vec<RawOp>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawOp {
+    pub(super) op: Spanned<String>,
+    pub(super) patch: Option<Spanned<String>>,
+    pub(super) module: Option<Spanned<String>>,
+    /// "any" order: how many times the command may run (default 1).
+    pub(super) max: Option<Spanned<u32>>,
+    /// "script" order: wait as the selftest helper does before the next command.
+    pub(super) wait: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBounds {
+    #[serde(default = "default_max_stack")]
+    pub(super) max_stack: Spanned<u32>,
+}
+
+impl Default for RawBounds {
+    fn default() -> Self {
+        RawBounds { max_stack: default_max_stack() }
+    }
+}
+fn default_max_stack() -> Spanned<u32> {
+    Spanned::new(0..0, 2)
+}

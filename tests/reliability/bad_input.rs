@@ -1,0 +1,237 @@
+//! Every bad input tried: scenario files, variant presets and traces. Each must be refused with
+//! exit code 2 and a located error (`file:line:column: field: message` plus a one-line hint for
+//! files the user writes), never a panic. The README's "Bad input" table is generated from
+//! these cases (`KLPCHECK_BLESS=1 cargo nextest run --release -E 'test(bad_input)'`).
+
+/// A valid scenario that every scenario case below breaks in one way.
+pub const BASE: &str = r#"description = "base of the bad-input cases"
+
+[[functions]]
+name = "vfs_read"
+calls = ["cmdline_proc_show"]
+sleeps = "interruptible"
+
+[[functions]]
+name = "cmdline_proc_show"
+
+[[functions]]
+name = "mod_fn"
+object = "mod_a"
+
+[[modules]]
+name = "mod_a"
+
+[[tasks]]
+comm = "cat"
+entry = ["vfs_read"]
+
+[[tasks]]
+comm = "kworker"
+kind = "kthread"
+
+[[patches]]
+name = "lp1"
+states = [{ id = 1, version = 1 }]
+[[patches.objects]]
+funcs = ["cmdline_proc_show"]
+callbacks = { pre_patch = 0 }
+
+[admin]
+order = "any"
+ops = [{ op = "insmod", patch = "lp1" }, { op = "disable", patch = "lp1", max = 2 }]
+
+[bounds]
+max_stack = 2
+"#;
+
+fn with(from: &str, to: &str) -> Vec<u8> {
+    assert!(BASE.contains(from), "case pattern {from:?} not in BASE");
+    BASE.replacen(from, to, 1).into_bytes()
+}
+
+fn with2(a: (&str, &str), b: (&str, &str)) -> Vec<u8> {
+    let s = String::from_utf8(with(a.0, a.1)).unwrap();
+    assert!(s.contains(b.0), "case pattern {:?} not in BASE", b.0);
+    s.replacen(b.0, b.1, 1).into_bytes()
+}
+
+fn append(extra: &str) -> Vec<u8> {
+    format!("{BASE}{extra}").into_bytes()
+}
+
+fn many(table: &str, n: usize, body: impl Fn(usize) -> String) -> Vec<u8> {
+    let mut s = BASE.to_string();
+    for i in 0..n {
+        s.push_str(&format!("\n[[{table}]]\n{}\n", body(i)));
+    }
+    s.into_bytes()
+}
+
+/// (what is wrong, file contents) for `klpcheck check bad.toml`.
+pub fn scenarios() -> Vec<(&'static str, Vec<u8>)> {
+    let fn_patch = "[[patches]]\nname = \"lp1\"";
+    vec![
+        ("empty file", b"".to_vec()),
+        ("only a comment", b"# nothing here\n".to_vec()),
+        ("not TOML (unclosed header)", b"[[tasks]\ncomm = \"cat\"\n".to_vec()),
+        ("not UTF-8", b"description = \"caf\xe9\"\n".to_vec()),
+        ("key given twice", with("comm = \"cat\"", "comm = \"cat\"\ncomm = \"dog\"")),
+        ("unknown top-level key", format!("colour = \"blue\"\n{BASE}").into_bytes()),
+        ("misspelt key (did you mean)", with("comm = \"cat\"", "comn = \"cat\"")),
+        ("unknown key in an inline table", with("{ op = \"insmod\", patch", "{ op = \"insmod\", pach")),
+        (
+            "wrong type (string for an integer)",
+            with("entry = [\"vfs_read\"]", "entry = [\"vfs_read\"]\ncount = \"two\""),
+        ),
+        (
+            "wrong type (table for an array)",
+            format!("tasks = 3\n{}", &BASE[BASE.find("[[functions]]").unwrap()..BASE.find("[[tasks]]").unwrap()])
+                .into_bytes(),
+        ),
+        (
+            "missing required key",
+            with("[[patches.objects]]\nfuncs = [\"cmdline_proc_show\"]", "[[patches.objects]]\nname = \"vmlinux\""),
+        ),
+        ("unknown enum value (sleeps)", with("\"interruptible\"", "\"interuptible\"")),
+        ("unknown enum value (task kind)", with("\"kthread\"", "\"daemon\"")),
+        ("negative count", with("entry = [\"vfs_read\"]", "entry = [\"vfs_read\"]\ncount = -1")),
+        ("count beyond u32", with("entry = [\"vfs_read\"]", "entry = [\"vfs_read\"]\ncount = 99999999999")),
+        ("count 0", with("entry = [\"vfs_read\"]", "entry = [\"vfs_read\"]\ncount = 0")),
+        ("count above the u8 pid limit", with("entry = [\"vfs_read\"]", "entry = [\"vfs_read\"]\ncount = 17")),
+        (
+            "forks that would allocate 4e9 tasks",
+            with("entry = [\"vfs_read\"]", "entry = [\"vfs_read\"]\nforks = 4000000000"),
+        ),
+        (
+            "count and forks over the task limit",
+            with("entry = [\"vfs_read\"]", "entry = [\"vfs_read\"]\ncount = 4\nforks = 3"),
+        ),
+        ("forks on a kthread", with("kind = \"kthread\"", "kind = \"kthread\"\nforks = 1")),
+        (
+            "no tasks",
+            BASE.replace("[[tasks]]\ncomm = \"cat\"\nentry = [\"vfs_read\"]\n", "")
+                .replace("[[tasks]]\ncomm = \"kworker\"\nkind = \"kthread\"\n", "")
+                .into_bytes(),
+        ),
+        ("no patches", BASE.as_bytes()[..BASE.find("[[patches]]").unwrap()].to_vec()),
+        (
+            "a patch with no object",
+            with("[[patches.objects]]\nfuncs = [\"cmdline_proc_show\"]\ncallbacks = { pre_patch = 0 }", ""),
+        ),
+        ("unknown function in entry (did you mean)", with("entry = [\"vfs_read\"]", "entry = [\"vfs_raed\"]")),
+        ("unknown function in calls", with("calls = [\"cmdline_proc_show\"]", "calls = [\"seq_read\"]")),
+        ("unknown function in a patch", with("funcs = [\"cmdline_proc_show\"]", "funcs = [\"cmdline_proc_shwo\"]")),
+        ("unknown module of a function", with("object = \"mod_a\"", "object = \"mod_b\"")),
+        ("unknown module of a patch object", with("[[patches.objects]]\n", "[[patches.objects]]\nname = \"mdo_a\"\n")),
+        (
+            "unknown patch in a command (did you mean)",
+            with("{ op = \"insmod\", patch = \"lp1\" }", "{ op = \"insmod\", patch = \"lp2\" }"),
+        ),
+        (
+            "unknown module in a command",
+            with("{ op = \"insmod\", patch = \"lp1\" }", "{ op = \"insmod\", module = \"mod_b\" }"),
+        ),
+        ("unknown command (did you mean)", with("op = \"insmod\"", "op = \"insmood\"")),
+        ("command without its patch", with("{ op = \"disable\", patch = \"lp1\", max = 2 }", "{ op = \"disable\" }")),
+        (
+            "command with patch and module",
+            with("{ op = \"insmod\", patch = \"lp1\" }", "{ op = \"insmod\", patch = \"lp1\", module = \"mod_a\" }"),
+        ),
+        ("duplicate function", with("name = \"cmdline_proc_show\"", "name = \"vfs_read\"")),
+        ("duplicate module", append("\n[[modules]]\nname = \"mod_a\"\n")),
+        (
+            "module named vmlinux",
+            with("[[modules]]\nname = \"mod_a\"", "[[modules]]\nname = \"mod_a\"\n[[modules]]\nname = \"vmlinux\""),
+        ),
+        ("duplicate patch", append("\n[[patches]]\nname = \"lp1\"\n[[patches.objects]]\nfuncs = []\n")),
+        ("patch named like a module", with(fn_patch, "[[patches]]\nname = \"mod_a\"")),
+        ("duplicate task comm", with("comm = \"kworker\"", "comm = \"cat\"")),
+        (
+            "task comm clash through count",
+            with2(
+                ("comm = \"kworker\"", "comm = \"cat-1\""),
+                ("entry = [\"vfs_read\"]", "entry = [\"vfs_read\"]\ncount = 2"),
+            ),
+        ),
+        ("two objects for vmlinux in one patch", append("[[patches.objects]]\nname = \"vmlinux\"\nfuncs = []\n")),
+        ("function patched in the wrong object", with("funcs = [\"cmdline_proc_show\"]", "funcs = [\"mod_fn\"]")),
+        (
+            "function listed twice in an object",
+            with("funcs = [\"cmdline_proc_show\"]", "funcs = [\"cmdline_proc_show\", \"cmdline_proc_show\"]"),
+        ),
+        (
+            "duplicate klp_state id",
+            with("states = [{ id = 1, version = 1 }]", "states = [{ id = 1, version = 1 }, { id = 1, version = 2 }]"),
+        ),
+        ("pre_patch returns a positive value", with("pre_patch = 0", "pre_patch = 5")),
+        ("max_stack 0", with("max_stack = 2", "max_stack = 0")),
+        ("max_stack above the limit", with("max_stack = 2", "max_stack = 9")),
+        ("command max 0", with("max = 2", "max = 0")),
+        ("command max above the u8 counter limit", with("max = 2", "max = 300")),
+        ("max in a script", with("order = \"any\"", "order = \"script\"")),
+        ("unknown order", with("order = \"any\"", "order = \"random\"")),
+        ("[admin] without order", with("order = \"any\"\n", "")),
+        (
+            "more than 32 commands",
+            with("ops = [", &format!("ops = [{}", "{ op = \"enable\", patch = \"lp1\" }, ".repeat(32))),
+        ),
+        (
+            "more than 8 patches",
+            many("patches", 8, |i| format!("name = \"lp{}\"\n[[patches.objects]]\nfuncs = []", i + 2)),
+        ),
+        ("more than 8 modules", many("modules", 8, |i| format!("name = \"m{i}\""))),
+        ("more than 32 functions", many("functions", 30, |i| format!("name = \"f{i}\""))),
+        ("unknown knob in [variant] (did you mean)", append("\n[variant]\nstack_chek = \"none\"\n")),
+        ("unknown knob value", append("\n[variant]\nstack_check = \"prev\"\n")),
+        ("knob value not a string", append("\n[variant]\nstack_check = 1\n")),
+    ]
+}
+
+/// (what is wrong, file contents) for `klpcheck check stack-check --variant bad.toml`.
+pub fn presets() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("preset: empty file", b"".to_vec()),
+        ("preset: only a description", b"description = \"nothing\"\n".to_vec()),
+        ("preset: unknown knob (did you mean)", b"stack_chek = \"none\"\n".to_vec()),
+        ("preset: unknown value", b"stack_check = \"nope\"\n".to_vec()),
+        ("preset: not a string", b"stack_check = [1]\n".to_vec()),
+        ("preset: not TOML", b"stack_check = \n".to_vec()),
+        ("preset: not UTF-8", b"description = \"\xff\"\nstack_check = \"none\"\n".to_vec()),
+    ]
+}
+
+/// (what is wrong, file contents) for `klpcheck replay bad.json`, from a valid trace.
+pub fn traces(valid: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
+    let v: serde_json::Value = serde_json::from_slice(valid).unwrap();
+    let edit = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut w = v.clone();
+        f(&mut w);
+        serde_json::to_vec_pretty(&w).unwrap()
+    };
+    let mut corrupt = valid.to_vec();
+    let at = valid.windows(7).position(|w| w == b"\"steps\"").unwrap();
+    corrupt[at + 12] = b'#';
+    vec![
+        ("trace: empty file", Vec::new()),
+        ("trace: truncated", valid[..valid.len() / 2].to_vec()),
+        ("trace: corrupted byte", corrupt),
+        ("trace: not UTF-8", [&valid[..20], b"\xff", &valid[21..]].concat()),
+        ("trace: JSON but not a trace", b"[1, 2, 3]\n".to_vec()),
+        ("trace: another schema version", edit(&|w| w["schema"] = 99.into())),
+        ("trace: no schema field", edit(&|w| drop(w.as_object_mut().unwrap().remove("schema")))),
+        ("trace: a required field missing", edit(&|w| drop(w.as_object_mut().unwrap().remove("steps")))),
+        ("trace: unknown action", edit(&|w| w["steps"][1]["action"] = serde_json::json!({"reboot": 0}))),
+        ("trace: unknown knob in its variant", edit(&|w| w["variant"] = serde_json::json!({"stack_chek": "none"}))),
+        ("trace: from a different scenario", edit(&|w| w["scenario"] = "stack-check".into())),
+        ("trace: its scenario file is gone", edit(&|w| w["scenario_path"] = "gone.toml".into())),
+        ("trace: step index out of range", edit(&|w| w["steps"][2]["i"] = 99.into())),
+        (
+            "trace: a task that does not exist",
+            edit(&|w| w["steps"][1]["action"] = serde_json::json!({"syscall": [9, 0]})),
+        ),
+        ("trace: a patch that does not exist", edit(&|w| w["steps"][0]["action"] = serde_json::json!({"admin": 7}))),
+        ("trace: pid beyond u8", edit(&|w| w["steps"][1]["action"] = serde_json::json!({"syscall": [300, 0]}))),
+        ("trace: an unknown property", edit(&|w| w["property"] = "no_such_property".into())),
+        ("trace: steps that do not show its verdict", edit(&|w| drop(w["steps"].as_array_mut().unwrap().pop()))),
+    ]
+}
