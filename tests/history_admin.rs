@@ -194,9 +194,11 @@ fn check(scenario: &str, preset: &str, out: &Path) -> (Option<i32>, String, BTre
     (o.status.code(), t, verdicts)
 }
 
-/// The numbered step lines of a rendered trace.
-fn steps(t: &str) -> Vec<&str> {
-    t.lines().map(str::trim).filter(|l| l.starts_with(|c: char| c.is_ascii_digit())).collect()
+/// The steps `klpcheck replay` reports valid, as "N  action" (its `step N valid: action` lines).
+fn replay_steps(t: &str) -> Vec<String> {
+    t.lines()
+        .filter_map(|l| l.strip_prefix("step ")?.split_once(" valid: ").map(|(n, a)| format!("{n}  {a}")))
+        .collect()
 }
 
 #[test]
@@ -215,15 +217,15 @@ fn historical_values_rediscover_their_bugs_and_replay_confirms() {
             failures.push(format!("{row}: not violated\n{t}"));
             continue;
         }
-        let trace = dir.join(format!("{scenario}--{property}.json"));
+        let trace = dir.join(format!("{scenario}@{preset}--{property}.json"));
         let r = klpcheck().arg("replay").arg(&trace).output().unwrap();
         let rt = text(&r);
         let confirmed = format!("replay: all {} steps valid; violation of '{property}' confirmed", expected.len());
         if r.status.code() != Some(1) || !rt.contains(&confirmed) {
             failures.push(format!("{row}: replay did not confirm\n{rt}"));
         }
-        if steps(&rt) != expected {
-            failures.push(format!("{row}: counterexample differs:\n{:#?}", steps(&rt)));
+        if replay_steps(&rt) != expected {
+            failures.push(format!("{row}: counterexample differs:\n{:#?}", replay_steps(&rt)));
         }
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));

@@ -137,14 +137,13 @@ fn historical_values_rediscover_the_bug_and_replay_confirms() {
         assert_eq!(o.status.code(), Some(1), "{} {:?}: {t}", b.scenario, b.variant);
         let verdict = t.lines().find(|l| l.trim_start().starts_with(&format!("{} ", b.property))).unwrap_or("");
         assert!(verdict.contains("VIOLATED"), "{}: {t}", b.property);
-        let trace = out.path().join(format!("{}--{}.json", b.scenario, b.property));
+        let trace = trace_of(out.path(), b.property);
         let r = klpcheck().arg("replay").arg(&trace).output().unwrap();
         let rt = text(&r);
         assert_eq!(r.status.code(), Some(1), "{rt}");
         let confirmed = format!("replay: all {} steps valid; violation of '{}' confirmed", b.steps.len(), b.property);
         assert!(rt.contains(&confirmed), "{rt}");
-        let steps: Vec<&str> =
-            rt.lines().map(str::trim).filter(|l| l.starts_with(|c: char| c.is_ascii_digit())).collect();
+        let steps = replay_steps(&rt);
         assert_eq!(steps, b.steps, "{} {}", b.scenario, b.property);
     }
 }
@@ -160,4 +159,22 @@ fn upstream_holds_on_every_history_scenario() {
         assert!(t.contains("search complete"), "{t}");
         assert!(!t.contains("VIOLATED"), "{t}");
     }
+}
+
+/// The JSON trace of `property` that a check run wrote into `dir`, whatever the variant part of
+/// its name (klp_traces::naming: `<scenario>[@<variant>]--<property>.json`).
+fn trace_of(dir: &std::path::Path, property: &str) -> std::path::PathBuf {
+    let suffix = format!("--{property}.json");
+    std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().ends_with(&suffix)))
+        .unwrap_or_else(|| panic!("no trace of {property} in {}", dir.display()))
+}
+
+/// The steps `klpcheck replay` reports valid, as "N  action" (its `step N valid: action` lines).
+fn replay_steps(t: &str) -> Vec<String> {
+    t.lines()
+        .filter_map(|l| l.strip_prefix("step ")?.split_once(" valid: ").map(|(n, a)| format!("{n}  {a}")))
+        .collect()
 }

@@ -222,8 +222,15 @@ pub fn traces(valid: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
         ("trace: a required field missing", edit(&|w| drop(w.as_object_mut().unwrap().remove("steps")))),
         ("trace: unknown action", edit(&|w| w["steps"][1]["action"] = serde_json::json!({"reboot": 0}))),
         ("trace: unknown knob in its variant", edit(&|w| w["variant"] = serde_json::json!({"stack_chek": "none"}))),
-        ("trace: from a different scenario", edit(&|w| w["scenario"] = "stack-check".into())),
-        ("trace: its scenario file is gone", edit(&|w| w["scenario_path"] = "gone.toml".into())),
+        ("trace: from a different scenario", edit(&|w| w["scenario"] = "fork".into())),
+        // (A missing file alone falls back to the shipped scenario of the trace's name.)
+        (
+            "trace: its scenario file is gone",
+            edit(&|w| {
+                w["scenario_path"] = "gone.toml".into();
+                w["scenario"] = "gone".into();
+            }),
+        ),
         ("trace: step index out of range", edit(&|w| w["steps"][2]["i"] = 99.into())),
         (
             "trace: a task that does not exist",
