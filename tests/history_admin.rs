@@ -8,7 +8,9 @@
 //! the scenario is explored to completion and every `always` property holds, with the state
 //! count pinned. (These rows are also the golden counterexamples of the knobs.)
 
+mod common;
 use assert_cmd::Command;
+use common::replay_steps;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -192,13 +194,6 @@ fn check(scenario: &str, preset: &str, out: &Path) -> (Option<i32>, String, BTre
         })
         .collect();
     (o.status.code(), t, verdicts)
-}
-
-/// The steps `klpcheck replay` reports valid, as "N  action" (its `step N valid: action` lines).
-fn replay_steps(t: &str) -> Vec<String> {
-    t.lines()
-        .filter_map(|l| l.strip_prefix("step ")?.split_once(" valid: ").map(|(n, a)| format!("{n}  {a}")))
-        .collect()
 }
 
 #[test]

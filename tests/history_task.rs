@@ -3,7 +3,9 @@
 //! property is violated with the exact shortest counterexample, and `klpcheck replay`
 //! confirms it; with upstream every `always` property holds (state count pinned).
 
+mod common;
 use assert_cmd::Command;
+use common::{replay_steps, trace_of};
 
 fn klpcheck() -> Command {
     Command::cargo_bin("klpcheck").unwrap()
@@ -159,22 +161,4 @@ fn upstream_holds_on_every_history_scenario() {
         assert!(t.contains("search complete"), "{t}");
         assert!(!t.contains("VIOLATED"), "{t}");
     }
-}
-
-/// The JSON trace of `property` that a check run wrote into `dir`, whatever the variant part of
-/// its name (klp_traces::naming: `<scenario>[@<variant>]--<property>.json`).
-fn trace_of(dir: &std::path::Path, property: &str) -> std::path::PathBuf {
-    let suffix = format!("--{property}.json");
-    std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().ends_with(&suffix)))
-        .unwrap_or_else(|| panic!("no trace of {property} in {}", dir.display()))
-}
-
-/// The steps `klpcheck replay` reports valid, as "N  action" (its `step N valid: action` lines).
-fn replay_steps(t: &str) -> Vec<String> {
-    t.lines()
-        .filter_map(|l| l.strip_prefix("step ")?.split_once(" valid: ").map(|(n, a)| format!("{n}  {a}")))
-        .collect()
 }

@@ -5,6 +5,8 @@
 #[path = "reliability/bad_input.rs"]
 mod bad_input;
 
+mod common;
+use common::trace_of;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -283,15 +285,4 @@ fn symmetry_reduction_agrees_with_the_unreduced_search() {
             }
         }
     }
-}
-
-/// The JSON trace of `property` that a check run wrote into `dir`, whatever the variant part of
-/// its name (klp_traces::naming: `<scenario>[@<variant>]--<property>.json`).
-fn trace_of(dir: &std::path::Path, property: &str) -> std::path::PathBuf {
-    let suffix = format!("--{property}.json");
-    std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().ends_with(&suffix)))
-        .unwrap_or_else(|| panic!("no trace of {property} in {}", dir.display()))
 }

@@ -3,7 +3,9 @@
 //! "holds"/"reachable" and the number of distinct states are pinned, so a model change that
 //! moves an answer fails here. Upstream produces no violation on any seed scenario.
 
+mod common;
 use assert_cmd::Command;
+use common::{replay_steps, trace_of};
 use klp_model::state::ModState;
 use klp_model::{scenario, KlpSystem};
 use stateright::{Checker, Model, Property};
@@ -515,22 +517,4 @@ fn empty_replace_leak_counterexample_replays() {
             "6  klp_try_switch_task(cat)",
         ]
     );
-}
-
-/// The JSON trace of `property` that a check run wrote into `dir`, whatever the variant part of
-/// its name (klp_traces::naming: `<scenario>[@<variant>]--<property>.json`).
-fn trace_of(dir: &std::path::Path, property: &str) -> std::path::PathBuf {
-    let suffix = format!("--{property}.json");
-    std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().ends_with(&suffix)))
-        .unwrap_or_else(|| panic!("no trace of {property} in {}", dir.display()))
-}
-
-/// The steps `klpcheck replay` reports valid, as "N  action" (its `step N valid: action` lines).
-fn replay_steps(t: &str) -> Vec<String> {
-    t.lines()
-        .filter_map(|l| l.strip_prefix("step ")?.split_once(" valid: ").map(|(n, a)| format!("{n}  {a}")))
-        .collect()
 }

@@ -487,7 +487,7 @@ impl Model for KlpSystem {
 
     /// For the Explorer: a picture of the path's last state (crate::picture).
     fn as_svg(&self, path: stateright::Path<State, Action>) -> Option<String> {
-        Some(crate::picture::state_svg(&self.spec, &path.last_state().clone()))
+        Some(crate::picture::state_svg(&self.spec, path.last_state()))
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
