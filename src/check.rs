@@ -16,6 +16,8 @@ pub enum Verdict {
     Reachable,
     Unreachable,
     Incomplete,
+    /// The engine does not check this property (liveness on stateright's engine).
+    Unchecked,
 }
 
 impl Verdict {
@@ -26,6 +28,7 @@ impl Verdict {
             Verdict::Reachable => "reachable",
             Verdict::Unreachable => "unreachable",
             Verdict::Incomplete => "incomplete",
+            Verdict::Unchecked => "unchecked",
         }
     }
 }
@@ -68,8 +71,8 @@ pub fn run(a: &CheckArgs) -> Result<u8> {
     let mut code = if complete { 0 } else { 3 };
     let mut lines = Vec::new();
     for p in &outcome.properties {
-        let v = verdict(&p.expectation, p.path.is_some(), complete);
-        let mut note = String::new();
+        let v = if p.unchecked { Verdict::Unchecked } else { verdict(&p.expectation, p.path.is_some(), complete) };
+        let mut note = if p.unchecked { p.note.clone() } else { String::new() };
         if let Some(actions) = &p.path {
             let write = v == Verdict::Violated || a.witness.iter().any(|w| w == p.name);
             if write {
@@ -87,13 +90,23 @@ pub fn run(a: &CheckArgs) -> Result<u8> {
                     verdict: if v == Verdict::Violated { "violated" } else { "witness" }.into(),
                     stats: Stats { unique_states: outcome.unique_states, max_depth: outcome.max_depth, complete },
                     steps,
+                    cycle_start: p.cycle_start,
                 };
                 klp_traces::write_json(&trace, &file)?;
                 if v == Verdict::Violated && !a.json {
                     eprint!("{}", klp_traces::render_steps(&trace));
+                    if p.expectation == Expectation::Eventually {
+                        eprintln!("{}", lasso_line(&trace, &p.note));
+                    }
                     eprintln!("replay: klpcheck replay {}\n", file.display());
                 }
-                note = format!("{} steps, {}", actions.len(), file.display());
+                note = match p.cycle_start {
+                    Some(c) if c < actions.len() => {
+                        format!("lasso: {c} + {} steps, {}", actions.len() - c, file.display())
+                    }
+                    Some(_) => format!("{} steps, then stuck, {}", actions.len(), file.display()),
+                    None => format!("{} steps, {}", actions.len(), file.display()),
+                };
             } else {
                 note = format!("{} steps", actions.len());
             }
@@ -109,6 +122,17 @@ pub fn run(a: &CheckArgs) -> Result<u8> {
         print_table(&model, &path, &outcome, &lines);
     }
     Ok(code)
+}
+
+/// How a liveness counterexample ends, under its step list.
+fn lasso_line(t: &Trace, note: &str) -> String {
+    match t.cycle_start {
+        Some(c) if c < t.steps.len() => {
+            format!("      cycle: steps {}..{} repeat forever ({note})", t.steps[c].i, t.steps[t.steps.len() - 1].i)
+        }
+        Some(_) => format!("      the run stays in the last state forever ({note})"),
+        None => format!("      {note}"),
+    }
 }
 
 fn print_table(model: &KlpSystem, path: &std::path::Path, o: &Outcome, lines: &[(&str, Verdict, String)]) {
@@ -128,6 +152,9 @@ fn print_table(model: &KlpSystem, path: &std::path::Path, o: &Outcome, lines: &[
     );
     if let (Some(b), Some(p)) = (o.bytes_per_state, o.collision_probability) {
         println!("{b:.1} bytes per state (peak RSS), fingerprint collision probability {p:.1e}");
+    }
+    if let (Some(g), Some(t)) = (o.graph_bytes_per_state, o.liveness_elapsed) {
+        println!("liveness: graph {g:.1} bytes per state (peak), built and checked in {:.2} s", t.as_secs_f64());
     }
     for (name, v, note) in lines {
         println!("  {:<42} {:<12} {}", name, v.word(), note);
@@ -149,6 +176,8 @@ fn print_json(model: &KlpSystem, o: &Outcome, lines: &[(&str, Verdict, String)])
         "complete": o.incomplete.is_none(),
         "bytes_per_state": o.bytes_per_state,
         "collision_probability": o.collision_probability,
+        "graph_bytes_per_state": o.graph_bytes_per_state,
+        "liveness_seconds": o.liveness_elapsed.map(|t| t.as_secs_f64()),
         "incomplete_reason": o.incomplete,
         "properties": props,
     });

@@ -106,7 +106,8 @@ pub(crate) fn leads_to(g: &Graph, i: usize) -> Option<Finding> {
                 comp[v as usize] = id;
             }
             let mut bad = c.iter().any(|&v| quiescent(g, v));
-            if !bad {
+            let trivial = c.len() == 1 && !g.edges(c[0]).any(|k| g.succ[k] == c[0]);
+            if !bad && !trivial {
                 if let Some(s) = fair_subset(g, c, &mut t2, &mut in_set) {
                     for &v in &s {
                         fair_member[v as usize] = true;

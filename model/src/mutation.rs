@@ -86,11 +86,24 @@ pub enum Mutation {
     /// core.c `klp_try_complete_transition()`: do not free a disabled patch after the unpatching
     /// transition (`klp_free_patch_async()` missing), so it stays on `klp_patches`, disabled.
     KeepDisabledPatch,
+    /// transition.c `klp_try_complete_transition()`: after a failed pass the delayed work is not
+    /// re-armed (`schedule_delayed_work(&klp_transition_work, ...)` missing), so only the pass
+    /// run inline by `__klp_enable_patch()` / `__klp_disable_patch()` ever happens (and no
+    /// signals are sent). Applied where `KlpSystem` offers the work.
+    TransitionWorkNotRearmed,
+    /// transition.c `klp_try_complete_transition()`: `klp_send_signals()` is never called (the
+    /// `klp_signals_cnt % SIGNALS_TIMEOUT` branch missing), so a task sleeping interruptibly in
+    /// code the transition waits on is never woken. Applied where `KlpSystem` offers it.
+    SignalsNeverSent,
+    /// core.c `klp_module_coming()`: wait until no transition is in progress before patching the
+    /// coming module (the design rejected in favour of patching coming modules at once,
+    /// kernel-semantics L6). Applied where `KlpSystem` offers the loader step.
+    ComingWaitsForTransition,
 }
 
 impl Mutation {
     /// Every mutation, in declaration order.
-    pub const ALL: [Mutation; 25] = [
+    pub const ALL: [Mutation; 28] = [
         Mutation::SkipStackCheck,
         Mutation::CompleteDespiteFailedSwitch,
         Mutation::TrySwitchKeepsTif,
@@ -116,7 +129,16 @@ impl Mutation {
         Mutation::RmmodIgnoresRefcount,
         Mutation::EnabledStoreSkipsSameValueCheck,
         Mutation::KeepDisabledPatch,
+        Mutation::TransitionWorkNotRearmed,
+        Mutation::SignalsNeverSent,
+        Mutation::ComingWaitsForTransition,
     ];
+
+    /// The mutations checked against liveness properties by tests/liveness.rs (klpcheck's
+    /// engine) instead of properties/tests/mutations.rs (stateright's BFS, safety only).
+    /// tests/liveness.rs also uses `KeepDisabledPatch` for `patch_removable_without_force`.
+    pub const LIVENESS: [Mutation; 3] =
+        [Mutation::TransitionWorkNotRearmed, Mutation::SignalsNeverSent, Mutation::ComingWaitsForTransition];
 }
 
 /// A set of [`Mutation`]s; empty by default (the model as written).

@@ -372,7 +372,12 @@ impl Model for KlpSystem {
         for m in 0..s.modules.len() {
             let m = m as ModId;
             match st.mods[m as usize].state {
-                ModState::Formed if st.klp_mutex_free() => out.push(Action::KlpModuleComing(m)),
+                ModState::Formed
+                    if st.klp_mutex_free()
+                        && !(s.mutated(Mutation::ComingWaitsForTransition) && st.klp_transition_patch.is_some()) =>
+                {
+                    out.push(Action::KlpModuleComing(m))
+                }
                 ModState::Coming => out.push(Action::ModuleInit(m)),
                 ModState::Going if st.klp_mutex_free() => out.push(Action::KlpModuleGoing(m)),
                 ModState::Gone => out.push(Action::ModuleFree(m)),
@@ -381,10 +386,10 @@ impl Model for KlpSystem {
         }
         match st.pass {
             Some(p) => out.push(Action::KlpTrySwitchTask(p.next)),
-            None if st.klp_transition_patch.is_some() => {
+            None if st.klp_transition_patch.is_some() && !s.mutated(Mutation::TransitionWorkNotRearmed) => {
                 out.push(Action::KlpTransitionWork);
                 // See klp_send_signals() for the abstracted pass counter.
-                if signal_targets(s, st).next().is_some() {
+                if !s.mutated(Mutation::SignalsNeverSent) && signal_targets(s, st).next().is_some() {
                     out.push(Action::KlpSendSignals);
                 }
             }

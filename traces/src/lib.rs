@@ -25,6 +25,11 @@ pub struct Trace {
     pub verdict: String,
     pub stats: Stats,
     pub steps: Vec<Step>,
+    /// Liveness counterexamples (lassos): index in `steps` of the first step of the cycle that
+    /// repeats forever; `steps.len()` when the last state stutters forever (no fair step is
+    /// enabled). Absent for safety counterexamples, witnesses and possibility violations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cycle_start: Option<usize>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -88,11 +93,25 @@ pub fn final_state(model: &KlpSystem, trace: &Trace) -> Option<State> {
 /// Re-executes the trace step by step; `property` checks the final state.
 pub fn replay(model: &KlpSystem, trace: &Trace) -> Replay {
     let mut st = model.init_state();
-    for s in &trace.steps {
+    let mut cycle_entry = None;
+    for (k, s) in trace.steps.iter().enumerate() {
+        if trace.cycle_start == Some(k) {
+            cycle_entry = Some(st.clone());
+        }
         match apply(model, &st, s.action) {
             Some((n, _)) => st = n,
             None => return Replay::Refused { step: s.i, text: s.text.clone() },
         }
+    }
+    // A lasso (liveness counterexample): the cycle must lead back to where it started. (Its
+    // fairness is the checker's claim; replay checks the shape.)
+    if let Some(c) = trace.cycle_start {
+        let closes = c >= trace.steps.len() || cycle_entry.as_ref() == Some(&st);
+        return if closes {
+            Replay::Confirmed { steps: trace.steps.len() }
+        } else {
+            Replay::NotReproduced { steps: trace.steps.len() }
+        };
     }
     let prop = model.properties().into_iter().find(|p| p.name == trace.property);
     let shown = match prop {
