@@ -221,3 +221,49 @@ fn every_liveness_property_and_mutation_has_a_row() {
     let names: Vec<_> = klp_properties::liveness::docs().into_iter().map(|d| d.name).collect();
     assert_eq!(names, P);
 }
+
+fn klpcheck() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("klpcheck").unwrap();
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+#[test]
+fn check_writes_a_lasso_trace_and_replay_confirms_it() {
+    let out = tempfile::tempdir().unwrap();
+    let o = klpcheck()
+        .args(["check", "selftest-callbacks-09-busy-target-module", "--threads", "2", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let t = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(t.contains("transition_completes                       VIOLATED     lasso: 8 + 2 steps"), "{t}");
+    assert!(t.contains("module_load_completes                      holds"), "{t}");
+    assert!(t.contains("patch_removable_without_force              VIOLATED     8 steps"), "{t}");
+    assert!(t.contains("cycle: steps 9..10 repeat forever"), "{t}");
+    let file = out.path().join("selftest-callbacks-09-busy-target-module--transition_completes.json");
+    let trace = klp_traces::read_json(&file).unwrap();
+    assert_eq!((trace.steps.len(), trace.cycle_start), (10, Some(8)));
+    let r = klpcheck().arg("replay").arg(&file).output().unwrap();
+    let rt = String::from_utf8_lossy(&r.stdout).into_owned();
+    assert_eq!(r.status.code(), Some(1), "{rt}");
+    assert!(rt.contains("replay: all 10 steps valid; violation of 'transition_completes' confirmed"), "{rt}");
+    // Safety traces carry no cycle_start field at all.
+    let o = klpcheck().args(["check", "no-stack-check", "--threads", "1", "--out"]).arg(out.path()).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let json = std::fs::read_to_string(out.path().join("no-stack-check--no_mixed_universe.json")).unwrap();
+    assert!(!json.contains("cycle_start"));
+}
+
+#[test]
+fn stateright_engine_leaves_liveness_unchecked() {
+    let out = tempfile::tempdir().unwrap();
+    let o =
+        klpcheck().args(["check", "stack-check", "--engine", "stateright", "--out"]).arg(out.path()).output().unwrap();
+    let t = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    for p in P {
+        assert!(t.contains(&format!("{p:<42} unchecked    stateright's engine does not check liveness")), "{t}");
+    }
+}
