@@ -17,6 +17,8 @@ pub enum Verdict {
     Reachable,
     Unreachable,
     Incomplete,
+    /// The engine does not check this property (liveness on stateright's engine).
+    Unchecked,
 }
 
 impl Verdict {
@@ -27,6 +29,7 @@ impl Verdict {
             Verdict::Reachable => "reachable",
             Verdict::Unreachable => "unreachable",
             Verdict::Incomplete => "incomplete",
+            Verdict::Unchecked => "unchecked",
         }
     }
 }
@@ -99,14 +102,24 @@ pub fn verdicts(
     let complete = outcome.incomplete.is_none();
     let mut lines = Vec::new();
     for p in &outcome.properties {
-        let v = verdict(&p.expectation, p.path.is_some(), complete);
-        let mut note = String::new();
+        let v = if p.unchecked { Verdict::Unchecked } else { verdict(&p.expectation, p.path.is_some(), complete) };
+        let mut note = if p.unchecked { p.note.clone() } else { String::new() };
         if let Some(actions) = &p.path {
             let write = v == Verdict::Violated || a.witness.iter().any(|w| w == p.name);
             if write {
                 let verdict = if v == Verdict::Violated { "violated" } else { "witness" };
-                let file = write_renderings(a, model, path, outcome, complete, p.name, verdict, actions)?;
-                note = format!("{} steps, {}", actions.len(), file.display());
+                let file =
+                    write_renderings(a, model, path, outcome, complete, p.name, verdict, actions, p.cycle_start)?;
+                if v == Verdict::Violated && a.print_steps && p.expectation == Expectation::Eventually {
+                    eprintln!("{}\n", lasso_line(actions.len(), p.cycle_start, &p.note));
+                }
+                note = match p.cycle_start {
+                    Some(c) if c < actions.len() => {
+                        format!("lasso: {c} + {} steps, {}", actions.len() - c, file.display())
+                    }
+                    Some(_) => format!("{} steps, then stuck, {}", actions.len(), file.display()),
+                    None => format!("{} steps, {}", actions.len(), file.display()),
+                };
             } else {
                 note = format!("{} steps", actions.len());
             }
@@ -114,6 +127,15 @@ pub fn verdicts(
         lines.push((p.name, v, note));
     }
     Ok(lines)
+}
+
+/// How a liveness counterexample ends, under its timeline (steps are numbered from 1).
+fn lasso_line(steps: usize, cycle_start: Option<usize>, note: &str) -> String {
+    match cycle_start {
+        Some(c) if c < steps => format!("cycle: steps {}..{steps} repeat forever ({note})", c + 1),
+        Some(_) => format!("the run stays in the last state forever ({note})"),
+        None => note.to_string(),
+    }
 }
 
 fn print_table(model: &KlpSystem, path: &std::path::Path, o: &Outcome, lines: &[(&str, Verdict, String)]) {
@@ -133,6 +155,9 @@ fn print_table(model: &KlpSystem, path: &std::path::Path, o: &Outcome, lines: &[
     );
     if let (Some(b), Some(p)) = (o.bytes_per_state, o.collision_probability) {
         println!("{b:.1} bytes per state (peak RSS), fingerprint collision probability {p:.1e}");
+    }
+    if let (Some(g), Some(t)) = (o.graph_bytes_per_state, o.liveness_elapsed) {
+        println!("liveness: graph {g:.1} bytes per state (peak), built and checked in {:.2} s", t.as_secs_f64());
     }
     for (name, v, note) in lines {
         println!("  {:<42} {:<12} {}", name, v.word(), note);
@@ -154,6 +179,8 @@ fn print_json(model: &KlpSystem, o: &Outcome, lines: &[(&str, Verdict, String)])
         "complete": o.incomplete.is_none(),
         "bytes_per_state": o.bytes_per_state,
         "collision_probability": o.collision_probability,
+        "graph_bytes_per_state": o.graph_bytes_per_state,
+        "liveness_seconds": o.liveness_elapsed.map(|t| t.as_secs_f64()),
         "incomplete_reason": o.incomplete,
         "properties": props,
     });
@@ -196,6 +223,7 @@ fn write_renderings(
     property: &str,
     verdict: &str,
     actions: &[klp_model::Action],
+    cycle_start: Option<usize>,
 ) -> Result<std::path::PathBuf> {
     let variant_name = naming::variant_name(a.variant, a.sets, model.spec.variant == klp_model::Variant::upstream());
     let stem = naming::stem(&model.spec.name, &variant_name, property);
@@ -208,7 +236,7 @@ fn write_renderings(
         stats: Stats { unique_states: outcome.unique_states, max_depth: outcome.max_depth, complete },
         found_by: found_by(a, path, &model.spec.name, property, verdict),
         replay: format!("klpcheck replay {}", file.display()),
-        cycle_start: None,
+        cycle_start,
     };
     let trace = klp_traces::record(model, meta, actions)
         .map_err(|i| anyhow::anyhow!("internal error: step {} of the discovery of {property} is not enabled", i + 1))?;

@@ -19,6 +19,18 @@ pub struct PropertyOutcome {
     pub name: &'static str,
     pub expectation: Expectation,
     pub path: Option<Vec<Action>>,
+    /// Liveness only: index in `path` of the first step of the repeating cycle.
+    pub cycle_start: Option<usize>,
+    /// Liveness only: what the counterexample shows.
+    pub note: String,
+    /// The engine does not check this property (liveness on stateright's engine).
+    pub unchecked: bool,
+}
+
+impl PropertyOutcome {
+    fn safety(name: &'static str, expectation: Expectation, path: Option<Vec<Action>>) -> Self {
+        PropertyOutcome { name, expectation, path, cycle_start: None, note: String::new(), unchecked: false }
+    }
 }
 
 pub struct Outcome {
@@ -33,6 +45,10 @@ pub struct Outcome {
     pub bytes_per_state: Option<f64>,
     /// Probability that a 64-bit fingerprint collision dropped a state (klpcheck engine only).
     pub collision_probability: Option<f64>,
+    /// Peak bytes per state of the explored graph kept for liveness (klpcheck engine only).
+    pub graph_bytes_per_state: Option<f64>,
+    /// Time spent building the graph and checking liveness (klpcheck engine only).
+    pub liveness_elapsed: Option<Duration>,
 }
 
 /// klpcheck's own engine (`klp-checker`): level-synchronous parallel BFS on fingerprints
@@ -45,7 +61,8 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: bool) -> Outco
         .max_depth(limits.max_depth)
         .timeout(limits.timeout)
         .max_memory(limits.max_memory)
-        .stop_flag(crate::interrupted());
+        .stop_flag(crate::interrupted())
+        .liveness(klp_properties::liveness::catalogue(), klp_properties::liveness::fairness);
     if progress {
         b = b.progress(|p: &klp_checker::Progress| {
             eprint!(
@@ -71,15 +88,19 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: bool) -> Outco
         klp_checker::StopReason::Stopped => Some("interrupted".to_string()),
         klp_checker::StopReason::Finished => Some("stopped early".to_string()),
     };
-    let properties = out
+    let mut properties: Vec<PropertyOutcome> = out
         .properties
         .iter()
-        .map(|p| PropertyOutcome {
-            name: p.name,
-            expectation: p.expectation.clone(),
-            path: p.trace.as_ref().map(|t| t.actions.clone()),
-        })
+        .map(|p| PropertyOutcome::safety(p.name, p.expectation.clone(), p.trace.as_ref().map(|t| t.actions.clone())))
         .collect();
+    properties.extend(out.liveness.iter().map(|l| PropertyOutcome {
+        name: l.name,
+        expectation: Expectation::Eventually,
+        path: l.trace.as_ref().map(|t| t.actions.clone()),
+        cycle_start: l.cycle_start,
+        note: l.note.clone(),
+        unchecked: l.verdict == klp_checker::Verdict::Unchecked,
+    }));
     Outcome {
         unique_states: out.stats.unique_states,
         generated: out.stats.generated_states,
@@ -89,6 +110,8 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: bool) -> Outco
         properties,
         bytes_per_state: Some(out.stats.bytes_per_state()),
         collision_probability: Some(out.stats.collision_probability()),
+        graph_bytes_per_state: Some(out.stats.graph_bytes_per_state()),
+        liveness_elapsed: Some(out.stats.liveness_elapsed),
     }
 }
 
@@ -113,17 +136,30 @@ pub fn run_stateright(model: KlpSystem, limits: &Limits) -> Outcome {
     let unique = checker.unique_state_count() as u64;
     let generated = checker.state_count() as u64;
     let depth = checker.max_depth() as u64;
-    let properties: Vec<PropertyOutcome> = props
+    let mut properties: Vec<PropertyOutcome> = props
         .iter()
-        .map(|p| PropertyOutcome {
-            name: p.name,
-            expectation: p.expectation.clone(),
-            path: checker.discovery(p.name).map(|path| path.into_actions()),
+        .map(|p| {
+            PropertyOutcome::safety(
+                p.name,
+                p.expectation.clone(),
+                checker.discovery(p.name).map(|path| path.into_actions()),
+            )
         })
         .collect();
+    // stateright's `eventually` looks at terminal states only (no cycles, no fairness): the
+    // liveness properties are listed, never checked.
+    properties.extend(klp_properties::liveness::docs().into_iter().map(|d| PropertyOutcome {
+        name: d.name,
+        expectation: Expectation::Eventually,
+        path: None,
+        cycle_start: None,
+        note: "stateright's engine does not check liveness".to_string(),
+        unchecked: true,
+    }));
     // `HasDiscoveries::AllFailures` stops the search once every `always`/`eventually`
     // property has a counterexample; `sometimes` properties not found by then are unknown.
-    let all_failed = properties.iter().filter(|p| p.expectation != Expectation::Sometimes).all(|p| p.path.is_some());
+    let all_failed =
+        properties.iter().filter(|p| p.expectation != Expectation::Sometimes && !p.unchecked).all(|p| p.path.is_some());
     let incomplete = if limits.timeout.is_some_and(|t| elapsed >= t) {
         Some("timeout".to_string())
     } else if limits.max_states.is_some_and(|n| generated >= n) {
@@ -146,5 +182,7 @@ pub fn run_stateright(model: KlpSystem, limits: &Limits) -> Outcome {
         properties,
         bytes_per_state: None,
         collision_probability: None,
+        graph_bytes_per_state: None,
+        liveness_elapsed: None,
     }
 }

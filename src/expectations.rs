@@ -23,8 +23,14 @@ use toml::Spanned;
 pub const FAST_STATES: u64 = 20_000;
 
 /// Every verdict a property can have, in the order the file's hints list them.
-const ALL_VERDICTS: &[Verdict] =
-    &[Verdict::Holds, Verdict::Violated, Verdict::Reachable, Verdict::Unreachable, Verdict::Incomplete];
+const ALL_VERDICTS: &[Verdict] = &[
+    Verdict::Holds,
+    Verdict::Violated,
+    Verdict::Reachable,
+    Verdict::Unreachable,
+    Verdict::Incomplete,
+    Verdict::Unchecked,
+];
 
 /// The verdict words of the file (lowercase, as in `check --json`).
 fn verdict_words() -> Vec<String> {
@@ -32,9 +38,12 @@ fn verdict_words() -> Vec<String> {
         .iter()
         .map(|&v| match v {
             // No wildcard: a new verdict fails to compile here until it is added to ALL_VERDICTS.
-            Verdict::Holds | Verdict::Violated | Verdict::Reachable | Verdict::Unreachable | Verdict::Incomplete => {
-                v.word().to_lowercase()
-            }
+            Verdict::Holds
+            | Verdict::Violated
+            | Verdict::Reachable
+            | Verdict::Unreachable
+            | Verdict::Incomplete
+            | Verdict::Unchecked => v.word().to_lowercase(),
         })
         .collect()
 }

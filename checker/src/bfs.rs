@@ -24,6 +24,8 @@ use rayon::prelude::*;
 use stateright::{Expectation, Model, Property};
 
 use crate::frontier::Segments;
+use crate::graph::{Fairness, Recorder, SubRecord};
+use crate::liveness::{FairnessFn, Finding, LiveProperty, Liveness};
 use crate::outcome::*;
 use crate::parents::{ByteLog, Levels};
 use crate::sys;
@@ -76,6 +78,13 @@ struct Config<'a, M: Model> {
     symmetry: Option<Canonicalise<M::State>>,
     progress_interval: Duration,
     finish_when: FinishWhen,
+    live: Option<LiveCfg<M>>,
+}
+
+/// Liveness properties and the fairness of every step.
+struct LiveCfg<M: Model> {
+    props: Vec<LiveProperty<M>>,
+    fairness: FairnessFn<M>,
 }
 
 /// What the search hands back before traces are rebuilt.
@@ -84,6 +93,9 @@ struct Raw {
     stop: StopReason,
     found: Vec<Option<(usize, usize)>>,
     levels: Levels,
+    /// BFS index of the first state of each level.
+    level_starts: Vec<u64>,
+    graph: Option<Recorder>,
 }
 
 /// Reusable buffers of one sub-chunk.
@@ -103,6 +115,8 @@ struct Sub<S> {
     next: Vec<S>,
     next_action: Vec<u32>,
     children: Vec<u32>,
+    /// The graph records of this sub-chunk (liveness only).
+    rec: SubRecord,
 }
 
 impl<S> Sub<S> {
@@ -119,6 +133,7 @@ impl<S> Sub<S> {
             next: Vec::new(),
             next_action: Vec::new(),
             children: Vec::new(),
+            rec: SubRecord::default(),
         }
     }
 }
@@ -153,6 +168,7 @@ where
                 symmetry: None,
                 progress_interval: Duration::from_secs(1),
                 finish_when: FinishWhen::Exhausted,
+                live: None,
             },
             progress: None,
         }
@@ -218,6 +234,16 @@ where
         self
     }
 
+    /// Also check these liveness properties, with `fairness` telling which steps are fair.
+    /// The engine then keeps the explored graph (see `graph.rs`). A stopped search reports
+    /// them [`Verdict::Unknown`]; with symmetry reduction they are [`Verdict::Unchecked`]
+    /// (fairness classes are not invariant under the symmetry).
+    pub fn liveness(mut self, props: Vec<LiveProperty<M>>, fairness: FairnessFn<M>) -> Self {
+        assert!(props.len() <= 8, "at most 8 liveness properties");
+        self.cfg.live = Some(LiveCfg { props, fairness });
+        self
+    }
+
     /// Runs the search on a rayon pool of the configured size.
     pub fn run(mut self) -> Outcome<M> {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -228,7 +254,8 @@ where
         let progress = &mut self.progress;
         let mut raw = pool.install(|| cfg.search(progress));
         raw.stats.threads = pool.current_num_threads();
-        cfg.finish(raw)
+        let findings = pool.install(|| cfg.check_liveness(&mut raw));
+        cfg.finish(raw, findings)
     }
 }
 
@@ -276,6 +303,15 @@ where
         let inits = model.init_states();
         let mut frontier = Segments::new(BATCH);
         let mut init_log = ByteLog::default();
+        let recording = self.live.is_some() && self.symmetry.is_none();
+        let mut graph = recording.then(|| {
+            let filters = self
+                .live
+                .as_ref()
+                .is_some_and(|l| l.props.iter().any(|p| matches!(p.kind, Liveness::Possibility { .. })));
+            Recorder::new(filters)
+        });
+        let mut level_starts = Vec::new();
         for (i, s) in inits.iter().enumerate() {
             if !model.within_boundary(s) {
                 continue;
@@ -285,6 +321,9 @@ where
             if shards[shard_of(fp)].insert(fp) {
                 frontier.push(s.clone());
                 init_log.push(i as u32);
+                if let Some(g) = graph.as_mut() {
+                    g.stored(fp);
+                }
             }
         }
         stats.unique_states = frontier.len() as u64;
@@ -298,6 +337,7 @@ where
                 break StopReason::Exhausted;
             }
             stats.max_depth = depth;
+            level_starts.push(stats.unique_states - frontier.len() as u64);
             let expand = self.max_depth.is_none_or(|m| depth < m);
             let would_grow = AtomicBool::new(false);
             let mut next = Segments::new(BATCH);
@@ -316,7 +356,7 @@ where
                 // Phase A: properties, successors, fingerprints, shard buckets.
                 used.par_iter_mut()
                     .zip(&chunks)
-                    .for_each(|(sub, chunk)| self.expand(sub, chunk, &props, &active, expand));
+                    .for_each(|(sub, chunk)| self.expand(sub, chunk, &props, &active, expand, recording));
                 let base = b * BATCH;
                 for (k, sub) in used.iter().enumerate() {
                     stats.generated_states += sub.generated;
@@ -353,13 +393,20 @@ where
                 // Phase C: keep the new successors in order, log parent links.
                 if expand {
                     used.par_iter_mut().zip(&chunks).for_each(|(sub, chunk)| {
-                        Self::collect_new(sub, chunk.len());
+                        Self::collect_new(sub, chunk.len(), recording);
                     });
                     for sub in used.iter_mut() {
+                        if let Some(g) = graph.as_mut() {
+                            g.expanded(&sub.rec, &sub.fps);
+                        }
                         stats.unique_states += sub.next.len() as u64;
                         next.append(&mut sub.next);
                         next_log.extend(&sub.next_action);
                         children_log.extend(&sub.children);
+                    }
+                } else if let Some(g) = graph.as_mut() {
+                    for sub in used.iter() {
+                        g.expanded(&sub.rec, &sub.fps);
                     }
                 }
 
@@ -391,6 +438,9 @@ where
             }
             next_log.shrink();
             children_log.shrink();
+            if let Some(g) = graph.as_mut() {
+                g.sample();
+            }
             levels.children.push(children_log);
             levels.action.push(next_log);
             frontier = next;
@@ -400,14 +450,15 @@ where
         stats.peak_rss_bytes = stats.peak_rss_bytes.max(sys::rss_bytes());
         stats.visited_bytes = (shards.iter().map(Shard::bytes).sum::<usize>() + levels.bytes()) as u64;
         stats.elapsed = start.elapsed();
-        Raw { stats, stop, found, levels }
+        Raw { stats, stop, found, levels, level_starts, graph }
     }
 
     /// Verdicts and traces (rebuilt outside the pool: actions need not be `Send`).
-    fn finish(&self, raw: Raw) -> Outcome<M> {
+    fn finish(&self, raw: Raw, findings: Vec<LiveResult>) -> Outcome<M> {
         let model = self.model;
         let inits = model.init_states();
         let complete = raw.stop == StopReason::Exhausted;
+        let liveness = self.live_outcomes(&raw, &inits, findings);
         let properties = model
             .properties()
             .into_iter()
@@ -432,7 +483,7 @@ where
                 }
             })
             .collect();
-        Outcome { stats: raw.stats, stop: raw.stop, properties }
+        Outcome { stats: raw.stats, stop: raw.stop, properties, liveness }
     }
 
     /// Phase A for one sub-chunk of the frontier.
@@ -443,8 +494,11 @@ where
         props: &[Property<M>],
         active: &[usize],
         expand: bool,
+        recording: bool,
     ) {
         let model = self.model;
+        let live = self.live.as_ref().filter(|_| recording);
+        sub.rec.clear();
         sub.succ.clear();
         sub.origin.clear();
         sub.fps.clear();
@@ -458,19 +512,32 @@ where
                     sub.first_hit[slot] = Some(j as u32);
                 }
             }
+            let before = sub.fps.len();
+            if let Some(l) = live {
+                sub.rec.bits.push(live_bits(model, l, s));
+            }
             model.actions(s, &mut actions);
             for (a, action) in actions.drain(..).enumerate() {
+                let class =
+                    live.map(|l| (Fairness::encode((l.fairness)(model, s, &action)), allowed_bits(model, l, &action)));
                 let Some(n) = model.next_state(s, action) else {
                     continue;
                 };
                 if !model.within_boundary(&n) {
                     continue;
                 }
+                if let Some((c, al)) = class {
+                    sub.rec.class.push(c);
+                    sub.rec.allowed.push(al);
+                }
                 sub.fps.push(self.fp(&n));
                 if expand {
                     sub.origin.push((j as u32, a as u32));
                     sub.succ.push(n);
                 }
+            }
+            if live.is_some() {
+                sub.rec.count.push((sub.fps.len() - before) as u32);
             }
         }
         // At the depth bound successors are only probed (were any cut off?), not counted.
@@ -498,17 +565,144 @@ where
     }
 
     /// Phase C for one sub-chunk: move the new successors out, in order.
-    fn collect_new(sub: &mut Sub<M::State>, chunk_len: usize) {
+    fn collect_new(sub: &mut Sub<M::State>, chunk_len: usize, recording: bool) {
         sub.next_action.clear();
         sub.children.clear();
         sub.children.resize(chunk_len, 0);
-        for ((s, &(j, a)), new) in sub.succ.drain(..).zip(&sub.origin).zip(&sub.is_new) {
+        for (((s, &(j, a)), new), &fp) in sub.succ.drain(..).zip(&sub.origin).zip(&sub.is_new).zip(&sub.fps) {
             if new.load(Relaxed) {
+                if recording {
+                    sub.rec.new_fp.push(fp);
+                }
                 sub.children[j as usize] += 1;
                 sub.next_action.push(a);
                 sub.next.push(s);
             }
         }
+    }
+}
+
+/// P/Q bits of every liveness property at `s` (bit 2i: P of property i, 2i + 1: Q).
+fn live_bits<M: Model>(model: &M, l: &LiveCfg<M>, s: &M::State) -> u16 {
+    l.props.iter().enumerate().fold(0, |acc, (i, p)| {
+        let (pp, qq) = match &p.kind {
+            Liveness::LeadsTo { p, q } | Liveness::Possibility { p, q, .. } => (p, q),
+        };
+        acc | u16::from(pp(model, s)) << (2 * i) | u16::from(qq(model, s)) << (2 * i + 1)
+    })
+}
+
+/// Bit i set if property i allows `action` (leads-to properties allow everything).
+fn allowed_bits<M: Model>(model: &M, l: &LiveCfg<M>, action: &M::Action) -> u8 {
+    l.props.iter().enumerate().fold(0, |acc, (i, p)| match &p.kind {
+        Liveness::Possibility { allowed, .. } if !allowed(model, action) => acc,
+        _ => acc | 1 << i,
+    })
+}
+
+/// What the graph checks found for one liveness property.
+enum LiveResult {
+    Holds,
+    Found(Finding),
+    Unknown,
+    Unchecked,
+}
+
+impl<M> Config<'_, M>
+where
+    M: Model + Sync,
+    M::State: Hash + Clone + Send + Sync,
+    M::Action: Clone,
+{
+    /// Builds the graph (after an exhausted search) and checks every liveness property.
+    fn check_liveness(&self, raw: &mut Raw) -> Vec<LiveResult> {
+        let Some(l) = &self.live else { return Vec::new() };
+        if self.symmetry.is_some() {
+            return l.props.iter().map(|_| LiveResult::Unchecked).collect();
+        }
+        let rec = raw.graph.take().expect("recording");
+        if raw.stop != StopReason::Exhausted {
+            raw.stats.graph_bytes = rec.peak_bytes as u64;
+            return l.props.iter().map(|_| LiveResult::Unknown).collect();
+        }
+        let start = Instant::now();
+        let (g, peak) = rec.finish();
+        let n = g.len();
+        raw.stats.graph_bytes = peak.max(g.bytes() + crate::liveness::check_bytes(n)) as u64;
+        raw.stats.graph_kept_bytes = g.bytes() as u64;
+        let out = l
+            .props
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let f = match p.kind {
+                    Liveness::LeadsTo { .. } => crate::liveness::leads_to(&g, i),
+                    Liveness::Possibility { .. } => crate::liveness::possibility(&g, i),
+                };
+                f.map_or(LiveResult::Holds, |f| LiveResult::Found(f.with_ordinals(&g)))
+            })
+            .collect();
+        raw.stats.liveness_elapsed = start.elapsed();
+        raw.stats.peak_rss_bytes = raw.stats.peak_rss_bytes.max(sys::rss_bytes());
+        out
+    }
+
+    fn live_outcomes(&self, raw: &Raw, inits: &[M::State], findings: Vec<LiveResult>) -> Vec<LiveOutcome<M>> {
+        let Some(l) = &self.live else { return Vec::new() };
+        l.props
+            .iter()
+            .zip(findings)
+            .map(|(p, r)| {
+                let mut o = LiveOutcome {
+                    name: p.name,
+                    verdict: Verdict::Holds,
+                    trace: None,
+                    cycle_start: None,
+                    note: String::new(),
+                };
+                match r {
+                    LiveResult::Holds => {}
+                    LiveResult::Unknown => o.verdict = Verdict::Unknown,
+                    LiveResult::Unchecked => o.verdict = Verdict::Unchecked,
+                    LiveResult::Found(f) => {
+                        let idx = f.state as u64;
+                        let d = raw.level_starts.partition_point(|&s| s <= idx) - 1;
+                        let (init, steps) = raw.levels.path_to(d, (idx - raw.level_starts[d]) as usize);
+                        let mut t = replay(self.model, inits, init, &steps);
+                        let prefix = t.actions.len();
+                        extend_by_ordinals(self.model, &mut t, &f.edges);
+                        o.verdict = Verdict::Violated;
+                        o.cycle_start = f.cycle_start.map(|c| prefix + c);
+                        o.note = f.note;
+                        o.trace = Some(t);
+                    }
+                }
+                o
+            })
+            .collect()
+    }
+}
+
+/// Follows successor ordinals (the k-th successor within the boundary, the order the engine
+/// recorded edges in) from the last state of `t`.
+fn extend_by_ordinals<M: Model>(model: &M, t: &mut Trace<M>, ordinals: &[usize])
+where
+    M::State: Clone,
+    M::Action: Clone,
+{
+    let mut buf = Vec::new();
+    for &k in ordinals {
+        let s = t.states.last().expect("non-empty").clone();
+        buf.clear();
+        model.actions(&s, &mut buf);
+        let (a, n) = buf
+            .drain(..)
+            .filter_map(|a| model.next_state(&s, a.clone()).map(|n| (a, n)))
+            .filter(|(_, n)| model.within_boundary(n))
+            .nth(k)
+            .expect("model is not deterministic: recorded edge is missing on replay");
+        t.actions.push(a);
+        t.states.push(n);
     }
 }
 

@@ -10,7 +10,10 @@
 //! * counterexamples and examples are shortest and byte-identical for any thread count;
 //! * symmetry reduction by a canonicaliser; traces keep the real states;
 //! * limits (states, depth, time, memory, a stop flag) end the run with `complete() == false`;
-//! * `Eventually` properties are reported [`Verdict::Unchecked`], never as holding.
+//! * `Eventually` properties are reported [`Verdict::Unchecked`], never as holding;
+//! * liveness under fairness ([`Bfs::liveness`]): leads-to `P ~> Q` with weakly and strongly
+//!   fair step classes (lasso counterexamples) and possibility `AG (P -> EF Q)` over allowed
+//!   steps, on the explored graph kept in compressed form (`graph.rs`, `liveness.rs`).
 //!
 //! ```
 //! use klp_checker::{toy::Toy, Bfs, Verdict};
@@ -23,11 +26,16 @@
 
 mod bfs;
 mod frontier;
+mod graph;
+mod liveness;
 mod outcome;
 mod parents;
+mod scc;
 pub mod sys;
 mod table;
 pub mod toy;
 
 pub use bfs::{fingerprint, Bfs, Canonicalise};
-pub use outcome::{FinishWhen, Outcome, Progress, PropertyOutcome, Stats, StopReason, Trace, Verdict};
+pub use graph::Fairness;
+pub use liveness::{ActionPred, FairnessFn, LiveProperty, Liveness, StatePred};
+pub use outcome::{FinishWhen, LiveOutcome, Outcome, Progress, PropertyOutcome, Stats, StopReason, Trace, Verdict};

@@ -102,6 +102,14 @@ pub struct Stats {
     pub visited_bytes: u64,
     /// Rayon threads used.
     pub threads: usize,
+    /// Liveness only: peak bytes held for the explored graph (recording, index translation,
+    /// checks).
+    pub graph_bytes: u64,
+    /// Liveness only: bytes of the finished graph (CSR, classes, bits).
+    pub graph_kept_bytes: u64,
+    /// Liveness only: time to build the graph and check the liveness properties (included
+    /// in `elapsed`).
+    pub liveness_elapsed: Duration,
 }
 
 impl Stats {
@@ -113,6 +121,11 @@ impl Stats {
     /// Visited set plus parent links divided by distinct states.
     pub fn visited_bytes_per_state(&self) -> f64 {
         self.visited_bytes as f64 / self.unique_states.max(1) as f64
+    }
+
+    /// Peak bytes of the liveness graph per distinct state (0 without liveness properties).
+    pub fn graph_bytes_per_state(&self) -> f64 {
+        self.graph_bytes as f64 / self.unique_states.max(1) as f64
     }
 
     /// Distinct states per second of wall time.
@@ -134,12 +147,36 @@ pub struct Outcome<M: Model> {
     pub stop: StopReason,
     /// One entry per `Model::properties()`, in that order.
     pub properties: Vec<PropertyOutcome<M>>,
+    /// One entry per liveness property given to `Bfs::liveness`, in that order.
+    pub liveness: Vec<LiveOutcome<M>>,
+}
+
+/// Result for one liveness property.
+pub struct LiveOutcome<M: Model> {
+    pub name: &'static str,
+    /// `Holds`, `Violated`, `Unknown` (the search stopped) or `Unchecked` (symmetry).
+    pub verdict: Verdict,
+    /// The counterexample: for leads-to a lasso (shortest prefix to the `P` state, a path
+    /// through `¬Q` states, then the cycle); for possibility a shortest path to a `P` state
+    /// from which no allowed path reaches `Q`.
+    pub trace: Option<Trace<M>>,
+    /// Index into `trace.actions` of the first step of the repeating cycle; equal to
+    /// `trace.actions.len()` when the last state stutters forever (no fair step enabled).
+    /// `None` for possibility violations.
+    pub cycle_start: Option<usize>,
+    /// What the counterexample shows, in words.
+    pub note: String,
 }
 
 impl<M: Model> Outcome<M> {
     /// True only if the whole state space was explored.
     pub fn complete(&self) -> bool {
         self.stop == StopReason::Exhausted
+    }
+
+    /// The outcome of the liveness property called `name`.
+    pub fn live(&self, name: &str) -> Option<&LiveOutcome<M>> {
+        self.liveness.iter().find(|p| p.name == name)
     }
 
     /// The outcome of the property called `name`.

@@ -31,6 +31,7 @@
 
 pub mod action;
 pub mod dmesg;
+pub mod fairness;
 pub mod ftrace;
 pub mod hint;
 pub mod ids;

@@ -214,7 +214,7 @@ pub fn enabled_store(spec: &Spec, st: &mut State, p: PatchId, val: bool, log: &m
         // Design variants: reverse_transition = banned (-EBUSY), disable = banned (-EPERM).
         return if st.klp_transition_patch == Some(p) { -16 } else { -1 };
     }
-    if st.klp_transition_patch == Some(p) {
+    if st.klp_transition_patch == Some(p) && !spec.mutated(Mutation::ReversalTakesDisablePath) {
         klp_reverse_transition(spec, st, log);
         0
     } else if !val {

@@ -93,11 +93,28 @@ pub enum Mutation {
     /// finished their transition applied to a coming module), so the module stays unpatched
     /// once that transition completes.
     ComingSkipsTransitionPatch,
+    /// transition.c `klp_try_complete_transition()`: after a failed pass the delayed work is not
+    /// re-armed (`schedule_delayed_work(&klp_transition_work, ...)` missing), so only the pass
+    /// run inline by `__klp_enable_patch()` / `__klp_disable_patch()` ever happens (and no
+    /// signals are sent). Applied where `KlpSystem` offers the work.
+    TransitionWorkNotRearmed,
+    /// transition.c `klp_try_complete_transition()`: `klp_send_signals()` is never called (the
+    /// `klp_signals_cnt % SIGNALS_TIMEOUT` branch missing), so a task sleeping interruptibly in
+    /// code the transition waits on is never woken. Applied where `KlpSystem` offers it.
+    SignalsNeverSent,
+    /// core.c `klp_module_coming()`: wait until no transition is in progress before patching the
+    /// coming module (the design rejected in favour of patching coming modules at once,
+    /// kernel-semantics L6). Applied where `KlpSystem` offers the loader step.
+    ComingWaitsForTransition,
+    /// core.c `enabled_store()`: the `patch == klp_transition_patch` branch missing, so a write
+    /// during the patch's transition takes the `__klp_disable_patch()` path, which refuses with
+    /// -EBUSY while a transition runs: a stuck transition can no longer be reversed.
+    ReversalTakesDisablePath,
 }
 
 impl Mutation {
     /// Every mutation, in declaration order.
-    pub const ALL: [Mutation; 27] = [
+    pub const ALL: [Mutation; 31] = [
         Mutation::SkipStackCheck,
         Mutation::CompleteDespiteFailedSwitch,
         Mutation::TrySwitchKeepsTif,
@@ -125,6 +142,20 @@ impl Mutation {
         Mutation::KeepDisabledPatch,
         Mutation::GoingSkipsPostUnpatch,
         Mutation::ComingSkipsTransitionPatch,
+        Mutation::TransitionWorkNotRearmed,
+        Mutation::SignalsNeverSent,
+        Mutation::ComingWaitsForTransition,
+        Mutation::ReversalTakesDisablePath,
+    ];
+
+    /// The mutations checked against liveness properties by tests/liveness.rs (klpcheck's
+    /// engine) instead of properties/tests/mutations.rs (stateright's BFS, safety only).
+    /// tests/liveness.rs also uses `KeepDisabledPatch` for `patch_removable_without_force`.
+    pub const LIVENESS: [Mutation; 4] = [
+        Mutation::TransitionWorkNotRearmed,
+        Mutation::SignalsNeverSent,
+        Mutation::ComingWaitsForTransition,
+        Mutation::ReversalTakesDisablePath,
     ];
 }
 

@@ -199,7 +199,6 @@ impl Spec {
     pub fn is_patchable(&self, f: FuncId) -> bool {
         self.klp_funcs.iter().any(|k| k.old_func == f)
     }
-    /// A version name for humans: `f` for the original, `f'lp1` for patch lp1's function.
     /// The patch the `disable` command loads instead of writing to sysfs (`disable_via`).
     pub fn disable_patch(&self) -> Option<PatchId> {
         self.patches.iter().position(|p| p.derived.is_some()).map(|p| p as PatchId)

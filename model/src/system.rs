@@ -423,7 +423,11 @@ impl Model for KlpSystem {
         for m in 0..s.modules.len() {
             let m = m as ModId;
             match st.mods[m as usize].state {
-                ModState::Formed if st.klp_mutex_free() && self.synchronized(st) => {
+                ModState::Formed
+                    if st.klp_mutex_free()
+                        && self.synchronized(st)
+                        && !(s.mutated(Mutation::ComingWaitsForTransition) && st.klp_transition_patch.is_some()) =>
+                {
                     out.push(Action::KlpModuleComing(m))
                 }
                 // Woken when klp_transition_patch is NULL (module_load_during_transition = blocked).
@@ -446,10 +450,10 @@ impl Model for KlpSystem {
                     out.push(Action::KlpCompleteTransitionPart);
                 }
             }
-            None if st.klp_transition_patch.is_some() => {
+            None if st.klp_transition_patch.is_some() && !s.mutated(Mutation::TransitionWorkNotRearmed) => {
                 out.push(Action::KlpTransitionWork);
                 // See klp_send_signals() for the abstracted pass counter.
-                if signal_targets(s, st).next().is_some() {
+                if !s.mutated(Mutation::SignalsNeverSent) && signal_targets(s, st).next().is_some() {
                     out.push(Action::KlpSendSignals);
                 }
             }

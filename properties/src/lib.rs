@@ -8,6 +8,7 @@
 pub mod callbacks;
 pub mod consistency;
 pub mod kernel_warns;
+pub mod liveness;
 pub mod modules;
 pub mod transition;
 
@@ -84,7 +85,7 @@ pub fn catalogue() -> Vec<Property<KlpSystem>> {
 
 /// Documentation of every property.
 pub fn docs() -> Vec<PropertyDoc> {
-    entries().into_iter().map(|e| e.doc).collect()
+    entries().into_iter().map(|e| e.doc).chain(liveness::docs()).collect()
 }
 
 #[cfg(test)]

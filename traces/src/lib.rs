@@ -44,8 +44,10 @@ pub struct Trace {
     /// The state before the first step.
     pub initial: View,
     pub steps: Vec<Step>,
-    /// A lasso (liveness counterexample): `steps[cycle_start..]` repeat forever; the state after
-    /// the last step is the state before `steps[cycle_start]` (0-based index into `steps`).
+    /// Liveness counterexamples (lassos): index in `steps` of the first step of the cycle that
+    /// repeats forever (the state after the last step is the state before
+    /// `steps[cycle_start]`); `steps.len()` when the last state stutters forever (no fair step
+    /// is enabled). Absent for safety counterexamples, witnesses and possibility violations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cycle_start: Option<usize>,
     /// Why the last state breaks the property (violations only).
@@ -210,8 +212,17 @@ pub fn replay(model: &KlpSystem, trace: &Trace) -> Replay {
         st = n;
         states.push(st.clone());
     }
+    // A lasso (liveness counterexample): the cycle must lead back to where it started. (Its
+    // fairness is the checker's claim; replay checks the shape.)
+    if let Some(c) = trace.cycle_start {
+        let closes = c >= trace.steps.len() || states.get(c) == Some(&st);
+        return if closes {
+            Replay::Confirmed { steps: trace.steps.len() }
+        } else {
+            Replay::NotReproduced { steps: trace.steps.len() }
+        };
+    }
     let prop = model.properties().into_iter().find(|p| p.name == trace.property);
-    let closes = trace.cycle_start.is_none_or(|c| states.get(c) == Some(&st));
     let shown = match prop {
         None => false,
         Some(p) => {
@@ -222,7 +233,7 @@ pub fn replay(model: &KlpSystem, trace: &Trace) -> Replay {
             }
         }
     };
-    if shown && closes {
+    if shown {
         Replay::Confirmed { steps: trace.steps.len() }
     } else {
         Replay::NotReproduced { steps: trace.steps.len() }

@@ -117,8 +117,10 @@ pub fn render(trace: &Trace) -> String {
         let mark = if k == last && trace.violation.is_some() { "!!" } else { "" };
         out.push_str(&line(mark, step, action, cells));
     }
-    if let Some(c) = trace.cycle_start {
-        out.push_str(&format!("  ---- back to the state before step {} ----\n", c + 1));
+    match trace.cycle_start {
+        Some(c) if c < last => out.push_str(&format!("  ---- back to the state before step {} ----\n", c + 1)),
+        Some(_) => out.push_str("  ---- no fair step is enabled: the run stays here forever ----\n"),
+        None => {}
     }
     if let Some((step, action, cells)) = &next {
         out.push_str(&line("=>", step, action, cells));

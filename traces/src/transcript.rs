@@ -28,8 +28,12 @@ pub fn render(trace: &Trace) -> String {
             out.push_str(&format!("{p}{l}\n"));
         }
     }
-    if let Some(c) = trace.cycle_start {
-        out.push_str(&format!("# the cycle closes: back to the state before step {}\n", c + 1));
+    match trace.cycle_start {
+        Some(c) if c < trace.steps.len() => {
+            out.push_str(&format!("# the cycle closes: back to the state before step {}\n", c + 1))
+        }
+        Some(_) => out.push_str("# no fair step is enabled: the run stays in the last state forever\n"),
+        None => {}
     }
     if let Some(e) = &trace.violation {
         out.push_str(&format!("# step {}: '{}' violated: {}\n", e.step, trace.property, e.summary));

@@ -1,0 +1,380 @@
+//! Liveness and possibility on the explored graph ([`Graph`]), after an exhausted BFS.
+//!
+//! * Leads-to `P ~> Q` under fairness: violated iff some reachable `P ∧ ¬Q` state can reach,
+//!   through `¬Q` states only, either a quiescent state (no fair step enabled: the run may
+//!   stay there forever; a deadlock is the special case of no step at all) or a fair cycle.
+//!   Fair cycles are found per strongly connected component of the `¬Q` subgraph (Streett
+//!   emptiness): a component holds one iff, after repeatedly removing the states where a
+//!   strongly fair class is enabled but none of its edges lies inside, some remaining
+//!   non-trivial component has, for every weakly fair class, a state where the class is not
+//!   enabled or one of its edges inside. `eventually Q` is `init ~> Q`.
+//! * Possibility `AG (P -> EF Q)` over allowed edges: every `P` state can reach a `Q` state
+//!   taking allowed edges only. Computed over the components of the allowed-edge subgraph in
+//!   reverse topological order.
+//!
+//! Everything here is sequential and walks states and edges in index order, and the graph is
+//! identical for any thread count, so verdicts and counterexamples are too.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use stateright::Model;
+
+use crate::graph::{Graph, STRONG_BIT};
+use crate::scc::Tarjan;
+
+/// A state predicate.
+pub type StatePred<M> = fn(&M, &<M as Model>::State) -> bool;
+/// An action predicate (edge filter of a possibility property).
+pub type ActionPred<M> = fn(&M, &<M as Model>::Action) -> bool;
+/// The fairness of taking `action` in `state` (`None`: the step is not fair, for example an
+/// administrator who may stop acting).
+pub type FairnessFn<M> = fn(&M, &<M as Model>::State, &<M as Model>::Action) -> Option<crate::graph::Fairness>;
+
+/// What a liveness property says.
+pub enum Liveness<M: Model> {
+    /// `p ~> q`: from every reachable `p` state, every fair run eventually reaches `q`.
+    LeadsTo { p: StatePred<M>, q: StatePred<M> },
+    /// `AG (p -> EF q)` using only actions with `allowed`: from every reachable `p` state
+    /// some path of allowed steps reaches `q`. Fairness plays no role.
+    Possibility { p: StatePred<M>, q: StatePred<M>, allowed: ActionPred<M> },
+}
+
+/// A named liveness property.
+pub struct LiveProperty<M: Model> {
+    pub name: &'static str,
+    pub kind: Liveness<M>,
+}
+
+/// A counterexample found on the graph, as state indices and global edge indices.
+pub(crate) struct Finding {
+    /// The BFS index of the violating `P` state (the prefix ends there).
+    pub(crate) state: u32,
+    /// Edges taken after it (the `¬Q` path, then the cycle).
+    pub(crate) edges: Vec<usize>,
+    /// Index into `edges` where the repeating cycle starts; `edges.len()` when the last
+    /// state stutters forever (no fair step enabled); `None` for a possibility violation.
+    pub(crate) cycle_start: Option<usize>,
+    pub(crate) note: String,
+}
+
+impl Finding {
+    /// Edges as successor ordinals of their source (what replay needs).
+    pub(crate) fn with_ordinals(mut self, g: &Graph) -> Self {
+        for k in &mut self.edges {
+            *k -= g.offsets[source(g, *k) as usize] as usize;
+        }
+        self
+    }
+}
+
+fn is_strong(c: u16) -> bool {
+    c & STRONG_BIT != 0
+}
+
+fn quiescent(g: &Graph, v: u32) -> bool {
+    g.edges(v).all(|k| g.class[k] == 0)
+}
+
+fn enabled(g: &Graph, v: u32) -> HashSet<u16> {
+    g.edges(v).map(|k| g.class[k]).filter(|&c| c != 0).collect()
+}
+
+/// Transient bytes per state the checks need (two Tarjan instances, component ids, marks).
+pub(crate) fn check_bytes(n: usize) -> usize {
+    n * (2 * 13 + 4 + 2)
+}
+
+/// Checks leads-to property `i` of the graph.
+pub(crate) fn leads_to(g: &Graph, i: usize) -> Option<Finding> {
+    let n = g.len();
+    let mut t1 = Tarjan::new(n);
+    let mut t2 = Tarjan::new(n);
+    let mut in_set = vec![false; n];
+    let mut fair_member = vec![false; n];
+    let mut comp = vec![u32::MAX; n];
+    let mut fail: Vec<bool> = Vec::new();
+    let mut fair_sets: Vec<Vec<u32>> = Vec::new();
+    let notq = |v: u32| !g.q(i, v);
+    t1.run(
+        g,
+        0..n as u32,
+        notq,
+        |_| true,
+        |c| {
+            let id = fail.len() as u32;
+            for &v in c {
+                comp[v as usize] = id;
+            }
+            let mut bad = c.iter().any(|&v| quiescent(g, v));
+            let trivial = c.len() == 1 && !g.edges(c[0]).any(|k| g.succ[k] == c[0]);
+            if !bad && !trivial {
+                if let Some(s) = fair_subset(g, c, &mut t2, &mut in_set) {
+                    for &v in &s {
+                        fair_member[v as usize] = true;
+                    }
+                    fair_sets.push(s);
+                    bad = true;
+                }
+            }
+            let reach_bad = || {
+                c.iter().any(|&v| {
+                    g.edges(v).any(|k| {
+                        let w = g.succ[k];
+                        let cw = comp[w as usize];
+                        notq(w) && cw != id && fail[cw as usize]
+                    })
+                })
+            };
+            let f = bad || reach_bad();
+            fail.push(f);
+        },
+    );
+    drop(t1);
+    let start = (0..n as u32).find(|&v| g.p(i, v) && notq(v) && fail[comp[v as usize] as usize])?;
+
+    // Shortest path inside ¬Q from the P state to a quiescent state or a fair-cycle state.
+    let target = |w: u32| quiescent(g, w) || fair_member[w as usize];
+    let mut parent: HashMap<u32, usize> = HashMap::new();
+    let mut queue = VecDeque::from([start]);
+    let mut seen = HashSet::from([start]);
+    let mut end = None;
+    while let Some(v) = queue.pop_front() {
+        if target(v) {
+            end = Some(v);
+            break;
+        }
+        for k in g.edges(v) {
+            let w = g.succ[k];
+            if notq(w) && fail[comp[w as usize] as usize] && seen.insert(w) {
+                parent.insert(w, k);
+                queue.push_back(w);
+            }
+        }
+    }
+    let end = end.expect("a failing state reaches a quiescent state or a fair cycle");
+    let mut edges = Vec::new();
+    let mut v = end;
+    while v != start {
+        let k = parent[&v];
+        edges.push(k);
+        v = source(g, k);
+    }
+    edges.reverse();
+    let cycle_start = edges.len();
+    if quiescent(g, end) {
+        let note = "the last state has no fair step enabled: the run may stay there forever".to_string();
+        return Some(Finding { state: start, edges, cycle_start: Some(cycle_start), note });
+    }
+    let set = fair_sets.iter().find(|s| s.contains(&end)).expect("fair member of a recorded set");
+    edges.extend(fair_cycle(g, set, end, &mut in_set));
+    let note =
+        "the steps from cycle_start on repeat forever; every fair class enabled throughout them is taken".to_string();
+    Some(Finding { state: start, edges, cycle_start: Some(cycle_start), note })
+}
+
+/// The state an edge leaves (binary search over the offsets).
+fn source(g: &Graph, k: usize) -> u32 {
+    (g.offsets.partition_point(|&o| o as usize <= k) - 1) as u32
+}
+
+/// A subset of the strongly connected component `c` that is itself strongly connected and
+/// holds a fair cycle (one through all its states and edges), if any.
+fn fair_subset(g: &Graph, c: &[u32], t2: &mut Tarjan, in_set: &mut [bool]) -> Option<Vec<u32>> {
+    let mut work = vec![c.to_vec()];
+    while let Some(mut s) = work.pop() {
+        s.sort_unstable();
+        for &v in &s {
+            in_set[v as usize] = true;
+        }
+        let found = analyse(g, &s, in_set);
+        for &v in &s {
+            in_set[v as usize] = false;
+        }
+        match found {
+            Verdict::Fair => return Some(s),
+            Verdict::Dead => {}
+            Verdict::Remove(bad) => {
+                let rest: Vec<u32> = s.iter().copied().filter(|v| !bad.contains(v)).collect();
+                for &v in &rest {
+                    in_set[v as usize] = true;
+                }
+                let mark: &[bool] = in_set;
+                t2.run(g, rest.iter().copied(), |v| mark[v as usize], |_| true, |sub| work.push(sub.to_vec()));
+                for &v in &rest {
+                    in_set[v as usize] = false;
+                }
+            }
+        }
+    }
+    None
+}
+
+enum Verdict {
+    Fair,
+    Dead,
+    Remove(HashSet<u32>),
+}
+
+/// One step of the Streett refinement on a strongly connected set `s` (marked in `in_set`).
+fn analyse(g: &Graph, s: &[u32], in_set: &[bool]) -> Verdict {
+    let inside = |k: usize| in_set[g.succ[k] as usize];
+    if s.len() == 1 && !g.edges(s[0]).any(|k| g.succ[k] == s[0]) {
+        return Verdict::Dead;
+    }
+    let mut internal: HashSet<u16> = HashSet::new();
+    let mut count: HashMap<u16, usize> = HashMap::new();
+    for &v in s {
+        for c in enabled(g, v) {
+            *count.entry(c).or_default() += 1;
+        }
+        internal.extend(g.edges(v).filter(|&k| inside(k)).map(|k| g.class[k]));
+    }
+    if count.iter().any(|(&c, &m)| !is_strong(c) && m == s.len() && !internal.contains(&c)) {
+        return Verdict::Dead;
+    }
+    let bad: HashSet<u32> = s
+        .iter()
+        .copied()
+        .filter(|&v| g.edges(v).any(|k| g.class[k] != 0 && is_strong(g.class[k]) && !internal.contains(&g.class[k])))
+        .collect();
+    if bad.is_empty() {
+        Verdict::Fair
+    } else {
+        Verdict::Remove(bad)
+    }
+}
+
+/// A cycle from `entry` back to `entry` inside the fair set `s` that takes one edge of every
+/// fair class with an edge inside `s` and, for a weakly fair class with none, visits a state
+/// where that class is not enabled. Such a cycle is fair.
+fn fair_cycle(g: &Graph, s: &[u32], entry: u32, in_set: &mut [bool]) -> Vec<usize> {
+    for &v in s {
+        in_set[v as usize] = true;
+    }
+    let inside = |k: usize, m: &[bool]| m[g.succ[k] as usize];
+    // Pending obligations, in class order.
+    let mut take: std::collections::BTreeMap<u16, usize> = Default::default();
+    let mut internal: HashSet<u16> = HashSet::new();
+    let mut weak_enabled: HashSet<u16> = HashSet::new();
+    for &v in s {
+        for k in g.edges(v) {
+            let c = g.class[k];
+            if c != 0 && !is_strong(c) {
+                weak_enabled.insert(c);
+            }
+            if c != 0 && inside(k, in_set) {
+                internal.insert(c);
+                take.entry(c).or_insert(k);
+            }
+        }
+    }
+    let mut visit: std::collections::BTreeSet<u16> = weak_enabled.difference(&internal).copied().collect();
+    let mut cycle: Vec<usize> = Vec::new();
+    let mut cur = entry;
+    let settle_node = |v: u32, visit: &mut std::collections::BTreeSet<u16>| {
+        let en = enabled(g, v);
+        visit.retain(|c| en.contains(c));
+    };
+    let settle_edge = |k: usize, take: &mut std::collections::BTreeMap<u16, usize>| {
+        take.remove(&g.class[k]);
+    };
+    settle_node(cur, &mut visit);
+    while !take.is_empty() || !visit.is_empty() {
+        // Nearest state (BFS inside s) that is the source of a pending edge or where a
+        // pending weak class is not enabled.
+        let pending_src: HashSet<u32> = take.values().map(|&k| source(g, k)).collect();
+        let wanted = |v: u32| {
+            pending_src.contains(&v) || {
+                let en = enabled(g, v);
+                visit.iter().any(|c| !en.contains(c))
+            }
+        };
+        let path = bfs_inside(g, cur, in_set, wanted);
+        for &k in &path {
+            settle_edge(k, &mut take);
+            settle_node(g.succ[k], &mut visit);
+            cycle.push(k);
+            cur = g.succ[k];
+        }
+        if let Some((_, &k)) = take.iter().find(|(_, &k)| source(g, k) == cur) {
+            settle_edge(k, &mut take);
+            cycle.push(k);
+            cur = g.succ[k];
+            settle_node(cur, &mut visit);
+        }
+    }
+    if cycle.is_empty() {
+        let k = g.edges(cur).find(|&k| inside(k, in_set)).expect("non-trivial set");
+        cycle.push(k);
+        cur = g.succ[k];
+    }
+    cycle.extend(bfs_inside(g, cur, in_set, |v| v == entry));
+    for &v in s {
+        in_set[v as usize] = false;
+    }
+    cycle
+}
+
+/// Shortest path (edges) inside the marked set from `from` to the first state with `goal`
+/// (empty if `from` has it).
+fn bfs_inside(g: &Graph, from: u32, in_set: &[bool], goal: impl Fn(u32) -> bool) -> Vec<usize> {
+    if goal(from) {
+        return Vec::new();
+    }
+    let mut parent: HashMap<u32, usize> = HashMap::new();
+    let mut queue = VecDeque::from([from]);
+    while let Some(v) = queue.pop_front() {
+        for k in g.edges(v) {
+            let w = g.succ[k];
+            if !in_set[w as usize] || w == from || parent.contains_key(&w) {
+                continue;
+            }
+            parent.insert(w, k);
+            if goal(w) {
+                let mut path = vec![k];
+                let mut x = v;
+                while x != from {
+                    let e = parent[&x];
+                    path.push(e);
+                    x = source(g, e);
+                }
+                path.reverse();
+                return path;
+            }
+            queue.push_back(w);
+        }
+    }
+    panic!("goal not reachable inside a strongly connected set");
+}
+
+/// Checks possibility property `i` (its allowed bit is `i` too).
+pub(crate) fn possibility(g: &Graph, i: usize) -> Option<Finding> {
+    let n = g.len();
+    let mut t = Tarjan::new(n);
+    let mut comp = vec![u32::MAX; n];
+    let mut reach: Vec<bool> = Vec::new();
+    let allowed = |k: usize| g.allowed[k] & (1 << i) != 0;
+    t.run(
+        g,
+        0..n as u32,
+        |_| true,
+        allowed,
+        |c| {
+            let id = reach.len() as u32;
+            for &v in c {
+                comp[v as usize] = id;
+            }
+            let r = c.iter().any(|&v| g.q(i, v))
+                || c.iter().any(|&v| {
+                    g.edges(v).any(|k| {
+                        let cw = comp[g.succ[k] as usize];
+                        allowed(k) && cw != id && reach[cw as usize]
+                    })
+                });
+            reach.push(r);
+        },
+    );
+    let state = (0..n as u32).find(|&v| g.p(i, v) && !reach[comp[v as usize] as usize])?;
+    let note = "from the last state no path of allowed steps reaches the goal".to_string();
+    Some(Finding { state, edges: Vec::new(), cycle_start: None, note })
+}

@@ -1,0 +1,207 @@
+//! Liveness and possibility on tiny hand-made graphs: exact verdicts and lasso shapes.
+
+use klp_checker::{Bfs, Fairness, LiveProperty, Liveness, Verdict};
+use stateright::{Model, Property};
+
+/// A model given by its edge table: (from, label, to, fairness). State 0 is initial.
+struct Graph {
+    edges: Vec<(u8, char, u8, Option<Fairness>)>,
+    p: Vec<u8>,
+    q: Vec<u8>,
+}
+
+impl Model for Graph {
+    type State = u8;
+    type Action = char;
+    fn init_states(&self) -> Vec<u8> {
+        vec![0]
+    }
+    fn actions(&self, s: &u8, out: &mut Vec<char>) {
+        out.extend(self.edges.iter().filter(|e| e.0 == *s).map(|e| e.1));
+    }
+    fn next_state(&self, s: &u8, a: char) -> Option<u8> {
+        self.edges.iter().find(|e| e.0 == *s && e.1 == a).map(|e| e.2)
+    }
+    fn properties(&self) -> Vec<Property<Self>> {
+        Vec::new()
+    }
+}
+
+fn fairness(m: &Graph, s: &u8, a: &char) -> Option<Fairness> {
+    m.edges.iter().find(|e| e.0 == *s && e.1 == *a).and_then(|e| e.3)
+}
+fn p(m: &Graph, s: &u8) -> bool {
+    m.p.contains(s)
+}
+fn q(m: &Graph, s: &u8) -> bool {
+    m.q.contains(s)
+}
+fn not_force(_: &Graph, a: &char) -> bool {
+    *a != 'f'
+}
+
+const W1: Option<Fairness> = Some(Fairness::Weak(1));
+const W2: Option<Fairness> = Some(Fairness::Weak(2));
+const S2: Option<Fairness> = Some(Fairness::Strong(2));
+
+/// Runs `P ~> Q` and the possibility `AG (P -> EF Q)` without 'f' steps; returns
+/// (leads-to verdict, actions, cycle_start), (possibility verdict, actions).
+#[allow(clippy::type_complexity)]
+fn check(g: &Graph, threads: usize) -> ((Verdict, String, Option<usize>), (Verdict, String)) {
+    let props = vec![
+        LiveProperty { name: "leads_to", kind: Liveness::LeadsTo { p, q } },
+        LiveProperty { name: "possible", kind: Liveness::Possibility { p, q, allowed: not_force } },
+    ];
+    let out = Bfs::new(g).threads(threads).liveness(props, fairness).run();
+    assert!(out.complete());
+    let l = out.live("leads_to").unwrap();
+    let pos = out.live("possible").unwrap();
+    let acts =
+        |t: &Option<klp_checker::Trace<Graph>>| t.as_ref().map(|t| t.actions.iter().collect()).unwrap_or_default();
+    assert_eq!(pos.cycle_start, None);
+    ((l.verdict, acts(&l.trace), l.cycle_start), (pos.verdict, acts(&pos.trace)))
+}
+
+/// 0 -a-> 1 -a-> 2 -a-> 0 (weakly fair class 1) and an exit x to the goal 3.
+fn cycle(exits: &[u8], exit: Option<Fairness>) -> Graph {
+    let mut edges = vec![(0, 'a', 1, W1), (1, 'a', 2, W1), (2, 'a', 0, W1)];
+    edges.extend(exits.iter().map(|&s| (s, 'x', 3, exit)));
+    Graph { edges, p: vec![0], q: vec![3] }
+}
+
+#[test]
+fn exit_enabled_everywhere_and_weakly_fair_makes_the_cycle_unfair() {
+    let ((v, _, _), (pv, _)) = check(&cycle(&[0, 1, 2], W2), 1);
+    assert_eq!(v, Verdict::Holds);
+    assert_eq!(pv, Verdict::Holds);
+}
+
+#[test]
+fn exit_enabled_in_one_state_only_leaves_a_weakly_fair_cycle() {
+    let ((v, acts, start), _) = check(&cycle(&[2], W2), 1);
+    assert_eq!(v, Verdict::Violated);
+    assert_eq!(acts, "aaa");
+    assert_eq!(start, Some(0));
+}
+
+#[test]
+fn strong_fairness_of_an_intermittent_exit_breaks_the_cycle() {
+    let ((v, _, _), _) = check(&cycle(&[2], S2), 1);
+    assert_eq!(v, Verdict::Holds);
+}
+
+#[test]
+fn an_unfair_exit_never_has_to_be_taken() {
+    let ((v, acts, start), (pv, _)) = check(&cycle(&[0, 1, 2], None), 1);
+    assert_eq!((v, acts.as_str(), start), (Verdict::Violated, "aaa", Some(0)));
+    assert_eq!(pv, Verdict::Holds);
+}
+
+#[test]
+fn the_lasso_prefix_is_shortest_and_the_cycle_takes_every_fair_class() {
+    // 0 -s-> 1 -t-> 2 (P); cycle 2 -a-> 4 -b-> 2 with classes 1 and 2, a side loop
+    // 4 -c-> 5 -d-> 4 of classes 3 and 4, no exit to the goal 3.
+    let g = Graph {
+        edges: vec![
+            (0, 's', 1, None),
+            (1, 't', 2, None),
+            (2, 'a', 4, W1),
+            (4, 'b', 2, W2),
+            (4, 'c', 5, Some(Fairness::Weak(3))),
+            (5, 'd', 4, Some(Fairness::Weak(4))),
+            (0, 'g', 3, None),
+        ],
+        p: vec![2],
+        q: vec![3],
+    };
+    let ((v, acts, start), (pv, pacts)) = check(&g, 2);
+    assert_eq!(v, Verdict::Violated);
+    // Cycle from 2: a (class 1), b (2), then to 4 again for c (3), d (4), back with b.
+    assert_eq!(acts, "stabacdb");
+    assert_eq!(start, Some(2));
+    assert_eq!((pv, pacts.as_str()), (Verdict::Violated, "st"));
+}
+
+#[test]
+fn a_deadlock_stutters_forever() {
+    let g = Graph { edges: vec![(0, 'a', 1, W1), (0, 'g', 2, None)], p: vec![0], q: vec![2] };
+    let ((v, acts, start), (pv, _)) = check(&g, 1);
+    assert_eq!((v, acts.as_str(), start), (Verdict::Violated, "a", Some(1)));
+    assert_eq!(pv, Verdict::Holds);
+}
+
+#[test]
+fn a_state_with_only_unfair_steps_is_quiescent() {
+    // As above but d unfair: the run may stay in 5 forever, which is nearer than a cycle.
+    let g = Graph {
+        edges: vec![
+            (0, 's', 1, None),
+            (1, 't', 2, None),
+            (2, 'a', 4, W1),
+            (4, 'b', 2, W2),
+            (4, 'c', 5, Some(Fairness::Weak(3))),
+            (5, 'd', 4, None),
+        ],
+        p: vec![2],
+        q: vec![3],
+    };
+    let ((v, acts, start), _) = check(&g, 1);
+    assert_eq!((v, acts.as_str(), start), (Verdict::Violated, "stac", Some(4)));
+}
+
+#[test]
+fn a_state_whose_only_step_is_unfair_is_quiescent() {
+    // 1 can only leave through an unfair step: the run may stay there.
+    let g = Graph { edges: vec![(0, 'a', 1, W1), (1, 'g', 2, None)], p: vec![0], q: vec![2] };
+    let ((v, acts, start), _) = check(&g, 1);
+    assert_eq!((v, acts.as_str(), start), (Verdict::Violated, "a", Some(1)));
+}
+
+#[test]
+fn possibility_without_force() {
+    // From 1 only the force step 'f' reaches the goal 3; from 0 the detour through 2 does.
+    let g = Graph {
+        edges: vec![(0, 'a', 1, W1), (1, 'f', 3, W1), (0, 'b', 2, W1), (2, 'c', 3, W1), (1, 'r', 1, None)],
+        p: vec![0, 1, 2],
+        q: vec![3],
+    };
+    let (_, (pv, pacts)) = check(&g, 1);
+    assert_eq!((pv, pacts.as_str()), (Verdict::Violated, "a"));
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let g = cycle(&[2], W2);
+    assert_eq!(check(&g, 1), check(&g, 3));
+}
+
+#[test]
+fn a_stopped_search_is_unknown_never_holds() {
+    let g = cycle(&[0, 1, 2], W2);
+    let props = vec![LiveProperty { name: "leads_to", kind: Liveness::LeadsTo { p, q } }];
+    let out = Bfs::new(&g).threads(1).max_states(Some(2)).liveness(props, fairness).run();
+    assert!(!out.complete());
+    assert_eq!(out.live("leads_to").unwrap().verdict, Verdict::Unknown);
+    assert!(out.live("leads_to").unwrap().trace.is_none());
+}
+
+#[test]
+fn symmetry_leaves_liveness_unchecked() {
+    let g = cycle(&[2], W2);
+    let props = vec![LiveProperty { name: "leads_to", kind: Liveness::LeadsTo { p, q } }];
+    let out = Bfs::new(&g).threads(1).symmetry(|s| *s).liveness(props, fairness).run();
+    assert_eq!(out.live("leads_to").unwrap().verdict, Verdict::Unchecked);
+}
+
+#[test]
+fn strong_fairness_removes_states_and_keeps_the_fair_rest() {
+    // 0 <-> 1 and 1 -> 2 -> 0; the strongly fair exit from 2 forbids staying in a cycle
+    // through 2, but the cycle 0 <-> 1 never enables it.
+    let g = Graph {
+        edges: vec![(0, 'a', 1, W1), (1, 'b', 0, W1), (1, 'c', 2, W1), (2, 'd', 0, W1), (2, 'x', 3, S2)],
+        p: vec![0],
+        q: vec![3],
+    };
+    let ((v, acts, start), _) = check(&g, 1);
+    assert_eq!((v, acts.as_str(), start), (Verdict::Violated, "ab", Some(0)));
+}

@@ -1,0 +1,135 @@
+//! Which steps are fair: the scheduling assumptions under which liveness properties
+//! (properties/src/liveness.rs) are checked.
+//!
+//! A fairness class groups the steps that discharge one assumption:
+//! * **weak**: a class enabled continuously from some point on is eventually taken;
+//! * **strong**: a class enabled infinitely often is taken infinitely often.
+//!
+//! | steps | class | why |
+//! |---|---|---|
+//! | `klp_transition_work_fn()` pass start, its `klp_try_switch_task()` steps | weak, one class | the delayed work re-arms itself every second while the transition runs (transition.c `klp_try_complete_transition()`: `schedule_delayed_work(&klp_transition_work, round_jiffies_relative(HZ))`) |
+//! | `klp_send_signals()` | strong | sent every 15th failed pass (`SIGNALS_TIMEOUT`): infinitely often while the transition stays stuck; in the model it is enabled only between passes, hence strong |
+//! | `klp_free_patch_work_fn()` of patch p | weak, per patch | a queued work item runs |
+//! | module loader steps of module m (`klp_module_coming()`, init, `klp_module_going()`, free) | strong, per module | a started insmod/rmmod finishes; its `klp_mutex` steps are enabled only between passes of the transition work |
+//! | a task's `Return` at stack depth d | strong, per task and depth | kernel code returns: a function the task runs in and can return from infinitely often is eventually left (the scenario's `calls` is a may-call relation, not a loop) |
+//! | a task's `schedule()` at depth d | strong, per task and depth | a task that can block or be preempted there infinitely often does (`__schedule()` calls `__klp_sched_try_switch()`) |
+//! | `Wake` from an uninterruptible sleep | weak, per task | the awaited event (I/O) comes |
+//! | `exit_to_user_mode()` from user mode, `do_idle()`, `ret_from_fork` | strong, per task | timer interrupts reach a task in user mode; the idle loop iterates; a new child runs |
+//! | `klp_copy_process()` (`fork_inherits = tif_before_state`) | strong, per task | the forking parent runs on its CPU until copy_process() finishes |
+//! | the second half of a split `klp_ftrace_handler()` (a dropped `klp_synchronize_transition()`) | weak, per task | a handler in flight runs to its end (preemption is disabled in it) |
+//! | `klp_complete_transition()` parts after a dropped `klp_synchronize_transition()` | strong | the same work item continues; a part after a kept `klp_synchronize_transition()` waits in the model for every handler in flight, which new handlers can re-disable, while the kernel only waits for the CPUs to schedule once |
+//!
+//! Not fair (may never happen): admin commands (the administrator may stop acting; this is
+//! why `echo 0 > enabled` and `force` exist), `Wake` from an interruptible sleep (the event
+//! may never come, e.g. an empty pipe: only `klp_send_signals()` ends such a sleep for
+//! livepatch's sake), a sleep marked `forever` (no wake step at all: the selftests' busy
+//! module), syscalls, calls and forks (a task need not do anything new).
+//!
+//! Depths above 15 share one class (a coarser class is a weaker assumption, so a property
+//! that holds still holds).
+
+use crate::action::Action;
+use crate::spec::Sleeps;
+use crate::state::State;
+use crate::system::KlpSystem;
+use crate::workload::sleep_kind;
+
+/// A fairness class of a step (ids 1..0x7fff).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FairClass {
+    Weak(u16),
+    Strong(u16),
+}
+
+const WORK: u16 = 1;
+const SIGNALS: u16 = 2;
+const COMPLETE: u16 = 3;
+const FREE_BASE: u16 = 4;
+const LOADER_BASE: u16 = 300;
+const TASK_BASE: u16 = 600;
+/// Classes per task: Return at depth 0..16, schedule() at depth 0..16, then four more.
+const PER_TASK: u16 = 40;
+const DEPTHS: usize = 16;
+
+fn task_class(pid: u8, slot: u16) -> u16 {
+    TASK_BASE + u16::from(pid) * PER_TASK + slot
+}
+
+fn depth_slot(d: usize) -> u16 {
+    d.min(DEPTHS - 1) as u16
+}
+
+/// The fairness class of taking `a` in `st`, or `None` if the step is not fair.
+pub fn fairness(sys: &KlpSystem, st: &State, a: &Action) -> Option<FairClass> {
+    use FairClass::{Strong, Weak};
+    let depth = |pid: u8| st.tasks[pid as usize].stack.len();
+    match *a {
+        Action::Admin(_) => None,
+        Action::KlpTransitionWork | Action::KlpTrySwitchTask(_) => Some(Weak(WORK)),
+        Action::KlpSendSignals => Some(Strong(SIGNALS)),
+        Action::KlpFreePatchWork(p) => Some(Weak(FREE_BASE + u16::from(p))),
+        Action::KlpModuleComing(m) | Action::ModuleInit(m) | Action::KlpModuleGoing(m) | Action::ModuleFree(m) => {
+            Some(Strong(LOADER_BASE + u16::from(m)))
+        }
+        Action::Syscall(..) | Action::Call(..) | Action::Fork(_) => None,
+        Action::Return(pid) => Some(Strong(task_class(pid, depth_slot(depth(pid))))),
+        Action::Schedule(pid) => Some(Strong(task_class(pid, DEPTHS as u16 + depth_slot(depth(pid))))),
+        Action::Wake(pid) => match sleep_kind(&sys.spec, st, pid) {
+            Sleeps::Uninterruptible => Some(Weak(task_class(pid, 2 * DEPTHS as u16))),
+            _ => None,
+        },
+        Action::ExitToUserMode(pid) => Some(Strong(task_class(pid, 2 * DEPTHS as u16 + 1))),
+        Action::DoIdle(pid) => Some(Strong(task_class(pid, 2 * DEPTHS as u16 + 2))),
+        Action::RetFromFork(pid) => Some(Strong(task_class(pid, 2 * DEPTHS as u16 + 3))),
+        // The forking parent is on a CPU between dup_task_struct() and klp_copy_process(), and a
+        // handler between its two reads (fork_inherits / synchronize_transition knobs only).
+        Action::KlpCopyProcess(pid) => Some(Strong(task_class(pid, 2 * DEPTHS as u16 + 4))),
+        Action::KlpFtraceHandlerFinish(pid) => Some(Weak(task_class(pid, 2 * DEPTHS as u16 + 5))),
+        // The rest of klp_complete_transition() after a dropped klp_synchronize_transition().
+        // Strong: the model makes a part after a kept synchronize wait until no handler is in
+        // flight (the kernel's schedule_on_each_cpu() waits only for the handlers already
+        // running), so a task entering handlers again and again disables it intermittently.
+        Action::KlpCompleteTransitionPart => Some(Strong(COMPLETE)),
+    }
+}
+
+// The class ranges do not overlap and fit in 15 bits.
+const _: () = {
+    assert!(FREE_BASE + 255 < LOADER_BASE);
+    assert!(LOADER_BASE + 255 < TASK_BASE);
+    assert!(2 * DEPTHS as u16 + 5 < PER_TASK);
+    assert!(TASK_BASE as u32 + 256 * PER_TASK as u32 <= 0x8000);
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::task::{Context, Frame};
+
+    #[test]
+    fn admin_is_unfair_and_returns_are_per_task_and_depth() {
+        let src = "[[functions]]\nname = \"f\"\ncalls = [\"f\"]\nsleeps = \"interruptible\"\n\
+                   [[tasks]]\ncomm = \"a\"\nentry = [\"f\"]\n[[tasks]]\ncomm = \"b\"\nentry = [\"f\"]\n\
+                   [[patches]]\nname = \"lp1\"\n[[patches.objects]]\nfuncs = [\"f\"]\n";
+        let spec = crate::scenario::parse("t", "t.toml", src).unwrap();
+        let sys = KlpSystem::new(spec, Vec::new);
+        let mut st = sys.init_state();
+        assert_eq!(fairness(&sys, &st, &Action::Admin(0)), None);
+        assert_eq!(fairness(&sys, &st, &Action::Syscall(0, 0)), None);
+        assert_eq!(fairness(&sys, &st, &Action::KlpTrySwitchTask(1)), Some(FairClass::Weak(WORK)));
+        let fr = Frame { func: 0, version: crate::ids::Version::ORIGINAL };
+        st.tasks[0].context = Context::Running;
+        st.tasks[0].stack = vec![fr];
+        let r1 = fairness(&sys, &st, &Action::Return(0));
+        st.tasks[0].stack = vec![fr, fr];
+        let r2 = fairness(&sys, &st, &Action::Return(0));
+        st.tasks[1].stack = vec![fr, fr];
+        let other = fairness(&sys, &st, &Action::Return(1));
+        assert!(matches!(r1, Some(FairClass::Strong(_))));
+        assert_ne!(r1, r2);
+        assert_ne!(r2, other);
+        // An interruptible sleep is ended by klp_send_signals(), not by a fair wake-up.
+        st.tasks[0].context = Context::Sleeping;
+        assert_eq!(fairness(&sys, &st, &Action::Wake(0)), None);
+    }
+}

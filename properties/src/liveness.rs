@@ -1,0 +1,218 @@
+//! Liveness and possibility (kernel-semantics §9 L1-L6): what must eventually happen, or must
+//! remain possible. These need the whole explored graph and fairness, so only klpcheck's
+//! engine checks them (`klp_checker::Bfs::liveness`); stateright's engine reports them
+//! `unchecked`. Fairness assumptions: model/src/fairness.rs (the kernel's workers and the
+//! tasks make progress; the administrator does not have to act).
+
+use crate::PropertyDoc;
+use klp_checker::{Fairness, LiveProperty, Liveness};
+use klp_model::spec::{AdminOp, AdminOrder};
+use klp_model::state::{ModState, PatchLife};
+use klp_model::task::PatchState;
+use klp_model::{Action, KlpSystem, State};
+use stateright::Expectation;
+
+/// What a liveness property says: leads-to `p ~> q` under the fairness of
+/// model/src/fairness.rs, or possibility `AG (p -> EF q)` over allowed steps.
+pub type LiveKind = Liveness<KlpSystem>;
+
+/// A liveness property with its documentation (`doc.expectation` is `Eventually`).
+pub struct LiveEntry {
+    pub doc: PropertyDoc,
+    pub kind: LiveKind,
+}
+
+macro_rules! live {
+    ($name:literal, $kind:expr, $kernel:literal, $statement:literal) => {
+        LiveEntry {
+            doc: PropertyDoc {
+                name: $name,
+                expectation: Expectation::Eventually,
+                statement: $statement,
+                kernel: $kernel,
+                partner: None,
+            },
+            kind: $kind,
+        }
+    };
+}
+
+/// Every liveness property.
+pub fn entries() -> Vec<LiveEntry> {
+    vec![
+        live!(
+            "transition_completes",
+            LiveKind::LeadsTo { p: in_transition, q: no_transition },
+            "transition.c klp_try_complete_transition() (re-arms klp_transition_work every second; klp_send_signals() every 15th try); livepatch.rst \"Consistency model\": the transition completes once every task is switched; kernel-semantics L1, L2",
+            "leads-to: once klp_transition_patch is set, it is eventually cleared (the patching or \
+             unpatching transition, possibly reversed or forced, completes), assuming only the \
+             kernel's fairness (the transition work runs, tasks return from functions, block, \
+             take interrupts, run the idle loop; uninterruptible sleeps end; signals are sent) and \
+             not that the administrator acts. Expected to FAIL where a task can sleep `forever` in \
+             a function the transition must switch it away from: the kernel then keeps the \
+             transition pending until echo 0 > enabled (reversal) or echo 1 > force, which is why \
+             both exist (test-callbacks.sh \"busy target module\")."
+        ),
+        live!(
+            "module_load_completes",
+            LiveKind::LeadsTo { p: module_loading, q: no_module_loading },
+            "kernel/module/main.c prepare_coming_module() -> klp_module_coming() (takes klp_mutex, never waits for a transition), do_init_module(); kernel-semantics L6",
+            "leads-to: once a target module's load has begun (complete_formation(), \
+             MODULE_STATE_COMING) it eventually becomes LIVE or is freed (klp_module_coming() \
+             refused it), even while a transition is stuck. Stated for all target modules at \
+             once (\"no module is between complete_formation() and LIVE\"), which equals the \
+             per-module statement because a scenario loads a module finitely often. Fairness: the \
+             module loader's steps are strongly fair (they need klp_mutex, free between passes \
+             of the transition work)."
+        ),
+        live!(
+            "patch_removable_without_force",
+            LiveKind::Possibility { p: patch_listed_and_disable_left, q: no_patch_listed, allowed: not_force },
+            "livepatch.rst \"Livepatch life-cycle\" (Disabling: echo 0 > enabled; a transition can be reversed by writing the opposite value while it runs; force \"should be used with extreme caution\"); core.c enabled_store() -> klp_reverse_transition() / __klp_disable_patch(); transition.c klp_try_complete_transition() -> klp_free_patch_async(); kernel-semantics L3, L5",
+            "possibility: from every reachable state in which some livepatch is on klp_patches and \
+             the scenario still offers echo 0 > enabled for every patch on it, some sequence of \
+             steps without echo 1 > force takes every patch off klp_patches. (Under disable_via = \
+             empty_replace | revert_replace the offered command is the insmod of the derived \
+             replace patch, and that patch left listed counts as removed: it is the design's \
+             disabled state.) \"Removed\" is \
+             klp_free_patch_start(): the patch is off klp_patches, its funcs are off every \
+             func_stack and its sysfs directory is gone (the module reference drops in \
+             klp_free_patch_finish(), so rmmod then succeeds); a patch replaced by an \
+             atomic-replace patch is removed the same way. No fairness is involved (some path \
+             exists). A script that will still insmod or enable a patch it never disables \
+             afterwards leaves nothing to check. Upstream it fails only where a task can sleep \
+             forever in code the unpatching must switch it away from (for example in the new \
+             function): then only force removes the patch; a design without echo 0 (disable = \
+             banned) fails it wherever no replace patch is left to load."
+        ),
+        live!(
+            "transition_reversible_without_force",
+            LiveKind::Possibility { p: in_transition_and_reversal_left, q: no_transition, allowed: not_force },
+            "livepatch.rst \"Livepatch life-cycle\" / sysfs \"enabled\": \"If a patch is in transition, writing the opposite value reverses it\"; core.c enabled_store() -> klp_reverse_transition(); seed thread (P. Mladek: \"The revert operation allows to remove a livepatch stuck in the transition without forcing\"); kernel-semantics L3",
+            "possibility: from every reachable state in a transition in which the scenario still \
+             offers the write that reverses it (echo 0 > enabled while patching, echo 1 while \
+             unpatching), some sequence of steps without echo 1 > force ends the transition \
+             (klp_transition_patch becomes NULL: completed, possibly after reversals). No \
+             fairness is involved. Upstream it holds even with a task sleeping forever in a \
+             patched function: the transition either completes or is reversed to the state the \
+             sleeper is at. reverse_transition = banned takes the reversal away and leaves a \
+             stuck transition to force alone. Where the scenario offers no reversing write \
+             (disable_via = empty_replace | revert_replace turn echo 0 into the insmod of a \
+             replace patch, which klp_enable_patch() refuses during a transition) the property \
+             is vacuous, and transition_completes shows the stuck transition."
+        ),
+    ]
+}
+
+/// Documentation of every liveness property.
+pub fn docs() -> Vec<PropertyDoc> {
+    entries().into_iter().map(|e| e.doc).collect()
+}
+
+/// The properties as klp-checker wants them (`Bfs::liveness`).
+pub fn catalogue() -> Vec<LiveProperty<KlpSystem>> {
+    entries().into_iter().map(|e| LiveProperty { name: e.doc.name, kind: e.kind }).collect()
+}
+
+/// model/src/fairness.rs as klp-checker wants it (`Bfs::liveness`).
+pub fn fairness(m: &KlpSystem, st: &State, a: &Action) -> Option<Fairness> {
+    klp_model::fairness::fairness(m, st, a).map(|c| match c {
+        klp_model::fairness::FairClass::Weak(c) => Fairness::Weak(c),
+        klp_model::fairness::FairClass::Strong(c) => Fairness::Strong(c),
+    })
+}
+
+fn in_transition(_: &KlpSystem, st: &State) -> bool {
+    st.klp_transition_patch.is_some()
+}
+fn no_transition(_: &KlpSystem, st: &State) -> bool {
+    st.klp_transition_patch.is_none()
+}
+
+fn loading(s: ModState) -> bool {
+    matches!(s, ModState::Formed | ModState::KlpWait | ModState::Coming)
+}
+fn module_loading(_: &KlpSystem, st: &State) -> bool {
+    st.mods.iter().any(|m| loading(m.state))
+}
+fn no_module_loading(_: &KlpSystem, st: &State) -> bool {
+    !st.mods.iter().any(|m| loading(m.state))
+}
+
+/// The command that takes patch `p` off `klp_patches`: `echo 0 > enabled`, or under
+/// `disable_via = empty_replace | revert_replace` the insmod of the derived replace patch (the
+/// scenario's `disable` commands were rewritten to it; it replaces every other patch).
+fn removal(m: &KlpSystem, p: u8) -> AdminOp {
+    match m.spec.disable_patch() {
+        Some(d) => AdminOp::InsmodPatch(d),
+        None => AdminOp::Disable(p),
+    }
+}
+
+/// The derived replace patch of `disable_via`: listed, it is the design's "disabled" state.
+fn derived(m: &KlpSystem, p: u8) -> bool {
+    m.spec.disable_patch() == Some(p)
+}
+
+/// The scenario can still take patch `p` off `klp_patches` ([`removal`]): in any order, the
+/// command's budget is not used up (the administrator need not insmod or enable `p` again); in
+/// a script, a later command removes it after the script's last insmod or enable of it (the
+/// script cannot skip a command).
+fn disable_left(m: &KlpSystem, st: &State, p: u8) -> bool {
+    let a = &m.spec.admin;
+    let op = removal(m, p);
+    match a.order {
+        AdminOrder::Any => a.ops.iter().enumerate().any(|(i, o)| o.op == op && st.admin[i] < o.max),
+        AdminOrder::Script => {
+            let rest = || a.ops.iter().enumerate().skip(st.admin[0] as usize);
+            let last_disable = rest().filter(|(_, o)| o.op == op).map(|(i, _)| i).next_back();
+            let last_add = rest().filter(|(_, o)| adds(o.op, p)).map(|(i, _)| i).next_back();
+            matches!((last_disable, last_add), (Some(d), a) if a.is_none_or(|a| a < d))
+        }
+    }
+}
+
+/// `op` (insmod or echo 1 > enabled) may put patch `p` on `klp_patches`.
+fn adds(op: AdminOp, p: u8) -> bool {
+    matches!(op, AdminOp::InsmodPatch(x) | AdminOp::Enable(x) if x == p)
+}
+
+/// Some scenario patch is listed, and every scenario patch that is listed or that the script
+/// will still add can be removed later ([`disable_left`]).
+fn patch_listed_and_disable_left(m: &KlpSystem, st: &State) -> bool {
+    let later = |p: u8| match m.spec.admin.order {
+        AdminOrder::Script => m.spec.admin.ops.iter().skip(st.admin[0] as usize).any(|o| adds(o.op, p)),
+        AdminOrder::Any => false,
+    };
+    let listed = |p: u8| st.klp_patches.contains(&p) || st.patches[p as usize].life == PatchLife::Listed;
+    let scenario_patches = || (0..st.patches.len() as u8).filter(|&p| !derived(m, p));
+    scenario_patches().any(listed)
+        && scenario_patches().filter(|&p| listed(p) || later(p)).all(|p| disable_left(m, st, p))
+}
+
+/// The write that reverses the running transition is still offered: echo 0 > enabled of
+/// klp_transition_patch while patching, echo 1 while unpatching (a later script command, or a
+/// command of the any-order budget not used up).
+fn in_transition_and_reversal_left(m: &KlpSystem, st: &State) -> bool {
+    let Some(p) = st.klp_transition_patch else { return false };
+    let want = if st.klp_target_state == PatchState::Patched { AdminOp::Disable(p) } else { AdminOp::Enable(p) };
+    let a = &m.spec.admin;
+    a.ops.iter().enumerate().any(|(i, o)| {
+        o.op == want
+            && match a.order {
+                AdminOrder::Script => i >= st.admin[0] as usize,
+                AdminOrder::Any => st.admin[i] < o.max,
+            }
+    })
+}
+fn no_patch_listed(m: &KlpSystem, st: &State) -> bool {
+    (0..st.patches.len() as u8)
+        .filter(|&p| !derived(m, p))
+        .all(|p| !st.klp_patches.contains(&p) && st.patches[p as usize].life != PatchLife::Listed)
+}
+fn not_force(m: &KlpSystem, a: &Action) -> bool {
+    match *a {
+        Action::Admin(i) => !matches!(m.spec.admin.ops.get(i as usize).map(|o| o.op), Some(AdminOp::Force(_))),
+        _ => true,
+    }
+}

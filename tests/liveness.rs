@@ -1,0 +1,279 @@
+//! Liveness and possibility on small scenarios with klpcheck's engine: verdicts, state counts
+//! and lasso shapes pinned; mutation rows for the liveness properties (the safety rows are in
+//! properties/tests/mutations.rs, which uses stateright's BFS).
+
+use klp_checker::{Bfs, Verdict};
+use klp_model::mutation::{Mutation, Mutations};
+use klp_model::{scenario, KlpSystem, Spec};
+
+const P: [&str; 4] = [
+    "transition_completes",
+    "module_load_completes",
+    "patch_removable_without_force",
+    "transition_reversible_without_force",
+];
+
+/// `cat` enters `f`, which lp1 patches; `f` sleeps as `$sleeps` says. An idle task.
+macro_rules! sleeper {
+    ($sleeps:literal) => {
+        concat!(
+            r#"
+[[functions]]
+name = "f"
+sleeps = ""#,
+            $sleeps,
+            r#""
+[[tasks]]
+comm = "cat"
+entry = ["f"]
+[[tasks]]
+comm = "swapper/0"
+kind = "idle"
+[[patches]]
+name = "lp1"
+  [[patches.objects]]
+  funcs = ["f"]
+[admin]
+order = "script"
+ops = [{ op = "insmod", patch = "lp1" }]
+"#
+        )
+    };
+}
+
+/// lp1 patches `f`; it can be disabled (twice in any order: the second is refused unless a
+/// reversal made it enabled again).
+const DISABLE_TWICE: &str = r#"
+[[functions]]
+name = "f"
+sleeps = "interruptible"
+[[tasks]]
+comm = "cat"
+entry = ["f"]
+[[patches]]
+name = "lp1"
+  [[patches.objects]]
+  funcs = ["f"]
+[admin]
+order = "any"
+ops = [{ op = "insmod", patch = "lp1" }, { op = "disable", patch = "lp1", max = 2 }]
+"#;
+
+fn spec(src: &str, mutations: &[Mutation]) -> Spec {
+    let mut s = if let Some(name) = src.strip_prefix("shipped:") {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("model/scenarios").join(format!("{name}.toml"));
+        scenario::load(&path).unwrap_or_else(|e| panic!("{e}"))
+    } else {
+        scenario::parse("inline", "inline.toml", src).unwrap_or_else(|e| panic!("{e}"))
+    };
+    s.mutations = Mutations::of(mutations);
+    s
+}
+
+/// One liveness result: verdict, the counterexample's steps (described), cycle start.
+type Live = (Verdict, Vec<String>, Option<usize>);
+
+fn run(src: &str, mutations: &[Mutation], threads: usize) -> (u64, Vec<Live>) {
+    let model = KlpSystem::new(spec(src, mutations), klp_properties::catalogue);
+    let out = Bfs::new(&model)
+        .threads(threads)
+        .liveness(klp_properties::liveness::catalogue(), klp_properties::liveness::fairness)
+        .run();
+    assert!(out.complete());
+    let lives = P
+        .iter()
+        .map(|n| {
+            let l = out.live(n).unwrap();
+            let steps =
+                l.trace.as_ref().map(|t| t.actions.iter().map(|a| model.describe(a)).collect()).unwrap_or_default();
+            (l.verdict, steps, l.cycle_start)
+        })
+        .collect();
+    (out.stats.unique_states, lives)
+}
+
+fn verdicts(lives: &[Live]) -> Vec<Verdict> {
+    lives.iter().map(|l| l.0).collect()
+}
+
+use Verdict::{Holds, Violated};
+
+#[test]
+fn a_task_sleeping_forever_in_the_patched_function_keeps_the_transition_pending() {
+    let (n, lives) = run(sleeper!("forever"), &[], 2);
+    assert_eq!(n, 67);
+    assert_eq!(verdicts(&lives), [Violated, Holds, Holds, Holds]);
+    let (_, steps, start) = &lives[0];
+    // cat sleeps forever in the old f(); the transition work retries it every second.
+    assert_eq!(
+        steps,
+        &[
+            "% insmod test_modules/lp1.ko",
+            "cat: syscall -> f()",
+            "cat: schedule()",
+            "swapper/0: do_idle()",
+            "klp_try_switch_task(cat)",
+            "klp_transition_work_fn(): klp_try_complete_transition()",
+        ]
+    );
+    assert_eq!(*start, Some(4));
+}
+
+#[test]
+fn klp_send_signals_ends_an_interruptible_sleep() {
+    let (n, lives) = run(sleeper!("interruptible"), &[], 2);
+    assert_eq!(n, 67);
+    assert_eq!(verdicts(&lives), [Holds, Holds, Holds, Holds]);
+}
+
+#[test]
+fn an_uninterruptible_sleep_ends_by_itself() {
+    let (n, lives) = run(sleeper!("uninterruptible"), &[], 2);
+    assert_eq!(n, 67);
+    assert_eq!(verdicts(&lives), [Holds, Holds, Holds, Holds]);
+}
+
+#[test]
+fn busy_target_module_stalls_the_transition_and_pins_the_patch() {
+    let (n, lives) = run("shipped:selftest-callbacks-09-busy-target-module", &[], 2);
+    assert_eq!(n, 1182);
+    assert_eq!(verdicts(&lives), [Violated, Holds, Violated, Holds]);
+    let (_, steps, start) = &lives[0];
+    // The kworker sleeps forever in the old busymod_work_func(): the patching transition
+    // stays pending until the administrator reverses or forces it.
+    assert_eq!(
+        steps,
+        &[
+            "% insmod test_modules/test_klp_callbacks_busy.ko",
+            "klp_module_coming(test_klp_callbacks_busy)",
+            "do_init_module(test_klp_callbacks_busy): MODULE_STATE_LIVE",
+            "% insmod test_modules/test_klp_callbacks_demo.ko",
+            "klp_try_switch_task(bash)",
+            "kworker/0:1: call busymod_work_func()",
+            "kworker/0:1: schedule()",
+            "swapper/0: do_idle()",
+            "klp_try_switch_task(kworker/0:1)",
+            "klp_transition_work_fn(): klp_try_complete_transition()",
+        ]
+    );
+    assert_eq!(*start, Some(8));
+    // The kworker is switched first (schedule() with an empty stack), then enters the new
+    // busymod_work_func() and sleeps there forever: the unpatching transition that disable
+    // starts can never complete, and the script has no echo 1 > enabled to reverse it.
+    let (_, steps, start) = &lives[2];
+    assert_eq!(
+        steps,
+        &[
+            "% insmod test_modules/test_klp_callbacks_busy.ko",
+            "klp_module_coming(test_klp_callbacks_busy)",
+            "do_init_module(test_klp_callbacks_busy): MODULE_STATE_LIVE",
+            "% insmod test_modules/test_klp_callbacks_demo.ko",
+            "kworker/0:1: schedule()",
+            "kworker/0:1: wake up",
+            "kworker/0:1: call busymod_work_func()",
+            "kworker/0:1: schedule()",
+        ]
+    );
+    assert_eq!(*start, None);
+}
+
+#[test]
+fn results_identical_for_1_2_4_threads() {
+    let r1 = run("shipped:selftest-callbacks-09-busy-target-module", &[], 1);
+    assert_eq!(r1, run("shipped:selftest-callbacks-09-busy-target-module", &[], 2));
+    assert_eq!(r1, run("shipped:selftest-callbacks-09-busy-target-module", &[], 4));
+}
+
+/// (property, mutations, scenario): with the mutations the property is violated, without them
+/// it holds.
+const ROWS: &[(&str, &[Mutation], &str)] = &[
+    ("transition_completes", &[Mutation::SignalsNeverSent], sleeper!("interruptible")),
+    ("transition_completes", &[Mutation::TransitionWorkNotRearmed], sleeper!("interruptible")),
+    (
+        "module_load_completes",
+        &[Mutation::ComingWaitsForTransition],
+        "shipped:selftest-callbacks-09-busy-target-module",
+    ),
+    ("patch_removable_without_force", &[Mutation::KeepDisabledPatch], DISABLE_TWICE),
+    (
+        "transition_reversible_without_force",
+        &[Mutation::ReversalTakesDisablePath],
+        "shipped:seed-ban-disable-stuck-task",
+    ),
+];
+
+#[test]
+fn every_liveness_property_fails_under_its_mutation() {
+    let mut failures = Vec::new();
+    for (property, ms, src) in ROWS {
+        let i = P.iter().position(|p| p == property).unwrap();
+        let (_, with) = run(src, ms, 2);
+        let (_, without) = run(src, &[], 2);
+        if with[i].0 != Violated {
+            failures.push(format!("{property} {ms:?}: {:?} with the mutation", with[i].0));
+        }
+        if without[i].0 != Holds {
+            failures.push(format!("{property} {ms:?}: {:?} without the mutation", without[i].0));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn every_liveness_property_and_mutation_has_a_row() {
+    for p in P {
+        assert!(ROWS.iter().any(|r| r.0 == p), "{p} has no mutation row");
+    }
+    for m in Mutation::LIVENESS {
+        assert!(ROWS.iter().any(|r| r.1.contains(&m)), "{m:?} is used by no row");
+    }
+    let names: Vec<_> = klp_properties::liveness::docs().into_iter().map(|d| d.name).collect();
+    assert_eq!(names, P);
+}
+
+fn klpcheck() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("klpcheck").unwrap();
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+#[test]
+fn check_writes_a_lasso_trace_and_replay_confirms_it() {
+    let out = tempfile::tempdir().unwrap();
+    let o = klpcheck()
+        .args(["check", "selftest-callbacks-09-busy-target-module", "--threads", "2", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let t = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(t.contains("transition_completes                       VIOLATED     lasso: 8 + 2 steps"), "{t}");
+    assert!(t.contains("module_load_completes                      holds"), "{t}");
+    assert!(t.contains("patch_removable_without_force              VIOLATED     8 steps"), "{t}");
+    assert!(t.contains("cycle: steps 9..10 repeat forever"), "{t}");
+    let file = out.path().join("selftest-callbacks-09-busy-target-module--transition_completes.json");
+    let trace = klp_traces::read_json(&file).unwrap();
+    assert_eq!((trace.steps.len(), trace.cycle_start), (10, Some(8)));
+    let r = klpcheck().arg("replay").arg(&file).output().unwrap();
+    let rt = String::from_utf8_lossy(&r.stdout).into_owned();
+    assert_eq!(r.status.code(), Some(1), "{rt}");
+    assert!(rt.contains("replay: all 10 steps valid; violation of 'transition_completes' confirmed"), "{rt}");
+    // Safety traces carry no cycle_start field at all.
+    let o = klpcheck().args(["check", "no-stack-check", "--threads", "1", "--out"]).arg(out.path()).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let json = std::fs::read_to_string(out.path().join("no-stack-check--no_mixed_universe.json")).unwrap();
+    assert!(!json.contains("cycle_start"));
+}
+
+#[test]
+fn stateright_engine_leaves_liveness_unchecked() {
+    let out = tempfile::tempdir().unwrap();
+    let o =
+        klpcheck().args(["check", "stack-check", "--engine", "stateright", "--out"]).arg(out.path()).output().unwrap();
+    let t = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    for p in P {
+        assert!(t.contains(&format!("{p:<42} unchecked    stateright's engine does not check liveness")), "{t}");
+    }
+}
