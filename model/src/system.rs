@@ -142,7 +142,11 @@ impl KlpSystem {
 
     /// A task executes the module's code (holds it: the busy-module case).
     fn module_busy(&self, st: &State, m: ModId) -> bool {
-        st.tasks.iter().any(|t| t.stack.iter().any(|fr| self.spec.funcs[fr.func as usize].module == Some(m)))
+        let in_module = |f: FuncId| self.spec.funcs[f as usize].module == Some(m);
+        // A call still inside klp_ftrace_handler() (split handlers) is already in the module.
+        st.tasks
+            .iter()
+            .any(|t| t.stack.iter().any(|fr| in_module(fr.func)) || t.handler.is_some_and(|h| in_module(h.func)))
     }
 
     /// Script order: has the previous command finished waiting, as the selftest helper would?
