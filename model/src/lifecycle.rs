@@ -398,6 +398,9 @@ pub fn klp_module_coming(spec: &Spec, st: &mut State, m: ModId, log: &mut impl L
             klp_cleanup_module_patches_limited(spec, st, m, Some(p), log);
             return ret;
         }
+        if st.klp_transition_patch == Some(p) {
+            crate::ordering::publish_transition_funcs(st);
+        }
         klp_patch_object(spec, st, o);
         if st.klp_transition_patch != Some(p) {
             klp_post_patch_callback(spec, st, o, log);

@@ -84,6 +84,17 @@ pub fn synchronize(st: &mut State) {
     }
 }
 
+/// `klp_module_coming()` publishes the transition patch's funcs of a coming module
+/// (`klp_patch_object()` → `list_add_rcu()`, a release store, after taking `klp_mutex`, which
+/// the disabling CPU released after its `func->transition` writes): a handler reaching those
+/// funcs through the func_stack sees their flag. Conservative: the lag ends for every func of
+/// the patch here (it hides executions where the older funcs still lag, never adds one).
+pub fn publish_transition_funcs(st: &mut State) {
+    if st.split == Some(Split::TransitionUnseen) {
+        st.split = None;
+    }
+}
+
 /// The lagging stores reach every CPU (the hardware drains its store buffer; no kernel code runs).
 pub fn stores_visible(st: &mut State) -> Option<()> {
     match st.split {
