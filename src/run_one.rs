@@ -6,9 +6,10 @@ use crate::cli::Engine;
 use crate::engine::{self, Limits, Outcome};
 use anyhow::Result;
 use klp_model::{KlpSystem, Spec};
-use rayon::prelude::*;
 use stateright::Expectation;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 /// What one run found.
 pub struct Report {
@@ -119,18 +120,30 @@ pub fn run_many(list: &[Job], limits: &Limits, jobs: Option<usize>, out: &Path) 
     let threads = limits.threads.max(1);
     let at_once = jobs.unwrap_or(threads).clamp(1, list.len().max(1));
     let per_run = Limits { threads: (threads / at_once).max(1), ..limits.clone() };
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(at_once).build()?;
-    let runs: Vec<Result<Run>> = pool.install(|| {
-        loaded
-            .into_par_iter()
-            .map(|(variant, path, spec)| {
+    // Plain threads pulling runs from a shared index, not a rayon pool: a rayon worker that
+    // blocks in the engine's own pool steals further runs onto the same stack while it waits,
+    // and with hundreds of runs that nesting overflowed the stack (`ci --update`, measured).
+    let n = loaded.len();
+    let queue: Vec<Mutex<Option<(String, PathBuf, Spec)>>> = loaded.into_iter().map(|l| Mutex::new(Some(l))).collect();
+    let results: Vec<Mutex<Option<Result<Run>>>> = (0..n).map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|sc| {
+        for _ in 0..at_once {
+            sc.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let (variant, path, spec) = queue[i].lock().expect("run queue").take().expect("each run is taken once");
                 let to = TraceOut { dir: out, witness: &[], print_steps: false, variant: Some(&variant), sets: &[] };
-                let r = check_one(&path, spec, Engine::Klpcheck, &per_run, false, &to)?;
-                Ok(summarise(r, path, variant, out))
-            })
-            .collect()
+                let r = check_one(&path, spec, Engine::Klpcheck, &per_run, false, &to)
+                    .map(|r| summarise(r, path, variant, out));
+                *results[i].lock().expect("run results") = Some(r);
+            });
+        }
     });
-    runs.into_iter().collect()
+    let runs = results.into_iter().map(|r| r.into_inner().expect("run results").expect("every run finished"));
+    runs.collect()
 }
 
 fn summarise(r: Report, path: PathBuf, variant: String, out: &Path) -> Run {

@@ -110,6 +110,69 @@ const BUGS: &[Bug] = &[
             "16  cat: klp_ftrace_handler() continues",
         ],
     },
+    // barriers = no_init_wmb: klp_init_transition()'s patch_state writes lag its
+    // func->transition writes; cat's handler reads transition = true and patch_state IDLE in the
+    // middle of __klp_disable_patch().
+    Bug {
+        scenario: "history-barriers",
+        variant: &["--variant", "no-init-wmb"],
+        property: "warn_handler_idle",
+        steps: &[
+            "1  % insmod test_modules/lp1.ko",
+            "2  klp_try_switch_task(cat)",
+            "3  % echo 0 > /sys/kernel/livepatch/lp1/enabled",
+            "4  cat: syscall -> vfs_read()",
+        ],
+    },
+    // barriers = no_handler_rmb: cat's handler reads patch_state (IDLE) before the disable and
+    // func->transition (true) after it.
+    Bug {
+        scenario: "history-barriers",
+        variant: &["--variant", "no-handler-rmb"],
+        property: "warn_handler_idle",
+        steps: &[
+            "1  % insmod test_modules/lp1.ko",
+            "2  klp_try_switch_task(cat)",
+            "3  klp_complete_transition() continues",
+            "4  klp_complete_transition() continues",
+            "5  klp_complete_transition() continues",
+            "6  cat: syscall -> vfs_read()",
+            "7  % echo 0 > /sys/kernel/livepatch/lp1/enabled",
+            "8  cat: klp_ftrace_handler() continues",
+        ],
+    },
+    // barriers = no_disable_wmb: cat sees its TIF_PATCH_PENDING, switches to unpatched on the
+    // way to user mode, and re-enters vfs_read() while func->transition still reads false: lp1's
+    // vfs_read(), then the transition completes and lp1 is unpatched under it.
+    Bug {
+        scenario: "history-barriers",
+        variant: &["--variant", "no-disable-wmb"],
+        property: "no_mixed_universe",
+        steps: &[
+            "1  % insmod test_modules/lp1.ko",
+            "2  klp_try_switch_task(cat)",
+            "3  % echo 0 > /sys/kernel/livepatch/lp1/enabled",
+            "4  cat: exit_to_user_mode()",
+            "5  cat: syscall -> vfs_read()",
+            "6  klp_try_switch_task(cat)",
+        ],
+    },
+    // barriers = no_reverse_wmb (e3ff7c609f39 v2 before review): the reversal's new TIF is seen
+    // before the flipped target; klp_update_patch_state() stores the old target (cat's own
+    // state) and clears the flag: cat is left behind without TIF_PATCH_PENDING.
+    Bug {
+        scenario: "history-barriers",
+        variant: &["--variant", "no-reverse-wmb"],
+        property: "tif_coherent",
+        steps: &[
+            "1  % insmod test_modules/lp1.ko",
+            "2  cat: syscall -> vfs_read()",
+            "3  klp_try_switch_task(cat)",
+            "4  cat: return",
+            "5  % echo 0 > /sys/kernel/livepatch/lp1/enabled",
+            "6  cat: exit_to_user_mode()",
+        ],
+    },
 ];
 
 /// Scenario, variant arguments, distinct states: every `always` property holds.
@@ -122,6 +185,11 @@ const HOLDS: &[(&str, &[&str], u64)] = &[
     // The other dropped point does not matter here (handlers split, no unpatching).
     ("history-sync-patching", &["--set", "synchronize_transition=drop_in_complete_unpatching"], 41),
     ("history-sync-unpatching", &[], 53),
+    ("history-barriers", &[], 114),
+    // reverse_order: no bug in the v4.12..v6.3 order even with a stack-checked self switch whose
+    // reads of klp_target_state straddle the flip (README, "reverse_order").
+    ("history-reverse-order", &[], 322),
+    ("history-reverse-order", &["--variant", "reverse-order-flip-first"], 554),
 ];
 
 #[test]

@@ -54,4 +54,13 @@ pub enum Action {
     KlpFtraceHandlerFinish(Pid),
     /// The next part of a `klp_complete_transition()` split at its synchronize calls.
     KlpCompleteTransitionPart,
+    /// The next read of a self switch split at its `klp_target_state` reads
+    /// (`reverse_order = "flip_first"`).
+    KlpSelfSwitchContinue(Pid),
+    /// The rest of a `klp_reverse_transition()` that flipped the target first (v4.12..v6.3).
+    KlpReverseTransitionContinue,
+    /// The rest of `__klp_disable_patch()` after `klp_init_transition()` (`barriers = "no_init_wmb"`).
+    KlpDisablePatchContinue,
+    /// Stores left unordered by a removed write barrier reach every CPU.
+    StoresVisible,
 }

@@ -17,6 +17,8 @@
 //! | `exit_to_user_mode()` from user mode, `do_idle()`, `ret_from_fork` | strong, per task | timer interrupts reach a task in user mode; the idle loop iterates; a new child runs |
 //! | `klp_copy_process()` (`fork_inherits = tif_before_state`) | strong, per task | the forking parent runs on its CPU until copy_process() finishes |
 //! | the second half of a split `klp_ftrace_handler()` (a dropped `klp_synchronize_transition()`) | weak, per task | a handler in flight runs to its end (preemption is disabled in it) |
+//! | a self switch split at its `klp_target_state` reads (`reverse_order = flip_first`) | weak, per task | it runs with preemption disabled |
+//! | the rest of a split `klp_reverse_transition()` / `__klp_disable_patch()`, stores a removed barrier left unordered (`reverse_order`, `barriers`) | strong, one class each | the `klp_mutex` holder continues once what it waits for is done; stores reach every CPU |
 //! | `klp_complete_transition()` parts after a dropped `klp_synchronize_transition()` | strong | the same work item continues; a part after a kept `klp_synchronize_transition()` waits in the model for every handler in flight, which new handlers can re-disable, while the kernel only waits for the CPUs to schedule once |
 //!
 //! Not fair (may never happen): admin commands (the administrator may stop acting; this is
@@ -44,7 +46,10 @@ pub enum FairClass {
 const WORK: u16 = 1;
 const SIGNALS: u16 = 2;
 const COMPLETE: u16 = 3;
-const FREE_BASE: u16 = 4;
+const REVERSE: u16 = 4;
+const DISABLE: u16 = 5;
+const STORES: u16 = 6;
+const FREE_BASE: u16 = 8;
 const LOADER_BASE: u16 = 300;
 const TASK_BASE: u16 = 600;
 /// Classes per task: Return at depth 0..16, schedule() at depth 0..16, then four more.
@@ -90,6 +95,14 @@ pub fn fairness(sys: &KlpSystem, st: &State, a: &Action) -> Option<FairClass> {
         // flight (the kernel's schedule_on_each_cpu() waits only for the handlers already
         // running), so a task entering handlers again and again disables it intermittently.
         Action::KlpCompleteTransitionPart => Some(Strong(COMPLETE)),
+        // The ordering knobs' split steps (model/src/ordering.rs). A self switch in flight runs
+        // with preemption disabled on its CPU: weak, per task. The rest of a split
+        // klp_reverse_transition() / __klp_disable_patch() holds klp_mutex and may wait for
+        // self switches or handlers in flight: strong. Stores reach every CPU eventually.
+        Action::KlpSelfSwitchContinue(pid) => Some(Weak(task_class(pid, 2 * DEPTHS as u16 + 6))),
+        Action::KlpReverseTransitionContinue => Some(Strong(REVERSE)),
+        Action::KlpDisablePatchContinue => Some(Strong(DISABLE)),
+        Action::StoresVisible => Some(Strong(STORES)),
     }
 }
 
@@ -97,7 +110,7 @@ pub fn fairness(sys: &KlpSystem, st: &State, a: &Action) -> Option<FairClass> {
 const _: () = {
     assert!(FREE_BASE + 255 < LOADER_BASE);
     assert!(LOADER_BASE + 255 < TASK_BASE);
-    assert!(2 * DEPTHS as u16 + 5 < PER_TASK);
+    assert!(2 * DEPTHS as u16 + 6 < PER_TASK);
     assert!(TASK_BASE as u32 + 256 * PER_TASK as u32 <= 0x8000);
 };
 

@@ -38,6 +38,7 @@ pub mod ids;
 pub mod lifecycle;
 pub mod log;
 pub mod mutation;
+pub mod ordering;
 pub mod patch;
 pub mod picture;
 pub mod preset;

@@ -12,7 +12,7 @@ use crate::state::{ModState, Pass, PatchLife, Site, State, Warn};
 use crate::task::PatchState;
 use crate::transition::*;
 use crate::variant::{
-    KlpAlive, LateModulePatching, ModuleLoadDuringTransition, NullifyObjMod, Permission, ReenableDisabled,
+    Barriers, KlpAlive, LateModulePatching, ModuleLoadDuringTransition, NullifyObjMod, Permission, ReenableDisabled,
 };
 
 /// errno names as insmod/modprobe/the shell print them.
@@ -196,6 +196,16 @@ pub fn __klp_disable_patch(spec: &Spec, st: &mut State, p: PatchId, log: &mut im
             klp_pre_unpatch_callback(spec, st, o, log);
         }
     }
+    match spec.variant.barriers {
+        // No smp_wmb() in klp_init_transition(): stop before this function's own smp_wmb().
+        Barriers::NoInitWmb => {
+            st.split = Some(crate::ordering::Split::DisableInitialised);
+            return 0;
+        }
+        // No smp_wmb() here: TIF may be seen before func->transition.
+        Barriers::NoDisableWmb => st.split = Some(crate::ordering::Split::TransitionUnseen),
+        _ => {}
+    }
     klp_start_transition(spec, st, log);
     st.patches[p as usize].enabled = false;
     klp_try_complete_transition(spec, st, log);
@@ -289,7 +299,9 @@ pub fn advance_pass(spec: &Spec, st: &mut State, log: &mut impl Log) {
     }
     st.pass = None;
     if pass.complete || spec.mutated(Mutation::CompleteDespiteFailedSwitch) {
-        if spec.variant.synchronize_transition != crate::variant::SynchronizeTransition::All {
+        if spec.variant.synchronize_transition != crate::variant::SynchronizeTransition::All
+            || crate::ordering::handler_split(spec)
+        {
             // Split at its synchronize calls: one model step per part (transition.rs).
             st.completing = Some(crate::state::Completing::Begin);
             return;
@@ -385,6 +397,9 @@ pub fn klp_module_coming(spec: &Spec, st: &mut State, m: ModId, log: &mut impl L
             }
             klp_cleanup_module_patches_limited(spec, st, m, Some(p), log);
             return ret;
+        }
+        if st.klp_transition_patch == Some(p) {
+            crate::ordering::publish_transition_funcs(st);
         }
         klp_patch_object(spec, st, o);
         if st.klp_transition_patch != Some(p) {

@@ -216,6 +216,11 @@ pub struct State {
     /// `klp_complete_transition()` in progress, split at its `klp_synchronize_transition()`
     /// calls (only when one is dropped; it holds `klp_mutex`): the part that runs next.
     pub completing: Option<Completing>,
+    /// A `klp_mutex` step split where a design variant reorders it, or stores another CPU does
+    /// not see yet (only under `reverse_order` / `barriers` other than upstream; see
+    /// [`crate::ordering`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<crate::ordering::Split>,
 }
 
 /// The parts of `klp_complete_transition()` between its `klp_synchronize_transition()` calls.
@@ -234,7 +239,7 @@ impl State {
     /// `klp_mutex` is free: no pass of the transition work holds it. (Every other holder is
     /// a single model step.)
     pub fn klp_mutex_free(&self) -> bool {
-        self.pass.is_none() && self.completing.is_none()
+        self.pass.is_none() && self.completing.is_none() && !crate::ordering::holds_klp_mutex(self)
     }
     /// Some task is inside `klp_ftrace_handler()` (what `klp_synchronize_transition()` waits for).
     pub fn handler_in_flight(&self) -> bool {

@@ -46,6 +46,7 @@ impl KlpSystem {
                 },
                 stack: Vec::new(),
                 handler: None,
+                self_switch: None,
             })
             .collect();
         State {
@@ -73,6 +74,7 @@ impl KlpSystem {
             cb_setup: vec![(false, false); s.objs.len()],
             ghost: Ghost::default(),
             completing: None,
+            split: None,
         }
     }
 
@@ -81,7 +83,8 @@ impl KlpSystem {
     /// is taken as waiting for every handler in flight (conservative: it hides interleavings,
     /// never adds one). Always true upstream, where handlers are single steps.
     fn synchronized(&self, st: &State) -> bool {
-        self.spec.variant.synchronize_transition == crate::variant::SynchronizeTransition::All
+        (self.spec.variant.synchronize_transition == crate::variant::SynchronizeTransition::All
+            && !crate::ordering::handler_split(&self.spec))
             || !st.handler_in_flight()
     }
 
@@ -139,7 +142,11 @@ impl KlpSystem {
 
     /// A task executes the module's code (holds it: the busy-module case).
     fn module_busy(&self, st: &State, m: ModId) -> bool {
-        st.tasks.iter().any(|t| t.stack.iter().any(|fr| self.spec.funcs[fr.func as usize].module == Some(m)))
+        let in_module = |f: FuncId| self.spec.funcs[f as usize].module == Some(m);
+        // A call still inside klp_ftrace_handler() (split handlers) is already in the module.
+        st.tasks
+            .iter()
+            .any(|t| t.stack.iter().any(|fr| in_module(fr.func)) || t.handler.is_some_and(|h| in_module(h.func)))
     }
 
     /// Script order: has the previous command finished waiting, as the selftest helper would?
@@ -162,7 +169,10 @@ impl KlpSystem {
         let ops = &self.spec.admin.ops;
         let ready = |i: usize| {
             let op = ops[i].op;
-            if Self::needs_klp_mutex(op) && !(st.klp_mutex_free() && self.synchronized(st)) {
+            // __klp_disable_patch() makes no klp_synchronize_transition() call.
+            let no_sync = crate::ordering::handler_split(&self.spec)
+                && matches!(op, AdminOp::Disable(p) if st.klp_transition_patch != Some(p));
+            if Self::needs_klp_mutex(op) && !(st.klp_mutex_free() && (no_sync || self.synchronized(st))) {
                 return false;
             }
             // `unload_lp` waits for the reference count to drop before rmmod.
@@ -197,6 +207,10 @@ impl KlpSystem {
         let kind = s.tasks[pid as usize].kind;
         if t.handler.is_some() {
             out.push(Action::KlpFtraceHandlerFinish(pid));
+            return;
+        }
+        if t.self_switch.is_some() {
+            out.push(Action::KlpSelfSwitchContinue(pid));
             return;
         }
         match t.context {
@@ -300,12 +314,12 @@ impl KlpSystem {
             Action::Return(pid) => ret(s, &mut n, pid),
             Action::Schedule(pid) => schedule(s, &mut n, pid, log),
             Action::Wake(pid) => n.tasks[pid as usize].context = Context::Running,
-            Action::ExitToUserMode(pid) => exit_to_user_mode(&mut n, pid),
-            Action::DoIdle(pid) => crate::transition::klp_update_patch_state(&mut n, pid),
+            Action::ExitToUserMode(pid) => exit_to_user_mode(s, &mut n, pid),
+            Action::DoIdle(pid) => do_idle(s, &mut n, pid),
             Action::Fork(pid) => {
                 fork(s, &mut n, pid)?;
             }
-            Action::RetFromFork(pid) => exit_to_user_mode(&mut n, pid),
+            Action::RetFromFork(pid) => exit_to_user_mode(s, &mut n, pid),
             Action::KlpFtraceHandlerFinish(pid) => klp_ftrace_handler_finish(s, &mut n, pid)?,
             Action::KlpCompleteTransitionPart => {
                 n.completing?;
@@ -317,6 +331,10 @@ impl KlpSystem {
                 }
                 klp_copy_process(s, &mut n, pid)?;
             }
+            Action::KlpSelfSwitchContinue(pid) => crate::ordering::self_switch_continue(s, &mut n, pid, log)?,
+            Action::KlpReverseTransitionContinue => crate::ordering::reverse_continue(s, &mut n, log)?,
+            Action::KlpDisablePatchContinue => crate::ordering::disable_continue(s, &mut n, log)?,
+            Action::StoresVisible => crate::ordering::stores_visible(&mut n)?,
         }
         Some(n)
     }
@@ -405,6 +423,10 @@ impl KlpSystem {
             Action::KlpCopyProcess(p) => format!("{}: klp_copy_process()", t(p)),
             Action::KlpFtraceHandlerFinish(p) => format!("{}: klp_ftrace_handler() continues", t(p)),
             Action::KlpCompleteTransitionPart => "klp_complete_transition() continues".into(),
+            Action::KlpSelfSwitchContinue(p) => format!("{}: klp_target_state read again", t(p)),
+            Action::KlpReverseTransitionContinue => "klp_reverse_transition() continues".into(),
+            Action::KlpDisablePatchContinue => "__klp_disable_patch() continues".into(),
+            Action::StoresVisible => "the unordered stores reach every CPU".into(),
         }
     }
 }
@@ -450,7 +472,10 @@ impl Model for KlpSystem {
                     out.push(Action::KlpCompleteTransitionPart);
                 }
             }
-            None if st.klp_transition_patch.is_some() && !s.mutated(Mutation::TransitionWorkNotRearmed) => {
+            None if st.klp_transition_patch.is_some()
+                && st.klp_mutex_free()
+                && !s.mutated(Mutation::TransitionWorkNotRearmed) =>
+            {
                 out.push(Action::KlpTransitionWork);
                 // See klp_send_signals() for the abstracted pass counter.
                 if !s.mutated(Mutation::SignalsNeverSent) && signal_targets(s, st).next().is_some() {
@@ -459,6 +484,7 @@ impl Model for KlpSystem {
             }
             None => {}
         }
+        out.extend(crate::ordering::pending_action(st));
         for (p, r) in st.patches.iter().enumerate() {
             if r.life == PatchLife::Freeing {
                 out.push(Action::KlpFreePatchWork(p as PatchId));

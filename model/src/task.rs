@@ -91,6 +91,24 @@ pub struct Task {
     /// A call stopped inside `klp_ftrace_handler()` (only when a `klp_synchronize_transition()`
     /// is dropped, see [`crate::variant::SynchronizeTransition`]): what it has read so far.
     pub handler: Option<HandlerRead>,
+    /// A self switch stopped between its reads of `klp_target_state` (only under
+    /// `reverse_order = "flip_first"`, see [`crate::ordering`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_switch: Option<SelfSwitch>,
+}
+
+/// Where a lock-free self switch of `current` stands between its reads of `klp_target_state`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SelfSwitch {
+    /// `klp_update_patch_state()`: TIF_PATCH_PENDING tested and cleared, `klp_target_state` not
+    /// yet read; afterwards the task goes on in `resume`.
+    Update { resume: Context },
+    /// `__klp_sched_try_switch()` → `klp_try_switch_task(current)`: TIF_PATCH_PENDING read set
+    /// and `patch_state != klp_target_state`; `klp_check_stack()` not yet run.
+    SchedCheck,
+    /// `klp_check_stack()` passed; `klp_target_state` not yet read for the store.
+    SchedStore,
 }
 
 /// The reads of a `klp_ftrace_handler()` in flight: the function called, its func_stack
@@ -100,4 +118,8 @@ pub struct HandlerRead {
     pub func: FuncId,
     pub read: crate::ftrace::FuncStackRead,
     pub transition: Option<bool>,
+    /// `current->patch_state` read before `func->transition` (only under
+    /// `barriers = "no_handler_rmb"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch_state: Option<PatchState>,
 }

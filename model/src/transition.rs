@@ -9,7 +9,7 @@ use crate::patch::*;
 use crate::spec::Spec;
 use crate::state::{Completing, Event, Site, State, Warn};
 use crate::task::{Context, PatchState, TaskKind};
-use crate::variant::{Immediate, StackCheck, SynchronizeTransition};
+use crate::variant::{Barriers, Immediate, ReverseOrder, StackCheck, SynchronizeTransition};
 
 fn tp(st: &State) -> PatchId {
     st.klp_transition_patch.expect("transition patch")
@@ -253,6 +253,7 @@ pub fn complete_begin(spec: &Spec, st: &mut State, log: &mut impl Log) {
     let target = st.klp_target_state;
     let pname = &spec.patches[p as usize].name;
     st.reach(Site::CompleteTransition);
+    crate::ordering::synchronize(st);
     // An immediate patch (v4.12..v4.15) completes with no task switched, by design: its
     // per-task transition is skipped ("goto done"), so this is no early completion.
     if !immediate(spec, st) && !all_tasks_at(st, target) {
@@ -416,6 +417,12 @@ pub fn klp_reverse_transition(spec: &Spec, st: &mut State, log: &mut impl Log) {
     let from =
         if st.klp_target_state == PatchState::Patched { "patching to unpatching" } else { "unpatching to patching" };
     log.line(|| format!("livepatch: '{}': reversing transition from {from}", spec.patches[p as usize].name));
+    if spec.variant.reverse_order == ReverseOrder::FlipFirst {
+        // v4.12..v6.3: the flip comes first, the rest is a step of its own (ordering.rs).
+        crate::ordering::reverse_flip(st, p);
+        return;
+    }
+    crate::ordering::synchronize(st);
     // Tasks not yet on the task list (a child between dup_task_struct() and
     // klp_copy_process()) are not visited.
     for t in st.tasks.iter_mut().filter(|t| t.context != Context::Unborn) {
@@ -430,8 +437,14 @@ pub fn klp_reverse_transition(spec: &Spec, st: &mut State, log: &mut impl Log) {
     }
     let e = &mut st.patches[p as usize].enabled;
     *e = !*e;
-    st.klp_target_state = st.klp_target_state.opposite();
+    let old = st.klp_target_state;
+    st.klp_target_state = old.opposite();
     klp_start_transition(spec, st, log);
+    if spec.variant.barriers == Barriers::NoReverseWmb {
+        // No smp_wmb() between the flip and the TIF writes: the tasks may see their new
+        // TIF_PATCH_PENDING and still read the old target.
+        st.split = Some(crate::ordering::Split::TargetUnseen(old));
+    }
 }
 
 /// `klp_force_transition()`: `klp_update_patch_state()` on every task, no stack check, then

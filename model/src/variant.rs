@@ -45,6 +45,10 @@ pub struct Variant {
     pub late_module_patching: LateModulePatching,
     /// What a target module load does while a transition is in progress.
     pub module_load_during_transition: ModuleLoadDuringTransition,
+    /// The order of the steps of `klp_reverse_transition()`.
+    pub reverse_order: ReverseOrder,
+    /// Which `smp_wmb()`/`smp_rmb()` pair of kernel/livepatch is present.
+    pub barriers: Barriers,
 }
 
 /// `klp_check_stack_func()`: which function versions may not be on a task's stack when the
@@ -262,6 +266,50 @@ pub enum ModuleLoadDuringTransition {
     /// `klp_module_coming()` sleeps (module state `klp_wait`, still MODULE_STATE_COMING) until
     /// `klp_transition_patch` is NULL, then patches as upstream.
     Blocked,
+}
+
+/// `klp_reverse_transition()` (transition.c): when `klp_target_state` flips relative to
+/// clearing TIF_PATCH_PENDING and `klp_synchronize_transition()`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReverseOrder {
+    /// Upstream since v6.4 (e3ff7c609f39 "livepatch,sched: Add livepatch task switching to
+    /// cond_resched()"): clear every TIF_PATCH_PENDING, synchronize, flip `patch->enabled` and
+    /// `klp_target_state`, `smp_wmb()`, `klp_start_transition()`. One model step.
+    #[default]
+    ClearFirst,
+    /// v4.12..v6.3: flip `patch->enabled` and `klp_target_state` first, then clear every
+    /// TIF_PATCH_PENDING, synchronize, start; here combined with the v6.4+ stack-checked self
+    /// switch (`__klp_sched_try_switch()`), the combination P. Mladek's review of e3ff7c609f39
+    /// ruled out. Two model steps (the flip, the rest), and the self switches' reads of
+    /// `klp_target_state` become steps of their own.
+    FlipFirst,
+}
+
+/// Memory barriers of kernel/livepatch. Upstream has every pair; each other value removes one
+/// barrier, and only then does the model split the accesses it ordered into separate steps that
+/// another CPU may observe out of program order (everything else stays sequentially consistent).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Barriers {
+    /// Upstream: every `smp_wmb()`/`smp_rmb()` of transition.c, core.c and patch.c.
+    #[default]
+    All,
+    /// No `smp_wmb()` in `klp_init_transition()` between the `task->patch_state` writes and the
+    /// `func->transition = true` writes (pairs with the second `smp_rmb()` of
+    /// `klp_ftrace_handler()`).
+    NoInitWmb,
+    /// No second `smp_rmb()` in `klp_ftrace_handler()`: `current->patch_state` may be read
+    /// before `func->transition` (pairs with the `smp_wmb()` of `klp_init_transition()`).
+    NoHandlerRmb,
+    /// No `smp_wmb()` in `__klp_disable_patch()` between the `func->transition` writes of
+    /// `klp_init_transition()` and the TIF_PATCH_PENDING writes of `klp_start_transition()`
+    /// (pairs with `klp_update_patch_state()`'s `test_and_clear_tsk_thread_flag()`).
+    NoDisableWmb,
+    /// No `smp_wmb()` in `klp_reverse_transition()` between the `klp_target_state` flip and the
+    /// TIF_PATCH_PENDING writes of `klp_start_transition()`: e3ff7c609f39 as posted in v2, before
+    /// P. Mladek's review added it (pairs with `klp_update_patch_state()`).
+    NoReverseWmb,
 }
 
 /// Documentation of one knob, for `klpcheck list knobs` and error hints.
@@ -538,6 +586,55 @@ pub const KNOBS: &[KnobDoc] = &[
                 name: "blocked",
                 doc: "seed thread (\"the transition gets blocked infinitely\"): the load sleeps in klp_module_coming() \
                       (module state klp_wait) until the transition ends",
+            },
+        ],
+    },
+    KnobDoc {
+        name: "reverse_order",
+        doc: "the order of klp_reverse_transition(): klp_target_state flip vs clearing TIF_PATCH_PENDING and \
+              klp_synchronize_transition()",
+        values: &[
+            ValueDoc {
+                name: "clear_first",
+                doc: "upstream since v6.4 (e3ff7c609f39 \"livepatch,sched: Add livepatch task switching to \
+                      cond_resched()\"): clear every TIF, synchronize, flip enabled and klp_target_state, smp_wmb(), \
+                      start",
+            },
+            ValueDoc {
+                name: "flip_first",
+                doc: "v4.12..v6.3: flip enabled and klp_target_state, clear every TIF, synchronize, start; with the \
+                      v6.4+ stack-checked self switch reading klp_target_state in separate steps (the combination \
+                      P. Mladek's v2 review of e3ff7c609f39 ruled out; the checker finds no bug in it)",
+            },
+        ],
+    },
+    KnobDoc {
+        name: "barriers",
+        doc: "which smp_wmb()/smp_rmb() pair of kernel/livepatch is present (a removed one lets other CPUs \
+              observe the accesses it ordered in either order)",
+        values: &[
+            ValueDoc { name: "all", doc: "upstream: every pair of transition.c, core.c and patch.c" },
+            ValueDoc {
+                name: "no_init_wmb",
+                doc: "no smp_wmb() in klp_init_transition() between the patch_state writes and the func->transition \
+                      writes: a handler sees transition set and patch_state KLP_TRANSITION_IDLE (its WARN_ON_ONCE)",
+            },
+            ValueDoc {
+                name: "no_handler_rmb",
+                doc: "no second smp_rmb() in klp_ftrace_handler(): patch_state read before func->transition, so \
+                      the handler may read IDLE and a transition flag set just after (its WARN_ON_ONCE)",
+            },
+            ValueDoc {
+                name: "no_disable_wmb",
+                doc: "no smp_wmb() in __klp_disable_patch() between the func->transition writes and the \
+                      TIF_PATCH_PENDING writes: a task switched by klp_update_patch_state() still sees \
+                      transition clear and runs the patched function next to original ones (mixed versions)",
+            },
+            ValueDoc {
+                name: "no_reverse_wmb",
+                doc: "no smp_wmb() in klp_reverse_transition() between the klp_target_state flip and the new TIF \
+                      writes: e3ff7c609f39 v2 before P. Mladek's review; klp_update_patch_state() reads TIF set \
+                      and the old target, and drops the flag without switching",
             },
         ],
     },

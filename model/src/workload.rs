@@ -8,7 +8,6 @@ use crate::log::Log;
 use crate::spec::{Sleeps, Spec};
 use crate::state::{ModState, Site, State, Warn};
 use crate::task::{Context, Frame, HandlerRead, TaskKind};
-use crate::transition::{klp_sched_try_switch, klp_update_patch_state};
 use crate::variant::{ForkInherits, SynchronizeTransition};
 
 /// A function can be called if it is in vmlinux or its module is LIVE.
@@ -62,10 +61,13 @@ pub fn call(spec: &Spec, st: &mut State, pid: Pid, f: FuncId) {
             let transition = (split == SynchronizeTransition::DropInCompletePatching)
                 .then(|| st.funcs[read.top as usize].transition);
             let t = &mut st.tasks[pid as usize];
-            t.handler = Some(HandlerRead { func: f, read, transition });
+            t.handler = Some(HandlerRead { func: f, read, transition, patch_state: None });
             t.context = Context::Running;
             return;
         }
+    }
+    if crate::ordering::handler_call(spec, st, pid, f) {
+        return;
     }
     let ps = st.tasks[pid as usize].patch_state;
     let (version, warn) = klp_ftrace_handler(spec, st, f, ps);
@@ -79,12 +81,13 @@ pub fn call(spec: &Spec, st: &mut State, pid: Pid, f: FuncId) {
 pub fn klp_ftrace_handler_finish(spec: &Spec, st: &mut State, pid: Pid) -> Option<()> {
     let h = st.tasks[pid as usize].handler.take()?;
     let transition = h.transition.unwrap_or(st.funcs[h.read.top as usize].transition);
-    let (version, warn) = choose(spec, h.read, transition, st.tasks[pid as usize].patch_state);
+    let ps = h.patch_state.unwrap_or(st.tasks[pid as usize].patch_state);
+    let (version, warn) = choose(spec, h.read, transition, ps);
     push_frame(st, pid, h.func, version, warn);
     Some(())
 }
 
-fn push_frame(st: &mut State, pid: Pid, f: FuncId, version: Version, warn: bool) {
+pub(crate) fn push_frame(st: &mut State, pid: Pid, f: FuncId, version: Version, warn: bool) {
     if warn {
         st.warn(Warn::HandlerIdle);
     }
@@ -101,21 +104,27 @@ fn push_frame(st: &mut State, pid: Pid, f: FuncId, version: Version, warn: bool)
 pub fn ret(spec: &Spec, st: &mut State, pid: Pid) {
     st.tasks[pid as usize].stack.pop();
     if spec.tasks[pid as usize].kind == TaskKind::User && st.tasks[pid as usize].stack.is_empty() {
-        exit_to_user_mode(st, pid);
+        exit_to_user_mode(spec, st, pid);
     }
 }
 
 /// `exit_to_user_mode()` with `_TIF_PATCH_PENDING` in the work mask.
-pub fn exit_to_user_mode(st: &mut State, pid: Pid) {
-    klp_update_patch_state(st, pid);
-    st.tasks[pid as usize].context = Context::User;
+pub fn exit_to_user_mode(spec: &Spec, st: &mut State, pid: Pid) {
+    crate::ordering::update_patch_state_current(spec, st, pid, Context::User);
+}
+
+/// The idle loop (`do_idle()`): `klp_update_patch_state(current)`.
+pub fn do_idle(spec: &Spec, st: &mut State, pid: Pid) {
+    let resume = st.tasks[pid as usize].context;
+    crate::ordering::update_patch_state_current(spec, st, pid, resume);
 }
 
 /// `schedule()`: `__schedule()` calls `__klp_sched_try_switch()` (newest kernels; v6.4..v6.13
 /// only from `cond_resched()`), then the task leaves the CPU.
 pub fn schedule(spec: &Spec, st: &mut State, pid: Pid, log: &mut impl Log) {
-    klp_sched_try_switch(spec, st, pid, log);
-    st.tasks[pid as usize].context = Context::Sleeping;
+    if crate::ordering::sched_try_switch(spec, st, pid, log) {
+        st.tasks[pid as usize].context = Context::Sleeping;
+    }
 }
 
 /// `copy_process()` → `klp_copy_process()` (under `tasklist_lock`): the child inherits the
@@ -138,7 +147,7 @@ pub fn fork(spec: &Spec, st: &mut State, pid: Pid) -> Option<Pid> {
     c.patch_state = parent.patch_state;
     c.context = Context::Forked;
     st.reach(Site::CopyProcess);
-    exit_to_user_mode(st, pid);
+    exit_to_user_mode(spec, st, pid);
     Some(child as Pid)
 }
 
@@ -151,7 +160,7 @@ pub fn klp_copy_process(spec: &Spec, st: &mut State, pid: Pid) -> Option<Pid> {
     st.tasks[child].patch_state = st.tasks[pid as usize].patch_state;
     st.tasks[child].context = Context::Forked;
     st.reach(Site::CopyProcess);
-    exit_to_user_mode(st, pid);
+    exit_to_user_mode(spec, st, pid);
     Some(child as Pid)
 }
 

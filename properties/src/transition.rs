@@ -40,7 +40,11 @@ pub fn entries() -> Vec<Entry> {
             "tif_pending_in_transition",
             "transition.c klp_start_transition(), klp_try_switch_task(), klp_update_patch_state(); S5",
             "During a transition a task has TIF_PATCH_PENDING exactly when its patch_state is not \
-             klp_target_state (start sets exactly those; every switch clears both together)."
+             klp_target_state (start sets exactly those; every switch clears both together). Not \
+             checked inside a klp_mutex step that a design variant splits (klp_reverse_transition() \
+             between flipping klp_target_state and klp_start_transition(), __klp_disable_patch() \
+             between klp_init_transition() and klp_start_transition()), nor for a task in the middle \
+             of a self switch split at its klp_target_state reads (TIF cleared, the store to come)."
         ),
         sometimes!("tif_pending_in_transition", tif_pending_in_transition, "During a transition some task has TIF_PATCH_PENDING set."),
         always!(
@@ -93,7 +97,11 @@ fn tasks_at_both_states(_: &KlpSystem, st: &State) -> bool {
         && born(st).any(|t| t.patch_state != st.klp_target_state)
 }
 pub fn tif_coherent(_: &KlpSystem, st: &State) -> bool {
-    st.klp_transition_patch.is_none() || born(st).all(|t| t.tif_patch_pending == (t.patch_state != st.klp_target_state))
+    st.klp_transition_patch.is_none()
+        || klp_model::ordering::holds_klp_mutex(st)
+        || born(st)
+            .filter(|t| t.self_switch.is_none())
+            .all(|t| t.tif_patch_pending == (t.patch_state != st.klp_target_state))
 }
 fn tif_pending_in_transition(_: &KlpSystem, st: &State) -> bool {
     st.klp_transition_patch.is_some() && born(st).any(|t| t.tif_patch_pending)

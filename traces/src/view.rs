@@ -178,6 +178,17 @@ fn module_state(st: &State, m: usize) -> String {
     }
 }
 
+/// What a split of the ordering knobs (klp_model::ordering) leaves pending, for the pass column.
+fn split_text(s: klp_model::ordering::Split) -> String {
+    use klp_model::ordering::Split;
+    match s {
+        Split::ReverseFlipped => "reverse: target flipped, TIF not yet cleared".into(),
+        Split::DisableInitialised => "disable: patch_state writes not yet seen".into(),
+        Split::TransitionUnseen => "func->transition writes not yet seen".into(),
+        Split::TargetUnseen(old) => format!("tasks still read target {}", patch_state(old)),
+    }
+}
+
 /// The view of a state.
 pub fn snapshot(model: &KlpSystem, st: &State) -> View {
     let spec = &*model.spec;
@@ -189,7 +200,8 @@ pub fn snapshot(model: &KlpSystem, st: &State) -> View {
     push(Scope::Global, "", field::TRANSITION_PATCH, tp);
     push(Scope::Global, "", field::TARGET_STATE, patch_state(st.klp_target_state));
     let pass = match st.pass {
-        None => "-".to_string(),
+        // A split klp_mutex step or stores another CPU does not see yet (ordering knobs).
+        None => st.split.map(split_text).unwrap_or_else(|| "-".to_string()),
         Some(p) => match spec.tasks.get(p.next as usize) {
             Some(t) => format!("next {}", t.comm),
             None => "end of task list".into(),
@@ -200,7 +212,8 @@ pub fn snapshot(model: &KlpSystem, st: &State) -> View {
         let comm = &spec.tasks[pid].comm;
         push(Scope::Task, comm, field::PATCH_STATE, patch_state(t.patch_state));
         push(Scope::Task, comm, field::TIF, u8::from(t.tif_patch_pending).to_string());
-        push(Scope::Task, comm, field::CONTEXT, context(t.context).into());
+        let where_ = if t.self_switch.is_some() { "self switch" } else { context(t.context) };
+        push(Scope::Task, comm, field::CONTEXT, where_.into());
         let stack: Vec<String> = t.stack.iter().map(|fr| frame_name(spec, fr.func, fr.version)).collect();
         push(Scope::Task, comm, field::STACK, if stack.is_empty() { "-".into() } else { stack.join(" > ") });
     }
