@@ -78,7 +78,15 @@ fn bad_input_is_exit_2_located_never_a_panic_and_the_readme_lists_it() {
     let valid = valid_trace(&dir.path().join("out"));
     for (what, bytes) in bad_input::traces(&valid) {
         std::fs::write(dir.path().join("bad.json"), &bytes).unwrap();
-        check(what, run(&["replay", "bad.json"]), None);
+        let located = what.contains("unknown property") || what.contains("unknown verdict");
+        check(what, run(&["replay", "bad.json"]), located.then_some("bad.json"));
+    }
+    for (what, src) in bad_input::expectations() {
+        std::fs::write(dir.path().join("bad.toml"), &src).unwrap();
+        check(what, run(&["ci", "bad.toml", "--out", "out"]), Some("bad.toml"));
+    }
+    for (what, args) in bad_input::command_lines() {
+        check(what, run(&args), None);
     }
     // The base of the scenario cases is itself valid, so each case breaks exactly one thing.
     std::fs::write(dir.path().join("base.toml"), bad_input::BASE).unwrap();
@@ -285,4 +293,65 @@ fn symmetry_reduction_agrees_with_the_unreduced_search() {
             }
         }
     }
+}
+
+/// Runs klpcheck with a stdout whose reader is already gone (a pipe with its read end closed,
+/// as `klpcheck ... | head -1` leaves it once head has its line): the first write fails.
+fn with_closed_stdout(args: &[&str]) -> (std::process::ExitStatus, String) {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: pipe(2) fills both descriptors, which we then own.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(read);
+    let o = klpcheck().args(args).stdout(Stdio::from(write)).stderr(Stdio::piped()).output().unwrap();
+    (o.status, String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly_by_sigpipe_never_a_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let trace = valid_trace(&dir.path().join("out"));
+    std::fs::write(dir.path().join("t.json"), trace).unwrap();
+    let t = dir.path().join("t.json");
+    let out = dir.path().join("out2");
+    let cases: [&[&str]; 6] = [
+        &["list", "knobs"],
+        &["list", "properties", "--json"],
+        &["check", "stack-check", "--threads", "1", "--out", out.to_str().unwrap()],
+        &["run", "selftest-livepatch-01-basic-function-patching"],
+        &["replay", t.to_str().unwrap()],
+        &["render", t.to_str().unwrap(), "--dmesg"],
+    ];
+    for args in cases {
+        let (status, err) = with_closed_stdout(args);
+        // Killed by SIGPIPE, as `cat` is: the shell reports 128 + 13 = 141.
+        assert_eq!(status.signal(), Some(libc::SIGPIPE), "{args:?}: {status:?} {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn max_states_stops_at_the_same_point_with_1_2_8_threads() {
+    // Limits are checked between batches of the frontier whose boundaries do not depend on the
+    // thread count, so even an incomplete run is identical: same states, same verdicts.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let runs: Vec<serde_json::Value> = [1, 2, 8]
+        .iter()
+        .map(|t| {
+            let args = ["check", "default", "--json", "--max-states", "60000", "--out", d, "--threads", &t.to_string()];
+            let o = klpcheck().args(args).output().unwrap();
+            assert_eq!(o.status.code(), Some(3), "{:?}", text(&o));
+            let mut j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            for k in ["seconds", "bytes_per_state", "threads"] {
+                j.as_object_mut().unwrap().remove(k);
+            }
+            j
+        })
+        .collect();
+    assert!(runs[0]["unique_states"].as_u64().unwrap() >= 60_000);
+    assert_eq!(runs[0], runs[1]);
+    assert_eq!(runs[0], runs[2]);
 }
