@@ -231,6 +231,10 @@ pub fn traces(valid: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
                 w["scenario"] = "gone".into();
             }),
         ),
+        (
+            "trace: its scenario_path is another scenario's file",
+            edit(&|w| w["scenario_path"] = concat!(env!("CARGO_MANIFEST_DIR"), "/model/scenarios/fork.toml").into()),
+        ),
         ("trace: step index out of range", edit(&|w| w["steps"][2]["i"] = 99.into())),
         (
             "trace: a task that does not exist",
