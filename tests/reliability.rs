@@ -340,7 +340,8 @@ fn max_states_stops_at_the_same_point_with_1_2_8_threads() {
     // 60,000 of the default scenario's states (stack checking off) span levels of several
     // batches, and hold two violations and many witnesses.
     let dir = tempfile::tempdir().unwrap();
-    let runs: Vec<(serde_json::Value, Vec<(String, Vec<u8>)>)> = [1, 2, 8]
+    type Report = (serde_json::Value, Vec<(String, Vec<u8>)>);
+    let runs: Vec<Report> = [1, 2, 8]
         .iter()
         .map(|t| {
             // One directory, emptied: the report names the trace files in it.
