@@ -314,11 +314,13 @@ mod tests {
         );
         assert_eq!(
             e("[fork.upstream]\nstates = \"many\"\n"),
-            "x.toml:2:10: fork.upstream.states: expected the distinct-state count (an integer)"
+            "x.toml:2:10: fork.upstream.states: expected the distinct-state count (an integer)\n  \
+             hint: states = 35: what `klpcheck check --json` reports as unique_states"
         );
         assert_eq!(
             e("[fork.upstream]\ntags = []\n"),
-            "x.toml:1:7: fork.upstream: missing `states = <distinct states>`"
+            "x.toml:1:7: fork.upstream: missing `states = <distinct states>`\n  \
+             hint: `klpcheck ci --update` writes every entry with its state count"
         );
         assert!(e("[fork.upstream\n").starts_with("x.toml:1:15: (syntax): "), "{}", e("[fork.upstream\n"));
     }
