@@ -67,7 +67,7 @@ pub struct CheckArgs {
     #[arg(long, default_value = "traces/out")]
     pub out: PathBuf,
     /// Also write the witness trace of these `sometimes` properties.
-    #[arg(long)]
+    #[arg(long, value_name = "PROPERTY", value_parser = sometimes_property)]
     pub witness: Vec<String>,
     /// Print statistics as JSON instead of the table.
     #[arg(long)]
@@ -243,4 +243,24 @@ pub struct CiArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+/// `--witness NAME`: the name of a `sometimes` property; otherwise a usage error (exit 2) with a
+/// "did you mean" and the list of valid names.
+fn sometimes_property(name: &str) -> Result<String, String> {
+    use stateright::Expectation;
+    let docs = klp_properties::docs();
+    let valid: Vec<&str> = docs.iter().filter(|d| d.expectation == Expectation::Sometimes).map(|d| d.name).collect();
+    if valid.contains(&name) {
+        return Ok(name.to_string());
+    }
+    let what = match docs.iter().find(|d| d.name == name) {
+        Some(d) => {
+            let kind = format!("{:?}", d.expectation).to_lowercase();
+            format!("'{name}' is an `{kind}` property (its counterexample is written when it is violated)")
+        }
+        None => format!("no property '{name}'"),
+    };
+    let guess = klp_model::hint::did_you_mean(name, valid.iter()).map(|g| format!("{g} ")).unwrap_or_default();
+    Err(format!("{what}\n  hint: {guess}`sometimes` properties: {}", valid.join(", ")))
 }

@@ -174,13 +174,16 @@ pub fn parse(file: &str, src: &str, known: &Known, lenient: bool) -> Result<(Vec
                             v.span(),
                             &field,
                             "expected the distinct-state count (an integer)".into(),
-                            None,
+                            Some("states = 35: what `klpcheck check --json` reports as unique_states".into()),
                         ))
                     }
                     ("tags", toml::Value::Array(a)) if a.iter().all(|t| t.is_str()) => {
                         entry.tags = a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect();
                     }
-                    ("tags", _) => return Err(err(v.span(), &field, "expected a list of strings".into(), None)),
+                    ("tags", _) => {
+                        let hint = Some("e.g. tags = [\"fast\", \"mine\"]".into());
+                        return Err(err(v.span(), &field, "expected a list of strings".into(), hint));
+                    }
                     (_, _) if !properties.iter().any(|p| p == name) => {
                         let mut names = properties.clone();
                         names.extend(RESERVED.iter().map(|r| r.to_string()));
@@ -202,7 +205,8 @@ pub fn parse(file: &str, src: &str, known: &Known, lenient: bool) -> Result<(Vec
                 }
             }
             let Some(n) = states else {
-                return Err(err(variant.span(), &key, "missing `states = <distinct states>`".into(), None));
+                let hint = Some("`klpcheck ci --update` writes every entry with its state count".into());
+                return Err(err(variant.span(), &key, "missing `states = <distinct states>`".into(), hint));
             };
             entry.states = n;
             entries.push(entry);
@@ -218,13 +222,11 @@ pub fn load(
     known: &Known,
     lenient: bool,
 ) -> Result<(Vec<Entry>, Vec<String>), ScenarioError> {
-    let src = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+    // A bad byte is located (line, column); a missing file is written by `--update`.
+    let src = klp_model::scenario::read_utf8(path).map_err(|e| ScenarioError {
         file: shown.to_string(),
-        line: 0,
-        column: 0,
-        field: "(file)".into(),
-        message: format!("cannot read: {e}"),
-        hint: Some("`klpcheck ci --update` writes it".into()),
+        hint: e.hint.clone().or_else(|| Some("`klpcheck ci --update` writes it".into())),
+        ..e
     })?;
     parse(shown, &src, known, lenient)
 }
@@ -321,11 +323,13 @@ mod tests {
         );
         assert_eq!(
             e("[fork.upstream]\nstates = \"many\"\n"),
-            "x.toml:2:10: fork.upstream.states: expected the distinct-state count (an integer)"
+            "x.toml:2:10: fork.upstream.states: expected the distinct-state count (an integer)\n  \
+             hint: states = 35: what `klpcheck check --json` reports as unique_states"
         );
         assert_eq!(
             e("[fork.upstream]\ntags = []\n"),
-            "x.toml:1:7: fork.upstream: missing `states = <distinct states>`"
+            "x.toml:1:7: fork.upstream: missing `states = <distinct states>`\n  \
+             hint: `klpcheck ci --update` writes every entry with its state count"
         );
         assert!(e("[fork.upstream\n").starts_with("x.toml:1:15: (syntax): "), "{}", e("[fork.upstream\n"));
     }

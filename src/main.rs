@@ -46,6 +46,16 @@ fn install_sigint_handler() {
     }
 }
 
+/// `klpcheck ... | head`: a reader that closes the pipe early ends klpcheck quietly by SIGPIPE
+/// (shell status 141), as it ends `cat` or `grep`, instead of a panic in `println!` (Rust
+/// ignores SIGPIPE by default). Not for `explore`, whose web server writes to sockets.
+fn default_sigpipe() {
+    // SAFETY: signal(2) with SIG_DFL, before any thread of ours writes.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
     install_sigint_handler();
     let args = match cli::Cli::try_parse() {
@@ -56,6 +66,9 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    if !matches!(args.command, cli::Command::Explore(_)) {
+        default_sigpipe();
+    }
     let result = match &args.command {
         cli::Command::Check(a) => check::run(a),
         cli::Command::Replay(a) => replay::run(a),

@@ -22,8 +22,44 @@ pub fn model_of(trace: &klp_traces::Trace, file: &std::path::Path, scenario: Opt
     Ok(KlpSystem::new(spec, klp_properties::catalogue))
 }
 
+/// The trace's `property` and `verdict` must name a property of the catalogue and a verdict
+/// `check` writes: otherwise a located error (file, line, column, field; exit 2) instead of a
+/// replay that can only end in "not reproduced".
+fn check_property(trace: &klp_traces::Trace, file: &std::path::Path) -> Result<()> {
+    let docs = klp_properties::docs();
+    let names: Vec<&str> = docs.iter().map(|d| d.name).collect();
+    let verdicts = ["violated", "witness"];
+    let (field, value, known) = if !names.contains(&trace.property.as_str()) {
+        ("property", &trace.property, &names[..])
+    } else if !verdicts.contains(&trace.verdict.as_str()) {
+        ("verdict", &trace.verdict, &verdicts[..])
+    } else {
+        return Ok(());
+    };
+    // Where the field is: the top-level key of the pretty JSON `check` writes, else any.
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let key = format!("\"{field}\":");
+    let at = text.find(&format!("\n  {key}")).map(|i| i + 3).or_else(|| text.find(&key)).unwrap_or(0);
+    let line = text[..at].matches('\n').count() + 1;
+    let column = at - text[..at].rfind('\n').map_or(0, |i| i + 1) + 1;
+    let guess = klp_model::hint::did_you_mean(value, known.iter()).map(|g| format!("{g} ")).unwrap_or_default();
+    Err(klp_model::scenario::ScenarioError {
+        file: file.display().to_string(),
+        line,
+        column,
+        field: field.to_string(),
+        message: format!("unknown {field} '{value}'"),
+        hint: Some(match field {
+            "property" => format!("{guess}(`klpcheck list properties`)"),
+            _ => format!("{guess}one of: {}", known.join(", ")),
+        }),
+    }
+    .into())
+}
+
 pub fn run(a: &ReplayArgs) -> Result<u8> {
     let trace = klp_traces::read_json(&a.trace)?;
+    check_property(&trace, &a.trace)?;
     let model = model_of(&trace, &a.trace, a.scenario.as_deref())?;
     println!("{}", klp_traces::title(&trace));
     if a.state {

@@ -231,6 +231,10 @@ pub fn traces(valid: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
                 w["scenario"] = "gone".into();
             }),
         ),
+        (
+            "trace: its scenario_path is another scenario's file",
+            edit(&|w| w["scenario_path"] = concat!(env!("CARGO_MANIFEST_DIR"), "/model/scenarios/fork.toml").into()),
+        ),
         ("trace: step index out of range", edit(&|w| w["steps"][2]["i"] = 99.into())),
         (
             "trace: a task that does not exist",
@@ -238,7 +242,52 @@ pub fn traces(valid: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
         ),
         ("trace: a patch that does not exist", edit(&|w| w["steps"][0]["action"] = serde_json::json!({"admin": 7}))),
         ("trace: pid beyond u8", edit(&|w| w["steps"][1]["action"] = serde_json::json!({"syscall": [300, 0]}))),
-        ("trace: an unknown property", edit(&|w| w["property"] = "no_such_property".into())),
+        ("trace: an unknown property", edit(&|w| w["property"] = "no_mixed_univers".into())),
+        ("trace: an unknown verdict", edit(&|w| w["verdict"] = "violatd".into())),
         ("trace: steps that do not show its verdict", edit(&|w| drop(w["steps"].as_array_mut().unwrap().pop()))),
+    ]
+}
+
+/// A valid expectations file (one entry of the committed one) that the cases below break.
+pub const EXPECTATIONS: &str =
+    "[stack-check.upstream]\ntags = [\"fast\"]\nstates = 35\nno_mixed_universe = \"holds\"\n";
+
+/// (what is wrong, file contents) for `klpcheck ci bad.toml`.
+pub fn expectations() -> Vec<(&'static str, Vec<u8>)> {
+    let with = |from: &str, to: &str| {
+        assert!(EXPECTATIONS.contains(from), "case pattern {from:?} not in EXPECTATIONS");
+        EXPECTATIONS.replacen(from, to, 1).into_bytes()
+    };
+    vec![
+        ("expectations: not TOML (unclosed header)", with("[stack-check.upstream]", "[stack-check.upstream")),
+        (
+            "expectations: not UTF-8",
+            with("\"fast\"", "\"f?st\"").into_iter().map(|b| if b == b'?' { 0xff } else { b }).collect(),
+        ),
+        ("expectations: unknown scenario (did you mean)", with("[stack-check.", "[stack-chek.")),
+        ("expectations: unknown variant (did you mean)", with(".upstream]", ".upstraem]")),
+        ("expectations: unknown property (did you mean)", with("no_mixed_universe", "no_mixed_univers")),
+        ("expectations: unknown verdict (did you mean)", with("\"holds\"", "\"hold\"")),
+        ("expectations: verdict not a string", with("\"holds\"", "true")),
+        ("expectations: state count not an integer", with("states = 35", "states = \"35\"")),
+        ("expectations: negative state count", with("states = 35", "states = -1")),
+        ("expectations: missing state count", with("states = 35\n", "")),
+        ("expectations: tags not a list of strings", with("[\"fast\"]", "[1]")),
+        ("expectations: an entry that is not a table", b"stack-check = 1\n".to_vec()),
+    ]
+}
+
+/// (what is wrong, arguments) for `klpcheck ARGS`: names on the command line.
+pub fn command_lines() -> Vec<(&'static str, Vec<&'static str>)> {
+    vec![
+        ("--witness: unknown property (did you mean)", vec!["check", "stack-check", "--witness", "patch_aplied"]),
+        ("--witness: an `always` property", vec!["check", "stack-check", "--witness", "no_mixed_universe"]),
+        ("--set: unknown knob (did you mean)", vec!["check", "stack-check", "--set", "stack_chek=none"]),
+        ("--set: unknown value", vec!["check", "stack-check", "--set", "stack_check=nope"]),
+        ("--set: no `=`", vec!["check", "stack-check", "--set", "stack_check"]),
+        ("--variant: unknown preset (did you mean)", vec!["check", "stack-check", "--variant", "no-stack-chek"]),
+        ("unknown scenario name", vec!["check", "no-such-scenario"]),
+        ("--threads 0", vec!["check", "stack-check", "--threads", "0"]),
+        ("ci --filter: unknown tag or name", vec!["ci", "--filter", "fsat"]),
     ]
 }
