@@ -107,7 +107,10 @@ pub fn run_many(list: &[Job], limits: &Limits, jobs: Option<usize>, out: &Path) 
     for j in list {
         let preset = crate::variants::load(&j.variant)?;
         let (path, mut spec) = crate::scenarios::load(&j.scenario)?;
-        preset.apply(&mut spec.variant);
+        // Through Spec::set_variant, as `check --variant` does: disable_via derives its patch there.
+        let mut v = spec.variant.clone();
+        preset.apply(&mut v);
+        spec.set_variant(v).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         if loaded.iter().any(|(v, _, s): &(String, PathBuf, Spec)| *v == preset.name && s.name == spec.name) {
             anyhow::bail!(
                 "{}@{}: given twice (two scenario or variant files of the same name?)",

@@ -252,3 +252,26 @@ fn compare_rejects_unknown_variants_and_scenarios() {
     let o = klpcheck().args(["compare", "no-such-scenario", "--variants", "upstream"]).output().unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+/// `compare` (and so `ci`) set a preset the way `check --variant` does, through
+/// `Spec::set_variant`: `disable_via` derives its replace patch there. (Before this was
+/// pinned, compare applied the knobs directly and explored the scenario without the derived
+/// patch: 714 states instead of 348.)
+#[test]
+fn compare_and_check_agree_on_a_variant_that_derives_a_patch() {
+    let out = tempfile::tempdir().unwrap();
+    let states = |args: &[&str]| -> String {
+        let o = klpcheck().args(args).arg("--out").arg(out.path()).output().unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let check = states(&["check", "seed-ban-disable-stuck-task", "--variant", "empty-replace-disable", "--json"]);
+    let j: serde_json::Value = serde_json::from_str(&check).unwrap();
+    assert_eq!(j["unique_states"], 348, "{check}");
+    let csv =
+        states(&["compare", "seed-ban-disable-stuck-task", "--variants", "empty-replace-disable", "--format", "csv"]);
+    let row = csv.lines().nth(1).unwrap_or_default();
+    assert!(
+        row.starts_with("seed-ban-disable-stuck-task,empty-replace-disable,disable_via=empty_replace,348,"),
+        "{csv}"
+    );
+}
