@@ -162,7 +162,7 @@ fn disable_left(m: &KlpSystem, st: &State, p: u8) -> bool {
     let a = &m.spec.admin;
     let op = removal(m, p);
     match a.order {
-        AdminOrder::Any => a.ops.iter().enumerate().any(|(i, o)| o.op == op && st.admin[i] < o.max),
+        AdminOrder::Any => offered(m, st, op),
         AdminOrder::Script => {
             let rest = || a.ops.iter().enumerate().skip(st.admin[0] as usize);
             let last_disable = rest().filter(|(_, o)| o.op == op).map(|(i, _)| i).next_back();
@@ -196,9 +196,15 @@ fn patch_listed_and_disable_left(m: &KlpSystem, st: &State) -> bool {
 fn in_transition_and_reversal_left(m: &KlpSystem, st: &State) -> bool {
     let Some(p) = st.klp_transition_patch else { return false };
     let want = if st.klp_target_state == PatchState::Patched { AdminOp::Disable(p) } else { AdminOp::Enable(p) };
+    offered(m, st, want)
+}
+
+/// The scenario still offers `op`: a later script command, or a command of the any-order
+/// budget not used up.
+fn offered(m: &KlpSystem, st: &State, op: AdminOp) -> bool {
     let a = &m.spec.admin;
     a.ops.iter().enumerate().any(|(i, o)| {
-        o.op == want
+        o.op == op
             && match a.order {
                 AdminOrder::Script => i >= st.admin[0] as usize,
                 AdminOrder::Any => st.admin[i] < o.max,
