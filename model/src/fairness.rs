@@ -132,11 +132,11 @@ mod tests {
         assert_eq!(fairness(&sys, &st, &Action::KlpTrySwitchTask(1)), Some(FairClass::Weak(WORK)));
         let fr = Frame { func: 0, version: crate::ids::Version::ORIGINAL };
         st.tasks[0].context = Context::Running;
-        st.tasks[0].stack = vec![fr];
+        st.tasks[0].stack = smallvec::smallvec![fr];
         let r1 = fairness(&sys, &st, &Action::Return(0));
-        st.tasks[0].stack = vec![fr, fr];
+        st.tasks[0].stack = smallvec::smallvec![fr, fr];
         let r2 = fairness(&sys, &st, &Action::Return(0));
-        st.tasks[1].stack = vec![fr, fr];
+        st.tasks[1].stack = smallvec::smallvec![fr, fr];
         let other = fairness(&sys, &st, &Action::Return(1));
         assert!(matches!(r1, Some(FairClass::Strong(_))));
         assert_ne!(r1, r2);

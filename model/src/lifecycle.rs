@@ -327,7 +327,7 @@ pub fn pass_try_switch(spec: &Spec, st: &mut State, log: &mut impl Log) {
 /// kobjects go; `klp_free_patch_finish()` runs later from a work item).
 pub fn klp_free_patch_start(spec: &Spec, st: &mut State, p: PatchId) {
     account_callback_state_on_free(spec, st, p);
-    st.klp_patches.retain(|&q| q != p);
+    st.klp_patches.retain(|q| *q != p);
     st.patches[p as usize].life = PatchLife::Freeing;
     for &o in &spec.patches[p as usize].objs {
         st.objs[o as usize] = Default::default();

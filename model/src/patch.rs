@@ -47,7 +47,7 @@ pub fn klp_unpatch_object(spec: &Spec, st: &mut State, obj: ObjId, nops_only: bo
         if st.funcs[k as usize].patched {
             st.funcs[k as usize].patched = false;
             if !spec.mutated(Mutation::KeepFuncOnUnpatch) {
-                st.func_stacks[ks.old_func as usize].retain(|&x| x != k);
+                st.func_stacks[ks.old_func as usize].retain(|x| *x != k);
             }
         }
     }

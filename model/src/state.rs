@@ -6,6 +6,14 @@
 use crate::ids::*;
 use crate::task::{PatchState, Task};
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
+
+/// The state's vectors keep this many elements inline (no heap allocation) and spill beyond.
+/// Why: cloning a state with `Vec`s cost about ten allocations per successor, and malloc/free
+/// dominated exploration (perf, default scenario). `SmallVec` hashes and compares like the
+/// slice it holds, so fingerprints, state counts and traces are those of the `Vec` version.
+/// The sizes cover every shipped scenario's defaults: 4 tasks, 4 patches, 8 objects/funcs.
+pub type Inline<T, const N: usize> = SmallVec<[T; N]>;
 
 /// A livepatch module and its `struct klp_patch`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -193,25 +201,25 @@ pub enum Event {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct State {
-    pub tasks: Vec<Task>,
-    pub mods: Vec<ModRt>,
-    pub patches: Vec<PatchRt>,
-    pub objs: Vec<ObjRt>,
-    pub funcs: Vec<FuncRt>,
+    pub tasks: Inline<Task, 4>,
+    pub mods: Inline<ModRt, 2>,
+    pub patches: Inline<PatchRt, 4>,
+    pub objs: Inline<ObjRt, 8>,
+    pub funcs: Inline<FuncRt, 8>,
     /// `klp_ops->func_stack` per kernel function, **top last** (the kernel's list head is the
     /// most recently added func, `list_add_rcu()` in `klp_patch_func()`).
-    pub func_stacks: Vec<Vec<KlpFuncId>>,
+    pub func_stacks: Inline<FuncStack, 4>,
     /// `LIST_HEAD(klp_patches)`, oldest first.
-    pub klp_patches: Vec<PatchId>,
+    pub klp_patches: Inline<PatchId, 4>,
     pub klp_transition_patch: Option<PatchId>,
     pub klp_target_state: PatchState,
     /// A `klp_try_complete_transition()` pass in progress (it holds `klp_mutex`).
     pub pass: Option<Pass>,
     /// Script order: index of the next command; any order: how often each command ran.
-    pub admin: Vec<u8>,
+    pub admin: Inline<u8, 16>,
     /// Callback history per object slot: pre_patch succeeded (and not yet undone by
     /// post_unpatch), post_patch ran (and not yet undone by pre_unpatch). Ghost only.
-    pub cb_setup: Vec<(bool, bool)>,
+    pub cb_setup: Inline<(bool, bool), 8>,
     pub ghost: Ghost,
     /// `klp_complete_transition()` in progress, split at its `klp_synchronize_transition()`
     /// calls (only when one is dropped; it holds `klp_mutex`): the part that runs next.
@@ -222,6 +230,9 @@ pub struct State {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split: Option<crate::ordering::Split>,
 }
+
+/// One `klp_ops->func_stack`, top last.
+pub type FuncStack = Inline<KlpFuncId, 4>;
 
 /// The parts of `klp_complete_transition()` between its `klp_synchronize_transition()` calls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

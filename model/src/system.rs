@@ -11,6 +11,7 @@ use crate::spec::{AdminOp, AdminOrder, Sleeps, Spec};
 use crate::state::*;
 use crate::task::{Context, PatchState, Task, TaskKind};
 use crate::workload::*;
+use smallvec::smallvec;
 use stateright::{Model, Property};
 use std::sync::Arc;
 
@@ -44,7 +45,7 @@ impl KlpSystem {
                     (None, TaskKind::User) => Context::User,
                     (None, _) => Context::Running,
                 },
-                stack: Vec::new(),
+                stack: Default::default(),
                 handler: None,
                 self_switch: None,
             })
@@ -59,19 +60,19 @@ impl KlpSystem {
                     klp_alive: m.loaded,
                 })
                 .collect(),
-            patches: vec![PatchRt { life: PatchLife::Unloaded, enabled: false, forced: false }; s.patches.len()],
-            objs: vec![ObjRt::default(); s.objs.len()],
-            funcs: vec![FuncRt::default(); s.klp_funcs.len()],
-            func_stacks: vec![Vec::new(); s.funcs.len()],
-            klp_patches: Vec::new(),
+            patches: smallvec![PatchRt { life: PatchLife::Unloaded, enabled: false, forced: false }; s.patches.len()],
+            objs: smallvec![ObjRt::default(); s.objs.len()],
+            funcs: smallvec![FuncRt::default(); s.klp_funcs.len()],
+            func_stacks: smallvec![Default::default(); s.funcs.len()],
+            klp_patches: Default::default(),
             klp_transition_patch: None,
             klp_target_state: PatchState::Idle,
             pass: None,
             admin: match s.admin.order {
-                AdminOrder::Script => vec![0],
-                AdminOrder::Any => vec![0; s.admin.ops.len()],
+                AdminOrder::Script => smallvec![0],
+                AdminOrder::Any => smallvec![0; s.admin.ops.len()],
             },
-            cb_setup: vec![(false, false); s.objs.len()],
+            cb_setup: smallvec![(false, false); s.objs.len()],
             ghost: Ghost::default(),
             completing: None,
             split: None,

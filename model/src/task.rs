@@ -87,7 +87,7 @@ pub struct Task {
     pub tif_patch_pending: bool,
     pub context: Context,
     /// Innermost frame last.
-    pub stack: Vec<Frame>,
+    pub stack: crate::state::Inline<Frame, 6>,
     /// A call stopped inside `klp_ftrace_handler()` (only when a `klp_synchronize_transition()`
     /// is dropped, see [`crate::variant::SynchronizeTransition`]): what it has read so far.
     pub handler: Option<HandlerRead>,
