@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Rebuilds everything the paper shows from klpcheck's own output, then the PDF:
 #   paper/data/*.json     klpcheck list/check/bench/compare --json, selftest fidelity, SPIN
+#                         (engine.json: scripts/bench-engine.py, run separately)
 #   paper/figures/*.svg   scripts/paper_figures.py (matplotlib)
 #   README.md             the scenarios table (scripts/readme_tables.py)
 #   paper/main.pdf        typst (the PyPI `typst` package, in a venv under target/)
@@ -38,6 +39,16 @@ max_n=5
 [[ -n "${FULL:-}" ]] && max_n=6
 python3 scripts/paper_data.py toy "$bin" "$max_n" >"$data/toy.json"
 BENCH_JSON="$data/spin.json" KLPCHECK="$bin" scripts/bench-vs-spin.sh "$max_n" >&2
+
+echo "== anchor figures (SPIN, TLC: measured by the anchor, TLC is not installable here)" >&2
+anchor="$repo/../shared/anchors/toy/README.md"
+if [[ -f "$anchor" ]]; then
+    python3 scripts/paper_data.py anchor "$anchor" >"$data/anchor.json"
+else
+    echo "  $anchor not found: keeping the committed $data/anchor.json" >&2
+fi
+# paper/data/engine.json (thread scaling, symmetry at N = 14, the large scenario) is written by
+# scripts/bench-engine.py, about 15 minutes on its own; run it first for a full rebuild.
 
 echo "== figures" >&2
 venv="${CARGO_TARGET_DIR:-$repo/target}/paper-venv"

@@ -5,6 +5,8 @@
     paper_data.py selftests BIN        `klpcheck run` transcripts vs the kernel selftests' expected text
     paper_data.py variants BIN         seed-* and history-* scenarios x every variant preset: verdicts
     paper_data.py toy BIN MAX_N        the toy model on klpcheck's engine and stateright's, N = 3..MAX_N
+    paper_data.py anchor README        the figures measured for SPIN and TLC on the toy model
+                                       (shared/anchors/toy/README.md; TLC cannot be installed here)
 
 Each prints one JSON document on stdout. Nothing here computes a verdict: it only runs klpcheck.
 """
@@ -81,6 +83,22 @@ def toy(bin_, max_n):
     return out
 
 
+def anchor(readme):
+    """Rows of the anchor's "Figures measured" table: checker, N, time, states/s, memory."""
+    rows, inside = [], False
+    for line in pathlib.Path(readme).read_text().splitlines():
+        if line.startswith("## Figures measured"):
+            inside = True
+        elif line.startswith("## "):
+            inside = False
+        elif inside and line.startswith("|") and not line.startswith(("| checker", "|---")):
+            checker, n, time_, rate, memory = [c.strip() for c in line.strip("|").split("|")]
+            rows.append({"checker": checker, "n": int(n), "time": time_, "states_per_s": rate, "memory": memory})
+    if not rows:
+        sys.exit(f"{readme}: no 'Figures measured' table")
+    return {"source": "shared/anchors/toy/README.md", "rows": rows}
+
+
 def main():
     what, bin_ = sys.argv[1], sys.argv[2]
     if what == "scenarios":
@@ -89,6 +107,8 @@ def main():
         r = selftests(bin_)
     elif what == "variants":
         r = variants(bin_)
+    elif what == "anchor":
+        r = anchor(bin_)
     elif what == "toy":
         r = toy(bin_, int(sys.argv[3]))
     else:

@@ -27,6 +27,10 @@ pub struct BenchArgs {
     /// Symmetry reduction over tasks (stateright: its BFS ignores symmetry, so DFS is used).
     #[arg(long)]
     pub symmetry: bool,
+    /// Canonicaliser under --symmetry: "sort" (the fast one) or "counts" (a second, independently
+    /// written one, to cross-check the reduced count).
+    #[arg(long, default_value = "sort", requires = "symmetry")]
+    pub canonical: String,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -40,6 +44,9 @@ struct Report {
     engine: String,
     threads: usize,
     symmetry: bool,
+    /// The canonicaliser used under symmetry ("sort" or "counts").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    canonical: Option<String>,
     complete: bool,
     unique_states: u64,
     generated_states: u64,
@@ -61,6 +68,9 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
     if !(1..=toy::MAX_TASKS).contains(&args.tasks) {
         bail!("--tasks must be 1..={} for the toy model", toy::MAX_TASKS);
     }
+    if !["sort", "counts"].contains(&args.canonical.as_str()) {
+        bail!("unknown --canonical {:?} (available: sort, counts)", args.canonical);
+    }
     let model = Toy::new(args.tasks);
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let r = match args.engine.as_str() {
@@ -79,7 +89,7 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
 fn run_klpcheck(args: &BenchArgs, model: &Toy, threads: usize) -> Report {
     let mut bfs = Bfs::new(model).threads(threads);
     if args.symmetry {
-        bfs = bfs.symmetry(toy::canonical);
+        bfs = bfs.symmetry(canonicaliser(args));
     }
     let out = bfs.run();
     let s = &out.stats;
@@ -90,6 +100,7 @@ fn run_klpcheck(args: &BenchArgs, model: &Toy, threads: usize) -> Report {
         engine: "klpcheck".into(),
         threads: s.threads,
         symmetry: args.symmetry,
+        canonical: args.symmetry.then(|| args.canonical.clone()),
         complete: out.complete(),
         unique_states: s.unique_states,
         generated_states: s.generated_states,
@@ -107,7 +118,7 @@ fn run_stateright(args: &BenchArgs, model: Toy, threads: usize) -> Report {
     let start = Instant::now();
     let builder = model.checker().threads(threads);
     let (engine, (unique, generated, depth)) = if args.symmetry {
-        let c = builder.symmetry_fn(toy::canonical).spawn_dfs().join();
+        let c = builder.symmetry_fn(canonicaliser(args)).spawn_dfs().join();
         ("stateright-dfs", counts(&c))
     } else {
         ("stateright", counts(&builder.spawn_bfs().join()))
@@ -120,6 +131,7 @@ fn run_stateright(args: &BenchArgs, model: Toy, threads: usize) -> Report {
         engine: engine.into(),
         threads,
         symmetry: args.symmetry,
+        canonical: args.symmetry.then(|| args.canonical.clone()),
         // stateright cannot stop early here: no limits set and the toy's invariants hold.
         complete: true,
         unique_states: unique,
@@ -131,6 +143,14 @@ fn run_stateright(args: &BenchArgs, model: Toy, threads: usize) -> Report {
         bytes_per_state: peak as f64 / unique.max(1) as f64,
         visited_bytes_per_state: None,
         collision_probability: (unique as f64).powi(2) / 2f64.powi(65),
+    }
+}
+
+/// The canonicaliser `--canonical` names (checked in `run`).
+fn canonicaliser(args: &BenchArgs) -> fn(&toy::ToyState) -> toy::ToyState {
+    match args.canonical.as_str() {
+        "counts" => toy::canonical_by_counts,
+        _ => toy::canonical,
     }
 }
 

@@ -4,7 +4,7 @@
 use klp_model::KlpSystem;
 use stateright::{Checker, Model};
 
-const LARGE: &[&str] = &["default"];
+const LARGE: &[&str] = &["default", "large"];
 
 #[test]
 fn engines_agree_on_every_small_shipped_scenario() {

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""The engine's targets, measured side by side in one run on this machine:
+
+1. thread scaling on the toy model, N = 6: ROUNDS rounds, each one run with 1 thread then one
+   with 2 (interleaved, so that a slow spell of a shared machine hits both alike); the medians
+   and their ratio, and bytes per distinct state (peak RSS / states, and the visited set alone);
+2. symmetry: the toy model at N = 14 reduced, with the fast canonicaliser and with the second,
+   independently written one (their distinct-state counts must be equal);
+3. the largest shipped scenario of the kernel model (`large`): states, time, memory.
+
+    scripts/bench-engine.py [ROUNDS]     (default 5; about 15 minutes on 2 idle cores)
+
+Writes paper/data/engine.json, then rewrites README.md's engine table (scripts/readme_tables.py).
+Every number comes from klpcheck's own --json output; nothing is typed by hand.
+"""
+import json
+import pathlib
+import statistics
+import subprocess
+import sys
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
+
+def klp(bin_, *args):
+    p = subprocess.run([bin_, *args], cwd=REPO, capture_output=True, text=True)
+    if p.returncode not in (0, 1):
+        sys.exit(f"klpcheck {' '.join(args)} exited {p.returncode}:\n{p.stderr}")
+    return json.loads(p.stdout)
+
+
+def main():
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "klpcheck"], cwd=REPO, check=True)
+    bin_ = str(REPO / "target" / "release" / "klpcheck")
+
+    runs = {1: [], 2: []}
+    for r in range(rounds):
+        for t in (1, 2):
+            j = klp(bin_, "bench", "toy", "--tasks", "6", "--threads", str(t), "--json")
+            runs[t].append(j)
+            print(f"scaling round {r + 1}/{rounds}: {t} thread(s) {j['wall_s']:.2f} s", file=sys.stderr)
+    med = {t: statistics.median(j["wall_s"] for j in runs[t]) for t in runs}
+    last = runs[2][-1]
+    scaling = {
+        "tasks": 6, "rounds": rounds, "states": last["unique_states"],
+        "wall_s_1": [j["wall_s"] for j in runs[1]], "wall_s_2": [j["wall_s"] for j in runs[2]],
+        "median_s_1": med[1], "median_s_2": med[2], "speedup": med[1] / med[2],
+        "bytes_per_state": max(j["bytes_per_state"] for j in runs[1] + runs[2]),
+        "visited_bytes_per_state": last["visited_bytes_per_state"],
+        "collision_probability": last["collision_probability"],
+    }
+
+    sym = {}
+    for canon in ("sort", "counts"):
+        sym[canon] = klp(bin_, "bench", "toy", "--tasks", "14", "--symmetry", "--canonical", canon, "--json")
+        print(f"symmetry N=14 ({canon}): {sym[canon]['unique_states']:,} states, {sym[canon]['wall_s']:.1f} s",
+              file=sys.stderr)
+    symmetry = {
+        "tasks": 14, "states": sym["sort"]["unique_states"], "wall_s": sym["sort"]["wall_s"],
+        "states_counts": sym["counts"]["unique_states"], "wall_s_counts": sym["counts"]["wall_s"],
+        "agree": sym["sort"]["unique_states"] == sym["counts"]["unique_states"],
+        "bytes_per_state": sym["sort"]["bytes_per_state"],
+    }
+
+    large = klp(bin_, "check", "large", "--json")
+    print(f"large: {large['unique_states']:,} states, {large['seconds']:.1f} s", file=sys.stderr)
+
+    out = {"scaling": scaling, "symmetry": symmetry, "large": large}
+    (REPO / "paper" / "data" / "engine.json").write_text(json.dumps(out, indent=1) + "\n")
+    subprocess.run([sys.executable, str(REPO / "scripts" / "readme_tables.py")], cwd=REPO, check=True)
+
+
+if __name__ == "__main__":
+    main()
