@@ -199,3 +199,18 @@ fn scenario_files_carry_no_mutations() {
         }
     }
 }
+
+#[test]
+fn every_part_and_scenario_of_scenarios_toml_is_used() {
+    let all: Scenarios = toml::from_str(&read("scenarios.toml")).unwrap();
+    let rows: Rows = toml::from_str(&read("rows.toml")).unwrap();
+    for name in all.scenario.keys() {
+        assert!(rows.row.iter().any(|r| r.scenario.as_ref() == Some(name)), "scenario {name}: no row uses it");
+    }
+    for part in all.part.keys() {
+        let used = all.scenario.values().any(|s| {
+            s.get("parts").and_then(toml::Value::as_array).is_some_and(|ps| ps.iter().any(|p| p.as_str() == Some(part)))
+        });
+        assert!(used, "part {part}: no scenario uses it");
+    }
+}
