@@ -48,18 +48,8 @@ pub struct CheckArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Stop after this many distinct states (the verdict is then "incomplete").
-    #[arg(long)]
-    pub max_states: Option<u64>,
-    /// Do not explore beyond this depth (the verdict is then "incomplete" if states were cut).
-    #[arg(long)]
-    pub max_depth: Option<usize>,
-    /// Stop after this many seconds (the verdict is then "incomplete").
-    #[arg(long)]
-    pub timeout: Option<u64>,
-    /// Stop when the process uses more than this many MiB (the verdict is then "incomplete").
-    #[arg(long)]
-    pub max_memory: Option<u64>,
+    #[command(flatten)]
+    pub limits: SearchLimits,
     /// Exploration engine.
     #[arg(long, value_enum, default_value_t = Engine::Klpcheck)]
     pub engine: Engine,
@@ -169,7 +159,25 @@ pub struct RenderArgs {
     pub dmesg: bool,
 }
 
-/// Search limits shared by `compare` and `ci` (as in `check`).
+/// The search limits of one run, shared by `check`, `compare` and `ci` (flattened into each).
+#[derive(Args, Debug, Clone)]
+pub struct SearchLimits {
+    /// Stop a run after this many distinct states (its verdicts are then "incomplete").
+    #[arg(long)]
+    pub max_states: Option<u64>,
+    /// Do not explore beyond this depth (the verdict is then "incomplete" if states were cut).
+    #[arg(long)]
+    pub max_depth: Option<usize>,
+    /// Stop a run after this many seconds (its verdicts are then "incomplete").
+    #[arg(long)]
+    pub timeout: Option<u64>,
+    /// Stop a run when the process uses more than this many MiB (its verdicts are then
+    /// "incomplete").
+    #[arg(long)]
+    pub max_memory: Option<u64>,
+}
+
+/// Threads and search limits of `compare` and `ci`, which run many scenarios at once.
 #[derive(Args, Debug, Clone)]
 pub struct LimitArgs {
     /// Worker threads in all (default: all cores), shared between the runs.
@@ -178,18 +186,8 @@ pub struct LimitArgs {
     /// Scenario runs at once (default: as many as threads); each gets threads/jobs engine threads.
     #[arg(long)]
     pub jobs: Option<usize>,
-    /// Stop each run after this many distinct states (its verdicts are then "incomplete").
-    #[arg(long)]
-    pub max_states: Option<u64>,
-    /// Do not explore beyond this depth (the verdict is then "incomplete" if states were cut).
-    #[arg(long)]
-    pub max_depth: Option<usize>,
-    /// Stop each run after this many seconds (its verdicts are then "incomplete").
-    #[arg(long)]
-    pub timeout: Option<u64>,
-    /// Stop a run when the process uses more than this many MiB.
-    #[arg(long)]
-    pub max_memory: Option<u64>,
+    #[command(flatten)]
+    pub search: SearchLimits,
 }
 
 #[derive(Args, Debug)]

@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 use std::path::{Path, PathBuf};
 
+pub mod history;
+
 /// The JSON trace of `property` that a check run wrote into `dir`, whatever the variant part of
 /// its name (klp_traces::naming: `<scenario>[@<variant>]--<property>.json`).
 pub fn trace_of(dir: &Path, property: &str) -> PathBuf {
