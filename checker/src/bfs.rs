@@ -330,6 +330,10 @@ where
         levels.action.push(init_log);
 
         let mut subs: Vec<Sub<M::State>> = (0..BATCH_SUBS).map(|_| Sub::new()).collect();
+        // Phase B's candidate list per shard, kept across batches: allocating it per batch (about
+        // 2 MB at toy N=6) made mimalloc return and re-fault the pages every batch (perf:
+        // clear_page_erms), which cost the 2-thread run more than the 1-thread one.
+        let mut cands: Vec<Vec<(u64, usize, u32)>> = (0..SHARDS).map(|_| Vec::new()).collect();
         let mut last_progress = Instant::now();
         let mut depth = 0usize;
         let stop = 'levels: loop {
@@ -343,8 +347,9 @@ where
             let mut next = Segments::new(BATCH);
             let mut next_log = ByteLog::default();
             let mut children_log = ByteLog::default();
-            let level = std::mem::replace(&mut frontier, Segments::new(BATCH));
-            for (b, batch) in level.into_segments().into_iter().enumerate() {
+            let (level, spare) = std::mem::replace(&mut frontier, Segments::new(BATCH)).into_parts();
+            next.adopt_spare(spare);
+            for (b, batch) in level.into_iter().enumerate() {
                 stats.peak_rss_bytes = stats.peak_rss_bytes.max(sys::rss_bytes());
                 if let Some(r) = self.limit_hit(&stats, start) {
                     break 'levels r;
@@ -370,7 +375,7 @@ where
                 // Phase B: per shard, in (position, action) order.
                 let subs_ref: &[Sub<M::State>] = used;
                 let would_grow = &would_grow;
-                shards.par_iter_mut().enumerate().for_each_init(Vec::new, |cands, (s, shard)| {
+                shards.par_iter_mut().zip(cands.par_iter_mut()).enumerate().for_each(|(s, (shard, cands))| {
                     cands.clear();
                     for (k, sub) in subs_ref.iter().enumerate() {
                         let range = sub.offsets[s] as usize..sub.offsets[s + 1] as usize;
@@ -409,6 +414,8 @@ where
                         g.expanded(&sub.rec, &sub.fps);
                     }
                 }
+                drop(chunks);
+                next.recycle(batch);
 
                 if let Some(cb) = progress.as_mut() {
                     if last_progress.elapsed() >= self.progress_interval {
