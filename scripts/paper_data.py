@@ -93,7 +93,7 @@ def anchor(readme):
             inside = False
         elif inside and line.startswith("|") and not line.startswith(("| checker", "|---")):
             checker, n, time_, rate, memory = [c.strip() for c in line.strip("|").split("|")]
-            rows.append({"checker": checker, "n": int(n), "time": time_, "states_per_s": rate, "memory": memory})
+            rows.append({"checker": checker.replace("`", ""), "n": int(n), "time": time_, "states_per_s": rate, "memory": memory})
     if not rows:
         sys.exit(f"{readme}: no 'Figures measured' table")
     return {"source": "shared/anchors/toy/README.md", "rows": rows}
