@@ -330,9 +330,9 @@ where
         levels.action.push(init_log);
 
         let mut subs: Vec<Sub<M::State>> = (0..BATCH_SUBS).map(|_| Sub::new()).collect();
-        // Phase B's candidate list per shard, kept across batches: allocating it per batch (about
-        // 2 MB at toy N=6) made mimalloc return and re-fault the pages every batch (perf:
-        // clear_page_erms), which cost the 2-thread run more than the 1-thread one.
+        // Phase B's candidate list per shard, kept across batches instead of being allocated and
+        // grown again in every batch (about 2 MB per batch at toy N=6): the allocator may hand
+        // such blocks back to the kernel, and perf showed page faults zeroing fresh pages.
         let mut cands: Vec<Vec<(u64, usize, u32)>> = (0..SHARDS).map(|_| Vec::new()).collect();
         let mut last_progress = Instant::now();
         let mut depth = 0usize;
