@@ -134,32 +134,10 @@ pub(crate) fn leads_to(g: &Graph, i: usize) -> Option<Finding> {
 
     // Shortest path inside ¬Q from the P state to a quiescent state or a fair-cycle state.
     let target = |w: u32| quiescent(g, w) || fair_member[w as usize];
-    let mut parent: HashMap<u32, usize> = HashMap::new();
-    let mut queue = VecDeque::from([start]);
-    let mut seen = HashSet::from([start]);
-    let mut end = None;
-    while let Some(v) = queue.pop_front() {
-        if target(v) {
-            end = Some(v);
-            break;
-        }
-        for k in g.edges(v) {
-            let w = g.succ[k];
-            if notq(w) && fail[comp[w as usize] as usize] && seen.insert(w) {
-                parent.insert(w, k);
-                queue.push_back(w);
-            }
-        }
-    }
-    let end = end.expect("a failing state reaches a quiescent state or a fair cycle");
-    let mut edges = Vec::new();
-    let mut v = end;
-    while v != start {
-        let k = parent[&v];
-        edges.push(k);
-        v = source(g, k);
-    }
-    edges.reverse();
+    let pass = |w: u32| notq(w) && fail[comp[w as usize] as usize];
+    let mut edges =
+        shortest_path(g, start, pass, target).expect("a failing state reaches a quiescent state or a fair cycle");
+    let end = edges.last().map_or(start, |&k| g.succ[k]);
     let cycle_start = edges.len();
     if quiescent(g, end) {
         let note = "the last state has no fair step enabled: the run may stay there forever".to_string();
@@ -318,15 +296,21 @@ fn fair_cycle(g: &Graph, s: &[u32], entry: u32, in_set: &mut [bool]) -> Vec<usiz
 /// Shortest path (edges) inside the marked set from `from` to the first state with `goal`
 /// (empty if `from` has it).
 fn bfs_inside(g: &Graph, from: u32, in_set: &[bool], goal: impl Fn(u32) -> bool) -> Vec<usize> {
+    shortest_path(g, from, |w| in_set[w as usize], goal).expect("goal not reachable inside a strongly connected set")
+}
+
+/// Shortest path (edges) from `from` through states with `pass` to the first state with `goal`
+/// in BFS order (empty if `from` has it); `None` if no such state is reachable.
+fn shortest_path(g: &Graph, from: u32, pass: impl Fn(u32) -> bool, goal: impl Fn(u32) -> bool) -> Option<Vec<usize>> {
     if goal(from) {
-        return Vec::new();
+        return Some(Vec::new());
     }
     let mut parent: HashMap<u32, usize> = HashMap::new();
     let mut queue = VecDeque::from([from]);
     while let Some(v) = queue.pop_front() {
         for k in g.edges(v) {
             let w = g.succ[k];
-            if !in_set[w as usize] || w == from || parent.contains_key(&w) {
+            if !pass(w) || w == from || parent.contains_key(&w) {
                 continue;
             }
             parent.insert(w, k);
@@ -339,12 +323,12 @@ fn bfs_inside(g: &Graph, from: u32, in_set: &[bool], goal: impl Fn(u32) -> bool)
                     x = source(g, e);
                 }
                 path.reverse();
-                return path;
+                return Some(path);
             }
             queue.push_back(w);
         }
     }
-    panic!("goal not reachable inside a strongly connected set");
+    None
 }
 
 /// Checks possibility property `i` (its allowed bit is `i` too).
