@@ -176,6 +176,10 @@ fn self_switch_upstream(spec: &Spec) -> bool {
 /// the task goes on in `resume`. `test_and_clear_tsk_thread_flag()` then
 /// `READ_ONCE(klp_target_state)`: one step upstream; under `flip_first` the read of the target
 /// is a step of its own ([`self_switch_continue`]).
+/// Atomic because (upstream): it runs inside `preempt_disable_notrace()`, and every `klp_mutex`
+/// step that then writes `klp_target_state` or TIF (`klp_reverse_transition()`,
+/// `klp_complete_transition()`) first waits for such sections in `klp_synchronize_transition()`;
+/// `test_and_clear_tsk_thread_flag()` is a full barrier, so the target is read after the flag.
 pub fn update_patch_state_current(spec: &Spec, st: &mut State, pid: Pid, resume: Context) {
     let target = target_seen_by_task(st);
     let flip_first = spec.variant.reverse_order == ReverseOrder::FlipFirst;
@@ -198,6 +202,9 @@ pub fn update_patch_state_current(spec: &Spec, st: &mut State, pid: Pid, resume:
 /// runs `klp_check_stack()` and the store, each reading the target again.
 /// Unlike upstream's single step this follows `klp_try_switch_task()` exactly: a task already
 /// at the target it reads returns at once and keeps TIF_PATCH_PENDING.
+/// Atomic because (upstream): `__klp_sched_try_switch()` runs with preemption disabled and
+/// `klp_reverse_transition()` waits for it in `klp_synchronize_transition()` before touching
+/// `klp_target_state` (v6.4+ order); its `smp_rmb()` orders the TIF read before the target read.
 pub fn sched_try_switch(spec: &Spec, st: &mut State, pid: Pid, log: &mut impl Log) -> bool {
     if self_switch_upstream(spec) {
         crate::transition::klp_sched_try_switch(spec, st, pid, log);
@@ -254,6 +261,10 @@ pub fn self_switch_continue(spec: &Spec, st: &mut State, pid: Pid, log: &mut imp
 /// func_stack; returns false when the upstream step applies. Under `no_handler_rmb` this step
 /// reads the func_stack and `current->patch_state`, and `klp_ftrace_handler_finish()` reads
 /// `func->transition` later; otherwise the handler is one step reading what this CPU sees.
+/// Atomic because (one step): the handler runs with preemption disabled
+/// (`preempt_disable_notrace()`), and the `klp_mutex` steps that change what it reads wait for
+/// it in `klp_synchronize_transition()`; stores a removed barrier leaves unordered are what this
+/// CPU may still see old (`transition_seen`, `patch_state_seen_by_handler`).
 pub fn handler_call(spec: &Spec, st: &mut State, pid: Pid, f: FuncId) -> bool {
     if spec.variant.barriers == Barriers::All {
         return false;
