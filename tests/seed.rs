@@ -182,7 +182,7 @@ fn refused_module_load_fails_only_in_the_variant() {
     fn props() -> Vec<Property<KlpSystem>> {
         vec![Property::sometimes("load_refused", |m: &KlpSystem, st: &klp_model::State| {
             let i = m.spec.admin.ops.iter().position(|o| o.op == klp_model::spec::AdminOp::InsmodModule(0)).unwrap();
-            st.admin[i] == 1 && st.mods[0].state == ModState::Unloaded
+            st.admin.runs(i) == 1 && st.mods[0].state == ModState::Unloaded
         })]
     }
     for (value, refused) in [("allowed", false), ("refused", true), ("blocked", false)] {

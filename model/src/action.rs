@@ -64,3 +64,39 @@ pub enum Action {
     /// Stores left unordered by a removed write barrier reach every CPU.
     StoresVisible,
 }
+
+impl Action {
+    /// The task a step concerns: the task that runs it, or the task the transition work's
+    /// `klp_try_switch_task()` tries. `None` for admin commands and for kernel work that runs
+    /// on no modelled task (the transition and free work, the module loader, stores reaching
+    /// other CPUs).
+    pub fn task(&self) -> Option<Pid> {
+        match *self {
+            Action::KlpTrySwitchTask(p)
+            | Action::Syscall(p, _)
+            | Action::Call(p, _)
+            | Action::Return(p)
+            | Action::Schedule(p)
+            | Action::Wake(p)
+            | Action::ExitToUserMode(p)
+            | Action::DoIdle(p)
+            | Action::Fork(p)
+            | Action::RetFromFork(p)
+            | Action::KlpCopyProcess(p)
+            | Action::KlpFtraceHandlerFinish(p)
+            | Action::KlpSelfSwitchContinue(p) => Some(p),
+            Action::Admin(_)
+            | Action::KlpModuleComing(_)
+            | Action::ModuleInit(_)
+            | Action::KlpModuleGoing(_)
+            | Action::ModuleFree(_)
+            | Action::KlpTransitionWork
+            | Action::KlpFreePatchWork(_)
+            | Action::KlpSendSignals
+            | Action::KlpCompleteTransitionPart
+            | Action::KlpReverseTransitionContinue
+            | Action::KlpDisablePatchContinue
+            | Action::StoresVisible => None,
+        }
+    }
+}

@@ -40,13 +40,13 @@ pub fn insmod_strerror(errno: i32) -> &'static str {
         2 => "Unknown symbol in module",        // ENOENT
         3 => "Module has wrong symbol version", // ESRCH
         22 => "Invalid parameters",             // EINVAL
-        _ => crate::lifecycle::strerror(errno),
+        _ => crate::errno::strerror(errno),
     }
 }
 
 /// The error line a failed command prints, as the selftests capture it.
 pub fn command_error(spec: &Spec, op: AdminOp, errno: i32) -> String {
-    let err = crate::lifecycle::strerror(errno);
+    let err = crate::errno::strerror(errno);
     let insmod_err = insmod_strerror(errno);
     match op {
         AdminOp::InsmodPatch(p) => {

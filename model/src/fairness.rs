@@ -31,10 +31,10 @@
 //! that holds still holds).
 
 use crate::action::Action;
+use crate::program::sleep_kind;
 use crate::spec::Sleeps;
 use crate::state::State;
 use crate::system::KlpSystem;
-use crate::workload::sleep_kind;
 
 /// A fairness class of a step (ids 1..0x7fff).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -95,7 +95,7 @@ pub fn fairness(sys: &KlpSystem, st: &State, a: &Action) -> Option<FairClass> {
         // flight (the kernel's schedule_on_each_cpu() waits only for the handlers already
         // running), so a task entering handlers again and again disables it intermittently.
         Action::KlpCompleteTransitionPart => Some(Strong(COMPLETE)),
-        // The ordering knobs' split steps (model/src/ordering.rs). A self switch in flight runs
+        // The ordering knobs' split steps (kernel/livepatch/transition.rs, patch.rs, core.rs: each at its barrier). A self switch in flight runs
         // with preemption disabled on its CPU: weak, per task. The rest of a split
         // klp_reverse_transition() / __klp_disable_patch() holds klp_mutex and may wait for
         // self switches or handlers in flight: strong. Stores reach every CPU eventually.

@@ -1,5 +1,15 @@
-//! Small integer ids used inside the model. Names live only at the edges (scenario files, JSON,
-//! timeline, dmesg); the state carries indices so that it hashes and clones cheaply.
+//! Small integer ids used inside the model, and the inline vectors the state is made of. Names
+//! live only at the edges (scenario files, JSON, timeline, dmesg); the state carries indices so
+//! that it hashes and clones cheaply.
+
+use smallvec::SmallVec;
+
+/// The state's vectors keep this many elements inline (no heap allocation) and spill beyond.
+/// Why: cloning a state with `Vec`s cost about ten allocations per successor, and malloc/free
+/// dominated exploration (perf, default scenario). `SmallVec` hashes and compares like the
+/// slice it holds, so fingerprints, state counts and traces are those of the `Vec` version.
+/// The sizes cover every shipped scenario's defaults: 4 tasks, 4 patches, 8 objects/funcs.
+pub type Inline<T, const N: usize> = SmallVec<[T; N]>;
 
 /// Index of a task (a `task_struct`) in [`crate::Spec::tasks`]; threads first, idle tasks last,
 /// the order `klp_try_complete_transition()` visits them in.

@@ -13,14 +13,12 @@
 //! This crate models that as a `stateright::Model`: [`KlpSystem`] over [`State`], one
 //! [`Action`] per kernel entry point, admin command or task step.
 //!
-//! | kernel file | module |
-//! |---|---|
-//! | kernel/livepatch/core.c, kernel/module/main.c hooks | [`lifecycle`] |
-//! | kernel/livepatch/transition.c | [`transition`] |
-//! | kernel/livepatch/patch.c, core.h callback wrappers | [`patch`], [`ftrace`] |
-//! | replaced patches' callbacks (design knob `callbacks_on_replace`) | [`replace`] |
-//! | include/linux/livepatch.h | [`spec`] (external halves), [`state`] (internal halves), [`task`] |
-//! | entry code, scheduler, fork | [`workload`] |
+//! The crate has two layers. The types describe a system and its state and import nothing
+//! from the kernel code: [`ids`], [`errno`], [`spec`], [`state`], [`task`], [`action`],
+//! [`variant`], [`mutation`], [`log`], plus the pure queries of [`program`]. The kernel code,
+//! in [`kernel`], mirrors the kernel's source tree file by file (its module doc has the table);
+//! [`workload`] (a task calling and returning), [`admin`] (the administrator's commands) and
+//! [`system`] (the `stateright::Model`) drive it.
 //!
 //! Granularity: a model step is atomic only where the kernel holds a lock (mostly `klp_mutex`)
 //! and no lock-free reader (the ftrace handler, `klp_update_patch_state()`,
@@ -30,26 +28,23 @@
 //! walks the task list.
 
 pub mod action;
+pub mod admin;
 pub mod dmesg;
+pub mod errno;
 pub mod fairness;
-pub mod ftrace;
 pub mod hint;
 pub mod ids;
-pub mod lifecycle;
+pub mod kernel;
 pub mod log;
 pub mod mutation;
-pub mod ordering;
-pub mod patch;
 pub mod picture;
 pub mod preset;
-pub mod registration;
-pub mod replace;
+pub mod program;
 pub mod scenario;
 pub mod spec;
 pub mod state;
 pub mod system;
 pub mod task;
-pub mod transition;
 pub mod variant;
 pub mod workload;
 

@@ -6,14 +6,8 @@
 use crate::ids::*;
 use crate::task::{PatchState, Task};
 use serde::{Deserialize, Serialize};
-use smallvec::SmallVec;
 
-/// The state's vectors keep this many elements inline (no heap allocation) and spill beyond.
-/// Why: cloning a state with `Vec`s cost about ten allocations per successor, and malloc/free
-/// dominated exploration (perf, default scenario). `SmallVec` hashes and compares like the
-/// slice it holds, so fingerprints, state counts and traces are those of the `Vec` version.
-/// The sizes cover every shipped scenario's defaults: 4 tasks, 4 patches, 8 objects/funcs.
-pub type Inline<T, const N: usize> = SmallVec<[T; N]>;
+pub use crate::ids::Inline;
 
 /// A livepatch module and its `struct klp_patch`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -215,20 +209,91 @@ pub struct State {
     pub klp_target_state: PatchState,
     /// A `klp_try_complete_transition()` pass in progress (it holds `klp_mutex`).
     pub pass: Option<Pass>,
-    /// Script order: index of the next command; any order: how often each command ran.
-    pub admin: Inline<u8, 16>,
-    /// Callback history per object slot: pre_patch succeeded (and not yet undone by
-    /// post_unpatch), post_patch ran (and not yet undone by pre_unpatch). Ghost only.
-    pub cb_setup: Inline<(bool, bool), 8>,
+    /// How far the admin commands got (the selftest script, or the any-order budget).
+    pub admin: AdminProgress,
+    /// Callback history per object slot (ghost only: no kernel code reads it).
+    pub cb_setup: Inline<CallbackSetup, 8>,
     pub ghost: Ghost,
     /// `klp_complete_transition()` in progress, split at its `klp_synchronize_transition()`
     /// calls (only when one is dropped; it holds `klp_mutex`): the part that runs next.
     pub completing: Option<Completing>,
     /// A `klp_mutex` step split where a design variant reorders it, or stores another CPU does
-    /// not see yet (only under `reverse_order` / `barriers` other than upstream; see
-    /// [`crate::ordering`]).
+    /// not see yet (only under `reverse_order` / `barriers` other than upstream).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub split: Option<crate::ordering::Split>,
+    pub split: Option<Split>,
+}
+
+/// Admin commands run so far. Script order: one counter, the index of the next command; any
+/// order: one counter per command, how often it ran (bounded by its `max`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AdminProgress(pub Inline<u8, 16>);
+
+impl AdminProgress {
+    /// Script order: the index of the next command to run.
+    pub fn script_next(&self) -> usize {
+        self.0[0] as usize
+    }
+    /// Any order: how often command `i` ran.
+    pub fn runs(&self, i: usize) -> u8 {
+        self.0[i]
+    }
+    /// Command `i` ran (script order: the script moves on; any order: its count goes up).
+    pub fn ran(&mut self, script: bool, i: usize) {
+        self.0[if script { 0 } else { i }] += 1;
+    }
+}
+
+/// What an object's callbacks set up and not yet undid (ghost only): `pre_patch` succeeded and
+/// no `post_unpatch` has run since; `post_patch` ran and no `pre_unpatch` has run since.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct CallbackSetup {
+    pub pre_patch: bool,
+    pub post_patch: bool,
+}
+
+/// A `klp_mutex` step stopped part-way, or stores not yet visible to the other CPUs: the
+/// weak-memory and reordering design knobs (`reverse_order`, `barriers`). Upstream never
+/// splits a step: the model is sequentially consistent there.
+///
+/// A removed write barrier is modelled as the weak ordering the kernel's memory model (LKMM)
+/// then allows, and only for the accesses that barrier ordered: the stores after it are visible
+/// to the other CPUs before the stores ahead of it, the readers read the old value (see the
+/// readers at each barrier comment in kernel/livepatch/), and the lag ends at a
+/// [`Action::StoresVisible`](crate::action::Action) step, or at the writer's next
+/// `klp_synchronize_transition()` (it schedules on every CPU: full barriers everywhere).
+/// Simplification: a lagging group of stores becomes visible to every CPU at once (each task
+/// reads only its own `patch_state` and TIF, so per-CPU visibility orders differ only in which
+/// tasks see the old value; the worst case, all of them, is what is explored).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Split {
+    /// `klp_reverse_transition()` under `reverse_order = "flip_first"` (v4.12..v6.3): `enabled`
+    /// and `klp_target_state` flipped; clearing TIF, synchronize and start still to come
+    /// (`klp_mutex` held).
+    ReverseFlipped,
+    /// `__klp_disable_patch()` under `barriers = "no_init_wmb"`: `klp_init_transition()` and the
+    /// pre_unpatch callbacks ran; its `patch_state` writes are not yet visible to the tasks'
+    /// handlers (they read the old value, IDLE) while the `func->transition` writes are. The
+    /// `smp_wmb()` before `klp_start_transition()` is next (`klp_mutex` held).
+    DisableInitialised,
+    /// `barriers = "no_disable_wmb"`: TIF_PATCH_PENDING is set, the transition patch's
+    /// `func->transition = true` writes are not yet visible to the handlers.
+    TransitionUnseen,
+    /// `barriers = "no_reverse_wmb"`: the new TIF_PATCH_PENDING flags are visible, the flipped
+    /// `klp_target_state` is not: the tasks read this old value.
+    TargetUnseen(PatchState),
+}
+
+impl Split {
+    /// The split step still holds `klp_mutex` (it continues as a step of its own).
+    pub fn holds_klp_mutex(self) -> bool {
+        matches!(self, Split::ReverseFlipped | Split::DisableInitialised)
+    }
+    /// Stores left unordered by a removed write barrier, not yet visible everywhere.
+    pub fn stores_lag(self) -> bool {
+        matches!(self, Split::TransitionUnseen | Split::TargetUnseen(_))
+    }
 }
 
 /// One `klp_ops->func_stack`, top last.
@@ -250,7 +315,13 @@ impl State {
     /// `klp_mutex` is free: no pass of the transition work holds it. (Every other holder is
     /// a single model step.)
     pub fn klp_mutex_free(&self) -> bool {
-        self.pass.is_none() && self.completing.is_none() && !crate::ordering::holds_klp_mutex(self)
+        self.pass.is_none() && self.completing.is_none() && !self.split.is_some_and(Split::holds_klp_mutex)
+    }
+    /// The lagging stores reach every CPU: by themselves (the hardware drains its store
+    /// buffer; no kernel code runs) or at a full barrier on every CPU. `None` if none lag.
+    pub fn stores_visible(&mut self) -> Option<()> {
+        let lag = self.split.is_some_and(Split::stores_lag);
+        lag.then(|| self.split = None)
     }
     /// Some task is inside `klp_ftrace_handler()` (what `klp_synchronize_transition()` waits for).
     pub fn handler_in_flight(&self) -> bool {

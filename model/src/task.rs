@@ -1,6 +1,6 @@
 //! The part of `struct task_struct` that kernel/livepatch/transition.c reads and writes.
 
-use crate::ids::{FuncId, Version};
+use crate::ids::{FuncId, KlpFuncId, Version};
 use serde::{Deserialize, Serialize};
 
 /// Value of `task->patch_state` and of `klp_target_state` (include/linux/livepatch.h:
@@ -87,12 +87,12 @@ pub struct Task {
     pub tif_patch_pending: bool,
     pub context: Context,
     /// Innermost frame last.
-    pub stack: crate::state::Inline<Frame, 6>,
+    pub stack: crate::ids::Inline<Frame, 6>,
     /// A call stopped inside `klp_ftrace_handler()` (only when a `klp_synchronize_transition()`
     /// is dropped, see [`crate::variant::SynchronizeTransition`]): what it has read so far.
     pub handler: Option<HandlerRead>,
     /// A self switch stopped between its reads of `klp_target_state` (only under
-    /// `reverse_order = "flip_first"`, see [`crate::ordering`]).
+    /// `reverse_order = "flip_first"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_switch: Option<SelfSwitch>,
 }
@@ -116,10 +116,19 @@ pub enum SelfSwitch {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct HandlerRead {
     pub func: FuncId,
-    pub read: crate::ftrace::FuncStackRead,
+    pub read: FuncStackRead,
     pub transition: Option<bool>,
     /// `current->patch_state` read before `func->transition` (only under
     /// `barriers = "no_handler_rmb"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patch_state: Option<PatchState>,
+}
+
+/// What a `klp_ftrace_handler()` read from a function's func_stack: the first entry and the one
+/// after it (RCU keeps a removed entry's next pointer, so the pair stays valid after
+/// `list_del_rcu()`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FuncStackRead {
+    pub top: KlpFuncId,
+    pub next: Option<KlpFuncId>,
 }

@@ -2,7 +2,7 @@
 //! them holds for a reason, not because the race was never explored): an exhaustive search of
 //! the model's states, counting the states in the window each knob opens.
 
-use klp_model::ordering::Split;
+use klp_model::state::Split;
 use klp_model::task::SelfSwitch;
 use klp_model::variant::Variant;
 use klp_model::{KlpSystem, Spec, State};

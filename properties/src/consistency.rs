@@ -1,7 +1,7 @@
 //! The consistency model itself (Documentation/livepatch/livepatch.rst, section 3).
 
 use crate::{always, sometimes, Entry};
-use klp_model::ftrace::version_for;
+use klp_model::kernel::livepatch::patch::version_for;
 use klp_model::state::{PatchLife, Site};
 use klp_model::task::PatchState;
 use klp_model::{KlpSystem, State};
@@ -45,7 +45,6 @@ pub fn entries() -> Vec<Entry> {
 
 /// See the entry above.
 pub fn no_mixed_universe(m: &KlpSystem, st: &State) -> bool {
-    let spec = &*m.spec;
     // Once a transition was forced the kernel no longer promises this (livepatch.rst: force
     // "could break" the consistency model). `patch->forced` cannot tell: it is set only where
     // the module must stay loaded, not when a patching transition of a non-replace patch is
@@ -53,12 +52,20 @@ pub fn no_mixed_universe(m: &KlpSystem, st: &State) -> bool {
     if st.reached(Site::ForceTransition) {
         return true;
     }
-    st.tasks.iter().all(|t| {
-        [PatchState::Unpatched, PatchState::Patched].iter().any(|&ps| {
-            t.stack.iter().all(|fr| {
-                let want = version_for(spec, st, fr.func, ps);
-                want == fr.version || canonical(m, st, fr.func, want) == canonical(m, st, fr.func, fr.version)
-            })
+    (0..st.tasks.len()).all(|pid| runs_one_patch_level(m, st, pid))
+}
+
+/// Whether every frame on task `pid`'s stack runs the version one patch level (the level every
+/// UNPATCHED task sees, or the one every PATCHED task sees) gives its function now, an
+/// `immediate` patch's version counting as the version it replaced. The traces' evidence of a
+/// "mixed universe" names the first task for which this is false.
+pub fn runs_one_patch_level(m: &KlpSystem, st: &State, pid: usize) -> bool {
+    let spec = &*m.spec;
+    let t = &st.tasks[pid];
+    [PatchState::Unpatched, PatchState::Patched].iter().any(|&ps| {
+        t.stack.iter().all(|fr| {
+            let want = version_for(spec, st, fr.func, ps);
+            want == fr.version || canonical(m, st, fr.func, want) == canonical(m, st, fr.func, fr.version)
         })
     })
 }

@@ -164,7 +164,7 @@ fn disable_left(m: &KlpSystem, st: &State, p: u8) -> bool {
     match a.order {
         AdminOrder::Any => offered(m, st, op),
         AdminOrder::Script => {
-            let rest = || a.ops.iter().enumerate().skip(st.admin[0] as usize);
+            let rest = || a.ops.iter().enumerate().skip(st.admin.script_next());
             let last_disable = rest().filter(|(_, o)| o.op == op).map(|(i, _)| i).next_back();
             let last_add = rest().filter(|(_, o)| adds(o.op, p)).map(|(i, _)| i).next_back();
             matches!((last_disable, last_add), (Some(d), a) if a.is_none_or(|a| a < d))
@@ -181,7 +181,7 @@ fn adds(op: AdminOp, p: u8) -> bool {
 /// will still add can be removed later ([`disable_left`]).
 fn patch_listed_and_disable_left(m: &KlpSystem, st: &State) -> bool {
     let later = |p: u8| match m.spec.admin.order {
-        AdminOrder::Script => m.spec.admin.ops.iter().skip(st.admin[0] as usize).any(|o| adds(o.op, p)),
+        AdminOrder::Script => m.spec.admin.ops.iter().skip(st.admin.script_next()).any(|o| adds(o.op, p)),
         AdminOrder::Any => false,
     };
     let listed = |p: u8| st.klp_patches.contains(&p) || st.patches[p as usize].life == PatchLife::Listed;
@@ -206,8 +206,8 @@ fn offered(m: &KlpSystem, st: &State, op: AdminOp) -> bool {
     a.ops.iter().enumerate().any(|(i, o)| {
         o.op == op
             && match a.order {
-                AdminOrder::Script => i >= st.admin[0] as usize,
-                AdminOrder::Any => st.admin[i] < o.max,
+                AdminOrder::Script => i >= st.admin.script_next(),
+                AdminOrder::Any => st.admin.runs(i) < o.max,
             }
     })
 }

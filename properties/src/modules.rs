@@ -2,7 +2,8 @@
 
 use crate::{always, sometimes, Entry};
 use klp_model::ids::{FuncId, Version};
-use klp_model::patch::klp_is_object_loaded;
+use klp_model::kernel::livepatch::core_h::klp_is_object_loaded;
+use klp_model::kernel::livepatch::state::klp_is_state_compatible;
 use klp_model::state::{ModState, PatchLife, Site};
 use klp_model::{KlpSystem, State};
 
@@ -133,15 +134,16 @@ pub fn func_stack_order(m: &KlpSystem, st: &State) -> bool {
     let pos = |k: u8| st.klp_patches.iter().position(|&p| p == m.spec.klp_funcs[k as usize].patch);
     st.func_stacks.iter().all(|s| s.windows(2).all(|w| pos(w[0]) < pos(w[1])))
 }
+/// Every patch on `klp_patches` keeps the states of the patches before it: the invariant
+/// `klp_is_patch_compatible()` maintains by checking each new patch against the listed ones
+/// (its per-state rule, `klp_is_state_compatible()`, is shared; the property checks it over
+/// every pair, so a patch listed by a path that skips the check is caught).
 pub fn patches_compatible(m: &KlpSystem, st: &State) -> bool {
     let spec = &*m.spec;
     st.klp_patches.iter().enumerate().all(|(i, &old)| {
         st.klp_patches[i + 1..].iter().all(|&new| {
-            let n = &spec.patches[new as usize];
-            spec.patches[old as usize].states.iter().all(|&(id, ver)| match n.states.iter().find(|s| s.0 == id) {
-                None => !n.replace,
-                Some(&(_, v)) => v >= ver,
-            })
+            let new = &spec.patches[new as usize];
+            spec.patches[old as usize].states.iter().all(|&s| klp_is_state_compatible(new, s))
         })
     })
 }

@@ -98,7 +98,7 @@ fn tasks_at_both_states(_: &KlpSystem, st: &State) -> bool {
 }
 pub fn tif_coherent(_: &KlpSystem, st: &State) -> bool {
     st.klp_transition_patch.is_none()
-        || klp_model::ordering::holds_klp_mutex(st)
+        || st.split.is_some_and(klp_model::state::Split::holds_klp_mutex)
         || born(st)
             .filter(|t| t.self_switch.is_none())
             .all(|t| t.tif_patch_pending == (t.patch_state != st.klp_target_state))

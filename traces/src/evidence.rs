@@ -4,8 +4,7 @@
 //! next call runs; otherwise the task the last step acted on, or no task at all.
 
 use crate::view::{frame_name, version_tag};
-use klp_model::ftrace::{klp_ftrace_handler, version_for};
-use klp_model::ids::Pid;
+use klp_model::kernel::livepatch::patch::version_for;
 use klp_model::task::PatchState;
 use klp_model::{Action, KlpSystem, State};
 use serde::{Deserialize, Serialize};
@@ -33,36 +32,11 @@ pub struct Evidence {
     pub next_calls: Vec<String>,
 }
 
-/// The task a step belongs to: the task stepping, or the task the transition work tries.
-pub fn task_of(a: &Action) -> Option<Pid> {
-    match *a {
-        Action::KlpTrySwitchTask(p)
-        | Action::Syscall(p, _)
-        | Action::Call(p, _)
-        | Action::Return(p)
-        | Action::Schedule(p)
-        | Action::Wake(p)
-        | Action::ExitToUserMode(p)
-        | Action::DoIdle(p)
-        | Action::Fork(p)
-        | Action::RetFromFork(p) => Some(p),
-        _ => None,
-    }
-}
-
-/// Whether every frame of the task runs the version one patch level gives its function.
-fn consistent(model: &KlpSystem, st: &State, pid: usize) -> bool {
-    let spec = &*model.spec;
-    [PatchState::Unpatched, PatchState::Patched]
-        .iter()
-        .any(|&ps| st.tasks[pid].stack.iter().all(|fr| version_for(spec, st, fr.func, ps) == fr.version))
-}
-
 /// The evidence in `st`, the state after `steps` steps, the last of which was `last`.
 pub fn derive(model: &KlpSystem, st: &State, property: &str, steps: usize, last: Option<&Action>) -> Evidence {
     let spec = &*model.spec;
-    let mixed = (0..st.tasks.len()).find(|&p| !consistent(model, st, p));
-    let pid = mixed.or_else(|| last.and_then(task_of).map(usize::from));
+    let mixed = (0..st.tasks.len()).find(|&p| !klp_properties::consistency::runs_one_patch_level(model, st, p));
+    let pid = mixed.or_else(|| last.and_then(Action::task).map(usize::from));
     let Some(pid) = pid else {
         return Evidence {
             summary: format!("after step {steps}, '{property}' no longer holds"),
@@ -90,7 +64,7 @@ pub fn derive(model: &KlpSystem, st: &State, property: &str, steps: usize, last:
     if let Some(top) = t.stack.last() {
         for &c in &spec.funcs[top.func as usize].calls {
             if spec.is_patchable(c) {
-                let (v, _) = klp_ftrace_handler(spec, st, c, t.patch_state);
+                let v = version_for(spec, st, c, t.patch_state);
                 next_calls.push(format!("{} > {}", frame_name(spec, top.func, top.version), frame_name(spec, c, v)));
             }
         }

@@ -103,7 +103,7 @@ pub fn actor(model: &KlpSystem, a: &Action) -> String {
     match a {
         Action::Admin(_) => "admin".into(),
         Action::KlpTrySwitchTask(_) => "kernel".into(),
-        _ => match evidence::task_of(a) {
+        _ => match a.task() {
             Some(p) => model.spec.tasks[p as usize].comm.clone(),
             None => "kernel".into(),
         },
@@ -125,7 +125,7 @@ pub fn record(model: &KlpSystem, meta: Meta, actions: &[Action]) -> Result<Trace
             action: a,
             text: model.describe(&a),
             actor: actor(model, &a),
-            task: evidence::task_of(&a).map(|p| model.spec.tasks[p as usize].comm.clone()),
+            task: a.task().map(|p| model.spec.tasks[p as usize].comm.clone()),
             changes: after.changes_from(&before),
             dmesg: log.0,
         });

@@ -121,7 +121,7 @@ pub fn execute(model: &KlpSystem, max_steps: usize) -> Result<Run, RunError> {
     loop {
         enabled.clear();
         model.actions(&st, &mut enabled);
-        let script_done = st.admin[0] as usize >= spec.admin.ops.len();
+        let script_done = st.admin.script_next() >= spec.admin.ops.len();
         let work_pending = work.iter().any(|w| *w != Work::Idle);
         if script_done && !work_pending && enabled.iter().all(is_task_step) {
             return Ok(run);
@@ -255,7 +255,7 @@ fn choose(model: &KlpSystem, st: &State, enabled: &[Action], work: &mut [Work]) 
 /// What the script waits for, for error messages.
 fn waiting_for(model: &KlpSystem, st: &State) -> String {
     let spec = &*model.spec;
-    let pc = st.admin[0] as usize;
+    let pc = st.admin.script_next();
     let transition = st
         .klp_transition_patch
         .map(|p| format!(" ('{}' is in transition)", spec.patches[p as usize].name))

@@ -178,9 +178,9 @@ fn module_state(st: &State, m: usize) -> String {
     }
 }
 
-/// What a split of the ordering knobs (klp_model::ordering) leaves pending, for the pass column.
-fn split_text(s: klp_model::ordering::Split) -> String {
-    use klp_model::ordering::Split;
+/// What a split of the ordering knobs (klp_model::state::Split) leaves pending, for the pass column.
+fn split_text(s: klp_model::state::Split) -> String {
+    use klp_model::state::Split;
     match s {
         Split::ReverseFlipped => "reverse: target flipped, TIF not yet cleared".into(),
         Split::DisableInitialised => "disable: patch_state writes not yet seen".into(),

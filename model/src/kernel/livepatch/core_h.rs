@@ -1,68 +1,17 @@
-//! Adding and removing funcs on `func_stack`s (kernel/livepatch/patch.c) and the callback
-//! wrappers of kernel/livepatch/core.h.
+//! kernel/livepatch/core.h: `klp_is_object_loaded()` and the callback wrappers
+//! (`klp_pre_patch_callback()` ... `klp_post_unpatch_callback()`), each printing the line the
+//! selftests' demo callbacks print, plus the ghost bookkeeping the callback properties read
+//! (what each object's callbacks set up and have not undone: [`CallbackSetup`]).
 
 use crate::ids::*;
 use crate::log::Log;
 use crate::mutation::Mutation;
 use crate::spec::Spec;
-use crate::state::{Event, Site, State};
-use crate::task::PatchState;
-use crate::variant::LateModulePatching;
+use crate::state::{CallbackSetup, Event, ModState, Site, State};
 
-/// `klp_is_object_loaded()` (core.h): `!obj->name || obj->mod`.
+/// `klp_is_object_loaded()`: `!obj->name || obj->mod`.
 pub fn klp_is_object_loaded(spec: &Spec, st: &State, obj: ObjId) -> bool {
     spec.objs[obj as usize].module.is_none() || st.objs[obj as usize].mod_bound
-}
-
-/// `klp_patch_object()`: push every func of `obj` on its function's func_stack
-/// (`list_add_rcu()` at the head) and mark it patched.
-pub fn klp_patch_object(spec: &Spec, st: &mut State, obj: ObjId) {
-    if !st.cb_setup[obj as usize].0 {
-        st.event(Event::PatchedBeforePrePatch);
-    }
-    for &k in &spec.objs[obj as usize].funcs {
-        let f = &mut st.funcs[k as usize];
-        if f.exists && !f.patched {
-            f.patched = true;
-            let stack = &mut st.func_stacks[spec.klp_funcs[k as usize].old_func as usize];
-            if spec.mutated(Mutation::PushFuncAtBottom) {
-                stack.insert(0, k);
-            } else {
-                stack.push(k);
-            }
-        }
-    }
-    st.objs[obj as usize].patched = true;
-}
-
-/// `__klp_unpatch_object()`: remove the object's funcs (or only its nops) from their
-/// func_stacks. When the last func of a function goes, `klp_unpatch_func()` unregisters the
-/// ftrace handler (`unregister_ftrace_function()` waits for running handlers).
-pub fn klp_unpatch_object(spec: &Spec, st: &mut State, obj: ObjId, nops_only: bool) {
-    for &k in &spec.objs[obj as usize].funcs {
-        let ks = &spec.klp_funcs[k as usize];
-        if nops_only && !ks.nop {
-            continue;
-        }
-        if st.funcs[k as usize].patched {
-            st.funcs[k as usize].patched = false;
-            if !spec.mutated(Mutation::KeepFuncOnUnpatch) {
-                st.func_stacks[ks.old_func as usize].retain(|x| *x != k);
-            }
-        }
-    }
-    if spec.objs[obj as usize].dynamic || !nops_only {
-        st.objs[obj as usize].patched = false;
-    }
-}
-
-/// `klp_unpatch_objects()`: every patched object of the patch.
-pub fn klp_unpatch_objects(spec: &Spec, st: &mut State, p: PatchId, nops_only: bool) {
-    for &o in &spec.patches[p as usize].objs {
-        if st.objs[o as usize].patched {
-            klp_unpatch_object(spec, st, o, nops_only);
-        }
-    }
 }
 
 fn callback_line(spec: &Spec, st: &State, obj: ObjId, which: &str) -> String {
@@ -82,8 +31,7 @@ fn callback_line(spec: &Spec, st: &State, obj: ObjId, which: &str) -> String {
 /// object and still in memory (not freed: a stale `obj->mod` makes `klp_is_object_loaded()`
 /// true for a module whose load was refused, knob `nullify_obj_mod_on_coming_error = "no"`).
 fn check_loaded(spec: &Spec, st: &mut State, obj: ObjId) {
-    let in_memory =
-        spec.objs[obj as usize].module.is_none_or(|m| st.mods[m as usize].state != crate::state::ModState::Unloaded);
+    let in_memory = spec.objs[obj as usize].module.is_none_or(|m| st.mods[m as usize].state != ModState::Unloaded);
     if !klp_is_object_loaded(spec, st, obj) || !in_memory {
         st.event(Event::CallbackUnloaded);
     }
@@ -101,7 +49,7 @@ pub fn klp_pre_patch_callback(spec: &Spec, st: &mut State, obj: ObjId, log: &mut
         None => 0,
     };
     st.objs[obj as usize].post_unpatch_enabled = ret == 0;
-    st.cb_setup[obj as usize].0 = ret == 0;
+    st.cb_setup[obj as usize].pre_patch = ret == 0;
     ret
 }
 
@@ -112,12 +60,12 @@ pub fn klp_post_patch_callback(spec: &Spec, st: &mut State, obj: ObjId, log: &mu
         check_loaded(spec, st, obj);
         log.line(|| callback_line(spec, st, obj, "post_patch_callback"));
     }
-    st.cb_setup[obj as usize].1 = true;
+    st.cb_setup[obj as usize].post_patch = true;
 }
 
 /// `klp_pre_unpatch_callback()`.
 pub fn klp_pre_unpatch_callback(spec: &Spec, st: &mut State, obj: ObjId, log: &mut impl Log) {
-    if !st.cb_setup[obj as usize].1 {
+    if !st.cb_setup[obj as usize].post_patch {
         st.event(Event::PreUnpatchUnpaired);
     }
     if spec.objs[obj as usize].callbacks.pre_unpatch {
@@ -125,16 +73,16 @@ pub fn klp_pre_unpatch_callback(spec: &Spec, st: &mut State, obj: ObjId, log: &m
         check_loaded(spec, st, obj);
         log.line(|| callback_line(spec, st, obj, "pre_unpatch_callback"));
     }
-    if st.cb_setup[obj as usize].1 && tracks_state(spec, obj) && spec.objs[obj as usize].callbacks.post_patch {
+    if st.cb_setup[obj as usize].post_patch && tracks_state(spec, obj) && spec.objs[obj as usize].callbacks.post_patch {
         st.reach(Site::CallbackStateReleased);
     }
-    st.cb_setup[obj as usize].1 = false;
+    st.cb_setup[obj as usize].post_patch = false;
 }
 
 /// `klp_post_unpatch_callback()`: only if `post_unpatch_enabled`, which it then clears.
 pub fn klp_post_unpatch_callback(spec: &Spec, st: &mut State, obj: ObjId, log: &mut impl Log) {
     if st.objs[obj as usize].post_unpatch_enabled || spec.mutated(Mutation::IgnorePostUnpatchEnabled) {
-        if !st.cb_setup[obj as usize].0 {
+        if !st.cb_setup[obj as usize].pre_patch {
             st.event(Event::PostUnpatchUnpaired);
         }
         if spec.objs[obj as usize].callbacks.post_unpatch {
@@ -142,20 +90,15 @@ pub fn klp_post_unpatch_callback(spec: &Spec, st: &mut State, obj: ObjId, log: &
             check_loaded(spec, st, obj);
             log.line(|| callback_line(spec, st, obj, "post_unpatch_callback"));
         }
-        if st.cb_setup[obj as usize].0
+        if st.cb_setup[obj as usize].pre_patch
             && tracks_state(spec, obj)
             && spec.objs[obj as usize].callbacks.pre_patch.is_some()
         {
             st.reach(Site::CallbackStateReleased);
         }
-        st.cb_setup[obj as usize].0 = false;
+        st.cb_setup[obj as usize].pre_patch = false;
     }
     st.objs[obj as usize].post_unpatch_enabled = false;
-}
-
-/// Whether every live task is at `target` (what a complete pass established).
-pub fn all_tasks_at(st: &State, target: PatchState) -> bool {
-    st.tasks.iter().all(|t| t.context == crate::task::Context::Unborn || t.patch_state == target)
 }
 
 /// Whether the callbacks of `obj`'s patch set up system state the model tracks: the patch
@@ -185,7 +128,7 @@ pub fn account_callback_state_on_free(spec: &Spec, st: &mut State, q: PatchId) {
         .find(|&s| s != q && spec.patches[s as usize].replace && st.patches[s as usize].enabled);
     for &o in &qs.objs {
         let cb = spec.objs[o as usize].callbacks;
-        let (pre, post) = st.cb_setup[o as usize];
+        let CallbackSetup { pre_patch: pre, post_patch: post } = st.cb_setup[o as usize];
         let live_pre = pre && cb.pre_patch.is_some();
         let live_post = post && cb.post_patch;
         if !live_pre && !live_post {
@@ -198,9 +141,9 @@ pub fn account_callback_state_on_free(spec: &Spec, st: &mut State, q: PatchId) {
                     && ss.objs.iter().any(|&so| {
                         let sos = &spec.objs[so as usize];
                         let ran = if pre_patch {
-                            sos.callbacks.pre_patch.is_some() && st.cb_setup[so as usize].0
+                            sos.callbacks.pre_patch.is_some() && st.cb_setup[so as usize].pre_patch
                         } else {
-                            sos.callbacks.post_patch && st.cb_setup[so as usize].1
+                            sos.callbacks.post_patch && st.cb_setup[so as usize].post_patch
                         };
                         !sos.dynamic && sos.module == spec.objs[o as usize].module && ran
                     })
@@ -212,10 +155,4 @@ pub fn account_callback_state_on_free(spec: &Spec, st: &mut State, q: PatchId) {
             st.reach(Site::CallbackStateReleased);
         }
     }
-}
-
-/// Whether the module loader patches a coming module (`klp_module_coming()` applying the
-/// patches on `klp_patches`), per the `late_module_patching` knob: only upstream does.
-pub fn loader_patches_modules(spec: &Spec) -> bool {
-    spec.variant.late_module_patching == LateModulePatching::OnComing
 }

@@ -1,5 +1,6 @@
-//! The replaced patches' callbacks in an atomic replace, as the `callbacks_on_replace` design
-//! knob reshapes them (model/src/variant.rs, [`CallbacksOnReplace`]). Upstream
+//! Atomic replace's share of core.c: which funcs `klp_add_nops()` finds on the patches being
+//! replaced, and the replaced patches' callbacks as the `callbacks_on_replace` design knob
+//! reshapes them ([`CallbacksOnReplace`]). Upstream
 //! (`new_only`) runs none of them: `klp_complete_transition()` unpatches the replaced patches
 //! with `klp_unpatch_replaced_patches()` and `klp_free_replaced_patches_async()` frees them
 //! without a callback (Documentation/livepatch/cumulative-patches.rst: "Only the (un)patching
@@ -21,12 +22,23 @@
 //! (`post_unpatch_enabled`), as `klp_complete_transition()` does for a disabled patch.
 
 use crate::ids::*;
+use crate::kernel::livepatch::core_h::{klp_is_object_loaded, klp_post_unpatch_callback, klp_pre_unpatch_callback};
 use crate::log::Log;
-use crate::patch::{klp_is_object_loaded, klp_post_unpatch_callback, klp_pre_unpatch_callback};
 use crate::spec::Spec;
 use crate::state::State;
 use crate::task::PatchState;
 use crate::variant::CallbacksOnReplace;
+
+/// Does patch `q` have a func (static, or an existing nop) for `f`? (`klp_add_nops()` walks
+/// every func of every object of every patch on `klp_patches`.)
+pub(super) fn patches_func(spec: &Spec, st: &State, q: PatchId, f: FuncId) -> bool {
+    spec.patches[q as usize].objs.iter().any(|&o| {
+        spec.objs[o as usize]
+            .funcs
+            .iter()
+            .any(|&k| st.funcs[k as usize].exists && spec.klp_funcs[k as usize].old_func == f)
+    })
+}
 
 /// The objects of the patches `p` replaces (every other patch on `klp_patches`), oldest patch
 /// first; `None` when the variant runs no replaced callbacks.

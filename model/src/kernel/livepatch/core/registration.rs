@@ -1,10 +1,11 @@
-//! The registration-era and stacking rules the design knobs bring back (`stacking`,
-//! `reenable_disabled`, `force`): which disable/enable the pre-v5.1 stack order refuses, which
-//! patches stay registered after being disabled or replaced, and who holds the livepatch
-//! module's reference. Upstream (every knob at its default) these reduce to the v5.1+ rules.
+//! The rules of the registration API (v3.19..v5.0) that design knobs bring back into core.c
+//! (`stacking`, `reenable_disabled`, `force`): which disable/enable the pre-v5.1 stack order
+//! refuses, which patches stay registered after being disabled or replaced, and who holds the
+//! livepatch module's reference. Upstream (every knob at its default) these reduce to the
+//! v5.1+ rules.
 
+use super::klp_free_patch_start;
 use crate::ids::*;
-use crate::lifecycle::klp_free_patch_start;
 use crate::spec::Spec;
 use crate::state::{PatchLife, State};
 use crate::variant::{Force, ReenableDisabled, Stacking};
@@ -63,26 +64,4 @@ pub fn klp_unload_livepatch_module(spec: &Spec, st: &mut State, p: PatchId) {
         klp_free_patch_start(spec, st, p);
     }
     st.patches[p as usize].life = PatchLife::Unloaded;
-}
-
-/// `klp_free_patch_async()` after a transition left `p` disabled. With `reenable_disabled =
-/// "yes"` the patch stays registered (disabled) on `klp_patches`.
-pub fn klp_free_patch_async(spec: &Spec, st: &mut State, p: PatchId) {
-    if spec.variant.reenable_disabled == ReenableDisabled::No {
-        klp_free_patch_start(spec, st, p);
-    }
-}
-
-/// `klp_free_replaced_patches_async()`: free every patch before `p` on `klp_patches`. With
-/// `reenable_disabled = "yes"` the replaced patches stay registered (disabled).
-pub fn klp_free_replaced_patches_async(spec: &Spec, st: &mut State, p: PatchId) {
-    if spec.variant.reenable_disabled == ReenableDisabled::Yes {
-        return;
-    }
-    for q in st.klp_patches.clone() {
-        if q == p {
-            break;
-        }
-        klp_free_patch_start(spec, st, q);
-    }
 }

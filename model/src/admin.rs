@@ -1,0 +1,134 @@
+//! The administrator: the selftests' shell commands (`insmod`, `rmmod`, `echo ... >
+//! /sys/kernel/livepatch/...`), each run to completion in the kernel entry point it calls, and
+//! when the next command may start: a script waits as the selftest helpers do, the any-order
+//! set offers only commands that would change the kernel's state.
+
+use crate::action::Action;
+use crate::dmesg;
+use crate::kernel::livepatch::core::registration::{
+    klp_registered_disabled, klp_stacking_refuses_disable, klp_stacking_refuses_enable,
+};
+use crate::kernel::livepatch::core::{enabled_store, enabled_store_permitted, force_store};
+use crate::kernel::livepatch::patch::handler_split;
+use crate::kernel::livepatch::state::klp_is_patch_compatible;
+use crate::kernel::livepatch::transition::handlers_synchronized;
+use crate::kernel::module::main::{
+    delete_livepatch_module, delete_module, livepatch_module_in_use, load_livepatch_module, load_module, module_busy,
+};
+use crate::log::Log;
+use crate::spec::{AdminOp, AdminOrder, Spec};
+use crate::state::{ModState, PatchLife, State};
+
+/// Runs admin command `i` of the scenario, logging its command line and its error, if any.
+/// `None` if there is no such command.
+pub fn run(spec: &Spec, st: &mut State, i: u8, log: &mut impl Log) -> Option<()> {
+    let op = spec.admin.ops.get(i as usize)?.op;
+    st.admin.ran(spec.admin.order == AdminOrder::Script, i as usize);
+    log.line(|| dmesg::command_line(spec, op));
+    let ret = command(spec, st, op, log);
+    if ret != 0 {
+        log.line(|| dmesg::command_error(spec, op, ret));
+    }
+    Some(())
+}
+
+/// The kernel entry point a command calls; returns 0 or the -errno it fails with.
+fn command(spec: &Spec, st: &mut State, op: AdminOp, log: &mut impl Log) -> i32 {
+    match op {
+        AdminOp::InsmodPatch(p) => load_livepatch_module(spec, st, p, log),
+        AdminOp::RmmodPatch(p) => delete_livepatch_module(spec, st, p),
+        AdminOp::InsmodModule(m) => load_module(st, m),
+        AdminOp::RmmodModule(m) => delete_module(spec, st, m, log),
+        AdminOp::Disable(p) => enabled_store(spec, st, p, false, log),
+        AdminOp::Enable(p) => enabled_store(spec, st, p, true, log),
+        AdminOp::Force(p) => force_store(spec, st, p, log),
+    }
+}
+
+/// Commands that take `klp_mutex` (insmod of a livepatch module, the sysfs writes).
+fn needs_klp_mutex(op: AdminOp) -> bool {
+    matches!(op, AdminOp::InsmodPatch(_) | AdminOp::Disable(_) | AdminOp::Enable(_) | AdminOp::Force(_))
+}
+
+/// Any order offers a command only when it would change the kernel's state: a command the
+/// kernel refuses (-EEXIST, -ENOENT, -EBUSY, -EINVAL) changes nothing but the command budget,
+/// so exploring it only multiplies states. Scripts run refused commands too (and log them).
+fn changes_kernel_state(spec: &Spec, st: &State, op: AdminOp) -> bool {
+    let no_transition = st.klp_transition_patch.is_none();
+    match op {
+        AdminOp::InsmodPatch(p) => {
+            st.patches[p as usize].life == PatchLife::Unloaded && no_transition && klp_is_patch_compatible(spec, st, p)
+        }
+        AdminOp::RmmodPatch(p) => {
+            st.patches[p as usize].life != PatchLife::Unloaded && !livepatch_module_in_use(spec, st, p)
+        }
+        AdminOp::InsmodModule(m) => st.mods[m as usize].state == ModState::Unloaded,
+        AdminOp::RmmodModule(m) => st.mods[m as usize].state == ModState::Live && !module_busy(spec, st, m),
+        AdminOp::Disable(p) => {
+            st.patches[p as usize].life == PatchLife::Listed
+                && st.patches[p as usize].enabled
+                && ((no_transition && !klp_stacking_refuses_disable(spec, st, p)) || st.klp_transition_patch == Some(p))
+                && enabled_store_permitted(spec, st, p)
+        }
+        AdminOp::Enable(p) if klp_registered_disabled(spec, st, p) => {
+            no_transition && !klp_stacking_refuses_enable(spec, st, p)
+        }
+        AdminOp::Enable(p) | AdminOp::Force(p) => {
+            st.klp_transition_patch == Some(p)
+                && (op == AdminOp::Force(p)
+                    || (!st.patches[p as usize].enabled && enabled_store_permitted(spec, st, p)))
+        }
+    }
+}
+
+/// Script order: has the previous command finished waiting, as the selftest helper would?
+/// (`load_lp` waits for the transition to finish, `disable_lp` for the sysfs directory to
+/// vanish, `load_mod`/`unload_mod` for the module loader.)
+fn script_wait_done(spec: &Spec, st: &State, op: AdminOp) -> bool {
+    match op {
+        AdminOp::InsmodPatch(p) => st.klp_transition_patch != Some(p),
+        // The sysfs directory vanishes; a registered patch (reenable_disabled) stays.
+        AdminOp::Disable(p) => st.patches[p as usize].life != PatchLife::Listed || klp_registered_disabled(spec, st, p),
+        AdminOp::InsmodModule(m) => {
+            !matches!(st.mods[m as usize].state, ModState::Formed | ModState::KlpWait | ModState::Coming)
+        }
+        AdminOp::RmmodModule(m) => !matches!(st.mods[m as usize].state, ModState::Going | ModState::Gone),
+        AdminOp::RmmodPatch(_) | AdminOp::Enable(_) | AdminOp::Force(_) => true,
+    }
+}
+
+/// The admin commands that may run next.
+pub fn admin_actions(spec: &Spec, st: &State, out: &mut Vec<Action>) {
+    let ops = &spec.admin.ops;
+    let ready = |i: usize| {
+        let op = ops[i].op;
+        // __klp_disable_patch() makes no klp_synchronize_transition() call.
+        let no_sync = handler_split(spec) && matches!(op, AdminOp::Disable(p) if st.klp_transition_patch != Some(p));
+        if needs_klp_mutex(op) && !(st.klp_mutex_free() && (no_sync || handlers_synchronized(spec, st))) {
+            return false;
+        }
+        // `unload_lp` waits for the reference count to drop before rmmod.
+        if let (AdminOp::RmmodPatch(p), AdminOrder::Script, true) = (op, spec.admin.order, ops[i].wait) {
+            return !livepatch_module_in_use(spec, st, p);
+        }
+        true
+    };
+    match spec.admin.order {
+        AdminOrder::Script => {
+            let pc = st.admin.script_next();
+            if pc < ops.len()
+                && (pc == 0 || !ops[pc - 1].wait || script_wait_done(spec, st, ops[pc - 1].op))
+                && ready(pc)
+            {
+                out.push(Action::Admin(pc as u8));
+            }
+        }
+        AdminOrder::Any => {
+            for (i, op) in ops.iter().enumerate() {
+                if st.admin.runs(i) < op.max && ready(i) && changes_kernel_state(spec, st, op.op) {
+                    out.push(Action::Admin(i as u8));
+                }
+            }
+        }
+    }
+}

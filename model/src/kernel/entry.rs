@@ -1,0 +1,3 @@
+//! kernel/entry/: entering and leaving the kernel.
+
+pub mod common;

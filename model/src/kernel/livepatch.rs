@@ -1,0 +1,7 @@
+//! kernel/livepatch/: one module per file of the kernel directory.
+
+pub mod core;
+pub mod core_h;
+pub mod patch;
+pub mod state;
+pub mod transition;

@@ -1,0 +1,175 @@
+//! core.c's module hooks, called by the module loader (kernel/module/main.c):
+//! `klp_module_coming()` from `prepare_coming_module()` before the module's init runs, and
+//! `klp_module_going()` from `delete_module()` after its exit ran (and from the loader's error
+//! path), plus `klp_find_object_module()`, which binds an object to an already loaded module.
+
+use super::registration::klp_registered_disabled;
+use crate::errno::*;
+use crate::ids::*;
+use crate::kernel::livepatch::core_h::{
+    klp_post_patch_callback, klp_post_unpatch_callback, klp_pre_patch_callback, klp_pre_unpatch_callback,
+};
+use crate::kernel::livepatch::patch::{klp_patch_object, klp_unpatch_object};
+use crate::log::Log;
+use crate::mutation::Mutation;
+use crate::spec::Spec;
+use crate::state::{ModState, Site, Split, State, Warn};
+use crate::variant::{KlpAlive, LateModulePatching, ModuleLoadDuringTransition, NullifyObjMod};
+
+/// `klp_find_object_module()` from `klp_init_object()`: bind `obj->mod` only if the module is
+/// found by `find_module()` (formed and not yet freed) and `mod->klp_alive`. Knob `klp_alive =
+/// "ignored"` (v3.19) binds whatever `find_module()` finds.
+pub(super) fn klp_find_object_module(spec: &Spec, st: &State, obj: ObjId) -> bool {
+    match spec.objs[obj as usize].module {
+        None => false,
+        Some(m) => {
+            let r = st.mods[m as usize];
+            r.state != ModState::Unloaded
+                && (r.klp_alive
+                    || spec.variant.klp_alive == KlpAlive::Ignored
+                    || spec.mutated(Mutation::BindWithoutKlpAlive))
+        }
+    }
+}
+
+/// `klp_module_coming()` from `prepare_coming_module()`: patch the coming module for every
+/// patch on `klp_patches`, oldest first. Returns 0, or the errno that refuses the module.
+/// Atomic because: `klp_mutex`; the module's code has not run yet (its init comes later), so
+/// no task can observe its functions half patched.
+pub fn klp_module_coming(spec: &Spec, st: &mut State, m: ModId, log: &mut impl Log) -> i32 {
+    st.reach(Site::ModuleComing);
+    if !matches!(st.mods[m as usize].state, ModState::Formed | ModState::KlpWait) {
+        st.warn(Warn::ModuleState);
+    }
+    if spec.variant.module_load_during_transition == ModuleLoadDuringTransition::Refused
+        && st.klp_transition_patch.is_some()
+    {
+        // Design variant: no module loads while a transition runs.
+        let mn = &spec.modules[m as usize].name;
+        log.line(|| format!("livepatch: refusing to load module '{mn}' during a livepatch transition"));
+        return EBUSY;
+    }
+    st.mods[m as usize].klp_alive = true;
+    if spec.mutated(Mutation::ComingSkipsPatches) || !loader_patches_modules(spec) {
+        return 0;
+    }
+    for p in st.klp_patches.clone() {
+        if spec.mutated(Mutation::ComingSkipsTransitionPatch) && st.klp_transition_patch == Some(p) {
+            continue;
+        }
+        let Some(o) = spec.patches[p as usize]
+            .objs
+            .iter()
+            .copied()
+            .find(|&o| st.objs[o as usize].exists && spec.objs[o as usize].module == Some(m))
+        else {
+            continue;
+        };
+        st.objs[o as usize].mod_bound = true;
+        // The registration API: "Only patch the module if the patch is enabled or is in
+        // transition."
+        if klp_registered_disabled(spec, st, p) {
+            continue;
+        }
+        let (pn, mn) = (&spec.patches[p as usize].name, &spec.modules[m as usize].name);
+        log.line(|| format!("livepatch: applying patch '{pn}' to loading module '{mn}'"));
+        let ret = klp_pre_patch_callback(spec, st, o, log);
+        if ret != 0 {
+            log.line(|| format!("livepatch: pre-patch callback failed for object '{mn}'"));
+            log.line(|| format!("livepatch: patch '{pn}' failed for module '{mn}', refusing to load module '{mn}'"));
+            st.mods[m as usize].klp_alive = false;
+            // Knob `nullify_obj_mod_on_coming_error = "no"` (before v5.4): obj->mod is left
+            // pointing at the module whose load is refused.
+            if spec.variant.nullify_obj_mod_on_coming_error == NullifyObjMod::Yes {
+                st.objs[o as usize].mod_bound = false;
+            }
+            klp_cleanup_module_patches_limited(spec, st, m, Some(p), log);
+            return ret;
+        }
+        if st.klp_transition_patch == Some(p) && st.split == Some(Split::TransitionUnseen) {
+            // barriers = no_disable_wmb: klp_patch_object() publishes the transition patch's
+            // funcs with list_add_rcu() (a release store) after taking klp_mutex, which the
+            // disabling CPU released after its func->transition writes, so a handler reaching
+            // them sees their flag. Conservative: the lag ends for every func of the patch here
+            // (it hides executions where the older funcs still lag, never adds one).
+            st.split = None;
+        }
+        klp_patch_object(spec, st, o);
+        if st.klp_transition_patch != Some(p) {
+            klp_post_patch_callback(spec, st, o, log);
+        }
+    }
+    0
+}
+
+/// `module_load_during_transition = blocked`: `klp_module_coming()` finds a transition in
+/// progress and sleeps (the module goes to [`ModState::KlpWait`]) until `klp_transition_patch`
+/// is NULL. Atomic because: it reads `klp_transition_patch` under `klp_mutex` and drops it to
+/// sleep; a waiting module runs no code.
+pub fn klp_module_coming_waits(spec: &Spec, st: &State) -> bool {
+    spec.variant.module_load_during_transition == ModuleLoadDuringTransition::Blocked
+        && st.klp_transition_patch.is_some()
+}
+
+/// `klp_cleanup_module_patches_limited()`: revert the module's objects of every patch before
+/// `limit`, at once for all tasks (the module's code no longer runs).
+fn klp_cleanup_module_patches_limited(
+    spec: &Spec,
+    st: &mut State,
+    m: ModId,
+    limit: Option<PatchId>,
+    log: &mut impl Log,
+) {
+    for p in st.klp_patches.clone() {
+        if Some(p) == limit {
+            break;
+        }
+        let Some(o) = spec.patches[p as usize]
+            .objs
+            .iter()
+            .copied()
+            .find(|&o| st.objs[o as usize].exists && spec.objs[o as usize].module == Some(m))
+        else {
+            continue;
+        };
+        // The registration API: a registered, disabled patch is only unbound.
+        if klp_registered_disabled(spec, st, p) {
+            st.objs[o as usize].mod_bound = false;
+            continue;
+        }
+        if !loader_patches_modules(spec) && !st.objs[o as usize].mod_bound {
+            // Design variants where the loader does not patch: an object the module never
+            // bound (it loaded after the patch) was never patched; nothing to revert.
+            continue;
+        }
+        if st.klp_transition_patch != Some(p) || spec.mutated(Mutation::PreUnpatchForTransitionPatchOnGoing) {
+            klp_pre_unpatch_callback(spec, st, o, log);
+        }
+        let (pn, mn) = (&spec.patches[p as usize].name, &spec.modules[m as usize].name);
+        log.line(|| format!("livepatch: reverting patch '{pn}' on unloading module '{mn}'"));
+        klp_unpatch_object(spec, st, o, false);
+        if !spec.mutated(Mutation::GoingSkipsPostUnpatch) {
+            klp_post_unpatch_callback(spec, st, o, log);
+        }
+        // klp_free_object_loaded(): obj->mod = NULL.
+        st.objs[o as usize].mod_bound = false;
+    }
+}
+
+/// `klp_module_going()` from `delete_module()` after `mod->exit()` (or from the loader's
+/// error path): revert the module's objects of every patch.
+/// Atomic because: `klp_mutex`; the module's exit has run, nobody calls into it any more.
+pub fn klp_module_going(spec: &Spec, st: &mut State, m: ModId, log: &mut impl Log) {
+    st.reach(Site::ModuleGoing);
+    if st.mods[m as usize].state != ModState::Going {
+        st.warn(Warn::ModuleState);
+    }
+    st.mods[m as usize].klp_alive = false;
+    klp_cleanup_module_patches_limited(spec, st, m, None, log);
+}
+
+/// Whether the module loader patches a coming module (`klp_module_coming()` applying the
+/// patches on `klp_patches`), per the `late_module_patching` knob: only upstream does.
+pub fn loader_patches_modules(spec: &Spec) -> bool {
+    spec.variant.late_module_patching == LateModulePatching::OnComing
+}

@@ -1,0 +1,3 @@
+//! kernel/module/: the module loader.
+
+pub mod main;

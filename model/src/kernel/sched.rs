@@ -1,0 +1,4 @@
+//! kernel/sched/: the scheduler's share of livepatch.
+
+pub mod core;
+pub mod idle;

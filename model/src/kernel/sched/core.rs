@@ -1,0 +1,22 @@
+//! kernel/sched/core.c: a task blocks (`__schedule()`, which calls `__klp_sched_try_switch()`
+//! on the newest kernels; v6.4..v6.15 called it from `cond_resched()` instead) and is woken.
+
+use crate::ids::*;
+use crate::kernel::livepatch::transition::__klp_sched_try_switch;
+use crate::log::Log;
+use crate::spec::Spec;
+use crate::state::State;
+use crate::task::Context;
+
+/// `schedule()`: `__schedule()` calls `__klp_sched_try_switch()`, then the task leaves the CPU
+/// (unless a split self switch is still in flight: it then stays on the CPU until done).
+pub fn schedule(spec: &Spec, st: &mut State, pid: Pid, log: &mut impl Log) {
+    if __klp_sched_try_switch(spec, st, pid, Context::Sleeping, log) {
+        st.tasks[pid as usize].context = Context::Sleeping;
+    }
+}
+
+/// `try_to_wake_up()`: the sleeping task runs again.
+pub fn try_to_wake_up(st: &mut State, pid: Pid) {
+    st.tasks[pid as usize].context = Context::Running;
+}
