@@ -39,6 +39,7 @@ pub mod lifecycle;
 pub mod log;
 pub mod mutation;
 pub mod ordering;
+pub mod palette;
 pub mod patch;
 pub mod picture;
 pub mod preset;
