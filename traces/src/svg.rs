@@ -107,10 +107,7 @@ pub fn render(trace: &Trace) -> String {
     let mut legend = vec![("original code".to_string(), palette::ORIGINAL)];
     legend.extend(patches.iter().enumerate().map(|(p, name)| (format!("{name}'s code"), palette::patch(p))));
     let legend_w: usize = legend.iter().map(|(label, _)| legend_item_w(label)).sum();
-    let width = lanes_end
-        .max(title.len() * 17 / 2 + 16)
-        .max(LEFT + replay.len() * 7 + 16)
-        .max(LEFT + 8 + legend_w);
+    let width = lanes_end.max(title.len() * 17 / 2 + 16).max(LEFT + replay.len() * 7 + 16).max(LEFT + 8 + legend_w);
     let lane_of = |name: &str| tasks.iter().position(|t| t == name).map(|k| k + 1).unwrap_or(0);
 
     // Rows: the initial state, each step, then the violating task's next call.
