@@ -40,13 +40,8 @@ max_n=5
 python3 scripts/paper_data.py toy "$bin" "$max_n" >"$data/toy.json"
 BENCH_JSON="$data/spin.json" KLPCHECK="$bin" scripts/bench-vs-spin.sh "$max_n" >&2
 
-echo "== anchor figures (SPIN, TLC: measured by the anchor, TLC is not installable here)" >&2
-anchor="$repo/../shared/anchors/toy/README.md"
-if [[ -f "$anchor" ]]; then
-    python3 scripts/paper_data.py anchor "$anchor" >"$data/anchor.json"
-else
-    echo "  $anchor not found: keeping the committed $data/anchor.json" >&2
-fi
+echo "== toy/README.md figures (SPIN, one run each; TLC is not installable here)" >&2
+python3 scripts/paper_data.py anchor toy/README.md >"$data/anchor.json"
 # paper/data/engine.json (thread scaling, symmetry at N = 14, the large scenario) is written by
 # scripts/bench-engine.py, about 15 minutes on its own; run it first for a full rebuild.
 

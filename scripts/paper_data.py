@@ -5,8 +5,8 @@
     paper_data.py selftests BIN        `klpcheck run` transcripts vs the kernel selftests' expected text
     paper_data.py variants BIN         seed-* and history-* scenarios x every variant preset: verdicts
     paper_data.py toy BIN MAX_N        the toy model on klpcheck's engine and stateright's, N = 3..MAX_N
-    paper_data.py anchor README        the figures measured for SPIN and TLC on the toy model
-                                       (shared/anchors/toy/README.md; TLC cannot be installed here)
+    paper_data.py anchor README        the figures toy/README.md records for SPIN on the toy model
+                                       (one run each; TLC cannot be installed here)
 
 Each prints one JSON document on stdout. Nothing here computes a verdict: it only runs klpcheck.
 """
@@ -84,7 +84,7 @@ def toy(bin_, max_n):
 
 
 def anchor(readme):
-    """Rows of the anchor's "Figures measured" table: checker, N, time, states/s, memory."""
+    """Rows of toy/README.md's "Figures measured" table: checker, N, time, states/s, memory."""
     rows, inside = [], False
     for line in pathlib.Path(readme).read_text().splitlines():
         if line.startswith("## Figures measured"):
@@ -96,7 +96,7 @@ def anchor(readme):
             rows.append({"checker": checker.replace("`", ""), "n": int(n), "time": time_, "states_per_s": rate, "memory": memory})
     if not rows:
         sys.exit(f"{readme}: no 'Figures measured' table")
-    return {"source": "shared/anchors/toy/README.md", "rows": rows}
+    return {"source": str(pathlib.Path(readme).resolve().relative_to(REPO)), "rows": rows}
 
 
 def main():

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Writes paper/tables/seed-matrix.md (and the klpcheck JSON it is made from,
 # paper/tables/seed-matrix.json): every seed scenario (model/scenarios/seed-*.toml, the
-# scenarios of the seed thread, ../shared/docs/seed-thread.txt) under upstream and every shipped
-# variant preset. Rows are scenarios, columns variants; a cell names the violated properties and
+# scenarios raised in the LKML thread the project started from: Petr Mladek, 2018-10-22, "Re:
+# [PATCH v12 06/12] livepatch: Simplify API by removing registration step") under upstream and
+# every shipped variant preset. Rows are scenarios, columns variants; a cell names the violated properties and
 # the distinct-state count. Counterexamples go to traces/out/seed-matrix/.
 #
 #   scripts/seed-matrix.sh [SCENARIO...]      (default: every model/scenarios/seed-*.toml)

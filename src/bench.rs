@@ -1,14 +1,14 @@
 //! `klpcheck bench toy --tasks N [--engine klpcheck|stateright] [--threads T] [--symmetry]
-//! [--json]`: explores the toy transition model of shared/anchors/toy with one engine and
-//! prints its statistics, so that engines (and SPIN, see scripts/bench-vs-spin.sh) can be
-//! compared on identical work. Expected distinct states: 4,230 / 57,122 / 808,950 /
-//! 11,770,418 for N = 3..6.
+//! [--json]`: explores the toy livepatch transition model (crate klp-toy, toy/README.md) with
+//! one engine and prints its statistics, so that engines (and SPIN, see
+//! scripts/bench-vs-spin.sh) can be compared on identical work. Expected distinct states:
+//! 4,230 / 57,122 / 808,950 / 11,770,418 for N = 3..6.
 
 use std::time::Instant;
 
 use anyhow::{bail, Result};
-use klp_checker::toy::{self, Toy};
 use klp_checker::{sys, Bfs};
+use klp_toy::{self as toy, Toy};
 use stateright::{Checker, Model};
 
 #[derive(clap::Args, Debug)]

@@ -20,7 +20,7 @@ pub enum Command {
     List(ListArgs),
     /// Browse the state space in a web browser (stateright's Explorer).
     Explore(ExploreArgs),
-    /// Benchmark an engine on a built-in model (the toy transition model of ../shared/anchors/toy).
+    /// Benchmark an engine on a built-in model (the toy livepatch model, crate klp-toy: toy/README.md).
     Bench(crate::bench::BenchArgs),
     /// Run a script scenario deterministically and print its dmesg transcript (as the kernel
     /// selftests' check_result sees it).

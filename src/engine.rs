@@ -115,8 +115,9 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: bool) -> Outco
     }
 }
 
-/// stateright's BFS. Its known limits (../shared/docs/stateright.md): counterexamples are not
-/// always shortest with several threads, and `timeout` does not stop a single-threaded run.
+/// stateright's BFS. Its known limits (why klpcheck has its own engine, checker/src/lib.rs):
+/// counterexamples are not always shortest with several threads, and `timeout` does not stop
+/// a single-threaded run.
 /// Completeness is decided here, never by stateright's `assert_properties()`.
 pub fn run_stateright(model: KlpSystem, limits: &Limits) -> Outcome {
     let props = model.properties();

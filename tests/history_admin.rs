@@ -1,4 +1,4 @@
-//! Historical and proposed behaviours on the admin/module side (design-variants.md, second
+//! Historical and proposed behaviours on the admin/module side (docs/design-variants.md, second
 //! table): each knob value rediscovers its real bug on a small `history-*` scenario, and
 //! upstream Linux does not have it.
 //!

@@ -1,5 +1,5 @@
 //! Historical bugs on the transition/task side, rediscovered by their design knobs
-//! (../shared/docs/design-variants.md, second table). For each: with the historical preset the
+//! (docs/design-variants.md, second table). For each: with the historical preset the
 //! property is violated after the pinned number of states with the exact shortest
 //! counterexample, and `klpcheck replay` confirms it; with upstream (and the alternative fixes)
 //! every `always` property holds (state count pinned). The rows are data:

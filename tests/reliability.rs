@@ -277,7 +277,8 @@ fn symmetry_reduction_agrees_with_the_unreduced_search() {
     // interchangeable: each has its own entry functions and the transition visits them in
     // pid order); klpcheck's engine offers symmetry for the toy model only. There, the reduced
     // search must keep every verdict, and count exactly the orbits of the full space.
-    use klp_checker::{toy, Bfs};
+    use klp_checker::Bfs;
+    use klp_toy as toy;
     for n in 2..=4 {
         for (m, what) in [(toy::Toy::new(n), "correct"), (toy::Toy::buggy(n), "buggy")] {
             let full = Bfs::new(&m).threads(2).run();

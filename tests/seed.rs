@@ -1,10 +1,10 @@
-//! The seed discussion's questions (LKML 2018, seed-thread.txt) as scenario x variant runs of
-//! `klpcheck check SCENARIO --variant P [--set knob=value]`: every verdict that differs from
-//! "holds"/"reachable" and the number of distinct states are pinned, so a model change that
-//! moves an answer fails here (rows: tests/seed/cases.toml). Upstream violates no safety property
-//! on any seed scenario; where a task sleeps forever in a patched function,
-//! `transition_completes` and `patch_removable_without_force` fail upstream too, as in the
-//! kernel (the transition stays pending until it is reversed or forced).
+//! The seed discussion's questions (LKML 2018; docs/design-variants.md, first table) as
+//! scenario x variant runs of `klpcheck check SCENARIO --variant P [--set knob=value]`: every
+//! verdict that differs from "holds"/"reachable" and the number of distinct states are pinned,
+//! so a model change that moves an answer fails here (rows: tests/seed/cases.toml). Upstream
+//! violates no safety property on any seed scenario; where a task sleeps forever in a patched
+//! function, `transition_completes` and `patch_removable_without_force` fail upstream too, as
+//! in the kernel (the transition stays pending until it is reversed or forced).
 
 mod common;
 use assert_cmd::Command;

@@ -1,7 +1,8 @@
 //! Criterion benchmark of the engine on the toy model (N=4 and N=5; 1 and 2 threads).
 //! `cargo bench -p klp-checker --bench toy`
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use klp_checker::{toy::Toy, Bfs};
+use klp_checker::Bfs;
+use klp_toy::Toy;
 
 fn toy(c: &mut Criterion) {
     let mut g = c.benchmark_group("toy");

@@ -1,5 +1,6 @@
 //! Quick toy run without the CLI: `cargo run --release -p klp-checker --example toy -- N [THREADS] [sym|buggy]`.
-use klp_checker::{toy, Bfs};
+use klp_checker::Bfs;
+use klp_toy as toy;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -1,9 +1,9 @@
 //! The explored graph, kept for liveness checking.
 //!
 //! Why this shape: stateright's `eventually` looks at terminal states only (no cycles, no
-//! fairness, ../shared/docs/stateright.md). Leads-to under fairness and possibility need
-//! the whole graph: per state its successors, and per edge its fairness class. States are
-//! numbered in BFS order (the order the engine stores them, identical for any thread count),
+//! fairness). Leads-to under fairness and possibility need the whole graph: per state its
+//! successors, and per edge its fairness class. States are numbered in BFS order (the order
+//! the engine stores them, identical for any thread count),
 //! so state `i` of the graph is the state `Levels::path_to` rebuilds for the same index.
 //!
 //! While the BFS runs, an edge is recorded as the 64-bit fingerprint of its target (the

@@ -1,8 +1,7 @@
 //! klp-checker: a parallel explicit-state exploration engine for any `stateright::Model`.
 //!
-//! Why not stateright's own BFS (see shared/docs/stateright.md): it ignores symmetry, its
-//! multi-threaded counterexamples are not shortest, its timeout does not stop a one-thread
-//! run, and it keeps full states plus action paths per queued job (~110-130 B/state).
+//! Why not stateright's own BFS (0.31): it ignores symmetry, its multi-threaded
+//! counterexamples are not shortest, its timeout does not stop a one-thread run, and it keeps full states plus action paths per queued job (~110-130 B/state).
 //!
 //! This engine is a level-synchronous BFS on rayon ([`Bfs`]):
 //! * the visited set stores 64-bit fingerprints only (9-14 B/state) and parent links cost
@@ -16,13 +15,46 @@
 //!   steps, on the explored graph kept in compressed form (`graph.rs`, `liveness.rs`).
 //!
 //! ```
-//! use klp_checker::{toy::Toy, Bfs, Verdict};
-//! let model = Toy::new(3);
-//! let out = Bfs::new(&model).threads(2).max_states(Some(1_000_000)).run();
+//! use klp_checker::{Bfs, Verdict};
+//! use stateright::{Model, Property};
+//!
+//! /// Two counters, each stepped up to 3: 16 states, `x == 3` is reachable.
+//! struct Counters;
+//! impl Model for Counters {
+//!     type State = (u8, u8);
+//!     type Action = u8;
+//!     fn init_states(&self) -> Vec<(u8, u8)> {
+//!         vec![(0, 0)]
+//!     }
+//!     fn actions(&self, _: &(u8, u8), out: &mut Vec<u8>) {
+//!         out.extend([0, 1]);
+//!     }
+//!     fn next_state(&self, &(x, y): &(u8, u8), a: u8) -> Option<(u8, u8)> {
+//!         match a {
+//!             0 if x < 3 => Some((x + 1, y)),
+//!             1 if y < 3 => Some((x, y + 1)),
+//!             _ => None,
+//!         }
+//!     }
+//!     fn properties(&self) -> Vec<Property<Self>> {
+//!         vec![
+//!             Property::always("sum_at_most_6", |_, s: &(u8, u8)| s.0 + s.1 <= 6),
+//!             Property::sometimes("x_reaches_3", |_, s: &(u8, u8)| s.0 == 3),
+//!         ]
+//!     }
+//! }
+//!
+//! let out = Bfs::new(&Counters).threads(2).max_states(Some(1_000)).run();
 //! assert!(out.complete());
-//! assert_eq!(out.stats.unique_states, 4_230);
-//! assert_eq!(out.property("p1_no_old_after_new").unwrap().verdict, Verdict::Holds);
+//! assert_eq!(out.stats.unique_states, 16);
+//! assert_eq!(out.property("sum_at_most_6").unwrap().verdict, Verdict::Holds);
+//! let x3 = out.property("x_reaches_3").unwrap();
+//! assert_eq!(x3.verdict, Verdict::Found);
+//! assert_eq!(x3.trace.as_ref().unwrap().actions, vec![0, 0, 0]);
 //! ```
+//!
+//! The toy livepatch transition model it is benchmarked on (`klpcheck bench toy`, SPIN and
+//! TLA+ transcriptions beside it) is the separate crate `klp-toy` (toy/).
 
 mod bfs;
 mod frontier;
@@ -33,7 +65,6 @@ mod parents;
 mod scc;
 pub mod sys;
 mod table;
-pub mod toy;
 
 pub use bfs::{fingerprint, Bfs, Canonicalise};
 pub use graph::Fairness;

@@ -7,8 +7,9 @@
 //!   0.85: 9.4-14 B/state. Non-power-of-two sizes are fine because the home slot is found by
 //!   "fastrange" (`(low32 * len) >> 32`) instead of a mask.
 //! * The shard is picked from the middle bits (32..), the home slot from the low 32 bits, so
-//!   the two are independent (stateright.md: top bits clash with hashbrown's tags; we have
-//!   no tags, but keep the bits disjoint all the same).
+//!   the two are independent (a map sharded by its top bits clashes with hashbrown, which
+//!   takes its control tags from them; we have no tags, but keep the bits disjoint all the
+//!   same).
 //! * One shard is only ever touched by one rayon task at a time (the engine hands out
 //!   `&mut Shard`), so there are no locks. 16 shards are enough for phase-B parallelism on
 //!   a few cores, and keep each shard large enough (8 MB at toy N=6) for 2 MiB huge pages.

@@ -8,8 +8,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use klp_checker::toy::{self, Toy, ToyAction::*};
 use klp_checker::{Bfs, FinishWhen, StopReason, Verdict};
+use klp_toy::{self as toy, Toy, ToyAction::*};
 use stateright::{Checker, Model, Property};
 
 /// Two counters with a boundary, a `None` successor and a symmetric swap action.

@@ -37,6 +37,7 @@ pub mod ids;
 pub mod kernel;
 pub mod log;
 pub mod mutation;
+pub mod palette;
 pub mod picture;
 pub mod preset;
 pub mod program;

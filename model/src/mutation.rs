@@ -104,7 +104,7 @@ pub enum Mutation {
     SignalsNeverSent,
     /// core.c `klp_module_coming()`: wait until no transition is in progress before patching the
     /// coming module (the design rejected in favour of patching coming modules at once,
-    /// kernel-semantics L6). Applied where `KlpSystem` offers the loader step.
+    /// docs/kernel-semantics.md L6). Applied where `KlpSystem` offers the loader step.
     ComingWaitsForTransition,
     /// core.c `enabled_store()`: the `patch == klp_transition_patch` branch missing, so a write
     /// during the patch's transition takes the `__klp_disable_patch()` path, which refuses with

@@ -4,23 +4,12 @@
 //! column per task: its comm, where it is, `patch_state` and TIF_PATCH_PENDING, and its kernel
 //! stack (innermost frame on top), each frame coloured by the version the ftrace handler chose.
 
-use crate::ids::{FuncId, PatchId, Version};
+use crate::ids::{FuncId, PatchId};
+use crate::palette::{self, Colour};
 use crate::spec::Spec;
 use crate::state::{ModState, PatchLife, State};
 use crate::task::{Context, PatchState};
 use std::fmt::Write;
-
-/// Fill colours: the original code grey, each patch its own colour (by patch index).
-const ORIGINAL: &str = "#d9d9d9";
-const PATCH_COLOURS: [&str; 6] = ["#8ecae6", "#ffb703", "#90be6d", "#f28482", "#cdb4db", "#f4a261"];
-
-/// The colour of a version: grey for the original, a patch's colour otherwise.
-pub fn version_colour(v: Version) -> &'static str {
-    match v.patch() {
-        None => ORIGINAL,
-        Some(p) => PATCH_COLOURS[p as usize % PATCH_COLOURS.len()],
-    }
-}
 
 const COL_W: usize = 190;
 const LINE_H: usize = 16;
@@ -174,13 +163,15 @@ pub fn state_svg(spec: &Spec, st: &State) -> String {
         // Innermost frame on top, as a stack trace prints it.
         for (depth, fr) in t.stack.iter().rev().enumerate() {
             let y = top + head_h + 4 + depth * FRAME_H;
+            let colour = palette::version(fr.version);
             let _ = write!(
                 s,
-                r##"<rect x="{x}" y="{y}" width="{COL_W}" height="{}" fill="{}" stroke="#555"/><text x="{}" y="{}" class="klp-frame">{}</text>"##,
+                r##"<rect x="{x}" y="{y}" width="{COL_W}" height="{}" fill="{}" stroke="#555"/><text x="{}" y="{}" class="klp-frame" fill="{}">{}</text>"##,
                 FRAME_H - 2,
-                version_colour(fr.version),
+                colour.fill,
                 x + 4,
                 y + 14,
+                colour.ink,
                 esc(&spec.version_name(fr.func, fr.version))
             );
         }
@@ -188,15 +179,16 @@ pub fn state_svg(spec: &Spec, st: &State) -> String {
     // Legend: one swatch per version.
     let y = height - 14;
     let mut x = 10;
-    let mut legend = vec![("original".to_string(), ORIGINAL)];
+    let mut legend: Vec<(String, Colour)> = vec![("original".to_string(), palette::ORIGINAL)];
     for (p, ps) in spec.patches.iter().enumerate() {
-        legend.push((ps.name.clone(), version_colour(Version::of_patch(p as PatchId))));
+        legend.push((ps.name.clone(), palette::patch(p)));
     }
     for (name, colour) in legend {
         let _ = write!(
             s,
-            r##"<rect x="{x}" y="{}" width="12" height="12" fill="{colour}" stroke="#555"/><text x="{}" y="{y}">{}</text>"##,
+            r##"<rect x="{x}" y="{}" width="12" height="12" fill="{}" stroke="#555"/><text x="{}" y="{y}">{}</text>"##,
             y - 10,
+            colour.fill,
             x + 16,
             esc(&name)
         );

@@ -173,6 +173,7 @@ pub enum Warn {
 }
 
 /// Events that break a property at the moment they happen (state predicates cannot see them).
+/// The labels (S6, ...) are the rules of docs/kernel-semantics.md.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
 pub enum Event {

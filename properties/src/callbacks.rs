@@ -1,4 +1,5 @@
-//! Callback order and pairing (Documentation/livepatch/callbacks.rst; core.h wrappers).
+//! Callback order and pairing (Documentation/livepatch/callbacks.rst; core.h wrappers;
+//! docs/kernel-semantics.md S7, S8).
 
 use crate::{always, sometimes, Entry};
 use klp_model::state::{Event, Site};

@@ -1,4 +1,5 @@
-//! The consistency model itself (Documentation/livepatch/livepatch.rst, section 3).
+//! The consistency model itself (Documentation/livepatch/livepatch.rst, section 3;
+//! docs/kernel-semantics.md S4, S11).
 
 use crate::{always, sometimes, Entry};
 use klp_model::kernel::livepatch::patch::version_for;

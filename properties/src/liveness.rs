@@ -1,4 +1,4 @@
-//! Liveness and possibility (kernel-semantics §9 L1-L6): what must eventually happen, or must
+//! Liveness and possibility (docs/kernel-semantics.md L1-L6): what must eventually happen, or must
 //! remain possible. These need the whole explored graph and fairness, so only klpcheck's
 //! engine checks them (`klp_checker::Bfs::liveness`); stateright's engine reports them
 //! `unchecked`. Fairness assumptions: model/src/fairness.rs (the kernel's workers and the
@@ -43,7 +43,7 @@ pub fn entries() -> Vec<LiveEntry> {
         live!(
             "transition_completes",
             LiveKind::LeadsTo { p: in_transition, q: no_transition },
-            "transition.c klp_try_complete_transition() (re-arms klp_transition_work every second; klp_send_signals() every 15th try); livepatch.rst \"Consistency model\": the transition completes once every task is switched; kernel-semantics L1, L2",
+            "transition.c klp_try_complete_transition() (re-arms klp_transition_work every second; klp_send_signals() every 15th try); livepatch.rst \"Consistency model\": the transition completes once every task is switched; docs/kernel-semantics.md L1, L2",
             "leads-to: once klp_transition_patch is set, it is eventually cleared (the patching or \
              unpatching transition, possibly reversed or forced, completes), assuming only the \
              kernel's fairness (the transition work runs, tasks return from functions, block, \
@@ -56,7 +56,7 @@ pub fn entries() -> Vec<LiveEntry> {
         live!(
             "module_load_completes",
             LiveKind::LeadsTo { p: module_loading, q: no_module_loading },
-            "kernel/module/main.c prepare_coming_module() -> klp_module_coming() (takes klp_mutex, never waits for a transition), do_init_module(); kernel-semantics L6",
+            "kernel/module/main.c prepare_coming_module() -> klp_module_coming() (takes klp_mutex, never waits for a transition), do_init_module(); docs/kernel-semantics.md L6",
             "leads-to: once a target module's load has begun (complete_formation(), \
              MODULE_STATE_COMING) it eventually becomes LIVE or is freed (klp_module_coming() \
              refused it), even while a transition is stuck. Stated for all target modules at \
@@ -68,7 +68,7 @@ pub fn entries() -> Vec<LiveEntry> {
         live!(
             "patch_removable_without_force",
             LiveKind::Possibility { p: patch_listed_and_disable_left, q: no_patch_listed, allowed: not_force },
-            "livepatch.rst \"Livepatch life-cycle\" (Disabling: echo 0 > enabled; a transition can be reversed by writing the opposite value while it runs; force \"should be used with extreme caution\"); core.c enabled_store() -> klp_reverse_transition() / __klp_disable_patch(); transition.c klp_try_complete_transition() -> klp_free_patch_async(); kernel-semantics L3, L5",
+            "livepatch.rst \"Livepatch life-cycle\" (Disabling: echo 0 > enabled; a transition can be reversed by writing the opposite value while it runs; force \"should be used with extreme caution\"); core.c enabled_store() -> klp_reverse_transition() / __klp_disable_patch(); transition.c klp_try_complete_transition() -> klp_free_patch_async(); docs/kernel-semantics.md L3, L5",
             "possibility: from every reachable state in which some livepatch is on klp_patches and \
              the scenario still offers echo 0 > enabled for every patch on it, some sequence of \
              steps without echo 1 > force takes every patch off klp_patches. (Under disable_via = \
@@ -88,7 +88,7 @@ pub fn entries() -> Vec<LiveEntry> {
         live!(
             "transition_reversible_without_force",
             LiveKind::Possibility { p: in_transition_and_reversal_left, q: no_transition, allowed: not_force },
-            "livepatch.rst \"Livepatch life-cycle\" / sysfs \"enabled\": \"If a patch is in transition, writing the opposite value reverses it\"; core.c enabled_store() -> klp_reverse_transition(); seed thread (P. Mladek: \"The revert operation allows to remove a livepatch stuck in the transition without forcing\"); kernel-semantics L3",
+            "livepatch.rst \"Livepatch life-cycle\" / sysfs \"enabled\": \"If a patch is in transition, writing the opposite value reverses it\"; core.c enabled_store() -> klp_reverse_transition(); seed thread (P. Mladek: \"The revert operation allows to remove a livepatch stuck in the transition without forcing\"); docs/kernel-semantics.md L3",
             "possibility: from every reachable state in a transition in which the scenario still \
              offers the write that reverses it (echo 0 > enabled while patching, echo 1 while \
              unpatching), some sequence of steps without echo 1 > force ends the transition \

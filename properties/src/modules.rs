@@ -1,4 +1,4 @@
-//! Modules, func_stacks and patch lifetimes (kernel-semantics S9, S10, S12, S13, S14).
+//! Modules, func_stacks and patch lifetimes (docs/kernel-semantics.md S9, S10, S12, S13, S14).
 
 use crate::{always, sometimes, Entry};
 use klp_model::ids::{FuncId, Version};

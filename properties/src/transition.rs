@@ -1,5 +1,5 @@
-//! The transition's bookkeeping (kernel-semantics S1-S6, S15): one transition at a time, idle
-//! outside it, TIF_PATCH_PENDING exactly on the tasks not yet at the target.
+//! The transition's bookkeeping (docs/kernel-semantics.md S1-S3, S5, S6, S15): one transition
+//! at a time, idle outside it, TIF_PATCH_PENDING exactly on the tasks not yet at the target.
 
 use crate::{always, sometimes, Entry};
 use klp_model::state::{Event, Site};

@@ -2,16 +2,19 @@
 //! and the kernel's work, one lane per task, steps down the page. Each row shows, in the lane of
 //! whoever acts, the step's action (the transition work's `klp_try_switch_task()` as an arrow
 //! to the task it tries), the kernel messages in the admin lane, and in every task lane that
-//! task's stack as frames coloured by version (original code and new code in different
-//! colours) with its `patch_state` and `TIF_PATCH_PENDING`. The violating step is shaded red;
+//! task's stack as frames coloured by version (klp_model::palette: the original grey, each
+//! patch its own colour, the same as in the Explorer) with its `patch_state` and
+//! `TIF_PATCH_PENDING`. The violating step is shaded red;
 //! the violating task's next call follows it. Hand-written SVG, built from the JSON alone.
 
 use crate::view::{field, Scope, View};
 use crate::Trace;
+use klp_model::palette::{self, Colour};
 use std::fmt::Write;
 
-const OLD: &str = "#d55e00"; // vermillion: original code (and nops)
-const NEW: &str = "#0072b2"; // blue: code of a livepatch
+/// A frame whose version names no patch of the trace (a hand-edited trace): black, so that it
+/// stands out rather than passing for one of the patches.
+const UNKNOWN: Colour = Colour { fill: "#000000", ink: "#ffffff" };
 const BAD: &str = "#fde0dc";
 const CH: usize = 8; // width of one character of 12px monospace, rounded up
 const ROW: usize = 26;
@@ -35,19 +38,30 @@ fn frames(stack: &str) -> Vec<&str> {
     }
 }
 
+/// The colour of a frame `func@version`: the version is `orig` or a patch name, and the
+/// patch's number is its place among the trace's patches (scenario order, as in the model).
+fn colour_of(frame: &str, patches: &[&str]) -> Colour {
+    match frame.rsplit_once('@').map(|(_, v)| v) {
+        Some("orig") => palette::ORIGINAL,
+        Some(v) => patches.iter().position(|p| *p == v).map_or(UNKNOWN, palette::patch),
+        None => UNKNOWN,
+    }
+}
+
 /// A frame chip: `func@version` on the version's colour; returns its width.
-fn chip(out: &mut String, x: usize, y: usize, frame: &str, dashed: bool) -> usize {
+fn chip(out: &mut String, x: usize, y: usize, frame: &str, colour: Colour, dashed: bool) -> usize {
     let w = frame.len() * 15 / 2 + 10;
-    let colour = if frame.ends_with("@orig") { OLD } else { NEW };
     let stroke = if dashed { r##" stroke="#b00" stroke-width="2" stroke-dasharray="4 2""## } else { "" };
-    let _ = writeln!(out, r#"<rect x="{x}" y="{}" width="{w}" height="18" rx="4" fill="{colour}"{stroke}/>"#, y - 13);
-    text(out, x + 5, y, 12, r#"fill="white""#, frame);
+    let fill = colour.fill;
+    let _ = writeln!(out, r#"<rect x="{x}" y="{}" width="{w}" height="18" rx="4" fill="{fill}"{stroke}/>"#, y - 13);
+    text(out, x + 5, y, 12, &format!(r#"fill="{}""#, colour.ink), frame);
     w
 }
 
 /// The SVG document.
 pub fn render(trace: &Trace) -> String {
     let tasks: Vec<String> = trace.initial.names(Scope::Task).into_iter().map(String::from).collect();
+    let patches = trace.initial.names(Scope::Patch);
     // Lane widths from the longest content.
     let mut view = trace.initial.clone();
     let mut admin_w = "admin / kernel work".len();
@@ -90,7 +104,10 @@ pub fn render(trace: &Trace) -> String {
     let title = crate::title(trace);
     let replay = format!("replay: {}", trace.replay);
     let lanes_end = lane_x.last().copied().unwrap_or(0) + 16;
-    let width = lanes_end.max(title.len() * 17 / 2 + 16).max(LEFT + replay.len() * 7 + 16);
+    let mut legend = vec![("original code".to_string(), palette::ORIGINAL)];
+    legend.extend(patches.iter().enumerate().map(|(p, name)| (format!("{name}'s code"), palette::patch(p))));
+    let legend_w: usize = legend.iter().map(|(label, _)| legend_item_w(label)).sum();
+    let width = lanes_end.max(title.len() * 17 / 2 + 16).max(LEFT + replay.len() * 7 + 16).max(LEFT + 8 + legend_w);
     let lane_of = |name: &str| tasks.iter().position(|t| t == name).map(|k| k + 1).unwrap_or(0);
 
     // Rows: the initial state, each step, then the violating task's next call.
@@ -107,12 +124,12 @@ pub fn render(trace: &Trace) -> String {
             text(body, x0, y, 10, attrs, &state);
             let mut x = x0;
             for f in frames(v.get(Scope::Task, t, field::STACK)) {
-                x += chip(body, x, y + 18, f, false) + 4;
+                x += chip(body, x, y + 18, f, colour_of(f, &patches), false) + 4;
             }
             if let Some((task, call)) = next {
                 if task == t {
                     let callee = call.rsplit(" > ").next().unwrap_or(call);
-                    chip(body, x, y + 18, callee, true);
+                    chip(body, x, y + 18, callee, colour_of(callee, &patches), true);
                 }
             }
         }
@@ -140,13 +157,11 @@ pub fn render(trace: &Trace) -> String {
         text(&mut body, 6, y + 4, 12, r#"font-weight="bold""#, &s.i.to_string());
         let lane = lane_of(&s.actor);
         let ax = lane_x[lane] + 8;
-        let colour = match s.stack_top_after(&view) {
-            Some(f) if f.ends_with("@orig") => OLD,
-            Some(_) => NEW,
-            None => "#000",
-        };
         let calls = matches!(s.action, klp_model::Action::Call(..) | klp_model::Action::Syscall(..));
-        let fill = if calls { colour } else { "#000" };
+        let fill = match s.stack_top_after(&view) {
+            Some(f) if calls => colour_of(&f, &patches).fill,
+            _ => "#000",
+        };
         text(&mut body, ax, y, 12, &format!(r#"font-weight="bold" fill="{fill}""#), &s.text);
         if lane == 0 {
             for (n, l) in s.dmesg.iter().filter(|l| **l != s.text).enumerate() {
@@ -202,12 +217,14 @@ pub fn render(trace: &Trace) -> String {
         }
         y += 6;
     }
-    // Legend and the replay command.
+    // Legend (one swatch per version) and the replay command.
     let mut foot = String::new();
-    let _ = writeln!(foot, r#"<rect x="{}" y="{}" width="14" height="14" fill="{OLD}"/>"#, LEFT + 8, y - 11);
-    text(&mut foot, LEFT + 28, y, 11, "", "original code (old version)");
-    let _ = writeln!(foot, r#"<rect x="{}" y="{}" width="14" height="14" fill="{NEW}"/>"#, LEFT + 238, y - 11);
-    text(&mut foot, LEFT + 258, y, 11, "", "livepatch code (new version)");
+    let mut x = LEFT + 8;
+    for (label, colour) in &legend {
+        let _ = writeln!(foot, r#"<rect x="{x}" y="{}" width="14" height="14" fill="{}"/>"#, y - 11, colour.fill);
+        text(&mut foot, x + 20, y, 11, "", label);
+        x += legend_item_w(label);
+    }
     y += LINE + 6;
     text(&mut foot, LEFT + 8, y, 11, r##"fill="#333""##, &replay);
     let height = y + 14;
@@ -241,6 +258,11 @@ pub fn render(trace: &Trace) -> String {
     out.push_str(&foot);
     out.push_str("</svg>\n");
     out
+}
+
+/// Width of one legend entry: swatch, label of 11px text, gap.
+fn legend_item_w(label: &str) -> usize {
+    20 + label.len() * 7 + 24
 }
 
 /// Splits a sentence into lines of at most `w` characters at spaces.

@@ -1,12 +1,17 @@
-//! The toy livepatch transition model of `shared/anchors/toy` (livepatch.tla / .pml),
-//! transcribed exactly so that its distinct-state counts match TLC's:
-//! 4,230 / 57,122 / 808,950 / 11,770,418 for N = 3..6.
+//! klp-toy: the toy livepatch transition model, the benchmark that klpcheck's engine,
+//! stateright's BFS and SPIN explore on identical work (`klpcheck bench toy`,
+//! scripts/bench-vs-spin.sh). The same model is written in Promela (toy/toy.pml, for SPIN)
+//! and TLA+ (toy/Toy.tla) beside this crate; toy/README.md describes it and gives the figures
+//! all three reproduce: 4,230 / 57,122 / 808,950 / 11,770,418 distinct states for N = 3..6.
 //!
-//! Constants as in the anchor: D = 2 (stack depth), NF = NP = 2 (both functions patched).
+//! It lives outside klp-checker so that the generic engine's public API carries no
+//! livepatch model; the checker uses it only as a dev-dependency (examples, benches, tests).
+//!
+//! Constants as in toy/README.md: D = 2 (stack depth), NF = NP = 2 (both functions patched).
 //!
 //! The state is packed into 16 bytes (phase + one byte per task, up to 15 tasks) and hashed
 //! with a single `write_u128`: a derived `Hash` would feed the hasher byte by byte, which
-//! stateright.md measured at 1.5x slower in a hand BFS. Task byte layout:
+//! was measured 1.5x slower in a hand-written BFS. Task byte layout:
 //! bit 0 patch_state, bit 1 seen_new, bits 2-3 stack length, bits 4-5 frame 0 and
 //! bits 6-7 frame 1 (each frame: low bit function, high bit version). Frames above the
 //! stack length are 0, so equal TLA+ states have equal bytes. Unused task slots hold 0xFF
