@@ -9,7 +9,7 @@
 
 use crate::hint::did_you_mean;
 use crate::spec::*;
-use crate::variant::Variant;
+use crate::variant::{KnobError, Variant};
 use std::collections::BTreeMap;
 use std::path::Path;
 use toml::Spanned;
@@ -61,12 +61,60 @@ impl Ctx<'_> {
 
 pub(crate) use diag::{line_col, toml_error};
 
-/// Reads and checks a scenario file.
+/// A checked scenario file: everything but the design variant, which is chosen once, when the
+/// [`Spec`] is built from it ([`Scenario::build`]). A run's variant is the scenario's own
+/// [`Scenario::variant`], then a preset, then `--set`, each overriding the knobs it names; a
+/// replay's is the one its trace recorded.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// The scenario's `[variant]` table applied over upstream.
+    pub variant: Variant,
+    /// The resolved scenario under upstream, without the patches a variant derives.
+    spec: Spec,
+    /// The file, for errors of [`Scenario::build`].
+    file: String,
+}
+
+impl Scenario {
+    /// The scenario's name (its file stem).
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    /// The [`Spec`] under `variant`, the run's final one: the patches it derives (`disable_via`)
+    /// are added here, once. Fails only when they do not fit the `u8` ids.
+    pub fn build(self, variant: Variant) -> Result<Spec, ScenarioError> {
+        let mut spec = self.spec;
+        spec.variant = variant;
+        spec.add_derived_patch().map_err(|message| ScenarioError {
+            file: self.file,
+            line: 1,
+            column: 1,
+            field: "variant".into(),
+            message,
+            hint: None,
+        })?;
+        Ok(spec)
+    }
+
+    /// The [`Spec`] under the scenario's own `[variant]`.
+    pub fn into_spec(self) -> Result<Spec, ScenarioError> {
+        let v = self.variant.clone();
+        self.build(v)
+    }
+}
+
+/// Reads and checks a scenario file; the [`Spec`] under its own `[variant]`.
 pub fn load(path: &Path) -> Result<Spec, ScenarioError> {
+    read(path)?.into_spec()
+}
+
+/// Reads and checks a scenario file, its variant still to be chosen.
+pub fn read(path: &Path) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
     let src = read_utf8(path)?;
     let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    parse(&name, &file, &src)
+    read_str(&name, &file, &src)
 }
 
 /// Reads a scenario, preset or expectation file as UTF-8; a bad byte is reported at its line
@@ -88,8 +136,14 @@ pub fn read_utf8(path: &Path) -> Result<String, ScenarioError> {
     })
 }
 
-/// Parses scenario text; `file` is only used in error messages.
+/// Parses scenario text; `file` is only used in error messages. The [`Spec`] under its own
+/// `[variant]`.
 pub fn parse(name: &str, file: &str, src: &str) -> Result<Spec, ScenarioError> {
+    read_str(name, file, src)?.into_spec()
+}
+
+/// Parses scenario text, its variant still to be chosen; `file` is only used in error messages.
+pub fn read_str(name: &str, file: &str, src: &str) -> Result<Scenario, ScenarioError> {
     let ctx = Ctx { file, src };
     let raw: RawScenario = toml::from_str(src).map_err(|e| {
         let (span, field, msg, hint) = diag::toml_error(src, &e);
@@ -98,7 +152,7 @@ pub fn parse(name: &str, file: &str, src: &str) -> Result<Spec, ScenarioError> {
     resolve(name, &ctx, raw)
 }
 
-fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Spec, ScenarioError> {
+fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Scenario, ScenarioError> {
     if raw.tasks.is_empty() {
         return Err(ctx.err(
             0..0,
@@ -305,7 +359,7 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Spec, ScenarioErro
             Some("the deepest call chain explored; 2 or 3 is typical"),
         ));
     }
-    let mut spec = Spec {
+    let spec = Spec {
         name: name.to_string(),
         description: raw.description.unwrap_or_default(),
         funcs,
@@ -319,8 +373,7 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Spec, ScenarioErro
         variant: Variant::default(),
         mutations: crate::mutation::Mutations::NONE,
     };
-    spec.set_variant(variant).map_err(|e| ctx.err(0..0, "variant", e, None))?;
-    Ok(spec)
+    Ok(Scenario { variant, spec, file: ctx.file.to_string() })
 }
 
 /// Resolves a function name (and the field it is in) to its id.
@@ -337,25 +390,16 @@ fn too_many(ctx: &Ctx, span: std::ops::Range<usize>, field: &str, max: usize, id
     )
 }
 
-/// `[variant]`: each key a knob of [`KNOBS`](crate::variant::KNOBS), checked like preset files.
-fn resolve_variant(ctx: &Ctx, raw: &BTreeMap<Spanned<String>, Spanned<toml::Value>>) -> Result<Variant, ScenarioError> {
+/// `[variant]`: each key a knob, read as preset files are ([`crate::preset::read_knobs`]).
+fn resolve_variant(ctx: &Ctx, raw: &crate::preset::KnobTable) -> Result<Variant, ScenarioError> {
     let mut v = Variant::default();
-    for (k, val) in raw {
-        let key = k.get_ref();
-        let field = format!("variant.{key}");
-        let Some(s) = val.get_ref().as_str() else {
-            return Err(ctx.err(
-                val.span(),
-                &field,
-                format!("expected a string, found {}", val.get_ref().type_str()),
-                Some(&format!("write {key} = \"value\" (`klpcheck list knobs`)")),
-            ));
+    crate::preset::read_knobs(&mut v, raw, &[]).map_err(|e| {
+        let hint = match e.error {
+            KnobError::NotAString { .. } => format!("{} (`klpcheck list knobs`)", e.error.hint()),
+            _ => e.error.hint(),
         };
-        if let Err(e) = v.set(key, s) {
-            let span = if e.message.starts_with("unknown knob") { k.span() } else { val.span() };
-            return Err(ctx.err(span, &field, e.message, e.hint.as_deref()));
-        }
-    }
+        ctx.err(e.span, &format!("variant.{}", e.knob), e.error.to_string(), Some(&hint))
+    })?;
     Ok(v)
 }
 
