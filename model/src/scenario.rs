@@ -14,10 +14,14 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use toml::Spanned;
 
+mod admin;
 mod diag;
 mod raw;
+mod tasks;
 
+use admin::resolve_admin;
 use raw::*;
+use tasks::resolve_tasks;
 
 /// An error in a scenario file: where it is, which field, what is wrong, and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -401,154 +405,4 @@ fn resolve_variant(ctx: &Ctx, raw: &crate::preset::KnobTable) -> Result<Variant,
         ctx.err(e.span, &format!("variant.{}", e.knob), e.error.to_string(), Some(&hint))
     })?;
     Ok(v)
-}
-
-/// Tasks: threads first (the order of the task list), then idle tasks; `count` copies and
-/// `forks` child slots expanded.
-fn resolve_tasks(ctx: &Ctx, raw: &[RawTask], func_ref: &FuncRef) -> Result<Vec<TaskSpec>, ScenarioError> {
-    let mut tasks = Vec::new();
-    let mut idle = Vec::new();
-    let mut comms: BTreeMap<String, ()> = BTreeMap::new();
-    for t in raw {
-        let count = *t.count.get_ref() as usize;
-        if count == 0 || count > MAX_TASKS {
-            return Err(ctx.err(
-                t.count.span(),
-                "tasks.count",
-                format!("count {count} must be 1..={MAX_TASKS}"),
-                Some("identical copies of this task; a Pid is a u8 and the model allows 16 tasks in all"),
-            ));
-        }
-        let forks = *t.forks.get_ref() as usize;
-        if forks > 0 && t.kind != crate::task::TaskKind::User {
-            return Err(ctx.err(
-                t.forks.span(),
-                "tasks.forks",
-                "only user tasks fork in this model".into(),
-                Some("remove forks, or set kind = \"user\""),
-            ));
-        }
-        let total = tasks.len() + idle.len() + count * (1 + forks.min(MAX_TASKS));
-        if forks > MAX_TASKS || total > MAX_TASKS {
-            // A defaulted count or forks has no span: point at the task's comm then.
-            let span = match (forks > 0, t.count.span().is_empty()) {
-                (true, _) => t.forks.span(),
-                (false, false) => t.count.span(),
-                (false, true) => t.comm.span(),
-            };
-            return Err(ctx.err(
-                span,
-                if forks > 0 { "tasks.forks" } else { "tasks.count" },
-                format!("{total} tasks or more (after count and forks); at most {MAX_TASKS}"),
-                Some("tasks are u8 pids and each one multiplies the state space: use fewer"),
-            ));
-        }
-        let entry = t.entry.iter().map(|e| func_ref(e, "tasks.entry")).collect::<Result<Vec<_>, _>>()?;
-        for i in 0..count {
-            let comm = if count > 1 { format!("{}-{i}", t.comm.get_ref()) } else { t.comm.get_ref().clone() };
-            let list = if t.kind == crate::task::TaskKind::Idle { &mut idle } else { &mut tasks };
-            let parent = list.len();
-            let children: Vec<String> = (0..forks).map(|c| format!("{comm}.child{c}")).collect();
-            for c in std::iter::once(&comm).chain(&children) {
-                if comms.insert(c.to_string(), ()).is_some() {
-                    return Err(ctx.err(
-                        t.comm.span(),
-                        "tasks.comm",
-                        format!("duplicate task comm '{c}'"),
-                        Some("give each [[tasks]] its own comm (count = N names copies comm-0 .. comm-N-1)"),
-                    ));
-                }
-            }
-            list.push(TaskSpec { comm, kind: t.kind, entry: entry.clone(), parent: None });
-            for c in children {
-                list.push(TaskSpec { comm: c, kind: t.kind, entry: entry.clone(), parent: Some(parent as Pid) });
-            }
-        }
-    }
-    let nthreads = tasks.len();
-    for t in &mut idle {
-        t.parent = t.parent.map(|p| p + nthreads as Pid);
-    }
-    tasks.extend(idle);
-    Ok(tasks)
-}
-
-/// `[admin]`: the commands and their order.
-fn resolve_admin(
-    ctx: &Ctx,
-    raw: Option<&RawAdmin>,
-    patch_by_name: &BTreeMap<String, usize>,
-    module_ref: &ModuleRef,
-) -> Result<Admin, ScenarioError> {
-    let Some(a) = raw else {
-        return Ok(Admin { order: AdminOrder::Any, ops: vec![] });
-    };
-    let mut ops = Vec::new();
-    for o in &a.ops {
-        if ops.len() == MAX_OPS {
-            return Err(ctx.err(
-                o.op.span(),
-                "admin.ops",
-                format!("more than {MAX_OPS} commands"),
-                Some("the command counters are u8 and every command multiplies the state space: use fewer"),
-            ));
-        }
-        let patch = match &o.patch {
-            None => None,
-            Some(n) => Some(*patch_by_name.get(n.get_ref()).ok_or_else(|| {
-                let hint = did_you_mean(n.get_ref(), patch_by_name.keys())
-                    .unwrap_or_else(|| "name a [[patches]] table's name".into());
-                ctx.err(n.span(), "admin.ops.patch", format!("unknown patch '{}'", n.get_ref()), Some(&hint))
-            })? as PatchId),
-        };
-        let module = match &o.module {
-            None => None,
-            Some(n) => module_ref(&Some(n.clone()), "admin.ops.module")?,
-        };
-        let known = ["insmod", "rmmod", "disable", "enable", "force"];
-        let op = match (o.op.get_ref().as_str(), patch, module) {
-            ("insmod", Some(p), None) => AdminOp::InsmodPatch(p),
-            ("insmod", None, Some(m)) => AdminOp::InsmodModule(m),
-            ("rmmod", Some(p), None) => AdminOp::RmmodPatch(p),
-            ("rmmod", None, Some(m)) => AdminOp::RmmodModule(m),
-            ("disable", Some(p), None) => AdminOp::Disable(p),
-            ("enable", Some(p), None) => AdminOp::Enable(p),
-            ("force", Some(p), None) => AdminOp::Force(p),
-            (op, _, _) if known.contains(&op) => {
-                let which = if matches!(op, "insmod" | "rmmod") { "exactly one of patch or module" } else { "a patch" };
-                return Err(ctx.err(
-                    o.op.span(),
-                    "admin.ops",
-                    format!("'{op}' needs {which}"),
-                    Some("e.g. { op = \"insmod\", patch = \"lp1\" } or { op = \"rmmod\", module = \"m\" }"),
-                ));
-            }
-            (other, _, _) => {
-                let hint = did_you_mean(other, known.iter()).unwrap_or_else(|| format!("one of: {}", known.join(", ")));
-                return Err(ctx.err(o.op.span(), "admin.ops.op", format!("unknown command '{other}'"), Some(&hint)));
-            }
-        };
-        let max = match &o.max {
-            None => 1,
-            Some(m) if *m.get_ref() == 0 || *m.get_ref() > MAX_OP_REPEAT => {
-                return Err(ctx.err(
-                    m.span(),
-                    "admin.ops.max",
-                    format!("max {} must be 1..={MAX_OP_REPEAT}", m.get_ref()),
-                    Some("how often the command may run in order = \"any\""),
-                ))
-            }
-            Some(m) => *m.get_ref() as u8,
-        };
-        if a.order == AdminOrder::Script && o.max.is_some() {
-            return Err(ctx.err(
-                o.op.span(),
-                "admin.ops.max",
-                "max only applies to order = \"any\"".into(),
-                Some("repeat the command in the script instead"),
-            ));
-        }
-        ops.push(OpSpec { op, max, wait: o.wait.unwrap_or(true) });
-    }
-    Ok(Admin { order: a.order, ops })
 }
