@@ -3,6 +3,7 @@
 use crate::cli::CheckArgs;
 use crate::engine::Outcome;
 use crate::run_one::TraceOut;
+use crate::target::Target;
 use anyhow::Result;
 use klp_model::KlpSystem;
 use stateright::Expectation;
@@ -43,29 +44,18 @@ pub fn verdict(expectation: &Expectation, found: bool, complete: bool) -> Verdic
 }
 
 pub fn run(a: &CheckArgs) -> Result<u8> {
-    let (path, spec) = crate::scenarios::load_with_variant(&a.scenario, a.variant.as_deref(), &a.set)?;
-    let docs = klp_properties::docs();
-    for w in &a.witness {
-        if !docs.iter().any(|d| d.name == w && d.expectation == Expectation::Sometimes) {
-            anyhow::bail!("--witness {w}: no `sometimes` property of that name (see `klpcheck list properties`)");
-        }
-    }
+    // `--witness` names were checked when the arguments were parsed (cli.rs `sometimes_property`).
+    let t = Target::of_args(&a.target)?;
     let limits = crate::run_one::engine_limits(a.threads, &a.limits);
     if limits.threads == 0 {
         anyhow::bail!("--threads must be at least 1");
     }
-    let to = TraceOut {
-        dir: &a.out,
-        witness: &a.witness,
-        print_steps: !a.json,
-        variant: a.variant.as_deref(),
-        sets: &a.set,
-    };
-    let r = crate::run_one::check_one(&path, spec, a.engine, &limits, a.progress, &to)?;
+    let to = TraceOut { dir: &a.out, witness: &a.witness, print_steps: !a.json, target: &t };
+    let r = crate::run_one::check_one(&t.path, t.spec.clone(), a.engine, &limits, a.progress, &to)?;
     if a.json {
         print_json(&r.model, &r.outcome, &r.lines);
     } else {
-        print_table(&r.model, &path, &r.outcome, &r.lines);
+        print_table(&r.model, &t.path, &r.outcome, &r.lines);
     }
     Ok(r.exit_code())
 }

@@ -33,8 +33,11 @@ pub enum Command {
     Ci(CiArgs),
 }
 
+/// What `check`, `explore` and `run` run: a scenario under a variant (resolved by
+/// [`crate::target::Target::of_args`]). The help here is `check`'s; `explore` and `run` word
+/// theirs with `mut_arg`.
 #[derive(Args, Debug)]
-pub struct CheckArgs {
+pub struct TargetArgs {
     /// A scenario file, or the name of a shipped scenario (model/scenarios/NAME.toml).
     #[arg(default_value = "default")]
     pub scenario: String,
@@ -45,6 +48,12 @@ pub struct CheckArgs {
     /// Set one knob, e.g. `--set stack_check=none` (repeatable; applied after --variant).
     #[arg(long = "set", value_name = "KNOB=VALUE")]
     pub set: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -76,16 +85,14 @@ pub enum Engine {
 }
 
 #[derive(Args, Debug)]
+#[command(
+    mut_arg("scenario", |a| a.help("A scenario file, or the name of a shipped scenario")),
+    mut_arg("variant", |a| a.help("A design variant (preset name or file), as for `check`")),
+    mut_arg("set", |a| a.help("Set one knob (repeatable), as for `check`")),
+)]
 pub struct ExploreArgs {
-    /// A scenario file, or the name of a shipped scenario.
-    #[arg(default_value = "default")]
-    pub scenario: String,
-    /// A design variant (preset name or file), as for `check`.
-    #[arg(long)]
-    pub variant: Option<String>,
-    /// Set one knob (repeatable), as for `check`.
-    #[arg(long = "set", value_name = "KNOB=VALUE")]
-    pub set: Vec<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Where to listen (loopback by default).
     #[arg(long, default_value = "127.0.0.1:3000")]
     pub addr: String,
@@ -127,15 +134,16 @@ pub enum ListWhat {
 }
 
 #[derive(Args, Debug)]
+#[command(
+    mut_arg("scenario", |a| a
+        .help("A script scenario file, or the name of a shipped scenario (model/scenarios/NAME.toml)")
+        .default_value(None)
+        .required(true)),
+    mut_arg("variant", |a| a.help("A design variant (see `klpcheck check --variant`)")),
+)]
 pub struct RunArgs {
-    /// A script scenario file, or the name of a shipped scenario (model/scenarios/NAME.toml).
-    pub scenario: String,
-    /// A design variant (see `klpcheck check --variant`).
-    #[arg(long)]
-    pub variant: Option<String>,
-    /// Set one knob, e.g. `--set stack_check=none` (repeatable; applied after --variant).
-    #[arg(long = "set", value_name = "KNOB=VALUE")]
-    pub set: Vec<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Print every kernel line, not only those the selftest harness's filter keeps.
     #[arg(long)]
     pub all: bool,

@@ -8,7 +8,7 @@ use klp_model::KlpSystem;
 use stateright::Model;
 
 pub fn run(a: &ExploreArgs) -> Result<u8> {
-    let (path, spec) = crate::scenarios::load_with_variant(&a.scenario, a.variant.as_deref(), &a.set)?;
+    let t = crate::target::Target::of_args(&a.target)?;
     let addr: std::net::SocketAddr =
         a.addr.parse().map_err(|e| anyhow::anyhow!("--addr {}: not an address:port ({e})", a.addr))?;
     if !addr.ip().is_loopback() && !a.public {
@@ -18,11 +18,11 @@ pub fn run(a: &ExploreArgs) -> Result<u8> {
     }
     // stateright's server panics if it cannot bind: find out first, with a clear error.
     drop(std::net::TcpListener::bind(addr).map_err(|e| anyhow::anyhow!("--addr {addr}: cannot listen: {e}"))?);
-    let model = KlpSystem::new(spec, klp_properties::catalogue);
+    let model = KlpSystem::new(t.spec, klp_properties::catalogue);
     println!(
         "Explorer for scenario {} ({}), variant {}: http://{addr}/  (Ctrl-C stops)",
         model.spec.name,
-        path.display(),
+        t.path.display(),
         model.spec.variant.describe()
     );
     let mut builder = model.checker();

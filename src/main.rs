@@ -18,6 +18,7 @@ mod replay;
 mod run;
 mod run_one;
 mod scenarios;
+mod target;
 mod variants;
 
 use clap::Parser;

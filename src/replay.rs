@@ -5,21 +5,10 @@ use anyhow::Result;
 use klp_model::KlpSystem;
 use klp_traces::Replay;
 
-/// Loads the model a trace was found in: its scenario (the recorded path if it exists, else
-/// the shipped scenario of that name, or `--scenario`) under the trace's variant.
+/// The model a trace was found in ([`crate::target::Target::of_trace`]).
 pub fn model_of(trace: &klp_traces::Trace, file: &std::path::Path, scenario: Option<&str>) -> Result<KlpSystem> {
-    let scenario = match scenario {
-        Some(s) => s.to_string(),
-        None if std::path::Path::new(&trace.scenario_path).exists() => trace.scenario_path.clone(),
-        None => trace.scenario.clone(),
-    };
-    let (_, mut spec) = crate::scenarios::load(&scenario)?;
-    // The trace records every knob: replay under the variant it was found in.
-    spec.set_variant(trace.variant.clone()).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    if spec.name != trace.scenario {
-        anyhow::bail!("{}: trace is for scenario '{}', not '{}'", file.display(), trace.scenario, spec.name);
-    }
-    Ok(KlpSystem::new(spec, klp_properties::catalogue))
+    let t = crate::target::Target::of_trace(trace, file, scenario)?;
+    Ok(KlpSystem::new(t.spec, klp_properties::catalogue))
 }
 
 /// The trace's `property` and `verdict` must name a property of the catalogue and a verdict

@@ -7,7 +7,7 @@ use klp_model::KlpSystem;
 use klp_traces::run::{self, RunError};
 
 pub fn run(a: &RunArgs) -> Result<u8> {
-    let (_, spec) = crate::scenarios::load_with_variant(&a.scenario, a.variant.as_deref(), &a.set)?;
+    let spec = crate::target::Target::of_args(&a.target)?.spec;
     let model = KlpSystem::new(spec, klp_properties::catalogue);
     let result =
         if a.all { run::execute(&model, a.max_steps).map(|r| r.dmesg) } else { run::run_script(&model, a.max_steps) };
@@ -18,14 +18,14 @@ pub fn run(a: &RunArgs) -> Result<u8> {
             }
             Ok(0)
         }
-        Err(e @ RunError::NotScript(_)) => anyhow::bail!("{}: {e}", a.scenario),
+        Err(e @ RunError::NotScript(_)) => anyhow::bail!("{}: {e}", a.target.scenario),
         Err(e) => {
             if let RunError::Stuck { transcript, .. } | RunError::MaxSteps { transcript, .. } = &e {
                 for l in transcript.iter().filter(|l| a.all || run::harness_keeps(l)) {
                     println!("{l}");
                 }
             }
-            eprintln!("klpcheck: {}: {e}", a.scenario);
+            eprintln!("klpcheck: {}: {e}", a.target.scenario);
             Ok(1)
         }
     }

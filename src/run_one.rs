@@ -4,6 +4,7 @@
 use crate::check::{verdict, Verdict};
 use crate::cli::{Engine, SearchLimits};
 use crate::engine::{self, Limits, Outcome};
+use crate::target::Target;
 use anyhow::Result;
 use klp_model::{KlpSystem, Spec};
 use klp_traces::naming;
@@ -65,9 +66,8 @@ pub struct TraceOut<'a> {
     pub witness: &'a [String],
     /// Print each violation's timeline on stderr.
     pub print_steps: bool,
-    /// The `--variant` argument and `--set` assignments of the run (trace names, `found by`).
-    pub variant: Option<&'a str>,
-    pub sets: &'a [String],
+    /// What ran: it names the traces and says how to find them again.
+    pub target: &'a Target,
 }
 
 /// The verdict of every property of a finished run, with a note (steps, trace file); writes
@@ -164,22 +164,14 @@ impl Run {
 /// scenario and variant is loaded first: a bad one fails before anything runs. Results come
 /// back in job order.
 pub fn run_many(list: &[Job], limits: &Limits, jobs: Option<usize>, out: &Path) -> Result<Vec<Run>> {
-    let mut loaded = Vec::new();
+    let mut loaded: Vec<Target> = Vec::new();
     for j in list {
-        let preset = crate::variants::load(&j.variant)?;
-        let (path, mut spec) = crate::scenarios::load(&j.scenario)?;
-        // Through Spec::set_variant, as `check --variant` does: disable_via derives its patch there.
-        let mut v = spec.variant.clone();
-        preset.apply(&mut v);
-        spec.set_variant(v).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        if loaded.iter().any(|(v, _, s): &(String, PathBuf, Spec)| *v == preset.name && s.name == spec.name) {
-            anyhow::bail!(
-                "{}@{}: given twice (two scenario or variant files of the same name?)",
-                spec.name,
-                preset.name
-            );
+        // As `check SCENARIO --variant V` resolves its target.
+        let t = Target::resolve(&j.scenario, Some(&j.variant), &[])?;
+        if loaded.iter().any(|l| l.label == t.label && l.spec.name == t.spec.name) {
+            anyhow::bail!("{}@{}: given twice (two scenario or variant files of the same name?)", t.spec.name, t.label);
         }
-        loaded.push((preset.name, path, spec));
+        loaded.push(t);
     }
     let threads = limits.threads.max(1);
     let at_once = jobs.unwrap_or(threads).clamp(1, list.len().max(1));
@@ -188,7 +180,7 @@ pub fn run_many(list: &[Job], limits: &Limits, jobs: Option<usize>, out: &Path) 
     // blocks in the engine's own pool steals further runs onto the same stack while it waits,
     // and with hundreds of runs that nesting overflowed the stack (`ci --update`, measured).
     let n = loaded.len();
-    let queue: Vec<Mutex<Option<(String, PathBuf, Spec)>>> = loaded.into_iter().map(|l| Mutex::new(Some(l))).collect();
+    let queue: Vec<Mutex<Option<Target>>> = loaded.into_iter().map(|l| Mutex::new(Some(l))).collect();
     let results: Vec<Mutex<Option<Result<Run>>>> = (0..n).map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     std::thread::scope(|sc| {
@@ -198,10 +190,10 @@ pub fn run_many(list: &[Job], limits: &Limits, jobs: Option<usize>, out: &Path) 
                 if i >= n {
                     break;
                 }
-                let (variant, path, spec) = queue[i].lock().expect("run queue").take().expect("each run is taken once");
-                let to = TraceOut { dir: out, witness: &[], print_steps: false, variant: Some(&variant), sets: &[] };
-                let r = check_one(&path, spec, Engine::Klpcheck, &per_run, false, &to)
-                    .map(|r| summarise(r, path, variant, out));
+                let t = queue[i].lock().expect("run queue").take().expect("each run is taken once");
+                let to = TraceOut { dir: out, witness: &[], print_steps: false, target: &t };
+                let r = check_one(&t.path, t.spec.clone(), Engine::Klpcheck, &per_run, false, &to)
+                    .map(|r| summarise(r, t.path.clone(), t.label.clone(), out));
                 *results[i].lock().expect("run results") = Some(r);
             });
         }
@@ -267,30 +259,6 @@ pub fn engine_limits(threads: Option<usize>, s: &SearchLimits) -> Limits {
     }
 }
 
-/// The scenario path as traces record it: relative to the source tree for shipped scenarios,
-/// so that traces (and the golden files) do not depend on the machine.
-fn portable_path(path: &std::path::Path) -> String {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    path.strip_prefix(root).unwrap_or(path).display().to_string()
-}
-
-/// The `klpcheck check` command line that finds a trace again (the arguments that matter).
-fn found_by(a: &TraceOut, path: &std::path::Path, name: &str, property: &str, verdict: &str) -> String {
-    let shipped = crate::scenarios::shipped_dir().join(format!("{name}.toml"));
-    let scenario = if path == shipped { name.to_string() } else { portable_path(path) };
-    let mut cmd = format!("klpcheck check {scenario}");
-    if let Some(v) = a.variant.filter(|v| *v != "upstream") {
-        cmd.push_str(&format!(" --variant {v}"));
-    }
-    for s in a.sets {
-        cmd.push_str(&format!(" --set {s}"));
-    }
-    if verdict == "witness" {
-        cmd.push_str(&format!(" --witness {property}"));
-    }
-    cmd
-}
-
 /// Writes the JSON, timeline and dmesg renderings of one trace; prints the timeline of a
 /// violation on stderr. Returns the JSON file.
 #[allow(clippy::too_many_arguments)]
@@ -305,17 +273,16 @@ fn write_renderings(
     actions: &[klp_model::Action],
     cycle_start: Option<usize>,
 ) -> Result<std::path::PathBuf> {
-    let variant_name = naming::variant_name(a.variant, a.sets, model.spec.variant == klp_model::Variant::upstream());
-    let stem = naming::stem(&model.spec.name, &variant_name, property);
+    let stem = a.target.stem(property);
     let file = a.dir.join(format!("{stem}{}", naming::JSON));
     let meta = Meta {
-        scenario_path: portable_path(path),
-        variant_name,
+        scenario_path: crate::target::portable_path(path),
+        variant_name: a.target.label.clone(),
         property: property.to_string(),
         verdict: verdict.to_string(),
         stats: Stats { unique_states: outcome.unique_states, max_depth: outcome.max_depth, complete },
-        found_by: found_by(a, path, &model.spec.name, property, verdict),
-        replay: format!("klpcheck replay {}", file.display()),
+        found_by: a.target.found_by(property, verdict),
+        replay: crate::target::replay_command(&file),
         cycle_start,
     };
     let trace = klp_traces::record(model, meta, actions)

@@ -38,7 +38,7 @@ pub fn apply_sets(v: &mut Variant, sets: &[String]) -> Result<()> {
             bail!("--set {s}: expected knob=value (e.g. --set stack_check=none)");
         };
         if let Err(e) = v.set(k.trim(), val.trim()) {
-            bail!("--set {s}: {}{}", e.message, e.hint.map(|h| format!("\n  hint: {h}")).unwrap_or_default());
+            bail!("--set {s}: {e}\n  hint: {}", e.hint());
         }
     }
     Ok(())

@@ -253,8 +253,8 @@ fn compare_rejects_unknown_variants_and_scenarios() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
 
-/// `compare` (and so `ci`) set a preset the way `check --variant` does, through
-/// `Spec::set_variant`: `disable_via` derives its replace patch there. (Before this was
+/// `compare` (and so `ci`) set a preset the way `check --variant` does (one `Target::resolve`):
+/// `disable_via` derives its replace patch when the spec is built. (Before this was
 /// pinned, compare applied the knobs directly and explored the scenario without the derived
 /// patch: 714 states instead of 348.)
 #[test]

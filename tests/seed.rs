@@ -168,10 +168,10 @@ fn blocked_module_load_is_a_visible_pre_live_state() {
 
 fn module_load_model(value: &str) -> KlpSystem {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut spec = scenario::load(&root.join("model/scenarios/seed-module-load-during-transition.toml")).unwrap();
-    let mut v = spec.variant.clone();
+    let scenario = scenario::read(&root.join("model/scenarios/seed-module-load-during-transition.toml")).unwrap();
+    let mut v = scenario.variant.clone();
     v.set("module_load_during_transition", value).unwrap();
-    spec.set_variant(v).unwrap();
+    let spec = scenario.build(v).unwrap();
     KlpSystem::new(spec, klp_properties::catalogue)
 }
 
@@ -193,7 +193,7 @@ fn refused_module_load_fails_only_in_the_variant() {
 }
 
 /// The empty-replace leak: the exact shortest counterexample, and replay (which sets the
-/// trace's variant through `Spec::set_variant`, deriving the empty patch again) confirms it.
+/// spec from the trace's variant, deriving the empty patch again) confirms it.
 #[test]
 fn empty_replace_leak_counterexample_replays() {
     let out = tempfile::tempdir().unwrap();

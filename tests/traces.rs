@@ -45,7 +45,7 @@ fn rows() -> Vec<Row> {
 }
 
 fn stem(r: &Row) -> String {
-    naming::stem(&r.scenario, &naming::variant_name(Some(&r.variant), &[], false), &r.property)
+    naming::stem(&r.scenario, &r.variant, &r.property)
 }
 
 /// Runs `klpcheck check` for a row in a scratch directory (so that paths in the renderings are

@@ -1,11 +1,13 @@
 //! Variant presets: a named set of knob assignments in a small TOML file
 //! (`model/variants/NAME.toml`), for example `ban-disable.toml` holding `disable = "banned"`.
 //! A preset changes only the knobs it names; applied on top of a scenario's own `[variant]`.
-//! Errors name the file, line, column and knob, like scenario errors.
+//! Errors name the file, line, column and knob, like scenario errors. [`read_knobs`] reads
+//! preset files and scenario `[variant]` tables alike.
 
 use crate::scenario::ScenarioError;
-use crate::variant::Variant;
+use crate::variant::{KnobError, Variant};
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::Path;
 use toml::Spanned;
 
@@ -46,35 +48,20 @@ pub fn load(path: &Path) -> Result<Preset, ScenarioError> {
 
 /// Parses preset text; `file` is only used in error messages.
 pub fn parse(name: &str, file: &str, src: &str) -> Result<Preset, ScenarioError> {
-    let err = |span: std::ops::Range<usize>, field: &str, message: String, hint: Option<String>| {
+    let err = |span: Range<usize>, field: &str, message: String, hint: Option<String>| {
         let (line, column) = crate::scenario::line_col(src, span.start);
         ScenarioError { file: file.to_string(), line, column, field: field.to_string(), message, hint }
     };
-    let raw: BTreeMap<Spanned<String>, Spanned<toml::Value>> = toml::from_str(src).map_err(|e| {
+    let raw: KnobTable = toml::from_str(src).map_err(|e| {
         let (span, field, msg, _) = crate::scenario::toml_error(src, &e);
         err(span, &field, msg, Some("a preset is lines of knob = \"value\" (`klpcheck list knobs`)".into()))
     })?;
     let mut preset = Preset { name: name.to_string(), description: String::new(), sets: Vec::new() };
-    let mut check = Variant::default();
-    for (k, v) in raw {
-        let key = k.get_ref().as_str();
-        let Some(s) = v.get_ref().as_str() else {
-            return Err(err(
-                v.span(),
-                key,
-                format!("expected a string, found {}", v.get_ref().type_str()),
-                Some(format!("write {key} = \"value\"")),
-            ));
-        };
-        if key == "description" {
-            preset.description = s.to_string();
-            continue;
-        }
-        if let Err(e) = check.set(key, s) {
-            let span = if e.message.starts_with("unknown knob") { k.span() } else { v.span() };
-            return Err(err(span, key, e.message, e.hint));
-        }
-        preset.sets.push((key.to_string(), s.to_string()));
+    let (sets, others) = read_knobs(&mut Variant::default(), &raw, &["description"])
+        .map_err(|e| err(e.span, &e.knob, e.error.to_string(), Some(e.error.hint())))?;
+    preset.sets = sets;
+    if let Some((_, d)) = others.into_iter().next() {
+        preset.description = d;
     }
     if preset.sets.is_empty() {
         return Err(err(
@@ -85,6 +72,49 @@ pub fn parse(name: &str, file: &str, src: &str) -> Result<Preset, ScenarioError>
         ));
     }
     Ok(preset)
+}
+
+/// A TOML table of knob assignments as serde reads it (spans kept for error messages): a
+/// preset file, or a scenario's `[variant]`.
+pub type KnobTable = BTreeMap<Spanned<String>, Spanned<toml::Value>>;
+
+/// A knob table entry that cannot be applied: the knob, the error, and the bytes it is about
+/// (the key for an unknown knob, else the value).
+#[derive(Debug)]
+pub struct TableError {
+    pub span: Range<usize>,
+    pub knob: String,
+    pub error: KnobError,
+}
+
+/// Applies a knob table to `v`, in table order: the one reader of preset files and scenario
+/// `[variant]` tables. Keys in `not_knobs` (a preset's `description`) must hold strings too and
+/// come back apart. Returns the assignments made and those other entries, as (key, value).
+#[allow(clippy::type_complexity)]
+pub fn read_knobs(
+    v: &mut Variant,
+    table: &KnobTable,
+    not_knobs: &[&str],
+) -> Result<(Vec<(String, String)>, Vec<(String, String)>), TableError> {
+    let (mut sets, mut others) = (Vec::new(), Vec::new());
+    for (k, val) in table {
+        let key = k.get_ref().as_str();
+        let fail = |error: KnobError| TableError {
+            span: if error.at_key() { k.span() } else { val.span() },
+            knob: key.to_string(),
+            error,
+        };
+        let Some(s) = val.get_ref().as_str() else {
+            return Err(fail(KnobError::NotAString { knob: key.into(), found: val.get_ref().type_str() }));
+        };
+        if not_knobs.contains(&key) {
+            others.push((key.to_string(), s.to_string()));
+            continue;
+        }
+        v.set(key, s).map_err(fail)?;
+        sets.push((key.to_string(), s.to_string()));
+    }
+    Ok((sets, others))
 }
 
 #[cfg(test)]

@@ -9,15 +9,19 @@
 
 use crate::hint::did_you_mean;
 use crate::spec::*;
-use crate::variant::Variant;
+use crate::variant::{KnobError, Variant};
 use std::collections::BTreeMap;
 use std::path::Path;
 use toml::Spanned;
 
+mod admin;
 mod diag;
 mod raw;
+mod tasks;
 
+use admin::resolve_admin;
 use raw::*;
+use tasks::resolve_tasks;
 
 /// An error in a scenario file: where it is, which field, what is wrong, and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -61,12 +65,60 @@ impl Ctx<'_> {
 
 pub(crate) use diag::{line_col, toml_error};
 
-/// Reads and checks a scenario file.
+/// A checked scenario file: everything but the design variant, which is chosen once, when the
+/// [`Spec`] is built from it ([`Scenario::build`]). A run's variant is the scenario's own
+/// [`Scenario::variant`], then a preset, then `--set`, each overriding the knobs it names; a
+/// replay's is the one its trace recorded.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// The scenario's `[variant]` table applied over upstream.
+    pub variant: Variant,
+    /// The resolved scenario under upstream, without the patches a variant derives.
+    spec: Spec,
+    /// The file, for errors of [`Scenario::build`].
+    file: String,
+}
+
+impl Scenario {
+    /// The scenario's name (its file stem).
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    /// The [`Spec`] under `variant`, the run's final one: the patches it derives (`disable_via`)
+    /// are added here, once. Fails only when they do not fit the `u8` ids.
+    pub fn build(self, variant: Variant) -> Result<Spec, ScenarioError> {
+        let mut spec = self.spec;
+        spec.variant = variant;
+        spec.add_derived_patch().map_err(|message| ScenarioError {
+            file: self.file,
+            line: 1,
+            column: 1,
+            field: "variant".into(),
+            message,
+            hint: None,
+        })?;
+        Ok(spec)
+    }
+
+    /// The [`Spec`] under the scenario's own `[variant]`.
+    pub fn into_spec(self) -> Result<Spec, ScenarioError> {
+        let v = self.variant.clone();
+        self.build(v)
+    }
+}
+
+/// Reads and checks a scenario file; the [`Spec`] under its own `[variant]`.
 pub fn load(path: &Path) -> Result<Spec, ScenarioError> {
+    read(path)?.into_spec()
+}
+
+/// Reads and checks a scenario file, its variant still to be chosen.
+pub fn read(path: &Path) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
     let src = read_utf8(path)?;
     let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    parse(&name, &file, &src)
+    read_str(&name, &file, &src)
 }
 
 /// Reads a scenario, preset or expectation file as UTF-8; a bad byte is reported at its line
@@ -88,8 +140,14 @@ pub fn read_utf8(path: &Path) -> Result<String, ScenarioError> {
     })
 }
 
-/// Parses scenario text; `file` is only used in error messages.
+/// Parses scenario text; `file` is only used in error messages. The [`Spec`] under its own
+/// `[variant]`.
 pub fn parse(name: &str, file: &str, src: &str) -> Result<Spec, ScenarioError> {
+    read_str(name, file, src)?.into_spec()
+}
+
+/// Parses scenario text, its variant still to be chosen; `file` is only used in error messages.
+pub fn read_str(name: &str, file: &str, src: &str) -> Result<Scenario, ScenarioError> {
     let ctx = Ctx { file, src };
     let raw: RawScenario = toml::from_str(src).map_err(|e| {
         let (span, field, msg, hint) = diag::toml_error(src, &e);
@@ -98,7 +156,7 @@ pub fn parse(name: &str, file: &str, src: &str) -> Result<Spec, ScenarioError> {
     resolve(name, &ctx, raw)
 }
 
-fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Spec, ScenarioError> {
+fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Scenario, ScenarioError> {
     if raw.tasks.is_empty() {
         return Err(ctx.err(
             0..0,
@@ -305,7 +363,7 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Spec, ScenarioErro
             Some("the deepest call chain explored; 2 or 3 is typical"),
         ));
     }
-    let mut spec = Spec {
+    let spec = Spec {
         name: name.to_string(),
         description: raw.description.unwrap_or_default(),
         funcs,
@@ -319,8 +377,7 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Spec, ScenarioErro
         variant: Variant::default(),
         mutations: crate::mutation::Mutations::NONE,
     };
-    spec.set_variant(variant).map_err(|e| ctx.err(0..0, "variant", e, None))?;
-    Ok(spec)
+    Ok(Scenario { variant, spec, file: ctx.file.to_string() })
 }
 
 /// Resolves a function name (and the field it is in) to its id.
@@ -337,174 +394,15 @@ fn too_many(ctx: &Ctx, span: std::ops::Range<usize>, field: &str, max: usize, id
     )
 }
 
-/// `[variant]`: each key a knob of [`KNOBS`](crate::variant::KNOBS), checked like preset files.
-fn resolve_variant(ctx: &Ctx, raw: &BTreeMap<Spanned<String>, Spanned<toml::Value>>) -> Result<Variant, ScenarioError> {
+/// `[variant]`: each key a knob, read as preset files are ([`crate::preset::read_knobs`]).
+fn resolve_variant(ctx: &Ctx, raw: &crate::preset::KnobTable) -> Result<Variant, ScenarioError> {
     let mut v = Variant::default();
-    for (k, val) in raw {
-        let key = k.get_ref();
-        let field = format!("variant.{key}");
-        let Some(s) = val.get_ref().as_str() else {
-            return Err(ctx.err(
-                val.span(),
-                &field,
-                format!("expected a string, found {}", val.get_ref().type_str()),
-                Some(&format!("write {key} = \"value\" (`klpcheck list knobs`)")),
-            ));
+    crate::preset::read_knobs(&mut v, raw, &[]).map_err(|e| {
+        let hint = match e.error {
+            KnobError::NotAString { .. } => format!("{} (`klpcheck list knobs`)", e.error.hint()),
+            _ => e.error.hint(),
         };
-        if let Err(e) = v.set(key, s) {
-            let span = if e.message.starts_with("unknown knob") { k.span() } else { val.span() };
-            return Err(ctx.err(span, &field, e.message, e.hint.as_deref()));
-        }
-    }
+        ctx.err(e.span, &format!("variant.{}", e.knob), e.error.to_string(), Some(&hint))
+    })?;
     Ok(v)
-}
-
-/// Tasks: threads first (the order of the task list), then idle tasks; `count` copies and
-/// `forks` child slots expanded.
-fn resolve_tasks(ctx: &Ctx, raw: &[RawTask], func_ref: &FuncRef) -> Result<Vec<TaskSpec>, ScenarioError> {
-    let mut tasks = Vec::new();
-    let mut idle = Vec::new();
-    let mut comms: BTreeMap<String, ()> = BTreeMap::new();
-    for t in raw {
-        let count = *t.count.get_ref() as usize;
-        if count == 0 || count > MAX_TASKS {
-            return Err(ctx.err(
-                t.count.span(),
-                "tasks.count",
-                format!("count {count} must be 1..={MAX_TASKS}"),
-                Some("identical copies of this task; a Pid is a u8 and the model allows 16 tasks in all"),
-            ));
-        }
-        let forks = *t.forks.get_ref() as usize;
-        if forks > 0 && t.kind != crate::task::TaskKind::User {
-            return Err(ctx.err(
-                t.forks.span(),
-                "tasks.forks",
-                "only user tasks fork in this model".into(),
-                Some("remove forks, or set kind = \"user\""),
-            ));
-        }
-        let total = tasks.len() + idle.len() + count * (1 + forks.min(MAX_TASKS));
-        if forks > MAX_TASKS || total > MAX_TASKS {
-            // A defaulted count or forks has no span: point at the task's comm then.
-            let span = match (forks > 0, t.count.span().is_empty()) {
-                (true, _) => t.forks.span(),
-                (false, false) => t.count.span(),
-                (false, true) => t.comm.span(),
-            };
-            return Err(ctx.err(
-                span,
-                if forks > 0 { "tasks.forks" } else { "tasks.count" },
-                format!("{total} tasks or more (after count and forks); at most {MAX_TASKS}"),
-                Some("tasks are u8 pids and each one multiplies the state space: use fewer"),
-            ));
-        }
-        let entry = t.entry.iter().map(|e| func_ref(e, "tasks.entry")).collect::<Result<Vec<_>, _>>()?;
-        for i in 0..count {
-            let comm = if count > 1 { format!("{}-{i}", t.comm.get_ref()) } else { t.comm.get_ref().clone() };
-            let list = if t.kind == crate::task::TaskKind::Idle { &mut idle } else { &mut tasks };
-            let parent = list.len();
-            let children: Vec<String> = (0..forks).map(|c| format!("{comm}.child{c}")).collect();
-            for c in std::iter::once(&comm).chain(&children) {
-                if comms.insert(c.to_string(), ()).is_some() {
-                    return Err(ctx.err(
-                        t.comm.span(),
-                        "tasks.comm",
-                        format!("duplicate task comm '{c}'"),
-                        Some("give each [[tasks]] its own comm (count = N names copies comm-0 .. comm-N-1)"),
-                    ));
-                }
-            }
-            list.push(TaskSpec { comm, kind: t.kind, entry: entry.clone(), parent: None });
-            for c in children {
-                list.push(TaskSpec { comm: c, kind: t.kind, entry: entry.clone(), parent: Some(parent as Pid) });
-            }
-        }
-    }
-    let nthreads = tasks.len();
-    for t in &mut idle {
-        t.parent = t.parent.map(|p| p + nthreads as Pid);
-    }
-    tasks.extend(idle);
-    Ok(tasks)
-}
-
-/// `[admin]`: the commands and their order.
-fn resolve_admin(
-    ctx: &Ctx,
-    raw: Option<&RawAdmin>,
-    patch_by_name: &BTreeMap<String, usize>,
-    module_ref: &ModuleRef,
-) -> Result<Admin, ScenarioError> {
-    let Some(a) = raw else {
-        return Ok(Admin { order: AdminOrder::Any, ops: vec![] });
-    };
-    let mut ops = Vec::new();
-    for o in &a.ops {
-        if ops.len() == MAX_OPS {
-            return Err(ctx.err(
-                o.op.span(),
-                "admin.ops",
-                format!("more than {MAX_OPS} commands"),
-                Some("the command counters are u8 and every command multiplies the state space: use fewer"),
-            ));
-        }
-        let patch = match &o.patch {
-            None => None,
-            Some(n) => Some(*patch_by_name.get(n.get_ref()).ok_or_else(|| {
-                let hint = did_you_mean(n.get_ref(), patch_by_name.keys())
-                    .unwrap_or_else(|| "name a [[patches]] table's name".into());
-                ctx.err(n.span(), "admin.ops.patch", format!("unknown patch '{}'", n.get_ref()), Some(&hint))
-            })? as PatchId),
-        };
-        let module = match &o.module {
-            None => None,
-            Some(n) => module_ref(&Some(n.clone()), "admin.ops.module")?,
-        };
-        let known = ["insmod", "rmmod", "disable", "enable", "force"];
-        let op = match (o.op.get_ref().as_str(), patch, module) {
-            ("insmod", Some(p), None) => AdminOp::InsmodPatch(p),
-            ("insmod", None, Some(m)) => AdminOp::InsmodModule(m),
-            ("rmmod", Some(p), None) => AdminOp::RmmodPatch(p),
-            ("rmmod", None, Some(m)) => AdminOp::RmmodModule(m),
-            ("disable", Some(p), None) => AdminOp::Disable(p),
-            ("enable", Some(p), None) => AdminOp::Enable(p),
-            ("force", Some(p), None) => AdminOp::Force(p),
-            (op, _, _) if known.contains(&op) => {
-                let which = if matches!(op, "insmod" | "rmmod") { "exactly one of patch or module" } else { "a patch" };
-                return Err(ctx.err(
-                    o.op.span(),
-                    "admin.ops",
-                    format!("'{op}' needs {which}"),
-                    Some("e.g. { op = \"insmod\", patch = \"lp1\" } or { op = \"rmmod\", module = \"m\" }"),
-                ));
-            }
-            (other, _, _) => {
-                let hint = did_you_mean(other, known.iter()).unwrap_or_else(|| format!("one of: {}", known.join(", ")));
-                return Err(ctx.err(o.op.span(), "admin.ops.op", format!("unknown command '{other}'"), Some(&hint)));
-            }
-        };
-        let max = match &o.max {
-            None => 1,
-            Some(m) if *m.get_ref() == 0 || *m.get_ref() > MAX_OP_REPEAT => {
-                return Err(ctx.err(
-                    m.span(),
-                    "admin.ops.max",
-                    format!("max {} must be 1..={MAX_OP_REPEAT}", m.get_ref()),
-                    Some("how often the command may run in order = \"any\""),
-                ))
-            }
-            Some(m) => *m.get_ref() as u8,
-        };
-        if a.order == AdminOrder::Script && o.max.is_some() {
-            return Err(ctx.err(
-                o.op.span(),
-                "admin.ops.max",
-                "max only applies to order = \"any\"".into(),
-                Some("repeat the command in the script instead"),
-            ));
-        }
-        ops.push(OpSpec { op, max, wait: o.wait.unwrap_or(true) });
-    }
-    Ok(Admin { order: a.order, ops })
 }

@@ -71,18 +71,8 @@ pub struct PatchSpec {
     /// `patch->immediate` (v4.12..v4.15): skip the per-task transition. Honoured only under
     /// the `immediate = "honoured"` knob (see [`crate::variant::Immediate`]).
     pub immediate: bool,
-    /// Set for a patch [`Spec::set_variant`] derived from the variant (not in the scenario).
-    pub derived: Option<Derived>,
-}
-
-/// What [`Spec::set_variant`] changed to add a derived patch, so that it can be undone.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Derived {
-    /// The first object and func slots it added (its slots are the last ones).
-    pub objs_from: usize,
-    pub klp_funcs_from: usize,
-    /// The admin commands it rewrote: index in `admin.ops` and the command the scenario wrote.
-    pub rewrote: Vec<(usize, AdminOp)>,
+    /// A patch the variant derived (`disable_via`), not one of the scenario's.
+    pub derived: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -201,18 +191,16 @@ impl Spec {
     }
     /// The patch the `disable` command loads instead of writing to sysfs (`disable_via`).
     pub fn disable_patch(&self) -> Option<PatchId> {
-        self.patches.iter().position(|p| p.derived.is_some()).map(|p| p as PatchId)
+        self.patches.iter().position(|p| p.derived).map(|p| p as PatchId)
     }
 
-    /// Sets the design variant: the single entry point (scenario loading, `--variant`/`--set`,
-    /// replay), because some knobs need patches the scenario does not list. With
+    /// Adds the patches `self.variant` needs that the scenario does not list, once, when the
+    /// spec is built ([`crate::scenario::Scenario::build`]). With
     /// `disable_via = empty_replace | revert_replace` the `disable` command becomes the `insmod`
     /// of a derived cumulative patch (see [`crate::variant::DisableVia`]): every `disable`
-    /// command of the scenario is rewritten to load it. Setting another variant first removes
-    /// what the previous one derived. Fails only when the derived slots do not fit the `u8` ids.
-    pub fn set_variant(&mut self, v: Variant) -> Result<(), String> {
-        self.remove_derived();
-        self.variant = v;
+    /// command of the scenario is rewritten to load it. Fails only when the derived slots do not
+    /// fit the `u8` ids.
+    pub(crate) fn add_derived_patch(&mut self) -> Result<(), String> {
         let (base, revert) = match self.variant.disable_via {
             DisableVia::Sysfs => return Ok(()),
             DisableVia::EmptyReplace => ("klp_empty_replace", false),
@@ -260,7 +248,6 @@ impl Spec {
         if objs.is_empty() {
             objs.push((None, Vec::new(), Callbacks::default()));
         }
-        let (objs_from, klp_funcs_from) = (self.objs.len(), self.klp_funcs.len());
         let mut b = PatchBuilder {
             patches: std::mem::take(&mut self.patches),
             objs: std::mem::take(&mut self.objs),
@@ -269,35 +256,20 @@ impl Spec {
         b.add_patch(name, true, states, objs);
         let p = b.patches.len() - 1;
         b.add_nops_for(p, &self.funcs);
-        let mut rewrote = Vec::new();
-        for (i, o) in self.admin.ops.iter_mut().enumerate() {
+        for o in &mut self.admin.ops {
             if let AdminOp::Disable(_) = o.op {
-                rewrote.push((i, o.op));
                 o.op = AdminOp::InsmodPatch(p as PatchId);
             }
         }
-        b.patches[p].derived = Some(Derived { objs_from, klp_funcs_from, rewrote });
+        b.patches[p].derived = true;
         (self.patches, self.objs, self.klp_funcs) = (b.patches, b.objs, b.klp_funcs);
         if self.patches.len() > u8::MAX as usize
             || self.objs.len() > u8::MAX as usize
             || self.klp_funcs.len() > u8::MAX as usize
         {
-            self.remove_derived();
             return Err(format!("disable_via: the derived patch needs more than {} klp_func slots", u8::MAX));
         }
         Ok(())
-    }
-
-    /// Undoes what [`Spec::set_variant`] derived.
-    fn remove_derived(&mut self) {
-        let Some(p) = self.patches.iter().position(|p| p.derived.is_some()) else { return };
-        let Some(d) = self.patches[p].derived.take() else { return };
-        for (i, op) in d.rewrote {
-            self.admin.ops[i].op = op;
-        }
-        self.objs.truncate(d.objs_from);
-        self.klp_funcs.truncate(d.klp_funcs_from);
-        self.patches.truncate(p);
     }
 
     pub fn version_name(&self, f: FuncId, v: Version) -> String {
@@ -329,7 +301,7 @@ impl PatchBuilder {
         for (module, funcs, callbacks) in objs {
             ids.push(self.add_obj(patch, module, false, callbacks, &funcs, false));
         }
-        self.patches.push(PatchSpec { name, replace, states, objs: ids, immediate: false, derived: None });
+        self.patches.push(PatchSpec { name, replace, states, objs: ids, immediate: false, derived: false });
     }
 
     fn add_obj(

@@ -16,10 +16,9 @@ fn no_properties() -> Vec<Property<KlpSystem>> {
 
 fn reachable(scenario: &str, knob: &str, value: &str) -> Vec<State> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(format!("{scenario}.toml"));
-    let mut spec: Spec = klp_model::scenario::load(&path).unwrap();
     let mut v = Variant::default();
     v.set(knob, value).unwrap();
-    spec.set_variant(v).unwrap();
+    let spec: Spec = klp_model::scenario::read(&path).unwrap().build(v).unwrap();
     let m = KlpSystem::new(spec, no_properties);
     let mut seen = HashSet::new();
     let mut queue: VecDeque<State> = m.init_states().into();

@@ -33,7 +33,7 @@ pub struct Trace {
     pub scenario_path: String,
     /// Every knob.
     pub variant: klp_model::Variant,
-    /// "upstream", "scenario", a preset name or "custom" ([`naming::variant_name`]).
+    /// "upstream", "scenario", a preset name or "custom" (the CLI's `target::label`).
     pub variant_name: String,
     pub property: String,
     /// "violated" (an `always` counterexample) or "witness" (a `sometimes` example).

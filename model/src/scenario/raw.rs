@@ -2,7 +2,6 @@
 
 use crate::spec::{AdminOrder, Sleeps};
 use serde::Deserialize;
-use std::collections::BTreeMap;
 use toml::Spanned;
 
 #[derive(Deserialize)]
@@ -21,8 +20,8 @@ pub(super) struct RawScenario {
     #[serde(default)]
     pub(super) bounds: RawBounds,
     #[serde(default)]
-    /// Knob assignments, checked with [`crate::Variant::set`] like preset files.
-    pub(super) variant: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
+    /// Knob assignments, read like preset files ([`crate::preset::read_knobs`]).
+    pub(super) variant: crate::preset::KnobTable,
 }
 
 #[derive(Deserialize)]

@@ -1,0 +1,87 @@
+//! A scenario's `[admin]`: its commands (patch and module names resolved) and their order.
+
+use super::raw::RawAdmin;
+use super::{Ctx, ModuleRef, ScenarioError, MAX_OPS, MAX_OP_REPEAT};
+use crate::hint::did_you_mean;
+use crate::spec::*;
+use std::collections::BTreeMap;
+
+/// `[admin]`: the commands and their order.
+pub(super) fn resolve_admin(
+    ctx: &Ctx,
+    raw: Option<&RawAdmin>,
+    patch_by_name: &BTreeMap<String, usize>,
+    module_ref: &ModuleRef,
+) -> Result<Admin, ScenarioError> {
+    let Some(a) = raw else {
+        return Ok(Admin { order: AdminOrder::Any, ops: vec![] });
+    };
+    let mut ops = Vec::new();
+    for o in &a.ops {
+        if ops.len() == MAX_OPS {
+            return Err(ctx.err(
+                o.op.span(),
+                "admin.ops",
+                format!("more than {MAX_OPS} commands"),
+                Some("the command counters are u8 and every command multiplies the state space: use fewer"),
+            ));
+        }
+        let patch = match &o.patch {
+            None => None,
+            Some(n) => Some(*patch_by_name.get(n.get_ref()).ok_or_else(|| {
+                let hint = did_you_mean(n.get_ref(), patch_by_name.keys())
+                    .unwrap_or_else(|| "name a [[patches]] table's name".into());
+                ctx.err(n.span(), "admin.ops.patch", format!("unknown patch '{}'", n.get_ref()), Some(&hint))
+            })? as PatchId),
+        };
+        let module = match &o.module {
+            None => None,
+            Some(n) => module_ref(&Some(n.clone()), "admin.ops.module")?,
+        };
+        let known = ["insmod", "rmmod", "disable", "enable", "force"];
+        let op = match (o.op.get_ref().as_str(), patch, module) {
+            ("insmod", Some(p), None) => AdminOp::InsmodPatch(p),
+            ("insmod", None, Some(m)) => AdminOp::InsmodModule(m),
+            ("rmmod", Some(p), None) => AdminOp::RmmodPatch(p),
+            ("rmmod", None, Some(m)) => AdminOp::RmmodModule(m),
+            ("disable", Some(p), None) => AdminOp::Disable(p),
+            ("enable", Some(p), None) => AdminOp::Enable(p),
+            ("force", Some(p), None) => AdminOp::Force(p),
+            (op, _, _) if known.contains(&op) => {
+                let which = if matches!(op, "insmod" | "rmmod") { "exactly one of patch or module" } else { "a patch" };
+                return Err(ctx.err(
+                    o.op.span(),
+                    "admin.ops",
+                    format!("'{op}' needs {which}"),
+                    Some("e.g. { op = \"insmod\", patch = \"lp1\" } or { op = \"rmmod\", module = \"m\" }"),
+                ));
+            }
+            (other, _, _) => {
+                let hint = did_you_mean(other, known.iter()).unwrap_or_else(|| format!("one of: {}", known.join(", ")));
+                return Err(ctx.err(o.op.span(), "admin.ops.op", format!("unknown command '{other}'"), Some(&hint)));
+            }
+        };
+        let max = match &o.max {
+            None => 1,
+            Some(m) if *m.get_ref() == 0 || *m.get_ref() > MAX_OP_REPEAT => {
+                return Err(ctx.err(
+                    m.span(),
+                    "admin.ops.max",
+                    format!("max {} must be 1..={MAX_OP_REPEAT}", m.get_ref()),
+                    Some("how often the command may run in order = \"any\""),
+                ))
+            }
+            Some(m) => *m.get_ref() as u8,
+        };
+        if a.order == AdminOrder::Script && o.max.is_some() {
+            return Err(ctx.err(
+                o.op.span(),
+                "admin.ops.max",
+                "max only applies to order = \"any\"".into(),
+                Some("repeat the command in the script instead"),
+            ));
+        }
+        ops.push(OpSpec { op, max, wait: o.wait.unwrap_or(true) });
+    }
+    Ok(Admin { order: a.order, ops })
+}

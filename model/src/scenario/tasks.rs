@@ -1,0 +1,76 @@
+//! A scenario's `[[tasks]]`: copies (`count`) and fork children expanded into task slots.
+
+use super::raw::RawTask;
+use super::{Ctx, FuncRef, ScenarioError, MAX_TASKS};
+use crate::spec::*;
+use std::collections::BTreeMap;
+
+/// Tasks: threads first (the order of the task list), then idle tasks; `count` copies and
+/// `forks` child slots expanded.
+pub(super) fn resolve_tasks(ctx: &Ctx, raw: &[RawTask], func_ref: &FuncRef) -> Result<Vec<TaskSpec>, ScenarioError> {
+    let mut tasks = Vec::new();
+    let mut idle = Vec::new();
+    let mut comms: BTreeMap<String, ()> = BTreeMap::new();
+    for t in raw {
+        let count = *t.count.get_ref() as usize;
+        if count == 0 || count > MAX_TASKS {
+            return Err(ctx.err(
+                t.count.span(),
+                "tasks.count",
+                format!("count {count} must be 1..={MAX_TASKS}"),
+                Some("identical copies of this task; a Pid is a u8 and the model allows 16 tasks in all"),
+            ));
+        }
+        let forks = *t.forks.get_ref() as usize;
+        if forks > 0 && t.kind != crate::task::TaskKind::User {
+            return Err(ctx.err(
+                t.forks.span(),
+                "tasks.forks",
+                "only user tasks fork in this model".into(),
+                Some("remove forks, or set kind = \"user\""),
+            ));
+        }
+        let total = tasks.len() + idle.len() + count * (1 + forks.min(MAX_TASKS));
+        if forks > MAX_TASKS || total > MAX_TASKS {
+            // A defaulted count or forks has no span: point at the task's comm then.
+            let span = match (forks > 0, t.count.span().is_empty()) {
+                (true, _) => t.forks.span(),
+                (false, false) => t.count.span(),
+                (false, true) => t.comm.span(),
+            };
+            return Err(ctx.err(
+                span,
+                if forks > 0 { "tasks.forks" } else { "tasks.count" },
+                format!("{total} tasks or more (after count and forks); at most {MAX_TASKS}"),
+                Some("tasks are u8 pids and each one multiplies the state space: use fewer"),
+            ));
+        }
+        let entry = t.entry.iter().map(|e| func_ref(e, "tasks.entry")).collect::<Result<Vec<_>, _>>()?;
+        for i in 0..count {
+            let comm = if count > 1 { format!("{}-{i}", t.comm.get_ref()) } else { t.comm.get_ref().clone() };
+            let list = if t.kind == crate::task::TaskKind::Idle { &mut idle } else { &mut tasks };
+            let parent = list.len();
+            let children: Vec<String> = (0..forks).map(|c| format!("{comm}.child{c}")).collect();
+            for c in std::iter::once(&comm).chain(&children) {
+                if comms.insert(c.to_string(), ()).is_some() {
+                    return Err(ctx.err(
+                        t.comm.span(),
+                        "tasks.comm",
+                        format!("duplicate task comm '{c}'"),
+                        Some("give each [[tasks]] its own comm (count = N names copies comm-0 .. comm-N-1)"),
+                    ));
+                }
+            }
+            list.push(TaskSpec { comm, kind: t.kind, entry: entry.clone(), parent: None });
+            for c in children {
+                list.push(TaskSpec { comm: c, kind: t.kind, entry: entry.clone(), parent: Some(parent as Pid) });
+            }
+        }
+    }
+    let nthreads = tasks.len();
+    for t in &mut idle {
+        t.parent = t.parent.map(|p| p + nthreads as Pid);
+    }
+    tasks.extend(idle);
+    Ok(tasks)
+}

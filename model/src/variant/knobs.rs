@@ -1,0 +1,143 @@
+//! The knobs: one row each (see the `knobs!` macro in variant.rs). The row's sentence and its
+//! values' docs are what `klpcheck list knobs` prints; each value names where it comes from.
+//! `///` lines are notes on the model, for rustdoc only.
+
+use super::*;
+
+knobs! {
+    stack_check: enum StackCheck = "what klp_check_stack() forbids on a task's stack before the task is switched" {
+        Previous = "previous": "upstream: the version being replaced (next func_stack entry or the original) when \
+                  patching, the patch's own function when unpatching (transition.c, klp_check_stack_func())",
+        None = "none": "no stack check: the removed `immediate` flag (v4.12..v4.15, removed by d0807da78e11)",
+        All = "all": "every version of each function of the transition patch except the one the target state \
+                  runs (whole func_stack and the original): the alternative to d0807da78e11 (removing \
+                  `immediate`) that would have closed its 1i/2i/3 hole",
+    }
+    immediate: enum Immediate = "whether a scenario patch's `immediate = true` (struct klp_patch.immediate) is honoured" {
+        Removed = "removed": "upstream since v4.16: d0807da78e11 \"livepatch: Remove immediate feature\"; such a \
+                  patch is an ordinary patch",
+        Honoured = "honoured": "v4.12..v4.15: an immediate patch skips the per-task transition (klp_init_transition(), \
+                  klp_start_transition() return early, klp_try_complete_transition() completes at once)",
+    }
+    fork_inherits: enum ForkInherits = "how klp_copy_process() gives a forked child its patch_state and TIF_PATCH_PENDING" {
+        Together = "together": "upstream since v6.0 (747f7a290117 \"livepatch: fix race between fork and KLP \
+                  transition\"): both copied in klp_copy_process() under tasklist_lock",
+        TifBeforeState = "tif_before_state": "v4.12..v5.19: TIF copied early by dup_task_struct()/setup_thread_stack() without \
+                  tasklist_lock, patch_state later in klp_copy_process()",
+    }
+    /// With one call dropped, the handler's reads are model steps of their own, so a handler can
+    /// straddle the writes that call separated.
+    synchronize_transition: enum SynchronizeTransition = "which klp_synchronize_transition() calls (waits for ftrace handlers in flight) are made" {
+        All = "all": "upstream: every documented call (since 842c08846420 replaced synchronize_rcu())",
+        DropInCompleteUnpatching = "drop_in_complete_unpatching": "klp_complete_transition(): none after klp_unpatch_objects() (unpatching): a handler \
+                  may pick a removed function once func->transition is cleared",
+        DropInCompletePatching = "drop_in_complete_patching": "klp_complete_transition(): none after clearing func->transition (patching): a handler \
+                  may read patch_state IDLE (the WARN_ON_ONCE in klp_ftrace_handler())",
+    }
+    klp_alive: enum KlpAlive = "whether klp_find_object_module() binds obj->mod only to a module between klp_module_coming() and \
+              klp_module_going() (mod->klp_alive)" {
+        Checked = "checked": "upstream since v4.0: bind only if mod->klp_alive (\"livepatch: Fix subtle race \
+                      with coming and going modules\")",
+        Ignored = "ignored": "v3.19: bind to any module find_module() sees, also one whose coming hook has not run yet \
+                      (the patch is applied twice, in the wrong func_stack order) or whose going hook already ran \
+                      (obj->mod dangles)",
+    }
+    force: enum Force = "the livepatch module's reference after klp_force_transition()" {
+        KeepModule = "keep_module": "upstream since v4.15 (\"livepatch: force transition to finish\"): forced patches \
+                      never call module_put(), their modules stay loaded (livepatch.rst: \"Removal (rmmod) of patch \
+                      modules is permanently disabled when the force feature is used\")",
+        PutModule = "put_module": "module_put() as after a normal transition: the kpatch core module before dynup/kpatch#305 \
+                      (\"prevent rmmod of forced modules\", 2014) let a forced patch module be unloaded while a \
+                      task still slept in its code",
+    }
+    nullify_obj_mod_on_coming_error: enum NullifyObjMod = "whether klp_module_coming()'s error path clears obj->mod of the object that refused the module" {
+        Yes = "yes": "upstream since v5.4 (4ff96fb52c69 \"livepatch: Nullify obj->mod in klp_module_coming()'s \
+                      error path\")",
+        No = "no": "before v5.4 (4ff96fb52c69): obj->mod keeps pointing at the refused, freed module, so \
+                      klp_is_object_loaded() is true for it",
+    }
+    stacking: enum Stacking = "which enabled patches may be disabled (and which disabled ones re-enabled)" {
+        Any = "any": "upstream since v5.1 (d67a53720966 \"livepatch: Remove ordering (stacking) of the \
+                      livepatches\"): any enabled patch, in any order",
+        Lifo = "lifo": "v3.19..v5.0: __klp_disable_patch() refuses (-EBUSY) unless the next patch on klp_patches is \
+                      disabled; __klp_enable_patch() refuses unless the previous one is enabled or the patch is a \
+                      replace patch",
+    }
+    reenable_disabled: enum ReenableDisabled = "whether a disabled patch stays registered and `echo 1 > enabled` re-enables it" {
+        No = "no": "upstream since v5.1 (958ef1e39d24 \"livepatch: Simplify API by removing registration step\"): \
+                      a disabled or replaced patch is freed; echo 1 on a disabled patch is -EINVAL",
+        Yes = "yes": "the registration API (v3.19..v5.0): a patch disabled by echo 0 or by an atomic replace stays \
+                      on klp_patches until its module is removed, and echo 1 > enabled re-enables it",
+    }
+    disable: shared Permission = "whether `echo 0 > enabled` may start an unpatching transition" {
+        Allowed = "allowed": "upstream: core.c enabled_store() -> __klp_disable_patch()",
+        Banned = "banned": "seed thread (J. Poimboeuf, LKML 2018-10-18): \"don't allow disabling patches at all\"; \
+                      `echo 0 > enabled` on a patch not in transition fails with -EPERM, only a replace patch undoes a patch",
+    }
+    reverse_transition: shared Permission = "whether writing the opposite value to `enabled` during a transition reverses it" {
+        Allowed = "allowed": "upstream: core.c enabled_store() -> klp_reverse_transition() (v4.12+)",
+        Banned = "banned": "seed thread (P. Mladek's counter-argument: \"the revert operation allows to remove a livepatch \
+                      stuck in the transition without forcing\"); the write fails with -EBUSY",
+    }
+    /// The replace patch is derived from the scenario when its `Spec` is built
+    /// ([`crate::scenario::Scenario::build`]); every `disable` command then loads it.
+    disable_via: enum DisableVia = "what the scenario's `disable` command does" {
+        Sysfs = "sysfs": "upstream: `echo 0 > /sys/kernel/livepatch/<patch>/enabled`",
+        EmptyReplace = "empty_replace": "seed thread (\"an empty 'nop' patch\"): insmod of a derived cumulative patch with no funcs \
+                      (all nops), no callbacks, every klp_state of the scenario at its highest version",
+        RevertReplace = "revert_replace": "seed thread (\"replaced with a 'revert' patch\"; P. Mladek: \"the empty patch might need to be \
+                      custom\"): as empty_replace plus one object per object name with the union of the scenario's \
+                      callbacks, which take over and later undo the replaced patches' state",
+    }
+    callbacks_on_replace: enum CallbacksOnReplace = "which callbacks run when an atomic-replace patch replaces older patches" {
+        NewOnly = "new_only": "upstream (v5.1+, atomic replace): only the new patch's callbacks; klp_unpatch_replaced_patches() \
+                      runs none of the replaced patches' (cumulative-patches.rst)",
+        OldUnpatchThenNew = "old_unpatch_then_new": "docs/design-variants.md: replaced patches' pre_unpatch, then new pre_patch (at enable); replaced \
+                      patches' post_unpatch, then new post_patch (at completion)",
+        Interleaved = "interleaved": "docs/design-variants.md: replaced objects the new patch lacks first, then per object of the new \
+                      patch the replaced patches' unpatch callback of that object name followed by the new one",
+    }
+    late_module_patching: enum LateModulePatching = "how a target module loaded after its livepatch gets patched" {
+        OnComing = "on_coming": "upstream: klp_module_coming() applies every patch on klp_patches",
+        RequireLoaded = "require_loaded": "seed thread (J. Poimboeuf: \"require modules to be loaded before we 'patch' them\"): \
+                      klp_enable_patch() fails -ENODEV for an unloaded target; the loader never patches (a reload runs unpatched)",
+        PerModule = "per_module": "seed thread (P. Mladek: \"a livepatch-per-module\"): the loader never patches; user space \
+                      loads each module's livepatch after the module (a separate admin command)",
+    }
+    module_load_during_transition: enum ModuleLoadDuringTransition = "what a target module load does while a transition is in progress" {
+        Allowed = "allowed": "upstream: klp_module_coming() patches it for the transition patch too (per-task via func->transition)",
+        Refused = "refused": "seed thread (\"refuse loading modules when livepatch transition is in progress\"): \
+                      klp_module_coming() fails -EBUSY, the load fails",
+        Blocked = "blocked": "seed thread (\"the transition gets blocked infinitely\"): the load sleeps in klp_module_coming() \
+                      (module state klp_wait) until the transition ends",
+    }
+    reverse_order: enum ReverseOrder = "the order of klp_reverse_transition(): klp_target_state flip vs clearing TIF_PATCH_PENDING and \
+              klp_synchronize_transition()" {
+        /// One model step.
+        ClearFirst = "clear_first": "upstream since v6.4 (e3ff7c609f39 \"livepatch,sched: Add livepatch task switching to \
+                      cond_resched()\"): clear every TIF, synchronize, flip enabled and klp_target_state, smp_wmb(), \
+                      start",
+        /// Two model steps (the flip, the rest), and the self switches' reads of `klp_target_state`
+        /// become steps of their own.
+        FlipFirst = "flip_first": "v4.12..v6.3: flip enabled and klp_target_state, clear every TIF, synchronize, start; with the \
+                      v6.4+ stack-checked self switch reading klp_target_state in separate steps (the combination \
+                      P. Mladek's v2 review of e3ff7c609f39 ruled out; the checker finds no bug in it)",
+    }
+    /// Only a removed barrier makes the model split the accesses it ordered into separate steps
+    /// that another CPU may observe out of program order; everything else stays sequentially
+    /// consistent.
+    barriers: enum Barriers = "which smp_wmb()/smp_rmb() pair of kernel/livepatch is present (a removed one lets other CPUs \
+              observe the accesses it ordered in either order)" {
+        All = "all": "upstream: every pair of transition.c, core.c and patch.c",
+        NoInitWmb = "no_init_wmb": "no smp_wmb() in klp_init_transition() between the patch_state writes and the func->transition \
+                      writes: a handler sees transition set and patch_state KLP_TRANSITION_IDLE (its WARN_ON_ONCE)",
+        NoHandlerRmb = "no_handler_rmb": "no second smp_rmb() in klp_ftrace_handler(): patch_state read before func->transition, so \
+                      the handler may read IDLE and a transition flag set just after (its WARN_ON_ONCE)",
+        NoDisableWmb = "no_disable_wmb": "no smp_wmb() in __klp_disable_patch() between the func->transition writes and the \
+                      TIF_PATCH_PENDING writes: a task switched by klp_update_patch_state() still sees \
+                      transition clear and runs the patched function next to original ones (mixed versions)",
+        NoReverseWmb = "no_reverse_wmb": "no smp_wmb() in klp_reverse_transition() between the klp_target_state flip and the new TIF \
+                      writes: e3ff7c609f39 v2 before P. Mladek's review; klp_update_patch_state() reads TIF set \
+                      and the old target, and drops the flag without switching",
+    }
+}
