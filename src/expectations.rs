@@ -1,20 +1,24 @@
 //! The expectations file (`expectations/klpcheck.toml`, format in expectations/README.md): for
-//! each scenario x variant, the pinned distinct-state count, tags, and every property's verdict.
+//! each scenario x variant, the pinned distinct-state count, tags, and the verdict of every
+//! property whose verdict is not its kind's default ([`default_verdict`]: `always` and
+//! `eventually` hold, `sometimes` are reachable). A property not listed is expected to have the
+//! default verdict, so a new violation is still a difference.
 //!
 //! ```toml
 //! [fork.no-stack-check]          # [<scenario>.<variant>]
 //! tags = ["fast"]                # "fast" / "slow" (set by --update), plus any of your own
 //! states = 7464                  # distinct states of the complete search
-//! no_mixed_universe = "violated" # one line per property
+//! no_mixed_universe = "violated" # one line per property that is not holds / reachable
 //! ```
 //!
 //! Errors name the file, line, column and field, with a "did you mean" for unknown scenario,
 //! variant and property names (the same `ScenarioError` as scenario and preset files).
 
-use crate::check::Verdict;
-use crate::run_one::Run;
+use crate::run_one::JobResult;
+use klp_checker::Verdict;
 use klp_model::hint::did_you_mean;
 use klp_model::scenario::ScenarioError;
+use stateright::Expectation;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
@@ -22,30 +26,18 @@ use toml::Spanned;
 /// An entry under this many distinct states is tagged "fast" (run by `.ci/run`).
 pub const FAST_STATES: u64 = 20_000;
 
-/// Every verdict a property can have, in the order the file's hints list them.
-const ALL_VERDICTS: &[Verdict] = &[
-    Verdict::Holds,
-    Verdict::Violated,
-    Verdict::Reachable,
-    Verdict::Unreachable,
-    Verdict::Incomplete,
-    Verdict::Unchecked,
-];
+/// The verdict a property of this kind is expected to have when its entry does not list it:
+/// `always` and `eventually` properties hold, `sometimes` properties are reachable.
+pub fn default_verdict(kind: &Expectation) -> Verdict {
+    match kind {
+        Expectation::Always | Expectation::Eventually => Verdict::Holds,
+        Expectation::Sometimes => Verdict::Reachable,
+    }
+}
 
-/// The verdict words of the file (lowercase, as in `check --json`).
+/// The verdict words of the file (as in `check --json`), in the order its hints list them.
 fn verdict_words() -> Vec<String> {
-    ALL_VERDICTS
-        .iter()
-        .map(|&v| match v {
-            // No wildcard: a new verdict fails to compile here until it is added to ALL_VERDICTS.
-            Verdict::Holds
-            | Verdict::Violated
-            | Verdict::Reachable
-            | Verdict::Unreachable
-            | Verdict::Incomplete
-            | Verdict::Unchecked => v.word().to_lowercase(),
-        })
-        .collect()
+    Verdict::ALL.iter().map(|v| v.name().to_string()).collect()
 }
 
 /// Keys of an entry that are not property names.
@@ -58,8 +50,8 @@ pub struct Entry {
     pub variant: String,
     pub states: u64,
     pub tags: Vec<String>,
-    /// property -> verdict.
-    pub verdicts: BTreeMap<String, String>,
+    /// property -> verdict, for the properties whose verdict is not their kind's default.
+    pub verdicts: BTreeMap<String, Verdict>,
 }
 
 impl Entry {
@@ -71,9 +63,15 @@ impl Entry {
         self.tags.iter().any(|t| t == "fast")
     }
 
+    /// The verdict the entry expects of `property` (of kind `kind`).
+    pub fn expected(&self, property: &str, kind: &Expectation) -> Verdict {
+        self.verdicts.get(property).copied().unwrap_or_else(|| default_verdict(kind))
+    }
+
     /// The entry a complete run gives, keeping the user's own tags of `old`.
-    pub fn from_run(r: &Run, old: Option<&Entry>) -> Entry {
-        let mut tags = vec![if r.unique_states < FAST_STATES { "fast" } else { "slow" }.to_string()];
+    pub fn from_run(r: &JobResult, old: Option<&Entry>) -> Entry {
+        let o = &r.explored;
+        let mut tags = vec![if o.unique_states < FAST_STATES { "fast" } else { "slow" }.to_string()];
         for t in old.into_iter().flat_map(|o| &o.tags) {
             if t != "fast" && t != "slow" && !tags.contains(t) {
                 tags.push(t.clone());
@@ -82,9 +80,14 @@ impl Entry {
         Entry {
             scenario: r.scenario.clone(),
             variant: r.variant.clone(),
-            states: r.unique_states,
+            states: o.unique_states,
             tags,
-            verdicts: r.properties.iter().map(|p| (p.name.to_string(), p.verdict.word().to_lowercase())).collect(),
+            verdicts: o
+                .properties
+                .iter()
+                .filter(|p| p.verdict != default_verdict(&p.expectation))
+                .map(|p| (p.name.to_string(), p.verdict))
+                .collect(),
         }
     }
 }
@@ -193,15 +196,17 @@ pub fn parse(file: &str, src: &str, known: &Known, lenient: bool) -> Result<(Vec
                         }
                         notes.push(format!("dropped: {e}"));
                     }
-                    (_, toml::Value::String(s)) if verdicts.contains(s) => {
-                        entry.verdicts.insert(name.to_string(), s.clone());
-                    }
-                    (_, val) => {
-                        let hint = val.as_str().and_then(|s| did_you_mean(s, verdicts.iter()));
-                        let hint = hint.unwrap_or_else(|| format!("one of: {}", verdicts.join(", ")));
-                        let shown = val.as_str().map(str::to_string).unwrap_or_else(|| val.to_string());
-                        return Err(err(v.span(), &field, format!("'{shown}' is not a verdict"), Some(hint)));
-                    }
+                    (_, val) => match val.as_str().and_then(Verdict::from_name) {
+                        Some(verdict) => {
+                            entry.verdicts.insert(name.to_string(), verdict);
+                        }
+                        None => {
+                            let hint = val.as_str().and_then(|s| did_you_mean(s, verdicts.iter()));
+                            let hint = hint.unwrap_or_else(|| format!("one of: {}", verdicts.join(", ")));
+                            let shown = val.as_str().map(str::to_string).unwrap_or_else(|| val.to_string());
+                            return Err(err(v.span(), &field, format!("'{shown}' is not a verdict"), Some(hint)));
+                        }
+                    },
                 }
             }
             let Some(n) = states else {
@@ -238,17 +243,19 @@ pub fn render(entries: &[Entry], known: &Known) -> String {
     sorted.sort_by_key(|e| (e.scenario.clone(), e.variant != "upstream", e.variant.clone()));
     let mut out = String::from(
         "# klpcheck expectations: for each scenario x variant, the distinct-state count and every\n\
-         # property's verdict, checked by `klpcheck ci` (format: expectations/README.md).\n\
-         # Written by `klpcheck ci --update`, the way to accept an intended change: review its diff.\n",
+         # property whose verdict is not its kind's default (always and eventually: holds; sometimes:\n\
+         # reachable), checked by `klpcheck ci` (format: expectations/README.md). A property not\n\
+         # listed must have the default verdict. Written by `klpcheck ci --update` (or\n\
+         # scripts/bless.sh), the way to accept an intended change: review its diff.\n",
     );
     for e in sorted {
         out += &format!("\n[{}.{}]\n", key(&e.scenario), key(&e.variant));
         let tags: Vec<String> = e.tags.iter().map(|t| toml::Value::String(t.clone()).to_string()).collect();
         out += &format!("tags = [{}]\nstates = {}\n", tags.join(", "), e.states);
-        let mut props: Vec<(&String, &String)> = e.verdicts.iter().collect();
+        let mut props: Vec<(&String, &Verdict)> = e.verdicts.iter().collect();
         props.sort_by_key(|(p, _)| known.properties.iter().position(|k| k == p).unwrap_or(usize::MAX));
         for (p, v) in props {
-            out += &format!("{} = \"{v}\"\n", key(p));
+            out += &format!("{} = \"{}\"\n", key(p), v.name());
         }
     }
     out
