@@ -201,3 +201,80 @@ fn shown(path: &Path) -> String {
     let rel = std::env::current_dir().ok().and_then(|d| path.strip_prefix(&d).ok().map(PathBuf::from));
     rel.unwrap_or_else(|| path.to_path_buf()).display().to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Exploration, PropertyResult};
+    use stateright::Expectation;
+
+    fn result(name: &'static str, expectation: Expectation, verdict: Verdict) -> PropertyResult {
+        PropertyResult { name, expectation, verdict, path: None, cycle_start: None, note: String::new(), trace: None }
+    }
+
+    /// Every way a run can differ from its entry, and none where it does not.
+    #[test]
+    fn differences_against_listed_and_default_verdicts() {
+        let run = JobResult {
+            scenario: "fork".into(),
+            scenario_path: "fork.toml".into(),
+            variant: "upstream".into(),
+            knobs: klp_model::Variant::upstream(),
+            explored: Exploration {
+                unique_states: 10,
+                generated: 20,
+                max_depth: 3,
+                elapsed: std::time::Duration::ZERO,
+                incomplete: None,
+                properties: vec![
+                    result("a_holds", Expectation::Always, Verdict::Holds),
+                    result("a_violated", Expectation::Always, Verdict::Violated),
+                    result("s_reachable", Expectation::Sometimes, Verdict::Reachable),
+                    result("s_unreachable", Expectation::Sometimes, Verdict::Unreachable),
+                    result("e_holds", Expectation::Eventually, Verdict::Holds),
+                    result("e_violated", Expectation::Eventually, Verdict::Violated),
+                ],
+                bytes_per_state: None,
+                collision_probability: None,
+                graph_bytes_per_state: None,
+                liveness_elapsed: None,
+            },
+        };
+        let entry = |states: u64, listed: &[(&str, Verdict)]| Entry {
+            scenario: "fork".into(),
+            variant: "upstream".into(),
+            states,
+            tags: vec!["fast".into()],
+            verdicts: listed.iter().map(|(p, v)| (p.to_string(), *v)).collect(),
+        };
+        let failures = |e: &Entry| -> Vec<String> {
+            differences(e, &run).cases.into_iter().filter_map(|c| c.failure.map(|(m, _)| m)).collect()
+        };
+        let exact = [("a_violated", Verdict::Violated), ("s_unreachable", Verdict::Unreachable)];
+        let exact = entry(10, &[exact[0], exact[1], ("e_violated", Verdict::Violated)]);
+        assert_eq!(failures(&exact), Vec::<String>::new());
+        assert_eq!(differences(&exact, &run).cases.len(), 7, "the state count and every property");
+        // Nothing listed: every non-default verdict of the run is a difference.
+        assert_eq!(
+            failures(&entry(11, &[])),
+            [
+                "distinct states: expected 11, got 10",
+                "a_violated: expected holds, got violated (new violation)",
+                "s_unreachable: expected reachable, got unreachable (verdict changed)",
+                "e_violated: expected holds, got violated (new violation)",
+            ]
+        );
+        // Listed verdicts the run does not give, and a listed property the run does not have.
+        let wrong = [("a_holds", Verdict::Violated), ("s_reachable", Verdict::Incomplete), ("gone", Verdict::Violated)];
+        let mut wrong = entry(10, &wrong);
+        wrong.verdicts.extend(exact.verdicts.clone());
+        assert_eq!(
+            failures(&wrong),
+            [
+                "a_holds: expected violated, got holds (violation vanished)",
+                "s_reachable: expected incomplete, got reachable (verdict changed)",
+                "gone: expected violated, but the run has no such property",
+            ]
+        );
+    }
+}

@@ -108,7 +108,7 @@ fn bad_input_is_exit_2_located_never_a_panic_and_the_readme_lists_it() {
     if std::env::var_os("KLPCHECK_BLESS").is_some() {
         std::fs::write(&readme_path, readme.replace(current, &table)).unwrap();
     } else {
-        assert_eq!(current, table, "README bad-input table is stale: rerun with KLPCHECK_BLESS=1");
+        assert_eq!(current, table, "README bad-input table is stale: run scripts/bless.sh");
     }
 }
 
