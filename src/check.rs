@@ -1,47 +1,10 @@
 //! `klpcheck check`: explore a scenario, report every property, write counterexamples.
 
 use crate::cli::CheckArgs;
-use crate::engine::Outcome;
-use crate::run_one::TraceOut;
+use crate::engine::word;
+use crate::run_one::{Report, TraceOut};
 use crate::target::Target;
 use anyhow::Result;
-use klp_model::KlpSystem;
-use stateright::Expectation;
-
-/// Verdict of one property after a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    Holds,
-    Violated,
-    Reachable,
-    Unreachable,
-    Incomplete,
-    /// The engine does not check this property (liveness on stateright's engine).
-    Unchecked,
-}
-
-impl Verdict {
-    pub fn word(self) -> &'static str {
-        match self {
-            Verdict::Holds => "holds",
-            Verdict::Violated => "VIOLATED",
-            Verdict::Reachable => "reachable",
-            Verdict::Unreachable => "unreachable",
-            Verdict::Incomplete => "incomplete",
-            Verdict::Unchecked => "unchecked",
-        }
-    }
-}
-
-pub fn verdict(expectation: &Expectation, found: bool, complete: bool) -> Verdict {
-    match (expectation, found, complete) {
-        (Expectation::Always | Expectation::Eventually, true, _) => Verdict::Violated,
-        (Expectation::Sometimes, true, _) => Verdict::Reachable,
-        (_, false, false) => Verdict::Incomplete,
-        (Expectation::Sometimes, false, true) => Verdict::Unreachable,
-        (_, false, true) => Verdict::Holds,
-    }
-}
 
 pub fn run(a: &CheckArgs) -> Result<u8> {
     // `--witness` names were checked when the arguments were parsed (cli.rs `sometimes_property`).
@@ -53,14 +16,15 @@ pub fn run(a: &CheckArgs) -> Result<u8> {
     let to = TraceOut { dir: &a.out, witness: &a.witness, print_steps: !a.json, target: &t };
     let r = crate::run_one::check_one(&t.path, t.spec.clone(), a.engine, &limits, a.progress, &to)?;
     if a.json {
-        print_json(&r.model, &r.outcome, &r.lines);
+        print_json(&r);
     } else {
-        print_table(&r.model, &t.path, &r.outcome, &r.lines);
+        print_table(&r, &t.path);
     }
     Ok(r.exit_code())
 }
 
-fn print_table(model: &KlpSystem, path: &std::path::Path, o: &Outcome, lines: &[(&str, Verdict, String)]) {
+fn print_table(r: &Report, path: &std::path::Path) {
+    let (model, o) = (&r.model, &r.explored);
     let secs = o.elapsed.as_secs_f64();
     println!("scenario {} ({}), variant {}", model.spec.name, path.display(), model.spec.variant.describe());
     println!(
@@ -81,15 +45,17 @@ fn print_table(model: &KlpSystem, path: &std::path::Path, o: &Outcome, lines: &[
     if let (Some(g), Some(t)) = (o.graph_bytes_per_state, o.liveness_elapsed) {
         println!("liveness: graph {g:.1} bytes per state (peak), built and checked in {:.2} s", t.as_secs_f64());
     }
-    for (name, v, note) in lines {
-        println!("  {:<42} {:<12} {}", name, v.word(), note);
+    for p in &o.properties {
+        println!("  {:<42} {:<12} {}", p.name, word(p.verdict), p.note_column());
     }
 }
 
-fn print_json(model: &KlpSystem, o: &Outcome, lines: &[(&str, Verdict, String)]) {
-    let props: Vec<_> = lines
+fn print_json(r: &Report) {
+    let (model, o) = (&r.model, &r.explored);
+    let props: Vec<_> = o
+        .properties
         .iter()
-        .map(|(n, v, note)| serde_json::json!({"name": n, "verdict": v.word().to_lowercase(), "note": note}))
+        .map(|p| serde_json::json!({"name": p.name, "verdict": p.verdict.name(), "note": p.note_column()}))
         .collect();
     let j = serde_json::json!({
         "scenario": model.spec.name,

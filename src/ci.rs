@@ -1,13 +1,16 @@
 //! `klpcheck ci`: runs every scenario x variant of the expectations file and reports each
-//! difference (a new or vanished violation, a changed verdict or state count, a property or a
-//! scenario x variant missing from the file) as one `DIFF` line; exit 1 if there is any.
-//! `--update` rewrites the file from a run instead: the way to accept intended changes.
+//! difference as one `DIFF` line, exit 1 if there is any: a new or vanished violation, a
+//! changed verdict (a property the entry does not list is expected to have its kind's default
+//! verdict), a listed property the run does not have, a changed state count, a scenario x
+//! variant missing from the file. `--update` rewrites the file from a run instead: the way to
+//! accept intended changes.
 
 use crate::cli::CiArgs;
 use crate::expectations::{self, Entry, Known};
 use crate::junit::{Case, Suite};
-use crate::run_one::{Job, Run};
+use crate::run_one::{Job, JobResult};
 use anyhow::{anyhow, Result};
+use klp_checker::Verdict;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -39,7 +42,7 @@ pub fn run(a: &CiArgs) -> Result<u8> {
     let runs = run(&selected.iter().map(|e| (e.scenario.clone(), e.variant.clone())).collect::<Vec<_>>())?;
     let mut suites = Vec::new();
     for (e, r) in selected.iter().zip(&runs) {
-        suites.push(differences(e, r, &shown));
+        suites.push(differences(e, r));
     }
     for (s, v) in missing(&entries, &known) {
         let message = format!("no entry in {shown}; `klpcheck ci --update` adds it");
@@ -56,7 +59,7 @@ pub fn run(a: &CiArgs) -> Result<u8> {
     if let Some(j) = &a.junit {
         std::fs::write(j, crate::junit::render(&suites)).map_err(|e| anyhow!("{}: cannot write: {e}", j.display()))?;
     }
-    let checked: usize = runs.iter().map(|r| r.properties.len() + 1).sum();
+    let checked: usize = runs.iter().map(|r| r.explored.properties.len() + 1).sum();
     let secs = start.elapsed().as_secs_f64();
     if diffs == 0 {
         println!("ci: {shown}: {} entries ({checked} verdicts and state counts) match ({secs:.1} s)", runs.len());
@@ -73,7 +76,7 @@ pub fn run(a: &CiArgs) -> Result<u8> {
 }
 
 /// Runs a list of (scenario, variant).
-type RunFn<'a> = dyn Fn(&[(String, String)]) -> Result<Vec<Run>> + 'a;
+type RunFn<'a> = dyn Fn(&[(String, String)]) -> Result<Vec<JobResult>> + 'a;
 
 /// `--update`: re-runs the selected entries and every scenario x variant missing from the
 /// file, then writes it. Entries the filter left out are kept as they are.
@@ -93,7 +96,7 @@ fn update(
     // to be run under every preset as well.
     for _ in 0..2 {
         for r in run(&list)? {
-            if let Some(why) = &r.incomplete {
+            if let Some(why) = &r.explored.incomplete {
                 println!("not updated: {}@{}: search incomplete ({why})", r.scenario, r.variant);
                 incomplete += 1;
                 continue;
@@ -131,36 +134,37 @@ fn missing(entries: &[Entry], known: &Known) -> Vec<(String, String)> {
 }
 
 /// The test cases of one entry: its state count and every property, failed where the run
-/// differs from the file.
-fn differences(e: &Entry, r: &Run, shown: &str) -> Suite {
+/// differs from the file; and a failed case for each listed property the run does not have.
+fn differences(e: &Entry, r: &JobResult) -> Suite {
+    let o = &r.explored;
     let mut cases = Vec::new();
-    let states = match &r.incomplete {
+    let states = match &o.incomplete {
         Some(why) => Some(format!("search incomplete ({why}): a limit stopped it")),
-        None if r.unique_states != e.states => {
-            Some(format!("distinct states: expected {}, got {}", e.states, r.unique_states))
+        None if o.unique_states != e.states => {
+            Some(format!("distinct states: expected {}, got {}", e.states, o.unique_states))
         }
         None => None,
     };
     cases.push(Case { name: "distinct_states".into(), failure: states.map(|m| (m, String::new())) });
-    for p in &r.properties {
-        let got = p.verdict.word().to_lowercase();
+    for p in &o.properties {
+        let (want, got) = (e.expected(p.name, &p.expectation), p.verdict);
         let trace = p.trace.as_ref().map(|t| format!("; trace {}", t.display())).unwrap_or_default();
-        let failure = match e.verdicts.get(p.name) {
-            None => Some(format!("{}: not in {shown} (got {got}{trace})", p.name)),
-            Some(want) if *want != got => {
-                let why = match (want.as_str(), got.as_str()) {
-                    (_, "violated") => "new violation",
-                    ("violated", _) => "violation vanished",
-                    _ => "verdict changed",
-                };
-                Some(format!("{}: expected {want}, got {got} ({why}{trace})", p.name))
-            }
-            Some(_) => None,
-        };
+        let failure = (want != got).then(|| {
+            let why = match (want, got) {
+                (_, Verdict::Violated) => "new violation",
+                (Verdict::Violated, _) => "violation vanished",
+                _ => "verdict changed",
+            };
+            format!("{}: expected {}, got {} ({why}{trace})", p.name, want.name(), got.name())
+        });
         let body = p.trace.as_ref().map(|t| format!("replay: klpcheck replay {}", t.display())).unwrap_or_default();
         cases.push(Case { name: p.name.to_string(), failure: failure.map(|m| (m, body)) });
     }
-    Suite { name: e.key(), seconds: r.seconds, cases }
+    for (name, want) in e.verdicts.iter().filter(|(n, _)| !o.properties.iter().any(|p| p.name == n.as_str())) {
+        let message = format!("{name}: expected {}, but the run has no such property", want.name());
+        cases.push(Case { name: name.clone(), failure: Some((message, String::new())) });
+    }
+    Suite { name: e.key(), seconds: o.elapsed.as_secs_f64(), cases }
 }
 
 /// `--filter`: "all", or tags, scenario and variant names; an entry runs if it has any.
@@ -196,4 +200,81 @@ impl Filter {
 fn shown(path: &Path) -> String {
     let rel = std::env::current_dir().ok().and_then(|d| path.strip_prefix(&d).ok().map(PathBuf::from));
     rel.unwrap_or_else(|| path.to_path_buf()).display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Exploration, PropertyResult};
+    use stateright::Expectation;
+
+    fn result(name: &'static str, expectation: Expectation, verdict: Verdict) -> PropertyResult {
+        PropertyResult { name, expectation, verdict, path: None, cycle_start: None, note: String::new(), trace: None }
+    }
+
+    /// Every way a run can differ from its entry, and none where it does not.
+    #[test]
+    fn differences_against_listed_and_default_verdicts() {
+        let run = JobResult {
+            scenario: "fork".into(),
+            scenario_path: "fork.toml".into(),
+            variant: "upstream".into(),
+            knobs: klp_model::Variant::upstream(),
+            explored: Exploration {
+                unique_states: 10,
+                generated: 20,
+                max_depth: 3,
+                elapsed: std::time::Duration::ZERO,
+                incomplete: None,
+                properties: vec![
+                    result("a_holds", Expectation::Always, Verdict::Holds),
+                    result("a_violated", Expectation::Always, Verdict::Violated),
+                    result("s_reachable", Expectation::Sometimes, Verdict::Reachable),
+                    result("s_unreachable", Expectation::Sometimes, Verdict::Unreachable),
+                    result("e_holds", Expectation::Eventually, Verdict::Holds),
+                    result("e_violated", Expectation::Eventually, Verdict::Violated),
+                ],
+                bytes_per_state: None,
+                collision_probability: None,
+                graph_bytes_per_state: None,
+                liveness_elapsed: None,
+            },
+        };
+        let entry = |states: u64, listed: &[(&str, Verdict)]| Entry {
+            scenario: "fork".into(),
+            variant: "upstream".into(),
+            states,
+            tags: vec!["fast".into()],
+            verdicts: listed.iter().map(|(p, v)| (p.to_string(), *v)).collect(),
+        };
+        let failures = |e: &Entry| -> Vec<String> {
+            differences(e, &run).cases.into_iter().filter_map(|c| c.failure.map(|(m, _)| m)).collect()
+        };
+        let exact = [("a_violated", Verdict::Violated), ("s_unreachable", Verdict::Unreachable)];
+        let exact = entry(10, &[exact[0], exact[1], ("e_violated", Verdict::Violated)]);
+        assert_eq!(failures(&exact), Vec::<String>::new());
+        assert_eq!(differences(&exact, &run).cases.len(), 7, "the state count and every property");
+        // Nothing listed: every non-default verdict of the run is a difference.
+        assert_eq!(
+            failures(&entry(11, &[])),
+            [
+                "distinct states: expected 11, got 10",
+                "a_violated: expected holds, got violated (new violation)",
+                "s_unreachable: expected reachable, got unreachable (verdict changed)",
+                "e_violated: expected holds, got violated (new violation)",
+            ]
+        );
+        // Listed verdicts the run does not give, and a listed property the run does not have.
+        let wrong = [("a_holds", Verdict::Violated), ("s_reachable", Verdict::Incomplete), ("gone", Verdict::Violated)];
+        let mut wrong = entry(10, &wrong);
+        wrong.verdicts.extend(exact.verdicts.clone());
+        assert_eq!(
+            failures(&wrong),
+            [
+                "a_holds: expected violated, got holds (violation vanished)",
+                "s_reachable: expected incomplete, got reachable (verdict changed)",
+                "gone: expected violated, but the run has no such property",
+            ]
+        );
+    }
 }

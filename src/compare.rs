@@ -7,10 +7,11 @@
 //! (`OUT/<scenario>@<variant>--<property>.json`, replayable with `klpcheck replay`). JSON and
 //! CSV hold every verdict of every run.
 
-use crate::check::Verdict;
 use crate::cli::{CompareArgs, Format};
-use crate::run_one::{Job, Run};
+use crate::engine::{word, PropertyResult};
+use crate::run_one::{Job, JobResult};
 use anyhow::Result;
+use klp_checker::Verdict;
 
 pub fn run(a: &CompareArgs) -> Result<u8> {
     let limits = crate::run_one::limits(&a.limits)?;
@@ -33,10 +34,10 @@ pub fn run(a: &CompareArgs) -> Result<u8> {
         Format::Json => println!("{}", serde_json::to_string_pretty(&m.json())?),
         Format::Csv => print!("{}", m.csv()),
     }
-    let any = |f: &dyn Fn(&Run) -> bool| m.runs.iter().any(f);
-    Ok(if any(&|r| r.violated().next().is_some()) {
+    let any = |f: &dyn Fn(&JobResult) -> bool| m.runs.iter().any(f);
+    Ok(if any(&|r| r.explored.violated().next().is_some()) {
         1
-    } else if any(&|r| r.incomplete.is_some()) {
+    } else if any(&|r| r.explored.incomplete.is_some()) {
         3
     } else {
         0
@@ -70,11 +71,11 @@ pub fn variant_list(args: &[String]) -> Result<Vec<String>> {
 /// Runs in scenario-major order: `runs[s * variants.len() + v]`.
 struct Matrix {
     variants: Vec<String>,
-    runs: Vec<Run>,
+    runs: Vec<JobResult>,
 }
 
 impl Matrix {
-    fn by_scenario(&self) -> impl Iterator<Item = &[Run]> {
+    fn by_scenario(&self) -> impl Iterator<Item = &[JobResult]> {
         self.runs.chunks(self.variants.len())
     }
 
@@ -95,13 +96,13 @@ impl Matrix {
             rows.push(std::iter::once("knobs".into()).chain(runs.iter().map(|r| r.knobs.describe())).collect());
             rows.push(
                 std::iter::once("distinct states".into())
-                    .chain(runs.iter().map(|r| r.unique_states.to_string()))
+                    .chain(runs.iter().map(|r| r.explored.unique_states.to_string()))
                     .collect(),
             );
             let mut notes = Vec::new();
             let mut same = 0;
-            for (i, p) in runs[0].properties.iter().enumerate() {
-                let cells: Vec<&crate::run_one::PropertyRun> = runs.iter().map(|r| &r.properties[i]).collect();
+            for (i, p) in runs[0].explored.properties.iter().enumerate() {
+                let cells: Vec<&PropertyResult> = runs.iter().map(|r| &r.explored.properties[i]).collect();
                 let shown = cells.iter().any(|c| {
                     c.verdict != cells[0].verdict || matches!(c.verdict, Verdict::Violated | Verdict::Incomplete)
                 });
@@ -111,15 +112,14 @@ impl Matrix {
                 }
                 let mut row = vec![p.name.to_string()];
                 for c in cells {
-                    let word = c.verdict.word();
-                    let mut cell =
-                        if md && c.verdict == Verdict::Violated { format!("**{word}**") } else { word.into() };
+                    let w = word(c.verdict);
+                    let mut cell = if md && c.verdict == Verdict::Violated { format!("**{w}**") } else { w.into() };
                     if let Some(t) = &c.trace {
                         notes.push(format!(
                             "[{}] {} ({} steps)",
                             notes.len() + 1,
                             if md { format!("`{}`", t.display()) } else { t.display().to_string() },
-                            c.steps.unwrap_or(0)
+                            c.steps().unwrap_or(0)
                         ));
                         cell += &format!(" [{}]", notes.len());
                     }
@@ -151,15 +151,16 @@ impl Matrix {
             .runs
             .iter()
             .map(|r| {
-                let props: Vec<_> = r
+                let o = &r.explored;
+                let props: Vec<_> = o
                     .properties
                     .iter()
                     .map(|p| {
                         serde_json::json!({
                             "name": p.name,
-                            "kind": p.kind,
-                            "verdict": p.verdict.word().to_lowercase(),
-                            "steps": p.steps,
+                            "kind": p.kind(),
+                            "verdict": p.verdict.name(),
+                            "steps": p.steps(),
                             "trace": p.trace.as_ref().map(|t| t.display().to_string()),
                         })
                     })
@@ -169,12 +170,12 @@ impl Matrix {
                     "scenario_path": r.scenario_path.display().to_string(),
                     "variant": r.variant,
                     "knobs": r.knobs,
-                    "unique_states": r.unique_states,
-                    "generated": r.generated,
-                    "max_depth": r.max_depth,
-                    "seconds": r.seconds,
-                    "complete": r.incomplete.is_none(),
-                    "incomplete_reason": r.incomplete,
+                    "unique_states": o.unique_states,
+                    "generated": o.generated,
+                    "max_depth": o.max_depth,
+                    "seconds": o.elapsed.as_secs_f64(),
+                    "complete": o.incomplete.is_none(),
+                    "incomplete_reason": o.incomplete,
                     "properties": props,
                 })
             })
@@ -185,17 +186,17 @@ impl Matrix {
     fn csv(&self) -> String {
         let mut out = String::from("scenario,variant,knobs,unique_states,complete,property,kind,verdict,steps,trace\n");
         for r in &self.runs {
-            for p in &r.properties {
+            for p in &r.explored.properties {
                 let fields = [
                     r.scenario.clone(),
                     r.variant.clone(),
                     r.knobs.describe(),
-                    r.unique_states.to_string(),
-                    r.incomplete.is_none().to_string(),
+                    r.explored.unique_states.to_string(),
+                    r.explored.incomplete.is_none().to_string(),
                     p.name.to_string(),
-                    p.kind.to_string(),
-                    p.verdict.word().to_lowercase(),
-                    p.steps.map(|s| s.to_string()).unwrap_or_default(),
+                    p.kind().to_string(),
+                    p.verdict.name().to_string(),
+                    p.steps().map(|s| s.to_string()).unwrap_or_default(),
                     p.trace.as_ref().map(|t| t.display().to_string()).unwrap_or_default(),
                 ];
                 out += &fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",");
@@ -208,14 +209,14 @@ impl Matrix {
 
 /// A summary cell: the violated properties (or "none", or why the search stopped) and the
 /// distinct-state count.
-fn summary_cell(r: &Run) -> String {
-    let v: Vec<&str> = r.violated().map(|p| p.name).collect();
-    let what = match (&r.incomplete, v.is_empty()) {
+fn summary_cell(r: &JobResult) -> String {
+    let v: Vec<&str> = r.explored.violated().map(|p| p.name).collect();
+    let what = match (&r.explored.incomplete, v.is_empty()) {
         (_, false) => v.join(", "),
         (None, true) => "none".into(),
         (Some(why), true) => format!("incomplete: {why}"),
     };
-    format!("{what} ({})", r.unique_states)
+    format!("{what} ({})", r.explored.unique_states)
 }
 
 /// Rows as an aligned text table (each line prefixed by `indent`) or a Markdown table.

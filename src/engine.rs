@@ -1,7 +1,9 @@
 //! Running an exploration engine and collecting what the report needs, whatever the engine.
 
+use klp_checker::Verdict;
 use klp_model::{Action, KlpSystem};
 use stateright::{Checker, Expectation, Model};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// Limits of one run.
@@ -14,33 +16,80 @@ pub struct Limits {
     pub max_memory: Option<u64>,
 }
 
-/// One property's outcome: the path (actions from the initial state) of its discovery, if any.
-pub struct PropertyOutcome {
+/// One property's result: the one shape it has from the engine to every report (`check`'s
+/// table and `--json`, `compare`'s formats, `ci` and the expectations file). The verdict is
+/// decided by the engine (klp-checker, or [`Verdict::of`] for stateright's) and never again.
+pub struct PropertyResult {
     pub name: &'static str,
     pub expectation: Expectation,
+    pub verdict: Verdict,
+    /// The discovery's actions from the initial state (counterexample or example), if any.
     pub path: Option<Vec<Action>>,
     /// Liveness only: index in `path` of the first step of the repeating cycle.
     pub cycle_start: Option<usize>,
-    /// Liveness only: what the counterexample shows.
+    /// Liveness: what the counterexample shows; unchecked: why it was not checked.
     pub note: String,
-    /// The engine does not check this property (liveness on stateright's engine).
-    pub unchecked: bool,
+    /// The trace file written for the discovery (violations, and witnesses asked for).
+    pub trace: Option<PathBuf>,
 }
 
-impl PropertyOutcome {
-    fn safety(name: &'static str, expectation: Expectation, path: Option<Vec<Action>>) -> Self {
-        PropertyOutcome { name, expectation, path, cycle_start: None, note: String::new(), unchecked: false }
+impl PropertyResult {
+    fn safety(name: &'static str, expectation: Expectation, path: Option<Vec<Action>>, complete: bool) -> Self {
+        let verdict = Verdict::of(&expectation, path.is_some(), complete);
+        PropertyResult { name, expectation, verdict, path, cycle_start: None, note: String::new(), trace: None }
+    }
+
+    /// The property's kind as `klpcheck list properties` names it.
+    pub fn kind(&self) -> &'static str {
+        kind(&self.expectation)
+    }
+
+    /// Length of the counterexample or witness, if one was found.
+    pub fn steps(&self) -> Option<usize> {
+        self.path.as_ref().map(Vec::len)
+    }
+
+    /// The note column of `check`: steps (of the lasso) and the trace file, or the engine's note.
+    pub fn note_column(&self) -> String {
+        match (&self.path, &self.trace) {
+            (Some(actions), Some(file)) => match self.cycle_start {
+                Some(c) if c < actions.len() => format!("lasso: {c} + {} steps, {}", actions.len() - c, file.display()),
+                Some(_) => format!("{} steps, then stuck, {}", actions.len(), file.display()),
+                None => format!("{} steps, {}", actions.len(), file.display()),
+            },
+            (Some(actions), None) => format!("{} steps", actions.len()),
+            (None, _) => self.note.clone(),
+        }
     }
 }
 
-pub struct Outcome {
+/// A property kind's name: "always", "sometimes", "eventually".
+pub fn kind(e: &Expectation) -> &'static str {
+    match e {
+        Expectation::Always => "always",
+        Expectation::Sometimes => "sometimes",
+        Expectation::Eventually => "eventually",
+    }
+}
+
+/// The verdict in a text table: VIOLATED in capitals, so that it stands out.
+pub fn word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Violated => "VIOLATED",
+        v => v.name(),
+    }
+}
+
+/// What exploring a model returned, whatever the engine.
+pub struct Exploration {
     pub unique_states: u64,
     pub generated: u64,
     pub max_depth: u64,
     pub elapsed: Duration,
     /// `None` if the whole reachable state space was explored; else the limit that stopped it.
     pub incomplete: Option<String>,
-    pub properties: Vec<PropertyOutcome>,
+    /// Safety properties in catalogue order, then the liveness properties.
+    pub properties: Vec<PropertyResult>,
     /// Peak RSS per distinct state (klpcheck engine only).
     pub bytes_per_state: Option<f64>,
     /// Probability that a 64-bit fingerprint collision dropped a state (klpcheck engine only).
@@ -51,10 +100,16 @@ pub struct Outcome {
     pub liveness_elapsed: Option<Duration>,
 }
 
+impl Exploration {
+    pub fn violated(&self) -> impl Iterator<Item = &PropertyResult> {
+        self.properties.iter().filter(|p| p.verdict == Verdict::Violated)
+    }
+}
+
 /// klpcheck's own engine (`klp-checker`): level-synchronous parallel BFS on fingerprints
 /// with parent links; counterexamples are shortest and identical for any thread count, and
 /// every limit stops the run with an incomplete verdict.
-pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: bool) -> Outcome {
+pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: bool) -> Exploration {
     let mut b = klp_checker::Bfs::new(model)
         .threads(limits.threads.max(1))
         .max_states(limits.max_states)
@@ -88,20 +143,22 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: bool) -> Outco
         klp_checker::StopReason::Stopped => Some("interrupted".to_string()),
         klp_checker::StopReason::Finished => Some("stopped early".to_string()),
     };
-    let mut properties: Vec<PropertyOutcome> = out
+    // The checker decided every verdict; they are carried over as they are.
+    let properties = out
         .properties
-        .iter()
-        .map(|p| PropertyOutcome::safety(p.name, p.expectation.clone(), p.trace.as_ref().map(|t| t.actions.clone())))
+        .into_iter()
+        .chain(out.liveness)
+        .map(|p| PropertyResult {
+            name: p.name,
+            expectation: p.expectation,
+            verdict: p.verdict,
+            path: p.discovery.map(|d| d.actions),
+            cycle_start: p.cycle_start,
+            note: p.note,
+            trace: None,
+        })
         .collect();
-    properties.extend(out.liveness.iter().map(|l| PropertyOutcome {
-        name: l.name,
-        expectation: Expectation::Eventually,
-        path: l.trace.as_ref().map(|t| t.actions.clone()),
-        cycle_start: l.cycle_start,
-        note: l.note.clone(),
-        unchecked: l.verdict == klp_checker::Verdict::Unchecked,
-    }));
-    Outcome {
+    Exploration {
         unique_states: out.stats.unique_states,
         generated: out.stats.generated_states,
         max_depth: out.stats.max_depth as u64,
@@ -119,7 +176,7 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: bool) -> Outco
 /// counterexamples are not always shortest with several threads, and `timeout` does not stop
 /// a single-threaded run.
 /// Completeness is decided here, never by stateright's `assert_properties()`.
-pub fn run_stateright(model: KlpSystem, limits: &Limits) -> Outcome {
+pub fn run_stateright(model: KlpSystem, limits: &Limits) -> Exploration {
     let props = model.properties();
     let mut b = model.checker().threads(limits.threads.max(1)).finish_when(stateright::HasDiscoveries::AllFailures);
     if let Some(n) = limits.max_states {
@@ -137,30 +194,12 @@ pub fn run_stateright(model: KlpSystem, limits: &Limits) -> Outcome {
     let unique = checker.unique_state_count() as u64;
     let generated = checker.state_count() as u64;
     let depth = checker.max_depth() as u64;
-    let mut properties: Vec<PropertyOutcome> = props
-        .iter()
-        .map(|p| {
-            PropertyOutcome::safety(
-                p.name,
-                p.expectation.clone(),
-                checker.discovery(p.name).map(|path| path.into_actions()),
-            )
-        })
-        .collect();
-    // stateright's `eventually` looks at terminal states only (no cycles, no fairness): the
-    // liveness properties are listed, never checked.
-    properties.extend(klp_properties::liveness::docs().into_iter().map(|d| PropertyOutcome {
-        name: d.name,
-        expectation: Expectation::Eventually,
-        path: None,
-        cycle_start: None,
-        note: "stateright's engine does not check liveness".to_string(),
-        unchecked: true,
-    }));
-    // `HasDiscoveries::AllFailures` stops the search once every `always`/`eventually`
-    // property has a counterexample; `sometimes` properties not found by then are unknown.
+    let paths: Vec<Option<Vec<Action>>> =
+        props.iter().map(|p| checker.discovery(p.name).map(|path| path.into_actions())).collect();
+    // `HasDiscoveries::AllFailures` stops the search once every `always` property has a
+    // counterexample; `sometimes` properties not found by then are incomplete.
     let all_failed =
-        properties.iter().filter(|p| p.expectation != Expectation::Sometimes && !p.unchecked).all(|p| p.path.is_some());
+        props.iter().zip(&paths).filter(|(p, _)| p.expectation != Expectation::Sometimes).all(|(_, f)| f.is_some());
     let incomplete = if limits.timeout.is_some_and(|t| elapsed >= t) {
         Some("timeout".to_string())
     } else if limits.max_states.is_some_and(|n| generated >= n) {
@@ -174,7 +213,24 @@ pub fn run_stateright(model: KlpSystem, limits: &Limits) -> Outcome {
     } else {
         None
     };
-    Outcome {
+    let complete = incomplete.is_none();
+    let mut properties: Vec<PropertyResult> = props
+        .iter()
+        .zip(paths)
+        .map(|(p, path)| PropertyResult::safety(p.name, p.expectation.clone(), path, complete))
+        .collect();
+    // stateright's `eventually` looks at terminal states only (no cycles, no fairness): the
+    // liveness properties are listed, never checked.
+    properties.extend(klp_properties::liveness::docs().into_iter().map(|d| PropertyResult {
+        name: d.name,
+        expectation: Expectation::Eventually,
+        verdict: Verdict::Unchecked,
+        path: None,
+        cycle_start: None,
+        note: "stateright's engine does not check liveness".to_string(),
+        trace: None,
+    }));
+    Exploration {
         unique_states: unique,
         generated,
         max_depth: depth,

@@ -1,20 +1,25 @@
 //! The expectations file (`expectations/klpcheck.toml`, format in expectations/README.md): for
-//! each scenario x variant, the pinned distinct-state count, tags, and every property's verdict.
+//! each scenario x variant, the pinned distinct-state count, tags, and the verdict of every
+//! property whose verdict is not its kind's default ([`default_verdict`]: `always` and
+//! `eventually` hold, `sometimes` are reachable). A property not listed is expected to have the
+//! default verdict, so a new violation is still a difference.
 //!
 //! ```toml
 //! [fork.no-stack-check]          # [<scenario>.<variant>]
 //! tags = ["fast"]                # "fast" / "slow" (set by --update), plus any of your own
 //! states = 7464                  # distinct states of the complete search
-//! no_mixed_universe = "violated" # one line per property
+//! no_mixed_universe = "violated" # one line per property that is not holds / reachable
 //! ```
 //!
 //! Errors name the file, line, column and field, with a "did you mean" for unknown scenario,
 //! variant and property names (the same `ScenarioError` as scenario and preset files).
 
-use crate::check::Verdict;
-use crate::run_one::Run;
+use crate::engine;
+use crate::run_one::JobResult;
+use klp_checker::Verdict;
 use klp_model::hint::did_you_mean;
 use klp_model::scenario::ScenarioError;
+use stateright::Expectation;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
@@ -22,30 +27,29 @@ use toml::Spanned;
 /// An entry under this many distinct states is tagged "fast" (run by `.ci/run`).
 pub const FAST_STATES: u64 = 20_000;
 
-/// Every verdict a property can have, in the order the file's hints list them.
-const ALL_VERDICTS: &[Verdict] = &[
-    Verdict::Holds,
-    Verdict::Violated,
-    Verdict::Reachable,
-    Verdict::Unreachable,
-    Verdict::Incomplete,
-    Verdict::Unchecked,
-];
+/// The verdict a property of this kind is expected to have when its entry does not list it:
+/// `always` and `eventually` properties hold, `sometimes` properties are reachable.
+pub fn default_verdict(kind: &Expectation) -> Verdict {
+    match kind {
+        Expectation::Always | Expectation::Eventually => Verdict::Holds,
+        Expectation::Sometimes => Verdict::Reachable,
+    }
+}
 
-/// The verdict words of the file (lowercase, as in `check --json`).
+/// The verdicts a property of this kind can have: `always` and `eventually` properties hold or
+/// are violated, `sometimes` properties are reachable or not; any may be incomplete (a limit
+/// stopped the search) or unchecked (the engine does not check it).
+fn possible(kind: &Expectation) -> Vec<Verdict> {
+    let decided = match kind {
+        Expectation::Always | Expectation::Eventually => [Verdict::Holds, Verdict::Violated],
+        Expectation::Sometimes => [Verdict::Reachable, Verdict::Unreachable],
+    };
+    decided.into_iter().chain([Verdict::Incomplete, Verdict::Unchecked]).collect()
+}
+
+/// The verdict words of the file (as in `check --json`), in the order its hints list them.
 fn verdict_words() -> Vec<String> {
-    ALL_VERDICTS
-        .iter()
-        .map(|&v| match v {
-            // No wildcard: a new verdict fails to compile here until it is added to ALL_VERDICTS.
-            Verdict::Holds
-            | Verdict::Violated
-            | Verdict::Reachable
-            | Verdict::Unreachable
-            | Verdict::Incomplete
-            | Verdict::Unchecked => v.word().to_lowercase(),
-        })
-        .collect()
+    Verdict::ALL.iter().map(|v| v.name().to_string()).collect()
 }
 
 /// Keys of an entry that are not property names.
@@ -58,8 +62,8 @@ pub struct Entry {
     pub variant: String,
     pub states: u64,
     pub tags: Vec<String>,
-    /// property -> verdict.
-    pub verdicts: BTreeMap<String, String>,
+    /// property -> verdict, for the properties whose verdict is not their kind's default.
+    pub verdicts: BTreeMap<String, Verdict>,
 }
 
 impl Entry {
@@ -71,9 +75,15 @@ impl Entry {
         self.tags.iter().any(|t| t == "fast")
     }
 
+    /// The verdict the entry expects of `property` (of kind `kind`).
+    pub fn expected(&self, property: &str, kind: &Expectation) -> Verdict {
+        self.verdicts.get(property).copied().unwrap_or_else(|| default_verdict(kind))
+    }
+
     /// The entry a complete run gives, keeping the user's own tags of `old`.
-    pub fn from_run(r: &Run, old: Option<&Entry>) -> Entry {
-        let mut tags = vec![if r.unique_states < FAST_STATES { "fast" } else { "slow" }.to_string()];
+    pub fn from_run(r: &JobResult, old: Option<&Entry>) -> Entry {
+        let o = &r.explored;
+        let mut tags = vec![if o.unique_states < FAST_STATES { "fast" } else { "slow" }.to_string()];
         for t in old.into_iter().flat_map(|o| &o.tags) {
             if t != "fast" && t != "slow" && !tags.contains(t) {
                 tags.push(t.clone());
@@ -82,9 +92,14 @@ impl Entry {
         Entry {
             scenario: r.scenario.clone(),
             variant: r.variant.clone(),
-            states: r.unique_states,
+            states: o.unique_states,
             tags,
-            verdicts: r.properties.iter().map(|p| (p.name.to_string(), p.verdict.word().to_lowercase())).collect(),
+            verdicts: o
+                .properties
+                .iter()
+                .filter(|p| p.verdict != default_verdict(&p.expectation))
+                .map(|p| (p.name.to_string(), p.verdict))
+                .collect(),
         }
     }
 }
@@ -94,8 +109,8 @@ pub struct Known {
     pub scenarios: Vec<String>,
     /// "upstream" and the shipped presets.
     pub variants: Vec<String>,
-    /// Properties in catalogue order.
-    pub properties: Vec<&'static str>,
+    /// Properties and their kinds, in catalogue order.
+    pub properties: Vec<(&'static str, Expectation)>,
 }
 
 impl Known {
@@ -105,7 +120,7 @@ impl Known {
             variants: std::iter::once("upstream".to_string())
                 .chain(crate::variants::shipped().into_iter().map(|(n, _)| n))
                 .collect(),
-            properties: klp_properties::docs().iter().map(|d| d.name).collect(),
+            properties: klp_properties::docs().iter().map(|d| (d.name, d.expectation.clone())).collect(),
         }
     }
 }
@@ -133,7 +148,7 @@ pub fn parse(file: &str, src: &str, known: &Known, lenient: bool) -> Result<(Vec
         let hint = did_you_mean(name.get_ref(), names.iter()).unwrap_or_else(|| format!("`klpcheck list {list}`"));
         err(name.span(), field, format!("unknown {what} '{}'", name.get_ref()), Some(hint))
     };
-    let properties: Vec<String> = known.properties.iter().map(|p| p.to_string()).collect();
+    let properties: Vec<String> = known.properties.iter().map(|(p, _)| p.to_string()).collect();
     let verdicts = verdict_words();
     let mut entries = Vec::new();
     let mut notes = Vec::new();
@@ -167,9 +182,10 @@ pub fn parse(file: &str, src: &str, known: &Known, lenient: bool) -> Result<(Vec
             for (k, v) in fields {
                 let name = k.get_ref().as_str();
                 let field = format!("{key}.{name}");
-                match (name, v.get_ref()) {
-                    ("states", toml::Value::Integer(n)) if *n >= 0 => states = Some(*n as u64),
-                    ("states", _) => {
+                let kind = known.properties.iter().find(|(p, _)| *p == name).map(|(_, k)| k);
+                match (name, v.get_ref(), kind) {
+                    ("states", toml::Value::Integer(n), _) if *n >= 0 => states = Some(*n as u64),
+                    ("states", _, _) => {
                         return Err(err(
                             v.span(),
                             &field,
@@ -177,14 +193,14 @@ pub fn parse(file: &str, src: &str, known: &Known, lenient: bool) -> Result<(Vec
                             Some("states = 35: what `klpcheck check --json` reports as unique_states".into()),
                         ))
                     }
-                    ("tags", toml::Value::Array(a)) if a.iter().all(|t| t.is_str()) => {
+                    ("tags", toml::Value::Array(a), _) if a.iter().all(|t| t.is_str()) => {
                         entry.tags = a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect();
                     }
-                    ("tags", _) => {
+                    ("tags", _, _) => {
                         let hint = Some("e.g. tags = [\"fast\", \"mine\"]".into());
                         return Err(err(v.span(), &field, "expected a list of strings".into(), hint));
                     }
-                    (_, _) if !properties.iter().any(|p| p == name) => {
+                    (_, _, None) => {
                         let mut names = properties.clone();
                         names.extend(RESERVED.iter().map(|r| r.to_string()));
                         let e = unknown("property", &k, &field, &names);
@@ -193,15 +209,28 @@ pub fn parse(file: &str, src: &str, known: &Known, lenient: bool) -> Result<(Vec
                         }
                         notes.push(format!("dropped: {e}"));
                     }
-                    (_, toml::Value::String(s)) if verdicts.contains(s) => {
-                        entry.verdicts.insert(name.to_string(), s.clone());
-                    }
-                    (_, val) => {
-                        let hint = val.as_str().and_then(|s| did_you_mean(s, verdicts.iter()));
-                        let hint = hint.unwrap_or_else(|| format!("one of: {}", verdicts.join(", ")));
-                        let shown = val.as_str().map(str::to_string).unwrap_or_else(|| val.to_string());
-                        return Err(err(v.span(), &field, format!("'{shown}' is not a verdict"), Some(hint)));
-                    }
+                    (_, val, Some(kind)) => match val.as_str().and_then(Verdict::from_name) {
+                        Some(verdict) => {
+                            if !possible(kind).contains(&verdict) {
+                                let words: Vec<&str> = possible(kind).iter().map(|v| v.name()).collect();
+                                let article = if *kind == Expectation::Sometimes { "a" } else { "an" };
+                                let message = format!(
+                                    "'{}' is not a verdict of {article} `{}` property",
+                                    verdict.name(),
+                                    engine::kind(kind)
+                                );
+                                let hint = Some(format!("one of: {}", words.join(", ")));
+                                return Err(err(v.span(), &field, message, hint));
+                            }
+                            entry.verdicts.insert(name.to_string(), verdict);
+                        }
+                        None => {
+                            let hint = val.as_str().and_then(|s| did_you_mean(s, verdicts.iter()));
+                            let hint = hint.unwrap_or_else(|| format!("one of: {}", verdicts.join(", ")));
+                            let shown = val.as_str().map(str::to_string).unwrap_or_else(|| val.to_string());
+                            return Err(err(v.span(), &field, format!("'{shown}' is not a verdict"), Some(hint)));
+                        }
+                    },
                 }
             }
             let Some(n) = states else {
@@ -238,17 +267,19 @@ pub fn render(entries: &[Entry], known: &Known) -> String {
     sorted.sort_by_key(|e| (e.scenario.clone(), e.variant != "upstream", e.variant.clone()));
     let mut out = String::from(
         "# klpcheck expectations: for each scenario x variant, the distinct-state count and every\n\
-         # property's verdict, checked by `klpcheck ci` (format: expectations/README.md).\n\
-         # Written by `klpcheck ci --update`, the way to accept an intended change: review its diff.\n",
+         # property whose verdict is not its kind's default (always and eventually: holds; sometimes:\n\
+         # reachable), checked by `klpcheck ci` (format: expectations/README.md). A property not\n\
+         # listed must have the default verdict. Written by `klpcheck ci --update` (or\n\
+         # scripts/bless.sh), the way to accept an intended change: review its diff.\n",
     );
     for e in sorted {
         out += &format!("\n[{}.{}]\n", key(&e.scenario), key(&e.variant));
         let tags: Vec<String> = e.tags.iter().map(|t| toml::Value::String(t.clone()).to_string()).collect();
         out += &format!("tags = [{}]\nstates = {}\n", tags.join(", "), e.states);
-        let mut props: Vec<(&String, &String)> = e.verdicts.iter().collect();
-        props.sort_by_key(|(p, _)| known.properties.iter().position(|k| k == p).unwrap_or(usize::MAX));
+        let mut props: Vec<(&String, &Verdict)> = e.verdicts.iter().collect();
+        props.sort_by_key(|(p, _)| known.properties.iter().position(|(k, _)| k == p).unwrap_or(usize::MAX));
         for (p, v) in props {
-            out += &format!("{} = \"{v}\"\n", key(p));
+            out += &format!("{} = \"{}\"\n", key(p), v.name());
         }
     }
     out
@@ -277,7 +308,10 @@ mod tests {
         Known {
             scenarios: vec!["fork".into(), "stack-check".into()],
             variants: vec!["upstream".into(), "no-stack-check".into()],
-            properties: vec!["no_mixed_universe", "mixed_universe_possible"],
+            properties: vec![
+                ("no_mixed_universe", Expectation::Always),
+                ("mixed_universe_possible", Expectation::Sometimes),
+            ],
         }
     }
 
@@ -288,17 +322,36 @@ mod tests {
             variant: "no-stack-check".into(),
             states: 7464,
             tags: vec!["fast".into(), "mine".into()],
-            verdicts: [("no_mixed_universe", "violated"), ("mixed_universe_possible", "reachable")]
+            verdicts: [("no_mixed_universe", Verdict::Violated), ("mixed_universe_possible", Verdict::Unreachable)]
                 .iter()
-                .map(|(p, v)| (p.to_string(), v.to_string()))
+                .map(|(p, v)| (p.to_string(), *v))
                 .collect(),
         };
         let text = render(std::slice::from_ref(&e), &known());
         assert!(text.ends_with(
             "\n[fork.no-stack-check]\ntags = [\"fast\", \"mine\"]\nstates = 7464\n\
-             no_mixed_universe = \"violated\"\nmixed_universe_possible = \"reachable\"\n"
+             no_mixed_universe = \"violated\"\nmixed_universe_possible = \"unreachable\"\n"
         ));
         assert_eq!(parse("f", &text, &known(), false).unwrap(), (vec![e], vec![]));
+    }
+
+    /// A property the entry does not list is expected to have its kind's default verdict; a
+    /// listed one, the verdict listed (even the default, which `--update` then drops).
+    #[test]
+    fn unlisted_properties_expect_their_kinds_default() {
+        let src = "[fork.upstream]\nstates = 2\n[stack-check.upstream]\nstates = 3\n\
+                   no_mixed_universe = \"incomplete\"\nmixed_universe_possible = \"reachable\"\n";
+        let (entries, _) = parse("x.toml", src, &known(), false).unwrap();
+        let (fork, stack) = (&entries[0], &entries[1]);
+        assert_eq!(fork.expected("no_mixed_universe", &Expectation::Always), Verdict::Holds);
+        assert_eq!(fork.expected("mixed_universe_possible", &Expectation::Sometimes), Verdict::Reachable);
+        assert_eq!(fork.expected("a_liveness_property", &Expectation::Eventually), Verdict::Holds);
+        assert_eq!(stack.expected("no_mixed_universe", &Expectation::Always), Verdict::Incomplete);
+        assert_eq!(stack.expected("mixed_universe_possible", &Expectation::Sometimes), Verdict::Reachable);
+        assert!(render(&entries, &known()).ends_with(
+            "\n[fork.upstream]\ntags = []\nstates = 2\n\n[stack-check.upstream]\ntags = []\nstates = 3\n\
+             no_mixed_universe = \"incomplete\"\nmixed_universe_possible = \"reachable\"\n"
+        ));
     }
 
     #[test]
@@ -320,6 +373,16 @@ mod tests {
         assert_eq!(
             e("[fork.upstream]\nstates = 1\nno_mixed_universe = \"hods\"\n"),
             "x.toml:3:21: fork.upstream.no_mixed_universe: 'hods' is not a verdict\n  hint: did you mean 'holds'?"
+        );
+        assert_eq!(
+            e("[fork.upstream]\nstates = 1\nno_mixed_universe = \"reachable\"\n"),
+            "x.toml:3:21: fork.upstream.no_mixed_universe: 'reachable' is not a verdict of an `always` property\n  \
+             hint: one of: holds, violated, incomplete, unchecked"
+        );
+        assert_eq!(
+            e("[fork.upstream]\nstates = 1\nmixed_universe_possible = \"holds\"\n"),
+            "x.toml:3:27: fork.upstream.mixed_universe_possible: 'holds' is not a verdict of a `sometimes` property\n  \
+             hint: one of: reachable, unreachable, incomplete, unchecked"
         );
         assert_eq!(
             e("[fork.upstream]\nstates = \"many\"\n"),

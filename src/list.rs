@@ -1,8 +1,8 @@
 //! `klpcheck list`: shipped scenarios and properties with their documentation.
 
 use crate::cli::{ListArgs, ListWhat};
+use crate::engine::kind;
 use anyhow::Result;
-use stateright::Expectation;
 
 pub fn run(a: &ListArgs) -> Result<u8> {
     if a.json {
@@ -54,14 +54,6 @@ pub fn run(a: &ListArgs) -> Result<u8> {
         }
     }
     Ok(0)
-}
-
-fn kind(e: &Expectation) -> &'static str {
-    match e {
-        Expectation::Always => "always",
-        Expectation::Sometimes => "sometimes",
-        Expectation::Eventually => "eventually",
-    }
 }
 
 /// The same lists as JSON.

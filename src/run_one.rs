@@ -1,11 +1,11 @@
 //! One scenario run: the engine, then every property's verdict and the traces of violations.
 //! `klpcheck check` prints one such report; `compare` and `ci` run many of them in parallel.
 
-use crate::check::{verdict, Verdict};
 use crate::cli::{Engine, SearchLimits};
-use crate::engine::{self, Limits, Outcome};
+use crate::engine::{self, Exploration, Limits};
 use crate::target::Target;
 use anyhow::Result;
+use klp_checker::Verdict;
 use klp_model::{KlpSystem, Spec};
 use klp_traces::naming;
 use klp_traces::{Meta, Stats};
@@ -14,29 +14,23 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// What one run found.
+/// What one run found: the model and its exploration, whose property results carry the files
+/// of the traces written.
 pub struct Report {
     pub model: KlpSystem,
-    pub outcome: Outcome,
-    /// (property, verdict, note: steps and trace file) in catalogue order.
-    pub lines: Vec<(&'static str, Verdict, String)>,
+    pub explored: Exploration,
 }
 
 impl Report {
     /// `check`'s exit code: 1 if a property is violated, else 3 if a limit stopped the search.
     pub fn exit_code(&self) -> u8 {
-        if self.lines.iter().any(|(_, v, _)| *v == Verdict::Violated) {
+        if self.explored.violated().next().is_some() {
             1
-        } else if self.outcome.incomplete.is_some() {
+        } else if self.explored.incomplete.is_some() {
             3
         } else {
             0
         }
-    }
-
-    /// Length of the counterexample (or witness) of `property`, if one was found.
-    pub fn steps(&self, property: &str) -> Option<usize> {
-        self.outcome.properties.iter().find(|p| p.name == property).and_then(|p| p.path.as_ref()).map(Vec::len)
     }
 }
 
@@ -51,15 +45,15 @@ pub fn check_one(
     to: &TraceOut,
 ) -> Result<Report> {
     let model = KlpSystem::new(spec, klp_properties::catalogue);
-    let outcome = match engine {
+    let mut explored = match engine {
         Engine::Klpcheck => engine::run_klpcheck(&model, limits, progress),
         Engine::Stateright => engine::run_stateright(model.clone(), limits),
     };
-    let lines = verdicts(&model, path, &outcome, to)?;
-    Ok(Report { model, outcome, lines })
+    write_traces(&model, path, &mut explored, to)?;
+    Ok(Report { model, explored })
 }
 
-/// Where and how [`verdicts`] writes traces.
+/// Where and how [`write_traces`] writes traces.
 pub struct TraceOut<'a> {
     pub dir: &'a std::path::Path,
     /// `sometimes` properties whose witness trace is written too.
@@ -70,42 +64,25 @@ pub struct TraceOut<'a> {
     pub target: &'a Target,
 }
 
-/// The verdict of every property of a finished run, with a note (steps, trace file); writes
-/// the trace of every violation (and of the requested witnesses).
-fn verdicts(
-    model: &KlpSystem,
-    path: &std::path::Path,
-    outcome: &Outcome,
-    a: &TraceOut,
-) -> Result<Vec<(&'static str, Verdict, String)>> {
-    let complete = outcome.incomplete.is_none();
-    let mut lines = Vec::new();
-    for p in &outcome.properties {
-        let v = if p.unchecked { Verdict::Unchecked } else { verdict(&p.expectation, p.path.is_some(), complete) };
-        let mut note = if p.unchecked { p.note.clone() } else { String::new() };
-        if let Some(actions) = &p.path {
-            let write = v == Verdict::Violated || a.witness.iter().any(|w| w == p.name);
-            if write {
-                let verdict = if v == Verdict::Violated { "violated" } else { "witness" };
-                let file =
-                    write_renderings(a, model, path, outcome, complete, p.name, verdict, actions, p.cycle_start)?;
-                if v == Verdict::Violated && a.print_steps && p.expectation == Expectation::Eventually {
-                    eprintln!("{}\n", lasso_line(actions.len(), p.cycle_start, &p.note));
-                }
-                note = match p.cycle_start {
-                    Some(c) if c < actions.len() => {
-                        format!("lasso: {c} + {} steps, {}", actions.len() - c, file.display())
-                    }
-                    Some(_) => format!("{} steps, then stuck, {}", actions.len(), file.display()),
-                    None => format!("{} steps, {}", actions.len(), file.display()),
-                };
-            } else {
-                note = format!("{} steps", actions.len());
-            }
+/// Writes the trace of every violation (and of the requested witnesses) of a finished run and
+/// records its file in the property's result.
+fn write_traces(model: &KlpSystem, path: &std::path::Path, explored: &mut Exploration, a: &TraceOut) -> Result<()> {
+    let complete = explored.incomplete.is_none();
+    let stats = Stats { unique_states: explored.unique_states, max_depth: explored.max_depth, complete };
+    for p in &mut explored.properties {
+        let Some(actions) = &p.path else { continue };
+        let violated = p.verdict == Verdict::Violated;
+        if !violated && !a.witness.iter().any(|w| w == p.name) {
+            continue;
         }
-        lines.push((p.name, v, note));
+        let verdict = if violated { "violated" } else { "witness" };
+        let file = write_renderings(a, model, path, &stats, p.name, verdict, actions, p.cycle_start)?;
+        if violated && a.print_steps && p.expectation == Expectation::Eventually {
+            eprintln!("{}\n", lasso_line(actions.len(), p.cycle_start, &p.note));
+        }
+        p.trace = Some(file);
     }
-    Ok(lines)
+    Ok(())
 }
 
 /// How a liveness counterexample ends, under its timeline (steps are numbered from 1).
@@ -125,45 +102,22 @@ pub struct Job {
     pub variant: String,
 }
 
-/// One finished run of a matrix, with what the tables and the expectations need.
-pub struct Run {
+/// One finished job of a matrix, with what the tables and the expectations need.
+pub struct JobResult {
     /// The scenario's name (its file stem) and file.
     pub scenario: String,
     pub scenario_path: PathBuf,
     /// The variant's label ("upstream" or the preset's name) and its knobs.
     pub variant: String,
     pub knobs: klp_model::Variant,
-    pub unique_states: u64,
-    pub generated: u64,
-    pub max_depth: u64,
-    pub seconds: f64,
-    /// The limit that stopped the search, if one did.
-    pub incomplete: Option<String>,
-    pub properties: Vec<PropertyRun>,
-}
-
-/// One property's result in a [`Run`].
-pub struct PropertyRun {
-    pub name: &'static str,
-    pub kind: &'static str,
-    pub verdict: Verdict,
-    /// Length of the counterexample or witness, if one was found.
-    pub steps: Option<usize>,
-    /// The counterexample file (violations only).
-    pub trace: Option<PathBuf>,
-}
-
-impl Run {
-    pub fn violated(&self) -> impl Iterator<Item = &PropertyRun> {
-        self.properties.iter().filter(|p| p.verdict == Verdict::Violated)
-    }
+    pub explored: Exploration,
 }
 
 /// Runs every job, `jobs` at a time, within `threads` threads in all: each run's engine gets
 /// `threads / jobs` threads (at least one), so the cores are never oversubscribed. Every
 /// scenario and variant is loaded first: a bad one fails before anything runs. Results come
 /// back in job order.
-pub fn run_many(list: &[Job], limits: &Limits, jobs: Option<usize>, out: &Path) -> Result<Vec<Run>> {
+pub fn run_many(list: &[Job], limits: &Limits, jobs: Option<usize>, out: &Path) -> Result<Vec<JobResult>> {
     let mut loaded: Vec<Target> = Vec::new();
     for j in list {
         // As `check SCENARIO --variant V` resolves its target.
@@ -181,7 +135,7 @@ pub fn run_many(list: &[Job], limits: &Limits, jobs: Option<usize>, out: &Path) 
     // and with hundreds of runs that nesting overflowed the stack (`ci --update`, measured).
     let n = loaded.len();
     let queue: Vec<Mutex<Option<Target>>> = loaded.into_iter().map(|l| Mutex::new(Some(l))).collect();
-    let results: Vec<Mutex<Option<Result<Run>>>> = (0..n).map(|_| Mutex::new(None)).collect();
+    let results: Vec<Mutex<Option<Result<JobResult>>>> = (0..n).map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     std::thread::scope(|sc| {
         for _ in 0..at_once {
@@ -193,7 +147,7 @@ pub fn run_many(list: &[Job], limits: &Limits, jobs: Option<usize>, out: &Path) 
                 let t = queue[i].lock().expect("run queue").take().expect("each run is taken once");
                 let to = TraceOut { dir: out, witness: &[], print_steps: false, target: &t };
                 let r = check_one(&t.path, t.spec.clone(), Engine::Klpcheck, &per_run, false, &to)
-                    .map(|r| summarise(r, t.path.clone(), t.label.clone(), out));
+                    .map(|r| summarise(r, t.path.clone(), t.label.clone()));
                 *results[i].lock().expect("run results") = Some(r);
             });
         }
@@ -202,39 +156,13 @@ pub fn run_many(list: &[Job], limits: &Limits, jobs: Option<usize>, out: &Path) 
     runs.collect()
 }
 
-fn summarise(r: Report, path: PathBuf, variant: String, out: &Path) -> Run {
-    let docs = klp_properties::docs();
-    let scenario = r.model.spec.name.clone();
-    let properties = r
-        .lines
-        .iter()
-        .map(|&(name, verdict, _)| PropertyRun {
-            name,
-            kind: match docs.iter().find(|d| d.name == name).map(|d| &d.expectation) {
-                Some(Expectation::Always) => "always",
-                Some(Expectation::Sometimes) => "sometimes",
-                Some(Expectation::Eventually) => "eventually",
-                None => "",
-            },
-            verdict,
-            steps: r.steps(name),
-            trace: (verdict == Verdict::Violated).then(|| {
-                out.join(format!("{}{}", klp_traces::naming::stem(&scenario, &variant, name), klp_traces::naming::JSON))
-            }),
-        })
-        .collect();
-    let o = &r.outcome;
-    Run {
-        knobs: r.model.spec.variant.clone(),
-        scenario,
+fn summarise(r: Report, path: PathBuf, variant: String) -> JobResult {
+    JobResult {
+        scenario: r.model.spec.name.clone(),
         scenario_path: path,
         variant,
-        unique_states: o.unique_states,
-        generated: o.generated,
-        max_depth: o.max_depth,
-        seconds: o.elapsed.as_secs_f64(),
-        incomplete: o.incomplete.clone(),
-        properties,
+        knobs: r.model.spec.variant.clone(),
+        explored: r.explored,
     }
 }
 
@@ -266,8 +194,7 @@ fn write_renderings(
     a: &TraceOut,
     model: &KlpSystem,
     path: &std::path::Path,
-    outcome: &Outcome,
-    complete: bool,
+    stats: &Stats,
     property: &str,
     verdict: &str,
     actions: &[klp_model::Action],
@@ -280,7 +207,7 @@ fn write_renderings(
         variant_name: a.target.label.clone(),
         property: property.to_string(),
         verdict: verdict.to_string(),
-        stats: Stats { unique_states: outcome.unique_states, max_depth: outcome.max_depth, complete },
+        stats: stats.clone(),
         found_by: a.target.found_by(property, verdict),
         replay: crate::target::replay_command(&file),
         cycle_start,

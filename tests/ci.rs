@@ -2,8 +2,8 @@
 //! `klpcheck compare`'s output pinned for two small scenarios x {upstream, no-stack-check}.
 //!
 //! The compare goldens live in tests/golden/compare/; after an intended change (a new property,
-//! a new verdict) re-bless them with `KLPCHECK_BLESS=1 cargo nextest run --release -E 'test(compare)'`
-//! and review the diff.
+//! a new verdict) re-bless them with every other pin by `scripts/bless.sh` (here:
+//! `KLPCHECK_BLESS=1` rewrites them) and review the diff.
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
@@ -92,9 +92,9 @@ fn a_changed_verdict_or_state_count_fails_with_a_diff_line_and_restoring_passes(
         ),
         "{x}"
     );
-    // A vanished violation.
+    // A vanished violation: the entry lists one the run does not find.
     let (bad, _) =
-        edit(&src, "stack-check.upstream", "no_mixed_universe = \"holds\"", "no_mixed_universe = \"violated\"");
+        edit(&src, "stack-check.upstream", "states = 35\n", "states = 35\nno_mixed_universe = \"violated\"\n");
     std::fs::write(&file, &bad).unwrap();
     let (code, t) = ci(d, &file, &[]);
     assert_eq!(code, Some(1), "{t}");
@@ -108,12 +108,34 @@ fn a_changed_verdict_or_state_count_fails_with_a_diff_line_and_restoring_passes(
     let (code, t) = ci(d, &file, &[]);
     assert_eq!(code, Some(1), "{t}");
     assert!(t.contains("DIFF stack-check@no-stack-check: distinct states: expected 47, got 48\n"), "{t}");
-    // A property missing from the file.
-    let (bad, _) = edit(&src, "stack-check.upstream", "no_mixed_universe = \"holds\"\n", "");
+    // A violation missing from the file: not listed means "holds", the run says violated.
+    let (bad, _) = edit(&src, "stack-check.no-stack-check", "no_mixed_universe = \"violated\"\n", "");
     std::fs::write(&file, &bad).unwrap();
     let (code, t) = ci(d, &file, &[]);
     assert_eq!(code, Some(1), "{t}");
-    assert!(t.contains("DIFF stack-check@upstream: no_mixed_universe: not in exp.toml (got holds)"), "{t}");
+    assert!(
+        t.contains(
+            "DIFF stack-check@no-stack-check: no_mixed_universe: expected holds, got violated (new violation; \
+             trace out/stack-check@no-stack-check--no_mixed_universe.json)\n"
+        ),
+        "{t}"
+    );
+    // An unreachable `sometimes` property missing from the file: not listed means "reachable".
+    let (bad, _) = edit(&src, "stack-check.upstream", "livepatch_module_removable = \"unreachable\"\n", "");
+    std::fs::write(&file, &bad).unwrap();
+    let (code, t) = ci(d, &file, &[]);
+    assert_eq!(code, Some(1), "{t}");
+    assert!(
+        t.contains(
+            "DIFF stack-check@upstream: livepatch_module_removable: expected reachable, got unreachable (verdict changed)\n"
+        ),
+        "{t}"
+    );
+    // A default verdict written out is accepted, and --update drops it again.
+    let (bad, _) = edit(&src, "stack-check.upstream", "states = 35\n", "states = 35\nno_mixed_universe = \"holds\"\n");
+    std::fs::write(&file, &bad).unwrap();
+    let (code, t) = ci(d, &file, &[]);
+    assert_eq!(code, Some(0), "{t}");
     // --update accepts the run: the file is the committed one again, and passes.
     let (code, t) = ci(d, &file, &["--update"]);
     assert_eq!(code, Some(0), "{t}");
@@ -140,8 +162,9 @@ fn malformed_expectations_are_exit_2_with_file_line_and_hint() {
     // Messages name the file as given, relative to the working directory.
     let f = "exp.toml";
     let cases = [
-        ("no_mixed_universe = \"holds\"", "no_mixed_univers = \"holds\"", 1, "stack-check.upstream.no_mixed_univers: unknown property 'no_mixed_univers'\n  hint: did you mean 'no_mixed_universe'?"),
-        ("no_mixed_universe = \"holds\"", "no_mixed_universe = \"hold\"", 21, "stack-check.upstream.no_mixed_universe: 'hold' is not a verdict\n  hint: did you mean 'holds'?"),
+        ("tasks_at_both_states = \"unreachable\"", "tasks_at_both_state = \"unreachable\"", 1, "stack-check.upstream.tasks_at_both_state: unknown property 'tasks_at_both_state'\n  hint: did you mean 'tasks_at_both_states'?"),
+        ("tasks_at_both_states = \"unreachable\"", "tasks_at_both_states = \"unreachabel\"", 24, "stack-check.upstream.tasks_at_both_states: 'unreachabel' is not a verdict\n  hint: did you mean 'unreachable'?"),
+        ("tasks_at_both_states = \"unreachable\"", "tasks_at_both_states = \"violated\"", 24, "stack-check.upstream.tasks_at_both_states: 'violated' is not a verdict of a `sometimes` property\n  hint: one of: reachable, unreachable, incomplete, unchecked"),
         ("states = 35", "states = \"35\"", 10, "stack-check.upstream.states: expected the distinct-state count (an integer)"),
         ("[stack-check.upstream]", "[stack-chek.upstream]", 2, "stack-chek: unknown scenario 'stack-chek'\n  hint: did you mean 'stack-check'?"),
         ("[stack-check.upstream]", "[stack-check.upstraem]", 14, "stack-check.upstraem: unknown variant 'upstraem'\n  hint: did you mean 'upstream'?"),
@@ -185,7 +208,7 @@ fn compare_golden(format: &str, ext: &str, normalise: fn(&str) -> String) {
         std::fs::write(&golden, &got).unwrap();
     }
     let want = std::fs::read_to_string(&golden).unwrap();
-    assert!(got == want, "{} differs (KLPCHECK_BLESS=1 rewrites it):\n{got}", golden.display());
+    assert!(got == want, "{} differs (scripts/bless.sh rewrites it):\n{got}", golden.display());
 }
 
 #[test]

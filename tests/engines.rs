@@ -25,12 +25,12 @@ fn engines_agree_on_every_small_shipped_scenario() {
         assert_eq!(ours.stats.unique_states, sr.unique_state_count() as u64, "{name}: distinct states");
         for p in model.properties() {
             let o = ours.property(p.name).unwrap();
-            let found_ours = o.trace.is_some();
+            let found_ours = o.discovery.is_some();
             let found_sr = sr.discovery(p.name).is_some();
             // stateright runs to exhaustion unless every `always` property fails, which no
             // shipped scenario does, so the discoveries must match exactly.
             assert_eq!(found_ours, found_sr, "{name}: {}", p.name);
-            if let (Some(t), Some(path)) = (&o.trace, sr.discovery(p.name)) {
+            if let (Some(t), Some(path)) = (&o.discovery, sr.discovery(p.name)) {
                 assert!(t.actions.len() <= path.into_actions().len(), "{name}: {} not shortest", p.name);
             }
         }
@@ -48,7 +48,10 @@ fn traces_identical_for_1_2_4_threads() {
         .iter()
         .map(|&t| {
             let o = klp_checker::Bfs::new(&model).threads(t).run();
-            (o.stats.unique_states, o.property("no_mixed_universe").unwrap().trace.as_ref().unwrap().actions.clone())
+            (
+                o.stats.unique_states,
+                o.property("no_mixed_universe").unwrap().discovery.as_ref().unwrap().actions.clone(),
+            )
         })
         .collect();
     assert_eq!(runs[0], runs[1]);

@@ -86,7 +86,7 @@ fn run(src: &str, mutations: &[Mutation], threads: usize) -> (u64, Vec<Live>) {
         .map(|n| {
             let l = out.live(n).unwrap();
             let steps =
-                l.trace.as_ref().map(|t| t.actions.iter().map(|a| model.describe(a)).collect()).unwrap_or_default();
+                l.discovery.as_ref().map(|t| t.actions.iter().map(|a| model.describe(a)).collect()).unwrap_or_default();
             (l.verdict, steps, l.cycle_start)
         })
         .collect();

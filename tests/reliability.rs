@@ -108,7 +108,7 @@ fn bad_input_is_exit_2_located_never_a_panic_and_the_readme_lists_it() {
     if std::env::var_os("KLPCHECK_BLESS").is_some() {
         std::fs::write(&readme_path, readme.replace(current, &table)).unwrap();
     } else {
-        assert_eq!(current, table, "README bad-input table is stale: rerun with KLPCHECK_BLESS=1");
+        assert_eq!(current, table, "README bad-input table is stale: run scripts/bless.sh");
     }
 }
 
@@ -287,7 +287,7 @@ fn symmetry_reduction_agrees_with_the_unreduced_search() {
             assert!(sym.stats.unique_states < full.stats.unique_states, "{what} N={n}: no reduction");
             for (a, b) in full.properties.iter().zip(&sym.properties) {
                 assert_eq!((a.name, a.verdict), (b.name, b.verdict), "{what} N={n}");
-                if let (Some(ta), Some(tb)) = (&a.trace, &b.trace) {
+                if let (Some(ta), Some(tb)) = (&a.discovery, &b.discovery) {
                     assert_eq!(ta.actions.len(), tb.actions.len(), "{what} N={n}: {} not shortest", a.name);
                     assert!(tb.to_path(&m).is_some(), "{what} N={n}: reduced trace does not replay");
                 }

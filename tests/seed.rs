@@ -98,7 +98,7 @@ fn seed_scenarios_under_each_variant() {
         std::fs::write(CASES_FILE, header + &body).unwrap();
         return;
     }
-    assert!(failures.is_empty(), "\n{}\n(KLPCHECK_BLESS=1 rewrites {CASES_FILE})", failures.join("\n"));
+    assert!(failures.is_empty(), "\n{}\n(scripts/bless.sh rewrites {CASES_FILE})", failures.join("\n"));
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Fidelity tests: the kernel's livepatch selftests (tools/testing/selftests/livepatch/
 //! test-callbacks.sh, test-livepatch.sh, test-state.sh) as scenarios.
 //!
-//! For every case, (a) the deterministic runner's transcript (`klp_traces::run::run_script`) is
+//! For every case, (a) the deterministic runner's transcript (`klp_traces::script::run_script`) is
 //! compared line by line with the selftest's expected `check_result` text
 //! (traces/golden/selftests/<scenario>.txt); every line the model cannot produce yet is listed in
 //! [`KNOWN_GAPS`] with its reason, and the test asserts that the difference is exactly that list,
@@ -216,7 +216,7 @@ fn diff(expected: &[String], actual: &[String]) -> Vec<String> {
 
 fn check_transcript(name: &str) {
     let m = model(name);
-    let actual = klp_traces::run::run_script(&m, MAX_STEPS).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let actual = klp_traces::script::run_script(&m, MAX_STEPS).unwrap_or_else(|e| panic!("{name}: {e}"));
     let expected = golden(name);
     let got = diff(&expected, &actual);
     let known: Vec<String> = KNOWN_GAPS.iter().filter(|g| g.scenario == name).map(|g| g.line.to_string()).collect();
@@ -309,7 +309,7 @@ fn measure() {
     for (name, _) in CASES {
         let m = model(name);
         if std::env::var("RAW").is_ok_and(|r| name.contains(&r)) {
-            let r = klp_traces::run::execute(&m, MAX_STEPS).unwrap();
+            let r = klp_traces::script::execute(&m, MAX_STEPS).unwrap();
             for a in &r.actions {
                 println!("  step: {}", m.describe(a));
             }
@@ -317,7 +317,7 @@ fn measure() {
                 println!("  dmesg: {l}");
             }
         }
-        match klp_traces::run::run_script(&m, MAX_STEPS) {
+        match klp_traces::script::run_script(&m, MAX_STEPS) {
             Ok(actual) => {
                 for l in diff(&golden(name), &actual) {
                     println!("{name}\t{l}");

@@ -3,7 +3,7 @@
 //! no-stack-check timeline is short and shows the task, the old frame and the new call;
 //! `klpcheck run`, `render` and `replay` on good and bad input.
 //!
-//! `KLPCHECK_BLESS=1` (scripts/regen-golden.sh) rewrites the golden files instead of comparing.
+//! `KLPCHECK_BLESS=1` (scripts/bless.sh) rewrites the golden files instead of comparing.
 
 use assert_cmd::Command;
 use klp_traces::{naming, Trace};
@@ -91,8 +91,8 @@ fn golden_counterexamples_byte_for_byte_and_replayed() {
                 std::fs::write(&file, &body).unwrap();
             } else {
                 let golden = std::fs::read_to_string(&file)
-                    .unwrap_or_else(|e| panic!("{}: {e} (run scripts/regen-golden.sh)", file.display()));
-                assert!(golden == body, "{name} differs from the golden file (scripts/regen-golden.sh):\n{body}");
+                    .unwrap_or_else(|e| panic!("{}: {e} (run scripts/bless.sh)", file.display()));
+                assert!(golden == body, "{name} differs from the golden file (scripts/bless.sh):\n{body}");
             }
             expected_files.push(name);
         }
@@ -112,7 +112,7 @@ fn golden_counterexamples_byte_for_byte_and_replayed() {
             if bless {
                 std::fs::remove_file(dir.join(&name)).unwrap();
             } else {
-                panic!("{GOLDEN}/{name} is not in index.toml (scripts/regen-golden.sh removes it)");
+                panic!("{GOLDEN}/{name} is not in index.toml (scripts/bless.sh removes it)");
             }
         }
     }

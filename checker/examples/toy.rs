@@ -20,7 +20,7 @@ fn main() {
         s.states_per_sec(), s.peak_rss_bytes >> 20, s.bytes_per_state(), s.visited_bytes_per_state(), out.stop
     );
     for p in &out.properties {
-        let steps = p.trace.as_ref().map(|t| t.actions.len());
+        let steps = p.discovery.as_ref().map(|t| t.actions.len());
         println!("  {}: {:?} ({steps:?} steps)", p.name, p.verdict);
     }
 }

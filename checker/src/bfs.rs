@@ -236,7 +236,7 @@ where
 
     /// Also check these liveness properties, with `fairness` telling which steps are fair.
     /// The engine then keeps the explored graph (see `graph.rs`). A stopped search reports
-    /// them [`Verdict::Unknown`]; with symmetry reduction they are [`Verdict::Unchecked`]
+    /// them [`Verdict::Incomplete`]; with symmetry reduction they are [`Verdict::Unchecked`]
     /// (fairness classes are not invariant under the symmetry).
     pub fn liveness(mut self, props: Vec<LiveProperty<M>>, fairness: FairnessFn<M>) -> Self {
         assert!(props.len() <= 8, "at most 8 liveness properties");
@@ -471,22 +471,17 @@ where
             .into_iter()
             .zip(raw.found)
             .map(|(p, hit)| {
-                let verdict = match (&p.expectation, hit.is_some(), complete) {
-                    (Expectation::Eventually, _, _) => Verdict::Unchecked,
-                    (Expectation::Always, true, _) => Verdict::Violated,
-                    (Expectation::Sometimes, true, _) => Verdict::Found,
-                    (_, false, false) => Verdict::Unknown,
-                    (Expectation::Always, false, true) => Verdict::Holds,
-                    (Expectation::Sometimes, false, true) => Verdict::NotFound,
-                };
+                let verdict = Verdict::of(&p.expectation, hit.is_some(), complete);
                 PropertyOutcome {
                     name: p.name,
                     expectation: p.expectation,
                     verdict,
-                    trace: hit.map(|(d, pos)| {
+                    discovery: hit.map(|(d, pos)| {
                         let (init, steps) = raw.levels.path_to(d, pos);
                         replay(model, &inits, init, &steps)
                     }),
+                    cycle_start: None,
+                    note: String::new(),
                 }
             })
             .collect();
@@ -654,22 +649,23 @@ where
         out
     }
 
-    fn live_outcomes(&self, raw: &Raw, inits: &[M::State], findings: Vec<LiveResult>) -> Vec<LiveOutcome<M>> {
+    fn live_outcomes(&self, raw: &Raw, inits: &[M::State], findings: Vec<LiveResult>) -> Vec<PropertyOutcome<M>> {
         let Some(l) = &self.live else { return Vec::new() };
         l.props
             .iter()
             .zip(findings)
             .map(|(p, r)| {
-                let mut o = LiveOutcome {
+                let mut o = PropertyOutcome {
                     name: p.name,
+                    expectation: Expectation::Eventually,
                     verdict: Verdict::Holds,
-                    trace: None,
+                    discovery: None,
                     cycle_start: None,
                     note: String::new(),
                 };
                 match r {
                     LiveResult::Holds => {}
-                    LiveResult::Unknown => o.verdict = Verdict::Unknown,
+                    LiveResult::Unknown => o.verdict = Verdict::Incomplete,
                     LiveResult::Unchecked => o.verdict = Verdict::Unchecked,
                     LiveResult::Found(f) => {
                         let idx = f.state as u64;
@@ -681,7 +677,7 @@ where
                         o.verdict = Verdict::Violated;
                         o.cycle_start = f.cycle_start.map(|c| prefix + c);
                         o.note = f.note;
-                        o.trace = Some(t);
+                        o.discovery = Some(t);
                     }
                 }
                 o
@@ -692,7 +688,7 @@ where
 
 /// Follows successor ordinals (the k-th successor within the boundary, the order the engine
 /// recorded edges in) from the last state of `t`.
-fn extend_by_ordinals<M: Model>(model: &M, t: &mut Trace<M>, ordinals: &[usize])
+fn extend_by_ordinals<M: Model>(model: &M, t: &mut Discovery<M>, ordinals: &[usize])
 where
     M::State: Clone,
     M::Action: Clone,
@@ -715,7 +711,7 @@ where
 
 /// Re-executes action indices from an initial state. The engine's frontier states were
 /// produced exactly this way, so this yields the real states it saw.
-fn replay<M: Model>(model: &M, inits: &[M::State], init: usize, steps: &[usize]) -> Trace<M>
+fn replay<M: Model>(model: &M, inits: &[M::State], init: usize, steps: &[usize]) -> Discovery<M>
 where
     M::State: Clone,
     M::Action: Clone,
@@ -733,5 +729,5 @@ where
         actions.push(action);
         states.push(n);
     }
-    Trace { init_index: init, actions, states }
+    Discovery { init_index: init, actions, states }
 }

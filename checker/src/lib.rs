@@ -69,4 +69,4 @@ mod table;
 pub use bfs::{fingerprint, Bfs, Canonicalise};
 pub use graph::Fairness;
 pub use liveness::{ActionPred, FairnessFn, LiveProperty, Liveness, StatePred};
-pub use outcome::{FinishWhen, LiveOutcome, Outcome, Progress, PropertyOutcome, Stats, StopReason, Trace, Verdict};
+pub use outcome::{Discovery, FinishWhen, Outcome, Progress, PropertyOutcome, Stats, StopReason, Verdict};

@@ -1,6 +1,6 @@
 //! What a run returns. Designed so that a caller can never mistake a stopped search for a
-//! complete one: verdicts that need the whole state space (`Holds`, `NotFound`) are only
-//! given when `stop == StopReason::Exhausted`; otherwise they are `Unknown`.
+//! complete one: verdicts that need the whole state space (`Holds`, `Unreachable`) are only
+//! given when `stop == StopReason::Exhausted`; otherwise they are `Incomplete`.
 
 use std::time::Duration;
 
@@ -37,26 +37,73 @@ pub enum FinishWhen {
     AllDecided,
 }
 
-/// Verdict for one property.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Verdict for one property: the only verdict type, from this engine to every report (klpcheck's
+/// table, its JSON, `compare`, `ci` and the expectations file use [`Verdict::name`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Verdict {
-    /// `Always`: no violation in a complete search.
+    /// `Always` / `Eventually`: no violation in a complete search.
     Holds,
-    /// `Always`: a (shortest) counterexample was found.
+    /// `Always` / `Eventually`: a counterexample was found.
     Violated,
-    /// `Sometimes`: a (shortest) example was found.
-    Found,
+    /// `Sometimes`: an example was found.
+    Reachable,
     /// `Sometimes`: no example in a complete search.
-    NotFound,
+    Unreachable,
     /// The search stopped early and nothing was found.
-    Unknown,
-    /// `Eventually`: this engine does not check liveness; never read this as "holds".
+    Incomplete,
+    /// The engine does not check this property (`Eventually` on the safety pass, liveness
+    /// under symmetry reduction); never read this as "holds".
     Unchecked,
 }
 
-/// A path from an initial state: `states[0]` is `model.init_states()[init_index]`,
-/// `states[i + 1]` is the result of `actions[i]` on `states[i]`.
-pub struct Trace<M: Model> {
+impl Verdict {
+    /// Every verdict, in the order reports list them.
+    pub const ALL: [Verdict; 6] = [
+        Verdict::Holds,
+        Verdict::Violated,
+        Verdict::Reachable,
+        Verdict::Unreachable,
+        Verdict::Incomplete,
+        Verdict::Unchecked,
+    ];
+
+    /// The verdict of a safety pass over `Model::properties()`: `found` says whether a
+    /// discovery (counterexample or example) was made, `complete` whether the whole state space
+    /// was explored. The one place this is decided, for this engine and for callers that run
+    /// another engine (stateright's) and report in the same terms.
+    pub fn of(expectation: &Expectation, found: bool, complete: bool) -> Verdict {
+        match (expectation, found, complete) {
+            (Expectation::Eventually, _, _) => Verdict::Unchecked,
+            (Expectation::Always, true, _) => Verdict::Violated,
+            (Expectation::Sometimes, true, _) => Verdict::Reachable,
+            (_, false, false) => Verdict::Incomplete,
+            (Expectation::Always, false, true) => Verdict::Holds,
+            (Expectation::Sometimes, false, true) => Verdict::Unreachable,
+        }
+    }
+
+    /// The verdict as one lowercase word ("holds", "violated", ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Holds => "holds",
+            Verdict::Violated => "violated",
+            Verdict::Reachable => "reachable",
+            Verdict::Unreachable => "unreachable",
+            Verdict::Incomplete => "incomplete",
+            Verdict::Unchecked => "unchecked",
+        }
+    }
+
+    /// The verdict of that [`name`](Verdict::name).
+    pub fn from_name(name: &str) -> Option<Verdict> {
+        Verdict::ALL.into_iter().find(|v| v.name() == name)
+    }
+}
+
+/// What the search discovered for a property (a counterexample or an example): a path from an
+/// initial state, `states[0]` is `model.init_states()[init_index]`, `states[i + 1]` is the
+/// result of `actions[i]` on `states[i]`.
+pub struct Discovery<M: Model> {
     /// Index into `Model::init_states()`.
     pub init_index: usize,
     /// The actions taken.
@@ -65,24 +112,36 @@ pub struct Trace<M: Model> {
     pub states: Vec<M::State>,
 }
 
-impl<M: Model> Trace<M>
+impl<M: Model> Discovery<M>
 where
     M::State: Clone + PartialEq,
     M::Action: Clone + PartialEq,
 {
-    /// The same trace as a stateright `Path` (re-executed with `Path::from_actions`).
+    /// The same path as a stateright `Path` (re-executed with `Path::from_actions`).
     pub fn to_path(&self, model: &M) -> Option<Path<M::State, M::Action>> {
         Path::from_actions(model, self.states[0].clone(), &self.actions)
     }
 }
 
-/// Result for one property of `Model::properties()`.
+/// Result for one property: of `Model::properties()` (safety, `Always` / `Sometimes`) or of
+/// the liveness properties given to `Bfs::liveness` (`Eventually`).
 pub struct PropertyOutcome<M: Model> {
     pub name: &'static str,
     pub expectation: Expectation,
+    /// Safety: see [`Verdict::of`]. Liveness: `Holds`, `Violated`, `Incomplete` (the search
+    /// stopped) or `Unchecked` (symmetry).
     pub verdict: Verdict,
-    /// Counterexample (`Always`) or example (`Sometimes`); always a shortest one.
-    pub trace: Option<Trace<M>>,
+    /// Counterexample (`Always`) or example (`Sometimes`): always a shortest one. Liveness:
+    /// for leads-to a lasso (shortest prefix to the `P` state, a path through `¬Q` states,
+    /// then the cycle); for possibility a shortest path to a `P` state from which no allowed
+    /// path reaches `Q`.
+    pub discovery: Option<Discovery<M>>,
+    /// Liveness only: index into `discovery.actions` of the first step of the repeating cycle;
+    /// equal to `discovery.actions.len()` when the last state stutters forever (no fair step
+    /// enabled). `None` for possibility violations and safety properties.
+    pub cycle_start: Option<usize>,
+    /// Liveness only: what the counterexample shows, in words (empty otherwise).
+    pub note: String,
 }
 
 /// Counters of a run.
@@ -148,24 +207,7 @@ pub struct Outcome<M: Model> {
     /// One entry per `Model::properties()`, in that order.
     pub properties: Vec<PropertyOutcome<M>>,
     /// One entry per liveness property given to `Bfs::liveness`, in that order.
-    pub liveness: Vec<LiveOutcome<M>>,
-}
-
-/// Result for one liveness property.
-pub struct LiveOutcome<M: Model> {
-    pub name: &'static str,
-    /// `Holds`, `Violated`, `Unknown` (the search stopped) or `Unchecked` (symmetry).
-    pub verdict: Verdict,
-    /// The counterexample: for leads-to a lasso (shortest prefix to the `P` state, a path
-    /// through `¬Q` states, then the cycle); for possibility a shortest path to a `P` state
-    /// from which no allowed path reaches `Q`.
-    pub trace: Option<Trace<M>>,
-    /// Index into `trace.actions` of the first step of the repeating cycle; equal to
-    /// `trace.actions.len()` when the last state stutters forever (no fair step enabled).
-    /// `None` for possibility violations.
-    pub cycle_start: Option<usize>,
-    /// What the counterexample shows, in words.
-    pub note: String,
+    pub liveness: Vec<PropertyOutcome<M>>,
 }
 
 impl<M: Model> Outcome<M> {
@@ -175,7 +217,7 @@ impl<M: Model> Outcome<M> {
     }
 
     /// The outcome of the liveness property called `name`.
-    pub fn live(&self, name: &str) -> Option<&LiveOutcome<M>> {
+    pub fn live(&self, name: &str) -> Option<&PropertyOutcome<M>> {
         self.liveness.iter().find(|p| p.name == name)
     }
 

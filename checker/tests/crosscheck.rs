@@ -138,16 +138,16 @@ fn counter_traces_are_shortest_first_in_order_and_eventually_unchecked() {
     assert!(out.complete());
     let sum = out.property("sum_below_5").unwrap();
     assert_eq!(sum.verdict, Verdict::Violated);
-    let t = sum.trace.as_ref().unwrap();
+    let t = sum.discovery.as_ref().unwrap();
     // Init (1, 0) is one step closer than (0, 0); inc_x is action 0.
     assert_eq!((t.init_index, t.actions.clone()), (1, vec!["inc_x"; 4]));
     assert_eq!(t.states.last(), Some(&(5, 0)));
     assert_eq!(Some(4), reference_shortest(&m, &m.properties()[0]));
     let y3 = out.property("y_is_3").unwrap();
-    assert_eq!(y3.verdict, Verdict::Found);
-    assert_eq!(y3.trace.as_ref().unwrap().actions, vec!["inc_y"; 3]);
-    assert_eq!(y3.trace.as_ref().unwrap().init_index, 0);
-    assert!(y3.trace.as_ref().unwrap().to_path(&m).is_some());
+    assert_eq!(y3.verdict, Verdict::Reachable);
+    assert_eq!(y3.discovery.as_ref().unwrap().actions, vec!["inc_y"; 3]);
+    assert_eq!(y3.discovery.as_ref().unwrap().init_index, 0);
+    assert!(y3.discovery.as_ref().unwrap().to_path(&m).is_some());
     // Liveness is not checked by this engine and must never read as "holds".
     assert_eq!(out.property("x_reaches_max").unwrap().verdict, Verdict::Unchecked);
 }
@@ -163,9 +163,9 @@ fn buggy_toy_counterexample_is_shortest_and_identical_for_1_2_4_threads() {
         for out in &runs {
             assert_eq!(out.stats.unique_states, 11_718);
             let po = &out.properties[i];
-            let t = po.trace.as_ref().unwrap();
+            let t = po.discovery.as_ref().unwrap();
             assert_eq!(t.actions.len(), want, "{} not shortest", po.name);
-            let first = runs[0].properties[i].trace.as_ref().unwrap();
+            let first = runs[0].properties[i].discovery.as_ref().unwrap();
             assert_eq!(format!("{:?}", t.states), format!("{:?}", first.states));
             assert_eq!(t.actions, first.actions);
             let path = t.to_path(&m).expect("trace replays in stateright");
@@ -174,10 +174,10 @@ fn buggy_toy_counterexample_is_shortest_and_identical_for_1_2_4_threads() {
     }
     let p1 = runs[0].property("p1_no_old_after_new").unwrap();
     assert_eq!(p1.verdict, Verdict::Violated);
-    assert_eq!(p1.trace.as_ref().unwrap().actions, expected);
-    assert_eq!(format!("{:?}", p1.trace.as_ref().unwrap().states.last().unwrap()), "DONE P[F0,F0']n P[] P[]");
+    assert_eq!(p1.discovery.as_ref().unwrap().actions, expected);
+    assert_eq!(format!("{:?}", p1.discovery.as_ref().unwrap().states.last().unwrap()), "DONE P[F0,F0']n P[] P[]");
     let done = runs[0].property("transition_completes").unwrap();
-    assert_eq!(done.trace.as_ref().unwrap().actions, vec![Start, TryComplete]);
+    assert_eq!(done.discovery.as_ref().unwrap().actions, vec![Start, TryComplete]);
 }
 
 #[test]
@@ -188,9 +188,9 @@ fn limits_stop_with_incomplete_verdicts() {
     assert!(!capped.complete());
     assert!(capped.stats.unique_states >= 10_000 && capped.stats.unique_states < 57_122);
     let p1 = capped.property("p1_no_old_after_new").unwrap();
-    assert_eq!(p1.verdict, Verdict::Unknown, "an incomplete search must not say Holds");
+    assert_eq!(p1.verdict, Verdict::Incomplete, "an incomplete search must not say Holds");
     // A discovery made before the stop keeps its trace.
-    assert_eq!(capped.property("transition_completes").unwrap().verdict, Verdict::Found);
+    assert_eq!(capped.property("transition_completes").unwrap().verdict, Verdict::Reachable);
     // The stopping point does not depend on the thread count.
     let capped2 = Bfs::new(&m).threads(2).max_states(Some(10_000)).run();
     assert_eq!(capped.stats.unique_states, capped2.stats.unique_states);
@@ -212,7 +212,7 @@ fn finish_when_any_violation_keeps_the_shortest_counterexample() {
     assert_eq!(out.stop, StopReason::Finished);
     let p2 = out.property("p2_no_mixed_versions").unwrap();
     assert_eq!(p2.verdict, Verdict::Violated);
-    assert_eq!(p2.trace.as_ref().unwrap().actions.len(), 4);
+    assert_eq!(p2.discovery.as_ref().unwrap().actions.len(), 4);
 }
 
 #[test]
@@ -240,7 +240,7 @@ fn symmetry_keeps_verdicts_and_real_state_traces() {
     assert!(sym.stats.unique_states < full.stats.unique_states);
     for (a, b) in full.properties.iter().zip(&sym.properties) {
         assert_eq!(a.verdict, b.verdict);
-        let (ta, tb) = (a.trace.as_ref().unwrap(), b.trace.as_ref().unwrap());
+        let (ta, tb) = (a.discovery.as_ref().unwrap(), b.discovery.as_ref().unwrap());
         assert_eq!(ta.actions.len(), tb.actions.len());
         assert!(tb.to_path(&m).is_some(), "symmetric trace must replay from init");
     }

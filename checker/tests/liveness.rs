@@ -57,9 +57,9 @@ fn check(g: &Graph, threads: usize) -> ((Verdict, String, Option<usize>), (Verdi
     let l = out.live("leads_to").unwrap();
     let pos = out.live("possible").unwrap();
     let acts =
-        |t: &Option<klp_checker::Trace<Graph>>| t.as_ref().map(|t| t.actions.iter().collect()).unwrap_or_default();
+        |t: &Option<klp_checker::Discovery<Graph>>| t.as_ref().map(|t| t.actions.iter().collect()).unwrap_or_default();
     assert_eq!(pos.cycle_start, None);
-    ((l.verdict, acts(&l.trace), l.cycle_start), (pos.verdict, acts(&pos.trace)))
+    ((l.verdict, acts(&l.discovery), l.cycle_start), (pos.verdict, acts(&pos.discovery)))
 }
 
 /// 0 -a-> 1 -a-> 2 -a-> 0 (weakly fair class 1) and an exit x to the goal 3.
@@ -181,8 +181,8 @@ fn a_stopped_search_is_unknown_never_holds() {
     let props = vec![LiveProperty { name: "leads_to", kind: Liveness::LeadsTo { p, q } }];
     let out = Bfs::new(&g).threads(1).max_states(Some(2)).liveness(props, fairness).run();
     assert!(!out.complete());
-    assert_eq!(out.live("leads_to").unwrap().verdict, Verdict::Unknown);
-    assert!(out.live("leads_to").unwrap().trace.is_none());
+    assert_eq!(out.live("leads_to").unwrap().verdict, Verdict::Incomplete);
+    assert!(out.live("leads_to").unwrap().discovery.is_none());
 }
 
 #[test]

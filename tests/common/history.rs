@@ -3,7 +3,8 @@
 //! its bug (the property is VIOLATED after a pinned number of distinct states, with exactly the
 //! pinned shortest counterexample, and `klpcheck replay` confirms the written trace); a
 //! `[[holds]]` row is a variant where every `always` property holds (state count pinned).
-//! `KLPCHECK_BLESS=1` rewrites the pinned states and steps in place, keeping the comments.
+//! `KLPCHECK_BLESS=1` (scripts/bless.sh) rewrites the pinned states and steps in place, keeping the
+//! comments.
 
 use super::{replay_steps, trace_of};
 use assert_cmd::Command;
@@ -172,6 +173,12 @@ fn steps_value(steps: &[String]) -> toml_edit::Value {
 /// differ (only those: a wrong verdict or exit code is never blessed).
 fn finish(file: &str, failures: Vec<String>, bless: Blessed) {
     if std::env::var_os("KLPCHECK_BLESS").is_some() && !bless.is_empty() {
+        // The `[[violation]]` and `[[holds]]` rows of one file are blessed by two tests, each in
+        // its own process under nextest: an exclusive lock for the read-modify-write keeps one
+        // from writing back the file without the other's rows (released when `lock` is closed).
+        let lock = std::fs::File::open(file).unwrap();
+        // SAFETY: flock on a descriptor this function owns; no memory is shared.
+        assert_eq!(unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) }, 0, "flock {file}");
         let text = std::fs::read_to_string(file).unwrap();
         let mut doc: toml_edit::DocumentMut = text.parse().unwrap_or_else(|e| panic!("{file}: {e}"));
         for (table, i, key, value) in &bless {
@@ -189,5 +196,5 @@ fn finish(file: &str, failures: Vec<String>, bless: Blessed) {
             return;
         }
     }
-    assert!(failures.is_empty(), "\n{}\n(KLPCHECK_BLESS=1 rewrites pinned values in {file})", failures.join("\n\n"));
+    assert!(failures.is_empty(), "\n{}\n(scripts/bless.sh rewrites pinned values in {file})", failures.join("\n\n"));
 }

@@ -1,7 +1,7 @@
 //! Every bad input tried: scenario files, variant presets and traces. Each must be refused with
 //! exit code 2 and a located error (`file:line:column: field: message` plus a one-line hint for
 //! files the user writes), never a panic. The README's "Bad input" table is generated from
-//! these cases (`KLPCHECK_BLESS=1 cargo nextest run --release -E 'test(bad_input)'`).
+//! these cases (`scripts/bless.sh` rewrites it).
 
 /// A valid scenario that every scenario case below breaks in one way.
 pub const BASE: &str = r#"description = "base of the bad-input cases"
@@ -248,7 +248,8 @@ pub fn traces(valid: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
-/// A valid expectations file (one entry of the committed one) that the cases below break.
+/// A valid expectations file (one entry of the committed one, with a default verdict written
+/// out, which the file accepts) that the cases below break.
 pub const EXPECTATIONS: &str =
     "[stack-check.upstream]\ntags = [\"fast\"]\nstates = 35\nno_mixed_universe = \"holds\"\n";
 
@@ -268,6 +269,7 @@ pub fn expectations() -> Vec<(&'static str, Vec<u8>)> {
         ("expectations: unknown variant (did you mean)", with(".upstream]", ".upstraem]")),
         ("expectations: unknown property (did you mean)", with("no_mixed_universe", "no_mixed_univers")),
         ("expectations: unknown verdict (did you mean)", with("\"holds\"", "\"hold\"")),
+        ("expectations: a verdict its property's kind cannot have", with("\"holds\"", "\"reachable\"")),
         ("expectations: verdict not a string", with("\"holds\"", "true")),
         ("expectations: state count not an integer", with("states = 35", "states = \"35\"")),
         ("expectations: negative state count", with("states = 35", "states = -1")),

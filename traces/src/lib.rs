@@ -5,7 +5,7 @@
 
 pub mod evidence;
 pub mod naming;
-pub mod run;
+pub mod script;
 pub mod svg;
 pub mod timeline;
 pub mod transcript;
