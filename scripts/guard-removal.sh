@@ -49,7 +49,8 @@ snapshot() {
 }
 sync_tree() { sync "$WORK/base" "$TREE"; }
 
-# test spec "package:target:name" -> cargo test arguments
+# test spec "package:target:name" -> cargo test arguments (target: lib, or the crate's one
+# integration test binary, whose test names are module::function)
 test_args() {
     local pkg target name
     IFS=: read -r pkg target name <<<"$1"
@@ -156,7 +157,13 @@ out = [start, "", "| # | point | guard removed | in | test that must fail | resu
 for r in rows:
     id, point, guard, file, test, result = have[r[0]]
     pkg, target, name = test.split(":", 2)
-    where = f"{pkg} (unit)" if target == "lib" else f"{target}.rs"
+    if target == "lib":
+        where = f"{pkg} (unit)"
+    elif "::" in name:  # a module of the crate's one integration test binary
+        module, name = name.split("::", 1)
+        where = f"{module}.rs"
+    else:
+        where = f"{target}.rs"
     out.append(f"| {id} | {point} | {guard} | `{file}` | `{name}` ({where}) | {result} |")
 out += ["", end]
 text = open(readme).read()

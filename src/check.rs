@@ -2,19 +2,19 @@
 
 use crate::cli::CheckArgs;
 use crate::engine::word;
-use crate::run_one::{Report, TraceOut};
+use crate::report::{Report, TraceOut};
 use crate::target::Target;
 use anyhow::Result;
 
 pub fn run(a: &CheckArgs) -> Result<u8> {
     // `--witness` names were checked when the arguments were parsed (cli.rs `sometimes_property`).
     let t = Target::of_args(&a.target)?;
-    let limits = crate::run_one::engine_limits(a.threads, &a.limits);
+    let limits = crate::report::engine_limits(a.threads, &a.limits);
     if limits.threads == 0 {
         anyhow::bail!("--threads must be at least 1");
     }
     let to = TraceOut { dir: &a.out, witness: &a.witness, print_steps: !a.json, target: &t };
-    let r = crate::run_one::check_one(&t.path, t.spec.clone(), a.engine, &limits, a.progress, &to)?;
+    let r = crate::report::check_one(&t.path, t.spec.clone(), a.engine, &limits, a.progress, &to)?;
     if a.json {
         print_json(&r);
     } else {

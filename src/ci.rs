@@ -8,14 +8,14 @@
 use crate::cli::CiArgs;
 use crate::expectations::{self, Entry, Known};
 use crate::junit::{Case, Suite};
-use crate::run_one::{Job, JobResult};
+use crate::report::{Job, JobResult};
 use anyhow::{anyhow, Result};
 use klp_checker::Verdict;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 pub fn run(a: &CiArgs) -> Result<u8> {
-    let limits = crate::run_one::limits(&a.limits)?;
+    let limits = crate::report::limits(&a.limits)?;
     let path = a.file.clone().unwrap_or_else(expectations::default_path);
     let shown = shown(&path);
     let known = Known::shipped();
@@ -31,7 +31,7 @@ pub fn run(a: &CiArgs) -> Result<u8> {
     let start = Instant::now();
     let run = |list: &[(String, String)]| {
         let jobs: Vec<Job> = list.iter().map(|(s, v)| Job { scenario: s.clone(), variant: v.clone() }).collect();
-        crate::run_one::run_many(&jobs, &limits, a.limits.jobs, &a.out)
+        crate::report::run_many(&jobs, &limits, a.limits.jobs, &a.out)
     };
     if a.update {
         for n in notes {

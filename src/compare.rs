@@ -9,12 +9,12 @@
 
 use crate::cli::{CompareArgs, Format};
 use crate::engine::{word, PropertyResult};
-use crate::run_one::{Job, JobResult};
+use crate::report::{Job, JobResult};
 use anyhow::Result;
 use klp_checker::Verdict;
 
 pub fn run(a: &CompareArgs) -> Result<u8> {
-    let limits = crate::run_one::limits(&a.limits)?;
+    let limits = crate::report::limits(&a.limits)?;
     let variants = variant_list(&a.variants)?;
     let mut scenarios: Vec<&String> = Vec::new();
     for s in &a.scenarios {
@@ -26,7 +26,7 @@ pub fn run(a: &CompareArgs) -> Result<u8> {
         .iter()
         .flat_map(|s| variants.iter().map(|v| Job { scenario: s.to_string(), variant: v.clone() }))
         .collect();
-    let runs = crate::run_one::run_many(&jobs, &limits, a.limits.jobs, &a.out)?;
+    let runs = crate::report::run_many(&jobs, &limits, a.limits.jobs, &a.out)?;
     let m = Matrix { variants: runs.iter().take(variants.len()).map(|r| r.variant.clone()).collect(), runs };
     match a.format {
         Format::Table => print!("{}", m.text(false)),

@@ -15,7 +15,7 @@
 //! variant and property names (the same `ScenarioError` as scenario and preset files).
 
 use crate::engine;
-use crate::run_one::JobResult;
+use crate::report::JobResult;
 use klp_checker::Verdict;
 use klp_model::hint::did_you_mean;
 use klp_model::scenario::ScenarioError;

@@ -1,6 +1,6 @@
 //! What a command runs: a scenario under a variant, as one [`Spec`] built once. Every subcommand
 //! resolves its target here (`check`, `explore` and `run` from their arguments, `compare` and
-//! `ci` through `run_one::run_many`, `replay` from a trace), and the names of a run's traces
+//! `ci` through `report::run_many`, `replay` from a trace), and the names of a run's traces
 //! come from it: the variant label, the file stem, the `found by` and replay command lines.
 
 use crate::cli::TargetArgs;

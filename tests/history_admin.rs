@@ -9,7 +9,7 @@
 //! completion and every `always` property holds, with the state count pinned. (These rows are
 //! also the golden counterexamples of the knobs.)
 
-mod common;
+use crate::common;
 use common::history;
 use std::path::Path;
 

@@ -5,7 +5,7 @@
 //! every `always` property holds (state count pinned). The rows are data:
 //! tests/history/task.toml, run by tests/common/history.rs.
 
-mod common;
+use crate::common;
 use common::history;
 
 #[test]

@@ -5,7 +5,7 @@
 #[path = "reliability/bad_input.rs"]
 mod bad_input;
 
-mod common;
+use crate::common;
 use common::trace_of;
 use std::io::{BufRead, BufReader};
 use std::path::Path;

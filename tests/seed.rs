@@ -6,7 +6,7 @@
 //! function, `transition_completes` and `patch_removable_without_force` fail upstream too, as
 //! in the kernel (the transition stays pending until it is reversed or forced).
 
-mod common;
+use crate::common;
 use assert_cmd::Command;
 use common::{replay_steps, trace_of};
 use klp_model::state::ModState;

@@ -301,7 +301,7 @@ cases! {
 }
 
 /// Prints every case's difference and state count (for updating the tables):
-/// `cargo test --release --test selftests -- --ignored --nocapture measure`; with `RAW=<part of a
+/// `cargo test --release --test integration -- --ignored --nocapture selftests::measure`; with `RAW=<part of a
 /// scenario name>` also the runner's actions and the unfiltered transcript of matching cases.
 #[test]
 #[ignore]

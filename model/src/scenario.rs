@@ -394,10 +394,10 @@ fn too_many(ctx: &Ctx, span: std::ops::Range<usize>, field: &str, max: usize, id
     )
 }
 
-/// `[variant]`: each key a knob, read as preset files are ([`crate::preset::read_knobs`]).
-fn resolve_variant(ctx: &Ctx, raw: &crate::preset::KnobTable) -> Result<Variant, ScenarioError> {
+/// `[variant]`: each key a knob, read as preset files are ([`crate::variant::read_knobs`]).
+fn resolve_variant(ctx: &Ctx, raw: &crate::variant::KnobTable) -> Result<Variant, ScenarioError> {
     let mut v = Variant::default();
-    crate::preset::read_knobs(&mut v, raw, &[]).map_err(|e| {
+    crate::variant::read_knobs(&mut v, raw, &[]).map_err(|e| {
         let hint = match e.error {
             KnobError::NotAString { .. } => format!("{} (`klpcheck list knobs`)", e.error.hint()),
             _ => e.error.hint(),

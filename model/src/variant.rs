@@ -13,6 +13,9 @@
 
 use crate::hint::did_you_mean;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::ops::Range;
+use toml::Spanned;
 
 /// Declares every knob: the [`Variant`] struct, one enum per knob (unless the row says
 /// `shared`: the enum is declared by hand because two knobs use it), [`KNOBS`], parsing and
@@ -198,6 +201,49 @@ impl Variant {
         }
         c.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
     }
+}
+
+/// A TOML table of knob assignments as serde reads it (spans kept for error messages): a
+/// preset file, or a scenario's `[variant]`.
+pub type KnobTable = BTreeMap<Spanned<String>, Spanned<toml::Value>>;
+
+/// A knob table entry that cannot be applied: the knob, the error, and the bytes it is about
+/// (the key for an unknown knob, else the value).
+#[derive(Debug)]
+pub struct TableError {
+    pub span: Range<usize>,
+    pub knob: String,
+    pub error: KnobError,
+}
+
+/// Applies a knob table to `v`, in table order: the one reader of preset files and scenario
+/// `[variant]` tables. Keys in `not_knobs` (a preset's `description`) must hold strings too and
+/// come back apart. Returns the assignments made and those other entries, as (key, value).
+#[allow(clippy::type_complexity)]
+pub fn read_knobs(
+    v: &mut Variant,
+    table: &KnobTable,
+    not_knobs: &[&str],
+) -> Result<(Vec<(String, String)>, Vec<(String, String)>), TableError> {
+    let (mut sets, mut others) = (Vec::new(), Vec::new());
+    for (k, val) in table {
+        let key = k.get_ref().as_str();
+        let fail = |error: KnobError| TableError {
+            span: if error.at_key() { k.span() } else { val.span() },
+            knob: key.to_string(),
+            error,
+        };
+        let Some(s) = val.get_ref().as_str() else {
+            return Err(fail(KnobError::NotAString { knob: key.into(), found: val.get_ref().type_str() }));
+        };
+        if not_knobs.contains(&key) {
+            others.push((key.to_string(), s.to_string()));
+            continue;
+        }
+        v.set(key, s).map_err(fail)?;
+        sets.push((key.to_string(), s.to_string()));
+    }
+    Ok((sets, others))
 }
 
 #[cfg(test)]

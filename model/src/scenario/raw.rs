@@ -20,8 +20,8 @@ pub(super) struct RawScenario {
     #[serde(default)]
     pub(super) bounds: RawBounds,
     #[serde(default)]
-    /// Knob assignments, read like preset files ([`crate::preset::read_knobs`]).
-    pub(super) variant: crate::preset::KnobTable,
+    /// Knob assignments, read like preset files ([`crate::variant::read_knobs`]).
+    pub(super) variant: crate::variant::KnobTable,
 }
 
 #[derive(Deserialize)]

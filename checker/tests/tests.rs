@@ -1,0 +1,4 @@
+//! klp-checker's integration tests (one test binary).
+
+mod crosscheck;
+mod liveness;

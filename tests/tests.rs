@@ -1,0 +1,17 @@
+//! The klpcheck binary's integration tests, one module per area (one test binary, so the
+//! suite compiles and links once).
+
+mod ci;
+mod cli;
+mod common;
+mod determinism;
+mod docs;
+mod engines;
+mod explorer;
+mod history_admin;
+mod history_task;
+mod liveness;
+mod reliability;
+mod seed;
+mod selftests;
+mod traces;
