@@ -67,6 +67,7 @@ fn depth_slot(d: usize) -> u16 {
 /// The fairness class of taking `a` in `st`, or `None` if the step is not fair.
 pub fn fairness(sys: &KlpSystem, st: &State, a: &Action) -> Option<FairClass> {
     use FairClass::{Strong, Weak};
+    // No wildcard arm: a new action does not compile until it has a class (or `None`).
     let depth = |pid: u8| st.tasks[pid as usize].stack.len();
     match *a {
         Action::Admin(_) => None,
@@ -95,10 +96,11 @@ pub fn fairness(sys: &KlpSystem, st: &State, a: &Action) -> Option<FairClass> {
         // flight (the kernel's schedule_on_each_cpu() waits only for the handlers already
         // running), so a task entering handlers again and again disables it intermittently.
         Action::KlpCompleteTransitionPart => Some(Strong(COMPLETE)),
-        // The ordering knobs' split steps (kernel/livepatch/transition.rs, patch.rs, core.rs: each at its barrier). A self switch in flight runs
-        // with preemption disabled on its CPU: weak, per task. The rest of a split
-        // klp_reverse_transition() / __klp_disable_patch() holds klp_mutex and may wait for
-        // self switches or handlers in flight: strong. Stores reach every CPU eventually.
+        // The ordering knobs' split steps (kernel/livepatch/: each a branch at its barrier). A
+        // self switch in flight runs with preemption disabled on its CPU: weak, per task. The
+        // rest of a split klp_reverse_transition() / __klp_disable_patch() holds klp_mutex and
+        // may wait for self switches or handlers in flight: strong. Stores reach every CPU
+        // eventually.
         Action::KlpSelfSwitchContinue(pid) => Some(Weak(task_class(pid, 2 * DEPTHS as u16 + 6))),
         Action::KlpReverseTransitionContinue => Some(Strong(REVERSE)),
         Action::KlpDisablePatchContinue => Some(Strong(DISABLE)),
