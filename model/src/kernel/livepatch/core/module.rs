@@ -32,6 +32,16 @@ pub(super) fn klp_find_object_module(spec: &Spec, st: &State, obj: ObjId) -> boo
     }
 }
 
+/// The object of patch `p` for module `m`, if the patch has one (the loop over
+/// `klp_for_each_object()` that skips objects of other modules).
+fn object_for_module(spec: &Spec, st: &State, p: PatchId, m: ModId) -> Option<ObjId> {
+    spec.patches[p as usize]
+        .objs
+        .iter()
+        .copied()
+        .find(|&o| st.objs[o as usize].exists && spec.objs[o as usize].module == Some(m))
+}
+
 /// `klp_module_coming()` from `prepare_coming_module()`: patch the coming module for every
 /// patch on `klp_patches`, oldest first. Returns 0, or the errno that refuses the module.
 /// Atomic because: `klp_mutex`; the module's code has not run yet (its init comes later), so
@@ -57,14 +67,7 @@ pub fn klp_module_coming(spec: &Spec, st: &mut State, m: ModId, log: &mut impl L
         if spec.mutated(Mutation::ComingSkipsTransitionPatch) && st.klp_transition_patch == Some(p) {
             continue;
         }
-        let Some(o) = spec.patches[p as usize]
-            .objs
-            .iter()
-            .copied()
-            .find(|&o| st.objs[o as usize].exists && spec.objs[o as usize].module == Some(m))
-        else {
-            continue;
-        };
+        let Some(o) = object_for_module(spec, st, p, m) else { continue };
         st.objs[o as usize].mod_bound = true;
         // The registration API: "Only patch the module if the patch is enabled or is in
         // transition."
@@ -124,14 +127,7 @@ fn klp_cleanup_module_patches_limited(
         if Some(p) == limit {
             break;
         }
-        let Some(o) = spec.patches[p as usize]
-            .objs
-            .iter()
-            .copied()
-            .find(|&o| st.objs[o as usize].exists && spec.objs[o as usize].module == Some(m))
-        else {
-            continue;
-        };
+        let Some(o) = object_for_module(spec, st, p, m) else { continue };
         // The registration API: a registered, disabled patch is only unbound.
         if klp_registered_disabled(spec, st, p) {
             st.objs[o as usize].mod_bound = false;
