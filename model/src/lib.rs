@@ -16,9 +16,22 @@
 //! The crate has two layers. The types describe a system and its state and import nothing
 //! from the kernel code: [`ids`], [`errno`], [`spec`], [`state`], [`task`], [`action`],
 //! [`variant`], [`mutation`], [`log`], plus the pure queries of [`program`]. The kernel code,
-//! in [`kernel`], mirrors the kernel's source tree file by file (its module doc has the table);
+//! in [`kernel`], mirrors the kernel's source tree file by file:
 //! [`workload`] (a task calling and returning), [`admin`] (the administrator's commands) and
 //! [`system`] (the `stateright::Model`) drive it.
+//!
+//! | kernel file | module |
+//! |---|---|
+//! | kernel/livepatch/core.c | [`kernel::livepatch::core`] (module hooks: [`kernel::livepatch::core::module`]; atomic replace: [`kernel::livepatch::core::replace`]; pre-v5.1 registration rules: [`kernel::livepatch::core::registration`]) |
+//! | kernel/livepatch/core.h | [`kernel::livepatch::core_h`] (`klp_is_object_loaded()`, the callback wrappers) |
+//! | kernel/livepatch/transition.c | [`kernel::livepatch::transition`] |
+//! | kernel/livepatch/patch.c | [`kernel::livepatch::patch`] (func_stacks, `klp_ftrace_handler()`) |
+//! | kernel/livepatch/state.c | [`kernel::livepatch::state`] |
+//! | kernel/module/main.c | [`kernel::module::main`] |
+//! | kernel/sched/core.c | [`kernel::sched::core`] |
+//! | kernel/sched/idle.c | [`kernel::sched::idle`] |
+//! | kernel/entry/common.c | [`kernel::entry::common`] |
+//! | kernel/fork.c | [`kernel::fork`] |
 //!
 //! Granularity: a model step is atomic only where the kernel holds a lock (mostly `klp_mutex`)
 //! and no lock-free reader (the ftrace handler, `klp_update_patch_state()`,

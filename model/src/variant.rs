@@ -4,7 +4,7 @@
 //!
 //! A knob is one row of the table in `variant/knobs.rs`: its name (the [`Variant`] field), its
 //! enum, one sentence saying what it changes, and each value with its TOML spelling and where
-//! the behaviour comes from (kernel version, commit, discussion). The [`knobs!`] macro makes
+//! the behaviour comes from (kernel version, commit, discussion). The `knobs!` macro makes
 //! the field, the enum (the first value is the default: upstream), the serde representation,
 //! [`Variant::set`] (parsing, with "did you mean" hints), [`Variant::values`] and [`KNOBS`]
 //! (`klpcheck list knobs`) from that row, so none of them can disagree with another. Adding a
@@ -76,7 +76,7 @@ macro_rules! knobs {
     };
 }
 
-/// The enum of one knob row (see [`knobs!`]): its doc is the knob's sentence, each value's doc
+/// The enum of one knob row (see `knobs!`): its doc is the knob's sentence, each value's doc
 /// its listing; `shared` rows declare nothing.
 macro_rules! knob_enum {
     (enum $Ty:ident, $doc:literal, [$($knob_note:tt)*],

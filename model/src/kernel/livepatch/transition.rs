@@ -4,7 +4,7 @@
 //! are lock-free or take other locks (their docs say which).
 //!
 //! The file is split as transition.c reads: starting and driving a transition here, switching
-//! one task in [`switch`], completing (and cancelling) in [`complete`].
+//! one task in `switch.rs`, completing (and cancelling) in `complete.rs`.
 
 mod complete;
 mod switch;
