@@ -1,5 +1,6 @@
 //! kernel/sched/core.c: a task blocks (`__schedule()`, which calls `__klp_sched_try_switch()`
-//! on the newest kernels; v6.4..v6.15 called it from `cond_resched()` instead) and is woken.
+//! on the newest kernels; from v6.4 until 676e8cf70cb0 it was called from `cond_resched()`
+//! instead) and is woken.
 
 use crate::ids::*;
 use crate::kernel::livepatch::transition::__klp_sched_try_switch;
@@ -8,7 +9,7 @@ use crate::spec::Spec;
 use crate::state::State;
 use crate::task::Context;
 
-/// `schedule()`: `__schedule()` calls `__klp_sched_try_switch()`, then the task leaves the CPU
+/// `schedule()`: `__klp_sched_try_switch()`, then the task leaves the CPU
 /// (unless a split self switch is still in flight: it then stays on the CPU until done).
 pub fn schedule(spec: &Spec, st: &mut State, pid: Pid, log: &mut impl Log) {
     if __klp_sched_try_switch(spec, st, pid, Context::Sleeping, log) {
