@@ -95,22 +95,23 @@ impl KlpSystem {
     /// The module loader's next step for each module in the middle of a load or a removal.
     fn loader_actions(&self, st: &State, out: &mut Vec<Action>) {
         let s = &*self.spec;
+        // Evaluated only for the states that take klp_mutex (most modules are LIVE or unloaded).
+        let klp_mutex = || st.klp_mutex_free() && handlers_synchronized(s, st);
         for m in 0..s.modules.len() {
             let m = m as ModId;
-            let klp_mutex = st.klp_mutex_free() && handlers_synchronized(s, st);
             match st.mods[m as usize].state {
                 ModState::Formed
-                    if klp_mutex
+                    if klp_mutex()
                         && !(s.mutated(Mutation::ComingWaitsForTransition) && st.klp_transition_patch.is_some()) =>
                 {
                     out.push(Action::KlpModuleComing(m))
                 }
                 // Woken when klp_transition_patch is NULL (module_load_during_transition = blocked).
-                ModState::KlpWait if klp_mutex && st.klp_transition_patch.is_none() => {
+                ModState::KlpWait if klp_mutex() && st.klp_transition_patch.is_none() => {
                     out.push(Action::KlpModuleComing(m))
                 }
                 ModState::Coming => out.push(Action::ModuleInit(m)),
-                ModState::Going if klp_mutex => out.push(Action::KlpModuleGoing(m)),
+                ModState::Going if klp_mutex() => out.push(Action::KlpModuleGoing(m)),
                 ModState::Gone => out.push(Action::ModuleFree(m)),
                 _ => {}
             }

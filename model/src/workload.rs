@@ -42,6 +42,8 @@ fn enter(st: &mut State, pid: Pid, f: FuncId, version: Version, warn: bool) {
 }
 
 /// Pop the innermost frame; a user task with no frame left returns to user mode.
+/// Atomic because: the stack is the task's own; another CPU reads it only in
+/// `klp_check_stack()` under `task_call_func()`, while the task is off the CPU.
 pub fn ret(spec: &Spec, st: &mut State, pid: Pid) {
     st.tasks[pid as usize].stack.pop();
     if spec.tasks[pid as usize].kind == TaskKind::User && st.tasks[pid as usize].stack.is_empty() {

@@ -36,6 +36,7 @@ pub fn copy_process(spec: &Spec, st: &mut State, pid: Pid) -> Option<()> {
 
 /// The rest of a split `copy_process()` (`fork_inherits = "tif_before_state"`): from
 /// `klp_copy_process()` on.
+/// Atomic because: `klp_copy_process()` runs under `write_lock_irq(&tasklist_lock)` (its doc).
 pub fn copy_process_continue(spec: &Spec, st: &mut State, pid: Pid) -> Option<()> {
     if st.tasks[pid as usize].context != Context::Forking {
         return None;
@@ -54,6 +55,7 @@ fn finish_copy_process(spec: &Spec, st: &mut State, pid: Pid, child: Pid) {
 }
 
 /// `ret_from_fork`: the new child's first run returns to user mode.
+/// Atomic because: as [`exit_to_user_mode`].
 pub fn ret_from_fork(spec: &Spec, st: &mut State, pid: Pid) {
     exit_to_user_mode(spec, st, pid);
 }

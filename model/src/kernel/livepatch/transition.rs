@@ -198,7 +198,7 @@ fn advance_pass(spec: &Spec, st: &mut State, log: &mut impl Log) {
 /// One `klp_try_switch_task()` of the running pass of `klp_try_complete_transition()`.
 pub fn klp_try_switch_task_in_pass(spec: &Spec, st: &mut State, log: &mut impl Log) {
     let Some(mut pass) = st.pass else { return };
-    if klp_try_switch_task(spec, st, pass.next, Caller::TransitionWork, log) != Some(true) {
+    if klp_try_switch_task(spec, st, pass.next, Caller::KlpMutexHolder, log) != Some(true) {
         pass.complete = false;
     }
     pass.next += 1;
@@ -318,7 +318,7 @@ pub fn klp_force_transition(spec: &Spec, st: &mut State, log: &mut impl Log) {
     log.line(|| "livepatch: forcing remaining tasks to the patched state".to_string());
     for i in 0..st.tasks.len() {
         if st.tasks[i].context != Context::Unborn {
-            klp_update_patch_state(spec, st, i as Pid, Caller::Force);
+            klp_update_patch_state(spec, st, i as Pid, Caller::KlpMutexHolder);
         }
     }
     let p = transition_patch(st);

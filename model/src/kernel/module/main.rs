@@ -18,6 +18,8 @@ use crate::state::{ModRt, ModState, PatchLife, State};
 
 /// `insmod <patch>.ko`: `load_module()` of a livepatch module, whose init calls
 /// `klp_enable_patch()`. Returns 0 or the errno insmod reports.
+/// Atomic because: `klp_enable_patch()` holds `klp_mutex` (its doc); the rest of the module's
+/// load and init runs none of the scenario's code.
 pub fn load_livepatch_module(spec: &Spec, st: &mut State, p: PatchId, log: &mut impl Log) -> i32 {
     if st.patches[p as usize].life != PatchLife::Unloaded {
         return EEXIST;
@@ -39,6 +41,8 @@ pub fn livepatch_module_in_use(spec: &Spec, st: &State, p: PatchId) -> bool {
 }
 
 /// `rmmod <patch>`: `delete_module()` of a livepatch module. Returns 0 or -errno.
+/// Atomic because: `delete_module()` checks the reference count (`try_stop_module()`) under
+/// `module_mutex`; the livepatch module's exit runs none of the scenario's code.
 pub fn delete_livepatch_module(spec: &Spec, st: &mut State, p: PatchId) -> i32 {
     if st.patches[p as usize].life == PatchLife::Unloaded {
         return ENOENT;
@@ -52,6 +56,8 @@ pub fn delete_livepatch_module(spec: &Spec, st: &mut State, p: PatchId) -> i32 {
 
 /// `modprobe <mod>`: `load_module()` up to `complete_formation()`: MODULE_STATE_COMING, visible
 /// to `find_module()`. Returns 0 or -EEXIST.
+/// Atomic because: `complete_formation()` sets the state under `module_mutex`, which
+/// `find_module()`'s callers hold too.
 pub fn load_module(st: &mut State, m: ModId) -> i32 {
     if st.mods[m as usize].state != ModState::Unloaded {
         return EEXIST;
@@ -63,6 +69,8 @@ pub fn load_module(st: &mut State, m: ModId) -> i32 {
 /// `prepare_coming_module()` → `klp_module_coming()`; on an error `load_module()`'s error path
 /// frees the module and modprobe fails. Under `module_load_during_transition = "blocked"` the
 /// load sleeps in `klp_module_coming()` first ([`ModState::KlpWait`]).
+/// Atomic because: `klp_module_coming()` holds `klp_mutex` throughout (its doc), and the error
+/// path frees a module none of whose code has run.
 pub fn prepare_coming_module(spec: &Spec, st: &mut State, m: ModId, log: &mut impl Log) {
     if klp_module_coming_waits(spec, st) {
         st.mods[m as usize].state = ModState::KlpWait;
@@ -78,6 +86,8 @@ pub fn prepare_coming_module(spec: &Spec, st: &mut State, m: ModId, log: &mut im
 }
 
 /// `do_init_module()`: `mod->init` ran; MODULE_STATE_LIVE.
+/// Atomic because: the state is set under `module_mutex`. Deviation: `mod->init` runs no
+/// scenario code in the model (it is part of this one step).
 pub fn do_init_module(st: &mut State, m: ModId) {
     st.mods[m as usize].state = ModState::Live;
 }
@@ -91,6 +101,8 @@ pub fn module_busy(spec: &Spec, st: &State, m: ModId) -> bool {
 
 /// `rmmod <mod>`: `delete_module()`: MODULE_STATE_GOING, then `mod->exit()` runs; its
 /// `klp_module_going()` is the next step ([`delete_module_going`]). Returns 0 or -errno.
+/// Atomic because: `delete_module()` checks and sets the state under `module_mutex`.
+/// Deviation: `mod->exit()` runs no scenario code in the model (it is part of this step).
 pub fn delete_module(spec: &Spec, st: &mut State, m: ModId, log: &mut impl Log) -> i32 {
     if st.mods[m as usize].state != ModState::Live {
         return ENOENT;
@@ -108,12 +120,15 @@ pub fn delete_module(spec: &Spec, st: &mut State, m: ModId, log: &mut impl Log) 
 }
 
 /// `delete_module()` after `mod->exit()`: `klp_module_going()`.
+/// Atomic because: `klp_module_going()` holds `klp_mutex` (its doc).
 pub fn delete_module_going(spec: &Spec, st: &mut State, m: ModId, log: &mut impl Log) {
     klp_module_going(spec, st, m, log);
     st.mods[m as usize].state = ModState::Gone;
 }
 
 /// `free_module()`.
+/// Atomic because: `module_mutex`; no task can call into the module any more (it is GOING and
+/// livepatch has reverted its objects).
 pub fn free_module(st: &mut State, m: ModId) {
     st.mods[m as usize].state = ModState::Unloaded;
 }

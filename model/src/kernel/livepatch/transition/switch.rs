@@ -18,11 +18,10 @@ use crate::variant::{ForkInherits, ReverseOrder, StackCheck};
 /// Who switches the task, which decides what it sees of `klp_target_state`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Caller {
-    /// A pass of `klp_try_complete_transition()`, holding `klp_mutex`: it sees every store of
-    /// earlier `klp_mutex` holders, and the task is not `current`.
-    TransitionWork,
-    /// `klp_force_transition()`, holding `klp_mutex` (it sees every store, as the work does).
-    Force,
+    /// A `klp_mutex` holder: a pass of `klp_try_complete_transition()` or
+    /// `klp_force_transition()`. It sees every store of earlier holders, and the task is not
+    /// `current`.
+    KlpMutexHolder,
     /// The task itself on its own CPU (lock-free): it reads the target as that CPU sees it, and
     /// continues in `resume` afterwards (`klp_update_patch_state()` only).
     Current { resume: Context },
@@ -32,12 +31,16 @@ impl Caller {
     fn target(self, st: &State) -> PatchState {
         match self {
             Caller::Current { .. } => target_seen_by_task(st),
-            Caller::TransitionWork | Caller::Force => st.klp_target_state,
+            Caller::KlpMutexHolder => st.klp_target_state,
         }
     }
-    /// A self switch whose `klp_target_state` reads are steps of their own.
-    fn split(self, spec: &Spec) -> bool {
-        matches!(self, Caller::Current { .. }) && spec.variant.reverse_order == ReverseOrder::FlipFirst
+    /// Under `reverse_order = "flip_first"` a self switch reads `klp_target_state` in steps of
+    /// its own: where it continues then, or `None`.
+    fn split(self, spec: &Spec) -> Option<Context> {
+        match self {
+            Caller::Current { resume } if spec.variant.reverse_order == ReverseOrder::FlipFirst => Some(resume),
+            _ => None,
+        }
     }
 }
 
@@ -147,12 +150,12 @@ pub fn klp_try_switch_task(spec: &Spec, st: &mut State, pid: Pid, caller: Caller
     if st.tasks[pid as usize].patch_state == target {
         return Some(true);
     }
-    if caller.split(spec) {
+    if caller.split(spec).is_some() {
         // flip_first: klp_check_stack() and the store each read klp_target_state again.
         st.tasks[pid as usize].self_switch = Some(SelfSwitch::SchedCheck);
         return None;
     }
-    if caller == Caller::TransitionWork && task_curr(spec, st, pid) {
+    if caller == Caller::KlpMutexHolder && task_curr(spec, st, pid) {
         log.line(|| format!("livepatch: klp_try_switch_task: {} is running", spec.task_comm_pid(pid)));
         return Some(false);
     }
@@ -190,8 +193,7 @@ pub fn klp_update_patch_state(spec: &Spec, st: &mut State, pid: Pid, caller: Cal
         return true;
     }
     t.tif_patch_pending = false;
-    if split {
-        let Caller::Current { resume } = caller else { unreachable!("only a self switch splits") };
+    if let Some(resume) = split {
         t.self_switch = Some(SelfSwitch::Update { resume });
         t.context = Context::Running;
         return false;
