@@ -63,6 +63,12 @@ pub enum Action {
     KlpDisablePatchContinue,
     /// Stores left unordered by a removed write barrier reach every CPU.
     StoresVisible,
+    /// The running pass's idle walk reads `cpu_online()` false for this idle task's CPU (a step
+    /// of its own only under `idle_walk_lock = "none"`).
+    KlpIdleCpuOffline(Pid),
+    /// The running pass's idle walk switches this offline CPU's idle task "immediately": no
+    /// stack check (under `idle_walk_lock = "none"` after [`Action::KlpIdleCpuOffline`]).
+    KlpSwitchOfflineIdle(Pid),
 }
 
 impl Action {
@@ -73,6 +79,8 @@ impl Action {
     pub fn task(&self) -> Option<Pid> {
         match *self {
             Action::KlpTrySwitchTask(p)
+            | Action::KlpIdleCpuOffline(p)
+            | Action::KlpSwitchOfflineIdle(p)
             | Action::Syscall(p, _)
             | Action::Call(p, _)
             | Action::Return(p)

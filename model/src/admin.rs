@@ -5,6 +5,7 @@
 
 use crate::action::Action;
 use crate::dmesg;
+use crate::kernel::cpu::{cpu_down, cpu_down_ready, cpu_up};
 use crate::kernel::livepatch::core::registration::{
     klp_registered_disabled, klp_stacking_refuses_disable, klp_stacking_refuses_enable,
 };
@@ -12,12 +13,14 @@ use crate::kernel::livepatch::core::{enabled_store, enabled_store_permitted, for
 use crate::kernel::livepatch::patch::handler_split;
 use crate::kernel::livepatch::state::klp_is_patch_compatible;
 use crate::kernel::livepatch::transition::handlers_synchronized;
+use crate::kernel::livepatch::transition::holds_cpus_read_lock;
 use crate::kernel::module::main::{
     delete_livepatch_module, delete_module, livepatch_module_in_use, load_livepatch_module, load_module, module_busy,
 };
 use crate::log::Log;
 use crate::spec::{AdminOp, AdminOrder, Spec};
 use crate::state::{ModState, PatchLife, State};
+use crate::task::{Context, TaskKind};
 
 /// Runs admin command `i` of the scenario, logging its command line and its error, if any.
 /// `None` if there is no such command.
@@ -42,6 +45,8 @@ fn command(spec: &Spec, st: &mut State, op: AdminOp, log: &mut impl Log) -> i32 
         AdminOp::Disable(p) => enabled_store(spec, st, p, false, log),
         AdminOp::Enable(p) => enabled_store(spec, st, p, true, log),
         AdminOp::Force(p) => force_store(spec, st, p, log),
+        AdminOp::CpuUp(t) => cpu_up(st, t),
+        AdminOp::CpuDown(t) => cpu_down(st, t),
     }
 }
 
@@ -78,6 +83,8 @@ fn changes_kernel_state(spec: &Spec, st: &State, op: AdminOp) -> bool {
                 && (op == AdminOp::Force(p)
                     || (!st.patches[p as usize].enabled && enabled_store_permitted(spec, st, p)))
         }
+        AdminOp::CpuUp(t) => st.tasks[t as usize].context == Context::Offline,
+        AdminOp::CpuDown(t) => st.tasks[t as usize].context != Context::Offline,
     }
 }
 
@@ -94,6 +101,7 @@ fn script_wait_done(spec: &Spec, st: &State, op: AdminOp) -> bool {
         }
         AdminOp::RmmodModule(m) => !matches!(st.mods[m as usize].state, ModState::Going | ModState::Gone),
         AdminOp::RmmodPatch(_) | AdminOp::Enable(_) | AdminOp::Force(_) => true,
+        AdminOp::CpuUp(_) | AdminOp::CpuDown(_) => true,
     }
 }
 
@@ -106,6 +114,12 @@ pub fn admin_actions(spec: &Spec, st: &State, out: &mut Vec<Action>) {
         let no_sync = handler_split(spec) && matches!(op, AdminOp::Disable(p) if st.klp_transition_patch != Some(p));
         if needs_klp_mutex(op) && !(st.klp_mutex_free() && (no_sync || handlers_synchronized(spec, st))) {
             return false;
+        }
+        // cpus_write_lock() waits for the idle walk's cpus_read_lock(); cpu_down() for the idle
+        // task to be back in its idle loop.
+        if let AdminOp::CpuUp(t) | AdminOp::CpuDown(t) = op {
+            let nthreads = spec.tasks.iter().filter(|t| t.kind != TaskKind::Idle).count();
+            return !holds_cpus_read_lock(spec, st, nthreads) && (op == AdminOp::CpuUp(t) || cpu_down_ready(st, t));
         }
         // `unload_lp` waits for the reference count to drop before rmmod.
         if let (AdminOp::RmmodPatch(p), AdminOrder::Script, true) = (op, spec.admin.order, ops[i].wait) {

@@ -29,6 +29,8 @@ pub fn command_line(spec: &Spec, op: AdminOp) -> String {
         AdminOp::Disable(p) => format!("% echo 0 > /sys/kernel/livepatch/{}/enabled", patch(p)),
         AdminOp::Enable(p) => format!("% echo 1 > /sys/kernel/livepatch/{}/enabled", patch(p)),
         AdminOp::Force(p) => format!("% echo 1 > /sys/kernel/livepatch/{}/force", patch(p)),
+        AdminOp::CpuUp(t) => format!("% echo 1 > /sys/devices/system/cpu/cpu{}/online", spec.cpu_of(t)),
+        AdminOp::CpuDown(t) => format!("% echo 0 > /sys/devices/system/cpu/cpu{}/online", spec.cpu_of(t)),
     }
 }
 
@@ -68,6 +70,9 @@ pub fn command_error(spec: &Spec, op: AdminOp, errno: i32) -> String {
         }
         AdminOp::Force(p) => {
             format!("echo: write error: /sys/kernel/livepatch/{}/force: {err}", spec.patches[p as usize].name)
+        }
+        AdminOp::CpuUp(t) | AdminOp::CpuDown(t) => {
+            format!("echo: write error: /sys/devices/system/cpu/cpu{}/online: {err}", spec.cpu_of(t))
         }
     }
 }

@@ -14,7 +14,8 @@
 //! | a task's `Return` at stack depth d | strong, per task and depth | kernel code returns: a function the task runs in and can return from infinitely often is eventually left (the scenario's `calls` is a may-call relation, not a loop) |
 //! | a task's `schedule()` at depth d | strong, per task and depth | a task that can block or be preempted there infinitely often does (`__schedule()` calls `__klp_sched_try_switch()`) |
 //! | `Wake` from an uninterruptible sleep | weak, per task | the awaited event (I/O) comes |
-//! | `exit_to_user_mode()` from user mode, `do_idle()`, `ret_from_fork` | strong, per task | timer interrupts reach a task in user mode; the idle loop iterates; a new child runs |
+//! | `exit_to_user_mode()` from user mode, `ret_from_fork` | strong, per task | timer interrupts reach a task in user mode; a new child runs |
+//! | `do_idle()` (its `klp_update_patch_state()`) | strong, per task; not fair under `wake_up_if_idle = no` | see below |
 //! | `klp_copy_process()` (`fork_inherits = tif_before_state`) | strong, per task | the forking parent runs on its CPU until copy_process() finishes |
 //! | the second half of a split `klp_ftrace_handler()` (a dropped `klp_synchronize_transition()`) | weak, per task | a handler in flight runs to its end (preemption is disabled in it) |
 //! | a self switch split at its `klp_target_state` reads (`reverse_order = flip_first`) | weak, per task | it runs with preemption disabled |
@@ -27,6 +28,19 @@
 //! livepatch's sake), a sleep marked `forever` (no wake step at all: the selftests' busy
 //! module), syscalls, calls and forks (a task need not do anything new).
 //!
+//! **An idle CPU.** `do_idle()` reaches `klp_update_patch_state()` only after its inner loop
+//! ends, i.e. when need_resched() is set on that CPU; an interrupt that wakes nothing returns
+//! to cpuidle. The model lets the idle task take that step at any time (something the scenario
+//! does not model may be scheduled there) but assumes it fair only where the kernel guarantees
+//! a kick: v5.16+ `klp_try_complete_transition()` calls `wake_up_if_idle(cpu)` after every
+//! failed `klp_try_switch_task()` of an online CPU's idle task (5de62ea84abd). No state
+//! records the kick: in every fair run in which the idle task stays pending, the weakly fair
+//! transition work tries it (and fails: it is `task_curr()`) in every pass, so kicks come
+//! infinitely often, which is what strong fairness of `do_idle()` assumes. Before v5.16
+//! (`wake_up_if_idle = no`) nothing the scenario has kicks an idle CPU, so `do_idle()` is not
+//! fair: the transition can stay pending on "swapper/N is running" forever. An offline CPU's
+//! idle task takes no step at all (`cpu_up` is an admin command, not fair).
+//!
 //! Depths above 15 share one class (a coarser class is a weaker assumption, so a property
 //! that holds still holds).
 
@@ -35,6 +49,7 @@ use crate::program::sleep_kind;
 use crate::spec::Sleeps;
 use crate::state::State;
 use crate::system::KlpSystem;
+use crate::variant::WakeUpIfIdle;
 
 /// A fairness class of a step (ids 1..0x7fff).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -71,7 +86,10 @@ pub fn fairness(sys: &KlpSystem, st: &State, a: &Action) -> Option<FairClass> {
     let depth = |pid: u8| st.tasks[pid as usize].stack.len();
     match *a {
         Action::Admin(_) => None,
-        Action::KlpTransitionWork | Action::KlpTrySwitchTask(_) => Some(Weak(WORK)),
+        Action::KlpTransitionWork
+        | Action::KlpTrySwitchTask(_)
+        | Action::KlpIdleCpuOffline(_)
+        | Action::KlpSwitchOfflineIdle(_) => Some(Weak(WORK)),
         Action::KlpSendSignals => Some(Strong(SIGNALS)),
         Action::KlpFreePatchWork(p) => Some(Weak(FREE_BASE + u16::from(p))),
         Action::KlpModuleComing(m) | Action::ModuleInit(m) | Action::KlpModuleGoing(m) | Action::ModuleFree(m) => {
@@ -85,6 +103,9 @@ pub fn fairness(sys: &KlpSystem, st: &State, a: &Action) -> Option<FairClass> {
             _ => None,
         },
         Action::ExitToUserMode(pid) => Some(Strong(task_class(pid, 2 * DEPTHS as u16 + 1))),
+        // The idle CPU leaves its idle state when kicked; without wake_up_if_idle() nothing
+        // the scenario has kicks it (see the table).
+        Action::DoIdle(_) if sys.spec.variant.wake_up_if_idle == WakeUpIfIdle::No => None,
         Action::DoIdle(pid) => Some(Strong(task_class(pid, 2 * DEPTHS as u16 + 2))),
         Action::RetFromFork(pid) => Some(Strong(task_class(pid, 2 * DEPTHS as u16 + 3))),
         // The forking parent is on a CPU between dup_task_struct() and klp_copy_process(), and a

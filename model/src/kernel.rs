@@ -9,6 +9,7 @@
 //! (`klp_init_transition()`, ...) and transition.c back into core.c (`klp_free_patch_async()`);
 //! model/tests/imports.rs keeps it that way.
 
+pub mod cpu;
 pub mod entry;
 pub mod fork;
 pub mod livepatch;

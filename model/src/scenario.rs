@@ -353,7 +353,7 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Scenario, Scenario
             Some("patch fewer functions, or fewer patches with replace = true"),
         ));
     }
-    let admin = resolve_admin(ctx, raw.admin.as_ref(), &patch_by_name, &module_ref)?;
+    let admin = resolve_admin(ctx, raw.admin.as_ref(), &patch_by_name, &module_ref, &tasks)?;
     let max_stack = *raw.bounds.max_stack.get_ref();
     if max_stack == 0 || max_stack > MAX_STACK {
         return Err(ctx.err(

@@ -46,6 +46,9 @@ pub struct TaskSpec {
     pub entry: Vec<FuncId>,
     /// A child slot: unborn until `parent` forks.
     pub parent: Option<Pid>,
+    /// Idle tasks only: the task's CPU is online at boot (`cpu_online()`; a scenario's
+    /// `online = false` starts it offline).
+    pub online: bool,
 }
 
 /// `struct klp_callbacks` as the scenario sets it: which callbacks exist and what `pre_patch`
@@ -122,6 +125,11 @@ pub enum AdminOp {
     Enable(PatchId),
     /// `echo 1 > /sys/kernel/livepatch/<patch>/force`.
     Force(PatchId),
+    /// `echo 1 > /sys/devices/system/cpu/cpuN/online` (`cpu_up()`): the CPU whose idle task is
+    /// this pid comes online.
+    CpuUp(Pid),
+    /// `echo 0 > /sys/devices/system/cpu/cpuN/online` (`cpu_down()`): that CPU goes offline.
+    CpuDown(Pid),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -167,6 +175,11 @@ impl Spec {
     /// A task's `comm`, as action descriptions name it.
     pub fn task_name(&self, pid: Pid) -> String {
         self.tasks[pid as usize].comm.clone()
+    }
+    /// The CPU an idle task is the idle task of: its place among the scenario's idle tasks
+    /// (the first idle task is CPU 0's).
+    pub fn cpu_of(&self, pid: Pid) -> usize {
+        self.tasks[..pid as usize].iter().filter(|t| t.kind == TaskKind::Idle).count()
     }
     /// The pid the kernel would print for a task: index + 1 (the task list starts at init,
     /// pid 1); idle tasks (`swapper/N`) have pid 0.

@@ -106,6 +106,10 @@ pub struct ModRt {
 pub struct Pass {
     pub next: Pid,
     pub complete: bool,
+    /// The idle walk read `cpu_online()` false for the idle task at `next` and has not yet
+    /// stored its target (a step of its own only under `idle_walk_lock = "none"`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cpu_offline_read: bool,
 }
 
 /// History kept for properties only; never shown in dmesg. Bits are set when a step does

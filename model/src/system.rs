@@ -13,6 +13,7 @@ use crate::kernel::livepatch::transition::{
     klp_self_switch_continue, klp_send_signals, klp_try_complete_transition, klp_try_switch_task_in_pass,
     signal_targets,
 };
+use crate::kernel::livepatch::transition::{klp_idle_cpu_offline, klp_switch_offline_idle, pass_action};
 use crate::kernel::module::main::{delete_module_going, do_init_module, free_module, prepare_coming_module};
 use crate::kernel::sched::core::{schedule, try_to_wake_up};
 use crate::kernel::sched::idle::do_idle;
@@ -56,6 +57,7 @@ impl KlpSystem {
                 context: match (t.parent, t.kind) {
                     (Some(_), _) => Context::Unborn,
                     (None, TaskKind::User) => Context::User,
+                    (None, TaskKind::Idle) if !t.online => Context::Offline,
                     (None, _) => Context::Running,
                 },
                 stack: Default::default(),
@@ -123,7 +125,7 @@ impl KlpSystem {
     fn transition_work_actions(&self, st: &State, out: &mut Vec<Action>) {
         let s = &*self.spec;
         match st.pass {
-            Some(p) => out.push(Action::KlpTrySwitchTask(p.next)),
+            Some(p) => out.push(pass_action(s, st, p)),
             None if st.completing.is_some() => {
                 let part = st.completing.expect("completing");
                 if !complete_waits_for_handlers(s, st, part) || !st.handler_in_flight() {
@@ -169,7 +171,8 @@ impl KlpSystem {
             return;
         }
         match t.context {
-            Context::Unborn => {}
+            // Parked in arch_cpu_idle_dead() until cpu_up() (an admin command).
+            Context::Unborn | Context::Offline => {}
             Context::Forked => out.push(Action::RetFromFork(pid)),
             Context::Forking => {
                 if st.pass.is_none_or(|p| (p.next as usize) >= self.nthreads) {
@@ -257,6 +260,8 @@ impl KlpSystem {
             Action::KlpReverseTransitionContinue => klp_reverse_transition_continue(s, &mut n, log)?,
             Action::KlpDisablePatchContinue => __klp_disable_patch_continue(s, &mut n, log)?,
             Action::StoresVisible => n.stores_visible()?,
+            Action::KlpIdleCpuOffline(_) => klp_idle_cpu_offline(&mut n)?,
+            Action::KlpSwitchOfflineIdle(_) => klp_switch_offline_idle(s, &mut n, log)?,
         }
         Some(n)
     }
@@ -297,6 +302,12 @@ impl KlpSystem {
             Action::KlpReverseTransitionContinue => "klp_reverse_transition() continues".into(),
             Action::KlpDisablePatchContinue => "__klp_disable_patch() continues".into(),
             Action::StoresVisible => "the unordered stores reach every CPU".into(),
+            Action::KlpIdleCpuOffline(p) => {
+                return format!("klp_try_complete_transition(): cpu_online({}) is false", s.cpu_of(*p))
+            }
+            Action::KlpSwitchOfflineIdle(p) => {
+                return format!("klp_try_complete_transition(): offline {} switched immediately", s.task_name(*p))
+            }
         };
         match a.task() {
             Some(p) => format!("{}: {what}", s.task_name(p)),

@@ -69,6 +69,11 @@ pub enum Context {
     /// (only split under `fork_inherits = "tif_before_state"`; the child is not on the task
     /// list yet).
     Forking,
+    /// An idle task whose CPU is offline: parked in `arch_cpu_idle_dead()` (`do_idle()` on a
+    /// CPU that `cpu_is_offline()`), no frames the scenario names, never `current` of a running
+    /// CPU. Only for an idle task of a CPU the scenario lets go offline (`online = false` or
+    /// `cpu_down`).
+    Offline,
 }
 
 /// One kernel stack frame of a function the scenario names, with the code version the

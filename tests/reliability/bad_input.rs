@@ -171,6 +171,16 @@ pub fn scenarios() -> Vec<(&'static str, Vec<u8>)> {
         ("max in a script", with("order = \"any\"", "order = \"script\"")),
         ("unknown order", with("order = \"any\"", "order = \"random\"")),
         ("[admin] without order", with("order = \"any\"\n", "")),
+        ("online on a user task", with("comm = \"cat\"\n", "comm = \"cat\"\nonline = false\n")),
+        ("cpu_up without a cpu", with("{ op = \"insmod\", patch = \"lp1\" }", "{ op = \"cpu_up\" }")),
+        (
+            "cpu_down of a CPU with no idle task",
+            with("{ op = \"insmod\", patch = \"lp1\" }", "{ op = \"cpu_down\", cpu = 1 }"),
+        ),
+        (
+            "cpu on a livepatch command",
+            with("{ op = \"insmod\", patch = \"lp1\" }", "{ op = \"insmod\", patch = \"lp1\", cpu = 0 }"),
+        ),
         (
             "more than 32 commands",
             with("ops = [", &format!("ops = [{}", "{ op = \"enable\", patch = \"lp1\" }, ".repeat(32))),

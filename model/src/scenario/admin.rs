@@ -12,6 +12,7 @@ pub(super) fn resolve_admin(
     raw: Option<&RawAdmin>,
     patch_by_name: &BTreeMap<String, usize>,
     module_ref: &ModuleRef,
+    tasks: &[TaskSpec],
 ) -> Result<Admin, ScenarioError> {
     let Some(a) = raw else {
         return Ok(Admin { order: AdminOrder::Any, ops: vec![] });
@@ -38,8 +39,39 @@ pub(super) fn resolve_admin(
             None => None,
             Some(n) => module_ref(&Some(n.clone()), "admin.ops.module")?,
         };
-        let known = ["insmod", "rmmod", "disable", "enable", "force"];
+        let known = ["insmod", "rmmod", "disable", "enable", "force", "cpu_up", "cpu_down"];
+        let hotplug = matches!(o.op.get_ref().as_str(), "cpu_up" | "cpu_down");
+        let cpu = match (&o.cpu, hotplug) {
+            (Some(c), false) => {
+                return Err(ctx.err(
+                    c.span(),
+                    "admin.ops.cpu",
+                    format!("'{}' takes no cpu", o.op.get_ref()),
+                    Some("cpu is for cpu_up and cpu_down"),
+                ))
+            }
+            (None, true) => {
+                return Err(ctx.err(
+                    o.op.span(),
+                    "admin.ops.cpu",
+                    format!("'{}' needs a cpu", o.op.get_ref()),
+                    Some("e.g. { op = \"cpu_up\", cpu = 1 }: CPU 1 is the scenario's second idle task"),
+                ))
+            }
+            (Some(c), true) => Some(cpu_idle_task(ctx, c, tasks)?),
+            (None, false) => None,
+        };
+        if let (Some(_), Some(n)) = (cpu, o.patch.as_ref().map(|p| p.span()).or(o.module.as_ref().map(|m| m.span()))) {
+            return Err(ctx.err(
+                n,
+                "admin.ops",
+                format!("'{}' takes only a cpu", o.op.get_ref()),
+                Some("remove patch and module"),
+            ));
+        }
         let op = match (o.op.get_ref().as_str(), patch, module) {
+            ("cpu_up", None, None) => AdminOp::CpuUp(cpu.expect("checked above")),
+            ("cpu_down", None, None) => AdminOp::CpuDown(cpu.expect("checked above")),
             ("insmod", Some(p), None) => AdminOp::InsmodPatch(p),
             ("insmod", None, Some(m)) => AdminOp::InsmodModule(m),
             ("rmmod", Some(p), None) => AdminOp::RmmodPatch(p),
@@ -84,4 +116,18 @@ pub(super) fn resolve_admin(
         ops.push(OpSpec { op, max, wait: o.wait.unwrap_or(true) });
     }
     Ok(Admin { order: a.order, ops })
+}
+
+/// The idle task of CPU `c` (the scenario's idle tasks are CPUs 0, 1, ... in file order).
+fn cpu_idle_task(ctx: &Ctx, c: &toml::Spanned<u32>, tasks: &[TaskSpec]) -> Result<Pid, ScenarioError> {
+    let idle: Vec<usize> =
+        tasks.iter().enumerate().filter(|(_, t)| t.kind == crate::task::TaskKind::Idle).map(|(i, _)| i).collect();
+    idle.get(*c.get_ref() as usize).map(|&i| i as Pid).ok_or_else(|| {
+        ctx.err(
+            c.span(),
+            "admin.ops.cpu",
+            format!("no CPU {}: the scenario has {} idle tasks", c.get_ref(), idle.len()),
+            Some("each [[tasks]] with kind = \"idle\" is one CPU, numbered from 0 in file order"),
+        )
+    })
 }

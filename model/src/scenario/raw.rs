@@ -58,6 +58,8 @@ pub(super) struct RawTask {
     /// How many children each such task may fork (`klp_copy_process()`).
     #[serde(default = "zero")]
     pub(super) forks: Spanned<u32>,
+    /// Idle tasks only: whether the task's CPU is online at boot (default true).
+    pub(super) online: Option<Spanned<bool>>,
 }
 
 fn default_kind() -> crate::task::TaskKind {
@@ -129,6 +131,9 @@ pub(super) struct RawOp {
     pub(super) op: Spanned<String>,
     pub(super) patch: Option<Spanned<String>>,
     pub(super) module: Option<Spanned<String>>,
+    /// `cpu_up` / `cpu_down`: the CPU number (the scenario's idle tasks are CPUs 0, 1, ... in
+    /// file order).
+    pub(super) cpu: Option<Spanned<u32>>,
     /// "any" order: how many times the command may run (default 1).
     pub(super) max: Option<Spanned<u32>>,
     /// "script" order: wait as the selftest helper does before the next command.

@@ -45,6 +45,18 @@ pub(super) fn resolve_tasks(ctx: &Ctx, raw: &[RawTask], func_ref: &FuncRef) -> R
                 Some("tasks are u8 pids and each one multiplies the state space: use fewer"),
             ));
         }
+        let online = match &t.online {
+            Some(o) if t.kind != crate::task::TaskKind::Idle => {
+                return Err(ctx.err(
+                    o.span(),
+                    "tasks.online",
+                    "only an idle task's CPU can be offline".into(),
+                    Some("remove online, or set kind = \"idle\" (the idle task of that CPU)"),
+                ))
+            }
+            Some(o) => *o.get_ref(),
+            None => true,
+        };
         let entry = t.entry.iter().map(|e| func_ref(e, "tasks.entry")).collect::<Result<Vec<_>, _>>()?;
         for i in 0..count {
             let comm = if count > 1 { format!("{}-{i}", t.comm.get_ref()) } else { t.comm.get_ref().clone() };
@@ -61,9 +73,15 @@ pub(super) fn resolve_tasks(ctx: &Ctx, raw: &[RawTask], func_ref: &FuncRef) -> R
                     ));
                 }
             }
-            list.push(TaskSpec { comm, kind: t.kind, entry: entry.clone(), parent: None });
+            list.push(TaskSpec { comm, kind: t.kind, entry: entry.clone(), parent: None, online });
             for c in children {
-                list.push(TaskSpec { comm: c, kind: t.kind, entry: entry.clone(), parent: Some(parent as Pid) });
+                list.push(TaskSpec {
+                    comm: c,
+                    kind: t.kind,
+                    entry: entry.clone(),
+                    parent: Some(parent as Pid),
+                    online,
+                });
             }
         }
     }

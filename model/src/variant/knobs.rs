@@ -140,4 +140,29 @@ knobs! {
                       writes: e3ff7c609f39 v2 before P. Mladek's review; klp_update_patch_state() reads TIF set \
                       and the old target, and drops the flag without switching",
     }
+    /// Only the fairness of the idle loop's switch point differs (model/src/fairness.rs): the
+    /// idle task may leave its idle state at any step (something the scenario does not model
+    /// is scheduled on its CPU), and must do so after a failed try only where the kick exists.
+    wake_up_if_idle: enum WakeUpIfIdle = "whether klp_try_complete_transition() kicks an online CPU's idle task out of its idle state \
+              after failing to switch it" {
+        Yes = "yes": "upstream since v5.16 (5de62ea84abd \"sched,livepatch: Use wake_up_if_idle()\"): a failed \
+                      klp_try_switch_task() of an online CPU's idle task is followed by wake_up_if_idle(cpu) (\"Make \
+                      idle task go through the main loop\"), so the idle task reaches klp_update_patch_state() at \
+                      the end of do_idle()",
+        No = "no": "v4.12..v5.15: no kick; do_idle() leaves its inner loop only when need_resched() is set by \
+                      something scheduled on that CPU, which nothing promises (V. Gorbik, 2021: \"swapper/63:0 is \
+                      running\" until \"failed to complete transition\" on an idle 128-CPU s390)",
+    }
+    /// Without the lock the walk's `cpu_online()` read and its store are model steps of their
+    /// own, and `echo 0|1 > /sys/devices/system/cpu/cpuN/online` may run between them.
+    idle_walk_lock: enum IdleWalkLock = "what excludes CPU hotplug while klp_try_complete_transition() walks the idle tasks \
+              (an offline CPU's idle task is switched without a stack check)" {
+        CpusReadLock = "cpus_read_lock": "upstream: cpus_read_lock() around the idle walk (v5.15+, 1daf08a066cf \
+                      \"livepatch: Replace deprecated CPU-hotplug functions.\"; get_online_cpus() since the walk \
+                      exists, d83a7cb375ee \"livepatch: change to a per-task consistency model\", v4.12): no CPU \
+                      comes online or goes offline during the walk",
+        None = "none": "no hotplug lock around the walk (no released kernel: the lock is in d83a7cb375ee from the \
+                      start; this value shows what it protects): a CPU can come online between the walk's \
+                      cpu_online() read and its \"offline idle tasks can be switched immediately\" store",
+    }
 }

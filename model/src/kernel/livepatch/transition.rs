@@ -4,12 +4,15 @@
 //! are lock-free or take other locks (their docs say which).
 //!
 //! The file is split as transition.c reads: starting and driving a transition here, switching
-//! one task in `switch.rs`, completing (and cancelling) in `complete.rs`.
+//! one task in `switch.rs`, the idle walk of a pass in `idle.rs`, completing (and cancelling)
+//! in `complete.rs`.
 
 mod complete;
+mod idle;
 mod switch;
 
 pub use complete::{complete_waits_for_handlers, klp_cancel_transition, klp_complete_transition_part};
+pub use idle::{holds_cpus_read_lock, klp_idle_cpu_offline, klp_switch_offline_idle, pass_action};
 pub use switch::{
     __klp_sched_try_switch, klp_check_stack, klp_copy_process, klp_self_switch_continue, klp_try_switch_task,
     klp_update_patch_state, Caller,
@@ -145,7 +148,7 @@ pub fn klp_try_complete_transition(spec: &Spec, st: &mut State, log: &mut impl L
         free_unused_patches(spec, st, p);
         return;
     }
-    st.pass = Some(Pass { next: 0, complete: true });
+    st.pass = Some(Pass { next: 0, complete: true, cpu_offline_read: false });
     advance_pass(spec, st, log);
 }
 
@@ -195,7 +198,9 @@ fn advance_pass(spec: &Spec, st: &mut State, log: &mut impl Log) {
     }
 }
 
-/// One `klp_try_switch_task()` of the running pass of `klp_try_complete_transition()`.
+/// One `klp_try_switch_task()` of the running pass of `klp_try_complete_transition()`. For an
+/// online CPU's idle task a failure is followed by `wake_up_if_idle(cpu)` (v5.16+), which
+/// changes no modelled state (idle.rs).
 pub fn klp_try_switch_task_in_pass(spec: &Spec, st: &mut State, log: &mut impl Log) {
     let Some(mut pass) = st.pass else { return };
     if klp_try_switch_task(spec, st, pass.next, Caller::KlpMutexHolder, log) != Some(true) {
