@@ -134,9 +134,11 @@ fn agree(trace: &Trace, timeline: &str, dmesg: &str, svg: &str) {
         .collect();
     assert_eq!(rows, want, "timeline rows\n{timeline}");
     // Transcript: every step starts with its command (`% ...`) or `-- <action>`, then exactly
-    // the step's kernel messages.
+    // the step's kernel messages (a lasso's cycle marks where the cycle starts, once).
+    let cycle = "-- cycle: the steps from here on repeat forever";
+    assert_eq!(dmesg.matches(cycle).count(), usize::from(trace.cycle_start.is_some()), "cycle mark\n{dmesg}");
     let mut seen: Vec<(usize, Vec<String>)> = Vec::new();
-    for l in dmesg.lines().filter(|l| l.starts_with('[')) {
+    for l in dmesg.lines().filter(|l| l.starts_with('[') && !l.ends_with(cycle)) {
         let (p, rest) = l.split_once("] ").unwrap();
         let i: usize = p.trim_start_matches('[').trim().parse().unwrap();
         match seen.last_mut() {

@@ -2,6 +2,7 @@
 
 mod derived_patch;
 mod fuzz_scenario;
+mod idle_walk;
 mod imports;
 mod ordering;
 mod proptest_model;
