@@ -3,6 +3,7 @@
 mod derived_patch;
 mod fuzz_scenario;
 mod imports;
+mod module_lifecycle;
 mod ordering;
 mod proptest_model;
 mod scenario_errors;
