@@ -110,8 +110,12 @@ pub fn execute(model: &KlpSystem, max_steps: usize) -> Result<Run, RunError> {
         enabled.clear();
         model.actions(&st, &mut enabled);
         let script_done = st.admin.script_next() >= spec.admin.ops.len();
-        let work_pending =
-            (0..st.tasks.len()).any(|pid| runs_work(model, &st, pid)) || st.mods.iter().any(|m| m.work_pending);
+        // A work function blocked in its loop is as far as it gets, unless it can be woken (its
+        // module's exit began).
+        let work_pending = (0..st.tasks.len()).any(|pid| {
+            runs_work(model, &st, pid)
+                && (st.tasks[pid].context != Context::Sleeping || enabled.contains(&Action::Wake(pid as u8)))
+        }) || st.mods.iter().any(|m| m.work_pending);
         if script_done && !work_pending && enabled.iter().all(is_task_step) {
             return Ok(run);
         }
