@@ -10,10 +10,14 @@ pub enum Action {
     Admin(u8),
     /// Module loader: `prepare_coming_module()` → `klp_module_coming()`.
     KlpModuleComing(ModId),
-    /// Module loader: `do_init_module()` ran `mod->init`; `MODULE_STATE_LIVE`.
+    /// Module loader: `mod->init` returns to `do_init_module()`: `MODULE_STATE_LIVE`, or its
+    /// error path.
     ModuleInit(ModId),
-    /// `delete_module()` after `mod->exit()`: `klp_module_going()`.
+    /// `klp_module_going()`: from `delete_module()` after `mod->exit()`, or from a failed load
+    /// (`prepare_coming_module()`'s notifier chain, `do_init_module()`'s error path).
     KlpModuleGoing(ModId),
+    /// `mod->exit()` returns to `delete_module()`.
+    ModuleExit(ModId),
     /// `delete_module()`: `free_module()`.
     ModuleFree(ModId),
     /// `klp_transition_work_fn()`: the delayed work starts a `klp_try_complete_transition()` pass.
@@ -96,6 +100,7 @@ impl Action {
             Action::Admin(_)
             | Action::KlpModuleComing(_)
             | Action::ModuleInit(_)
+            | Action::ModuleExit(_)
             | Action::KlpModuleGoing(_)
             | Action::ModuleFree(_)
             | Action::KlpTransitionWork

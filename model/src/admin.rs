@@ -15,7 +15,7 @@ use crate::kernel::livepatch::state::klp_is_patch_compatible;
 use crate::kernel::livepatch::transition::handlers_synchronized;
 use crate::kernel::livepatch::transition::holds_cpus_read_lock;
 use crate::kernel::module::main::{
-    delete_livepatch_module, delete_module, livepatch_module_in_use, load_livepatch_module, load_module, module_busy,
+    delete_livepatch_module, delete_module, livepatch_module_in_use, load_livepatch_module, load_module,
 };
 use crate::log::Log;
 use crate::spec::{AdminOp, AdminOrder, Spec};
@@ -50,9 +50,13 @@ fn command(spec: &Spec, st: &mut State, op: AdminOp, log: &mut impl Log) -> i32 
     }
 }
 
-/// Commands that take `klp_mutex` (insmod of a livepatch module, the sysfs writes).
-fn needs_klp_mutex(op: AdminOp) -> bool {
+/// Commands that take `klp_mutex` (insmod of a livepatch module, the sysfs writes; rmmod of a
+/// target module when `delete_module()` calls `klp_module_going()` before `mod->exit()`, knob
+/// `module_hooks_order = "inside_init_exit"`).
+fn needs_klp_mutex(spec: &Spec, op: AdminOp) -> bool {
     matches!(op, AdminOp::InsmodPatch(_) | AdminOp::Disable(_) | AdminOp::Enable(_) | AdminOp::Force(_))
+        || (matches!(op, AdminOp::RmmodModule(_))
+            && spec.variant.module_hooks_order == crate::variant::ModuleHooksOrder::InsideInitExit)
 }
 
 /// Any order offers a command only when it would change the kernel's state: a command the
@@ -68,7 +72,7 @@ fn changes_kernel_state(spec: &Spec, st: &State, op: AdminOp) -> bool {
             st.patches[p as usize].life != PatchLife::Unloaded && !livepatch_module_in_use(spec, st, p)
         }
         AdminOp::InsmodModule(m) => st.mods[m as usize].state == ModState::Unloaded,
-        AdminOp::RmmodModule(m) => st.mods[m as usize].state == ModState::Live && !module_busy(spec, st, m),
+        AdminOp::RmmodModule(m) => st.mods[m as usize].state == ModState::Live,
         AdminOp::Disable(p) => {
             st.patches[p as usize].life == PatchLife::Listed
                 && st.patches[p as usize].enabled
@@ -96,10 +100,8 @@ fn script_wait_done(spec: &Spec, st: &State, op: AdminOp) -> bool {
         AdminOp::InsmodPatch(p) => st.klp_transition_patch != Some(p),
         // The sysfs directory vanishes; a registered patch (reenable_disabled) stays.
         AdminOp::Disable(p) => st.patches[p as usize].life != PatchLife::Listed || klp_registered_disabled(spec, st, p),
-        AdminOp::InsmodModule(m) => {
-            !matches!(st.mods[m as usize].state, ModState::Formed | ModState::KlpWait | ModState::Coming)
-        }
-        AdminOp::RmmodModule(m) => !matches!(st.mods[m as usize].state, ModState::Going | ModState::Gone),
+        AdminOp::InsmodModule(m) => !st.mods[m as usize].state.is_coming(),
+        AdminOp::RmmodModule(m) => !st.mods[m as usize].state.is_going(),
         AdminOp::RmmodPatch(_) | AdminOp::Enable(_) | AdminOp::Force(_) => true,
         AdminOp::CpuUp(_) | AdminOp::CpuDown(_) => true,
     }
@@ -112,7 +114,7 @@ pub fn admin_actions(spec: &Spec, st: &State, out: &mut Vec<Action>) {
         let op = ops[i].op;
         // __klp_disable_patch() makes no klp_synchronize_transition() call.
         let no_sync = handler_split(spec) && matches!(op, AdminOp::Disable(p) if st.klp_transition_patch != Some(p));
-        if needs_klp_mutex(op) && !(st.klp_mutex_free() && (no_sync || handlers_synchronized(spec, st))) {
+        if needs_klp_mutex(spec, op) && !(st.klp_mutex_free() && (no_sync || handlers_synchronized(spec, st))) {
             return false;
         }
         // cpus_write_lock() waits for the idle walk's cpus_read_lock(); cpu_down() for the idle

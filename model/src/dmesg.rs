@@ -9,10 +9,10 @@ use crate::state::ModState;
 pub fn module_state_str(s: ModState) -> &'static str {
     match s {
         ModState::Live => "[MODULE_STATE_LIVE] Normal state",
-        ModState::Formed | ModState::KlpWait | ModState::Coming => {
+        ModState::Formed | ModState::KlpWait | ModState::Coming | ModState::NotifierFailed => {
             "[MODULE_STATE_COMING] Full formed, running module_init"
         }
-        ModState::Going | ModState::Gone => "[MODULE_STATE_GOING] Going away",
+        ModState::Exiting | ModState::Going | ModState::Gone => "[MODULE_STATE_GOING] Going away",
         ModState::Unloaded => "[MODULE_STATE_UNFORMED] Still setting up",
     }
 }

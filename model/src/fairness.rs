@@ -10,12 +10,13 @@
 //! | `klp_transition_work_fn()` pass start, its `klp_try_switch_task()` steps | weak, one class | the delayed work re-arms itself every second while the transition runs (transition.c `klp_try_complete_transition()`: `schedule_delayed_work(&klp_transition_work, round_jiffies_relative(HZ))`) |
 //! | `klp_send_signals()` | strong | sent every 15th failed pass (`SIGNALS_TIMEOUT`): infinitely often while the transition stays stuck; in the model it is enabled only between passes, hence strong |
 //! | `klp_free_patch_work_fn()` of patch p | weak, per patch | a queued work item runs |
-//! | module loader steps of module m (`klp_module_coming()`, init, `klp_module_going()`, free) | strong, per module | a started insmod/rmmod finishes; its `klp_mutex` steps are enabled only between passes of the transition work |
+//! | module loader steps of module m (`klp_module_coming()`, init returns, exit returns, `klp_module_going()`, free) | strong, per module | a started insmod/rmmod finishes; its `klp_mutex` steps are enabled only between passes of the transition work, its init's and exit's return only once what they wait for happened |
 //! | a task's `Return` at stack depth d | strong, per task and depth | kernel code returns: a function the task runs in and can return from infinitely often is eventually left (the scenario's `calls` is a may-call relation, not a loop) |
 //! | a task's `schedule()` at depth d | strong, per task and depth | a task that can block or be preempted there infinitely often does (`__schedule()` calls `__klp_sched_try_switch()`) |
-//! | `Wake` from an uninterruptible sleep | weak, per task | the awaited event (I/O) comes |
+//! | `Wake` from an uninterruptible sleep, from a sleep `until_module_exit` once the module's exit began, of a kworker waiting for work with a module's work item queued for it | weak, per task | the awaited event (I/O) comes; the msleep() timer fires; `insert_work()` wakes an idle worker |
 //! | `exit_to_user_mode()` from user mode, `ret_from_fork` | strong, per task | timer interrupts reach a task in user mode; a new child runs |
 //! | `do_idle()` (its `klp_update_patch_state()`) | strong, per task; not fair under `wake_up_if_idle = no` | see below |
+//! | a kworker's call of the work function queued for it | weak, per task | `worker_thread()` runs queued work (`process_one_work()`) |
 //! | `klp_copy_process()` (`fork_inherits = tif_before_state`) | strong, per task | the forking parent runs on its CPU until copy_process() finishes |
 //! | the second half of a split `klp_ftrace_handler()` (a dropped `klp_synchronize_transition()`) | weak, per task | a handler in flight runs to its end (preemption is disabled in it) |
 //! | a self switch split at its `klp_target_state` reads (`reverse_order = flip_first`) | weak, per task | it runs with preemption disabled |
@@ -45,6 +46,7 @@
 //! that holds still holds).
 
 use crate::action::Action;
+use crate::kernel::workqueue::{work_queued, work_queued_for};
 use crate::program::sleep_kind;
 use crate::spec::Sleeps;
 use crate::state::State;
@@ -92,14 +94,23 @@ pub fn fairness(sys: &KlpSystem, st: &State, a: &Action) -> Option<FairClass> {
         | Action::KlpSwitchOfflineIdle(_) => Some(Weak(WORK)),
         Action::KlpSendSignals => Some(Strong(SIGNALS)),
         Action::KlpFreePatchWork(p) => Some(Weak(FREE_BASE + u16::from(p))),
-        Action::KlpModuleComing(m) | Action::ModuleInit(m) | Action::KlpModuleGoing(m) | Action::ModuleFree(m) => {
-            Some(Strong(LOADER_BASE + u16::from(m)))
+        Action::KlpModuleComing(m)
+        | Action::ModuleInit(m)
+        | Action::ModuleExit(m)
+        | Action::KlpModuleGoing(m)
+        | Action::ModuleFree(m) => Some(Strong(LOADER_BASE + u16::from(m))),
+        // worker_thread() runs the work item queued for it (process_one_work()).
+        Action::Call(pid, f) if st.tasks[pid as usize].stack.is_empty() && work_queued(&sys.spec, st, f) => {
+            Some(Weak(task_class(pid, 2 * DEPTHS as u16 + 7)))
         }
         Action::Syscall(..) | Action::Call(..) | Action::Fork(_) => None,
         Action::Return(pid) => Some(Strong(task_class(pid, depth_slot(depth(pid))))),
         Action::Schedule(pid) => Some(Strong(task_class(pid, DEPTHS as u16 + depth_slot(depth(pid))))),
+        // insert_work() wakes an idle kworker (wake_up_worker()) for the work item queued for it.
+        Action::Wake(pid) if work_queued_for(&sys.spec, st, pid) => Some(Weak(task_class(pid, 2 * DEPTHS as u16))),
         Action::Wake(pid) => match sleep_kind(&sys.spec, st, pid) {
-            Sleeps::Uninterruptible => Some(Weak(task_class(pid, 2 * DEPTHS as u16))),
+            // until_module_exit: Wake is enabled only once the flag is cleared; its timer fires.
+            Sleeps::Uninterruptible | Sleeps::UntilModuleExit => Some(Weak(task_class(pid, 2 * DEPTHS as u16))),
             _ => None,
         },
         Action::ExitToUserMode(pid) => Some(Strong(task_class(pid, 2 * DEPTHS as u16 + 1))),
@@ -133,7 +144,7 @@ pub fn fairness(sys: &KlpSystem, st: &State, a: &Action) -> Option<FairClass> {
 const _: () = {
     assert!(FREE_BASE + 255 < LOADER_BASE);
     assert!(LOADER_BASE + 255 < TASK_BASE);
-    assert!(2 * DEPTHS as u16 + 6 < PER_TASK);
+    assert!(2 * DEPTHS as u16 + 7 < PER_TASK);
     assert!(TASK_BASE as u32 + 256 * PER_TASK as u32 <= 0x8000);
 };
 

@@ -15,3 +15,4 @@ pub mod fork;
 pub mod livepatch;
 pub mod module;
 pub mod sched;
+pub mod workqueue;

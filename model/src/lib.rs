@@ -33,6 +33,7 @@
 //! | kernel/entry/common.c | [`kernel::entry::common`] |
 //! | kernel/fork.c | [`kernel::fork`] |
 //! | kernel/cpu.c | [`kernel::cpu`] (CPU hotplug: `cpu_up()`, `cpu_down()`) |
+//! | kernel/workqueue.c | [`kernel::workqueue`] (a target module's work item) |
 //!
 //! Granularity: a model step is atomic only where the kernel holds a lock (mostly `klp_mutex`)
 //! and no lock-free reader (the ftrace handler, `klp_update_patch_state()`,

@@ -110,11 +110,15 @@ pub enum Mutation {
     /// during the patch's transition takes the `__klp_disable_patch()` path, which refuses with
     /// -EBUSY while a transition runs: a stuck transition can no longer be reversed.
     ReversalTakesDisablePath,
+    /// core.c `klp_module_coming()`: the `patch != klp_transition_patch` guard before
+    /// `klp_post_patch_callback()` missing, so a module loaded during a patching transition gets
+    /// its post_patch callback before every task switched (and again at completion).
+    PostPatchForTransitionPatchOnComing,
 }
 
 impl Mutation {
     /// Every mutation, in declaration order.
-    pub const ALL: [Mutation; 31] = [
+    pub const ALL: [Mutation; 32] = [
         Mutation::SkipStackCheck,
         Mutation::CompleteDespiteFailedSwitch,
         Mutation::TrySwitchKeepsTif,
@@ -146,6 +150,7 @@ impl Mutation {
         Mutation::SignalsNeverSent,
         Mutation::ComingWaitsForTransition,
         Mutation::ReversalTakesDisablePath,
+        Mutation::PostPatchForTransitionPatchOnComing,
     ];
 
     /// The mutations checked against liveness properties by tests/liveness.rs (klpcheck's

@@ -73,9 +73,11 @@ fn global_lines(spec: &Spec, st: &State) -> Vec<String> {
                     ModState::Unloaded => "not loaded",
                     ModState::Formed => "MODULE_STATE_COMING (formed)",
                     ModState::KlpWait => "MODULE_STATE_COMING (waiting for the transition)",
-                    ModState::Coming => "MODULE_STATE_COMING",
+                    ModState::Coming => "MODULE_STATE_COMING (mod->init runs)",
                     ModState::Live => "MODULE_STATE_LIVE",
+                    ModState::Exiting => "MODULE_STATE_GOING (mod->exit() runs)",
                     ModState::Going => "MODULE_STATE_GOING",
+                    ModState::NotifierFailed => "MODULE_STATE_COMING (notifier chain failed)",
                     ModState::Gone => "MODULE_STATE_GOING (gone)",
                 };
                 format!("{}: {s}{}", m.name, if r.klp_alive { ", klp_alive" } else { "" })

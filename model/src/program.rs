@@ -4,12 +4,49 @@
 
 use crate::ids::*;
 use crate::spec::{Sleeps, Spec};
-use crate::state::{ModState, State};
+use crate::state::State;
 use crate::task::TaskKind;
 
-/// A function can be called if it is in vmlinux or its module is LIVE.
+/// A function can be called if it is in vmlinux or its module's code runs: `mod->init` runs,
+/// the module is LIVE, or `mod->exit()` has not returned (kernel/module/main.c: "Module
+/// functions can be called even in the GOING state until mod->exit() finishes"). A module's
+/// work function runs only when its work item is queued, once per queueing (a kworker takes it:
+/// kernel/workqueue.c `process_one_work()`).
 pub fn callable(spec: &Spec, st: &State, f: FuncId) -> bool {
-    spec.funcs[f as usize].module.is_none_or(|m| st.mods[m as usize].state == ModState::Live)
+    spec.funcs[f as usize].module.is_none_or(|m| {
+        let r = st.mods[m as usize];
+        r.state.code_runs() && (spec.modules[m as usize].work != Some(f) || r.work_pending)
+    })
+}
+
+/// The line the original version of the function `pid` just entered prints, if any (its
+/// `pr_info()` on entry, with its module's `pr_fmt` prefix). A patched version prints none.
+pub fn enter_message(spec: &Spec, st: &State, pid: Pid) -> Option<String> {
+    let fr = st.tasks[pid as usize].stack.last()?;
+    message(spec, fr, spec.funcs[fr.func as usize].messages.enter.as_ref()?)
+}
+
+/// The line the original version of `pid`'s innermost function prints before it returns.
+pub fn exit_message(spec: &Spec, st: &State, pid: Pid) -> Option<String> {
+    let fr = st.tasks[pid as usize].stack.last()?;
+    message(spec, fr, spec.funcs[fr.func as usize].messages.exit.as_ref()?)
+}
+
+fn message(spec: &Spec, fr: &crate::task::Frame, text: &str) -> Option<String> {
+    if fr.version != crate::ids::Version::ORIGINAL {
+        return None;
+    }
+    Some(match spec.funcs[fr.func as usize].module {
+        Some(m) => format!("{}: {text}", spec.modules[m as usize].name),
+        None => text.to_string(),
+    })
+}
+
+/// A task sleeping or running in a function marked [`Sleeps::UntilModuleExit`] loops until its
+/// module's exit clears the flag: `true` once `mod->exit()` began.
+pub fn module_exit_began(spec: &Spec, st: &State, pid: Pid) -> bool {
+    let Some(fr) = st.tasks[pid as usize].stack.last() else { return false };
+    spec.funcs[fr.func as usize].module.is_some_and(|m| st.mods[m as usize].state.is_going())
 }
 
 /// The functions a running task may call next: the callees of its innermost frame, or its

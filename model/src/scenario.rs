@@ -16,10 +16,12 @@ use toml::Spanned;
 
 mod admin;
 mod diag;
+mod modules;
 mod raw;
 mod tasks;
 
 use admin::resolve_admin;
+use modules::resolve_module_code;
 use raw::*;
 use tasks::resolve_tasks;
 
@@ -181,7 +183,7 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Scenario, Scenario
                 Some("give every module its own name; \"vmlinux\" is the kernel itself"),
             ));
         }
-        modules.push(ModuleSpec { name: m.name.get_ref().clone(), loaded: m.loaded });
+        modules.push(ModuleSpec::plain(m.name.get_ref(), m.loaded));
     }
     let module_ref = |s: &Option<Spanned<String>>, field: &str| -> Result<Option<ModId>, ScenarioError> {
         match s {
@@ -224,9 +226,11 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Scenario, Scenario
             module: module_ref(&f.object, "functions.object")?,
             calls,
             sleeps: f.sleeps,
+            messages: FuncMessages { enter: f.enter_message.clone(), exit: f.exit_message.clone() },
         });
     }
     let tasks = resolve_tasks(ctx, &raw.tasks, &func_ref)?;
+    resolve_module_code(ctx, &raw.modules, &raw.functions, &mut modules, &funcs, &tasks, &func_ref)?;
     // Patches, objects, funcs.
     if raw.patches.is_empty() {
         return Err(ctx.err(

@@ -19,8 +19,13 @@ pub enum Sleeps {
     Interruptible,
     /// `TASK_UNINTERRUPTIBLE`: woken by its event only.
     Uninterruptible,
-    /// Blocks and is never woken (the selftests' busy module: `busymod_work_func`).
+    /// Blocks and is never woken.
     Forever,
+    /// `while (READ_ONCE(flag)) msleep(...)` on a flag its module's exit clears (the selftests'
+    /// busy module: `busymod_work_func` loops while `block_transition` is set, and
+    /// `test_klp_callbacks_busy_exit()` clears it): the function sleeps (woken by its timer,
+    /// and sleeps again) and cannot return until its module's `mod->exit()` began.
+    UntilModuleExit,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,6 +35,30 @@ pub struct FuncSpec {
     pub module: Option<ModId>,
     pub calls: Vec<FuncId>,
     pub sleeps: Sleeps,
+    /// What the original prints (`pr_info()`, with its module's `pr_fmt` prefix) when it is
+    /// entered and just before it returns (the busy module's "busymod_work_func enter"/"exit").
+    pub messages: FuncMessages,
+}
+
+/// A function's `pr_info()` lines on entry and before its return.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FuncMessages {
+    pub enter: Option<String>,
+    pub exit: Option<String>,
+}
+
+/// What a target module's `mod->init` waits for before it returns, about its work item.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InitWaits {
+    /// Returns at once.
+    #[default]
+    Nothing,
+    /// `wait_for_completion()` on a completion its work function signals first thing (the busy
+    /// module with `block_transition=Y`).
+    WorkStarted,
+    /// `flush_work()`: until its work function returned (the busy module with `block_transition=N`).
+    WorkDone,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +66,36 @@ pub struct ModuleSpec {
     pub name: String,
     /// Loaded (`MODULE_STATE_LIVE`) in the initial state.
     pub loaded: bool,
+    /// What `mod->init` returns: 0, or the -errno with which `do_init_module()` fails.
+    pub init_ret: i32,
+    /// What the `MODULE_STATE_COMING` notifier chain returns in `prepare_coming_module()`
+    /// after `klp_module_coming()` succeeded: 0, or the -errno that fails the load.
+    pub coming_notifier_ret: i32,
+    /// The module's work item: `mod->init` queues it (`schedule_work()`), a kworker runs it
+    /// once, `mod->exit()` flushes it (`flush_work()`) before it returns.
+    pub work: Option<FuncId>,
+    /// What `mod->init` waits for about its work item before it returns.
+    pub init_waits: InitWaits,
+    /// What `mod->init` prints first (`pr_info()`, "<module>: " prefixed).
+    pub init_message: Option<String>,
+    /// What `mod->exit()` prints last.
+    pub exit_message: Option<String>,
+}
+
+impl ModuleSpec {
+    /// A module with no code of its own the model runs (the scenario gives none of the fields).
+    pub fn plain(name: &str, loaded: bool) -> Self {
+        ModuleSpec {
+            name: name.to_string(),
+            loaded,
+            init_ret: 0,
+            coming_notifier_ret: 0,
+            work: None,
+            init_waits: InitWaits::Nothing,
+            init_message: None,
+            exit_message: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

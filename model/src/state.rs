@@ -70,7 +70,10 @@ pub struct FuncRt {
 }
 
 /// `enum module_state` plus what the livepatch hooks add, in the order `load_module()` and
-/// `delete_module()` walk through them.
+/// `delete_module()` walk through them (kernel/module/main.c). The module's own code (the
+/// scenario's functions of that module) can run in [`Coming`](ModState::Coming) (`mod->init`
+/// runs), [`Live`](ModState::Live) and [`Exiting`](ModState::Exiting): main.c, "Module
+/// functions can be called even in the GOING state until mod->exit() finishes".
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ModState {
@@ -78,11 +81,14 @@ pub enum ModState {
     Unloaded,
     /// `MODULE_STATE_COMING` after `complete_formation()`, before `klp_module_coming()`.
     Formed,
-    /// `MODULE_STATE_COMING` after `klp_module_coming()` succeeded: `mod->init` may run.
+    /// `MODULE_STATE_COMING` after `prepare_coming_module()` succeeded: `mod->init` runs
+    /// (`do_init_module()`), and with it the module's code.
     Coming,
     /// `MODULE_STATE_LIVE`.
     Live,
-    /// `MODULE_STATE_GOING`, `mod->exit()` ran, `klp_module_going()` has not yet run.
+    /// `MODULE_STATE_GOING`: `mod->exit()` returned, or `mod->init` failed
+    /// (`do_init_module()`'s error path); `klp_module_going()` has not yet run. No module code
+    /// runs any more.
     Going,
     /// `MODULE_STATE_GOING` after `klp_module_going()`, not yet freed.
     Gone,
@@ -90,6 +96,29 @@ pub enum ModState {
     /// NULL (design variant `module_load_during_transition = blocked`; between `Formed` and
     /// `Coming`). The load has not completed: a visible pre-LIVE state.
     KlpWait,
+    /// `MODULE_STATE_GOING` set by `delete_module()` (`try_stop_module()`); `mod->exit()` runs,
+    /// and the module's code with it.
+    Exiting,
+    /// `MODULE_STATE_COMING`: `klp_module_coming()` succeeded, then the `MODULE_STATE_COMING`
+    /// notifier chain failed (`prepare_coming_module()`, the scenario's `coming_notifier_ret`):
+    /// `klp_module_going()` comes next, with the module still COMING. No module code ran.
+    NotifierFailed,
+}
+
+impl ModState {
+    /// The module's code can run: `mod->init` is running, the module is LIVE, or `mod->exit()`
+    /// has not returned yet.
+    pub fn code_runs(self) -> bool {
+        matches!(self, ModState::Coming | ModState::Live | ModState::Exiting)
+    }
+    /// `MODULE_STATE_COMING` (the module has not finished loading).
+    pub fn is_coming(self) -> bool {
+        matches!(self, ModState::Formed | ModState::KlpWait | ModState::Coming | ModState::NotifierFailed)
+    }
+    /// `MODULE_STATE_GOING`.
+    pub fn is_going(self) -> bool {
+        matches!(self, ModState::Exiting | ModState::Going | ModState::Gone)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -97,6 +126,10 @@ pub struct ModRt {
     pub state: ModState,
     /// `mod->klp_alive`.
     pub klp_alive: bool,
+    /// The module's work item is queued and its function has not started yet (`schedule_work()`
+    /// in `mod->init`; a kworker takes it once). Only for a module with a `work`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub work_pending: bool,
 }
 
 /// The transition work: `klp_try_complete_transition()` runs holding `klp_mutex`, visiting
@@ -196,6 +229,9 @@ pub enum Event {
     /// A patch with `klp_state`s was freed while state its pre_patch/post_patch callbacks set up
     /// was neither undone by the matching unpatch callback nor taken over by a replacing patch.
     CallbackStateLeaked,
+    /// A post_patch callback ran a second time without a pre_unpatch since, without a
+    /// successful pre_patch before it, or while its patch's transition still had tasks to switch.
+    PostPatchUnpaired,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -14,15 +14,20 @@ use crate::kernel::livepatch::transition::{
     signal_targets,
 };
 use crate::kernel::livepatch::transition::{klp_idle_cpu_offline, klp_switch_offline_idle, pass_action};
-use crate::kernel::module::main::{delete_module_going, do_init_module, free_module, prepare_coming_module};
+use crate::kernel::module::main::{
+    coming_notifier_failed, delete_module_going, do_init_module, exit_may_return, free_module, init_may_return,
+    module_exit_returns, prepare_coming_module,
+};
 use crate::kernel::sched::core::{schedule, try_to_wake_up};
 use crate::kernel::sched::idle::do_idle;
+use crate::kernel::workqueue::{process_one_work, work_queued_for};
 use crate::log::{Log, NoLog};
 use crate::mutation::Mutation;
-use crate::program::{callable, callees, sleep_kind};
+use crate::program::{callable, callees, enter_message, exit_message, module_exit_began, sleep_kind};
 use crate::spec::{AdminOrder, Sleeps, Spec};
 use crate::state::*;
 use crate::task::{Context, PatchState, Task, TaskKind};
+use crate::variant::ModuleHooksOrder;
 use crate::workload::{call, call_finish, ret};
 use smallvec::smallvec;
 use stateright::{Model, Property};
@@ -73,6 +78,7 @@ impl KlpSystem {
                 .map(|m| ModRt {
                     state: if m.loaded { ModState::Live } else { ModState::Unloaded },
                     klp_alive: m.loaded,
+                    work_pending: false,
                 })
                 .collect(),
             patches: smallvec![PatchRt { life: PatchLife::Unloaded, enabled: false, forced: false }; s.patches.len()],
@@ -112,8 +118,18 @@ impl KlpSystem {
                 ModState::KlpWait if klp_mutex() && st.klp_transition_patch.is_none() => {
                     out.push(Action::KlpModuleComing(m))
                 }
-                ModState::Coming => out.push(Action::ModuleInit(m)),
-                ModState::Going if klp_mutex() => out.push(Action::KlpModuleGoing(m)),
+                // mod->init returns (under module_hooks_order = inside_init_exit a successful one
+                // then calls klp_module_coming()).
+                ModState::Coming
+                    if init_may_return(s, st, m)
+                        && (s.variant.module_hooks_order == ModuleHooksOrder::AroundInitExit
+                            || s.modules[m as usize].init_ret != 0
+                            || klp_mutex()) =>
+                {
+                    out.push(Action::ModuleInit(m))
+                }
+                ModState::Exiting if exit_may_return(s, st, m) => out.push(Action::ModuleExit(m)),
+                ModState::Going | ModState::NotifierFailed if klp_mutex() => out.push(Action::KlpModuleGoing(m)),
                 ModState::Gone => out.push(Action::ModuleFree(m)),
                 _ => {}
             }
@@ -208,10 +224,19 @@ impl KlpSystem {
                         }
                     }
                 }
-                if !t.stack.is_empty() {
+                // A function looping until its module's exit clears a flag returns only then, and
+                // sleeps only before.
+                let looping = sleep_kind(s, st, pid) == Sleeps::UntilModuleExit;
+                let flag_cleared = looping && module_exit_began(s, st, pid);
+                if !t.stack.is_empty() && (!looping || flag_cleared) {
                     out.push(Action::Return(pid));
                 }
-                if kind != TaskKind::Idle && sleep_kind(s, st, pid) != Sleeps::Never {
+                // worker_thread() does not sleep while a work item is queued for it.
+                if kind != TaskKind::Idle
+                    && sleep_kind(s, st, pid) != Sleeps::Never
+                    && !flag_cleared
+                    && !work_queued_for(s, st, pid)
+                {
                     out.push(Action::Schedule(pid));
                 }
                 if kind == TaskKind::Idle && t.stack.is_empty() && t.tif_patch_pending {
@@ -219,7 +244,15 @@ impl KlpSystem {
                 }
             }
             Context::Sleeping => {
-                if matches!(sleep_kind(s, st, pid), Sleeps::Interruptible | Sleeps::Uninterruptible) {
+                let woken = match sleep_kind(s, st, pid) {
+                    Sleeps::Interruptible | Sleeps::Uninterruptible => true,
+                    // Its msleep() timer fires after the flag was cleared. (The wake-ups before
+                    // find the flag set and sleep again: the task stays in the function either
+                    // way, which livepatch cannot tell from one long sleep.)
+                    Sleeps::UntilModuleExit => module_exit_began(s, st, pid),
+                    Sleeps::Never | Sleeps::Forever => false,
+                };
+                if woken {
                     out.push(Action::Wake(pid));
                 }
             }
@@ -235,22 +268,38 @@ impl KlpSystem {
         match action {
             Action::Admin(i) => crate::admin::run(s, &mut n, i, log)?,
             Action::KlpModuleComing(m) => prepare_coming_module(s, &mut n, m, log),
-            Action::ModuleInit(m) => do_init_module(&mut n, m),
+            Action::ModuleInit(m) => do_init_module(s, &mut n, m, log),
+            Action::ModuleExit(m) => module_exit_returns(s, &mut n, m, log),
+            Action::KlpModuleGoing(m) if n.mods[m as usize].state == ModState::NotifierFailed => {
+                coming_notifier_failed(s, &mut n, m, log)
+            }
             Action::KlpModuleGoing(m) => delete_module_going(s, &mut n, m, log),
             Action::ModuleFree(m) => free_module(&mut n, m),
             Action::KlpTransitionWork => klp_try_complete_transition(s, &mut n, log),
             Action::KlpTrySwitchTask(_) => klp_try_switch_task_in_pass(s, &mut n, log),
             Action::KlpFreePatchWork(p) => klp_free_patch_finish(&mut n, p),
             Action::KlpSendSignals => klp_send_signals(s, &mut n, log),
-            Action::Syscall(pid, f) | Action::Call(pid, f) => call(s, &mut n, pid, f),
-            Action::Return(pid) => ret(s, &mut n, pid),
+            Action::Syscall(pid, f) | Action::Call(pid, f) => {
+                process_one_work(s, &mut n, f);
+                call(s, &mut n, pid, f);
+                log_entered(s, st, &n, pid, log);
+            }
+            Action::Return(pid) => {
+                if let Some(line) = exit_message(s, &n, pid) {
+                    log.line(|| line);
+                }
+                ret(s, &mut n, pid)
+            }
             Action::Schedule(pid) => schedule(s, &mut n, pid, log),
             Action::Wake(pid) => try_to_wake_up(&mut n, pid),
             Action::ExitToUserMode(pid) => exit_to_user_mode(s, &mut n, pid),
             Action::DoIdle(pid) => do_idle(s, &mut n, pid),
             Action::Fork(pid) => copy_process(s, &mut n, pid)?,
             Action::RetFromFork(pid) => ret_from_fork(s, &mut n, pid),
-            Action::KlpFtraceHandlerFinish(pid) => call_finish(s, &mut n, pid)?,
+            Action::KlpFtraceHandlerFinish(pid) => {
+                call_finish(s, &mut n, pid)?;
+                log_entered(s, st, &n, pid, log);
+            }
             Action::KlpCompleteTransitionPart => {
                 n.completing?;
                 klp_complete_transition_part(s, &mut n, log);
@@ -279,7 +328,8 @@ impl KlpSystem {
                 .map(|o| crate::dmesg::command_line(s, o.op))
                 .unwrap_or_else(|| format!("admin #{i}")),
             Action::KlpModuleComing(x) => format!("klp_module_coming({})", m(x)),
-            Action::ModuleInit(x) => format!("do_init_module({}): MODULE_STATE_LIVE", m(x)),
+            Action::ModuleInit(x) => format!("do_init_module({}): mod->init returns", m(x)),
+            Action::ModuleExit(x) => format!("delete_module({}): mod->exit() returns", m(x)),
             Action::KlpModuleGoing(x) => format!("klp_module_going({})", m(x)),
             Action::ModuleFree(x) => format!("free_module({})", m(x)),
             Action::KlpTransitionWork => "klp_transition_work_fn(): klp_try_complete_transition()".into(),
@@ -312,6 +362,16 @@ impl KlpSystem {
         match a.task() {
             Some(p) => format!("{}: {what}", s.task_name(p)),
             None => what,
+        }
+    }
+}
+
+/// A call that landed prints its function's entry message (a call still inside a split
+/// `klp_ftrace_handler()` has not landed yet).
+fn log_entered(s: &Spec, before: &State, after: &State, pid: Pid, log: &mut impl Log) {
+    if after.tasks[pid as usize].stack.len() > before.tasks[pid as usize].stack.len() {
+        if let Some(line) = enter_message(s, after, pid) {
+            log.line(|| line);
         }
     }
 }

@@ -4,6 +4,7 @@ mod derived_patch;
 mod fuzz_scenario;
 mod idle_walk;
 mod imports;
+mod module_lifecycle;
 mod ordering;
 mod proptest_model;
 mod scenario_errors;

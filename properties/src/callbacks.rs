@@ -35,6 +35,16 @@ pub fn entries() -> Vec<Entry> {
         ),
         sometimes!("pre_unpatch_ran", pre_unpatch_ran, "A pre_unpatch callback ran."),
         always!(
+            "post_patch_paired",
+            post_patch_paired,
+            "post_patch_ran",
+            "callbacks.rst: \"Post-patch - after a klp_object has been patched and is active across all tasks\", \"post-patch callbacks have a pre-unpatch counterpart\"; core.c klp_module_coming() (`if (patch != klp_transition_patch) klp_post_patch_callback(obj)`), transition.c klp_complete_transition()",
+            "A post_patch callback runs only after a successful pre_patch of the same object, at most \
+             once for it (not again before a pre_unpatch), and only once every task switched to its \
+             patch: never while that patch's transition still has a task to switch."
+        ),
+        sometimes!("post_patch_ran", post_patch_ran, "A post_patch callback ran."),
+        always!(
             "callbacks_only_loaded",
             callbacks_only_loaded,
             "pre_patch_ran",
@@ -77,6 +87,12 @@ pub fn post_unpatch_paired(_: &KlpSystem, st: &State) -> bool {
 }
 fn post_unpatch_ran(_: &KlpSystem, st: &State) -> bool {
     st.reached(Site::PostUnpatchCallback)
+}
+pub fn post_patch_paired(_: &KlpSystem, st: &State) -> bool {
+    no_event(st, Event::PostPatchUnpaired)
+}
+fn post_patch_ran(_: &KlpSystem, st: &State) -> bool {
+    st.reached(Site::PostPatchCallback)
 }
 pub fn pre_unpatch_paired(_: &KlpSystem, st: &State) -> bool {
     no_event(st, Event::PreUnpatchUnpaired)

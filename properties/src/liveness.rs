@@ -130,7 +130,7 @@ fn no_transition(_: &KlpSystem, st: &State) -> bool {
 }
 
 fn loading(s: ModState) -> bool {
-    matches!(s, ModState::Formed | ModState::KlpWait | ModState::Coming)
+    s.is_coming()
 }
 fn module_loading(_: &KlpSystem, st: &State) -> bool {
     st.mods.iter().any(|m| loading(m.state))

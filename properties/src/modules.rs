@@ -92,9 +92,7 @@ pub fn module_code_patched(m: &KlpSystem, st: &State) -> bool {
             let os = &spec.objs[o as usize];
             match os.module {
                 Some(md) if st.objs[o as usize].exists => {
-                    let runs =
-                        matches!(st.mods[md as usize].state, ModState::Coming | ModState::Live | ModState::Going);
-                    !runs || st.objs[o as usize].patched
+                    !st.mods[md as usize].state.code_runs() || st.objs[o as usize].patched
                 }
                 _ => true,
             }

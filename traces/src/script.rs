@@ -14,12 +14,13 @@
 //!
 //! 1. kernel work that finishes the command in flight: the running pass of
 //!    `klp_try_complete_transition()` (`klp_try_switch_task()` on the next task), then the module
-//!    loader (`klp_module_coming()`, `do_init_module()`, `klp_module_going()`, `free_module()`),
+//!    loader (`klp_module_coming()`, `mod->init` and `mod->exit()` returning, `klp_module_going()`,
+//!    `free_module()`),
 //!    then `klp_free_patch_work_fn()`;
-//! 2. a target module's work item: when a module becomes LIVE, each kthread whose first entry
-//!    function belongs to it runs that function once, as the module's init schedules it and waits
-//!    for it to start (`test_klp_callbacks_busy_init()`): wake up, call the function, then return
-//!    from it, or block in it if the function sleeps (`sleeps = "forever"` never comes back);
+//! 2. a target module's work item (the model's: its init queues it, `ModRt::work_pending`):
+//!    the kthread that runs it wakes up and calls its function, then returns from it, or blocks
+//!    in it if the function sleeps (`sleeps = "until_module_exit"` comes back once the module's
+//!    exit began, and then returns);
 //! 3. a kthread with no frames and no work due goes to sleep waiting for work (`schedule()`), so
 //!    it does not look busy to `klp_try_switch_task()`;
 //! 4. the next admin command of the script, once the previous command's wait is over;
@@ -47,7 +48,6 @@
 
 use klp_model::log::Dmesg;
 use klp_model::spec::{AdminOrder, Sleeps};
-use klp_model::state::ModState;
 use klp_model::task::{Context, TaskKind};
 use klp_model::{Action, KlpSystem, State};
 use stateright::Model;
@@ -78,17 +78,6 @@ pub struct Run {
     pub dmesg: Vec<String>,
 }
 
-/// The runner's view of a kthread's work item (bookkeeping outside the model state).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Work {
-    /// Nothing to do.
-    Idle,
-    /// Its module became LIVE: the work item is queued.
-    Due,
-    /// The work function runs (called, not yet returned or blocked).
-    Running,
-}
-
 /// Executes a script scenario with the scheduling policy of the module documentation and
 /// returns the transcript as the selftest's `check_result()` sees it.
 pub fn run_script(model: &KlpSystem, max_steps: usize) -> Result<Vec<String>, RunError> {
@@ -114,15 +103,19 @@ pub fn execute(model: &KlpSystem, max_steps: usize) -> Result<Run, RunError> {
         return Err(RunError::NotScript(spec.name.clone()));
     }
     let mut st = model.init_state();
-    let mut work = vec![Work::Idle; spec.tasks.len()];
     let mut run = Run::default();
-    let mut seen: HashSet<(State, Vec<Work>)> = HashSet::new();
+    let mut seen: HashSet<State> = HashSet::new();
     let mut enabled = Vec::new();
     loop {
         enabled.clear();
         model.actions(&st, &mut enabled);
         let script_done = st.admin.script_next() >= spec.admin.ops.len();
-        let work_pending = work.iter().any(|w| *w != Work::Idle);
+        // A work function blocked in its loop is as far as it gets, unless it can be woken (its
+        // module's exit began).
+        let work_pending = (0..st.tasks.len()).any(|pid| {
+            runs_work(model, &st, pid)
+                && (st.tasks[pid].context != Context::Sleeping || enabled.contains(&Action::Wake(pid as u8)))
+        }) || st.mods.iter().any(|m| m.work_pending);
         if script_done && !work_pending && enabled.iter().all(is_task_step) {
             return Ok(run);
         }
@@ -135,38 +128,35 @@ pub fn execute(model: &KlpSystem, max_steps: usize) -> Result<Run, RunError> {
             reason: reason.to_string(),
             transcript: run.dmesg,
         };
-        if !seen.insert((st.clone(), work.clone())) {
+        if !seen.insert(st.clone()) {
             return Err(stuck("the same state came back: the steps that remain go round in a circle", run));
         }
-        let Some(action) = choose(model, &st, &enabled, &mut work) else {
+        let Some(action) = choose(model, &st, &enabled) else {
             return Err(stuck("no step can make progress", run));
         };
-        let was_live: Vec<bool> = st.mods.iter().map(|m| m.state == ModState::Live).collect();
         let mut log = Dmesg::default();
         st = model.step(&st, action, &mut log).expect("the runner only takes enabled actions");
         run.actions.push(action);
         run.dmesg.extend(log.0);
-        // The work function returned to the worker, or blocked in the function.
-        if let Action::Return(pid) | Action::Schedule(pid) = action {
-            if work[pid as usize] == Work::Running
-                && (matches!(action, Action::Schedule(_)) || st.tasks[pid as usize].stack.is_empty())
-            {
-                work[pid as usize] = Work::Idle;
-            }
-        }
-        // A module that just became LIVE queues its work items.
-        for (m, was) in was_live.iter().enumerate() {
-            if *was || st.mods[m].state != ModState::Live {
-                continue;
-            }
-            for (pid, t) in spec.tasks.iter().enumerate() {
-                let entry_module = t.entry.first().and_then(|&f| spec.funcs[f as usize].module);
-                if t.kind == TaskKind::Kthread && entry_module == Some(m as u8) {
-                    work[pid] = Work::Due;
-                }
-            }
-        }
     }
+}
+
+/// The task runs a module's work function (its outermost frame is one).
+fn runs_work(model: &KlpSystem, st: &State, pid: usize) -> bool {
+    let spec = &*model.spec;
+    st.tasks[pid].stack.first().is_some_and(|fr| {
+        spec.funcs[fr.func as usize].module.is_some_and(|m| spec.modules[m as usize].work == Some(fr.func))
+    })
+}
+
+/// The work function queued for kthread `pid`: a pending work item whose function is in its entry.
+fn work_due(model: &KlpSystem, st: &State, pid: usize) -> Option<u8> {
+    let spec = &*model.spec;
+    spec.tasks[pid].entry.iter().copied().find(|&f| {
+        spec.funcs[f as usize]
+            .module
+            .is_some_and(|m| spec.modules[m as usize].work == Some(f) && st.mods[m as usize].work_pending)
+    })
 }
 
 /// Steps a task takes on its own (everything but admin commands and kernel work).
@@ -186,7 +176,7 @@ fn is_task_step(a: &Action) -> bool {
 }
 
 /// The policy's choice among the enabled actions.
-fn choose(model: &KlpSystem, st: &State, enabled: &[Action], work: &mut [Work]) -> Option<Action> {
+fn choose(model: &KlpSystem, st: &State, enabled: &[Action]) -> Option<Action> {
     let spec = &*model.spec;
     let first = |pred: &dyn Fn(&Action) -> bool| enabled.iter().copied().find(|a| pred(a));
     // 1. Kernel work finishing the command in flight.
@@ -197,6 +187,7 @@ fn choose(model: &KlpSystem, st: &State, enabled: &[Action], work: &mut [Work]) 
                     a,
                     Action::KlpModuleComing(_)
                         | Action::ModuleInit(_)
+                        | Action::ModuleExit(_)
                         | Action::KlpModuleGoing(_)
                         | Action::ModuleFree(_)
                 )
@@ -207,24 +198,30 @@ fn choose(model: &KlpSystem, st: &State, enabled: &[Action], work: &mut [Work]) 
         return Some(a);
     }
     // 2. Work items queued by a module's init.
-    for (pid, (t, w)) in st.tasks.iter().zip(work.iter_mut()).enumerate() {
+    for (pid, t) in st.tasks.iter().enumerate() {
         let p = pid as u8;
-        let want = match (*w, t.context, t.stack.last()) {
-            (Work::Due, Context::Sleeping, None) => Action::Wake(p),
-            (Work::Due, Context::Running, None) => match spec.tasks[pid].entry.first() {
-                Some(&f) => Action::Call(p, f),
+        if spec.tasks[pid].kind != TaskKind::Kthread {
+            continue;
+        }
+        let want = match (t.context, t.stack.last()) {
+            (Context::Sleeping, None) if work_due(model, st, pid).is_some() => Action::Wake(p),
+            (Context::Running, None) => match work_due(model, st, pid) {
+                Some(f) => Action::Call(p, f),
                 None => continue,
             },
-            (Work::Running, Context::Running, Some(fr)) if spec.funcs[fr.func as usize].sleeps == Sleeps::Never => {
-                Action::Return(p)
+            (Context::Running, Some(fr)) if runs_work(model, st, pid) => {
+                let sleeps = spec.funcs[fr.func as usize].sleeps;
+                if sleeps == Sleeps::Never || enabled.contains(&Action::Return(p)) && sleeps == Sleeps::UntilModuleExit
+                {
+                    Action::Return(p)
+                } else {
+                    Action::Schedule(p)
+                }
             }
-            (Work::Running, Context::Running, Some(_)) => Action::Schedule(p),
+            (Context::Sleeping, Some(_)) if runs_work(model, st, pid) => Action::Wake(p),
             _ => continue,
         };
         if enabled.contains(&want) {
-            if let Action::Call(..) = want {
-                *w = Work::Running;
-            }
             return Some(want);
         }
     }
@@ -232,7 +229,7 @@ fn choose(model: &KlpSystem, st: &State, enabled: &[Action], work: &mut [Work]) 
     for (pid, t) in st.tasks.iter().enumerate() {
         let a = Action::Schedule(pid as u8);
         if spec.tasks[pid].kind == TaskKind::Kthread
-            && work[pid] == Work::Idle
+            && work_due(model, st, pid).is_none()
             && t.context == Context::Running
             && t.stack.is_empty()
             && enabled.contains(&a)
@@ -287,10 +284,12 @@ mod tests {
 [[functions]]
 name = "busymod_work_func"
 object = "test_klp_busy"
-sleeps = "forever"
+sleeps = "until_module_exit"
 
 [[modules]]
 name = "test_klp_busy"
+work = "busymod_work_func"
+init_waits = "work_started"
 
 [[tasks]]
 comm = "bash"

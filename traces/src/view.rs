@@ -169,7 +169,9 @@ fn module_state(st: &State, m: usize) -> String {
         ModState::KlpWait => "klp_wait",
         ModState::Coming => "coming",
         ModState::Live => "live",
+        ModState::Exiting => "exiting",
         ModState::Going => "going",
+        ModState::NotifierFailed => "notifier_failed",
         ModState::Gone => "gone",
     };
     if r.klp_alive {

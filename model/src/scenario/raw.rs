@@ -1,6 +1,6 @@
 //! The scenario file as serde reads it (names unresolved, spans kept for error messages).
 
-use crate::spec::{AdminOrder, Sleeps};
+use crate::spec::{AdminOrder, InitWaits, Sleeps};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -34,6 +34,10 @@ pub(super) struct RawFunc {
     pub(super) calls: Vec<Spanned<String>>,
     #[serde(default)]
     pub(super) sleeps: Sleeps,
+    /// What the original prints on entry (`pr_info()`; the module's name is prefixed).
+    pub(super) enter_message: Option<String>,
+    /// What the original prints just before it returns.
+    pub(super) exit_message: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -42,6 +46,17 @@ pub(super) struct RawModule {
     pub(super) name: Spanned<String>,
     #[serde(default)]
     pub(super) loaded: bool,
+    /// What `mod->init` returns (0 or a negative errno: the load fails in `do_init_module()`).
+    pub(super) init_ret: Option<Spanned<i32>>,
+    /// What the `MODULE_STATE_COMING` notifier chain returns after `klp_module_coming()` (0 or
+    /// a negative errno: `prepare_coming_module()` fails).
+    pub(super) coming_notifier_ret: Option<Spanned<i32>>,
+    /// The module's work item (a function of the module, in a kthread's `entry`).
+    pub(super) work: Option<Spanned<String>>,
+    /// What `mod->init` waits for: "work_started" or "work_done".
+    pub(super) init_waits: Option<Spanned<InitWaits>>,
+    pub(super) init_message: Option<String>,
+    pub(super) exit_message: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -165,4 +165,25 @@ knobs! {
                       start; this value shows what it protects): a CPU can come online between the walk's \
                       cpu_online() read and its \"offline idle tasks can be switched immediately\" store",
     }
+    /// The model splits `mod->init` and `mod->exit()` into steps of their own (their code is the
+    /// module's scenario functions); the design alternative moves the hooks inside them.
+    module_hooks_order: enum ModuleHooksOrder = "where the module loader calls klp_module_coming()/klp_module_going() relative to the \
+              module's own init and exit" {
+        AroundInitExit = "around_init_exit": "upstream: klp_module_coming() before mod->init (prepare_coming_module(), a direct call \
+                      since v4.5, 7e545d6eca20 \"livepatch/module: remove livepatch module notifier\"; before v4.5 the \
+                      MODULE_STATE_COMING notifier, called by complete_formation(), also before mod->init), \
+                      klp_module_going() after mod->exit() returned (delete_module())",
+        InsideInitExit = "inside_init_exit": "design alternative, no release: klp_module_coming() once mod->init returned, \
+                      klp_module_going() before mod->exit(): the module's init and exit run its unpatched code while \
+                      a patch for it is enabled",
+    }
+    transition_patch_module_callbacks: enum TransitionPatchModuleCallbacks = "whether klp_module_coming()/klp_module_going() run the \
+              transition patch's post_patch/pre_unpatch callbacks for a module loaded or removed mid-transition" {
+        Skipped = "skipped": "upstream since the callbacks (93862e385ded \"livepatch: add (un)patch callbacks\", v4.15): the \
+                      `patch != klp_transition_patch` guards; klp_complete_transition() runs post_patch once every task \
+                      switched, and a reversed transition never ran it, so no pre_unpatch",
+        Run = "run": "design alternative (the guards dropped; the callbacks never existed without them): post_patch runs at \
+                      once for a module loaded mid-transition (before every task switched, and again at completion), \
+                      pre_unpatch for one removed mid-transition although no post_patch ran",
+    }
 }

@@ -55,6 +55,17 @@ pub fn klp_pre_patch_callback(spec: &Spec, st: &mut State, obj: ObjId, log: &mut
 
 /// `klp_post_patch_callback()`.
 pub fn klp_post_patch_callback(spec: &Spec, st: &mut State, obj: ObjId, log: &mut impl Log) {
+    // post_patch_paired: once per pre_patch, and only once every task of its patch's transition
+    // switched (callbacks.rst: "after a klp_object has been patched and is active across all
+    // tasks").
+    let p = spec.objs[obj as usize].patch;
+    let target = st.klp_target_state;
+    let unswitched = st.klp_transition_patch == Some(p)
+        && st.tasks.iter().any(|t| t.patch_state != target && t.patch_state != crate::task::PatchState::Idle);
+    let setup = st.cb_setup[obj as usize];
+    if setup.post_patch || !setup.pre_patch || unswitched {
+        st.event(Event::PostPatchUnpaired);
+    }
     if spec.objs[obj as usize].callbacks.post_patch {
         st.reach(Site::PostPatchCallback);
         check_loaded(spec, st, obj);

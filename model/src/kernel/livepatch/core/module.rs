@@ -1,7 +1,7 @@
 //! core.c's module hooks, called by the module loader (kernel/module/main.c):
 //! `klp_module_coming()` from `prepare_coming_module()` before the module's init runs, and
-//! `klp_module_going()` from `delete_module()` after its exit ran (and from the loader's error
-//! path), plus `klp_find_object_module()`, which binds an object to an already loaded module.
+//! `klp_module_going()` from `delete_module()` after its exit returned (and from the loader's
+//! error paths: a failed COMING notifier chain, a failed init), plus `klp_find_object_module()`, which binds an object to an already loaded module.
 
 use super::registration::klp_registered_disabled;
 use crate::errno::*;
@@ -14,7 +14,9 @@ use crate::log::Log;
 use crate::mutation::Mutation;
 use crate::spec::Spec;
 use crate::state::{ModState, Site, Split, State, Warn};
-use crate::variant::{KlpAlive, LateModulePatching, ModuleLoadDuringTransition, NullifyObjMod};
+use crate::variant::{
+    KlpAlive, LateModulePatching, ModuleLoadDuringTransition, NullifyObjMod, TransitionPatchModuleCallbacks,
+};
 
 /// `klp_find_object_module()` from `klp_init_object()`: bind `obj->mod` only if the module is
 /// found by `find_module()` (formed and not yet freed) and `mod->klp_alive`. Knob `klp_alive =
@@ -45,10 +47,12 @@ fn object_for_module(spec: &Spec, st: &State, p: PatchId, m: ModId) -> Option<Ob
 /// `klp_module_coming()` from `prepare_coming_module()`: patch the coming module for every
 /// patch on `klp_patches`, oldest first. Returns 0, or the errno that refuses the module.
 /// Atomic because: `klp_mutex`; the module's code has not run yet (its init comes later), so
-/// no task can observe its functions half patched.
+/// no task can observe its functions half patched. (Under `module_hooks_order =
+/// "inside_init_exit"` it runs after the init: then that does not hold.)
 pub fn klp_module_coming(spec: &Spec, st: &mut State, m: ModId, log: &mut impl Log) -> i32 {
     st.reach(Site::ModuleComing);
-    if !matches!(st.mods[m as usize].state, ModState::Formed | ModState::KlpWait) {
+    // WARN_ON(mod->state != MODULE_STATE_COMING).
+    if !st.mods[m as usize].state.is_coming() {
         st.warn(Warn::ModuleState);
     }
     if spec.variant.module_load_during_transition == ModuleLoadDuringTransition::Refused
@@ -98,7 +102,11 @@ pub fn klp_module_coming(spec: &Spec, st: &mut State, m: ModId, log: &mut impl L
             st.split = None;
         }
         klp_patch_object(spec, st, o);
-        if st.klp_transition_patch != Some(p) {
+        // Knob transition_patch_module_callbacks = "run": the guard dropped.
+        if st.klp_transition_patch != Some(p)
+            || transition_patch_callbacks_run(spec)
+            || spec.mutated(Mutation::PostPatchForTransitionPatchOnComing)
+        {
             klp_post_patch_callback(spec, st, o, log);
         }
     }
@@ -138,7 +146,10 @@ fn klp_cleanup_module_patches_limited(
             // bound (it loaded after the patch) was never patched; nothing to revert.
             continue;
         }
-        if st.klp_transition_patch != Some(p) || spec.mutated(Mutation::PreUnpatchForTransitionPatchOnGoing) {
+        if st.klp_transition_patch != Some(p)
+            || spec.mutated(Mutation::PreUnpatchForTransitionPatchOnGoing)
+            || transition_patch_callbacks_run(spec)
+        {
             klp_pre_unpatch_callback(spec, st, o, log);
         }
         let (pn, mn) = (&spec.patches[p as usize].name, &spec.modules[m as usize].name);
@@ -152,16 +163,27 @@ fn klp_cleanup_module_patches_limited(
     }
 }
 
-/// `klp_module_going()` from `delete_module()` after `mod->exit()` (or from the loader's
-/// error path): revert the module's objects of every patch.
-/// Atomic because: `klp_mutex`; the module's exit has run, nobody calls into it any more.
+/// `klp_module_going()` from `delete_module()` after `mod->exit()`, from `do_init_module()`'s
+/// error path (the module GOING), or from `prepare_coming_module()` when its notifier chain
+/// failed (the module still COMING): revert the module's objects of every patch.
+/// Atomic because: `klp_mutex`; the module's init or exit has returned (or never ran), nobody
+/// calls into it any more.
 pub fn klp_module_going(spec: &Spec, st: &mut State, m: ModId, log: &mut impl Log) {
     st.reach(Site::ModuleGoing);
-    if st.mods[m as usize].state != ModState::Going {
+    // WARN_ON(mod->state != MODULE_STATE_GOING && mod->state != MODULE_STATE_COMING).
+    let s = st.mods[m as usize].state;
+    if !s.is_going() && !s.is_coming() {
         st.warn(Warn::ModuleState);
     }
     st.mods[m as usize].klp_alive = false;
     klp_cleanup_module_patches_limited(spec, st, m, None, log);
+}
+
+/// Knob `transition_patch_module_callbacks = "run"`: the `patch != klp_transition_patch`
+/// guards of `klp_module_coming()` (post_patch) and `klp_cleanup_module_patches_limited()`
+/// (pre_unpatch) dropped.
+fn transition_patch_callbacks_run(spec: &Spec) -> bool {
+    spec.variant.transition_patch_module_callbacks == TransitionPatchModuleCallbacks::Run
 }
 
 /// Whether the module loader patches a coming module (`klp_module_coming()` applying the
