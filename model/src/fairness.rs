@@ -7,12 +7,14 @@
 //!
 //! | steps | class | why |
 //! |---|---|---|
-//! | `klp_transition_work_fn()` pass start, its `klp_try_switch_task()` steps | weak, one class | the delayed work re-arms itself every second while the transition runs (transition.c `klp_try_complete_transition()`: `schedule_delayed_work(&klp_transition_work, round_jiffies_relative(HZ))`) |
+//! | `klp_transition_work_fn()` pass start, its `klp_try_switch_task()` steps (both halves under `task_switch_lock = none`) | weak, one class | the delayed work re-arms itself every second while the transition runs (transition.c `klp_try_complete_transition()`: `schedule_delayed_work(&klp_transition_work, round_jiffies_relative(HZ))`) |
 //! | `klp_send_signals()` | strong | sent every 15th failed pass (`SIGNALS_TIMEOUT`): infinitely often while the transition stays stuck; in the model it is enabled only between passes, hence strong |
 //! | `klp_free_patch_work_fn()` of patch p | weak, per patch | a queued work item runs |
 //! | module loader steps of module m (`klp_module_coming()`, init, `klp_module_going()`, free) | strong, per module | a started insmod/rmmod finishes; its `klp_mutex` steps are enabled only between passes of the transition work |
 //! | a task's `Return` at stack depth d | strong, per task and depth | kernel code returns: a function the task runs in and can return from infinitely often is eventually left (the scenario's `calls` is a may-call relation, not a loop) |
-//! | a task's `schedule()` at depth d | strong, per task and depth | a task that can block or be preempted there infinitely often does (`__schedule()` calls `__klp_sched_try_switch()`) |
+//! | a task's `schedule()` at depth d | strong, per task and depth | a task that can block there infinitely often does (`__schedule()` calls `__klp_sched_try_switch()` for a freezable sleep) |
+//! | a task's `cond_resched()` with TIF_PATCH_PENDING (`sched_try_switch = cond_resched`) | strong, per task | a task running a function with a `cond_resched()` point infinitely often passes it |
+//! | a preempted task resumes | weak, per task | a runnable task is eventually picked again (the scheduler's fairness: CFS/EEVDF give every runnable task its share) |
 //! | `Wake` from an uninterruptible sleep | weak, per task | the awaited event (I/O) comes |
 //! | `exit_to_user_mode()` from user mode, `do_idle()`, `ret_from_fork` | strong, per task | timer interrupts reach a task in user mode; the idle loop iterates; a new child runs |
 //! | `klp_copy_process()` (`fork_inherits = tif_before_state`) | strong, per task | the forking parent runs on its CPU until copy_process() finishes |
@@ -25,7 +27,9 @@
 //! why `echo 0 > enabled` and `force` exist), `Wake` from an interruptible sleep (the event
 //! may never come, e.g. an empty pipe: only `klp_send_signals()` ends such a sleep for
 //! livepatch's sake), a sleep marked `forever` (no wake step at all: the selftests' busy
-//! module), syscalls, calls and forks (a task need not do anything new).
+//! module), syscalls, calls and forks (a task need not do anything new), preemption (the tick
+//! preempts only when another task wants the CPU, which may never happen: a CPU-bound kthread
+//! alone on its CPU runs on).
 //!
 //! Depths above 15 share one class (a coarser class is a weaker assumption, so a property
 //! that holds still holds).
@@ -35,6 +39,22 @@ use crate::program::sleep_kind;
 use crate::spec::Sleeps;
 use crate::state::State;
 use crate::system::KlpSystem;
+
+/// Whether `klp_check_and_switch_task()` would switch the task now: off its CPU in the kernel
+/// (asleep or preempted) and its stack passes `klp_check_stack()`.
+fn off_cpu(sys: &KlpSystem, st: &State, pid: u8) -> bool {
+    matches!(st.tasks[pid as usize].context, crate::task::Context::Sleeping | crate::task::Context::Preempted)
+        && crate::kernel::livepatch::transition::klp_check_stack(&sys.spec, st, pid, &mut crate::log::NoLog)
+}
+
+/// The threads with TIF_PATCH_PENDING that the transition work would switch now.
+fn off_cpu_pending<'a>(sys: &'a KlpSystem, st: &'a State) -> impl Iterator<Item = u8> + 'a {
+    (0..st.tasks.len() as u8).filter(move |&p| {
+        sys.spec.tasks[p as usize].kind != crate::task::TaskKind::Idle
+            && st.tasks[p as usize].tif_patch_pending
+            && off_cpu(sys, st, p)
+    })
+}
 
 /// A fairness class of a step (ids 1..0x7fff).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -49,11 +69,13 @@ const COMPLETE: u16 = 3;
 const REVERSE: u16 = 4;
 const DISABLE: u16 = 5;
 const STORES: u16 = 6;
+const WORK_OFF_CPU: u16 = 7;
+const CHECK_OFF_CPU_BASE: u16 = 1000 - 256;
 const FREE_BASE: u16 = 8;
 const LOADER_BASE: u16 = 300;
-const TASK_BASE: u16 = 600;
-/// Classes per task: Return at depth 0..16, schedule() at depth 0..16, then four more.
-const PER_TASK: u16 = 40;
+const TASK_BASE: u16 = 1000;
+/// Classes per task: Return at depth 0..16, schedule() at depth 0..16, then nine more.
+const PER_TASK: u16 = 42;
 const DEPTHS: usize = 16;
 
 fn task_class(pid: u8, slot: u16) -> u16 {
@@ -71,7 +93,11 @@ pub fn fairness(sys: &KlpSystem, st: &State, a: &Action) -> Option<FairClass> {
     let depth = |pid: u8| st.tasks[pid as usize].stack.len();
     match *a {
         Action::Admin(_) => None,
-        Action::KlpTransitionWork | Action::KlpTrySwitchTask(_) => Some(Weak(WORK)),
+        // A pass that starts, or a check that finds its task, while a pending task is off its
+        // CPU: strong classes of their own (see the table).
+        Action::KlpTransitionWork if off_cpu_pending(sys, st).next().is_some() => Some(Strong(WORK_OFF_CPU)),
+        Action::KlpTrySwitchTask(pid) if off_cpu(sys, st, pid) => Some(Strong(CHECK_OFF_CPU_BASE + u16::from(pid))),
+        Action::KlpTransitionWork | Action::KlpTrySwitchTask(_) | Action::KlpSwitchTaskStore(_) => Some(Weak(WORK)),
         Action::KlpSendSignals => Some(Strong(SIGNALS)),
         Action::KlpFreePatchWork(p) => Some(Weak(FREE_BASE + u16::from(p))),
         Action::KlpModuleComing(m) | Action::ModuleInit(m) | Action::KlpModuleGoing(m) | Action::ModuleFree(m) => {
@@ -105,14 +131,19 @@ pub fn fairness(sys: &KlpSystem, st: &State, a: &Action) -> Option<FairClass> {
         Action::KlpReverseTransitionContinue => Some(Strong(REVERSE)),
         Action::KlpDisablePatchContinue => Some(Strong(DISABLE)),
         Action::StoresVisible => Some(Strong(STORES)),
+        // Preemption may never come; a preempted task is picked again (weak: it stays runnable).
+        Action::Preempt(_) => None,
+        Action::Resume(pid) => Some(Weak(task_class(pid, 2 * DEPTHS as u16 + 7))),
+        Action::CondResched(pid) => Some(Strong(task_class(pid, 2 * DEPTHS as u16 + 8))),
     }
 }
 
 // The class ranges do not overlap and fit in 15 bits.
 const _: () = {
     assert!(FREE_BASE + 255 < LOADER_BASE);
-    assert!(LOADER_BASE + 255 < TASK_BASE);
-    assert!(2 * DEPTHS as u16 + 6 < PER_TASK);
+    assert!(LOADER_BASE + 255 < CHECK_OFF_CPU_BASE);
+    assert!(CHECK_OFF_CPU_BASE + 255 < TASK_BASE);
+    assert!(2 * DEPTHS as u16 + 8 < PER_TASK);
     assert!(TASK_BASE as u32 + 256 * PER_TASK as u32 <= 0x8000);
 };
 

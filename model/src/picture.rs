@@ -117,6 +117,7 @@ fn context(c: Context) -> &'static str {
         Context::User => "user mode",
         Context::Running => "running in the kernel",
         Context::Sleeping => "sleeping in the kernel",
+        Context::Preempted => "preempted in the kernel (runnable, off the CPU)",
     }
 }
 

@@ -30,6 +30,12 @@ pub struct FuncSpec {
     pub module: Option<ModId>,
     pub calls: Vec<FuncId>,
     pub sleeps: Sleeps,
+    /// Its sleep sets `TASK_FREEZABLE` (`wait_event_freezable()`, a freezable kthread's wait):
+    /// where `__schedule()` switches the task (`sched_try_switch = "freezable"`).
+    pub freezable: bool,
+    /// It has a `cond_resched()` point: a voluntary preemption point (`preempt = "voluntary"` and
+    /// `"none"`) and, under `sched_try_switch = "cond_resched"`, a self-switch point.
+    pub cond_resched: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -106,6 +106,10 @@ pub struct ModRt {
 pub struct Pass {
     pub next: Pid,
     pub complete: bool,
+    /// `next`'s stack was sampled and passed, its state not yet stored (only under
+    /// `task_switch_lock = "none"`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sampled: bool,
 }
 
 /// History kept for properties only; never shown in dmesg. Bits are set when a step does

@@ -14,7 +14,9 @@ use crate::kernel::livepatch::transition::{
     signal_targets,
 };
 use crate::kernel::module::main::{delete_module_going, do_init_module, free_module, prepare_coming_module};
-use crate::kernel::sched::core::{schedule, try_to_wake_up};
+use crate::kernel::sched::core::{
+    cond_resched, cond_resched_switches, preempt, preemptible, resume, schedule, try_to_wake_up,
+};
 use crate::kernel::sched::idle::do_idle;
 use crate::log::{Log, NoLog};
 use crate::mutation::Mutation;
@@ -123,6 +125,7 @@ impl KlpSystem {
     fn transition_work_actions(&self, st: &State, out: &mut Vec<Action>) {
         let s = &*self.spec;
         match st.pass {
+            Some(p) if p.sampled => out.push(Action::KlpSwitchTaskStore(p.next)),
             Some(p) => out.push(Action::KlpTrySwitchTask(p.next)),
             None if st.completing.is_some() => {
                 let part = st.completing.expect("completing");
@@ -214,7 +217,14 @@ impl KlpSystem {
                 if kind == TaskKind::Idle && t.stack.is_empty() && t.tif_patch_pending {
                     out.push(Action::DoIdle(pid));
                 }
+                if cond_resched_switches(s, st, pid) {
+                    out.push(Action::CondResched(pid));
+                }
+                if preemptible(s, st, pid) {
+                    out.push(Action::Preempt(pid));
+                }
             }
+            Context::Preempted => out.push(Action::Resume(pid)),
             Context::Sleeping => {
                 if matches!(sleep_kind(s, st, pid), Sleeps::Interruptible | Sleeps::Uninterruptible) {
                     out.push(Action::Wake(pid));
@@ -236,7 +246,7 @@ impl KlpSystem {
             Action::KlpModuleGoing(m) => delete_module_going(s, &mut n, m, log),
             Action::ModuleFree(m) => free_module(&mut n, m),
             Action::KlpTransitionWork => klp_try_complete_transition(s, &mut n, log),
-            Action::KlpTrySwitchTask(_) => klp_try_switch_task_in_pass(s, &mut n, log),
+            Action::KlpTrySwitchTask(_) | Action::KlpSwitchTaskStore(_) => klp_try_switch_task_in_pass(s, &mut n, log),
             Action::KlpFreePatchWork(p) => klp_free_patch_finish(&mut n, p),
             Action::KlpSendSignals => klp_send_signals(s, &mut n, log),
             Action::Syscall(pid, f) | Action::Call(pid, f) => call(s, &mut n, pid, f),
@@ -257,6 +267,9 @@ impl KlpSystem {
             Action::KlpReverseTransitionContinue => klp_reverse_transition_continue(s, &mut n, log)?,
             Action::KlpDisablePatchContinue => __klp_disable_patch_continue(s, &mut n, log)?,
             Action::StoresVisible => n.stores_visible()?,
+            Action::Preempt(pid) => preempt(&mut n, pid),
+            Action::Resume(pid) => resume(&mut n, pid),
+            Action::CondResched(pid) => cond_resched(s, &mut n, pid, log),
         }
         Some(n)
     }
@@ -297,6 +310,12 @@ impl KlpSystem {
             Action::KlpReverseTransitionContinue => "klp_reverse_transition() continues".into(),
             Action::KlpDisablePatchContinue => "__klp_disable_patch() continues".into(),
             Action::StoresVisible => "the unordered stores reach every CPU".into(),
+            Action::Preempt(_) => "preempted".into(),
+            Action::Resume(_) => "resumes".into(),
+            Action::CondResched(_) => "cond_resched()".into(),
+            Action::KlpSwitchTaskStore(p) => {
+                return format!("klp_try_switch_task({}): patch_state stored", s.task_name(*p))
+            }
         };
         match a.task() {
             Some(p) => format!("{}: {what}", s.task_name(p)),

@@ -141,6 +141,7 @@ fn context(c: Context) -> &'static str {
         Context::User => "user",
         Context::Running => "running",
         Context::Sleeping => "sleeping",
+        Context::Preempted => "preempted",
     }
 }
 

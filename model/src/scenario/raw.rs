@@ -34,6 +34,11 @@ pub(super) struct RawFunc {
     pub(super) calls: Vec<Spanned<String>>,
     #[serde(default)]
     pub(super) sleeps: Sleeps,
+    /// The sleep sets `TASK_FREEZABLE` (only with `sleeps`).
+    pub(super) freezable: Option<Spanned<bool>>,
+    /// The function has a `cond_resched()` point.
+    #[serde(default)]
+    pub(super) cond_resched: bool,
 }
 
 #[derive(Deserialize)]
