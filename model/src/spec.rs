@@ -52,6 +52,27 @@ pub struct TaskSpec {
     pub entry: Vec<FuncId>,
     /// A child slot: unborn until `parent` forks.
     pub parent: Option<Pid>,
+    /// A kthread's main loop (the thread function itself, no modelled frame): how it waits for
+    /// work (`Interruptible` by default, `Never` for a CPU-bound kthread), whether that wait is
+    /// `TASK_FREEZABLE`, and whether the loop has a `cond_resched()` point.
+    pub main_loop: MainLoop,
+}
+
+/// What a kthread's main loop does besides calling its entry functions (scenario `[[tasks]]`
+/// fields `sleeps`, `freezable`, `cond_resched`, kthreads only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MainLoop {
+    pub sleeps: Sleeps,
+    pub freezable: bool,
+    pub cond_resched: bool,
+}
+
+impl Default for MainLoop {
+    /// A kworker's `worker_thread()`: waits in `TASK_IDLE` (not freezable), no `cond_resched()`
+    /// point of its own.
+    fn default() -> Self {
+        MainLoop { sleeps: Sleeps::Interruptible, freezable: false, cond_resched: false }
+    }
 }
 
 /// `struct klp_callbacks` as the scenario sets it: which callbacks exist and what `pre_patch`

@@ -6,4 +6,5 @@ mod imports;
 mod ordering;
 mod proptest_model;
 mod scenario_errors;
+mod sched;
 mod signals;

@@ -63,6 +63,12 @@ pub(super) struct RawTask {
     /// How many children each such task may fork (`klp_copy_process()`).
     #[serde(default = "zero")]
     pub(super) forks: Spanned<u32>,
+    /// A kthread's main-loop wait for work (default "interruptible"; "never": CPU-bound).
+    pub(super) sleeps: Option<Spanned<Sleeps>>,
+    /// A kthread's main-loop wait is `TASK_FREEZABLE` (`set_freezable()`, `wait_event_freezable()`).
+    pub(super) freezable: Option<Spanned<bool>>,
+    /// A kthread's main loop has a `cond_resched()` point.
+    pub(super) cond_resched: Option<Spanned<bool>>,
 }
 
 fn default_kind() -> crate::task::TaskKind {

@@ -24,7 +24,19 @@ fn innermost<'a>(spec: &'a Spec, st: &State, pid: Pid) -> Option<&'a crate::spec
 /// `TASK_IDLE`. User tasks' syscalls sleep freezably only where the function says so (a pipe
 /// read's `wait_event_interruptible_exclusive()` does not).
 fn sleep_is_freezable(spec: &Spec, st: &State, pid: Pid) -> bool {
-    innermost(spec, st, pid).is_some_and(|f| f.freezable)
+    match innermost(spec, st, pid) {
+        Some(f) => f.freezable,
+        None => spec.tasks[pid as usize].main_loop.freezable,
+    }
+}
+
+/// Whether the task runs where a `cond_resched()` point is: its innermost function's, or a
+/// kthread's main loop's.
+fn at_cond_resched(spec: &Spec, st: &State, pid: Pid) -> bool {
+    match innermost(spec, st, pid) {
+        Some(f) => f.cond_resched,
+        None => spec.tasks[pid as usize].kind == TaskKind::Kthread && spec.tasks[pid as usize].main_loop.cond_resched,
+    }
 }
 
 /// `schedule()`: under `sched_try_switch = "freezable"` a freezable sleep first calls
@@ -48,7 +60,7 @@ pub fn cond_resched_switches(spec: &Spec, st: &State, pid: Pid) -> bool {
     spec.variant.sched_try_switch == SchedTrySwitch::CondResched
         && spec.tasks[pid as usize].kind != TaskKind::Idle
         && st.tasks[pid as usize].tif_patch_pending
-        && innermost(spec, st, pid).is_some_and(|f| f.cond_resched)
+        && at_cond_resched(spec, st, pid)
 }
 
 /// `cond_resched()` (v6.4..v6.15: `_cond_resched()` / `dynamic_cond_resched()` →
@@ -62,18 +74,25 @@ pub fn cond_resched(spec: &Spec, st: &mut State, pid: Pid, log: &mut impl Log) {
 /// Whether the `preempt` knob lets `pid` be preempted where it is: `full` anywhere in a
 /// modelled function, `voluntary` in a function with a `cond_resched()` point or one that may
 /// sleep (its `might_sleep()` → `might_resched()`), `none` only at a `cond_resched()` point.
-/// A task with no modelled frame is not preempted: a kthread in its main loop may block there
-/// anyway, which the transition work sees the same way (empty stack, off the CPU); idle tasks
-/// are left to the idle loop.
+/// A kthread in its main loop (no modelled frame) is preempted there only if the loop never
+/// sleeps: one that may block there is seen the same way by the transition work (empty stack,
+/// off the CPU) when it sleeps. Idle tasks are left to the idle loop.
 pub fn preemptible(spec: &Spec, st: &State, pid: Pid) -> bool {
-    if spec.tasks[pid as usize].kind == TaskKind::Idle {
+    let ts = &spec.tasks[pid as usize];
+    let (cond_resched, sleeps) = match innermost(spec, st, pid) {
+        Some(f) => (f.cond_resched, f.sleeps),
+        None if ts.kind == TaskKind::Kthread && ts.main_loop.sleeps == Sleeps::Never => {
+            (ts.main_loop.cond_resched, Sleeps::Never)
+        }
+        None => return false,
+    };
+    if ts.kind == TaskKind::Idle {
         return false;
     }
-    let Some(f) = innermost(spec, st, pid) else { return false };
     match spec.variant.preempt {
         Preempt::Full => true,
-        Preempt::Voluntary => f.cond_resched || f.sleeps != Sleeps::Never,
-        Preempt::None => f.cond_resched,
+        Preempt::Voluntary => cond_resched || sleeps != Sleeps::Never,
+        Preempt::None => cond_resched,
     }
 }
 
