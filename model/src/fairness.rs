@@ -14,6 +14,7 @@
 //! | a task's `Return` at stack depth d | strong, per task and depth | kernel code returns: a function the task runs in and can return from infinitely often is eventually left (the scenario's `calls` is a may-call relation, not a loop) |
 //! | a task's `schedule()` at depth d | strong, per task and depth | a task that can block there infinitely often does (`__schedule()` calls `__klp_sched_try_switch()` for a freezable sleep) |
 //! | a task's `cond_resched()` with TIF_PATCH_PENDING (`sched_try_switch = cond_resched`) | strong, per task | a task running a function with a `cond_resched()` point infinitely often passes it |
+//! | preemption of a task in kernel code at depth d, `preempt = full` | strong, per task and depth | the tick and wake-ups preempt a task whenever another task wants its CPU (the transition work's kworker among them): the newest kernels rely on it for kthreads that never sleep freezably (676e8cf70cb0) |
 //! | a preempted task resumes | weak, per task | a runnable task is eventually picked again (the scheduler's fairness: CFS/EEVDF give every runnable task its share) |
 //! | `Wake` from an uninterruptible sleep | weak, per task | the awaited event (I/O) comes |
 //! | `exit_to_user_mode()` from user mode, `do_idle()`, `ret_from_fork` | strong, per task | timer interrupts reach a task in user mode; the idle loop iterates; a new child runs |
@@ -27,9 +28,10 @@
 //! why `echo 0 > enabled` and `force` exist), `Wake` from an interruptible sleep (the event
 //! may never come, e.g. an empty pipe: only `klp_send_signals()` ends such a sleep for
 //! livepatch's sake), a sleep marked `forever` (no wake step at all: the selftests' busy
-//! module), syscalls, calls and forks (a task need not do anything new), preemption (the tick
-//! preempts only when another task wants the CPU, which may never happen: a CPU-bound kthread
-//! alone on its CPU runs on).
+//! module), syscalls, calls and forks (a task need not do anything new), preemption under
+//! `preempt = voluntary | none` (a task gives up its CPU only at a `cond_resched()` point whose
+//! CPU has need_resched set, which a kworker on another CPU never sets: a CPU-bound kthread
+//! runs on).
 //!
 //! Depths above 15 share one class (a coarser class is a weaker assumption, so a property
 //! that holds still holds).
@@ -74,8 +76,9 @@ const CHECK_OFF_CPU_BASE: u16 = 1000 - 256;
 const FREE_BASE: u16 = 8;
 const LOADER_BASE: u16 = 300;
 const TASK_BASE: u16 = 1000;
-/// Classes per task: Return at depth 0..16, schedule() at depth 0..16, then nine more.
-const PER_TASK: u16 = 42;
+/// Classes per task: Return at depth 0..16, schedule() at depth 0..16, ten more, preemption at
+/// depth 0..16.
+const PER_TASK: u16 = 60;
 const DEPTHS: usize = 16;
 
 fn task_class(pid: u8, slot: u16) -> u16 {
@@ -131,7 +134,12 @@ pub fn fairness(sys: &KlpSystem, st: &State, a: &Action) -> Option<FairClass> {
         Action::KlpReverseTransitionContinue => Some(Strong(REVERSE)),
         Action::KlpDisablePatchContinue => Some(Strong(DISABLE)),
         Action::StoresVisible => Some(Strong(STORES)),
-        // Preemption may never come; a preempted task is picked again (weak: it stays runnable).
+        // Under full preemption a task that can be preempted infinitely often is (strong);
+        // under voluntary and none preemption may never come. A preempted task is picked again
+        // (weak: it stays runnable).
+        Action::Preempt(pid) if sys.spec.variant.preempt == crate::variant::Preempt::Full => {
+            Some(Strong(task_class(pid, 2 * DEPTHS as u16 + 10 + depth_slot(depth(pid)))))
+        }
         Action::Preempt(_) => None,
         Action::Resume(pid) => Some(Weak(task_class(pid, 2 * DEPTHS as u16 + 7))),
         Action::CondResched(pid) => Some(Strong(task_class(pid, 2 * DEPTHS as u16 + 8))),
@@ -143,7 +151,7 @@ const _: () = {
     assert!(FREE_BASE + 255 < LOADER_BASE);
     assert!(LOADER_BASE + 255 < CHECK_OFF_CPU_BASE);
     assert!(CHECK_OFF_CPU_BASE + 255 < TASK_BASE);
-    assert!(2 * DEPTHS as u16 + 8 < PER_TASK);
+    assert!(3 * DEPTHS as u16 + 10 <= PER_TASK);
     assert!(TASK_BASE as u32 + 256 * PER_TASK as u32 <= 0x8000);
 };
 
