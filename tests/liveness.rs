@@ -102,7 +102,7 @@ use Verdict::{Holds, Violated};
 #[test]
 fn a_task_sleeping_forever_in_the_patched_function_keeps_the_transition_pending() {
     let (n, lives) = run(sleeper!("forever"), &[], 2);
-    assert_eq!(n, 67);
+    assert_eq!(n, 90);
     assert_eq!(verdicts(&lives), [Violated, Holds, Holds, Holds]);
     let (_, steps, start) = &lives[0];
     // cat sleeps forever in the old f(); the transition work retries it every second.
@@ -123,21 +123,21 @@ fn a_task_sleeping_forever_in_the_patched_function_keeps_the_transition_pending(
 #[test]
 fn klp_send_signals_ends_an_interruptible_sleep() {
     let (n, lives) = run(sleeper!("interruptible"), &[], 2);
-    assert_eq!(n, 67);
+    assert_eq!(n, 90);
     assert_eq!(verdicts(&lives), [Holds, Holds, Holds, Holds]);
 }
 
 #[test]
 fn an_uninterruptible_sleep_ends_by_itself() {
     let (n, lives) = run(sleeper!("uninterruptible"), &[], 2);
-    assert_eq!(n, 67);
+    assert_eq!(n, 90);
     assert_eq!(verdicts(&lives), [Holds, Holds, Holds, Holds]);
 }
 
 #[test]
 fn busy_target_module_stalls_the_transition_and_pins_the_patch() {
     let (n, lives) = run("shipped:selftest-callbacks-09-busy-target-module", &[], 2);
-    assert_eq!(n, 1182);
+    assert_eq!(n, 1213);
     assert_eq!(verdicts(&lives), [Violated, Holds, Violated, Holds]);
     let (_, steps, start) = &lives[0];
     // The kworker sleeps forever in the old busymod_work_func(): the patching transition
@@ -158,7 +158,8 @@ fn busy_target_module_stalls_the_transition_and_pins_the_patch() {
         ]
     );
     assert_eq!(*start, Some(8));
-    // The kworker is switched first (schedule() with an empty stack), then enters the new
+    // The kworker is switched first (by the transition work while it waits for work with an
+    // empty stack: its TASK_IDLE wait does not switch it itself), then enters the new
     // busymod_work_func() and sleeps there forever: the unpatching transition that disable
     // starts can never complete, and the script has no echo 1 > enabled to reverse it.
     let (_, steps, start) = &lives[2];
@@ -169,7 +170,9 @@ fn busy_target_module_stalls_the_transition_and_pins_the_patch() {
             "klp_module_coming(test_klp_callbacks_busy)",
             "do_init_module(test_klp_callbacks_busy): MODULE_STATE_LIVE",
             "% insmod test_modules/test_klp_callbacks_demo.ko",
+            "klp_try_switch_task(bash)",
             "kworker/0:1: schedule()",
+            "klp_try_switch_task(kworker/0:1)",
             "kworker/0:1: wake up",
             "kworker/0:1: call busymod_work_func()",
             "kworker/0:1: schedule()",
@@ -250,7 +253,7 @@ fn check_writes_a_lasso_trace_and_replay_confirms_it() {
     assert_eq!(o.status.code(), Some(1), "{t}");
     assert!(t.contains("transition_completes                       VIOLATED     lasso: 8 + 2 steps"), "{t}");
     assert!(t.contains("module_load_completes                      holds"), "{t}");
-    assert!(t.contains("patch_removable_without_force              VIOLATED     8 steps"), "{t}");
+    assert!(t.contains("patch_removable_without_force              VIOLATED     10 steps"), "{t}");
     assert!(t.contains("cycle: steps 9..10 repeat forever"), "{t}");
     let file = out.path().join("selftest-callbacks-09-busy-target-module--transition_completes.json");
     let trace = klp_traces::read_json(&file).unwrap();
