@@ -8,6 +8,7 @@
 //! | steps | class | why |
 //! |---|---|---|
 //! | `klp_transition_work_fn()` pass start, its `klp_try_switch_task()` steps (both halves under `task_switch_lock = none`) | weak, one class | the delayed work re-arms itself every second while the transition runs (transition.c `klp_try_complete_transition()`: `schedule_delayed_work(&klp_transition_work, round_jiffies_relative(HZ))`) |
+//! | a pass start while some pending thread is off its CPU with a stack the check passes; the pass's `klp_try_switch_task()` of such a thread | strong, one class for the starts, one per task for the checks | the work runs once a second for microseconds, while a task that sleeps or is preempted stays off its CPU far longer: a task found so infinitely often is eventually found so by a pass (without it, a task woken just before every pass would never be switched; 676e8cf70cb0 relies on this for every sleep that is not TASK_FREEZABLE) |
 //! | `klp_send_signals()` | strong | sent every 15th failed pass (`SIGNALS_TIMEOUT`): infinitely often while the transition stays stuck; in the model it is enabled only between passes, hence strong |
 //! | `klp_free_patch_work_fn()` of patch p | weak, per patch | a queued work item runs |
 //! | module loader steps of module m (`klp_module_coming()`, init, `klp_module_going()`, free) | strong, per module | a started insmod/rmmod finishes; its `klp_mutex` steps are enabled only between passes of the transition work |
@@ -185,5 +186,30 @@ mod tests {
         // An interruptible sleep is ended by klp_send_signals(), not by a fair wake-up.
         st.tasks[0].context = Context::Sleeping;
         assert_eq!(fairness(&sys, &st, &Action::Wake(0)), None);
+    }
+
+    #[test]
+    fn preemption_is_fair_only_under_full_and_a_preempted_task_resumes() {
+        let src = "[[functions]]\nname = \"f\"\n[[tasks]]\ncomm = \"a\"\nentry = [\"f\"]\n\
+                   [[patches]]\nname = \"lp1\"\n[[patches.objects]]\nfuncs = [\"f\"]\n";
+        let mut spec = crate::scenario::parse("t", "t.toml", src).unwrap();
+        let full = KlpSystem::new(spec.clone(), Vec::new);
+        spec.variant.set("preempt", "none").unwrap();
+        let none = KlpSystem::new(spec, Vec::new);
+        let mut st = full.init_state();
+        st.tasks[0].context = Context::Running;
+        st.tasks[0].stack = smallvec::smallvec![Frame { func: 0, version: crate::ids::Version::ORIGINAL }];
+        let at1 = fairness(&full, &st, &Action::Preempt(0));
+        assert!(matches!(at1, Some(FairClass::Strong(_))));
+        assert_eq!(fairness(&none, &st, &Action::Preempt(0)), None);
+        st.tasks[0].stack.clear();
+        assert_ne!(fairness(&full, &st, &Action::Preempt(0)), at1, "one class per depth");
+        st.tasks[0].context = Context::Preempted;
+        assert!(matches!(fairness(&full, &st, &Action::Resume(0)), Some(FairClass::Weak(_))));
+        // A pass that would switch a preempted task with TIF set: its own strong class.
+        st.tasks[0].tif_patch_pending = true;
+        assert_eq!(fairness(&full, &st, &Action::KlpTransitionWork), Some(FairClass::Strong(WORK_OFF_CPU)));
+        st.tasks[0].context = Context::Running;
+        assert_eq!(fairness(&full, &st, &Action::KlpTransitionWork), Some(FairClass::Weak(WORK)));
     }
 }
