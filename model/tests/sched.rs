@@ -144,6 +144,17 @@ fn cond_resched_switches_at_its_points_from_v6_4_to_v6_15() {
 #[test]
 fn without_a_reliable_stack_nothing_is_switched_by_a_stack_check() {
     let m = sys(&[("reliable_stack", "no")]);
+    // klp_enable_patch() warns (pr_warn(), the patch is still enabled).
+    let mut log = Dmesg::default();
+    let on = m.step(&run(&m, &m.init_state(), &[Action::Schedule(0)]), Action::Admin(0), &mut log).unwrap();
+    assert_eq!(
+        log.0[1..3],
+        [
+            "livepatch: This architecture doesn't have support for the livepatch consistency model.",
+            "livepatch: The livepatch transition may never complete."
+        ]
+    );
+    assert!(on.klp_transition_patch.is_some());
     // Asleep in its main loop with an empty stack: still not switched, silently.
     let st = run(&m, &m.init_state(), &[Action::Schedule(0), Action::Admin(0)]);
     let mut log = Dmesg::default();
