@@ -94,7 +94,7 @@ fn a_changed_verdict_or_state_count_fails_with_a_diff_line_and_restoring_passes(
     );
     // A vanished violation: the entry lists one the run does not find.
     let (bad, _) =
-        edit(&src, "stack-check.upstream", "states = 35\n", "states = 35\nno_mixed_universe = \"violated\"\n");
+        edit(&src, "stack-check.upstream", "states = 53\n", "states = 53\nno_mixed_universe = \"violated\"\n");
     std::fs::write(&file, &bad).unwrap();
     let (code, t) = ci(d, &file, &[]);
     assert_eq!(code, Some(1), "{t}");
@@ -103,11 +103,11 @@ fn a_changed_verdict_or_state_count_fails_with_a_diff_line_and_restoring_passes(
         "{t}"
     );
     // A state count.
-    let (bad, _) = edit(&src, "stack-check.no-stack-check", "states = 48", "states = 47");
+    let (bad, _) = edit(&src, "stack-check.no-stack-check", "states = 67", "states = 66");
     std::fs::write(&file, &bad).unwrap();
     let (code, t) = ci(d, &file, &[]);
     assert_eq!(code, Some(1), "{t}");
-    assert!(t.contains("DIFF stack-check@no-stack-check: distinct states: expected 47, got 48\n"), "{t}");
+    assert!(t.contains("DIFF stack-check@no-stack-check: distinct states: expected 66, got 67\n"), "{t}");
     // A violation missing from the file: not listed means "holds", the run says violated.
     let (bad, _) = edit(&src, "stack-check.no-stack-check", "no_mixed_universe = \"violated\"\n", "");
     std::fs::write(&file, &bad).unwrap();
@@ -132,7 +132,7 @@ fn a_changed_verdict_or_state_count_fails_with_a_diff_line_and_restoring_passes(
         "{t}"
     );
     // A default verdict written out is accepted, and --update drops it again.
-    let (bad, _) = edit(&src, "stack-check.upstream", "states = 35\n", "states = 35\nno_mixed_universe = \"holds\"\n");
+    let (bad, _) = edit(&src, "stack-check.upstream", "states = 53\n", "states = 53\nno_mixed_universe = \"holds\"\n");
     std::fs::write(&file, &bad).unwrap();
     let (code, t) = ci(d, &file, &[]);
     assert_eq!(code, Some(0), "{t}");
@@ -165,7 +165,7 @@ fn malformed_expectations_are_exit_2_with_file_line_and_hint() {
         ("tasks_at_both_states = \"unreachable\"", "tasks_at_both_state = \"unreachable\"", 1, "stack-check.upstream.tasks_at_both_state: unknown property 'tasks_at_both_state'\n  hint: did you mean 'tasks_at_both_states'?"),
         ("tasks_at_both_states = \"unreachable\"", "tasks_at_both_states = \"unreachabel\"", 24, "stack-check.upstream.tasks_at_both_states: 'unreachabel' is not a verdict\n  hint: did you mean 'unreachable'?"),
         ("tasks_at_both_states = \"unreachable\"", "tasks_at_both_states = \"violated\"", 24, "stack-check.upstream.tasks_at_both_states: 'violated' is not a verdict of a `sometimes` property\n  hint: one of: reachable, unreachable, incomplete, unchecked"),
-        ("states = 35", "states = \"35\"", 10, "stack-check.upstream.states: expected the distinct-state count (an integer)"),
+        ("states = 53", "states = \"53\"", 10, "stack-check.upstream.states: expected the distinct-state count (an integer)"),
         ("[stack-check.upstream]", "[stack-chek.upstream]", 2, "stack-chek: unknown scenario 'stack-chek'\n  hint: did you mean 'stack-check'?"),
         ("[stack-check.upstream]", "[stack-check.upstraem]", 14, "stack-check.upstraem: unknown variant 'upstraem'\n  hint: did you mean 'upstream'?"),
     ];
@@ -253,12 +253,12 @@ fn compare_table_layout() {
         [
             "violated properties (distinct states)",
             "scenario     upstream   no-stack-check",
-            "stack-check  none (35)  no_mixed_universe (48)",
+            "stack-check  none (53)  no_mixed_universe (67)",
             "",
             "stack-check",
             "  property           upstream  no-stack-check",
             "  knobs              upstream  stack_check=none",
-            "  distinct states    35        48",
+            "  distinct states    53        67",
             "  no_mixed_universe  holds     VIOLATED [1]",
         ],
         "{t}"
@@ -289,12 +289,12 @@ fn compare_and_check_agree_on_a_variant_that_derives_a_patch() {
     };
     let check = states(&["check", "seed-ban-disable-stuck-task", "--variant", "empty-replace-disable", "--json"]);
     let j: serde_json::Value = serde_json::from_str(&check).unwrap();
-    assert_eq!(j["unique_states"], 348, "{check}");
+    assert_eq!(j["unique_states"], 364, "{check}");
     let csv =
         states(&["compare", "seed-ban-disable-stuck-task", "--variants", "empty-replace-disable", "--format", "csv"]);
     let row = csv.lines().nth(1).unwrap_or_default();
     assert!(
-        row.starts_with("seed-ban-disable-stuck-task,empty-replace-disable,disable_via=empty_replace,348,"),
+        row.starts_with("seed-ban-disable-stuck-task,empty-replace-disable,disable_via=empty_replace,364,"),
         "{csv}"
     );
 }

@@ -20,7 +20,7 @@ fn stack_check_disabled_finds_mixed_universe_and_replay_confirms() {
     let o = klpcheck().args(["check", "no-stack-check", "--threads", "1", "--out"]).arg(out.path()).output().unwrap();
     let t = text(&o);
     assert_eq!(o.status.code(), Some(1), "{t}");
-    assert!(t.contains("48 distinct states"), "{t}");
+    assert!(t.contains("67 distinct states"), "{t}");
     assert!(t.contains("no_mixed_universe                          VIOLATED"), "{t}");
     let trace = out.path().join("no-stack-check--no_mixed_universe.json");
     let r = klpcheck().arg("replay").arg(&trace).output().unwrap();
@@ -56,7 +56,7 @@ fn upstream_stack_check_holds() {
     let o = klpcheck().args(["check", "stack-check", "--out"]).arg(out.path()).output().unwrap();
     let t = text(&o);
     assert_eq!(o.status.code(), Some(0), "{t}");
-    assert!(t.contains("35 distinct states"), "{t}");
+    assert!(t.contains("53 distinct states"), "{t}");
     assert!(t.contains("search complete"), "{t}");
     assert!(!t.contains("VIOLATED"), "{t}");
 }

@@ -102,7 +102,7 @@ use Verdict::{Holds, Violated};
 #[test]
 fn a_task_sleeping_forever_in_the_patched_function_keeps_the_transition_pending() {
     let (n, lives) = run(sleeper!("forever"), &[], 2);
-    assert_eq!(n, 67);
+    assert_eq!(n, 90);
     assert_eq!(verdicts(&lives), [Violated, Holds, Holds, Holds]);
     let (_, steps, start) = &lives[0];
     // cat sleeps forever in the old f(); the transition work retries it every second.
@@ -123,14 +123,14 @@ fn a_task_sleeping_forever_in_the_patched_function_keeps_the_transition_pending(
 #[test]
 fn klp_send_signals_ends_an_interruptible_sleep() {
     let (n, lives) = run(sleeper!("interruptible"), &[], 2);
-    assert_eq!(n, 67);
+    assert_eq!(n, 90);
     assert_eq!(verdicts(&lives), [Holds, Holds, Holds, Holds]);
 }
 
 #[test]
 fn an_uninterruptible_sleep_ends_by_itself() {
     let (n, lives) = run(sleeper!("uninterruptible"), &[], 2);
-    assert_eq!(n, 67);
+    assert_eq!(n, 90);
     assert_eq!(verdicts(&lives), [Holds, Holds, Holds, Holds]);
 }
 

@@ -73,6 +73,17 @@ pub enum Action {
     /// The running pass's idle walk switches this offline CPU's idle task "immediately": no
     /// stack check (under `idle_walk_lock = "none"` after [`Action::KlpIdleCpuOffline`]).
     KlpSwitchOfflineIdle(Pid),
+    /// The task is preempted in kernel code (where the `preempt` knob allows): off the CPU,
+    /// runnable, not `task_curr()`.
+    Preempt(Pid),
+    /// A preempted task is scheduled again and continues where it was.
+    Resume(Pid),
+    /// The task passes a `cond_resched()` point with TIF_PATCH_PENDING set
+    /// (`sched_try_switch = "cond_resched"`, v6.4..v6.15): `klp_sched_try_switch()`.
+    CondResched(Pid),
+    /// The transition work stores the state of the task whose stack it sampled
+    /// (`task_switch_lock = "none"`: the second half of `klp_try_switch_task()`).
+    KlpSwitchTaskStore(Pid),
 }
 
 impl Action {
@@ -96,7 +107,11 @@ impl Action {
             | Action::RetFromFork(p)
             | Action::KlpCopyProcess(p)
             | Action::KlpFtraceHandlerFinish(p)
-            | Action::KlpSelfSwitchContinue(p) => Some(p),
+            | Action::KlpSelfSwitchContinue(p)
+            | Action::Preempt(p)
+            | Action::Resume(p)
+            | Action::CondResched(p)
+            | Action::KlpSwitchTaskStore(p) => Some(p),
             Action::Admin(_)
             | Action::KlpModuleComing(_)
             | Action::ModuleInit(_)

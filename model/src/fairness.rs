@@ -7,12 +7,16 @@
 //!
 //! | steps | class | why |
 //! |---|---|---|
-//! | `klp_transition_work_fn()` pass start, its `klp_try_switch_task()` steps | weak, one class | the delayed work re-arms itself every second while the transition runs (transition.c `klp_try_complete_transition()`: `schedule_delayed_work(&klp_transition_work, round_jiffies_relative(HZ))`) |
+//! | `klp_transition_work_fn()` pass start, its `klp_try_switch_task()` steps (both halves under `task_switch_lock = none`) | weak, one class | the delayed work re-arms itself every second while the transition runs (transition.c `klp_try_complete_transition()`: `schedule_delayed_work(&klp_transition_work, round_jiffies_relative(HZ))`) |
+//! | a pass start while some pending thread is off its CPU with a stack the check passes; the pass's `klp_try_switch_task()` of such a thread | strong, one class for the starts, one per task for the checks | the work runs once a second for microseconds, while a task that sleeps or is preempted stays off its CPU far longer: a task found so infinitely often is eventually found so by a pass (without it, a task woken just before every pass would never be switched; 676e8cf70cb0 relies on this for every sleep that is not TASK_FREEZABLE) |
 //! | `klp_send_signals()` | strong | sent every 15th failed pass (`SIGNALS_TIMEOUT`): infinitely often while the transition stays stuck; in the model it is enabled only between passes, hence strong |
 //! | `klp_free_patch_work_fn()` of patch p | weak, per patch | a queued work item runs |
 //! | module loader steps of module m (`klp_module_coming()`, init returns, exit returns, `klp_module_going()`, free) | strong, per module | a started insmod/rmmod finishes; its `klp_mutex` steps are enabled only between passes of the transition work, its init's and exit's return only once what they wait for happened |
 //! | a task's `Return` at stack depth d | strong, per task and depth | kernel code returns: a function the task runs in and can return from infinitely often is eventually left (the scenario's `calls` is a may-call relation, not a loop) |
-//! | a task's `schedule()` at depth d | strong, per task and depth | a task that can block or be preempted there infinitely often does (`__schedule()` calls `__klp_sched_try_switch()`) |
+//! | a task's `schedule()` at depth d | strong, per task and depth | a task that can block there infinitely often does (`__schedule()` calls `__klp_sched_try_switch()` for a freezable sleep) |
+//! | a task's `cond_resched()` with TIF_PATCH_PENDING (`sched_try_switch = cond_resched`) | strong, per task | a task running a function with a `cond_resched()` point infinitely often passes it |
+//! | preemption of a task in kernel code at depth d, `preempt = full` | strong, per task and depth | the tick and wake-ups preempt a task whenever another task wants its CPU (the transition work's kworker among them): the newest kernels rely on it for kthreads that never sleep freezably (676e8cf70cb0) |
+//! | a preempted task resumes | weak, per task | a runnable task is eventually picked again (the scheduler's fairness: CFS/EEVDF give every runnable task its share) |
 //! | `Wake` from an uninterruptible sleep, from a sleep `until_module_exit` once the module's exit began, of a kworker waiting for work with a module's work item queued for it | weak, per task | the awaited event (I/O) comes; the msleep() timer fires; `insert_work()` wakes an idle worker |
 //! | `exit_to_user_mode()` from user mode, `ret_from_fork` | strong, per task | timer interrupts reach a task in user mode; a new child runs |
 //! | `do_idle()` (its `klp_update_patch_state()`) | strong, per task; not fair under `wake_up_if_idle = no` | see below |
@@ -27,7 +31,10 @@
 //! why `echo 0 > enabled` and `force` exist), `Wake` from an interruptible sleep (the event
 //! may never come, e.g. an empty pipe: only `klp_send_signals()` ends such a sleep for
 //! livepatch's sake), a sleep marked `forever` (no wake step at all: the selftests' busy
-//! module), syscalls, calls and forks (a task need not do anything new).
+//! module), syscalls, calls and forks (a task need not do anything new), preemption under
+//! `preempt = voluntary | none` (a task gives up its CPU only at a `cond_resched()` point whose
+//! CPU has need_resched set, which a kworker on another CPU never sets: a CPU-bound kthread
+//! runs on).
 //!
 //! **An idle CPU.** `do_idle()` reaches `klp_update_patch_state()` only after its inner loop
 //! ends, i.e. when need_resched() is set on that CPU; an interrupt that wakes nothing returns
@@ -53,6 +60,22 @@ use crate::state::State;
 use crate::system::KlpSystem;
 use crate::variant::WakeUpIfIdle;
 
+/// Whether `klp_check_and_switch_task()` would switch the task now: off its CPU in the kernel
+/// (asleep or preempted) and its stack passes `klp_check_stack()`.
+fn off_cpu(sys: &KlpSystem, st: &State, pid: u8) -> bool {
+    matches!(st.tasks[pid as usize].context, crate::task::Context::Sleeping | crate::task::Context::Preempted)
+        && crate::kernel::livepatch::transition::klp_check_stack(&sys.spec, st, pid, &mut crate::log::NoLog)
+}
+
+/// The threads with TIF_PATCH_PENDING that the transition work would switch now.
+fn off_cpu_pending<'a>(sys: &'a KlpSystem, st: &'a State) -> impl Iterator<Item = u8> + 'a {
+    (0..st.tasks.len() as u8).filter(move |&p| {
+        sys.spec.tasks[p as usize].kind != crate::task::TaskKind::Idle
+            && st.tasks[p as usize].tif_patch_pending
+            && off_cpu(sys, st, p)
+    })
+}
+
 /// A fairness class of a step (ids 1..0x7fff).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FairClass {
@@ -66,11 +89,14 @@ const COMPLETE: u16 = 3;
 const REVERSE: u16 = 4;
 const DISABLE: u16 = 5;
 const STORES: u16 = 6;
+const WORK_OFF_CPU: u16 = 7;
+const CHECK_OFF_CPU_BASE: u16 = 1000 - 256;
 const FREE_BASE: u16 = 8;
 const LOADER_BASE: u16 = 300;
-const TASK_BASE: u16 = 600;
-/// Classes per task: Return at depth 0..16, schedule() at depth 0..16, then four more.
-const PER_TASK: u16 = 40;
+const TASK_BASE: u16 = 1000;
+/// Classes per task: Return at depth 0..16, schedule() at depth 0..16, ten more, preemption at
+/// depth 0..16.
+const PER_TASK: u16 = 60;
 const DEPTHS: usize = 16;
 
 fn task_class(pid: u8, slot: u16) -> u16 {
@@ -88,8 +114,13 @@ pub fn fairness(sys: &KlpSystem, st: &State, a: &Action) -> Option<FairClass> {
     let depth = |pid: u8| st.tasks[pid as usize].stack.len();
     match *a {
         Action::Admin(_) => None,
+        // A pass that starts, or a check that finds its task, while a pending task is off its
+        // CPU: strong classes of their own (see the table).
+        Action::KlpTransitionWork if off_cpu_pending(sys, st).next().is_some() => Some(Strong(WORK_OFF_CPU)),
+        Action::KlpTrySwitchTask(pid) if off_cpu(sys, st, pid) => Some(Strong(CHECK_OFF_CPU_BASE + u16::from(pid))),
         Action::KlpTransitionWork
         | Action::KlpTrySwitchTask(_)
+        | Action::KlpSwitchTaskStore(_)
         | Action::KlpIdleCpuOffline(_)
         | Action::KlpSwitchOfflineIdle(_) => Some(Weak(WORK)),
         Action::KlpSendSignals => Some(Strong(SIGNALS)),
@@ -101,7 +132,7 @@ pub fn fairness(sys: &KlpSystem, st: &State, a: &Action) -> Option<FairClass> {
         | Action::ModuleFree(m) => Some(Strong(LOADER_BASE + u16::from(m))),
         // worker_thread() runs the work item queued for it (process_one_work()).
         Action::Call(pid, f) if st.tasks[pid as usize].stack.is_empty() && work_queued(&sys.spec, st, f) => {
-            Some(Weak(task_class(pid, 2 * DEPTHS as u16 + 7)))
+            Some(Weak(task_class(pid, 2 * DEPTHS as u16 + 9)))
         }
         Action::Syscall(..) | Action::Call(..) | Action::Fork(_) => None,
         Action::Return(pid) => Some(Strong(task_class(pid, depth_slot(depth(pid))))),
@@ -137,14 +168,24 @@ pub fn fairness(sys: &KlpSystem, st: &State, a: &Action) -> Option<FairClass> {
         Action::KlpReverseTransitionContinue => Some(Strong(REVERSE)),
         Action::KlpDisablePatchContinue => Some(Strong(DISABLE)),
         Action::StoresVisible => Some(Strong(STORES)),
+        // Under full preemption a task that can be preempted infinitely often is (strong);
+        // under voluntary and none preemption may never come. A preempted task is picked again
+        // (weak: it stays runnable).
+        Action::Preempt(pid) if sys.spec.variant.preempt == crate::variant::Preempt::Full => {
+            Some(Strong(task_class(pid, 2 * DEPTHS as u16 + 10 + depth_slot(depth(pid)))))
+        }
+        Action::Preempt(_) => None,
+        Action::Resume(pid) => Some(Weak(task_class(pid, 2 * DEPTHS as u16 + 7))),
+        Action::CondResched(pid) => Some(Strong(task_class(pid, 2 * DEPTHS as u16 + 8))),
     }
 }
 
 // The class ranges do not overlap and fit in 15 bits.
 const _: () = {
     assert!(FREE_BASE + 255 < LOADER_BASE);
-    assert!(LOADER_BASE + 255 < TASK_BASE);
-    assert!(2 * DEPTHS as u16 + 7 < PER_TASK);
+    assert!(LOADER_BASE + 255 < CHECK_OFF_CPU_BASE);
+    assert!(CHECK_OFF_CPU_BASE + 255 < TASK_BASE);
+    assert!(3 * DEPTHS as u16 + 10 <= PER_TASK);
     assert!(TASK_BASE as u32 + 256 * PER_TASK as u32 <= 0x8000);
 };
 
@@ -178,5 +219,30 @@ mod tests {
         // An interruptible sleep is ended by klp_send_signals(), not by a fair wake-up.
         st.tasks[0].context = Context::Sleeping;
         assert_eq!(fairness(&sys, &st, &Action::Wake(0)), None);
+    }
+
+    #[test]
+    fn preemption_is_fair_only_under_full_and_a_preempted_task_resumes() {
+        let src = "[[functions]]\nname = \"f\"\n[[tasks]]\ncomm = \"a\"\nentry = [\"f\"]\n\
+                   [[patches]]\nname = \"lp1\"\n[[patches.objects]]\nfuncs = [\"f\"]\n";
+        let mut spec = crate::scenario::parse("t", "t.toml", src).unwrap();
+        let full = KlpSystem::new(spec.clone(), Vec::new);
+        spec.variant.set("preempt", "none").unwrap();
+        let none = KlpSystem::new(spec, Vec::new);
+        let mut st = full.init_state();
+        st.tasks[0].context = Context::Running;
+        st.tasks[0].stack = smallvec::smallvec![Frame { func: 0, version: crate::ids::Version::ORIGINAL }];
+        let at1 = fairness(&full, &st, &Action::Preempt(0));
+        assert!(matches!(at1, Some(FairClass::Strong(_))));
+        assert_eq!(fairness(&none, &st, &Action::Preempt(0)), None);
+        st.tasks[0].stack.clear();
+        assert_ne!(fairness(&full, &st, &Action::Preempt(0)), at1, "one class per depth");
+        st.tasks[0].context = Context::Preempted;
+        assert!(matches!(fairness(&full, &st, &Action::Resume(0)), Some(FairClass::Weak(_))));
+        // A pass that would switch a preempted task with TIF set: its own strong class.
+        st.tasks[0].tif_patch_pending = true;
+        assert_eq!(fairness(&full, &st, &Action::KlpTransitionWork), Some(FairClass::Strong(WORK_OFF_CPU)));
+        st.tasks[0].context = Context::Running;
+        assert_eq!(fairness(&full, &st, &Action::KlpTransitionWork), Some(FairClass::Weak(WORK)));
     }
 }

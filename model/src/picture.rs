@@ -120,6 +120,7 @@ fn context(c: Context) -> &'static str {
         Context::Running => "running in the kernel",
         Context::Sleeping => "sleeping in the kernel",
         Context::Offline => "CPU offline (arch_cpu_idle_dead())",
+        Context::Preempted => "preempted in the kernel (runnable, off the CPU)",
     }
 }
 

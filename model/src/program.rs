@@ -63,7 +63,7 @@ pub fn callees<'a>(spec: &'a Spec, st: &State, pid: Pid) -> &'a [FuncId] {
 pub fn sleep_kind(spec: &Spec, st: &State, pid: Pid) -> Sleeps {
     match st.tasks[pid as usize].stack.last() {
         Some(fr) => spec.funcs[fr.func as usize].sleeps,
-        None if spec.tasks[pid as usize].kind == TaskKind::Kthread => Sleeps::Interruptible,
+        None if spec.tasks[pid as usize].kind == TaskKind::Kthread => spec.tasks[pid as usize].main_loop.sleeps,
         None => Sleeps::Never,
     }
 }

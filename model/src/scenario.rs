@@ -221,12 +221,26 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Scenario, Scenario
     let mut funcs = Vec::new();
     for f in &raw.functions {
         let calls = f.calls.iter().map(|c| func_ref(c, "functions.calls")).collect::<Result<Vec<_>, _>>()?;
+        let freezable = match &f.freezable {
+            Some(fr) if *fr.get_ref() && f.sleeps == Sleeps::Never => {
+                return Err(ctx.err(
+                    fr.span(),
+                    "functions.freezable",
+                    format!("function '{}' is freezable but never sleeps", f.name.get_ref()),
+                    Some("TASK_FREEZABLE marks a sleep: give the function `sleeps`, or drop `freezable`"),
+                ))
+            }
+            Some(fr) => *fr.get_ref(),
+            None => false,
+        };
         funcs.push(FuncSpec {
             name: f.name.get_ref().clone(),
             module: module_ref(&f.object, "functions.object")?,
             calls,
             sleeps: f.sleeps,
             messages: FuncMessages { enter: f.enter_message.clone(), exit: f.exit_message.clone() },
+            freezable,
+            cond_resched: f.cond_resched,
         });
     }
     let tasks = resolve_tasks(ctx, &raw.tasks, &func_ref)?;

@@ -35,6 +35,12 @@ pub struct FuncSpec {
     pub module: Option<ModId>,
     pub calls: Vec<FuncId>,
     pub sleeps: Sleeps,
+    /// Its sleep sets `TASK_FREEZABLE` (`wait_event_freezable()`, a freezable kthread's wait):
+    /// where `__schedule()` switches the task (`sched_try_switch = "freezable"`).
+    pub freezable: bool,
+    /// It has a `cond_resched()` point: a voluntary preemption point (`preempt = "voluntary"` and
+    /// `"none"`) and, under `sched_try_switch = "cond_resched"`, a self-switch point.
+    pub cond_resched: bool,
     /// What the original prints (`pr_info()`, with its module's `pr_fmt` prefix) when it is
     /// entered and just before it returns (the busy module's "busymod_work_func enter"/"exit").
     pub messages: FuncMessages,
@@ -108,6 +114,27 @@ pub struct TaskSpec {
     /// Idle tasks only: the task's CPU is online at boot (`cpu_online()`; a scenario's
     /// `online = false` starts it offline).
     pub online: bool,
+    /// A kthread's main loop (the thread function itself, no modelled frame): how it waits for
+    /// work (`Interruptible` by default, `Never` for a CPU-bound kthread), whether that wait is
+    /// `TASK_FREEZABLE`, and whether the loop has a `cond_resched()` point.
+    pub main_loop: MainLoop,
+}
+
+/// What a kthread's main loop does besides calling its entry functions (scenario `[[tasks]]`
+/// fields `sleeps`, `freezable`, `cond_resched`, kthreads only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MainLoop {
+    pub sleeps: Sleeps,
+    pub freezable: bool,
+    pub cond_resched: bool,
+}
+
+impl Default for MainLoop {
+    /// A kworker's `worker_thread()`: waits in `TASK_IDLE` (not freezable), no `cond_resched()`
+    /// point of its own.
+    fn default() -> Self {
+        MainLoop { sleeps: Sleeps::Interruptible, freezable: false, cond_resched: false }
+    }
 }
 
 /// `struct klp_callbacks` as the scenario sets it: which callbacks exist and what `pre_patch`

@@ -143,6 +143,10 @@ pub struct Pass {
     /// stored its target (a step of its own only under `idle_walk_lock = "none"`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cpu_offline_read: bool,
+    /// `next`'s stack was sampled and passed, its state not yet stored (only under
+    /// `task_switch_lock = "none"`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sampled: bool,
 }
 
 /// History kept for properties only; never shown in dmesg. Bits are set when a step does

@@ -18,7 +18,9 @@ use crate::kernel::module::main::{
     coming_notifier_failed, delete_module_going, do_init_module, exit_may_return, free_module, init_may_return,
     module_exit_returns, prepare_coming_module,
 };
-use crate::kernel::sched::core::{schedule, try_to_wake_up};
+use crate::kernel::sched::core::{
+    cond_resched, cond_resched_switches, preempt, preemptible, resume, schedule, try_to_wake_up,
+};
 use crate::kernel::sched::idle::do_idle;
 use crate::kernel::workqueue::{process_one_work, work_queued_for};
 use crate::log::{Log, NoLog};
@@ -242,7 +244,14 @@ impl KlpSystem {
                 if kind == TaskKind::Idle && t.stack.is_empty() && t.tif_patch_pending {
                     out.push(Action::DoIdle(pid));
                 }
+                if cond_resched_switches(s, st, pid) {
+                    out.push(Action::CondResched(pid));
+                }
+                if preemptible(s, st, pid) {
+                    out.push(Action::Preempt(pid));
+                }
             }
+            Context::Preempted => out.push(Action::Resume(pid)),
             Context::Sleeping => {
                 let woken = match sleep_kind(s, st, pid) {
                     Sleeps::Interruptible | Sleeps::Uninterruptible => true,
@@ -276,7 +285,7 @@ impl KlpSystem {
             Action::KlpModuleGoing(m) => delete_module_going(s, &mut n, m, log),
             Action::ModuleFree(m) => free_module(&mut n, m),
             Action::KlpTransitionWork => klp_try_complete_transition(s, &mut n, log),
-            Action::KlpTrySwitchTask(_) => klp_try_switch_task_in_pass(s, &mut n, log),
+            Action::KlpTrySwitchTask(_) | Action::KlpSwitchTaskStore(_) => klp_try_switch_task_in_pass(s, &mut n, log),
             Action::KlpFreePatchWork(p) => klp_free_patch_finish(&mut n, p),
             Action::KlpSendSignals => klp_send_signals(s, &mut n, log),
             Action::Syscall(pid, f) | Action::Call(pid, f) => {
@@ -311,6 +320,9 @@ impl KlpSystem {
             Action::StoresVisible => n.stores_visible()?,
             Action::KlpIdleCpuOffline(_) => klp_idle_cpu_offline(&mut n)?,
             Action::KlpSwitchOfflineIdle(_) => klp_switch_offline_idle(s, &mut n, log)?,
+            Action::Preempt(pid) => preempt(&mut n, pid),
+            Action::Resume(pid) => resume(&mut n, pid),
+            Action::CondResched(pid) => cond_resched(s, &mut n, pid, log),
         }
         Some(n)
     }
@@ -357,6 +369,12 @@ impl KlpSystem {
             }
             Action::KlpSwitchOfflineIdle(p) => {
                 return format!("klp_try_complete_transition(): offline {} switched immediately", s.task_name(*p))
+            }
+            Action::Preempt(_) => "preempted".into(),
+            Action::Resume(_) => "resumes".into(),
+            Action::CondResched(_) => "cond_resched()".into(),
+            Action::KlpSwitchTaskStore(p) => {
+                return format!("klp_try_switch_task({}): patch_state stored", s.task_name(*p))
             }
         };
         match a.task() {

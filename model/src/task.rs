@@ -65,6 +65,9 @@ pub enum Context {
     Running,
     /// Off the CPU inside the kernel: blocked in `schedule()` or, for kthreads, waiting for work.
     Sleeping,
+    /// Preempted in kernel code (`preempt_schedule_irq()`, or `__cond_resched()` under the
+    /// `preempt` knob): off the CPU but runnable, so not `task_curr()`; it resumes where it was.
+    Preempted,
     /// In `copy_process()` on a CPU, between `dup_task_struct()` and `klp_copy_process()`
     /// (only split under `fork_inherits = "tif_before_state"`; the child is not on the task
     /// list yet).
@@ -114,6 +117,11 @@ pub enum SelfSwitch {
     SchedCheck,
     /// `klp_check_stack()` passed; `klp_target_state` not yet read for the store.
     SchedStore,
+    /// As [`SelfSwitch::SchedCheck`], from a `cond_resched()` point (`sched_try_switch =
+    /// "cond_resched"`): the task stays on its CPU afterwards.
+    CondReschedCheck,
+    /// As [`SelfSwitch::SchedStore`], from a `cond_resched()` point.
+    CondReschedStore,
 }
 
 /// The reads of a `klp_ftrace_handler()` in flight: the function called, its func_stack

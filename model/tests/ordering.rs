@@ -46,7 +46,7 @@ fn reachable(scenario: &str, knob: &str, value: &str) -> Vec<State> {
 #[test]
 fn flip_first_self_switch_straddles_the_flip() {
     let states = reachable("history-reverse-order", "reverse_order", "flip_first");
-    assert_eq!(states.len(), 554);
+    assert_eq!(states.len(), 724);
     let window = |ss: SelfSwitch| {
         states.iter().filter(move |st| {
             st.split == Some(Split::ReverseFlipped) && st.tasks.iter().any(|t| t.self_switch == Some(ss))
@@ -65,6 +65,6 @@ fn flip_first_self_switch_straddles_the_flip() {
 #[test]
 fn upstream_has_no_split_states() {
     let states = reachable("history-reverse-order", "reverse_order", "clear_first");
-    assert_eq!(states.len(), 322);
+    assert_eq!(states.len(), 446);
     assert!(states.iter().all(|st| st.split.is_none() && st.tasks.iter().all(|t| t.self_switch.is_none())));
 }

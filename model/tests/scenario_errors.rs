@@ -91,3 +91,21 @@ fn objects_without_functions_and_scenarios_without_functions_parse() {
     let e = err("[[tasks]]\ncomm = \"a\"\n[[patches]]\nname = \"lp1\"\n[[patches.objects]]\nname = \"vmlinux\"\n");
     assert!(e.contains("missing field `funcs`"), "{e}");
 }
+
+#[test]
+fn freezable_and_main_loop_fields() {
+    // A freezable function must sleep.
+    let e = err(&OK.replace("name = \"f\"\n", "name = \"f\"\nfreezable = true\n"));
+    assert!(e.starts_with("t.toml:3:13: functions.freezable: function 'f' is freezable but never sleeps"), "{e}");
+    // Main-loop fields are a kthread's only.
+    let e = err(&OK.replace("comm = \"a\"\n", "comm = \"a\"\nsleeps = \"never\"\n"));
+    assert!(e.starts_with("t.toml:6:10: tasks.sleeps: only a kthread's main loop has `sleeps`"), "{e}");
+    let e =
+        err(&OK.replace("comm = \"a\"\n", "comm = \"a\"\nkind = \"kthread\"\nsleeps = \"never\"\nfreezable = true\n"));
+    assert!(e.starts_with("t.toml:8:13: tasks.freezable: task 'a' is freezable but its main loop never sleeps"), "{e}");
+    let s =
+        parse("t", "t.toml", &OK.replace("comm = \"a\"\n", "comm = \"a\"\nkind = \"kthread\"\ncond_resched = true\n"))
+            .unwrap();
+    let m = s.tasks[0].main_loop;
+    assert_eq!((m.sleeps, m.freezable, m.cond_resched), (klp_model::spec::Sleeps::Interruptible, false, true));
+}

@@ -8,4 +8,5 @@ mod module_lifecycle;
 mod ordering;
 mod proptest_model;
 mod scenario_errors;
+mod sched;
 mod signals;

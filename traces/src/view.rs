@@ -142,6 +142,7 @@ fn context(c: Context) -> &'static str {
         Context::Running => "running",
         Context::Sleeping => "sleeping",
         Context::Offline => "offline",
+        Context::Preempted => "preempted",
     }
 }
 

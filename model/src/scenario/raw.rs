@@ -38,6 +38,11 @@ pub(super) struct RawFunc {
     pub(super) enter_message: Option<String>,
     /// What the original prints just before it returns.
     pub(super) exit_message: Option<String>,
+    /// The sleep sets `TASK_FREEZABLE` (only with `sleeps`).
+    pub(super) freezable: Option<Spanned<bool>>,
+    /// The function has a `cond_resched()` point.
+    #[serde(default)]
+    pub(super) cond_resched: bool,
 }
 
 #[derive(Deserialize)]
@@ -75,6 +80,12 @@ pub(super) struct RawTask {
     pub(super) forks: Spanned<u32>,
     /// Idle tasks only: whether the task's CPU is online at boot (default true).
     pub(super) online: Option<Spanned<bool>>,
+    /// A kthread's main-loop wait for work (default "interruptible"; "never": CPU-bound).
+    pub(super) sleeps: Option<Spanned<Sleeps>>,
+    /// A kthread's main-loop wait is `TASK_FREEZABLE` (`set_freezable()`, `wait_event_freezable()`).
+    pub(super) freezable: Option<Spanned<bool>>,
+    /// A kthread's main loop has a `cond_resched()` point.
+    pub(super) cond_resched: Option<Spanned<bool>>,
 }
 
 fn default_kind() -> crate::task::TaskKind {

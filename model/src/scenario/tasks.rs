@@ -58,6 +58,7 @@ pub(super) fn resolve_tasks(ctx: &Ctx, raw: &[RawTask], func_ref: &FuncRef) -> R
             None => true,
         };
         let entry = t.entry.iter().map(|e| func_ref(e, "tasks.entry")).collect::<Result<Vec<_>, _>>()?;
+        let main_loop = main_loop(ctx, t)?;
         for i in 0..count {
             let comm = if count > 1 { format!("{}-{i}", t.comm.get_ref()) } else { t.comm.get_ref().clone() };
             let list = if t.kind == crate::task::TaskKind::Idle { &mut idle } else { &mut tasks };
@@ -73,7 +74,7 @@ pub(super) fn resolve_tasks(ctx: &Ctx, raw: &[RawTask], func_ref: &FuncRef) -> R
                     ));
                 }
             }
-            list.push(TaskSpec { comm, kind: t.kind, entry: entry.clone(), parent: None, online });
+            list.push(TaskSpec { comm, kind: t.kind, entry: entry.clone(), parent: None, online, main_loop });
             for c in children {
                 list.push(TaskSpec {
                     comm: c,
@@ -81,6 +82,7 @@ pub(super) fn resolve_tasks(ctx: &Ctx, raw: &[RawTask], func_ref: &FuncRef) -> R
                     entry: entry.clone(),
                     parent: Some(parent as Pid),
                     online,
+                    main_loop,
                 });
             }
         }
@@ -91,4 +93,46 @@ pub(super) fn resolve_tasks(ctx: &Ctx, raw: &[RawTask], func_ref: &FuncRef) -> R
     }
     tasks.extend(idle);
     Ok(tasks)
+}
+
+/// A kthread's `sleeps`, `freezable` and `cond_resched` (its main loop); an error for any other
+/// kind of task, whose main loop is user space (user) or `do_idle()` (idle).
+fn main_loop(ctx: &Ctx, t: &RawTask) -> Result<MainLoop, ScenarioError> {
+    let kthread = t.kind == crate::task::TaskKind::Kthread;
+    let refuse = |span: std::ops::Range<usize>, field: &str| {
+        ctx.err(
+            span,
+            field,
+            format!("only a kthread's main loop has `{}`", field.trim_start_matches("tasks.")),
+            Some("set kind = \"kthread\", or put the sleep or cond_resched() point on a [[functions]] entry"),
+        )
+    };
+    let mut m = MainLoop::default();
+    if let Some(s) = &t.sleeps {
+        if !kthread {
+            return Err(refuse(s.span(), "tasks.sleeps"));
+        }
+        m.sleeps = *s.get_ref();
+    }
+    if let Some(f) = &t.freezable {
+        if !kthread {
+            return Err(refuse(f.span(), "tasks.freezable"));
+        }
+        if *f.get_ref() && m.sleeps == Sleeps::Never {
+            return Err(ctx.err(
+                f.span(),
+                "tasks.freezable",
+                format!("task '{}' is freezable but its main loop never sleeps", t.comm.get_ref()),
+                Some("TASK_FREEZABLE marks a sleep: drop `freezable` or `sleeps = \"never\"`"),
+            ));
+        }
+        m.freezable = *f.get_ref();
+    }
+    if let Some(c) = &t.cond_resched {
+        if !kthread {
+            return Err(refuse(c.span(), "tasks.cond_resched"));
+        }
+        m.cond_resched = *c.get_ref();
+    }
+    Ok(m)
 }

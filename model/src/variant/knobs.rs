@@ -186,4 +186,46 @@ knobs! {
                       once for a module loaded mid-transition (before every task switched, and again at completion), \
                       pre_unpatch for one removed mid-transition although no post_patch ran",
     }
+    /// A preempted task is [`crate::task::Context::Preempted`]: off its CPU and runnable, so not
+    /// `task_curr()`; the transition work may check its stack, and it resumes where it was.
+    preempt: enum Preempt = "where a task running kernel code may be preempted (off the CPU, runnable, not task_curr(), \
+              its stack checkable by the transition work)" {
+        Full = "full": "CONFIG_PREEMPT (and PREEMPT_LAZY, PREEMPT_RT): anywhere in kernel code outside preempt-disabled \
+                      sections (kernel/sched/core.c preempt_schedule_irq() on the way back from an interrupt); the \
+                      value that admits the most behaviours",
+        Voluntary = "voluntary": "CONFIG_PREEMPT_VOLUNTARY: only at might_sleep() (might_resched() -> __cond_resched()) and \
+                      cond_resched() points: in a function that may block or has a cond_resched() point",
+        None = "none": "CONFIG_PREEMPT_NONE: only at explicit cond_resched() points (and by blocking in schedule())",
+    }
+    sched_try_switch: enum SchedTrySwitch = "where a task switches itself with a stack check (__klp_sched_try_switch() -> \
+              klp_try_switch_task(current))" {
+        Freezable = "freezable": "upstream since 676e8cf70cb0 (\"sched,livepatch: Untangle cond_resched() and live-patching\"): \
+                      __schedule() calls klp_sched_try_switch(prev), which switches only if prev->__state has \
+                      TASK_FREEZABLE (include/linux/livepatch_sched.h); preemption leaves __state TASK_RUNNING",
+        CondResched = "cond_resched": "v6.4..v6.15 (e3ff7c609f39 \"livepatch,sched: Add livepatch task switching to \
+                      cond_resched()\"): _cond_resched()/dynamic_cond_resched() call klp_sched_try_switch() at every \
+                      cond_resched() point (forced on under full preemption by sched_dynamic_klp_enable()); \
+                      schedule() does not",
+        None = "none": "before v6.4: no self switch with a stack check; kthreads are switched only by the transition \
+                      work's stack check while off their CPU (user tasks also at exit_to_user_mode(), idle tasks in \
+                      do_idle())",
+    }
+    reliable_stack: enum ReliableStack = "whether klp_have_reliable_stack() holds (CONFIG_HAVE_RELIABLE_STACKTRACE)" {
+        Yes = "yes": "x86_64 (ORC), arm64 (v6.x), s390, powerpc64le: klp_try_switch_task() checks stacks",
+        No = "no": "an architecture or config without reliable stack traces: klp_try_switch_task() returns false \
+                      at once (\"we have to rely on other methods (e.g., switching tasks at kernel exit)\"), from the \
+                      transition work and from the task itself; tasks switch only in klp_update_patch_state() \
+                      (exit_to_user_mode(), do_idle()) or by force",
+    }
+    /// Under `none` the work's `klp_try_switch_task()` is two steps: the stack sampled (and
+    /// `task_curr()` tested), then TIF cleared and `patch_state` stored.
+    task_switch_lock: enum TaskSwitchLock = "what keeps a task from running between the transition work's stack check \
+              of it and the store of its patch_state" {
+        TaskCallFunc = "task_call_func": "upstream since v5.16 (00619f7c650e \"sched,livepatch: Use task_call_func()\"): \
+                      klp_check_and_switch_task() runs under the task's pi_lock and runqueue lock; before it \
+                      (v4.12..v5.15) task_rq_lock() held the runqueue lock around the same check and store \
+                      (\"frobbing around with scheduler internals\"), equally safe",
+        None = "none": "design variant without either lock: the stack is sampled, then the state stored, and the task \
+                      may run (wake up, call the function being replaced) in between",
+    }
 }

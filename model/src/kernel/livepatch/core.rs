@@ -37,6 +37,11 @@ use replace::pre_unpatch_replaced;
 /// W1, W2 in docs/kernel-semantics.md), i.e. the code they ran before.
 pub fn klp_enable_patch(spec: &Spec, st: &mut State, p: PatchId, log: &mut impl Log) -> i32 {
     let pi = p as usize;
+    // Before klp_mutex: only a warning since v5.2 (it used to refuse with -EOPNOTSUPP).
+    if spec.variant.reliable_stack == crate::variant::ReliableStack::No {
+        log.line(|| "livepatch: This architecture doesn't have support for the livepatch consistency model.".into());
+        log.line(|| "livepatch: The livepatch transition may never complete.".into());
+    }
     if !klp_is_patch_compatible(spec, st, p) {
         log.line(|| {
             format!(

@@ -15,7 +15,7 @@ pub use complete::{complete_waits_for_handlers, klp_cancel_transition, klp_compl
 pub use idle::{holds_cpus_read_lock, klp_idle_cpu_offline, klp_switch_offline_idle, pass_action};
 pub use switch::{
     __klp_sched_try_switch, klp_check_stack, klp_copy_process, klp_self_switch_continue, klp_try_switch_task,
-    klp_update_patch_state, Caller,
+    klp_try_switch_task_of_pass, klp_update_patch_state, Caller,
 };
 
 use super::core::{klp_free_patch_async, klp_free_replaced_patches_async};
@@ -148,7 +148,7 @@ pub fn klp_try_complete_transition(spec: &Spec, st: &mut State, log: &mut impl L
         free_unused_patches(spec, st, p);
         return;
     }
-    st.pass = Some(Pass { next: 0, complete: true, cpu_offline_read: false });
+    st.pass = Some(Pass { next: 0, complete: true, cpu_offline_read: false, sampled: false });
     advance_pass(spec, st, log);
 }
 
@@ -203,8 +203,14 @@ fn advance_pass(spec: &Spec, st: &mut State, log: &mut impl Log) {
 /// changes no modelled state (idle.rs).
 pub fn klp_try_switch_task_in_pass(spec: &Spec, st: &mut State, log: &mut impl Log) {
     let Some(mut pass) = st.pass else { return };
-    if klp_try_switch_task(spec, st, pass.next, Caller::KlpMutexHolder, log) != Some(true) {
-        pass.complete = false;
+    match klp_try_switch_task_of_pass(spec, st, &mut pass, log) {
+        // Sampled only (task_switch_lock = "none"): the store is the pass's next step.
+        None => {
+            st.pass = Some(pass);
+            return;
+        }
+        Some(false) => pass.complete = false,
+        Some(true) => {}
     }
     pass.next += 1;
     st.pass = Some(pass);

@@ -19,9 +19,14 @@ use crate::variant::IdleWalkLock;
 
 /// The step the running pass takes next for the task at `pass.next`: `klp_try_switch_task()`
 /// for a thread or an online CPU's idle task; for an offline CPU's idle task the switch "at
-/// once", or under `idle_walk_lock = "none"` first the `cpu_online()` read alone.
+/// once", or under `idle_walk_lock = "none"` first the `cpu_online()` read alone; under
+/// `task_switch_lock = "none"` the store after a sampled stack.
 pub fn pass_action(spec: &Spec, st: &State, pass: Pass) -> Action {
     let pid = pass.next;
+    if pass.sampled {
+        // task_switch_lock = "none": the sampled stack passed, the store is next.
+        return Action::KlpSwitchTaskStore(pid);
+    }
     if spec.tasks[pid as usize].kind != TaskKind::Idle {
         return Action::KlpTrySwitchTask(pid);
     }

@@ -11,9 +11,9 @@ use crate::ids::*;
 use crate::log::Log;
 use crate::mutation::Mutation;
 use crate::spec::Spec;
-use crate::state::{Site, State};
+use crate::state::{Pass, Site, State};
 use crate::task::{Context, PatchState, SelfSwitch, TaskKind};
-use crate::variant::{ForkInherits, ReverseOrder, StackCheck};
+use crate::variant::{ForkInherits, ReliableStack, ReverseOrder, StackCheck, TaskSwitchLock};
 
 /// Who switches the task, which decides what it sees of `klp_target_state`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,9 +118,10 @@ pub fn klp_check_stack(spec: &Spec, st: &State, pid: Pid, log: &mut impl Log) ->
 }
 
 /// `task_curr(task)` as `klp_check_and_switch_task()` tests it for a task that is not
-/// `current`: on a CPU. A user task in user mode is taken as preempted (its kernel stack holds
-/// no patched frame, so the check would pass anyway); idle tasks are always current on their
-/// idle CPU and switch in the idle loop instead (`wake_up_if_idle()`).
+/// `current`: on a CPU. A task preempted in kernel code ([`Context::Preempted`]) is runnable
+/// but not current, so its stack is checked. A user task in user mode is taken as preempted
+/// (its kernel stack holds no patched frame, so the check would pass anyway); idle tasks are
+/// always current on their idle CPU and switch in the idle loop instead (`wake_up_if_idle()`).
 fn task_curr(spec: &Spec, st: &State, pid: Pid) -> bool {
     let t = &st.tasks[pid as usize];
     matches!(t.context, Context::Running | Context::Forking) || spec.tasks[pid as usize].kind == TaskKind::Idle
@@ -150,25 +151,67 @@ pub fn klp_try_switch_task(spec: &Spec, st: &mut State, pid: Pid, caller: Caller
     if st.tasks[pid as usize].patch_state == target {
         return Some(true);
     }
-    if caller.split(spec).is_some() {
-        // flip_first: klp_check_stack() and the store each read klp_target_state again.
-        st.tasks[pid as usize].self_switch = Some(SelfSwitch::SchedCheck);
-        return None;
-    }
-    if caller == Caller::KlpMutexHolder && task_curr(spec, st, pid) {
-        log.line(|| format!("livepatch: klp_try_switch_task: {} is running", spec.task_comm_pid(pid)));
+    // "For arches which don't have reliable stack traces, we have to rely on other methods
+    // (e.g., switching tasks at kernel exit)": no message, the task is simply not switched.
+    if spec.variant.reliable_stack == ReliableStack::No {
         return Some(false);
     }
-    if !klp_check_stack(spec, st, pid, log) {
+    if let Some(resume) = caller.split(spec) {
+        // flip_first: klp_check_stack() and the store each read klp_target_state again.
+        st.tasks[pid as usize].self_switch =
+            Some(if resume == Context::Running { SelfSwitch::CondReschedCheck } else { SelfSwitch::SchedCheck });
+        return None;
+    }
+    if !check_and_sample(spec, st, pid, caller, log) {
         return Some(false);
     }
     switch_task(spec, st, pid, target);
     Some(true)
 }
 
-/// `__klp_sched_try_switch()` (v6.4+, from `__schedule()` on the newest kernels): if
-/// TIF_PATCH_PENDING is set, `klp_try_switch_task(current)`. Returns false while a split self
-/// switch is in flight (the task then stays on its CPU).
+/// The test part of `klp_check_and_switch_task()`: not running on another CPU, and
+/// `klp_check_stack()` passes.
+fn check_and_sample(spec: &Spec, st: &State, pid: Pid, caller: Caller, log: &mut impl Log) -> bool {
+    if caller == Caller::KlpMutexHolder && task_curr(spec, st, pid) {
+        log.line(|| format!("livepatch: klp_try_switch_task: {} is running", spec.task_comm_pid(pid)));
+        return false;
+    }
+    klp_check_stack(spec, st, pid, log)
+}
+
+/// The transition work's `klp_try_switch_task()` of the pass's next task: `Some(true)` if the
+/// task is at the target afterwards, `Some(false)` if not, `None` if its stack was only sampled
+/// (`task_switch_lock = "none"`: [`Pass::sampled`] set, the store is the pass's next step).
+/// Atomic because: upstream, `task_call_func()` (see [`klp_try_switch_task`]); under
+/// `task_switch_lock = "none"` nothing holds the task between the sample and the store, which
+/// are therefore two steps (`klp_mutex` still keeps every other livepatch writer out).
+pub fn klp_try_switch_task_of_pass(spec: &Spec, st: &mut State, pass: &mut Pass, log: &mut impl Log) -> Option<bool> {
+    let pid = pass.next;
+    if pass.sampled {
+        // The store after the unlocked sample: clear_tsk_thread_flag(), then
+        // task->patch_state = klp_target_state, whatever the task did since.
+        pass.sampled = false;
+        let target = st.klp_target_state;
+        switch_task(spec, st, pid, target);
+        return Some(true);
+    }
+    if spec.variant.task_switch_lock == TaskSwitchLock::None
+        && st.tasks[pid as usize].patch_state != st.klp_target_state
+        && spec.variant.reliable_stack == ReliableStack::Yes
+    {
+        if !check_and_sample(spec, st, pid, Caller::KlpMutexHolder, log) {
+            return Some(false);
+        }
+        pass.sampled = true;
+        return None;
+    }
+    klp_try_switch_task(spec, st, pid, Caller::KlpMutexHolder, log)
+}
+
+/// `__klp_sched_try_switch()` (v6.4+; from `__schedule()` for a TASK_FREEZABLE sleep on the
+/// newest kernels, from `cond_resched()` in v6.4..v6.15: see the `sched_try_switch` knob and
+/// kernel/sched/core.rs): if TIF_PATCH_PENDING is set, `klp_try_switch_task(current)`.
+/// Returns false while a split self switch is in flight (the task then stays on its CPU).
 pub fn __klp_sched_try_switch(spec: &Spec, st: &mut State, pid: Pid, resume: Context, log: &mut impl Log) -> bool {
     if !st.tasks[pid as usize].tif_patch_pending {
         return true;
@@ -225,6 +268,16 @@ pub fn klp_self_switch_continue(spec: &Spec, st: &mut State, pid: Pid, log: &mut
             let target = target_seen_by_task(st);
             switch_task(spec, st, pid, target);
             st.tasks[pid as usize].context = Context::Sleeping;
+        }
+        // From a cond_resched() point: the task stays on its CPU either way.
+        SelfSwitch::CondReschedCheck => {
+            if klp_check_stack(spec, st, pid, log) {
+                st.tasks[pid as usize].self_switch = Some(SelfSwitch::CondReschedStore);
+            }
+        }
+        SelfSwitch::CondReschedStore => {
+            let target = target_seen_by_task(st);
+            switch_task(spec, st, pid, target);
         }
     }
     Some(())
