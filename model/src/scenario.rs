@@ -224,6 +224,7 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Scenario, Scenario
             module: module_ref(&f.object, "functions.object")?,
             calls,
             sleeps: f.sleeps,
+            new_bodies: Vec::new(),
         });
     }
     let tasks = resolve_tasks(ctx, &raw.tasks, &func_ref)?;
@@ -254,6 +255,8 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Scenario, Scenario
             ));
         }
         let mut objs = Vec::new();
+        // The funcs declared as tables: (old function, its new body, how patching it fails).
+        let mut new_funcs: Vec<(FuncId, Option<FuncBody>, Option<PatchFails>)> = Vec::new();
         for o in &p.objects {
             let module = module_ref(&o.name, "patches.objects.name")?;
             if objs.iter().any(|(m, _, _)| *m == module) {
@@ -266,7 +269,8 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Scenario, Scenario
                 ));
             }
             let mut fs = Vec::new();
-            for f in &o.funcs {
+            for raw_f in &o.funcs {
+                let f = &raw_f.get_ref().name(raw_f.span());
                 let id = func_ref(f, "patches.objects.funcs")?;
                 if funcs[id as usize].module != module {
                     return Err(ctx.err(
@@ -285,6 +289,9 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Scenario, Scenario
                     ));
                 }
                 fs.push(id);
+                if let RawKlpFunc::Table(t) = raw_f.get_ref() {
+                    new_funcs.push((id, new_body(t, &funcs[id as usize], &func_ref)?, t.patch_fails));
+                }
             }
             // An empty list is fine: klp_init_patch_early() only needs `obj->funcs != NULL`
             // (the selftests' callback demo objects patch nothing).
@@ -338,6 +345,17 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Scenario, Scenario
         if let Some(last) = b.patches.last_mut() {
             last.immediate = p.immediate;
         }
+        let patch = b.patches.len() - 1;
+        for (f, body, fails) in new_funcs {
+            if let Some(body) = body {
+                let bodies = &mut funcs[f as usize].new_bodies;
+                bodies.resize(bodies.len().max(patch + 1), None);
+                bodies[patch] = Some(body);
+            }
+            if let Some(k) = b.klp_funcs.iter_mut().find(|k| k.patch as usize == patch && k.old_func == f) {
+                k.patch_fails = fails;
+            }
+        }
     }
     // Slot ids are u8 (ids.rs); nops add slots, so count after klp_add_nops().
     b.add_nops(&funcs);
@@ -378,6 +396,19 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Scenario, Scenario
         mutations: crate::mutation::Mutations::NONE,
     };
     Ok(Scenario { variant, spec, file: ctx.file.to_string() })
+}
+
+/// The body a patch's func table declares for its new function (`klp_func->new_func`): each of
+/// `calls` and `sleeps` defaults to the original's; `None` when it declares neither.
+fn new_body(t: &RawKlpFuncTable, old: &FuncSpec, func_ref: &FuncRef) -> Result<Option<FuncBody>, ScenarioError> {
+    if t.calls.is_none() && t.sleeps.is_none() {
+        return Ok(None);
+    }
+    let calls = match &t.calls {
+        Some(c) => c.iter().map(|c| func_ref(c, "patches.objects.funcs.calls")).collect::<Result<Vec<_>, _>>()?,
+        None => old.calls.clone(),
+    };
+    Ok(Some(FuncBody { calls, sleeps: t.sleeps.unwrap_or(old.sleeps) }))
 }
 
 /// Resolves a function name (and the field it is in) to its id.

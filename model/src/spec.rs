@@ -23,13 +23,45 @@ pub enum Sleeps {
     Forever,
 }
 
+/// What one version of a function does: whom it may call and where it may block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FuncBody {
+    pub calls: Vec<FuncId>,
+    pub sleeps: Sleeps,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FuncSpec {
     pub name: String,
     /// `None` = vmlinux.
     pub module: Option<ModId>,
+    /// The original function's calls.
     pub calls: Vec<FuncId>,
+    /// The original function's sleep.
     pub sleeps: Sleeps,
+    /// The new functions (`klp_func->new_func`) whose body the scenario declares, indexed by
+    /// patch id; `None` or past the end: that patch's version calls and sleeps as the original.
+    /// Read through [`FuncSpec::calls_of`] / [`FuncSpec::sleeps_of`], once per task per state:
+    /// the original costs one branch, a patched frame one bounds-checked index.
+    pub new_bodies: Vec<Option<FuncBody>>,
+}
+
+impl FuncSpec {
+    /// The declared body of version `v`, if it is a patch's new function with its own body.
+    #[inline]
+    fn new_body(&self, v: Version) -> Option<&FuncBody> {
+        self.new_bodies.get(v.patch()? as usize)?.as_ref()
+    }
+    /// The functions version `v` may call (a nop runs the original: [`Version::ORIGINAL`]).
+    #[inline]
+    pub fn calls_of(&self, v: Version) -> &[FuncId] {
+        self.new_body(v).map_or(&self.calls, |b| &b.calls)
+    }
+    /// Where version `v` may block.
+    #[inline]
+    pub fn sleeps_of(&self, v: Version) -> Sleeps {
+        self.new_body(v).map_or(self.sleeps, |b| b.sleeps)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,6 +126,23 @@ pub struct KlpFuncSpec {
     pub old_func: FuncId,
     /// `func->nop`: a dynamic func of an atomic-replace patch that runs the original code.
     pub nop: bool,
+    /// How `klp_patch_func()` fails when it must register this function's ftrace handler
+    /// (the first func on its `func_stack`); `None`: it succeeds.
+    pub patch_fails: Option<PatchFails>,
+}
+
+/// A failure of `klp_patch_func()` (kernel/livepatch/patch.c) the scenario declares for a func:
+/// each is a property of the old function's ftrace site, so it strikes only when no `klp_ops`
+/// exists for it yet (a func pushed on an existing `func_stack` cannot fail).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PatchFails {
+    /// `register_ftrace_function()` returns -EBUSY: another `FTRACE_OPS_FL_IPMODIFY` user
+    /// (a kprobe with a post handler, another live patching tool) already owns the function.
+    Ipmodify,
+    /// `klp_get_ftrace_location()` finds no ftrace location (-EINVAL; arches that translate the
+    /// address, e.g. powerpc's global entry point).
+    NoFtraceLocation,
 }
 
 /// Whether admin commands run as a script or as a set in any order.
@@ -317,7 +366,7 @@ impl PatchBuilder {
         let mut ids = Vec::new();
         for &old_func in funcs {
             ids.push(self.klp_funcs.len() as KlpFuncId);
-            self.klp_funcs.push(KlpFuncSpec { patch, obj, old_func, nop });
+            self.klp_funcs.push(KlpFuncSpec { patch, obj, old_func, nop, patch_fails: None });
         }
         self.objs.push(ObjSpec { patch, module, dynamic, callbacks, funcs: ids });
         obj
@@ -356,7 +405,13 @@ impl PatchBuilder {
             match existing {
                 Some(o) => {
                     let id = self.klp_funcs.len() as KlpFuncId;
-                    self.klp_funcs.push(KlpFuncSpec { patch: p as PatchId, obj: o, old_func: f, nop: true });
+                    self.klp_funcs.push(KlpFuncSpec {
+                        patch: p as PatchId,
+                        obj: o,
+                        old_func: f,
+                        nop: true,
+                        patch_fails: None,
+                    });
                     self.objs[o as usize].funcs.push(id);
                 }
                 None => {

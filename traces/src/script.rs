@@ -215,7 +215,9 @@ fn choose(model: &KlpSystem, st: &State, enabled: &[Action], work: &mut [Work]) 
                 Some(&f) => Action::Call(p, f),
                 None => continue,
             },
-            (Work::Running, Context::Running, Some(fr)) if spec.funcs[fr.func as usize].sleeps == Sleeps::Never => {
+            (Work::Running, Context::Running, Some(fr))
+                if spec.funcs[fr.func as usize].sleeps_of(fr.version) == Sleeps::Never =>
+            {
                 Action::Return(p)
             }
             (Work::Running, Context::Running, Some(_)) => Action::Schedule(p),
