@@ -7,3 +7,4 @@ mod ordering;
 mod proptest_model;
 mod scenario_errors;
 mod signals;
+mod sysfs;
