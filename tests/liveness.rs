@@ -137,8 +137,8 @@ fn an_uninterruptible_sleep_ends_by_itself() {
 #[test]
 fn busy_target_module_stalls_the_transition_and_pins_the_patch() {
     let (n, lives) = run("shipped:selftest-callbacks-09-busy-target-module", &[], 2);
-    assert_eq!(n, 1182);
-    assert_eq!(verdicts(&lives), [Violated, Holds, Violated, Holds]);
+    assert_eq!(n, 1068);
+    assert_eq!(verdicts(&lives), [Violated, Holds, Holds, Holds]);
     let (_, steps, start) = &lives[0];
     // The kworker sleeps forever in the old busymod_work_func(): the patching transition
     // stays pending until the administrator reverses or forces it.
@@ -158,24 +158,10 @@ fn busy_target_module_stalls_the_transition_and_pins_the_patch() {
         ]
     );
     assert_eq!(*start, Some(8));
-    // The kworker is switched first (schedule() with an empty stack), then enters the new
-    // busymod_work_func() and sleeps there forever: the unpatching transition that disable
-    // starts can never complete, and the script has no echo 1 > enabled to reverse it.
-    let (_, steps, start) = &lives[2];
-    assert_eq!(
-        steps,
-        &[
-            "% insmod test_modules/test_klp_callbacks_busy.ko",
-            "klp_module_coming(test_klp_callbacks_busy)",
-            "do_init_module(test_klp_callbacks_busy): MODULE_STATE_LIVE",
-            "% insmod test_modules/test_klp_callbacks_demo.ko",
-            "kworker/0:1: schedule()",
-            "kworker/0:1: wake up",
-            "kworker/0:1: call busymod_work_func()",
-            "kworker/0:1: schedule()",
-        ]
-    );
-    assert_eq!(*start, None);
+    // The demo's patched_work_func() never sleeps: a kworker running it cannot keep the
+    // unpatching transition that disable starts pending, so the patch is always removable
+    // (version-blind, it slept forever in the new function too: tests/versions.rs).
+    assert_eq!(lives[2], (Holds, Vec::<String>::new(), None));
 }
 
 #[test]
@@ -250,7 +236,7 @@ fn check_writes_a_lasso_trace_and_replay_confirms_it() {
     assert_eq!(o.status.code(), Some(1), "{t}");
     assert!(t.contains("transition_completes                       VIOLATED     lasso: 8 + 2 steps"), "{t}");
     assert!(t.contains("module_load_completes                      holds"), "{t}");
-    assert!(t.contains("patch_removable_without_force              VIOLATED     8 steps"), "{t}");
+    assert!(t.contains("patch_removable_without_force              holds"), "{t}");
     assert!(t.contains("cycle: steps 9..10 repeat forever"), "{t}");
     let file = out.path().join("selftest-callbacks-09-busy-target-module--transition_completes.json");
     let trace = klp_traces::read_json(&file).unwrap();
