@@ -135,7 +135,7 @@ pub fn handler_split(spec: &Spec) -> bool {
 
 /// `klp_patch_object()`: push every func of `obj` on its function's func_stack
 /// (`klp_patch_func()`: `list_add_rcu()` at the head) and mark it patched. Returns 0, or the
-/// errno of the first `klp_patch_func()` that fails (see [`klp_patch_func_fails`]): then
+/// errno of the first `klp_patch_func()` that fails (`klp_patch_func_fails()` below): then
 /// `klp_unpatch_object()` has taken the funcs it pushed off again and the object is not
 /// patched.
 /// Atomic because: `klp_mutex`; a func pushed and taken off again within the step is invisible
