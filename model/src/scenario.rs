@@ -230,6 +230,15 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Scenario, Scenario
         });
     }
     let tasks = resolve_tasks(ctx, &raw.tasks, &func_ref)?;
+    // Patches, objects, funcs.
+    if raw.patches.is_empty() {
+        return Err(ctx.err(
+            0..0,
+            "patches",
+            "a scenario needs at least one livepatch: without one there is nothing to check".into(),
+            Some("add a [[patches]] table with one [[patches.objects]]"),
+        ));
+    }
     let (b, patch_by_name) = resolve_patches(ctx, &raw.patches, &mut funcs, &mod_by_name, &module_ref, &func_ref)?;
     let admin = resolve_admin(ctx, raw.admin.as_ref(), &patch_by_name, &module_ref)?;
     let max_stack = *raw.bounds.max_stack.get_ref();

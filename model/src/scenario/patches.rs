@@ -16,14 +16,6 @@ pub(super) fn resolve_patches(
     module_ref: &ModuleRef,
     func_ref: &FuncRef,
 ) -> Result<(PatchBuilder, BTreeMap<String, usize>), ScenarioError> {
-    if raw.is_empty() {
-        return Err(ctx.err(
-            0..0,
-            "patches",
-            "a scenario needs at least one livepatch: without one there is nothing to check".into(),
-            Some("add a [[patches]] table with one [[patches.objects]]"),
-        ));
-    }
     let mut b = PatchBuilder::default();
     let mut patch_by_name = BTreeMap::new();
     for p in raw {
