@@ -15,3 +15,4 @@ mod reliability;
 mod seed;
 mod selftests;
 mod traces;
+mod versions;

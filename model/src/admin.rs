@@ -98,8 +98,12 @@ fn changes_kernel_state(spec: &Spec, st: &State, op: AdminOp) -> bool {
 fn script_wait_done(spec: &Spec, st: &State, op: AdminOp) -> bool {
     match op {
         AdminOp::InsmodPatch(p) => st.klp_transition_patch != Some(p),
-        // The sysfs directory vanishes; a registered patch (reenable_disabled) stays.
-        AdminOp::Disable(p) => st.patches[p as usize].life != PatchLife::Listed || klp_registered_disabled(spec, st, p),
+        // The sysfs directory vanishes: klp_free_patch_finish() puts its kobject, so a patch
+        // still Freeing has it. A registered patch (reenable_disabled) stays.
+        AdminOp::Disable(p) => {
+            !matches!(st.patches[p as usize].life, PatchLife::Listed | PatchLife::Freeing)
+                || klp_registered_disabled(spec, st, p)
+        }
         AdminOp::InsmodModule(m) => !st.mods[m as usize].state.is_coming(),
         AdminOp::RmmodModule(m) => !st.mods[m as usize].state.is_going(),
         AdminOp::RmmodPatch(_) | AdminOp::Enable(_) | AdminOp::Force(_) => true,

@@ -49,20 +49,21 @@ pub fn module_exit_began(spec: &Spec, st: &State, pid: Pid) -> bool {
     spec.funcs[fr.func as usize].module.is_some_and(|m| st.mods[m as usize].state.is_going())
 }
 
-/// The functions a running task may call next: the callees of its innermost frame, or its
-/// entry points when it has no frame.
+/// The functions a running task may call next: the callees of the version its innermost frame
+/// runs (a patch's new function may call others than the original), or its entry points when
+/// it has no frame.
 pub fn callees<'a>(spec: &'a Spec, st: &State, pid: Pid) -> &'a [FuncId] {
     match st.tasks[pid as usize].stack.last() {
         None => &spec.tasks[pid as usize].entry,
-        Some(fr) => &spec.funcs[fr.func as usize].calls,
+        Some(fr) => spec.funcs[fr.func as usize].calls_of(fr.version),
     }
 }
 
-/// Where the task would block: its innermost function's `sleeps`, or a kthread waiting for
-/// work with no frames.
+/// Where the task would block: the `sleeps` of the version its innermost frame runs, or a
+/// kthread waiting for work with no frames.
 pub fn sleep_kind(spec: &Spec, st: &State, pid: Pid) -> Sleeps {
     match st.tasks[pid as usize].stack.last() {
-        Some(fr) => spec.funcs[fr.func as usize].sleeps,
+        Some(fr) => spec.funcs[fr.func as usize].sleeps_of(fr.version),
         None if spec.tasks[pid as usize].kind == TaskKind::Kthread => spec.tasks[pid as usize].main_loop.sleeps,
         None => Sleeps::Never,
     }

@@ -17,11 +17,13 @@ use toml::Spanned;
 mod admin;
 mod diag;
 mod modules;
+mod patches;
 mod raw;
 mod tasks;
 
 use admin::resolve_admin;
 use modules::resolve_module_code;
+use patches::resolve_patches;
 use raw::*;
 use tasks::resolve_tasks;
 
@@ -241,6 +243,7 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Scenario, Scenario
             messages: FuncMessages { enter: f.enter_message.clone(), exit: f.exit_message.clone() },
             freezable,
             cond_resched: f.cond_resched,
+            new_bodies: Vec::new(),
         });
     }
     let tasks = resolve_tasks(ctx, &raw.tasks, &func_ref)?;
@@ -254,123 +257,7 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Scenario, Scenario
             Some("add a [[patches]] table with one [[patches.objects]]"),
         ));
     }
-    let mut b = PatchBuilder::default();
-    let mut patch_by_name = BTreeMap::new();
-    for p in &raw.patches {
-        if b.patches.len() == MAX_PATCHES {
-            return Err(too_many(ctx, p.name.span(), "patches", MAX_PATCHES, "PatchId"));
-        }
-        if patch_by_name.insert(p.name.get_ref().clone(), b.patches.len()).is_some()
-            || mod_by_name.contains_key(p.name.get_ref())
-            || p.name.get_ref() == "vmlinux"
-        {
-            return Err(ctx.err(
-                p.name.span(),
-                "patches.name",
-                format!("duplicate or reserved name '{}'", p.name.get_ref()),
-                Some("patch and module names share one namespace (they are all modules); \"vmlinux\" is the kernel"),
-            ));
-        }
-        let mut objs = Vec::new();
-        for o in &p.objects {
-            let module = module_ref(&o.name, "patches.objects.name")?;
-            if objs.iter().any(|(m, _, _)| *m == module) {
-                let span = o.name.as_ref().map(|n| n.span()).unwrap_or(p.name.span());
-                return Err(ctx.err(
-                    span,
-                    "patches.objects.name",
-                    "two objects for the same module in one patch".into(),
-                    Some("merge their funcs into one [[patches.objects]] table"),
-                ));
-            }
-            let mut fs = Vec::new();
-            for f in &o.funcs {
-                let id = func_ref(f, "patches.objects.funcs")?;
-                if funcs[id as usize].module != module {
-                    return Err(ctx.err(
-                        f.span(),
-                        "patches.objects.funcs",
-                        format!("function '{}' does not belong to this object", f.get_ref()),
-                        Some("set functions.object to the module the function lives in"),
-                    ));
-                }
-                if fs.contains(&id) {
-                    return Err(ctx.err(
-                        f.span(),
-                        "patches.objects.funcs",
-                        format!("function '{}' listed twice", f.get_ref()),
-                        Some("list each function once per object"),
-                    ));
-                }
-                fs.push(id);
-            }
-            // An empty list is fine: klp_init_patch_early() only needs `obj->funcs != NULL`
-            // (the selftests' callback demo objects patch nothing).
-            let pre_patch = match &o.callbacks.pre_patch {
-                Some(r) if *r.get_ref() > 0 || *r.get_ref() < -4095 => {
-                    return Err(ctx.err(
-                        r.span(),
-                        "patches.objects.callbacks.pre_patch",
-                        format!("{} is not 0 or a negative errno", r.get_ref()),
-                        Some("pre_patch = 0 (success) or -19 (-ENODEV), any -4095..=0"),
-                    ))
-                }
-                r => r.as_ref().map(|r| *r.get_ref()),
-            };
-            let cb = Callbacks {
-                pre_patch,
-                post_patch: o.callbacks.post_patch,
-                pre_unpatch: o.callbacks.pre_unpatch,
-                post_unpatch: o.callbacks.post_unpatch,
-            };
-            objs.push((module, fs, cb));
-        }
-        if objs.is_empty() {
-            return Err(ctx.err(
-                p.name.span(),
-                "patches.objects",
-                "a patch needs at least one object (klp_enable_patch: -EINVAL)".into(),
-                Some("add [[patches.objects]] with name = \"vmlinux\" and funcs = [...]"),
-            ));
-        }
-        let mut ids = BTreeMap::new();
-        for s in &p.states {
-            if ids.insert(s.id, s.version).is_some() {
-                return Err(ctx.err(
-                    p.name.span(),
-                    "patches.states",
-                    format!("state id {} listed twice", s.id),
-                    Some("a klp_state id appears once per patch"),
-                ));
-            }
-        }
-        b.add_patch(p.name.get_ref().clone(), p.replace, p.states.iter().map(|s| (s.id, s.version)).collect(), objs);
-        if p.immediate && p.replace {
-            return Err(ctx.err(
-                p.name.span(),
-                "patches.immediate",
-                "`immediate` (v4.12..v4.15) and `replace` (v5.1+) never existed together".into(),
-                None,
-            ));
-        }
-        if let Some(last) = b.patches.last_mut() {
-            last.immediate = p.immediate;
-        }
-    }
-    // Slot ids are u8 (ids.rs); nops add slots, so count after klp_add_nops().
-    b.add_nops(&funcs);
-    if b.klp_funcs.len() > u8::MAX as usize || b.objs.len() > u8::MAX as usize {
-        return Err(ctx.err(
-            raw.patches[0].name.span(),
-            "patches",
-            format!(
-                "{} klp_func and {} klp_object slots (nops included); at most 255 each",
-                b.klp_funcs.len(),
-                b.objs.len()
-            ),
-            Some("patch fewer functions, or fewer patches with replace = true"),
-        ));
-    }
+    let (b, patch_by_name) = resolve_patches(ctx, &raw.patches, &mut funcs, &mod_by_name, &module_ref, &func_ref)?;
     let admin = resolve_admin(ctx, raw.admin.as_ref(), &patch_by_name, &module_ref, &tasks)?;
     let max_stack = *raw.bounds.max_stack.get_ref();
     if max_stack == 0 || max_stack > MAX_STACK {

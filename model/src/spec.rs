@@ -8,6 +8,9 @@ use crate::task::TaskKind;
 use crate::variant::{DisableVia, Variant};
 use serde::{Deserialize, Serialize};
 
+mod builder;
+pub(crate) use builder::PatchBuilder;
+
 /// Where a task may block inside a function (`schedule()`), and who wakes it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -28,12 +31,21 @@ pub enum Sleeps {
     UntilModuleExit,
 }
 
+/// What one version of a function does: whom it may call and where it may block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FuncBody {
+    pub calls: Vec<FuncId>,
+    pub sleeps: Sleeps,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FuncSpec {
     pub name: String,
     /// `None` = vmlinux.
     pub module: Option<ModId>,
+    /// The original function's calls.
     pub calls: Vec<FuncId>,
+    /// The original function's sleep.
     pub sleeps: Sleeps,
     /// Its sleep sets `TASK_FREEZABLE` (`wait_event_freezable()`, a freezable kthread's wait):
     /// where `__schedule()` switches the task (`sched_try_switch = "freezable"`).
@@ -44,6 +56,29 @@ pub struct FuncSpec {
     /// What the original prints (`pr_info()`, with its module's `pr_fmt` prefix) when it is
     /// entered and just before it returns (the busy module's "busymod_work_func enter"/"exit").
     pub messages: FuncMessages,
+    /// The new functions (`klp_func->new_func`) whose body the scenario declares, indexed by
+    /// patch id; `None` or past the end: that patch's version calls and sleeps as the original.
+    /// Read through [`FuncSpec::calls_of`] / [`FuncSpec::sleeps_of`], once per task per state:
+    /// the original costs one branch, a patched frame one bounds-checked index.
+    pub new_bodies: Vec<Option<FuncBody>>,
+}
+
+impl FuncSpec {
+    /// The declared body of version `v`, if it is a patch's new function with its own body.
+    #[inline]
+    fn new_body(&self, v: Version) -> Option<&FuncBody> {
+        self.new_bodies.get(v.patch()? as usize)?.as_ref()
+    }
+    /// The functions version `v` may call (a nop runs the original: [`Version::ORIGINAL`]).
+    #[inline]
+    pub fn calls_of(&self, v: Version) -> &[FuncId] {
+        self.new_body(v).map_or(&self.calls, |b| &b.calls)
+    }
+    /// Where version `v` may block.
+    #[inline]
+    pub fn sleeps_of(&self, v: Version) -> Sleeps {
+        self.new_body(v).map_or(self.sleeps, |b| b.sleeps)
+    }
 }
 
 /// A function's `pr_info()` lines on entry and before its return.
@@ -183,6 +218,23 @@ pub struct KlpFuncSpec {
     pub old_func: FuncId,
     /// `func->nop`: a dynamic func of an atomic-replace patch that runs the original code.
     pub nop: bool,
+    /// How `klp_patch_func()` fails when it must register this function's ftrace handler
+    /// (the first func on its `func_stack`); `None`: it succeeds.
+    pub patch_fails: Option<PatchFails>,
+}
+
+/// A failure of `klp_patch_func()` (kernel/livepatch/patch.c) the scenario declares for a func:
+/// each is a property of the old function's ftrace site, so it strikes only when no `klp_ops`
+/// exists for it yet (a func pushed on an existing `func_stack` cannot fail).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PatchFails {
+    /// `register_ftrace_function()` returns -EBUSY: another `FTRACE_OPS_FL_IPMODIFY` user
+    /// (a kprobe with a post handler, another live patching tool) already owns the function.
+    Ipmodify,
+    /// `klp_get_ftrace_location()` finds no ftrace location (-EINVAL; arches that translate the
+    /// address, e.g. powerpc's global entry point).
+    NoFtraceLocation,
 }
 
 /// Whether admin commands run as a script or as a set in any order.
@@ -375,94 +427,6 @@ impl Spec {
         match v.patch() {
             None => self.funcs[f as usize].name.clone(),
             Some(p) => format!("{}'{}", self.funcs[f as usize].name, self.patches[p as usize].name),
-        }
-    }
-}
-
-/// Builds the flat object and func slot tables.
-#[derive(Default)]
-pub(crate) struct PatchBuilder {
-    pub patches: Vec<PatchSpec>,
-    pub objs: Vec<ObjSpec>,
-    pub klp_funcs: Vec<KlpFuncSpec>,
-}
-
-impl PatchBuilder {
-    pub fn add_patch(
-        &mut self,
-        name: String,
-        replace: bool,
-        states: Vec<(u32, u32)>,
-        objs: Vec<(Option<ModId>, Vec<FuncId>, Callbacks)>,
-    ) {
-        let patch = self.patches.len() as PatchId;
-        let mut ids = Vec::new();
-        for (module, funcs, callbacks) in objs {
-            ids.push(self.add_obj(patch, module, false, callbacks, &funcs, false));
-        }
-        self.patches.push(PatchSpec { name, replace, states, objs: ids, immediate: false, derived: false });
-    }
-
-    fn add_obj(
-        &mut self,
-        patch: PatchId,
-        module: Option<ModId>,
-        dynamic: bool,
-        callbacks: Callbacks,
-        funcs: &[FuncId],
-        nop: bool,
-    ) -> ObjId {
-        let obj = self.objs.len() as ObjId;
-        let mut ids = Vec::new();
-        for &old_func in funcs {
-            ids.push(self.klp_funcs.len() as KlpFuncId);
-            self.klp_funcs.push(KlpFuncSpec { patch, obj, old_func, nop });
-        }
-        self.objs.push(ObjSpec { patch, module, dynamic, callbacks, funcs: ids });
-        obj
-    }
-
-    /// `klp_add_nops()` can only add a nop for a function that some other patch patches; every
-    /// such slot is allocated here and exists at run time only when an older patch in
-    /// `klp_patches` patches that function when the replace patch is enabled.
-    pub fn add_nops(&mut self, funcs: &[FuncSpec]) {
-        for p in 0..self.patches.len() {
-            if self.patches[p].replace {
-                self.add_nops_for(p, funcs);
-            }
-        }
-    }
-
-    /// The nop slots of replace patch `p`: one per function another patch patches and `p` does not.
-    pub fn add_nops_for(&mut self, p: usize, funcs: &[FuncSpec]) {
-        let own: Vec<FuncId> = self.patches[p]
-            .objs
-            .iter()
-            .flat_map(|&o| self.objs[o as usize].funcs.iter().map(|&k| self.klp_funcs[k as usize].old_func))
-            .collect();
-        let mut others: Vec<FuncId> = self
-            .klp_funcs
-            .iter()
-            .filter(|k| k.patch as usize != p && !k.nop)
-            .map(|k| k.old_func)
-            .filter(|f| !own.contains(f))
-            .collect();
-        others.sort_unstable();
-        others.dedup();
-        for f in others {
-            let module = funcs[f as usize].module;
-            let existing = self.patches[p].objs.iter().copied().find(|&o| self.objs[o as usize].module == module);
-            match existing {
-                Some(o) => {
-                    let id = self.klp_funcs.len() as KlpFuncId;
-                    self.klp_funcs.push(KlpFuncSpec { patch: p as PatchId, obj: o, old_func: f, nop: true });
-                    self.objs[o as usize].funcs.push(id);
-                }
-                None => {
-                    let o = self.add_obj(p as PatchId, module, true, Callbacks::default(), &[f], true);
-                    self.patches[p].objs.push(o);
-                }
-            }
         }
     }
 }

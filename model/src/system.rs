@@ -99,6 +99,7 @@ impl KlpSystem {
             ghost: Ghost::default(),
             completing: None,
             split: None,
+            klp_signals_sent: LogOnly(false),
         }
     }
 

@@ -109,3 +109,39 @@ fn freezable_and_main_loop_fields() {
     let m = s.tasks[0].main_loop;
     assert_eq!((m.sleeps, m.freezable, m.cond_resched), (klp_model::spec::Sleeps::Interruptible, false, true));
 }
+
+/// A patch's func as a table: its new function's `calls` and `sleeps` (default: the
+/// original's) and how patching it fails.
+const VERSIONS: &str = "[[functions]]\nname = \"f\"\ncalls = [\"g\"]\nsleeps = \"forever\"\n[[functions]]\nname = \"g\"\n[[functions]]\nname = \"h\"\n\n[[tasks]]\ncomm = \"a\"\nentry = [\"f\"]\n\n[[patches]]\nname = \"lp1\"\n[[patches.objects]]\nfuncs = [{ name = \"f\", calls = [\"h\"], sleeps = \"never\" }, \"g\"]\n[[patches]]\nname = \"lp2\"\n[[patches.objects]]\nfuncs = [{ name = \"f\", patch_fails = \"ipmodify\" }]\n";
+
+#[test]
+fn patch_funcs_declare_their_new_body() {
+    use klp_model::ids::Version;
+    use klp_model::spec::{PatchFails, Sleeps};
+    let s = parse("t", "t.toml", VERSIONS).unwrap();
+    let f = &s.funcs[0];
+    assert_eq!((f.calls_of(Version::ORIGINAL), f.sleeps_of(Version::ORIGINAL)), (&[1][..], Sleeps::Forever));
+    assert_eq!((f.calls_of(Version::of_patch(0)), f.sleeps_of(Version::of_patch(0))), (&[2][..], Sleeps::Never));
+    // lp2 declares no body: its new function calls and sleeps as the original.
+    assert_eq!((f.calls_of(Version::of_patch(1)), f.sleeps_of(Version::of_patch(1))), (&[1][..], Sleeps::Forever));
+    let fails: Vec<_> = s.klp_funcs.iter().map(|k| (k.patch, k.old_func, k.patch_fails)).collect();
+    assert_eq!(fails, [(0, 0, None), (0, 1, None), (1, 0, Some(PatchFails::Ipmodify))]);
+}
+
+#[test]
+fn bad_patch_func_tables_name_line_and_field() {
+    let e = err(&VERSIONS.replace("calls = [\"h\"]", "calls = [\"hh\"]"));
+    assert!(e.starts_with("t.toml:17:33: patches.objects.funcs.calls: unknown function 'hh'"), "{e}");
+    assert!(e.ends_with("hint: did you mean 'h'?"), "{e}");
+    let e = err(&VERSIONS.replace("sleeps = \"never\"", "sleep = \"never\""));
+    assert!(e.starts_with("t.toml:17:") && e.contains("unknown field `sleep`"), "{e}");
+    let e = err(&VERSIONS.replace("\"ipmodify\"", "\"kprobe\""));
+    assert!(e.starts_with("t.toml:21:") && e.contains("unknown variant `kprobe`"), "{e}");
+    let e = err(&VERSIONS.replace("{ name = \"f\", patch_fails", "{ nam = \"f\", patch_fails"));
+    assert!(e.starts_with("t.toml:21:") && e.contains("`nam`"), "{e}");
+    let e = err(&VERSIONS.replace("\"g\"]\n[[patches]]", "3]\n[[patches]]"));
+    assert!(e.starts_with("t.toml:17:59: patches.objects.funcs: invalid type: integer `3`"), "{e}");
+    assert!(e.contains("expected a function name, or a table"), "{e}");
+    let e = err(&VERSIONS.replace("patch_fails = \"ipmodify\" }]", "patch_fails = \"ipmodify\" }, \"f\"]"));
+    assert!(e.starts_with("t.toml:21:52: patches.objects.funcs: function 'f' listed twice"), "{e}");
+}

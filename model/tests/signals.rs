@@ -53,3 +53,36 @@ fn fork_copies_patch_state_and_tif_together() {
     assert_eq!(child.context, Context::Forked);
     assert_eq!((child.patch_state, child.tif_patch_pending), (parent.patch_state, parent.tif_patch_pending));
 }
+
+/// `pr_notice("signaling remaining tasks")` only when `klp_signals_cnt == SIGNALS_TIMEOUT`: the
+/// first send of a transition prints it, later sends do not, and `klp_start_transition()`
+/// (here: the reversal's) resets the counter.
+#[test]
+fn signals_notice_once_per_transition() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/stack-check.toml");
+    let m = KlpSystem::new(klp_model::scenario::load(&path).unwrap(), Vec::new);
+    let mut st = m.init_state();
+    for a in [Action::Syscall(0, 0), Action::Admin(0), Action::KlpTrySwitchTask(0), Action::Schedule(0)] {
+        st = m.step(&st, a, &mut NoLog).unwrap();
+    }
+    let mut log = Dmesg::default();
+    st = m.step(&st, Action::KlpSendSignals, &mut log).unwrap();
+    assert_eq!(log.0, ["livepatch: signaling remaining tasks"]);
+    // Woken, cat sleeps again in the old vfs_read: the next send wakes it silently.
+    st = m.step(&st, Action::Schedule(0), &mut NoLog).unwrap();
+    let mut log = Dmesg::default();
+    st = m.step(&st, Action::KlpSendSignals, &mut log).unwrap();
+    assert!(log.0.is_empty(), "{:?}", log.0);
+    assert_eq!(st.tasks[0].context, Context::Running);
+    // The bit only changes a log line: the state is the one the first send reached.
+    st = m.step(&st, Action::Schedule(0), &mut NoLog).unwrap();
+    let once = {
+        let mut s = m.init_state();
+        for a in [Action::Syscall(0, 0), Action::Admin(0), Action::KlpTrySwitchTask(0), Action::Schedule(0)] {
+            s = m.step(&s, a, &mut NoLog).unwrap();
+        }
+        s
+    };
+    assert!(st.klp_signals_sent.0 && !once.klp_signals_sent.0);
+    assert_eq!(st, once);
+}

@@ -10,3 +10,4 @@ mod proptest_model;
 mod scenario_errors;
 mod sched;
 mod signals;
+mod sysfs;

@@ -62,7 +62,7 @@ pub fn derive(model: &KlpSystem, st: &State, property: &str, steps: usize, last:
         .collect();
     let mut next_calls = Vec::new();
     if let Some(top) = t.stack.last() {
-        for &c in &spec.funcs[top.func as usize].calls {
+        for &c in spec.funcs[top.func as usize].calls_of(top.version) {
             if spec.is_patchable(c) {
                 let v = version_for(spec, st, c, t.patch_state);
                 next_calls.push(format!("{} > {}", frame_name(spec, top.func, top.version), frame_name(spec, c, v)));

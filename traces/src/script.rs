@@ -210,7 +210,7 @@ fn choose(model: &KlpSystem, st: &State, enabled: &[Action]) -> Option<Action> {
                 None => continue,
             },
             (Context::Running, Some(fr)) if runs_work(model, st, pid) => {
-                let sleeps = spec.funcs[fr.func as usize].sleeps;
+                let sleeps = spec.funcs[fr.func as usize].sleeps_of(fr.version);
                 if sleeps == Sleeps::Never || enabled.contains(&Action::Return(p)) && sleeps == Sleeps::UntilModuleExit
                 {
                     Action::Return(p)

@@ -75,15 +75,23 @@ fn field_parts(src: &str, offset: usize) -> (Vec<String>, bool) {
             }
         }
     }
-    // Keys on this line before the offset: the first (outer) and the last (innermost).
-    let keys: Vec<&str> = this_line.match_indices('=').filter_map(|(i, _)| trailing_key(&this_line[..i])).collect();
+    // Keys on this line before the offset: the first (outer) and the last (innermost) of the
+    // inline table the offset is in; none of an inline table already closed (a list element
+    // after `{ ... }`, as in `funcs = [{ name = "f" }, 3]`).
+    let depth = |s: &str| s.matches('{').count() as isize - s.matches('}').count() as isize;
+    let here = depth(this_line);
+    let keys: Vec<(&str, isize)> = this_line
+        .match_indices('=')
+        .filter_map(|(i, _)| Some((trailing_key(&this_line[..i])?, depth(&this_line[..i]))))
+        .collect();
     if let Some(first) = keys.first() {
-        parts.push(first.to_string());
+        parts.push(first.0.to_string());
     }
-    if let Some(last) = keys.last().filter(|_| keys.len() > 1) {
-        parts.push(last.to_string());
+    let inner = keys.iter().skip(1).rev().find(|k| here > 0 && k.1 == here);
+    if let Some(last) = inner {
+        parts.push(last.0.to_string());
     }
-    (parts, keys.len() > 1)
+    (parts, inner.is_some())
 }
 
 /// Field, message and hint for an error of the TOML parser or of serde.
@@ -143,6 +151,9 @@ mod tests {
         let src = "[admin]\nops = [\n  { op = 3 },\n]\n";
         assert_eq!(field_at(src, src.find('3').unwrap()), "admin.ops.op");
         assert_eq!(field_at("x = 1", 4), "x");
+        let src = "[[patches.objects]]\nfuncs = [{ name = \"f\", sleeps = \"never\" }, 3]\n";
+        assert_eq!(field_at(src, src.find('3').unwrap()), "patches.objects.funcs");
+        assert_eq!(field_at(src, src.find("\"never").unwrap()), "patches.objects.funcs.sleeps");
         assert_eq!(field_at("a = 1\n[tasks]\n", 6), "tasks");
         assert_eq!(line_col("a\nbé", 4), (2, 2));
     }

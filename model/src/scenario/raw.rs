@@ -125,9 +125,55 @@ pub(super) struct RawState {
 pub(super) struct RawObject {
     /// "vmlinux" (default) or a target module's name.
     pub(super) name: Option<Spanned<String>>,
-    pub(super) funcs: Vec<Spanned<String>>,
+    pub(super) funcs: Vec<Spanned<RawKlpFunc>>,
     #[serde(default)]
     pub(super) callbacks: RawCallbacks,
+}
+
+/// One `struct klp_func` of an object: the old function's name, or a table that also says
+/// what the new function does (`calls`, `sleeps`; default: as the original) and how patching
+/// it fails (`patch_fails`).
+pub(super) enum RawKlpFunc {
+    Name(String),
+    Table(RawKlpFuncTable),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawKlpFuncTable {
+    pub(super) name: Spanned<String>,
+    pub(super) calls: Option<Vec<Spanned<String>>>,
+    pub(super) sleeps: Option<Sleeps>,
+    pub(super) patch_fails: Option<crate::spec::PatchFails>,
+}
+
+impl RawKlpFunc {
+    /// The old function's name, with its span when the table gives one (`outer` otherwise).
+    pub(super) fn name(&self, outer: std::ops::Range<usize>) -> Spanned<String> {
+        match self {
+            RawKlpFunc::Name(n) => Spanned::new(outer, n.clone()),
+            RawKlpFunc::Table(t) => t.name.clone(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RawKlpFunc {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawKlpFunc;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a function name, or a table { name = \"...\", calls = [...], sleeps = \"...\" }")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<RawKlpFunc, E> {
+                Ok(RawKlpFunc::Name(s.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, m: A) -> Result<RawKlpFunc, A::Error> {
+                RawKlpFuncTable::deserialize(serde::de::value::MapAccessDeserializer::new(m)).map(RawKlpFunc::Table)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Deserialize, Default)]

@@ -99,7 +99,8 @@ pub fn klp_enable_patch(spec: &Spec, st: &mut State, p: PatchId, log: &mut impl 
     ret
 }
 
-/// `__klp_enable_patch()`.
+/// `__klp_enable_patch()`: pre_patch callback and `klp_patch_object()` per loaded object, then
+/// the transition starts; either failing cancels it (`klp_cancel_transition()`).
 fn __klp_enable_patch(spec: &Spec, st: &mut State, p: PatchId, log: &mut impl Log) -> i32 {
     if st.klp_transition_patch.is_some() {
         return EBUSY;
@@ -116,7 +117,7 @@ fn __klp_enable_patch(spec: &Spec, st: &mut State, p: PatchId, log: &mut impl Lo
         }
         pre_unpatch_replaced(spec, st, p, Some(o), log);
         if spec.mutated(Mutation::PatchObjectBeforePrePatch) {
-            klp_patch_object(spec, st, o);
+            let _ = klp_patch_object(spec, st, o, log);
         }
         let ret = klp_pre_patch_callback(spec, st, o, log);
         if ret != 0 {
@@ -130,7 +131,17 @@ fn __klp_enable_patch(spec: &Spec, st: &mut State, p: PatchId, log: &mut impl Lo
             klp_cancel_transition(spec, st, log);
             return ret;
         }
-        klp_patch_object(spec, st, o);
+        let ret = klp_patch_object(spec, st, o, log);
+        if ret != 0 {
+            // klp_patch_object() unpatched the object; the objects before it stay patched
+            // until klp_cancel_transition() -> klp_complete_transition() unpatches them and
+            // runs the post_unpatch callbacks of every object whose pre_patch ran, this one's
+            // included.
+            log.line(|| format!("livepatch: failed to patch object '{}'", spec.obj_name(spec.objs[o as usize].module)));
+            log.line(|| format!("livepatch: failed to enable patch '{name}'"));
+            klp_cancel_transition(spec, st, log);
+            return ret;
+        }
     }
     klp_start_transition(spec, st, log);
     st.patches[p as usize].enabled = true;
@@ -191,8 +202,12 @@ pub fn __klp_disable_patch_continue(spec: &Spec, st: &mut State, log: &mut impl 
 
 /// `enabled_store()`: `echo <val> > /sys/kernel/livepatch/<p>/enabled`. Returns 0 or -errno.
 pub fn enabled_store(spec: &Spec, st: &mut State, p: PatchId, val: bool, log: &mut impl Log) -> i32 {
-    if st.patches[p as usize].life != PatchLife::Listed {
-        return ENOENT; // The sysfs directory is gone.
+    match sysfs_dir(st, p) {
+        SysfsDir::Gone => return ENOENT,
+        // Neither enabled nor klp_transition_patch: "already in requested state" for 0,
+        // "Do not allow to re-enable a disabled patch" for 1.
+        SysfsDir::Freeing => return EINVAL,
+        SysfsDir::Listed => {}
     }
     if st.patches[p as usize].enabled == val && !spec.mutated(Mutation::EnabledStoreSkipsSameValueCheck) {
         return EINVAL;
@@ -227,14 +242,36 @@ pub fn enabled_store_permitted(spec: &Spec, st: &State, p: PatchId) -> bool {
 
 /// `force_store()`: `echo 1 > /sys/kernel/livepatch/<p>/force`.
 pub fn force_store(spec: &Spec, st: &mut State, p: PatchId, log: &mut impl Log) -> i32 {
-    if st.patches[p as usize].life != PatchLife::Listed {
-        return ENOENT;
+    match sysfs_dir(st, p) {
+        SysfsDir::Gone => return ENOENT,
+        SysfsDir::Freeing => return EINVAL, // patch != klp_transition_patch
+        SysfsDir::Listed => {}
     }
     if st.klp_transition_patch != Some(p) {
         return EINVAL;
     }
     klp_force_transition(spec, st, log);
     0
+}
+
+/// Whether `/sys/kernel/livepatch/<p>/` exists, and for which patch.
+enum SysfsDir {
+    /// Never created, or removed: a write gets -ENOENT.
+    Gone,
+    /// On `klp_patches` (or registered, disabled): the stores act.
+    Listed,
+    /// `klp_free_patch_start()` ran, `klp_free_patch_finish()` has not: the kobject is put
+    /// only there (`kobject_put(&patch->kobj)`), so the files are still there and the stores
+    /// run, on a patch that is neither enabled nor `klp_transition_patch`.
+    Freeing,
+}
+
+fn sysfs_dir(st: &State, p: PatchId) -> SysfsDir {
+    match st.patches[p as usize].life {
+        PatchLife::Listed => SysfsDir::Listed,
+        PatchLife::Freeing => SysfsDir::Freeing,
+        _ => SysfsDir::Gone,
+    }
 }
 
 /// `klp_free_patch_start()`: take the patch off `klp_patches` and free its objects (the

@@ -17,9 +17,11 @@
 //! `barriers` (what this CPU may still see of stores a removed write barrier leaves unordered,
 //! and under `no_handler_rmb` `patch_state` read before `transition`).
 
+use crate::errno::{EBUSY, EINVAL};
 use crate::ids::*;
+use crate::log::Log;
 use crate::mutation::Mutation;
-use crate::spec::Spec;
+use crate::spec::{PatchFails, Spec};
 use crate::state::{Event, Split, State};
 use crate::task::{FuncStackRead, HandlerRead, PatchState};
 use crate::variant::{Barriers, SynchronizeTransition};
@@ -132,16 +134,29 @@ pub fn handler_split(spec: &Spec) -> bool {
 }
 
 /// `klp_patch_object()`: push every func of `obj` on its function's func_stack
-/// (`klp_patch_func()`: `list_add_rcu()` at the head) and mark it patched.
-pub fn klp_patch_object(spec: &Spec, st: &mut State, obj: ObjId) {
+/// (`klp_patch_func()`: `list_add_rcu()` at the head) and mark it patched. Returns 0, or the
+/// errno of the first `klp_patch_func()` that fails (`klp_patch_func_fails()` below): then
+/// `klp_unpatch_object()` has taken the funcs it pushed off again and the object is not
+/// patched.
+/// Atomic because: `klp_mutex`; a func pushed and taken off again within the step is invisible
+/// to handlers: in `__klp_enable_patch()` its `transition` is set and every task is UNPATCHED,
+/// so a handler would pick the version below it, the one it ran before; in
+/// `klp_module_coming()` the module's init has not run, so nothing calls its functions yet.
+pub fn klp_patch_object(spec: &Spec, st: &mut State, obj: ObjId, log: &mut impl Log) -> i32 {
     if !st.cb_setup[obj as usize].pre_patch {
         st.event(Event::PatchedBeforePrePatch);
     }
     for &k in &spec.objs[obj as usize].funcs {
         let f = &mut st.funcs[k as usize];
         if f.exists && !f.patched {
+            let ks = &spec.klp_funcs[k as usize];
+            let stack = &mut st.func_stacks[ks.old_func as usize];
+            if let Some(how) = ks.patch_fails.filter(|_| stack.is_empty()) {
+                let ret = klp_patch_func_fails(spec, ks.old_func, how, log);
+                klp_unpatch_object(spec, st, obj, false);
+                return ret;
+            }
             f.patched = true;
-            let stack = &mut st.func_stacks[spec.klp_funcs[k as usize].old_func as usize];
             if spec.mutated(Mutation::PushFuncAtBottom) {
                 stack.insert(0, k);
             } else {
@@ -150,6 +165,26 @@ pub fn klp_patch_object(spec: &Spec, st: &mut State, obj: ObjId) {
         }
     }
     st.objs[obj as usize].patched = true;
+    0
+}
+
+/// `klp_patch_func()` failing for old function `f`: only when `klp_find_ops()` finds no
+/// `klp_ops` (an empty func_stack), because each failure is of the function's ftrace site:
+/// `klp_get_ftrace_location()` finds none (-EINVAL), or `register_ftrace_function()` refuses
+/// the `FTRACE_OPS_FL_IPMODIFY` ops another IPMODIFY user holds (-EBUSY). Its error path frees
+/// the new `klp_ops`; the func is not pushed. Returns the errno.
+fn klp_patch_func_fails(spec: &Spec, f: FuncId, how: PatchFails, log: &mut impl Log) -> i32 {
+    let name = &spec.funcs[f as usize].name;
+    match how {
+        PatchFails::NoFtraceLocation => {
+            log.line(|| format!("livepatch: failed to find location for function '{name}'"));
+            EINVAL
+        }
+        PatchFails::Ipmodify => {
+            log.line(|| format!("livepatch: failed to register ftrace handler for function '{name}' ({EBUSY})"));
+            EBUSY
+        }
+    }
 }
 
 /// `__klp_unpatch_object()`: remove the object's funcs (or only its nops) from their

@@ -25,7 +25,7 @@ use crate::log::Log;
 use crate::mutation::Mutation;
 use crate::program::sleep_kind;
 use crate::spec::{Sleeps, Spec};
-use crate::state::{Completing, Pass, Site, Split, State, Warn};
+use crate::state::{Completing, LogOnly, Pass, Site, Split, State, Warn};
 use crate::task::{Context, PatchState};
 use crate::variant::{Barriers, Immediate, ReverseOrder, SynchronizeTransition};
 
@@ -122,6 +122,7 @@ pub fn klp_start_transition(spec: &Spec, st: &mut State, log: &mut impl Log) {
     log.line(|| {
         format!("livepatch: '{}': starting {} transition", spec.patches[p as usize].name, st.klp_target_state.word())
     });
+    st.klp_signals_sent = LogOnly(false); // klp_signals_cnt = 0 (the kernel does it last; klp_mutex)
     if immediate(spec, st) {
         return; // v4.12..v4.15: no TIF_PATCH_PENDING for an immediate patch.
     }
@@ -235,10 +236,17 @@ pub fn signal_targets<'a>(spec: &'a Spec, st: &'a State) -> impl Iterator<Item =
 /// ends an interruptible sleep. Only tasks with TIF_PATCH_PENDING are signalled.
 /// Atomic because: the work holds `klp_mutex` and each wake-up takes the task's `pi_lock`; a
 /// woken task only becomes runnable, so the order of the wake-ups is invisible.
-/// Deviation: the pass counter (`klp_signals_cnt`) is abstracted away; signals may follow any
-/// failed pass.
+/// The notice is printed only by the first send of a transition (`klp_signals_cnt ==
+/// SIGNALS_TIMEOUT`; the counter restarts at 0 in `klp_start_transition()`, so again after a
+/// reversal): [`State::klp_signals_sent`] is that counter reduced to one bit.
+/// Abstraction: the counter's value is not kept, so signals may follow any failed pass, not
+/// only every 15th; this hides how many passes come before the first send, and lets sends
+/// come closer together than the kernel's (over-approximates the wake-ups).
 pub fn klp_send_signals(spec: &Spec, st: &mut State, log: &mut impl Log) {
-    log.line(|| "livepatch: signaling remaining tasks".to_string());
+    if !st.klp_signals_sent.0 {
+        log.line(|| "livepatch: signaling remaining tasks".to_string());
+    }
+    st.klp_signals_sent = LogOnly(true);
     let targets: Vec<Pid> = signal_targets(spec, st).collect();
     for pid in targets {
         st.tasks[pid as usize].context = Context::Running;

@@ -83,15 +83,7 @@ pub fn klp_module_coming(spec: &Spec, st: &mut State, m: ModId, log: &mut impl L
         let ret = klp_pre_patch_callback(spec, st, o, log);
         if ret != 0 {
             log.line(|| format!("livepatch: pre-patch callback failed for object '{mn}'"));
-            log.line(|| format!("livepatch: patch '{pn}' failed for module '{mn}', refusing to load module '{mn}'"));
-            st.mods[m as usize].klp_alive = false;
-            // Knob `nullify_obj_mod_on_coming_error = "no"` (before v5.4): obj->mod is left
-            // pointing at the module whose load is refused.
-            if spec.variant.nullify_obj_mod_on_coming_error == NullifyObjMod::Yes {
-                st.objs[o as usize].mod_bound = false;
-            }
-            klp_cleanup_module_patches_limited(spec, st, m, Some(p), log);
-            return ret;
+            return refuse_module(spec, st, m, p, o, ret, log);
         }
         if st.klp_transition_patch == Some(p) && st.split == Some(Split::TransitionUnseen) {
             // barriers = no_disable_wmb: klp_patch_object() publishes the transition patch's
@@ -101,7 +93,12 @@ pub fn klp_module_coming(spec: &Spec, st: &mut State, m: ModId, log: &mut impl L
             // (it hides executions where the older funcs still lag, never adds one).
             st.split = None;
         }
-        klp_patch_object(spec, st, o);
+        let ret = klp_patch_object(spec, st, o, log);
+        if ret != 0 {
+            log.line(|| format!("livepatch: failed to apply patch '{pn}' to module '{mn}' ({ret})"));
+            klp_post_unpatch_callback(spec, st, o, log);
+            return refuse_module(spec, st, m, p, o, ret, log);
+        }
         // Knob transition_patch_module_callbacks = "run": the guard dropped.
         if st.klp_transition_patch != Some(p)
             || transition_patch_callbacks_run(spec)
@@ -111,6 +108,21 @@ pub fn klp_module_coming(spec: &Spec, st: &mut State, m: ModId, log: &mut impl L
         }
     }
     0
+}
+
+/// `klp_module_coming()`'s `err:` path (patch `p`'s object `o` failed): refuse the module and
+/// revert the objects the patches before `p` applied to it. Returns `ret`.
+fn refuse_module(spec: &Spec, st: &mut State, m: ModId, p: PatchId, o: ObjId, ret: i32, log: &mut impl Log) -> i32 {
+    let (pn, mn) = (&spec.patches[p as usize].name, &spec.modules[m as usize].name);
+    log.line(|| format!("livepatch: patch '{pn}' failed for module '{mn}', refusing to load module '{mn}'"));
+    st.mods[m as usize].klp_alive = false;
+    // Knob `nullify_obj_mod_on_coming_error = "no"` (before v5.4): obj->mod is left
+    // pointing at the module whose load is refused.
+    if spec.variant.nullify_obj_mod_on_coming_error == NullifyObjMod::Yes {
+        st.objs[o as usize].mod_bound = false;
+    }
+    klp_cleanup_module_patches_limited(spec, st, m, Some(p), log);
+    ret
 }
 
 /// `module_load_during_transition = blocked`: `klp_module_coming()` finds a transition in

@@ -11,7 +11,7 @@ use crate::kernel::livepatch::patch::klp_unpatch_objects;
 use crate::log::Log;
 use crate::mutation::Mutation;
 use crate::spec::Spec;
-use crate::state::{Completing, Event, Site, State, Warn};
+use crate::state::{Completing, Event, LogOnly, Site, State, Warn};
 use crate::task::{Context, PatchState};
 use crate::variant::SynchronizeTransition;
 
@@ -122,6 +122,7 @@ fn complete_finish(spec: &Spec, st: &mut State, log: &mut impl Log) {
         st.klp_target_state = PatchState::Idle;
     }
     st.klp_transition_patch = None;
+    st.klp_signals_sent = LogOnly(false); // Not read again before klp_start_transition() resets it.
 }
 
 /// Whether the next part of a split `klp_complete_transition()` must wait for handlers in
