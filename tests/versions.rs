@@ -48,20 +48,24 @@ fn new_version_that_calls_elsewhere_and_never_sleeps_is_removable() {
     // the administrator reverses it.
     assert_eq!(verdict(&shipped, "transition_completes"), "VIOLATED");
     assert_eq!(verdict(&blind, "transition_completes"), "VIOLATED");
-    assert_eq!((shipped.states, blind.states), (Some(311), Some(367)));
+    assert_eq!((shipped.states, blind.states), (Some(457), Some(513)));
 }
 
-/// The selftest's busy module: the demo's patched_work_func() never sleeps, so the kworker
-/// cannot keep the unpatching transition pending in it; version-blind, it sleeps "forever" in
-/// the demo's version too (the false alarm of issue 14).
+/// The selftest's busy module: the demo's patched_work_func() never sleeps, but the kworker
+/// never runs it: the module's work item runs once, from the module's init, before the patch
+/// exists (kernel/workqueue.c `process_one_work()`). So the version-blind copy gives the same
+/// verdicts and states: what ended the false alarm of issue 14 is the work item running once and
+/// rmmod of the busy module running its exit, and the per-version body only keeps the
+/// scenario true to the demo module.
 #[test]
-fn busy_module_replacement_never_sleeps() {
+fn busy_module_replacement_is_never_run() {
     let (shipped, blind) = both(
         "selftest-callbacks-09-busy-target-module",
         r#"funcs = [{ name = "busymod_work_func", sleeps = "never" }]"#,
         r#"funcs = ["busymod_work_func"]"#,
     );
     assert_eq!(verdict(&shipped, "patch_removable_without_force"), "holds");
-    assert_eq!(verdict(&blind, "patch_removable_without_force"), "VIOLATED");
-    assert_eq!((shipped.states, blind.states), (Some(1068), Some(1182)));
+    assert_eq!(verdict(&blind, "patch_removable_without_force"), "holds");
+    assert_eq!(verdict(&shipped, "transition_completes"), "VIOLATED");
+    assert_eq!((shipped.states, blind.states), (Some(230), Some(230)));
 }
