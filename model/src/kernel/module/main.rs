@@ -86,18 +86,24 @@ pub fn prepare_coming_module(spec: &Spec, st: &mut State, m: ModId, log: &mut im
         st.mods[m as usize].state = ModState::KlpWait;
         return;
     }
-    if spec.variant.module_hooks_order == ModuleHooksOrder::AroundInitExit {
-        let ret = klp_module_coming(spec, st, m, log);
-        if ret != 0 {
-            refuse_load(spec, st, m, ret, log);
-            return;
-        }
+    if spec.variant.module_hooks_order == ModuleHooksOrder::AroundInitExit && !coming_hook(spec, st, m, log) {
+        return;
     }
     if spec.modules[m as usize].coming_notifier_ret != 0 {
         st.mods[m as usize].state = ModState::NotifierFailed;
         return;
     }
     init_starts(spec, st, m, log);
+}
+
+/// `klp_module_coming()` where `module_hooks_order` puts it; on an error the load is refused
+/// ([`refuse_load`]) and the caller stops. True if the load goes on.
+fn coming_hook(spec: &Spec, st: &mut State, m: ModId, log: &mut impl Log) -> bool {
+    let ret = klp_module_coming(spec, st, m, log);
+    if ret != 0 {
+        refuse_load(spec, st, m, ret, log);
+    }
+    ret == 0
 }
 
 /// `load_module()`'s error path after `prepare_coming_module()` (or `do_init_module()`) failed:
@@ -176,12 +182,8 @@ pub fn do_init_module(spec: &Spec, st: &mut State, m: ModId, log: &mut impl Log)
         st.mods[m as usize].work_pending = false;
         return;
     }
-    if spec.variant.module_hooks_order == ModuleHooksOrder::InsideInitExit {
-        let ret = klp_module_coming(spec, st, m, log);
-        if ret != 0 {
-            refuse_load(spec, st, m, ret, log);
-            return;
-        }
+    if spec.variant.module_hooks_order == ModuleHooksOrder::InsideInitExit && !coming_hook(spec, st, m, log) {
+        return;
     }
     st.mods[m as usize].state = ModState::Live;
 }
