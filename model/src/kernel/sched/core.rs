@@ -79,8 +79,12 @@ pub fn cond_resched(spec: &Spec, st: &mut State, pid: Pid, log: &mut impl Log) {
 /// off the CPU) when it sleeps. Idle tasks are left to the idle loop.
 pub fn preemptible(spec: &Spec, st: &State, pid: Pid) -> bool {
     let ts = &spec.tasks[pid as usize];
-    let (cond_resched, sleeps) = match innermost(spec, st, pid) {
-        Some(f) => (f.cond_resched, f.sleeps),
+    let (cond_resched, sleeps) = match st.tasks[pid as usize].stack.last() {
+        // might_sleep() points: where the version the frame runs may block.
+        Some(fr) => {
+            let f = &spec.funcs[fr.func as usize];
+            (f.cond_resched, f.sleeps_of(fr.version))
+        }
         None if ts.kind == TaskKind::Kthread && ts.main_loop.sleeps == Sleeps::Never => {
             (ts.main_loop.cond_resched, Sleeps::Never)
         }
