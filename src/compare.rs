@@ -34,14 +34,9 @@ pub fn run(a: &CompareArgs) -> Result<u8> {
         Format::Json => println!("{}", serde_json::to_string_pretty(&m.json())?),
         Format::Csv => print!("{}", m.csv()),
     }
-    let any = |f: &dyn Fn(&JobResult) -> bool| m.runs.iter().any(f);
-    Ok(if any(&|r| r.explored.violated().next().is_some()) {
-        1
-    } else if any(&|r| r.explored.incomplete.is_some()) {
-        3
-    } else {
-        0
-    })
+    // check's code over all runs: a violation anywhere wins, then a run not fully checked.
+    let codes: Vec<u8> = m.runs.iter().map(|r| r.explored.exit_code()).collect();
+    Ok([1, 3].into_iter().find(|c| codes.contains(c)).unwrap_or(0))
 }
 
 /// `--variants`: names as `--variant` takes them, "upstream", or "all" (upstream and every

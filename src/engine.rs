@@ -104,6 +104,18 @@ impl Exploration {
     pub fn violated(&self) -> impl Iterator<Item = &PropertyResult> {
         self.properties.iter().filter(|p| p.verdict == Verdict::Violated)
     }
+    /// `check`'s exit code: 1 if a property is violated; else 3 if a limit stopped the search or
+    /// the engine could not check a property (`unchecked`: liveness under stateright's engine or
+    /// with symmetry): neither may read as "every property holds"; else 0.
+    pub fn exit_code(&self) -> u8 {
+        if self.violated().next().is_some() {
+            1
+        } else if self.incomplete.is_some() || self.properties.iter().any(|p| p.verdict == Verdict::Unchecked) {
+            3
+        } else {
+            0
+        }
+    }
 }
 
 /// klpcheck's own engine (`klp-checker`): level-synchronous parallel BFS on fingerprints

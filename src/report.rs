@@ -22,15 +22,9 @@ pub struct Report {
 }
 
 impl Report {
-    /// `check`'s exit code: 1 if a property is violated, else 3 if a limit stopped the search.
+    /// `check`'s exit code ([`Exploration::exit_code`]).
     pub fn exit_code(&self) -> u8 {
-        if self.explored.violated().next().is_some() {
-            1
-        } else if self.explored.incomplete.is_some() {
-            3
-        } else {
-            0
-        }
+        self.explored.exit_code()
     }
 }
 
