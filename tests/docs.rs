@@ -92,3 +92,21 @@ fn no_file_points_outside_the_repository() {
         }
     }
 }
+
+/// The README's "Scenario format" example is a scenario the checker accepts, every field it
+/// documents included, and its model explores (a user's first copy-and-edit must work).
+#[test]
+fn the_readme_scenario_format_example_is_a_valid_scenario() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = &readme[readme.find("## Scenario format").expect("the README has a Scenario format section")..];
+    let start = section.find("```toml\n").expect("a toml block") + "```toml\n".len();
+    let block = &section[start..start + section[start..].find("```").expect("the block ends")];
+    let spec = klp_model::scenario::parse("readme", "README.md", block).unwrap_or_else(|e| panic!("{e}"));
+    // One of each kind the example documents: user, kthread, two idle tasks (one offline).
+    assert_eq!(spec.tasks.len(), 4);
+    assert_eq!(spec.funcs.len(), 3);
+    assert!(spec.modules[0].work.is_some(), "the module's work item resolves");
+    let model = klp_model::KlpSystem::new(spec, klp_properties::catalogue);
+    // `online = false`: swapper/1 starts parked, until the script's cpu_up.
+    assert_eq!(model.init_state().tasks[3].context, klp_model::task::Context::Offline);
+}
