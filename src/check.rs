@@ -20,6 +20,12 @@ pub fn run(a: &CheckArgs) -> Result<u8> {
     } else {
         print_table(&r, &t.path);
     }
+    // A requested witness the search did not find writes no trace: say so, and why.
+    for w in &a.witness {
+        if let Some(p) = r.explored.properties.iter().find(|p| &p.name == w && p.trace.is_none()) {
+            eprintln!("klpcheck: no witness trace for '{w}': it is {}", word(p.verdict));
+        }
+    }
     Ok(r.exit_code())
 }
 

@@ -71,6 +71,23 @@ fn a_limit_makes_the_search_incomplete_never_holds() {
     assert!(!t.contains(" holds "), "{t}");
 }
 
+/// A requested witness that the search did not find says so instead of writing nothing.
+#[test]
+fn an_unreachable_witness_is_reported_not_silently_skipped() {
+    let out = tempfile::tempdir().unwrap();
+    let o = klpcheck()
+        .args(["check", "stack-check", "--witness", "cancel_ran", "--witness", "patch_applied", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(err.trim(), "klpcheck: no witness trace for 'cancel_ran': it is unreachable");
+    let written: Vec<_> = std::fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(written.iter().any(|f| f.to_string_lossy().starts_with("stack-check--patch_applied")), "{written:?}");
+    assert!(!written.iter().any(|f| f.to_string_lossy().contains("cancel_ran")), "{written:?}");
+}
+
 #[test]
 fn bad_scenario_is_exit_2_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
