@@ -22,7 +22,7 @@ pub fn run(a: &CheckArgs) -> Result<u8> {
     }
     // A requested witness the search did not find writes no trace: say so, and why.
     for w in &a.witness {
-        if let Some(p) = r.explored.properties.iter().find(|p| &p.name == w && p.trace.is_none()) {
+        if let Some(p) = r.explored.properties.iter().find(|p| p.name == w && p.trace.is_none()) {
             eprintln!("klpcheck: no witness trace for '{w}': it is {}", word(p.verdict));
         }
     }
