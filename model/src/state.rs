@@ -139,14 +139,20 @@ pub struct ModRt {
 pub struct Pass {
     pub next: Pid,
     pub complete: bool,
-    /// The idle walk read `cpu_online()` false for the idle task at `next` and has not yet
-    /// stored its target (a step of its own only under `idle_walk_lock = "none"`).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub cpu_offline_read: bool,
-    /// `next`'s stack was sampled and passed, its state not yet stored (only under
-    /// `task_switch_lock = "none"`).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub sampled: bool,
+    /// The try of the task at `next` is half done: its store is the pass's next step (only
+    /// when a knob removes the lock that makes the try one step).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub half: Option<PassHalf>,
+}
+
+/// What the first half of a split try of the pass read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PassHalf {
+    /// The idle walk read `cpu_online()` false for the idle task (`idle_walk_lock = "none"`).
+    CpuOfflineRead,
+    /// The thread's stack was sampled and passed (`task_switch_lock = "none"`).
+    StackSampled,
 }
 
 /// History kept for properties only; never shown in dmesg. Bits are set when a step does

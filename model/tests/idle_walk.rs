@@ -21,7 +21,7 @@ const SRC: &str = "[[functions]]\nname = \"f\"\n\
 fn pass_at(sys: &KlpSystem, next: Pid) -> (State, Pass) {
     let mut st = sys.init_state();
     // A failed earlier try: the pass ends without completing the transition.
-    let pass = Pass { next, complete: false, cpu_offline_read: false, sampled: false };
+    let pass = Pass { next, complete: false, half: None };
     st.pass = Some(pass);
     st.klp_transition_patch = Some(0);
     st.klp_target_state = PatchState::Patched;

@@ -171,7 +171,7 @@ fn without_a_reliable_stack_nothing_is_switched_by_a_stack_check() {
 fn unlocked_switch_samples_then_stores() {
     let m = sys(&[("task_switch_lock", "none")]);
     let st = run(&m, &m.init_state(), &[Action::Schedule(0), Action::Admin(0), Action::KlpTrySwitchTask(0)]);
-    assert!(st.pass.is_some_and(|p| p.sampled), "{:?}", st.pass);
+    assert!(st.pass.is_some_and(|p| p.half == Some(klp_model::state::PassHalf::StackSampled)), "{:?}", st.pass);
     assert_eq!(st.tasks[0].patch_state, PatchState::Unpatched);
     // The task runs in between: woken, it calls f and gets the original.
     let st = run(&m, &st, &[Action::Wake(0), Action::Call(0, 0)]);

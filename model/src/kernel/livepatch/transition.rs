@@ -149,7 +149,7 @@ pub fn klp_try_complete_transition(spec: &Spec, st: &mut State, log: &mut impl L
         free_unused_patches(spec, st, p);
         return;
     }
-    st.pass = Some(Pass { next: 0, complete: true, cpu_offline_read: false, sampled: false });
+    st.pass = Some(Pass { next: 0, complete: true, half: None });
     advance_pass(spec, st, log);
 }
 

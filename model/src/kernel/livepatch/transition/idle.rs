@@ -13,7 +13,7 @@ use super::advance_pass;
 use crate::action::Action;
 use crate::log::Log;
 use crate::spec::Spec;
-use crate::state::{Pass, State};
+use crate::state::{Pass, PassHalf, State};
 use crate::task::{Context, TaskKind};
 use crate::variant::IdleWalkLock;
 
@@ -23,14 +23,14 @@ use crate::variant::IdleWalkLock;
 /// `task_switch_lock = "none"` the store after a sampled stack.
 pub fn pass_action(spec: &Spec, st: &State, pass: Pass) -> Action {
     let pid = pass.next;
-    if pass.sampled {
+    if pass.half == Some(PassHalf::StackSampled) {
         // task_switch_lock = "none": the sampled stack passed, the store is next.
         return Action::KlpSwitchTaskStore(pid);
     }
     if spec.tasks[pid as usize].kind != TaskKind::Idle {
         return Action::KlpTrySwitchTask(pid);
     }
-    if pass.cpu_offline_read {
+    if pass.half == Some(PassHalf::CpuOfflineRead) {
         return Action::KlpSwitchOfflineIdle(pid);
     }
     match st.tasks[pid as usize].context {
@@ -52,10 +52,10 @@ pub fn holds_cpus_read_lock(spec: &Spec, st: &State, nthreads: usize) -> bool {
 /// Atomic because: one read of `cpu_online_mask`; `klp_mutex` is held throughout the pass.
 pub fn klp_idle_cpu_offline(st: &mut State) -> Option<()> {
     let mut pass = st.pass?;
-    if pass.cpu_offline_read || st.tasks[pass.next as usize].context != Context::Offline {
+    if pass.half == Some(PassHalf::CpuOfflineRead) || st.tasks[pass.next as usize].context != Context::Offline {
         return None;
     }
-    pass.cpu_offline_read = true;
+    pass.half = Some(PassHalf::CpuOfflineRead);
     st.pass = Some(pass);
     Some(())
 }
@@ -69,14 +69,14 @@ pub fn klp_idle_cpu_offline(st: &mut State) -> Option<()> {
 pub fn klp_switch_offline_idle(spec: &Spec, st: &mut State, log: &mut impl Log) -> Option<()> {
     let mut pass = st.pass?;
     let pid = pass.next as usize;
-    if !pass.cpu_offline_read && st.tasks[pid].context != Context::Offline {
+    if pass.half != Some(PassHalf::CpuOfflineRead) && st.tasks[pid].context != Context::Offline {
         return None;
     }
     let target = st.klp_target_state;
     let t = &mut st.tasks[pid];
     t.tif_patch_pending = false;
     t.patch_state = target;
-    pass.cpu_offline_read = false;
+    pass.half = None;
     pass.next += 1;
     st.pass = Some(pass);
     advance_pass(spec, st, log);

@@ -11,7 +11,7 @@ use crate::ids::*;
 use crate::log::Log;
 use crate::mutation::Mutation;
 use crate::spec::Spec;
-use crate::state::{Pass, Site, State};
+use crate::state::{Pass, PassHalf, Site, State};
 use crate::task::{Context, PatchState, SelfSwitch, TaskKind};
 use crate::variant::{ForkInherits, ReliableStack, ReverseOrder, StackCheck, TaskSwitchLock};
 
@@ -181,16 +181,16 @@ fn check_and_sample(spec: &Spec, st: &State, pid: Pid, caller: Caller, log: &mut
 
 /// The transition work's `klp_try_switch_task()` of the pass's next task: `Some(true)` if the
 /// task is at the target afterwards, `Some(false)` if not, `None` if its stack was only sampled
-/// (`task_switch_lock = "none"`: [`Pass::sampled`] set, the store is the pass's next step).
+/// (`task_switch_lock = "none"`: [`Pass::half`] set, the store is the pass's next step).
 /// Atomic because: upstream, `task_call_func()` (see [`klp_try_switch_task`]); under
 /// `task_switch_lock = "none"` nothing holds the task between the sample and the store, which
 /// are therefore two steps (`klp_mutex` still keeps every other livepatch writer out).
 pub fn klp_try_switch_task_of_pass(spec: &Spec, st: &mut State, pass: &mut Pass, log: &mut impl Log) -> Option<bool> {
     let pid = pass.next;
-    if pass.sampled {
+    if pass.half == Some(PassHalf::StackSampled) {
         // The store after the unlocked sample: clear_tsk_thread_flag(), then
         // task->patch_state = klp_target_state, whatever the task did since.
-        pass.sampled = false;
+        pass.half = None;
         let target = st.klp_target_state;
         switch_task(spec, st, pid, target);
         return Some(true);
@@ -202,7 +202,7 @@ pub fn klp_try_switch_task_of_pass(spec: &Spec, st: &mut State, pass: &mut Pass,
         if !check_and_sample(spec, st, pid, Caller::KlpMutexHolder, log) {
             return Some(false);
         }
-        pass.sampled = true;
+        pass.half = Some(PassHalf::StackSampled);
         return None;
     }
     klp_try_switch_task(spec, st, pid, Caller::KlpMutexHolder, log)
