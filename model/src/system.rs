@@ -231,17 +231,14 @@ impl KlpSystem {
                 }
                 // A function looping until its module's exit clears a flag returns only then, and
                 // sleeps only before.
-                let looping = sleep_kind(s, st, pid) == Sleeps::UntilModuleExit;
+                let sleeps = sleep_kind(s, st, pid);
+                let looping = sleeps == Sleeps::UntilModuleExit;
                 let flag_cleared = looping && module_exit_began(s, st, pid);
                 if !t.stack.is_empty() && (!looping || flag_cleared) {
                     out.push(Action::Return(pid));
                 }
                 // worker_thread() does not sleep while a work item is queued for it.
-                if kind != TaskKind::Idle
-                    && sleep_kind(s, st, pid) != Sleeps::Never
-                    && !flag_cleared
-                    && !work_queued_for(s, st, pid)
-                {
+                if kind != TaskKind::Idle && sleeps != Sleeps::Never && !flag_cleared && !work_queued_for(s, st, pid) {
                     out.push(Action::Schedule(pid));
                 }
                 if kind == TaskKind::Idle && t.stack.is_empty() && t.tif_patch_pending {

@@ -74,6 +74,14 @@ pub fn klp_post_patch_callback(spec: &Spec, st: &mut State, obj: ObjId, log: &mu
     st.cb_setup[obj as usize].post_patch = true;
 }
 
+/// An unpatch callback undid what its patch callback set up, for a patch with `klp_state`s:
+/// the partner of `callback_side_effects_undone` is reached.
+fn state_released(spec: &Spec, st: &mut State, obj: ObjId, undone: bool) {
+    if undone && tracks_state(spec, obj) {
+        st.reach(Site::CallbackStateReleased);
+    }
+}
+
 /// `klp_pre_unpatch_callback()`.
 pub fn klp_pre_unpatch_callback(spec: &Spec, st: &mut State, obj: ObjId, log: &mut impl Log) {
     if !st.cb_setup[obj as usize].post_patch {
@@ -84,9 +92,8 @@ pub fn klp_pre_unpatch_callback(spec: &Spec, st: &mut State, obj: ObjId, log: &m
         check_loaded(spec, st, obj);
         log.line(|| callback_line(spec, st, obj, "pre_unpatch_callback"));
     }
-    if st.cb_setup[obj as usize].post_patch && tracks_state(spec, obj) && spec.objs[obj as usize].callbacks.post_patch {
-        st.reach(Site::CallbackStateReleased);
-    }
+    let undoes = spec.objs[obj as usize].callbacks.post_patch;
+    state_released(spec, st, obj, st.cb_setup[obj as usize].post_patch && undoes);
     st.cb_setup[obj as usize].post_patch = false;
 }
 
@@ -101,12 +108,8 @@ pub fn klp_post_unpatch_callback(spec: &Spec, st: &mut State, obj: ObjId, log: &
             check_loaded(spec, st, obj);
             log.line(|| callback_line(spec, st, obj, "post_unpatch_callback"));
         }
-        if st.cb_setup[obj as usize].pre_patch
-            && tracks_state(spec, obj)
-            && spec.objs[obj as usize].callbacks.pre_patch.is_some()
-        {
-            st.reach(Site::CallbackStateReleased);
-        }
+        let undoes = spec.objs[obj as usize].callbacks.pre_patch.is_some();
+        state_released(spec, st, obj, st.cb_setup[obj as usize].pre_patch && undoes);
         st.cb_setup[obj as usize].pre_patch = false;
     }
     st.objs[obj as usize].post_unpatch_enabled = false;
