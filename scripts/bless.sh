@@ -10,6 +10,7 @@
 #   tests/history/*.toml             tests/common/history.rs (state counts and steps; never a verdict)
 #   tests/seed/cases.toml            tests/seed.rs
 #   README.md bad-input table        tests/reliability.rs
+#   README.md selftest table         tests/selftests.rs
 #
 # The whole suite runs, so a new test that blesses a pin is covered without changing this script.
 # Nothing changes when nothing changed: the script ends with `git status --short`; review the
