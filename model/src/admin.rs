@@ -9,6 +9,7 @@ use crate::kernel::cpu::{cpu_down, cpu_down_ready, cpu_up};
 use crate::kernel::livepatch::core::registration::{
     klp_registered_disabled, klp_stacking_refuses_disable, klp_stacking_refuses_enable,
 };
+use crate::kernel::livepatch::core::sysfs::check_sysfs;
 use crate::kernel::livepatch::core::{enabled_store, enabled_store_permitted, force_store};
 use crate::kernel::livepatch::patch::handler_split;
 use crate::kernel::livepatch::state::klp_is_patch_compatible;
@@ -18,7 +19,7 @@ use crate::kernel::module::main::{
     delete_livepatch_module, delete_module, livepatch_module_in_use, load_livepatch_module, load_module,
 };
 use crate::log::Log;
-use crate::spec::{AdminOp, AdminOrder, Spec};
+use crate::spec::{AdminOp, AdminOrder, Spec, SysfsFile};
 use crate::state::{ModState, PatchLife, State};
 use crate::task::{Context, TaskKind};
 
@@ -27,6 +28,14 @@ use crate::task::{Context, TaskKind};
 pub fn run(spec: &Spec, st: &mut State, i: u8, log: &mut impl Log) -> Option<()> {
     let op = spec.admin.ops.get(i as usize)?.op;
     st.admin.ran(spec.admin.order == AdminOrder::Script, i as usize);
+    if let AdminOp::CheckSysfsValue(..) | AdminOp::CheckSysfsRights(..) = op {
+        // The check helpers log nothing; a mismatch dies: its line, and the script ends.
+        if let Some(line) = check_sysfs(spec, st, op) {
+            log.line(|| line);
+            st.admin.0[0] = spec.admin.ops.len() as u8;
+        }
+        return Some(());
+    }
     log.line(|| dmesg::command_line(spec, op));
     let ret = command(spec, st, op, log);
     if ret != 0 {
@@ -47,6 +56,7 @@ fn command(spec: &Spec, st: &mut State, op: AdminOp, log: &mut impl Log) -> i32 
         AdminOp::Force(p) => force_store(spec, st, p, log),
         AdminOp::CpuUp(t) => cpu_up(st, t),
         AdminOp::CpuDown(t) => cpu_down(st, t),
+        AdminOp::CheckSysfsValue(..) | AdminOp::CheckSysfsRights(..) => 0,
     }
 }
 
@@ -54,9 +64,15 @@ fn command(spec: &Spec, st: &mut State, op: AdminOp, log: &mut impl Log) -> i32 
 /// target module when `delete_module()` calls `klp_module_going()` before `mod->exit()`, knob
 /// `module_hooks_order = "inside_init_exit"`).
 fn needs_klp_mutex(spec: &Spec, op: AdminOp) -> bool {
-    matches!(op, AdminOp::InsmodPatch(_) | AdminOp::Disable(_) | AdminOp::Enable(_) | AdminOp::Force(_))
-        || (matches!(op, AdminOp::RmmodModule(_))
-            && spec.variant.module_hooks_order == crate::variant::ModuleHooksOrder::InsideInitExit)
+    matches!(
+        op,
+        AdminOp::InsmodPatch(_)
+            | AdminOp::Disable(_)
+            | AdminOp::Enable(_)
+            | AdminOp::Force(_)
+            | AdminOp::CheckSysfsValue(_, SysfsFile::StackOrder, _)
+    ) || (matches!(op, AdminOp::RmmodModule(_))
+        && spec.variant.module_hooks_order == crate::variant::ModuleHooksOrder::InsideInitExit)
 }
 
 /// Any order offers a command only when it would change the kernel's state: a command the
@@ -89,6 +105,8 @@ fn changes_kernel_state(spec: &Spec, st: &State, op: AdminOp) -> bool {
         }
         AdminOp::CpuUp(t) => st.tasks[t as usize].context == Context::Offline,
         AdminOp::CpuDown(t) => st.tasks[t as usize].context != Context::Offline,
+        // Reads (script order only).
+        AdminOp::CheckSysfsValue(..) | AdminOp::CheckSysfsRights(..) => false,
     }
 }
 
@@ -108,6 +126,7 @@ fn script_wait_done(spec: &Spec, st: &State, op: AdminOp) -> bool {
         AdminOp::RmmodModule(m) => !st.mods[m as usize].state.is_going(),
         AdminOp::RmmodPatch(_) | AdminOp::Enable(_) | AdminOp::Force(_) => true,
         AdminOp::CpuUp(_) | AdminOp::CpuDown(_) => true,
+        AdminOp::CheckSysfsValue(..) | AdminOp::CheckSysfsRights(..) => true,
     }
 }
 

@@ -31,6 +31,13 @@ pub fn command_line(spec: &Spec, op: AdminOp) -> String {
         AdminOp::Force(p) => format!("% echo 1 > /sys/kernel/livepatch/{}/force", patch(p)),
         AdminOp::CpuUp(t) => format!("% echo 1 > /sys/devices/system/cpu/cpu{}/online", spec.cpu_of(t)),
         AdminOp::CpuDown(t) => format!("% echo 0 > /sys/devices/system/cpu/cpu{}/online", spec.cpu_of(t)),
+        // Not logged by the harness: the helper's name and arguments, for traces.
+        AdminOp::CheckSysfsValue(p, file, v) => {
+            format!("% check_sysfs_value {} \"{}\" {v}", patch(p), spec.sysfs_rel(file))
+        }
+        AdminOp::CheckSysfsRights(p, file, m) => {
+            format!("% check_sysfs_rights {} \"{}\" {}", patch(p), spec.sysfs_rel(file), m.as_str())
+        }
     }
 }
 
@@ -74,5 +81,6 @@ pub fn command_error(spec: &Spec, op: AdminOp, errno: i32) -> String {
         AdminOp::CpuUp(t) | AdminOp::CpuDown(t) => {
             format!("echo: write error: /sys/devices/system/cpu/cpu{}/online: {err}", spec.cpu_of(t))
         }
+        AdminOp::CheckSysfsValue(..) | AdminOp::CheckSysfsRights(..) => format!("check: {err}"),
     }
 }

@@ -258,7 +258,7 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Scenario, Scenario
         ));
     }
     let (b, patch_by_name) = resolve_patches(ctx, &raw.patches, &mut funcs, &mod_by_name, &module_ref, &func_ref)?;
-    let admin = resolve_admin(ctx, raw.admin.as_ref(), &patch_by_name, &module_ref, &tasks)?;
+    let admin = resolve_admin(ctx, raw.admin.as_ref(), &patch_by_name, &module_ref, &tasks, (&b, &modules))?;
     let max_stack = *raw.bounds.max_stack.get_ref();
     if max_stack == 0 || max_stack > MAX_STACK {
         return Err(ctx.err(

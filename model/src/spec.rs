@@ -269,6 +269,55 @@ pub enum AdminOp {
     CpuUp(Pid),
     /// `echo 0 > /sys/devices/system/cpu/cpuN/online` (`cpu_down()`): that CPU goes offline.
     CpuDown(Pid),
+    /// functions.sh `check_sysfs_value <patch> <file> <value>`: `cat` of a patch's sysfs file
+    /// compared with the expected value; a mismatch dies (the script ends). Script order only.
+    CheckSysfsValue(PatchId, SysfsFile, u32),
+    /// functions.sh `check_sysfs_rights <patch> <file> <rights>`: `stat --format '%A'` of the
+    /// file compared with the expected mode; a mismatch dies. Script order only.
+    CheckSysfsRights(PatchId, SysfsFile, SysfsMode),
+}
+
+/// A file (or directory) of `/sys/kernel/livepatch/<patch>/` (core.c's sysfs interface).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SysfsFile {
+    /// The patch's directory itself.
+    Dir,
+    Enabled,
+    Transition,
+    Force,
+    Replace,
+    StackOrder,
+    /// `<patch>/<object>/`.
+    ObjDir(ObjId),
+    /// `<patch>/<object>/patched`.
+    ObjPatched(ObjId),
+}
+
+/// The modes core.c gives its sysfs files, as `stat --format '%A'` prints them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SysfsMode {
+    /// `drwxr-xr-x`: a kobject directory.
+    Dir,
+    /// `-rw-r--r--`: `__ATTR_RW`.
+    ReadWrite,
+    /// `-r--r--r--`: `__ATTR_RO`.
+    ReadOnly,
+    /// `--w-------`: `__ATTR_WO`.
+    WriteOnly,
+}
+
+impl SysfsMode {
+    pub const ALL: [SysfsMode; 4] = [SysfsMode::Dir, SysfsMode::ReadWrite, SysfsMode::ReadOnly, SysfsMode::WriteOnly];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SysfsMode::Dir => "drwxr-xr-x",
+            SysfsMode::ReadWrite => "-rw-r--r--",
+            SysfsMode::ReadOnly => "-r--r--r--",
+            SysfsMode::WriteOnly => "--w-------",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -344,6 +393,26 @@ impl Spec {
     /// The patch the `disable` command loads instead of writing to sysfs (`disable_via`).
     pub fn disable_patch(&self) -> Option<PatchId> {
         self.patches.iter().position(|p| p.derived).map(|p| p as PatchId)
+    }
+
+    /// A patch's sysfs file relative to `/sys/kernel/livepatch/<patch>/`, as the selftest
+    /// helpers name it (`""` for the directory, `vmlinux/patched`, ...).
+    pub fn sysfs_rel(&self, file: SysfsFile) -> String {
+        let obj = |o: ObjId| self.obj_name(self.objs[o as usize].module).to_string();
+        match file {
+            SysfsFile::Dir => String::new(),
+            SysfsFile::Enabled => "enabled".into(),
+            SysfsFile::Transition => "transition".into(),
+            SysfsFile::Force => "force".into(),
+            SysfsFile::Replace => "replace".into(),
+            SysfsFile::StackOrder => "stack_order".into(),
+            SysfsFile::ObjDir(o) => obj(o),
+            SysfsFile::ObjPatched(o) => format!("{}/patched", obj(o)),
+        }
+    }
+    /// The file's path (`$SYSFS_KLP_DIR/$mod/$rel_path` in functions.sh).
+    pub fn sysfs_path(&self, p: PatchId, file: SysfsFile) -> String {
+        format!("/sys/kernel/livepatch/{}/{}", self.patches[p as usize].name, self.sysfs_rel(file))
     }
 
     pub fn version_name(&self, f: FuncId, v: Version) -> String {

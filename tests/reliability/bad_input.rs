@@ -182,6 +182,43 @@ pub fn scenarios() -> Vec<(&'static str, Vec<u8>)> {
             with("{ op = \"insmod\", patch = \"lp1\" }", "{ op = \"insmod\", patch = \"lp1\", cpu = 0 }"),
         ),
         (
+            "sysfs check in any order",
+            with(
+                "{ op = \"insmod\", patch = \"lp1\" }",
+                "{ op = \"check_sysfs_value\", patch = \"lp1\", path = \"enabled\", value = 1 }",
+            ),
+        ),
+        (
+            "sysfs check of a file the patch has not",
+            with2(
+                ("order = \"any\"", "order = \"script\""),
+                (
+                    "{ op = \"disable\", patch = \"lp1\", max = 2 }",
+                    "{ op = \"check_sysfs_value\", patch = \"lp1\", path = \"mod_a/patched\", value = 1 }",
+                ),
+            ),
+        ),
+        (
+            "sysfs rights no file has",
+            with2(
+                ("order = \"any\"", "order = \"script\""),
+                (
+                    "{ op = \"disable\", patch = \"lp1\", max = 2 }",
+                    "{ op = \"check_sysfs_rights\", patch = \"lp1\", path = \"enabled\", rights = \"-rwxrwxrwx\" }",
+                ),
+            ),
+        ),
+        (
+            "sysfs check without a value",
+            with2(
+                ("order = \"any\"", "order = \"script\""),
+                (
+                    "{ op = \"disable\", patch = \"lp1\", max = 2 }",
+                    "{ op = \"check_sysfs_value\", patch = \"lp1\", path = \"enabled\" }",
+                ),
+            ),
+        ),
+        (
             "more than 32 commands",
             with("ops = [", &format!("ops = [{}", "{ op = \"enable\", patch = \"lp1\" }, ".repeat(32))),
         ),

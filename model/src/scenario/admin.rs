@@ -1,8 +1,9 @@
 //! A scenario's `[admin]`: its commands (patch and module names resolved) and their order.
 
-use super::raw::RawAdmin;
+use super::raw::{RawAdmin, RawOp};
 use super::{Ctx, ModuleRef, ScenarioError, MAX_OPS, MAX_OP_REPEAT};
 use crate::hint::did_you_mean;
+use crate::spec::PatchBuilder;
 use crate::spec::*;
 use std::collections::BTreeMap;
 
@@ -13,6 +14,7 @@ pub(super) fn resolve_admin(
     patch_by_name: &BTreeMap<String, usize>,
     module_ref: &ModuleRef,
     tasks: &[TaskSpec],
+    patches: (&PatchBuilder, &[ModuleSpec]),
 ) -> Result<Admin, ScenarioError> {
     let Some(a) = raw else {
         return Ok(Admin { order: AdminOrder::Any, ops: vec![] });
@@ -39,7 +41,19 @@ pub(super) fn resolve_admin(
             None => None,
             Some(n) => module_ref(&Some(n.clone()), "admin.ops.module")?,
         };
-        let known = ["insmod", "rmmod", "disable", "enable", "force", "cpu_up", "cpu_down"];
+        let known = [
+            "insmod",
+            "rmmod",
+            "disable",
+            "enable",
+            "force",
+            "cpu_up",
+            "cpu_down",
+            "check_sysfs_value",
+            "check_sysfs_rights",
+        ];
+        let check = matches!(o.op.get_ref().as_str(), "check_sysfs_value" | "check_sysfs_rights");
+        check_fields(ctx, o, check, a.order)?;
         let hotplug = matches!(o.op.get_ref().as_str(), "cpu_up" | "cpu_down");
         let cpu = match (&o.cpu, hotplug) {
             (Some(c), false) => {
@@ -79,6 +93,25 @@ pub(super) fn resolve_admin(
             ("disable", Some(p), None) => AdminOp::Disable(p),
             ("enable", Some(p), None) => AdminOp::Enable(p),
             ("force", Some(p), None) => AdminOp::Force(p),
+            ("check_sysfs_value", Some(p), None) => {
+                let file = sysfs_file(ctx, o, p, patches)?;
+                let v = o.value.as_ref().expect("check_fields");
+                AdminOp::CheckSysfsValue(p, file, *v.get_ref())
+            }
+            ("check_sysfs_rights", Some(p), None) => {
+                let file = sysfs_file(ctx, o, p, patches)?;
+                let r = o.rights.as_ref().expect("check_fields");
+                let mode = SysfsMode::ALL.into_iter().find(|m| m.as_str() == r.get_ref()).ok_or_else(|| {
+                    let all: Vec<&str> = SysfsMode::ALL.iter().map(|m| m.as_str()).collect();
+                    ctx.err(
+                        r.span(),
+                        "admin.ops.rights",
+                        format!("no livepatch sysfs file has mode '{}'", r.get_ref()),
+                        Some(&format!("one of: {}", all.join(", "))),
+                    )
+                })?;
+                AdminOp::CheckSysfsRights(p, file, mode)
+            }
             (op, _, _) if known.contains(&op) => {
                 let which = if matches!(op, "insmod" | "rmmod") { "exactly one of patch or module" } else { "a patch" };
                 return Err(ctx.err(
@@ -128,6 +161,88 @@ fn cpu_idle_task(ctx: &Ctx, c: &toml::Spanned<u32>, tasks: &[TaskSpec]) -> Resul
             "admin.ops.cpu",
             format!("no CPU {}: the scenario has {} idle tasks", c.get_ref(), idle.len()),
             Some("each [[tasks]] with kind = \"idle\" is one CPU, numbered from 0 in file order"),
+        )
+    })
+}
+
+/// The check helpers' fields: `path` always, `value` (`check_sysfs_value`) or `rights`
+/// (`check_sysfs_rights`); none of them on another command; script order only.
+fn check_fields(ctx: &Ctx, o: &RawOp, check: bool, order: AdminOrder) -> Result<(), ScenarioError> {
+    let op = o.op.get_ref().as_str();
+    let stray = [
+        ("path", o.path.as_ref().map(|p| p.span())),
+        ("value", o.value.as_ref().map(|v| v.span())),
+        ("rights", o.rights.as_ref().map(|r| r.span())),
+    ];
+    for (field, span) in stray {
+        let wanted = check && (field == "path" || (field == "value") == (op == "check_sysfs_value"));
+        if let (Some(span), false) = (span, wanted) {
+            return Err(ctx.err(
+                span,
+                &format!("admin.ops.{field}"),
+                format!("'{op}' takes no {field}"),
+                Some("path with value is for check_sysfs_value, path with rights for check_sysfs_rights"),
+            ));
+        }
+    }
+    if !check {
+        return Ok(());
+    }
+    let need = if op == "check_sysfs_value" { ("value", o.value.is_none()) } else { ("rights", o.rights.is_none()) };
+    for (field, missing) in [("path", o.path.is_none()), need] {
+        if missing {
+            return Err(ctx.err(
+                o.op.span(),
+                &format!("admin.ops.{field}"),
+                format!("'{op}' needs a {field}"),
+                Some("e.g. { op = \"check_sysfs_value\", patch = \"lp1\", path = \"enabled\", value = 1 }"),
+            ));
+        }
+    }
+    if order != AdminOrder::Script {
+        return Err(ctx.err(
+            o.op.span(),
+            "admin.ops.op",
+            format!("'{op}' only runs in a script"),
+            Some("a read changes no kernel state: in order = \"any\" it would only multiply states"),
+        ));
+    }
+    Ok(())
+}
+
+/// `path` of a check: relative to `/sys/kernel/livepatch/<patch>/`.
+fn sysfs_file(
+    ctx: &Ctx,
+    o: &RawOp,
+    p: PatchId,
+    (b, modules): (&PatchBuilder, &[ModuleSpec]),
+) -> Result<SysfsFile, ScenarioError> {
+    let path = o.path.as_ref().expect("check_fields");
+    let obj = |name: &str| {
+        b.patches[p as usize].objs.iter().copied().find(|&obj| {
+            let m = b.objs[obj as usize].module;
+            !b.objs[obj as usize].dynamic && m.map_or("vmlinux", |m| modules[m as usize].name.as_str()) == name
+        })
+    };
+    let file = match path.get_ref().as_str() {
+        "" => Some(SysfsFile::Dir),
+        "enabled" => Some(SysfsFile::Enabled),
+        "transition" => Some(SysfsFile::Transition),
+        "force" => Some(SysfsFile::Force),
+        "replace" => Some(SysfsFile::Replace),
+        "stack_order" => Some(SysfsFile::StackOrder),
+        other => match other.split_once('/') {
+            Some((o, "patched")) => obj(o).map(SysfsFile::ObjPatched),
+            None => obj(other).map(SysfsFile::ObjDir),
+            _ => None,
+        },
+    };
+    file.ok_or_else(|| {
+        ctx.err(
+            path.span(),
+            "admin.ops.path",
+            format!("no file '{}' in the patch's sysfs directory", path.get_ref()),
+            Some("\"\", enabled, transition, force, replace, stack_order, <object>, <object>/patched (object: vmlinux or a module the patch has an object for)"),
         )
     })
 }

@@ -210,6 +210,13 @@ pub(super) struct RawOp {
     pub(super) max: Option<Spanned<u32>>,
     /// "script" order: wait as the selftest helper does before the next command.
     pub(super) wait: Option<bool>,
+    /// `check_sysfs_value` / `check_sysfs_rights`: the file relative to the patch's sysfs
+    /// directory ("", "enabled", "vmlinux/patched", ...).
+    pub(super) path: Option<Spanned<String>>,
+    /// `check_sysfs_value`: the value the file must read.
+    pub(super) value: Option<Spanned<u32>>,
+    /// `check_sysfs_rights`: the mode the file must have (`stat --format '%A'`).
+    pub(super) rights: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

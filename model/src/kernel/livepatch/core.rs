@@ -7,6 +7,7 @@
 pub mod module;
 pub mod registration;
 pub mod replace;
+pub mod sysfs;
 
 use super::core_h::{
     account_callback_state_on_free, klp_is_object_loaded, klp_pre_patch_callback, klp_pre_unpatch_callback,
