@@ -1,5 +1,5 @@
 //! Fidelity tests: the kernel's livepatch selftests (tools/testing/selftests/livepatch/
-//! test-callbacks.sh, test-livepatch.sh, test-state.sh, test-sysfs.sh) as scenarios.
+//! test-callbacks.sh, test-livepatch.sh, test-state.sh, test-sysfs.sh, case 1 of test-ftrace.sh) as scenarios.
 //!
 //! For every case, (a) the deterministic runner's transcript (`klp_traces::script::run_script`) is
 //! compared line by line with the selftest's expected `check_result` text
@@ -27,6 +27,7 @@ const CASES: &[(&str, usize)] = &[
     ("selftest-callbacks-09-busy-target-module", 230),
     ("selftest-callbacks-10-multiple-livepatches", 41),
     ("selftest-callbacks-11-atomic-replace", 43),
+    ("selftest-ftrace-01-livepatch-interaction-with-ftrace-enabled-sysctl", 160),
     ("selftest-livepatch-01-basic-function-patching", 145),
     ("selftest-livepatch-02-multiple-livepatches", 535),
     ("selftest-livepatch-03-atomic-replace-livepatch", 797),
@@ -252,6 +253,7 @@ macro_rules! cases {
 }
 
 cases! {
+    ftrace_01_livepatch_interaction_with_ftrace_enabled_sysctl => "selftest-ftrace-01-livepatch-interaction-with-ftrace-enabled-sysctl",
     callbacks_01_target_module_before_livepatch => "selftest-callbacks-01-target-module-before-livepatch",
     callbacks_02_module_coming_notifier => "selftest-callbacks-02-module-coming-notifier",
     callbacks_03_module_going_notifier => "selftest-callbacks-03-module-going-notifier",

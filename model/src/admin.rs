@@ -18,6 +18,7 @@ use crate::kernel::livepatch::transition::holds_cpus_read_lock;
 use crate::kernel::module::main::{
     delete_livepatch_module, delete_module, livepatch_module_in_use, load_livepatch_module, load_module,
 };
+use crate::kernel::trace::ftrace::{ftrace_enable_sysctl, is_permanent_ops_registered};
 use crate::log::Log;
 use crate::spec::{AdminOp, AdminOrder, Spec, SysfsFile};
 use crate::state::{ModState, PatchLife, State};
@@ -36,12 +37,32 @@ pub fn run(spec: &Spec, st: &mut State, i: u8, log: &mut impl Log) -> Option<()>
         }
         return Some(());
     }
+    if let AdminOp::SetFtraceEnabled { value, can_fail } = op {
+        set_ftrace_enabled(spec, st, value, can_fail, log);
+        return Some(());
+    }
     log.line(|| dmesg::command_line(spec, op));
     let ret = command(spec, st, op, log);
     if ret != 0 {
         log.line(|| dmesg::command_error(spec, op, ret));
     }
     Some(())
+}
+
+/// functions.sh `set_ftrace_enabled`: the sysctl write, then the harness's own line: the value
+/// read back, or (`--fail`) the error sysctl printed; a refused write without `--fail` skips
+/// the test (`skip()`: its line, and the script ends).
+fn set_ftrace_enabled(spec: &Spec, st: &mut State, value: bool, can_fail: bool, log: &mut impl Log) {
+    let v = value as u8;
+    if ftrace_enable_sysctl(st, value) == 0 {
+        log.line(|| format!("livepatch: kernel.ftrace_enabled = {v}"));
+    } else if can_fail {
+        let err = crate::errno::strerror(crate::errno::EBUSY);
+        log.line(|| format!("livepatch: sysctl: setting key \"kernel.ftrace_enabled\": {err}"));
+    } else {
+        log.line(|| format!("SKIP: failed to set kernel.ftrace_enabled = {v}"));
+        st.admin.0[0] = spec.admin.ops.len() as u8;
+    }
 }
 
 /// The kernel entry point a command calls; returns 0 or the -errno it fails with.
@@ -56,7 +77,7 @@ fn command(spec: &Spec, st: &mut State, op: AdminOp, log: &mut impl Log) -> i32 
         AdminOp::Force(p) => force_store(spec, st, p, log),
         AdminOp::CpuUp(t) => cpu_up(st, t),
         AdminOp::CpuDown(t) => cpu_down(st, t),
-        AdminOp::CheckSysfsValue(..) | AdminOp::CheckSysfsRights(..) => 0,
+        AdminOp::CheckSysfsValue(..) | AdminOp::CheckSysfsRights(..) | AdminOp::SetFtraceEnabled { .. } => 0,
     }
 }
 
@@ -107,6 +128,9 @@ fn changes_kernel_state(spec: &Spec, st: &State, op: AdminOp) -> bool {
         AdminOp::CpuDown(t) => st.tasks[t as usize].context != Context::Offline,
         // Reads (script order only).
         AdminOp::CheckSysfsValue(..) | AdminOp::CheckSysfsRights(..) => false,
+        AdminOp::SetFtraceEnabled { value, .. } => {
+            value != st.ftrace_enabled && (value || !is_permanent_ops_registered(st))
+        }
     }
 }
 
@@ -126,7 +150,7 @@ fn script_wait_done(spec: &Spec, st: &State, op: AdminOp) -> bool {
         AdminOp::RmmodModule(m) => !st.mods[m as usize].state.is_going(),
         AdminOp::RmmodPatch(_) | AdminOp::Enable(_) | AdminOp::Force(_) => true,
         AdminOp::CpuUp(_) | AdminOp::CpuDown(_) => true,
-        AdminOp::CheckSysfsValue(..) | AdminOp::CheckSysfsRights(..) => true,
+        AdminOp::CheckSysfsValue(..) | AdminOp::CheckSysfsRights(..) | AdminOp::SetFtraceEnabled { .. } => true,
     }
 }
 

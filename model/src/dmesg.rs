@@ -38,6 +38,9 @@ pub fn command_line(spec: &Spec, op: AdminOp) -> String {
         AdminOp::CheckSysfsRights(p, file, m) => {
             format!("% check_sysfs_rights {} \"{}\" {}", patch(p), spec.sysfs_rel(file), m.as_str())
         }
+        AdminOp::SetFtraceEnabled { value, can_fail } => {
+            format!("% set_ftrace_enabled {}{}", if can_fail { "--fail " } else { "" }, value as u8)
+        }
     }
 }
 
@@ -82,5 +85,6 @@ pub fn command_error(spec: &Spec, op: AdminOp, errno: i32) -> String {
             format!("echo: write error: /sys/devices/system/cpu/cpu{}/online: {err}", spec.cpu_of(t))
         }
         AdminOp::CheckSysfsValue(..) | AdminOp::CheckSysfsRights(..) => format!("check: {err}"),
+        AdminOp::SetFtraceEnabled { .. } => format!("sysctl: setting key \"kernel.ftrace_enabled\": {err}"),
     }
 }

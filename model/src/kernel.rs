@@ -15,4 +15,5 @@ pub mod fork;
 pub mod livepatch;
 pub mod module;
 pub mod sched;
+pub mod trace;
 pub mod workqueue;

@@ -33,6 +33,7 @@
 //! | kernel/entry/common.c | [`kernel::entry::common`] |
 //! | kernel/fork.c | [`kernel::fork`] |
 //! | kernel/cpu.c | [`kernel::cpu`] (CPU hotplug: `cpu_up()`, `cpu_down()`) |
+//! | kernel/trace/ftrace.c | [`kernel::trace::ftrace`] (the `kernel.ftrace_enabled` sysctl and `FTRACE_OPS_FL_PERMANENT`) |
 //! | kernel/workqueue.c | [`kernel::workqueue`] (a target module's work item) |
 //!
 //! Granularity: a model step is atomic only where the kernel holds a lock (mostly `klp_mutex`)

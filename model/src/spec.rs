@@ -236,6 +236,10 @@ pub enum PatchFails {
     /// `klp_get_ftrace_location()` finds no ftrace location (-EINVAL; arches that translate the
     /// address, e.g. powerpc's global entry point).
     NoFtraceLocation,
+    /// `register_ftrace_function()` returns -EBUSY for the `FTRACE_OPS_FL_PERMANENT` ops while
+    /// the `kernel.ftrace_enabled` sysctl is 0: a state of the run, not a scenario value.
+    #[serde(skip)]
+    FtraceDisabled,
 }
 
 /// Whether admin commands run as a script or as a set in any order.
@@ -275,6 +279,10 @@ pub enum AdminOp {
     /// functions.sh `check_sysfs_rights <patch> <file> <rights>`: `stat --format '%A'` of the
     /// file compared with the expected mode; a mismatch dies. Script order only.
     CheckSysfsRights(PatchId, SysfsFile, SysfsMode),
+    /// functions.sh `set_ftrace_enabled [--fail] <value>`: `sysctl kernel.ftrace_enabled=<value>`
+    /// (`ftrace_enable_sysctl()`). The harness logs the value it reads back, or with `--fail`
+    /// the error; without `--fail` a refused write skips the test (the script ends).
+    SetFtraceEnabled { value: bool, can_fail: bool },
 }
 
 /// A file (or directory) of `/sys/kernel/livepatch/<patch>/` (core.c's sysfs interface).

@@ -278,6 +278,16 @@ pub struct State {
     /// transition completes too: nothing reads the counter until the next start resets it.
     #[serde(default, skip_serializing_if = "LogOnly::is_clear")]
     pub klp_signals_sent: LogOnly,
+    /// kernel/trace/ftrace.c `ftrace_enabled` (the `kernel.ftrace_enabled` sysctl), true at boot.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub ftrace_enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// A bit that changes only what a step logs, never which steps a state enables or what a

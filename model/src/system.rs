@@ -102,6 +102,7 @@ impl KlpSystem {
             completing: None,
             split: None,
             klp_signals_sent: LogOnly(false),
+            ftrace_enabled: true,
         }
     }
 

@@ -219,6 +219,14 @@ pub fn scenarios() -> Vec<(&'static str, Vec<u8>)> {
             ),
         ),
         (
+            "ftrace_enabled sysctl of 2",
+            with("{ op = \"insmod\", patch = \"lp1\" }", "{ op = \"set_ftrace_enabled\", value = 2 }"),
+        ),
+        (
+            "fail on a livepatch command",
+            with("{ op = \"insmod\", patch = \"lp1\" }", "{ op = \"insmod\", patch = \"lp1\", fail = true }"),
+        ),
+        (
             "more than 32 commands",
             with("ops = [", &format!("ops = [{}", "{ op = \"enable\", patch = \"lp1\" }, ".repeat(32))),
         ),

@@ -51,6 +51,7 @@ pub(super) fn resolve_admin(
             "cpu_down",
             "check_sysfs_value",
             "check_sysfs_rights",
+            "set_ftrace_enabled",
         ];
         let check = matches!(o.op.get_ref().as_str(), "check_sysfs_value" | "check_sysfs_rights");
         check_fields(ctx, o, check, a.order)?;
@@ -93,6 +94,20 @@ pub(super) fn resolve_admin(
             ("disable", Some(p), None) => AdminOp::Disable(p),
             ("enable", Some(p), None) => AdminOp::Enable(p),
             ("force", Some(p), None) => AdminOp::Force(p),
+            ("set_ftrace_enabled", None, None) => match o.value.as_ref().expect("check_fields").get_ref() {
+                v @ (0 | 1) => AdminOp::SetFtraceEnabled {
+                    value: *v == 1,
+                    can_fail: o.fail.as_ref().is_some_and(|f| *f.get_ref()),
+                },
+                v => {
+                    return Err(ctx.err(
+                        o.value.as_ref().expect("checked").span(),
+                        "admin.ops.value",
+                        format!("kernel.ftrace_enabled is 0 or 1, not {v}"),
+                        Some("value = 0 turns ftrace off, 1 on"),
+                    ))
+                }
+            },
             ("check_sysfs_value", Some(p), None) => {
                 let file = sysfs_file(ctx, o, p, patches)?;
                 let v = o.value.as_ref().expect("check_fields");
@@ -113,7 +128,11 @@ pub(super) fn resolve_admin(
                 AdminOp::CheckSysfsRights(p, file, mode)
             }
             (op, _, _) if known.contains(&op) => {
-                let which = if matches!(op, "insmod" | "rmmod") { "exactly one of patch or module" } else { "a patch" };
+                let which = match op {
+                    "insmod" | "rmmod" => "exactly one of patch or module",
+                    "set_ftrace_enabled" => "no patch and no module",
+                    _ => "a patch",
+                };
                 return Err(ctx.err(
                     o.op.span(),
                     "admin.ops",
@@ -169,21 +188,36 @@ fn cpu_idle_task(ctx: &Ctx, c: &toml::Spanned<u32>, tasks: &[TaskSpec]) -> Resul
 /// (`check_sysfs_rights`); none of them on another command; script order only.
 fn check_fields(ctx: &Ctx, o: &RawOp, check: bool, order: AdminOrder) -> Result<(), ScenarioError> {
     let op = o.op.get_ref().as_str();
+    let sysctl = op == "set_ftrace_enabled";
     let stray = [
         ("path", o.path.as_ref().map(|p| p.span())),
         ("value", o.value.as_ref().map(|v| v.span())),
         ("rights", o.rights.as_ref().map(|r| r.span())),
+        ("fail", o.fail.as_ref().map(|f| f.span())),
     ];
     for (field, span) in stray {
-        let wanted = check && (field == "path" || (field == "value") == (op == "check_sysfs_value"));
+        let wanted = match field {
+            "path" => check,
+            "value" => op == "check_sysfs_value" || sysctl,
+            "rights" => op == "check_sysfs_rights",
+            _ => sysctl,
+        };
         if let (Some(span), false) = (span, wanted) {
             return Err(ctx.err(
                 span,
                 &format!("admin.ops.{field}"),
                 format!("'{op}' takes no {field}"),
-                Some("path with value is for check_sysfs_value, path with rights for check_sysfs_rights"),
+                Some("path with value is for check_sysfs_value, path with rights for check_sysfs_rights, value and fail for set_ftrace_enabled"),
             ));
         }
+    }
+    if sysctl && o.value.is_none() {
+        return Err(ctx.err(
+            o.op.span(),
+            "admin.ops.value",
+            "'set_ftrace_enabled' needs a value".into(),
+            Some("e.g. { op = \"set_ftrace_enabled\", value = 0 }"),
+        ));
     }
     if !check {
         return Ok(());

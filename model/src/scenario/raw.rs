@@ -217,6 +217,8 @@ pub(super) struct RawOp {
     pub(super) value: Option<Spanned<u32>>,
     /// `check_sysfs_rights`: the mode the file must have (`stat --format '%A'`).
     pub(super) rights: Option<Spanned<String>>,
+    /// `set_ftrace_enabled`: a refused write is logged, not a skip (`--fail`).
+    pub(super) fail: Option<Spanned<bool>>,
 }
 
 #[derive(Deserialize)]

@@ -151,7 +151,8 @@ pub fn klp_patch_object(spec: &Spec, st: &mut State, obj: ObjId, log: &mut impl 
         if f.exists && !f.patched {
             let ks = &spec.klp_funcs[k as usize];
             let stack = &mut st.func_stacks[ks.old_func as usize];
-            if let Some(how) = ks.patch_fails.filter(|_| stack.is_empty()) {
+            let ftrace_off = (!st.ftrace_enabled).then_some(PatchFails::FtraceDisabled);
+            if let Some(how) = ks.patch_fails.or(ftrace_off).filter(|_| stack.is_empty()) {
                 let ret = klp_patch_func_fails(spec, ks.old_func, how, log);
                 klp_unpatch_object(spec, st, obj, false);
                 return ret;
@@ -180,7 +181,7 @@ fn klp_patch_func_fails(spec: &Spec, f: FuncId, how: PatchFails, log: &mut impl 
             log.line(|| format!("livepatch: failed to find location for function '{name}'"));
             EINVAL
         }
-        PatchFails::Ipmodify => {
+        PatchFails::Ipmodify | PatchFails::FtraceDisabled => {
             log.line(|| format!("livepatch: failed to register ftrace handler for function '{name}' ({EBUSY})"));
             EBUSY
         }
