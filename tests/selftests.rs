@@ -22,7 +22,7 @@ const CASES: &[(&str, usize)] = &[
     ("selftest-callbacks-04-module-coming-and-going-notifiers", 28),
     ("selftest-callbacks-05-target-module-not-present", 21),
     ("selftest-callbacks-06-pre-patch-callback-enodev", 9),
-    ("selftest-callbacks-07-module-coming-pre-patch-callback-enodev", 23),
+    ("selftest-callbacks-07-module-coming-pre-patch-callback-enodev", 24),
     ("selftest-callbacks-08-multiple-target-modules", 98),
     ("selftest-callbacks-09-busy-target-module", 230),
     ("selftest-callbacks-10-multiple-livepatches", 41),
@@ -51,11 +51,6 @@ struct Gap {
 }
 
 /// Why a line differs; each names the model change that would close it.
-const PARAMS: &str =
-    "module parameters on the insmod command line (pre_patch_ret=, block_transition=, replace=) are not expressible";
-const SET_PARAM: &str =
-    "writing a module parameter (set_pre_patch_ret: echo -19 > /sys/module/<patch>/parameters/pre_patch_ret) is not \
-     an admin command; the scenario fixes the pre_patch return per object instead";
 const PROC_READ: &str = "the script's `grep 'live patched' /proc/{cmdline,meminfo} > /dev/kmsg` reads are not admin \
      commands: needs a scripted syscall of a task into a function that logs the version it ran";
 const KLP_STATE: &str = "the test_klp_state{,2,3} callbacks' console_loglevel messages (chosen by \
@@ -69,47 +64,16 @@ macro_rules! gaps {
 
 #[rustfmt::skip]
 const KNOWN_GAPS: &[Gap] = gaps! {
-    "selftest-callbacks-06-pre-patch-callback-enodev": [
-        "-% insmod test_modules/test_klp_callbacks_demo.ko pre_patch_ret=-19" => PARAMS,
-        "+% insmod test_modules/test_klp_callbacks_demo.ko" => PARAMS,
-    ],
-    "selftest-callbacks-07-module-coming-pre-patch-callback-enodev": [
-        "-% echo -19 > /sys/module/test_klp_callbacks_demo/parameters/pre_patch_ret" => SET_PARAM,
-    ],
-    "selftest-callbacks-08-multiple-target-modules": [
-        "-% insmod test_modules/test_klp_callbacks_busy.ko block_transition=N" => PARAMS,
-        "+% insmod test_modules/test_klp_callbacks_busy.ko" => PARAMS,
-    ],
-    "selftest-callbacks-09-busy-target-module": [
-        "-% insmod test_modules/test_klp_callbacks_busy.ko block_transition=Y" => PARAMS,
-        "+% insmod test_modules/test_klp_callbacks_busy.ko" => PARAMS,
-    ],
-    "selftest-callbacks-11-atomic-replace": [
-        "-% insmod test_modules/test_klp_callbacks_demo2.ko replace=1" => PARAMS,
-        "+% insmod test_modules/test_klp_callbacks_demo2.ko" => PARAMS,
-    ],
     "selftest-livepatch-02-multiple-livepatches": [
         "-test_klp_livepatch: this has been live patched" => PROC_READ,
-        "-% insmod test_modules/test_klp_atomic_replace.ko replace=0" => PARAMS,
-        "+% insmod test_modules/test_klp_atomic_replace.ko" => PARAMS,
         "-test_klp_livepatch: this has been live patched" => PROC_READ,
         "-test_klp_atomic_replace: this has been live patched" => PROC_READ,
         "-test_klp_livepatch: this has been live patched" => PROC_READ,
     ],
     "selftest-livepatch-03-atomic-replace-livepatch": [
         "-test_klp_livepatch: this has been live patched" => PROC_READ,
-        "-% insmod test_modules/test_klp_atomic_replace.ko replace=1" => PARAMS,
-        "+% insmod test_modules/test_klp_atomic_replace.ko" => PARAMS,
         "-test_klp_atomic_replace: this has been live patched" => PROC_READ,
         "-test_klp_atomic_replace: this has been live patched" => PROC_READ,
-    ],
-    "selftest-sysfs-03-sysfs-test-replace-enabled": [
-        "-% insmod test_modules/test_klp_atomic_replace.ko replace=1" => PARAMS,
-        "+% insmod test_modules/test_klp_atomic_replace.ko" => PARAMS,
-    ],
-    "selftest-sysfs-04-sysfs-test-replace-disabled": [
-        "-% insmod test_modules/test_klp_atomic_replace.ko replace=0" => PARAMS,
-        "+% insmod test_modules/test_klp_atomic_replace.ko" => PARAMS,
     ],
     "selftest-state-01-system-state-modification": [
         "-test_klp_state: allocate_loglevel_state: allocating space to store console_loglevel" => KLP_STATE,

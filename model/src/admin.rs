@@ -18,16 +18,18 @@ use crate::kernel::livepatch::transition::holds_cpus_read_lock;
 use crate::kernel::module::main::{
     delete_livepatch_module, delete_module, livepatch_module_in_use, load_livepatch_module, load_module,
 };
+use crate::kernel::params::param_attr_store_pre_patch_ret;
 use crate::kernel::trace::ftrace::{ftrace_enable_sysctl, is_permanent_ops_registered};
 use crate::log::Log;
-use crate::spec::{AdminOp, AdminOrder, Spec, SysfsFile};
+use crate::spec::{AdminOp, AdminOrder, OpSpec, Spec, SysfsFile};
 use crate::state::{ModState, PatchLife, State};
 use crate::task::{Context, TaskKind};
 
 /// Runs admin command `i` of the scenario, logging its command line and its error, if any.
 /// `None` if there is no such command.
 pub fn run(spec: &Spec, st: &mut State, i: u8, log: &mut impl Log) -> Option<()> {
-    let op = spec.admin.ops.get(i as usize)?.op;
+    let spec_op = spec.admin.ops.get(i as usize)?;
+    let op = spec_op.op;
     st.admin.ran(spec.admin.order == AdminOrder::Script, i as usize);
     if let AdminOp::CheckSysfsValue(..) | AdminOp::CheckSysfsRights(..) = op {
         // The check helpers log nothing; a mismatch dies: its line, and the script ends.
@@ -41,9 +43,10 @@ pub fn run(spec: &Spec, st: &mut State, i: u8, log: &mut impl Log) -> Option<()>
         set_ftrace_enabled(spec, st, value, can_fail, log);
         return Some(());
     }
-    log.line(|| dmesg::command_line(spec, op));
-    let ret = command(spec, st, op, log);
-    if ret != 0 {
+    log.line(|| dmesg::command_line(spec, spec_op));
+    let ret = command(spec, st, spec_op, log);
+    // The harness does not capture a failed parameter write (`echo`'s error goes to stderr).
+    if ret != 0 && !matches!(op, AdminOp::SetPrePatchRet(..)) {
         log.line(|| dmesg::command_error(spec, op, ret));
     }
     Some(())
@@ -66,9 +69,10 @@ fn set_ftrace_enabled(spec: &Spec, st: &mut State, value: bool, can_fail: bool, 
 }
 
 /// The kernel entry point a command calls; returns 0 or the -errno it fails with.
-fn command(spec: &Spec, st: &mut State, op: AdminOp, log: &mut impl Log) -> i32 {
-    match op {
-        AdminOp::InsmodPatch(p) => load_livepatch_module(spec, st, p, log),
+fn command(spec: &Spec, st: &mut State, op: &OpSpec, log: &mut impl Log) -> i32 {
+    match op.op {
+        AdminOp::InsmodPatch(p) => load_livepatch_module(spec, st, p, op.pre_patch_ret, log),
+        AdminOp::SetPrePatchRet(p, v) => param_attr_store_pre_patch_ret(st, p, v),
         AdminOp::RmmodPatch(p) => delete_livepatch_module(spec, st, p),
         AdminOp::InsmodModule(m) => load_module(st, m),
         AdminOp::RmmodModule(m) => delete_module(spec, st, m, log),
@@ -131,6 +135,10 @@ fn changes_kernel_state(spec: &Spec, st: &State, op: AdminOp) -> bool {
         AdminOp::SetFtraceEnabled { value, .. } => {
             value != st.ftrace_enabled && (value || !is_permanent_ops_registered(st))
         }
+        AdminOp::SetPrePatchRet(p, v) => {
+            let r = &st.patches[p as usize];
+            r.life != PatchLife::Unloaded && r.pre_patch_ret != Some(v as i16)
+        }
     }
 }
 
@@ -151,6 +159,7 @@ fn script_wait_done(spec: &Spec, st: &State, op: AdminOp) -> bool {
         AdminOp::RmmodPatch(_) | AdminOp::Enable(_) | AdminOp::Force(_) => true,
         AdminOp::CpuUp(_) | AdminOp::CpuDown(_) => true,
         AdminOp::CheckSysfsValue(..) | AdminOp::CheckSysfsRights(..) | AdminOp::SetFtraceEnabled { .. } => true,
+        AdminOp::SetPrePatchRet(..) => true,
     }
 }
 

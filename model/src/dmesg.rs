@@ -2,7 +2,7 @@
 //! lines (`test_klp_callbacks_demo.c`: `callback_info()` and its `module_state[]` table) and the
 //! shell commands as the selftests log them.
 
-use crate::spec::{AdminOp, Spec};
+use crate::spec::{AdminOp, OpSpec, Spec};
 use crate::state::ModState;
 
 /// `module_state[]` in lib/livepatch/test_klp_callbacks_demo.c.
@@ -18,12 +18,16 @@ pub fn module_state_str(s: ModState) -> &'static str {
 }
 
 /// The command line the selftests log for an admin command (`% insmod test_klp_livepatch.ko`).
-pub fn command_line(spec: &Spec, op: AdminOp) -> String {
+/// An insmod's module parameters follow the file name as written (functions.sh logs
+/// `% insmod test_modules/$mod.ko $*`).
+pub fn command_line(spec: &Spec, o: &OpSpec) -> String {
     let patch = |p: u8| spec.patches[p as usize].name.clone();
     let module = |m: u8| spec.modules[m as usize].name.clone();
-    match op {
-        AdminOp::InsmodPatch(p) => format!("% insmod test_modules/{}.ko", patch(p)),
-        AdminOp::InsmodModule(m) => format!("% insmod test_modules/{}.ko", module(m)),
+    let args = if o.args.is_empty() { String::new() } else { format!(" {}", o.args) };
+    match o.op {
+        AdminOp::InsmodPatch(p) => format!("% insmod test_modules/{}.ko{args}", patch(p)),
+        AdminOp::InsmodModule(m) => format!("% insmod test_modules/{}.ko{args}", module(m)),
+        AdminOp::SetPrePatchRet(p, v) => format!("% echo {v} > /sys/module/{}/parameters/pre_patch_ret", patch(p)),
         AdminOp::RmmodPatch(p) => format!("% rmmod {}", patch(p)),
         AdminOp::RmmodModule(m) => format!("% rmmod {}", module(m)),
         AdminOp::Disable(p) => format!("% echo 0 > /sys/kernel/livepatch/{}/enabled", patch(p)),
@@ -86,5 +90,8 @@ pub fn command_error(spec: &Spec, op: AdminOp, errno: i32) -> String {
         }
         AdminOp::CheckSysfsValue(..) | AdminOp::CheckSysfsRights(..) => format!("check: {err}"),
         AdminOp::SetFtraceEnabled { .. } => format!("sysctl: setting key \"kernel.ftrace_enabled\": {err}"),
+        AdminOp::SetPrePatchRet(p, _) => {
+            format!("echo: write error: /sys/module/{}/parameters/pre_patch_ret: {err}", spec.patches[p as usize].name)
+        }
     }
 }

@@ -14,6 +14,7 @@ pub mod entry;
 pub mod fork;
 pub mod livepatch;
 pub mod module;
+pub mod params;
 pub mod sched;
 pub mod trace;
 pub mod workqueue;

@@ -28,6 +28,7 @@
 //! | kernel/livepatch/patch.c | [`kernel::livepatch::patch`] (func_stacks, `klp_ftrace_handler()`) |
 //! | kernel/livepatch/state.c | [`kernel::livepatch::state`] |
 //! | kernel/module/main.c | [`kernel::module::main`] |
+//! | kernel/params.c | [`kernel::params`] (a module parameter's sysfs write) |
 //! | kernel/sched/core.c | [`kernel::sched::core`] |
 //! | kernel/sched/idle.c | [`kernel::sched::idle`] |
 //! | kernel/entry/common.c | [`kernel::entry::common`] |

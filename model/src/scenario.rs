@@ -17,6 +17,7 @@ use toml::Spanned;
 mod admin;
 mod diag;
 mod modules;
+mod params;
 mod patches;
 mod raw;
 mod tasks;
@@ -169,6 +170,8 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Scenario, Scenario
             Some("add a [[tasks]] table (comm = \"cat\", entry = [\"vfs_read\"])"),
         ));
     }
+    let mut raw = raw;
+    params::apply_load_time_params(ctx, &mut raw)?;
     let variant = resolve_variant(ctx, &raw.variant)?;
     // Modules.
     let mut modules = Vec::new();

@@ -283,6 +283,10 @@ pub enum AdminOp {
     /// (`ftrace_enable_sysctl()`). The harness logs the value it reads back, or with `--fail`
     /// the error; without `--fail` a refused write skips the test (the script ends).
     SetFtraceEnabled { value: bool, can_fail: bool },
+    /// functions.sh `set_pre_patch_ret <patch> <ret>`: `echo <ret> >
+    /// /sys/module/<patch>/parameters/pre_patch_ret` (test_klp_callbacks_demo.c's 0644
+    /// `module_param()`): what the patch's pre_patch callbacks return from now on.
+    SetPrePatchRet(PatchId, i32),
 }
 
 /// A file (or directory) of `/sys/kernel/livepatch/<patch>/` (core.c's sysfs interface).
@@ -337,6 +341,14 @@ pub struct OpSpec {
     /// transition to finish, `disable_lp` for the sysfs directory to vanish, `unload_lp` for the
     /// reference count to drop, `load_mod`/`unload_mod` for the module loader).
     pub wait: bool,
+    /// `insmod`: the module parameters after the file name, as written (the harness logs
+    /// them: `% insmod test_modules/test_klp_callbacks_demo.ko pre_patch_ret=-19`); empty
+    /// otherwise. Their effect is in [`OpSpec::pre_patch_ret`] or already in the spec
+    /// (`replace=`, `block_transition=` are read once, at load: scenario/params.rs).
+    pub args: String,
+    /// `insmod <patch>`: the `pre_patch_ret=` parameter (test_klp_callbacks_demo.c), which
+    /// `load_module()`'s `parse_args()` stores before the module's init runs.
+    pub pre_patch_ret: Option<i32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

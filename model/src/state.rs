@@ -31,6 +31,12 @@ pub struct PatchRt {
     pub enabled: bool,
     /// `patch->forced`: `klp_free_patch_finish()` then never calls `module_put()`.
     pub forced: bool,
+    /// The livepatch module's `pre_patch_ret` parameter (test_klp_callbacks_demo.c), set on the
+    /// insmod line or written through sysfs; `None`: not set since the module was loaded, its
+    /// pre_patch callbacks return what the scenario declares (the module's default). An errno
+    /// (-4095..=0) fits 16 bits; the field is in every state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pre_patch_ret: Option<i16>,
 }
 
 impl PatchRt {

@@ -85,7 +85,7 @@ impl KlpSystem {
                     work_pending: false,
                 })
                 .collect(),
-            patches: smallvec![PatchRt { life: PatchLife::Unloaded, enabled: false, forced: false }; s.patches.len()],
+            patches: smallvec![PatchRt { life: PatchLife::Unloaded, enabled: false, forced: false, pre_patch_ret: None }; s.patches.len()],
             objs: smallvec![ObjRt::default(); s.objs.len()],
             funcs: smallvec![FuncRt::default(); s.klp_funcs.len()],
             func_stacks: smallvec![Default::default(); s.funcs.len()],

@@ -223,6 +223,45 @@ pub fn scenarios() -> Vec<(&'static str, Vec<u8>)> {
             with("{ op = \"insmod\", patch = \"lp1\" }", "{ op = \"set_ftrace_enabled\", value = 2 }"),
         ),
         (
+            "params on rmmod",
+            with("{ op = \"insmod\", patch = \"lp1\" }", "{ op = \"rmmod\", patch = \"lp1\", params = \"replace=1\" }"),
+        ),
+        (
+            "unknown module parameter (did you mean)",
+            with("{ op = \"insmod\", patch = \"lp1\" }", "{ op = \"insmod\", patch = \"lp1\", params = \"replac=1\" }"),
+        ),
+        (
+            "module parameter not an int",
+            with(
+                "{ op = \"insmod\", patch = \"lp1\" }",
+                "{ op = \"insmod\", patch = \"lp1\", params = \"pre_patch_ret=x\" }",
+            ),
+        ),
+        (
+            "replace=0 against replace = true",
+            with2(
+                ("name = \"lp1\"\n", "name = \"lp1\"\nreplace = true\n"),
+                (
+                    "{ op = \"insmod\", patch = \"lp1\" }",
+                    "{ op = \"insmod\", patch = \"lp1\", params = \"replace=0\" }",
+                ),
+            ),
+        ),
+        (
+            "set_param without a value",
+            with(
+                "{ op = \"insmod\", patch = \"lp1\" }",
+                "{ op = \"set_param\", patch = \"lp1\", param = \"pre_patch_ret\" }",
+            ),
+        ),
+        (
+            "set_param of an unknown parameter",
+            with(
+                "{ op = \"insmod\", patch = \"lp1\" }",
+                "{ op = \"set_param\", patch = \"lp1\", param = \"replace\", value = 1 }",
+            ),
+        ),
+        (
             "fail on a livepatch command",
             with("{ op = \"insmod\", patch = \"lp1\" }", "{ op = \"insmod\", patch = \"lp1\", fail = true }"),
         ),

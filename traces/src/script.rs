@@ -261,7 +261,7 @@ fn waiting_for(model: &KlpSystem, st: &State) -> String {
         Some(op) => format!(
             "before command {} `{}`{transition}",
             pc + 1,
-            klp_model::dmesg::command_line(spec, op.op).trim_start_matches("% ")
+            klp_model::dmesg::command_line(spec, op).trim_start_matches("% ")
         ),
         None => format!("at the end of the script{transition}"),
     }

@@ -52,6 +52,7 @@ pub(super) fn resolve_admin(
             "check_sysfs_value",
             "check_sysfs_rights",
             "set_ftrace_enabled",
+            "set_param",
         ];
         let check = matches!(o.op.get_ref().as_str(), "check_sysfs_value" | "check_sysfs_rights");
         check_fields(ctx, o, check, a.order)?;
@@ -94,6 +95,19 @@ pub(super) fn resolve_admin(
             ("disable", Some(p), None) => AdminOp::Disable(p),
             ("enable", Some(p), None) => AdminOp::Enable(p),
             ("force", Some(p), None) => AdminOp::Force(p),
+            ("set_param", Some(p), None) => {
+                let param = o.param.as_ref().expect("check_fields");
+                if param.get_ref() != "pre_patch_ret" {
+                    return Err(ctx.err(
+                        param.span(),
+                        "admin.ops.param",
+                        format!("no writable parameter '{}' the model gives an effect", param.get_ref()),
+                        Some("pre_patch_ret (test_klp_callbacks_demo.c: what the pre_patch callbacks return)"),
+                    ));
+                }
+                let v = o.value.as_ref().expect("check_fields");
+                AdminOp::SetPrePatchRet(p, super::params::errno(ctx, v.span(), "admin.ops.value", *v.get_ref())?)
+            }
             ("set_ftrace_enabled", None, None) => match o.value.as_ref().expect("check_fields").get_ref() {
                 v @ (0 | 1) => AdminOp::SetFtraceEnabled {
                     value: *v == 1,
@@ -111,7 +125,15 @@ pub(super) fn resolve_admin(
             ("check_sysfs_value", Some(p), None) => {
                 let file = sysfs_file(ctx, o, p, patches)?;
                 let v = o.value.as_ref().expect("check_fields");
-                AdminOp::CheckSysfsValue(p, file, *v.get_ref())
+                let value = u32::try_from(*v.get_ref()).map_err(|_| {
+                    ctx.err(
+                        v.span(),
+                        "admin.ops.value",
+                        format!("{} is not a value a livepatch sysfs file shows", v.get_ref()),
+                        Some("the files show 0, 1 or a stack position (1, 2, ...)"),
+                    )
+                })?;
+                AdminOp::CheckSysfsValue(p, file, value)
             }
             ("check_sysfs_rights", Some(p), None) => {
                 let file = sysfs_file(ctx, o, p, patches)?;
@@ -131,6 +153,7 @@ pub(super) fn resolve_admin(
                 let which = match op {
                     "insmod" | "rmmod" => "exactly one of patch or module",
                     "set_ftrace_enabled" => "no patch and no module",
+                    "set_param" => "a patch (its module's parameter is written)",
                     _ => "a patch",
                 };
                 return Err(ctx.err(
@@ -165,7 +188,8 @@ pub(super) fn resolve_admin(
                 Some("repeat the command in the script instead"),
             ));
         }
-        ops.push(OpSpec { op, max, wait: o.wait.unwrap_or(true) });
+        let (args, pre_patch_ret) = super::params::insmod_args(ctx, o)?;
+        ops.push(OpSpec { op, max, wait: o.wait.unwrap_or(true), args, pre_patch_ret });
     }
     Ok(Admin { order: a.order, ops })
 }
@@ -189,17 +213,20 @@ fn cpu_idle_task(ctx: &Ctx, c: &toml::Spanned<u32>, tasks: &[TaskSpec]) -> Resul
 fn check_fields(ctx: &Ctx, o: &RawOp, check: bool, order: AdminOrder) -> Result<(), ScenarioError> {
     let op = o.op.get_ref().as_str();
     let sysctl = op == "set_ftrace_enabled";
+    let set_param = op == "set_param";
     let stray = [
         ("path", o.path.as_ref().map(|p| p.span())),
         ("value", o.value.as_ref().map(|v| v.span())),
         ("rights", o.rights.as_ref().map(|r| r.span())),
         ("fail", o.fail.as_ref().map(|f| f.span())),
+        ("param", o.param.as_ref().map(|p| p.span())),
     ];
     for (field, span) in stray {
         let wanted = match field {
             "path" => check,
-            "value" => op == "check_sysfs_value" || sysctl,
+            "value" => op == "check_sysfs_value" || sysctl || set_param,
             "rights" => op == "check_sysfs_rights",
+            "param" => set_param,
             _ => sysctl,
         };
         if let (Some(span), false) = (span, wanted) {
@@ -207,8 +234,20 @@ fn check_fields(ctx: &Ctx, o: &RawOp, check: bool, order: AdminOrder) -> Result<
                 span,
                 &format!("admin.ops.{field}"),
                 format!("'{op}' takes no {field}"),
-                Some("path with value is for check_sysfs_value, path with rights for check_sysfs_rights, value and fail for set_ftrace_enabled"),
+                Some("path with value is for check_sysfs_value, path with rights for check_sysfs_rights, value and fail for set_ftrace_enabled, param with value for set_param"),
             ));
+        }
+    }
+    if set_param {
+        for (field, missing) in [("param", o.param.is_none()), ("value", o.value.is_none())] {
+            if missing {
+                return Err(ctx.err(
+                    o.op.span(),
+                    &format!("admin.ops.{field}"),
+                    format!("'set_param' needs a {field}"),
+                    Some("e.g. { op = \"set_param\", patch = \"test_klp_callbacks_demo\", param = \"pre_patch_ret\", value = -19 }"),
+                ));
+            }
         }
     }
     if sysctl && o.value.is_none() {

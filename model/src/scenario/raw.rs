@@ -213,8 +213,14 @@ pub(super) struct RawOp {
     /// `check_sysfs_value` / `check_sysfs_rights`: the file relative to the patch's sysfs
     /// directory ("", "enabled", "vmlinux/patched", ...).
     pub(super) path: Option<Spanned<String>>,
-    /// `check_sysfs_value`: the value the file must read.
-    pub(super) value: Option<Spanned<u32>>,
+    /// `check_sysfs_value`: the value the file must read; `set_ftrace_enabled`, `set_param`:
+    /// the value written.
+    pub(super) value: Option<Spanned<i64>>,
+    /// `insmod`: the module parameters after the file name (`"block_transition=Y"`).
+    pub(super) params: Option<Spanned<String>>,
+    /// `set_param`: the parameter of the patch module written through
+    /// `/sys/module/<patch>/parameters/` (`"pre_patch_ret"`).
+    pub(super) param: Option<Spanned<String>>,
     /// `check_sysfs_rights`: the mode the file must have (`stat --format '%A'`).
     pub(super) rights: Option<Spanned<String>>,
     /// `set_ftrace_enabled`: a refused write is logged, not a skip (`--fail`).

@@ -16,7 +16,7 @@ impl KlpSystem {
                 .admin
                 .ops
                 .get(*i as usize)
-                .map(|o| crate::dmesg::command_line(s, o.op))
+                .map(|o| crate::dmesg::command_line(s, o))
                 .unwrap_or_else(|| format!("admin #{i}")),
             Action::KlpModuleComing(x) => format!("klp_module_coming({})", m(x)),
             Action::ModuleInit(x) => format!("do_init_module({}): mod->init returns", m(x)),

@@ -70,7 +70,7 @@ pub fn klp_enable_patch(spec: &Spec, st: &mut State, p: PatchId, log: &mut impl 
         }
     }
     // try_module_get(patch->mod) succeeds: the module is COMING.
-    st.patches[pi] = PatchRt { life: PatchLife::Listed, enabled: false, forced: false };
+    st.patches[pi] = PatchRt { life: PatchLife::Listed, enabled: false, forced: false, ..st.patches[pi] };
     // klp_init_patch(): klp_add_nops() for a replace patch, then klp_init_object().
     for &o in &spec.patches[pi].objs {
         let os = &spec.objs[o as usize];

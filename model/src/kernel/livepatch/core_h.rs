@@ -37,14 +37,18 @@ fn check_loaded(spec: &Spec, st: &mut State, obj: ObjId) {
     }
 }
 
-/// `klp_pre_patch_callback()`: runs the callback if any; `post_unpatch_enabled = !ret`.
+/// `klp_pre_patch_callback()`: runs the callback if any; `post_unpatch_enabled = !ret`. The
+/// callback returns the patch module's `pre_patch_ret` parameter once the insmod line or a
+/// sysfs write set it (test_klp_callbacks_demo.c: every object's `pre_patch_callback()`
+/// returns it), the scenario's declared value otherwise.
 pub fn klp_pre_patch_callback(spec: &Spec, st: &mut State, obj: ObjId, log: &mut impl Log) -> i32 {
+    let param = st.patches[spec.objs[obj as usize].patch as usize].pre_patch_ret;
     let ret = match spec.objs[obj as usize].callbacks.pre_patch {
-        Some(ret) => {
+        Some(declared) => {
             st.reach(Site::PrePatchCallback);
             check_loaded(spec, st, obj);
             log.line(|| callback_line(spec, st, obj, "pre_patch_callback"));
-            ret
+            param.map_or(declared, i32::from)
         }
         None => 0,
     };

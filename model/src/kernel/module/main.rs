@@ -23,11 +23,25 @@ use crate::variant::ModuleHooksOrder;
 /// `klp_enable_patch()`. Returns 0 or the errno insmod reports.
 /// Atomic because: `klp_enable_patch()` holds `klp_mutex` (its doc); the rest of the module's
 /// load and init runs none of the scenario's code.
-pub fn load_livepatch_module(spec: &Spec, st: &mut State, p: PatchId, log: &mut impl Log) -> i32 {
+/// `pre_patch_ret` is the module parameter of the insmod line: `parse_args()` stores it after
+/// the duplicate check and before the init runs; a failed init frees the module and it.
+pub fn load_livepatch_module(
+    spec: &Spec,
+    st: &mut State,
+    p: PatchId,
+    pre_patch_ret: Option<i32>,
+    log: &mut impl Log,
+) -> i32 {
     if st.patches[p as usize].life != PatchLife::Unloaded {
         return EEXIST;
     }
-    klp_enable_patch(spec, st, p, log)
+    // Scenario values are -4095..=0 (scenario/params.rs).
+    st.patches[p as usize].pre_patch_ret = pre_patch_ret.map(|v| v as i16);
+    let ret = klp_enable_patch(spec, st, p, log);
+    if ret != 0 {
+        st.patches[p as usize].pre_patch_ret = None;
+    }
+    ret
 }
 
 /// `try_stop_module()` refuses to unload the livepatch module: `klp_enable_patch()`'s
@@ -54,6 +68,8 @@ pub fn delete_livepatch_module(spec: &Spec, st: &mut State, p: PatchId) -> i32 {
         return EBUSY;
     }
     klp_unload_livepatch_module(spec, st, p);
+    // free_module() frees the parameters with the module.
+    st.patches[p as usize].pre_patch_ret = None;
     0
 }
 
