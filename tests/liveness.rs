@@ -147,7 +147,7 @@ fn busy_target_module_stalls_the_transition_until_the_administrator_acts() {
     assert_eq!(
         steps,
         &[
-            "% insmod test_modules/test_klp_callbacks_busy.ko",
+            "% insmod test_modules/test_klp_callbacks_busy.ko block_transition=Y",
             "klp_module_coming(test_klp_callbacks_busy)",
             "kworker/0:1: call busymod_work_func()",
             "do_init_module(test_klp_callbacks_busy): mod->init returns",

@@ -89,8 +89,11 @@ pub(super) fn errno(ctx: &Ctx, span: std::ops::Range<usize>, field: &str, v: i64
     }
 }
 
+/// An insmod command's `params` string (for its span) and its `name=value` pairs.
+type OpParams = (Spanned<String>, Vec<(String, String)>);
+
 /// The `params` of an insmod command, checked against what the command loads.
-fn op_params(ctx: &Ctx, o: &RawOp) -> Result<Option<(Spanned<String>, Vec<(String, String)>)>, ScenarioError> {
+fn op_params(ctx: &Ctx, o: &RawOp) -> Result<Option<OpParams>, ScenarioError> {
     let Some(s) = &o.params else { return Ok(None) };
     if o.op.get_ref() != "insmod" {
         return Err(ctx.err(
