@@ -6,11 +6,13 @@ use klp_checker::{Bfs, Verdict};
 use klp_model::mutation::{Mutation, Mutations};
 use klp_model::{scenario, KlpSystem, Spec};
 
-const P: [&str; 4] = [
+const P: [&str; 6] = [
     "transition_completes",
     "module_load_completes",
     "patch_removable_without_force",
     "transition_reversible_without_force",
+    "script_completes",
+    "no_deadlock",
 ];
 
 /// `cat` enters `f`, which lp1 patches; `f` sleeps as `$sleeps` says. An idle task.
@@ -59,6 +61,27 @@ order = "any"
 ops = [{ op = "insmod", patch = "lp1" }, { op = "disable", patch = "lp1", max = 2 }]
 "#;
 
+/// A script: insmod lp1 (the helper waits for the transition), then echo 0 > enabled. `cat`
+/// may be in `f` when the transition work first tries it.
+const INSMOD_THEN_DISABLE: &str = r#"
+[[functions]]
+name = "f"
+sleeps = "interruptible"
+[[tasks]]
+comm = "cat"
+entry = ["f"]
+[[tasks]]
+comm = "swapper/0"
+kind = "idle"
+[[patches]]
+name = "lp1"
+  [[patches.objects]]
+  funcs = ["f"]
+[admin]
+order = "script"
+ops = [{ op = "insmod", patch = "lp1" }, { op = "disable", patch = "lp1" }]
+"#;
+
 fn spec(src: &str, mutations: &[Mutation]) -> Spec {
     let mut s = if let Some(name) = src.strip_prefix("shipped:") {
         let path =
@@ -103,7 +126,7 @@ use Verdict::{Holds, Violated};
 fn a_task_sleeping_forever_in_the_patched_function_keeps_the_transition_pending() {
     let (n, lives) = run(sleeper!("forever"), &[], 2);
     assert_eq!(n, 90);
-    assert_eq!(verdicts(&lives), [Violated, Holds, Holds, Holds]);
+    assert_eq!(verdicts(&lives), [Violated, Holds, Holds, Holds, Holds, Holds]);
     let (_, steps, start) = &lives[0];
     // cat sleeps forever in the old f(); the transition work retries it every second.
     assert_eq!(
@@ -124,14 +147,14 @@ fn a_task_sleeping_forever_in_the_patched_function_keeps_the_transition_pending(
 fn klp_send_signals_ends_an_interruptible_sleep() {
     let (n, lives) = run(sleeper!("interruptible"), &[], 2);
     assert_eq!(n, 90);
-    assert_eq!(verdicts(&lives), [Holds, Holds, Holds, Holds]);
+    assert_eq!(verdicts(&lives), [Holds, Holds, Holds, Holds, Holds, Holds]);
 }
 
 #[test]
 fn an_uninterruptible_sleep_ends_by_itself() {
     let (n, lives) = run(sleeper!("uninterruptible"), &[], 2);
     assert_eq!(n, 90);
-    assert_eq!(verdicts(&lives), [Holds, Holds, Holds, Holds]);
+    assert_eq!(verdicts(&lives), [Holds, Holds, Holds, Holds, Holds, Holds]);
 }
 
 #[test]
@@ -142,7 +165,7 @@ fn busy_target_module_stalls_the_transition_until_the_administrator_acts() {
     // busymod_work_func() until the module's exit clears block_transition: the patching
     // transition stays pending until the administrator reverses it (echo 0 > enabled) or
     // removes the busy module, and the administrator need not act.
-    assert_eq!(verdicts(&lives), [Violated, Holds, Holds, Holds]);
+    assert_eq!(verdicts(&lives), [Violated, Holds, Holds, Holds, Holds, Holds]);
     let (_, steps, start) = &lives[0];
     assert_eq!(
         steps,
@@ -187,6 +210,8 @@ const ROWS: &[(&str, &[Mutation], &str)] = &[
         &[Mutation::ReversalTakesDisablePath],
         "shipped:seed-ban-disable-stuck-task",
     ),
+    ("script_completes", &[Mutation::TransitionWorkNotRearmed], INSMOD_THEN_DISABLE),
+    ("no_deadlock", &[Mutation::TransitionWorkNotRearmed], sleeper!("forever")),
 ];
 
 #[test]
@@ -263,4 +288,57 @@ fn stateright_engine_leaves_liveness_unchecked() {
     for p in P {
         assert!(t.contains(&format!("{p:<42} unchecked    stateright's engine does not check liveness")), "{t}");
     }
+}
+
+/// Issue "A user's first hour": `run` finishing one schedule of a script says nothing about the
+/// others; `check` must agree with every schedule. script_completes is violated (upstream: the
+/// kworker sleeps for ever in lp1's do_work() and the disable never completes; ban-disable: the
+/// disable is refused after the transition completed), the trace is a shortest one, and replay
+/// re-explores from its last state to confirm that no path finishes the script.
+#[test]
+fn a_script_that_can_get_stuck_fails_script_completes_and_replay_confirms_it() {
+    let out = tempfile::tempdir().unwrap();
+    for (variant, steps) in [("upstream", 6), ("ban-disable", 4)] {
+        let o = klpcheck()
+            .args(["check", "stuck-script", "--variant", variant, "--threads", "2", "--out"])
+            .arg(out.path())
+            .output()
+            .unwrap();
+        let t = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert_eq!(o.status.code(), Some(1), "{t}");
+        assert!(t.contains(&format!("script_completes                           VIOLATED     {steps} steps")), "{t}");
+        assert!(t.contains("no_deadlock                                holds"), "{t}");
+        let stem = if variant == "upstream" { "stuck-script".to_string() } else { format!("stuck-script@{variant}") };
+        let file = out.path().join(format!("{stem}--script_completes.json"));
+        let r = klpcheck().arg("replay").arg(&file).output().unwrap();
+        let rt = String::from_utf8_lossy(&r.stdout).into_owned();
+        assert_eq!(r.status.code(), Some(1), "{rt}");
+        assert!(
+            rt.contains(&format!("replay: all {steps} steps valid; violation of 'script_completes' confirmed")),
+            "{rt}"
+        );
+    }
+    // The deterministic run of the same script finishes.
+    let o = klpcheck().args(["run", "stuck-script"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// A deadlock (no step enabled, a transition in progress) is reported with its shortest path:
+/// with the transition work never re-armed, cat sleeps for ever in the old f() after the one
+/// failed pass, and nothing else can run.
+#[test]
+fn a_deadlock_is_reported_with_a_shortest_trace() {
+    let (_, lives) = run(sleeper!("forever"), &[Mutation::TransitionWorkNotRearmed], 2);
+    let (verdict, steps, start) = &lives[5];
+    assert_eq!((*verdict, *start), (Violated, None));
+    assert_eq!(
+        steps,
+        &[
+            "% insmod test_modules/lp1.ko",
+            "cat: syscall -> f()",
+            "cat: schedule()",
+            "swapper/0: do_idle()",
+            "klp_try_switch_task(cat)",
+        ]
+    );
 }

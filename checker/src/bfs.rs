@@ -588,9 +588,10 @@ where
 fn live_bits<M: Model>(model: &M, l: &LiveCfg<M>, s: &M::State) -> u16 {
     l.props.iter().enumerate().fold(0, |acc, (i, p)| {
         let (pp, qq) = match &p.kind {
-            Liveness::LeadsTo { p, q } | Liveness::Possibility { p, q, .. } => (p, q),
+            Liveness::LeadsTo { p, q } | Liveness::Possibility { p, q, .. } => (p(model, s), q(model, s)),
+            Liveness::Deadlock { end } => (end(model, s), false),
         };
-        acc | u16::from(pp(model, s)) << (2 * i) | u16::from(qq(model, s)) << (2 * i + 1)
+        acc | u16::from(pp) << (2 * i) | u16::from(qq) << (2 * i + 1)
     })
 }
 
@@ -640,6 +641,7 @@ where
                 let f = match p.kind {
                     Liveness::LeadsTo { .. } => crate::liveness::leads_to(&g, i),
                     Liveness::Possibility { .. } => crate::liveness::possibility(&g, i),
+                    Liveness::Deadlock { .. } => crate::liveness::deadlock(&g, i),
                 };
                 f.map_or(LiveResult::Holds, |f| LiveResult::Found(f.with_ordinals(&g)))
             })

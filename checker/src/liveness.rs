@@ -12,6 +12,9 @@
 //!   taking allowed edges only. Computed over the components of the allowed-edge subgraph in
 //!   reverse topological order.
 //!
+//! * Deadlock: the first state in BFS order with no out-edge that is not a normal end (the
+//!   `P` bit holds the model's `end` predicate); its shortest path is the counterexample.
+//!
 //! Everything here is sequential and walks states and edges in index order, and the graph is
 //! identical for any thread count, so verdicts and counterexamples are too.
 
@@ -37,6 +40,11 @@ pub enum Liveness<M: Model> {
     /// `AG (p -> EF q)` using only actions with `allowed`: from every reachable `p` state
     /// some path of allowed steps reaches `q`. Fairness plays no role.
     Possibility { p: StatePred<M>, q: StatePred<M>, allowed: ActionPred<M> },
+    /// No deadlock: every reachable state with no successor at all satisfies `end` (it is a
+    /// normal end). TLC's deadlock check, with the model saying which end states are normal.
+    /// Read off the stored graph (a state's out-degree), so the search pays one `end`
+    /// evaluation per state and no second `actions()`.
+    Deadlock { end: StatePred<M> },
 }
 
 /// A named liveness property.
@@ -361,4 +369,15 @@ pub(crate) fn possibility(g: &Graph, i: usize) -> Option<Finding> {
     let state = (0..n as u32).find(|&v| g.p(i, v) && !reach[comp[v as usize] as usize])?;
     let note = "from the last state no path of allowed steps reaches the goal".to_string();
     Some(Finding { state, edges: Vec::new(), cycle_start: None, note })
+}
+
+/// The first state (BFS order, so its path is a shortest one) with no out-edge whose `P` bit
+/// (the property's `end` predicate) is clear.
+pub(crate) fn deadlock(g: &Graph, i: usize) -> Option<Finding> {
+    (0..g.len() as u32).find(|&v| g.edges(v).is_empty() && !g.p(i, v)).map(|v| Finding {
+        state: v,
+        edges: Vec::new(),
+        cycle_start: None,
+        note: "no step is enabled in the last state, and it is not a normal end".to_string(),
+    })
 }

@@ -101,6 +101,32 @@ pub fn entries() -> Vec<LiveEntry> {
              replace patch, which klp_enable_patch() refuses during a transition) the property \
              is vacuous, and transition_completes shows the stuck transition."
         ),
+        live!(
+            "script_completes",
+            LiveKind::Possibility { p: script_left, q: script_done, allowed: any_step },
+            "tools/testing/selftests/livepatch/functions.sh (each helper's loop_until waits for its condition, e.g. the transition to end or the module's refcnt to drop, and dies when it times out); what `klpcheck run` executes",
+            "possibility: in a script scenario, from every reachable state in which the script \
+             has commands left, some sequence of steps runs it to its end (a helper that dies on \
+             a failed check ends it too). Fails where a path leads to a state from which no \
+             interleaving lets the next command start: a helper waits for a condition that can \
+             never become true (a transition that can no longer complete, a module reference \
+             that is never dropped), where functions.sh's loop_until would time out and the \
+             test fail; `klpcheck run` reports such a schedule as stuck. Vacuous for commands in \
+             any order."
+        ),
+        live!(
+            "no_deadlock",
+            LiveKind::Deadlock { end: normal_end },
+            "Documentation/livepatch/livepatch.rst \"Consistency model\" (the transition work re-runs until every task is switched); kernel/module/main.c (a load or a removal runs to its end); tools/testing/selftests/livepatch/functions.sh (every helper returns or dies)",
+            "deadlock: a reachable state in which no step at all is enabled (no task, kernel \
+             worker, module loader step or admin command) is a normal end: the admin script has \
+             run to its end (or the commands are in any order), no transition is in progress \
+             (klp_transition_patch is NULL, no pass, split or completion step pending), every \
+             target module is unloaded or LIVE, and no patch waits for \
+             klp_free_patch_work_fn(). Anything else is a deadlock, reported with its shortest \
+             path, as TLC reports one by default. Read off the explored graph (states without a \
+             successor), so only klpcheck's engine checks it."
+        ),
     ]
 }
 
@@ -215,6 +241,25 @@ fn no_patch_listed(m: &KlpSystem, st: &State) -> bool {
     (0..st.patches.len() as u8)
         .filter(|&p| !derived(m, p))
         .all(|p| !st.klp_patches.contains(&p) && st.patches[p as usize].life != PatchLife::Listed)
+}
+/// Nothing of the kernel is half done and the script has nothing left (see `no_deadlock`).
+fn normal_end(m: &KlpSystem, st: &State) -> bool {
+    !script_left(m, st)
+        && st.klp_transition_patch.is_none()
+        && st.pass.is_none()
+        && st.completing.is_none()
+        && st.split.is_none()
+        && st.mods.iter().all(|md| matches!(md.state, ModState::Unloaded | ModState::Live))
+        && st.patches.iter().all(|p| p.life != PatchLife::Freeing)
+}
+fn script_left(m: &KlpSystem, st: &State) -> bool {
+    m.spec.admin.order == AdminOrder::Script && st.admin.script_next() < m.spec.admin.ops.len()
+}
+fn script_done(m: &KlpSystem, st: &State) -> bool {
+    !script_left(m, st)
+}
+fn any_step(_: &KlpSystem, _: &Action) -> bool {
+    true
 }
 fn not_force(m: &KlpSystem, a: &Action) -> bool {
     match *a {
