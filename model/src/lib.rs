@@ -27,6 +27,7 @@
 //! | kernel/livepatch/transition.c | [`kernel::livepatch::transition`] |
 //! | kernel/livepatch/patch.c | [`kernel::livepatch::patch`] (func_stacks, `klp_ftrace_handler()`) |
 //! | kernel/livepatch/state.c | [`kernel::livepatch::state`] |
+//! | kernel/livepatch/shadow.c | [`kernel::livepatch::shadow`] (shadow variables: `klp_shadow_get()`, `klp_shadow_get_or_alloc()`, `klp_shadow_free()`, `klp_shadow_free_all()`) |
 //! | kernel/module/main.c | [`kernel::module::main`] |
 //! | kernel/params.c | [`kernel::params`] (a module parameter's sysfs write) |
 //! | kernel/sched/core.c | [`kernel::sched::core`] |

@@ -114,11 +114,20 @@ pub enum Mutation {
     /// `klp_post_patch_callback()` missing, so a module loaded during a patching transition gets
     /// its post_patch callback before every task switched (and again at completion).
     PostPatchForTransitionPatchOnComing,
+    /// shadow.c `klp_shadow_free_all()`: returns without walking `klp_shadow_hash` (its
+    /// `hash_for_each()` loop missing), so no variable of the id is freed.
+    ShadowFreeAllSkipped,
+    /// transition.c `klp_complete_transition()` of a replace patch: run the replaced patches'
+    /// post_unpatch callbacks before the new patch's post_patch ones, as if
+    /// `klp_unpatch_replaced_patches()` were a disable (cumulative-patches.rst: "Only the
+    /// (un)patching callbacks from the _new_ cumulative livepatch are executed"; the
+    /// `callbacks_on_replace = old_unpatch_then_new` ordering, applied in core/replace.rs).
+    ReplacedCallbacksRun,
 }
 
 impl Mutation {
     /// Every mutation, in declaration order.
-    pub const ALL: [Mutation; 32] = [
+    pub const ALL: [Mutation; 34] = [
         Mutation::SkipStackCheck,
         Mutation::CompleteDespiteFailedSwitch,
         Mutation::TrySwitchKeepsTif,
@@ -151,6 +160,8 @@ impl Mutation {
         Mutation::ComingWaitsForTransition,
         Mutation::ReversalTakesDisablePath,
         Mutation::PostPatchForTransitionPatchOnComing,
+        Mutation::ShadowFreeAllSkipped,
+        Mutation::ReplacedCallbacksRun,
     ];
 
     /// The mutations checked against liveness properties by tests/liveness.rs (klpcheck's

@@ -260,7 +260,10 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Scenario, Scenario
             Some("add a [[patches]] table with one [[patches.objects]]"),
         ));
     }
-    let (b, patch_by_name) = resolve_patches(ctx, &raw.patches, &mut funcs, &mod_by_name, &module_ref, &func_ref)?;
+    let mut shadow = ShadowSpec::default();
+    let (b, patch_by_name) =
+        resolve_patches(ctx, &raw.patches, &mut funcs, &mod_by_name, &module_ref, &func_ref, &mut shadow)?;
+    shadow.finish(&funcs, &b.objs, b.patches.len());
     let admin = resolve_admin(ctx, raw.admin.as_ref(), &patch_by_name, &module_ref, &tasks, (&b, &modules))?;
     let max_stack = *raw.bounds.max_stack.get_ref();
     if max_stack == 0 || max_stack > MAX_STACK {
@@ -282,6 +285,7 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Scenario, Scenario
         klp_funcs: b.klp_funcs,
         admin,
         max_stack: max_stack as u8,
+        shadow,
         variant: Variant::default(),
         mutations: crate::mutation::Mutations::NONE,
     };

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 
 mod builder;
 mod derived;
+mod shadow;
 pub(crate) use builder::PatchBuilder;
+pub use shadow::*;
 
 /// Where a task may block inside a function (`schedule()`), and who wakes it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -32,11 +34,13 @@ pub enum Sleeps {
     UntilModuleExit,
 }
 
-/// What one version of a function does: whom it may call and where it may block.
+/// What one version of a function does: whom it may call, where it may block, and the shadow
+/// variable calls it makes when it runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FuncBody {
     pub calls: Vec<FuncId>,
     pub sleeps: Sleeps,
+    pub shadow: Vec<ShadowCall>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,6 +83,11 @@ impl FuncSpec {
     #[inline]
     pub fn sleeps_of(&self, v: Version) -> Sleeps {
         self.new_body(v).map_or(self.sleeps, |b| b.sleeps)
+    }
+    /// The shadow variable calls version `v` makes (the original and a nop make none).
+    #[inline]
+    pub fn shadow_of(&self, v: Version) -> &[ShadowCall] {
+        self.new_body(v).map_or(&[], |b| &b.shadow)
     }
 }
 
@@ -370,6 +379,8 @@ pub struct Spec {
     pub klp_funcs: Vec<KlpFuncSpec>,
     pub admin: Admin,
     pub max_stack: u8,
+    /// Shadow variables: the pairs the new functions use, and who frees them all.
+    pub shadow: ShadowSpec,
     pub variant: Variant,
     /// Deliberate kernel bugs for the mutation tests; always empty for scenario files.
     pub mutations: Mutations,

@@ -200,6 +200,14 @@ pub enum Site {
     /// State set up by a callback of a patch with `klp_state`s was undone by its unpatch
     /// callback or taken over by a replacing patch (the partner of `callback_side_effects_undone`).
     CallbackStateReleased,
+    /// `klp_shadow_free_all()` freed a shadow variable.
+    ShadowFreedAll,
+    /// A new function found or attached a shadow variable (`klp_shadow_get()` /
+    /// `klp_shadow_get_or_alloc()` returned it).
+    ShadowInUse,
+    /// A replace patch took over shadow variables: its transition completed and freed the
+    /// replaced patches while a variable of an id both it and a replaced patch use existed.
+    ShadowTakenOver,
 }
 
 /// Every `WARN_ON_ONCE()`/`WARN_ON()` of kernel/livepatch that the model can reach.
@@ -248,6 +256,12 @@ pub enum Event {
     /// A post_patch callback ran a second time without a pre_unpatch since, without a
     /// successful pre_patch before it, or while its patch's transition still had tasks to switch.
     PostPatchUnpaired,
+    /// `klp_shadow_free_all()` freed a shadow variable while a task was inside a function version
+    /// that uses it (the variable was freed under its user).
+    ShadowUseAfterFree,
+    /// `klp_shadow_free_all()` run by one livepatch freed a shadow variable of an id another
+    /// livepatch on `klp_patches` uses (the patch that took it over loses it).
+    ShadowFreedUnderSuccessor,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -287,6 +301,15 @@ pub struct State {
     /// kernel/trace/ftrace.c `ftrace_enabled` (the `kernel.ftrace_enabled` sysctl), true at boot.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub ftrace_enabled: bool,
+    /// kernel/livepatch/shadow.c `klp_shadow_hash`: bit `i` is set while the scenario's `i`-th
+    /// `<obj, id>` pair (`Spec::shadow.vars`) has a shadow variable. Always 0 (and not
+    /// serialized) in a scenario without shadow variables.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub klp_shadow_hash: u32,
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
 }
 
 fn yes() -> bool {

@@ -103,6 +103,7 @@ impl KlpSystem {
             split: None,
             klp_signals_sent: LogOnly(false),
             ftrace_enabled: true,
+            klp_shadow_hash: 0,
         }
     }
 

@@ -6,6 +6,8 @@
 use crate::ids::*;
 use crate::kernel::entry::common::exit_to_user_mode;
 use crate::kernel::livepatch::patch::{klp_ftrace_handler, klp_ftrace_handler_finish};
+use crate::kernel::livepatch::shadow::{klp_shadow_free, klp_shadow_get, klp_shadow_get_or_alloc};
+use crate::spec::ShadowFn;
 use crate::spec::Spec;
 use crate::state::{Site, State, Warn};
 use crate::task::{Context, Frame, TaskKind};
@@ -16,7 +18,7 @@ use crate::task::{Context, Frame, TaskKind};
 /// [`call_finish`].
 pub fn call(spec: &Spec, st: &mut State, pid: Pid, f: FuncId) {
     match klp_ftrace_handler(spec, st, pid, f) {
-        Some((version, warn)) => enter(st, pid, f, version, warn),
+        Some((version, warn)) => enter(spec, st, pid, f, version, warn),
         None => st.tasks[pid as usize].context = Context::Running,
     }
 }
@@ -24,12 +26,16 @@ pub fn call(spec: &Spec, st: &mut State, pid: Pid, f: FuncId) {
 /// The rest of a call whose handler was in flight: the handler finishes, the task enters.
 pub fn call_finish(spec: &Spec, st: &mut State, pid: Pid) -> Option<()> {
     let (f, version, warn) = klp_ftrace_handler_finish(spec, st, pid)?;
-    enter(st, pid, f, version, warn);
+    enter(spec, st, pid, f, version, warn);
     Some(())
 }
 
-/// The call lands in the chosen version: a new frame (and the handler's warning, if any).
-fn enter(st: &mut State, pid: Pid, f: FuncId, version: Version, warn: bool) {
+/// The call lands in the chosen version: a new frame (and the handler's warning, if any), and
+/// the version's shadow variable calls, in order. Atomic with the call, a simplification (README
+/// "Simplifications"): each call holds `klp_shadow_lock` (kernel/livepatch/shadow.rs), and
+/// the frame stays on the stack until the return, so the transition (and every callback after
+/// it) sees the function in use wherever in its body the calls run.
+fn enter(spec: &Spec, st: &mut State, pid: Pid, f: FuncId, version: Version, warn: bool) {
     if warn {
         st.warn(Warn::HandlerIdle);
     }
@@ -39,6 +45,15 @@ fn enter(st: &mut State, pid: Pid, f: FuncId, version: Version, warn: bool) {
     let t = &mut st.tasks[pid as usize];
     t.stack.push(Frame { func: f, version });
     t.context = Context::Running;
+    for c in spec.funcs[f as usize].shadow_of(version) {
+        match c.call {
+            ShadowFn::GetOrAlloc => klp_shadow_get_or_alloc(st, c.var),
+            ShadowFn::Get => {
+                klp_shadow_get(st, c.var);
+            }
+            ShadowFn::Free => klp_shadow_free(st, c.var),
+        }
+    }
 }
 
 /// Pop the innermost frame; a user task with no frame left returns to user mode.

@@ -10,6 +10,7 @@ pub mod consistency;
 pub mod kernel_warns;
 pub mod liveness;
 pub mod modules;
+pub mod shadow;
 pub mod transition;
 
 use klp_model::KlpSystem;
@@ -71,6 +72,7 @@ pub fn entries() -> Vec<Entry> {
     v.extend(transition::entries());
     v.extend(callbacks::entries());
     v.extend(modules::entries());
+    v.extend(shadow::entries());
     v.extend(kernel_warns::entries());
     v
 }

@@ -164,6 +164,49 @@ pub fn scenarios() -> Vec<(&'static str, Vec<u8>)> {
             with("states = [{ id = 1, version = 1 }]", "states = [{ id = 1, version = 1 }, { id = 1, version = 2 }]"),
         ),
         ("pre_patch returns a positive value", with("pre_patch = 0", "pre_patch = 5")),
+        (
+            "unknown shadow variable call",
+            with(
+                "funcs = [\"cmdline_proc_show\"]",
+                "funcs = [{ name = \"cmdline_proc_show\", shadow = [{ op = \"alloc\", id = 1 }] }]",
+            ),
+        ),
+        (
+            "negative shadow variable id",
+            with(
+                "funcs = [\"cmdline_proc_show\"]",
+                "funcs = [{ name = \"cmdline_proc_show\", shadow = [{ op = \"get\", id = -1 }] }]",
+            ),
+        ),
+        (
+            "shadow parent object out of range",
+            with(
+                "funcs = [\"cmdline_proc_show\"]",
+                "funcs = [{ name = \"cmdline_proc_show\", shadow = [{ op = \"get\", id = 1, obj = 4 }] }]",
+            ),
+        ),
+        ("more than 32 shadow variable pairs", {
+            let calls: Vec<String> = (0..33).map(|i| format!("{{ op = \"get\", id = {i} }}")).collect();
+            with(
+                "funcs = [\"cmdline_proc_show\"]",
+                &format!("funcs = [{{ name = \"cmdline_proc_show\", shadow = [{}] }}]", calls.join(", ")),
+            )
+        }),
+        (
+            "shadow_free_all in a callback the object does not have",
+            with(
+                "callbacks = { pre_patch = 0 }",
+                "callbacks = { pre_patch = 0 }\nshadow_free_all = { post_unpatch = [1] }",
+            ),
+        ),
+        (
+            "unknown callback in shadow_free_all",
+            with("callbacks = { pre_patch = 0 }", "callbacks = { pre_patch = 0 }\nshadow_free_all = { on_exit = [1] }"),
+        ),
+        (
+            "exit_shadow_free_all not a list",
+            with("states = [{ id = 1, version = 1 }]", "states = [{ id = 1, version = 1 }]\nexit_shadow_free_all = 1"),
+        ),
         ("max_stack 0", with("max_stack = 2", "max_stack = 0")),
         ("max_stack above the limit", with("max_stack = 2", "max_stack = 9")),
         ("command max 0", with("max = 2", "max = 0")),

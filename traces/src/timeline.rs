@@ -34,6 +34,7 @@ fn columns(trace: &Trace) -> Vec<Column> {
     for (f, header) in [(field::TRANSITION_PATCH, "klp_transition_patch"), (field::TARGET_STATE, "klp_target_state")]
         .into_iter()
         .chain([(field::PASS, "transition pass")])
+        .chain(v.0.iter().any(|e| e.field == field::SHADOW).then_some((field::SHADOW, "klp_shadow_hash")))
     {
         cols.push(Column {
             header: header.into(),

@@ -54,6 +54,8 @@ pub mod field {
     pub const TRANSITION_PATCH: &str = "klp_transition_patch";
     pub const TARGET_STATE: &str = "klp_target_state";
     pub const PASS: &str = "klp_try_complete_transition";
+    /// Only in a scenario with shadow variables: the `<obj, id>` pairs in `klp_shadow_hash`.
+    pub const SHADOW: &str = "klp_shadow_hash";
     pub const PATCH_STATE: &str = "patch_state";
     pub const TIF: &str = "TIF_PATCH_PENDING";
     pub const CONTEXT: &str = "context";
@@ -212,6 +214,13 @@ pub fn snapshot(model: &KlpSystem, st: &State) -> View {
         },
     };
     push(Scope::Global, "", field::PASS, pass);
+    if !spec.shadow.vars.is_empty() {
+        let vars: Vec<String> = (spec.shadow.vars.iter().enumerate())
+            .filter(|(i, _)| st.klp_shadow_hash & (1 << i) != 0)
+            .map(|(_, v)| format!("<{}, {:#x}>", v.obj, v.id))
+            .collect();
+        push(Scope::Global, "", field::SHADOW, if vars.is_empty() { "-".into() } else { vars.join(" ") });
+    }
     for (pid, t) in st.tasks.iter().enumerate() {
         let comm = &spec.tasks[pid].comm;
         push(Scope::Task, comm, field::PATCH_STATE, patch_state(t.patch_state));

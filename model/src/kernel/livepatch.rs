@@ -3,5 +3,6 @@
 pub mod core;
 pub mod core_h;
 pub mod patch;
+pub mod shadow;
 pub mod state;
 pub mod transition;

@@ -2,7 +2,7 @@
 //! a table that declares its new function's body and how patching it fails), and the nop slots
 //! `klp_add_nops()` may need.
 
-use super::raw::{RawKlpFunc, RawKlpFuncTable, RawPatch};
+use super::raw::{RawKlpFunc, RawKlpFuncTable, RawObject, RawPatch};
 use super::{too_many, Ctx, FuncRef, ModuleRef, ScenarioError, MAX_PATCHES};
 use crate::spec::*;
 use std::collections::BTreeMap;
@@ -15,6 +15,7 @@ pub(super) fn resolve_patches(
     mod_by_name: &BTreeMap<String, usize>,
     module_ref: &ModuleRef,
     func_ref: &FuncRef,
+    shadow: &mut ShadowSpec,
 ) -> Result<(PatchBuilder, BTreeMap<String, usize>), ScenarioError> {
     let mut b = PatchBuilder::default();
     let mut patch_by_name = BTreeMap::new();
@@ -34,6 +35,8 @@ pub(super) fn resolve_patches(
             ));
         }
         let mut objs = Vec::new();
+        // klp_shadow_free_all() calls of the callbacks, by object index in this patch.
+        let mut free_alls: Vec<(usize, CallbackKind, u64)> = Vec::new();
         // The funcs declared as tables: (old function, its new body, how patching it fails).
         let mut new_funcs: Vec<(FuncId, Option<FuncBody>, Option<PatchFails>)> = Vec::new();
         for o in &p.objects {
@@ -69,7 +72,7 @@ pub(super) fn resolve_patches(
                 }
                 fs.push(id);
                 if let RawKlpFunc::Table(t) = raw_f.get_ref() {
-                    new_funcs.push((id, new_body(t, &funcs[id as usize], func_ref)?, t.patch_fails));
+                    new_funcs.push((id, new_body(ctx, t, &funcs[id as usize], func_ref, shadow)?, t.patch_fails));
                 }
             }
             // An empty list is fine: klp_init_patch_early() only needs `obj->funcs != NULL`
@@ -91,6 +94,9 @@ pub(super) fn resolve_patches(
                 pre_unpatch: o.callbacks.pre_unpatch,
                 post_unpatch: o.callbacks.post_unpatch,
             };
+            for (kind, ids) in callback_free_alls(ctx, o, &cb)? {
+                free_alls.extend(ids.iter().map(|&id| (objs.len(), kind, id)));
+            }
             objs.push((module, fs, cb));
         }
         if objs.is_empty() {
@@ -112,7 +118,13 @@ pub(super) fn resolve_patches(
                 ));
             }
         }
+        let first_obj = b.objs.len();
         b.add_patch(p.name.get_ref().clone(), p.replace, p.states.iter().map(|s| (s.id, s.version)).collect(), objs);
+        let patch_id = (b.patches.len() - 1) as PatchId;
+        shadow.callback_free_all.extend(free_alls.into_iter().map(|(i, k, id)| ((first_obj + i) as ObjId, k, id)));
+        for &id in p.exit_shadow_free_all.iter().flat_map(|e| e.get_ref()) {
+            shadow.exit_free_all.push((patch_id, id));
+        }
         if p.immediate && p.replace {
             return Err(ctx.err(
                 p.name.span(),
@@ -154,14 +166,74 @@ pub(super) fn resolve_patches(
 }
 
 /// The body a patch's func table declares for its new function (`klp_func->new_func`): each of
-/// `calls` and `sleeps` defaults to the original's; `None` when it declares neither.
-fn new_body(t: &RawKlpFuncTable, old: &FuncSpec, func_ref: &FuncRef) -> Result<Option<FuncBody>, ScenarioError> {
-    if t.calls.is_none() && t.sleeps.is_none() {
+/// `calls` and `sleeps` defaults to the original's, `shadow` to no call; `None` when it declares
+/// none of them.
+fn new_body(
+    ctx: &Ctx,
+    t: &RawKlpFuncTable,
+    old: &FuncSpec,
+    func_ref: &FuncRef,
+    shadow: &mut ShadowSpec,
+) -> Result<Option<FuncBody>, ScenarioError> {
+    if t.calls.is_none() && t.sleeps.is_none() && t.shadow.is_none() {
         return Ok(None);
     }
     let calls = match &t.calls {
         Some(c) => c.iter().map(|c| func_ref(c, "patches.objects.funcs.calls")).collect::<Result<Vec<_>, _>>()?,
         None => old.calls.clone(),
     };
-    Ok(Some(FuncBody { calls, sleeps: t.sleeps.unwrap_or(old.sleeps) }))
+    let mut calls_shadow = Vec::new();
+    for c in t.shadow.iter().flat_map(|s| s.get_ref()) {
+        let obj = c.obj.as_ref().map_or(0, |o| *o.get_ref());
+        if obj >= MAX_SHADOW_OBJS {
+            let span = c.obj.as_ref().map_or(0..0, |o| o.span());
+            return Err(ctx.err(
+                span,
+                "patches.objects.funcs.shadow.obj",
+                format!("parent object {obj} is out of range"),
+                Some(&format!("parents are numbered 0..{MAX_SHADOW_OBJS}")),
+            ));
+        }
+        let Some(var) = shadow.var(ShadowVar { obj, id: c.id }) else {
+            let span = t.shadow.as_ref().map_or(0..0, |s| s.span());
+            return Err(ctx.err(
+                span,
+                "patches.objects.funcs.shadow",
+                format!("more than {MAX_SHADOW_VARS} <obj, id> pairs"),
+                Some("each pair is one bit of the state; use fewer parents or ids"),
+            ));
+        };
+        calls_shadow.push(ShadowCall { call: c.op, var });
+    }
+    Ok(Some(FuncBody { calls, sleeps: t.sleeps.unwrap_or(old.sleeps), shadow: calls_shadow }))
+}
+
+/// An object's `shadow_free_all` table: per callback, the ids it frees. The callback must
+/// exist (`klp_shadow_free_all()` is code the callback runs).
+fn callback_free_alls<'a>(
+    ctx: &Ctx,
+    o: &'a RawObject,
+    cb: &Callbacks,
+) -> Result<Vec<(CallbackKind, &'a [u64])>, ScenarioError> {
+    let Some(t) = &o.shadow_free_all else { return Ok(Vec::new()) };
+    let kinds = [
+        (CallbackKind::PrePatch, &t.pre_patch, cb.pre_patch.is_some(), "pre_patch", "pre_patch = 0"),
+        (CallbackKind::PostPatch, &t.post_patch, cb.post_patch, "post_patch", "post_patch = true"),
+        (CallbackKind::PreUnpatch, &t.pre_unpatch, cb.pre_unpatch, "pre_unpatch", "pre_unpatch = true"),
+        (CallbackKind::PostUnpatch, &t.post_unpatch, cb.post_unpatch, "post_unpatch", "post_unpatch = true"),
+    ];
+    let mut out = Vec::new();
+    for (kind, ids, exists, name, set) in kinds {
+        let Some(ids) = ids else { continue };
+        if !exists {
+            return Err(ctx.err(
+                ids.span(),
+                &format!("patches.objects.shadow_free_all.{name}"),
+                format!("the object has no {name} callback to call klp_shadow_free_all()"),
+                Some(&format!("declare the callback: callbacks = {{ {set} }}")),
+            ));
+        }
+        out.push((kind, ids.get_ref().as_slice()));
+    }
+    Ok(out)
 }

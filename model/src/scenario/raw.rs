@@ -109,6 +109,9 @@ pub(super) struct RawPatch {
     /// v4.12..v4.15 `patch->immediate` (see `Variant::immediate`).
     #[serde(default)]
     pub(super) immediate: bool,
+    /// The ids whose shadow variables the livepatch module's exit frees
+    /// (`klp_shadow_free_all()` in `module_exit()`, as livepatch-shadow-fix1.c does).
+    pub(super) exit_shadow_free_all: Option<Spanned<Vec<u64>>>,
     #[serde(default)]
     pub(super) objects: Vec<RawObject>,
 }
@@ -128,6 +131,29 @@ pub(super) struct RawObject {
     pub(super) funcs: Vec<Spanned<RawKlpFunc>>,
     #[serde(default)]
     pub(super) callbacks: RawCallbacks,
+    /// Per callback, the ids whose shadow variables it frees (`klp_shadow_free_all()`).
+    pub(super) shadow_free_all: Option<RawShadowFreeAll>,
+}
+
+/// `shadow_free_all = { post_unpatch = [1] }`: the callback calls `klp_shadow_free_all(id)`
+/// for each id, in order.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawShadowFreeAll {
+    pub(super) pre_patch: Option<Spanned<Vec<u64>>>,
+    pub(super) post_patch: Option<Spanned<Vec<u64>>>,
+    pub(super) pre_unpatch: Option<Spanned<Vec<u64>>>,
+    pub(super) post_unpatch: Option<Spanned<Vec<u64>>>,
+}
+
+/// One shadow variable call of a new function: `{ op = "get_or_alloc", id = 1, obj = 0 }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawShadowCall {
+    pub(super) op: crate::spec::ShadowFn,
+    pub(super) id: u64,
+    /// The parent object's number (default 0).
+    pub(super) obj: Option<Spanned<u32>>,
 }
 
 /// One `struct klp_func` of an object: the old function's name, or a table that also says
@@ -145,6 +171,8 @@ pub(super) struct RawKlpFuncTable {
     pub(super) calls: Option<Vec<Spanned<String>>>,
     pub(super) sleeps: Option<Sleeps>,
     pub(super) patch_fails: Option<crate::spec::PatchFails>,
+    /// The shadow variable calls the new function makes when it runs.
+    pub(super) shadow: Option<Spanned<Vec<RawShadowCall>>>,
 }
 
 impl RawKlpFunc {

@@ -314,6 +314,7 @@ pub fn klp_free_replaced_patches_async(spec: &Spec, st: &mut State, p: PatchId) 
         if q == p {
             break;
         }
+        super::shadow::note_takeover(spec, st, p, q);
         klp_free_patch_start(spec, st, q);
     }
 }

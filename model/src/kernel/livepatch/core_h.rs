@@ -4,9 +4,10 @@
 //! (what each object's callbacks set up and have not undone: [`CallbackSetup`]).
 
 use crate::ids::*;
+use crate::kernel::livepatch::shadow::callback_free_all;
 use crate::log::Log;
 use crate::mutation::Mutation;
-use crate::spec::Spec;
+use crate::spec::{CallbackKind, Spec};
 use crate::state::{CallbackSetup, Event, ModState, Site, State};
 
 /// `klp_is_object_loaded()`: `!obj->name || obj->mod`.
@@ -48,6 +49,7 @@ pub fn klp_pre_patch_callback(spec: &Spec, st: &mut State, obj: ObjId, log: &mut
             st.reach(Site::PrePatchCallback);
             check_loaded(spec, st, obj);
             log.line(|| callback_line(spec, st, obj, "pre_patch_callback"));
+            callback_free_all(spec, st, obj, CallbackKind::PrePatch);
             param.map_or(declared, i32::from)
         }
         None => 0,
@@ -74,6 +76,7 @@ pub fn klp_post_patch_callback(spec: &Spec, st: &mut State, obj: ObjId, log: &mu
         st.reach(Site::PostPatchCallback);
         check_loaded(spec, st, obj);
         log.line(|| callback_line(spec, st, obj, "post_patch_callback"));
+        callback_free_all(spec, st, obj, CallbackKind::PostPatch);
     }
     st.cb_setup[obj as usize].post_patch = true;
 }
@@ -95,6 +98,7 @@ pub fn klp_pre_unpatch_callback(spec: &Spec, st: &mut State, obj: ObjId, log: &m
         st.reach(Site::PreUnpatchCallback);
         check_loaded(spec, st, obj);
         log.line(|| callback_line(spec, st, obj, "pre_unpatch_callback"));
+        callback_free_all(spec, st, obj, CallbackKind::PreUnpatch);
     }
     let undoes = spec.objs[obj as usize].callbacks.post_patch;
     state_released(spec, st, obj, st.cb_setup[obj as usize].post_patch && undoes);
@@ -111,6 +115,7 @@ pub fn klp_post_unpatch_callback(spec: &Spec, st: &mut State, obj: ObjId, log: &
             st.reach(Site::PostUnpatchCallback);
             check_loaded(spec, st, obj);
             log.line(|| callback_line(spec, st, obj, "post_unpatch_callback"));
+            callback_free_all(spec, st, obj, CallbackKind::PostUnpatch);
         }
         let undoes = spec.objs[obj as usize].callbacks.pre_patch.is_some();
         state_released(spec, st, obj, st.cb_setup[obj as usize].pre_patch && undoes);

@@ -13,6 +13,7 @@ use crate::ids::*;
 use crate::kernel::livepatch::core::klp_enable_patch;
 use crate::kernel::livepatch::core::module::{klp_module_coming, klp_module_coming_waits, klp_module_going};
 use crate::kernel::livepatch::core::registration::{klp_holds_module_ref, klp_unload_livepatch_module};
+use crate::kernel::livepatch::shadow::module_exit_free_all;
 use crate::log::Log;
 use crate::mutation::Mutation;
 use crate::spec::{AdminOp, InitWaits, Spec};
@@ -57,9 +58,12 @@ pub fn livepatch_module_in_use(spec: &Spec, st: &State, p: PatchId) -> bool {
     klp_holds_module_ref(spec, st, p)
 }
 
-/// `rmmod <patch>`: `delete_module()` of a livepatch module. Returns 0 or -errno.
+/// `rmmod <patch>`: `delete_module()` of a livepatch module, whose `mod->exit()` runs the
+/// scenario's `exit_shadow_free_all` (livepatch-shadow-fix1.c's exit frees every SV_LEAK
+/// variable). Returns 0 or -errno.
 /// Atomic because: `delete_module()` checks the reference count (`try_stop_module()`) under
-/// `module_mutex`; the livepatch module's exit runs none of the scenario's code.
+/// `module_mutex`; the exit's only modelled code is `klp_shadow_free_all()`, which holds
+/// `klp_shadow_lock` and touches nothing else the model has.
 pub fn delete_livepatch_module(spec: &Spec, st: &mut State, p: PatchId) -> i32 {
     if st.patches[p as usize].life == PatchLife::Unloaded {
         return ENOENT;
@@ -67,6 +71,7 @@ pub fn delete_livepatch_module(spec: &Spec, st: &mut State, p: PatchId) -> i32 {
     if livepatch_module_in_use(spec, st, p) {
         return EBUSY;
     }
+    module_exit_free_all(spec, st, p);
     klp_unload_livepatch_module(spec, st, p);
     // free_module() frees the parameters with the module.
     st.patches[p as usize].pre_patch_ret = None;
