@@ -7,6 +7,7 @@
 #   expectations/klpcheck.toml       klpcheck ci --update (every entry, `large` included)
 #   traces/golden/counterexamples/   tests/traces.rs, from its index.toml (files no row makes are removed)
 #   tests/golden/compare/            tests/ci.rs (compare's Markdown, CSV and JSON)
+#   tests/golden/simulate/           tests/simulate.rs (the pinned simulate counterexample)
 #   tests/history/*.toml             tests/common/history.rs (state counts and steps; never a verdict)
 #   tests/seed/cases.toml            tests/seed.rs
 #   README.md bad-input table        tests/reliability.rs

@@ -9,10 +9,14 @@ use anyhow::Result;
 pub fn run(a: &CheckArgs) -> Result<u8> {
     // `--witness` names were checked when the arguments were parsed (cli.rs `sometimes_property`).
     let t = Target::of_args(&a.target)?;
-    let limits = crate::report::engine_limits(a.threads, &a.limits);
+    let mut limits = crate::report::engine_limits(a.threads, &a.limits);
     if limits.threads == 0 {
         anyhow::bail!("--threads must be at least 1");
     }
+    if a.coverage && a.engine == crate::cli::Engine::Stateright {
+        anyhow::bail!("--coverage counts in klpcheck's engine only (drop --engine stateright)");
+    }
+    limits.coverage = a.coverage;
     let to = TraceOut { dir: &a.out, witness: &a.witness, print_steps: !a.json, target: &t };
     let r = crate::report::check_one(&t.path, t.spec.clone(), a.engine, &limits, a.progress, &to)?;
     if a.json {
@@ -54,7 +58,15 @@ fn print_table(r: &Report, path: &std::path::Path) {
     for p in &o.properties {
         println!("  {:<42} {:<12} {}", p.name, word(p.verdict), p.note_column());
     }
+    if let Some(c) = &o.coverage {
+        let what = format!("{COUNTED}{}", if o.incomplete.is_some() { "; the search was INCOMPLETE" } else { "" });
+        crate::coverage::print(&model.spec, &what, &["generated", "distinct"], &[&c.generated, &c.distinct]);
+    }
 }
+
+/// What `check --coverage` counts.
+const COUNTED: &str = "transitions generated from explored states, duplicates included, and those that found a new \
+                       distinct state";
 
 fn print_json(r: &Report) {
     let (model, o) = (&r.model, &r.explored);
@@ -78,5 +90,13 @@ fn print_json(r: &Report) {
         "incomplete_reason": o.incomplete,
         "properties": props,
     });
+    let mut j = j;
+    if let Some(c) = &o.coverage {
+        let cov = crate::coverage::json(&model.spec, COUNTED, &["generated", "distinct"], &[&c.generated, &c.distinct]);
+        for w in cov["warnings"].as_array().into_iter().flatten() {
+            eprintln!("klpcheck: warning: {}", w.as_str().unwrap_or_default());
+        }
+        j["coverage"] = cov;
+    }
     println!("{}", serde_json::to_string_pretty(&j).unwrap_or_default());
 }

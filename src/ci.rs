@@ -238,6 +238,7 @@ mod tests {
                 collision_probability: None,
                 graph_bytes_per_state: None,
                 liveness_elapsed: None,
+                coverage: None,
             },
         };
         let entry = |states: u64, listed: &[(&str, Verdict)]| Entry {

@@ -31,6 +31,9 @@ pub enum Command {
     Compare(CompareArgs),
     /// Check the committed expectations (expectations/klpcheck.toml); exit 1 on any difference.
     Ci(CiArgs),
+    /// Random walks through a scenario, checking every `always` property on every state; finds
+    /// counterexamples (not shortest ones) in scenarios too big to explore; never says "holds".
+    Simulate(crate::simulate::SimulateArgs),
 }
 
 /// What `check`, `explore` and `run` run: a scenario under a variant (resolved by
@@ -74,6 +77,10 @@ pub struct CheckArgs {
     /// Draw a progress line on stderr while exploring.
     #[arg(long)]
     pub progress: bool,
+    /// Count how often each action kind, entry point, function version and admin command
+    /// fired, and warn about scenario parts that never did (as TLC's -coverage; also in --json).
+    #[arg(long)]
+    pub coverage: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -14,6 +14,8 @@ pub struct Limits {
     pub max_depth: Option<usize>,
     pub timeout: Option<Duration>,
     pub max_memory: Option<u64>,
+    /// Count coverage (`check --coverage`; klpcheck's engine only).
+    pub coverage: bool,
 }
 
 /// One property's result: the one shape it has from the engine to every report (`check`'s
@@ -98,6 +100,8 @@ pub struct Exploration {
     pub graph_bytes_per_state: Option<f64>,
     /// Time spent building the graph and checking liveness (klpcheck engine only).
     pub liveness_elapsed: Option<Duration>,
+    /// What `--coverage` counted (klpcheck engine only; crate::coverage lays the counters out).
+    pub coverage: Option<klp_checker::Coverage>,
 }
 
 impl Exploration {
@@ -130,6 +134,9 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: bool) -> Explo
         .max_memory(limits.max_memory)
         .stop_flag(crate::interrupted())
         .liveness(klp_properties::liveness::catalogue(), klp_properties::liveness::fairness);
+    if limits.coverage {
+        b = b.coverage(crate::coverage::counters(&model.spec), crate::coverage::count);
+    }
     if progress {
         b = b.progress(|p: &klp_checker::Progress| {
             eprint!(
@@ -181,6 +188,7 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: bool) -> Explo
         collision_probability: Some(out.stats.collision_probability()),
         graph_bytes_per_state: Some(out.stats.graph_bytes_per_state()),
         liveness_elapsed: Some(out.stats.liveness_elapsed),
+        coverage: out.coverage,
     }
 }
 
@@ -253,5 +261,6 @@ pub fn run_stateright(model: KlpSystem, limits: &Limits) -> Exploration {
         collision_probability: None,
         graph_bytes_per_state: None,
         liveness_elapsed: None,
+        coverage: None,
     }
 }

@@ -8,6 +8,7 @@ mod check;
 mod ci;
 mod cli;
 mod compare;
+mod coverage;
 mod engine;
 mod expectations;
 mod explore;
@@ -18,6 +19,7 @@ mod replay;
 mod report;
 mod run;
 mod scenarios;
+mod simulate;
 mod target;
 mod variants;
 
@@ -89,6 +91,7 @@ fn main() -> ExitCode {
         cli::Command::Render(a) => render::run(a),
         cli::Command::Compare(a) => compare::run(a),
         cli::Command::Ci(a) => ci::run(a),
+        cli::Command::Simulate(a) => simulate::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -178,6 +178,7 @@ pub fn engine_limits(threads: Option<usize>, s: &SearchLimits) -> Limits {
         max_depth: s.max_depth,
         timeout: s.timeout.map(std::time::Duration::from_secs),
         max_memory: s.max_memory.map(|m| m << 20),
+        coverage: false,
     }
 }
 

@@ -69,18 +69,24 @@ impl Target {
 
     /// The `klpcheck check` command line that finds a trace again (the arguments that matter).
     pub fn found_by(&self, property: &str, verdict: &str) -> String {
+        let mut cmd = self.command("check");
+        if verdict == "witness" {
+            cmd.push_str(&format!(" --witness {property}"));
+        }
+        cmd
+    }
+
+    /// `klpcheck SUBCOMMAND SCENARIO [--variant V] [--set K=V]...` for this target.
+    pub fn command(&self, subcommand: &str) -> String {
         let name = &self.spec.name;
         let shipped = crate::scenarios::shipped_dir().join(format!("{name}.toml"));
         let scenario = if self.path == shipped { name.to_string() } else { portable_path(&self.path) };
-        let mut cmd = format!("klpcheck check {scenario}");
+        let mut cmd = format!("klpcheck {subcommand} {scenario}");
         if let Some(v) = self.variant_arg.as_deref().filter(|v| *v != "upstream") {
             cmd.push_str(&format!(" --variant {v}"));
         }
         for s in &self.sets {
             cmd.push_str(&format!(" --set {s}"));
-        }
-        if verdict == "witness" {
-            cmd.push_str(&format!(" --witness {property}"));
         }
         cmd
     }

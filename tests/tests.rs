@@ -14,5 +14,6 @@ mod liveness;
 mod reliability;
 mod seed;
 mod selftests;
+mod simulate;
 mod traces;
 mod versions;

@@ -60,6 +60,10 @@ pub type Canonicalise<S> = fn(&S) -> S;
 
 type ProgressFn<'a> = Box<dyn FnMut(&Progress) + Send + 'a>;
 
+/// Coverage: adds what one step did to `counts` (which counters, and how many there are, is the
+/// caller's business: `Bfs::coverage`). Called with the state, the action and its successor.
+pub type CoverageFn<M> = fn(&M, &<M as Model>::State, &<M as Model>::Action, &<M as Model>::State, &mut [u64]);
+
 /// Builder and entry point: `Bfs::new(&model).threads(2).max_states(Some(n)).run()`.
 pub struct Bfs<'a, M: Model> {
     cfg: Config<'a, M>,
@@ -79,6 +83,9 @@ struct Config<'a, M: Model> {
     progress_interval: Duration,
     finish_when: FinishWhen,
     live: Option<LiveCfg<M>>,
+    /// Coverage counters (how many) and the function that fills them; `None`: no counting, and
+    /// phase A and C do no more than a never-taken branch per successor.
+    coverage: Option<(usize, CoverageFn<M>)>,
 }
 
 /// Liveness properties and the fairness of every step.
@@ -96,10 +103,11 @@ struct Raw {
     /// BFS index of the first state of each level.
     level_starts: Vec<u64>,
     graph: Option<Recorder>,
+    coverage: Option<Coverage>,
 }
 
 /// Reusable buffers of one sub-chunk.
-struct Sub<S> {
+struct Sub<S, A> {
     succ: Vec<S>,
     /// (frontier position within the sub-chunk, action index) of each successor.
     origin: Vec<(u32, u32)>,
@@ -117,9 +125,14 @@ struct Sub<S> {
     children: Vec<u32>,
     /// The graph records of this sub-chunk (liveness only).
     rec: SubRecord,
+    /// Coverage only: the action of each successor (for phase C), and this batch's counts
+    /// over generated transitions and over those that found a new state.
+    acts: Vec<A>,
+    cov_generated: Vec<u64>,
+    cov_distinct: Vec<u64>,
 }
 
-impl<S> Sub<S> {
+impl<S, A> Sub<S, A> {
     fn new() -> Self {
         Sub {
             succ: Vec::new(),
@@ -134,6 +147,9 @@ impl<S> Sub<S> {
             next_action: Vec::new(),
             children: Vec::new(),
             rec: SubRecord::default(),
+            acts: Vec::new(),
+            cov_generated: Vec::new(),
+            cov_distinct: Vec::new(),
         }
     }
 }
@@ -152,7 +168,7 @@ impl<'a, M> Bfs<'a, M>
 where
     M: Model + Sync,
     M::State: Hash + Clone + Send + Sync,
-    M::Action: Clone,
+    M::Action: Clone + Send + Sync,
 {
     /// A search with no limits, rayon's default thread count and no symmetry.
     pub fn new(model: &'a M) -> Self {
@@ -169,6 +185,7 @@ where
                 progress_interval: Duration::from_secs(1),
                 finish_when: FinishWhen::Exhausted,
                 live: None,
+                coverage: None,
             },
             progress: None,
         }
@@ -244,6 +261,16 @@ where
         self
     }
 
+    /// Count what the steps did (TLC's `-coverage`): `count` is called on every generated
+    /// transition (each successor within the boundary of an expanded state, duplicates
+    /// included, as `generated_states` counts them) and again on each one that found a new
+    /// state; the sums come back in [`Outcome::coverage`]. `counters` is the length of the
+    /// slice `count` adds to.
+    pub fn coverage(mut self, counters: usize, count: CoverageFn<M>) -> Self {
+        self.cfg.coverage = Some((counters, count));
+        self
+    }
+
     /// Runs the search on a rayon pool of the configured size.
     pub fn run(mut self) -> Outcome<M> {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -263,7 +290,7 @@ impl<M> Config<'_, M>
 where
     M: Model + Sync,
     M::State: Hash + Clone + Send + Sync,
-    M::Action: Clone,
+    M::Action: Clone + Send + Sync,
 {
     fn fp(&self, s: &M::State) -> u64 {
         match self.symmetry {
@@ -329,7 +356,14 @@ where
         stats.unique_states = frontier.len() as u64;
         levels.action.push(init_log);
 
-        let mut subs: Vec<Sub<M::State>> = (0..BATCH_SUBS).map(|_| Sub::new()).collect();
+        let mut subs: Vec<Sub<M::State, M::Action>> = (0..BATCH_SUBS).map(|_| Sub::new()).collect();
+        let mut coverage = self.coverage.map(|(n, _)| Coverage { generated: vec![0; n], distinct: vec![0; n] });
+        if let Some((n, _)) = self.coverage {
+            for sub in &mut subs {
+                sub.cov_generated = vec![0; n];
+                sub.cov_distinct = vec![0; n];
+            }
+        }
         // Phase B's candidate list per shard, kept across batches instead of being allocated and
         // grown again in every batch (about 2 MB per batch at toy N=6): the allocator may hand
         // such blocks back to the kernel, and perf showed page faults zeroing fresh pages.
@@ -373,7 +407,7 @@ where
                 }
 
                 // Phase B: per shard, in (position, action) order.
-                let subs_ref: &[Sub<M::State>] = used;
+                let subs_ref: &[Sub<M::State, M::Action>] = used;
                 let would_grow = &would_grow;
                 shards.par_iter_mut().zip(cands.par_iter_mut()).enumerate().for_each(|(s, (shard, cands))| {
                     cands.clear();
@@ -398,7 +432,7 @@ where
                 // Phase C: keep the new successors in order, log parent links.
                 if expand {
                     used.par_iter_mut().zip(&chunks).for_each(|(sub, chunk)| {
-                        Self::collect_new(sub, chunk.len(), recording);
+                        self.collect_new(sub, chunk, recording);
                     });
                     for sub in used.iter_mut() {
                         if let Some(g) = graph.as_mut() {
@@ -408,6 +442,11 @@ where
                         next.append(&mut sub.next);
                         next_log.extend(&sub.next_action);
                         children_log.extend(&sub.children);
+                    }
+                    if let Some(c) = coverage.as_mut() {
+                        for sub in used.iter_mut() {
+                            c.add(&mut sub.cov_generated, &mut sub.cov_distinct);
+                        }
                     }
                 } else if let Some(g) = graph.as_mut() {
                     for sub in used.iter() {
@@ -457,7 +496,7 @@ where
         stats.peak_rss_bytes = stats.peak_rss_bytes.max(sys::rss_bytes());
         stats.visited_bytes = (shards.iter().map(Shard::bytes).sum::<usize>() + levels.bytes()) as u64;
         stats.elapsed = start.elapsed();
-        Raw { stats, stop, found, levels, level_starts, graph }
+        Raw { stats, stop, found, levels, level_starts, graph, coverage }
     }
 
     /// Verdicts and traces (rebuilt outside the pool: actions need not be `Send`).
@@ -485,13 +524,13 @@ where
                 }
             })
             .collect();
-        Outcome { stats: raw.stats, stop: raw.stop, properties, liveness }
+        Outcome { stats: raw.stats, stop: raw.stop, properties, liveness, coverage: raw.coverage }
     }
 
     /// Phase A for one sub-chunk of the frontier.
     fn expand(
         &self,
-        sub: &mut Sub<M::State>,
+        sub: &mut Sub<M::State, M::Action>,
         chunk: &[M::State],
         props: &[Property<M>],
         active: &[usize],
@@ -500,6 +539,9 @@ where
     ) {
         let model = self.model;
         let live = self.live.as_ref().filter(|_| recording);
+        // At the depth bound nothing is counted (as `generated_states`).
+        let cov = self.coverage.filter(|_| expand).map(|(_, f)| f);
+        sub.acts.clear();
         sub.rec.clear();
         sub.succ.clear();
         sub.origin.clear();
@@ -522,11 +564,16 @@ where
             for (a, action) in actions.drain(..).enumerate() {
                 let class =
                     live.map(|l| (Fairness::encode((l.fairness)(model, s, &action)), allowed_bits(model, l, &action)));
+                let kept = cov.map(|_| action.clone());
                 let Some(n) = model.next_state(s, action) else {
                     continue;
                 };
                 if !model.within_boundary(&n) {
                     continue;
+                }
+                if let (Some(count), Some(a)) = (cov, kept) {
+                    count(model, s, &a, &n, &mut sub.cov_generated);
+                    sub.acts.push(a);
                 }
                 if let Some((c, al)) = class {
                     sub.rec.class.push(c);
@@ -567,14 +614,20 @@ where
     }
 
     /// Phase C for one sub-chunk: move the new successors out, in order.
-    fn collect_new(sub: &mut Sub<M::State>, chunk_len: usize, recording: bool) {
+    fn collect_new(&self, sub: &mut Sub<M::State, M::Action>, chunk: &[M::State], recording: bool) {
         sub.next_action.clear();
         sub.children.clear();
-        sub.children.resize(chunk_len, 0);
-        for (((s, &(j, a)), new), &fp) in sub.succ.drain(..).zip(&sub.origin).zip(&sub.is_new).zip(&sub.fps) {
+        sub.children.resize(chunk.len(), 0);
+        let cov = self.coverage.map(|(_, f)| f);
+        for (i, (((s, &(j, a)), new), &fp)) in
+            sub.succ.drain(..).zip(&sub.origin).zip(&sub.is_new).zip(&sub.fps).enumerate()
+        {
             if new.load(Relaxed) {
                 if recording {
                     sub.rec.new_fp.push(fp);
+                }
+                if let Some(count) = cov {
+                    count(self.model, &chunk[j as usize], &sub.acts[i], &s, &mut sub.cov_distinct);
                 }
                 sub.children[j as usize] += 1;
                 sub.next_action.push(a);
@@ -615,7 +668,7 @@ impl<M> Config<'_, M>
 where
     M: Model + Sync,
     M::State: Hash + Clone + Send + Sync,
-    M::Action: Clone,
+    M::Action: Clone + Send + Sync,
 {
     /// Builds the graph (after an exhausted search) and checks every liveness property.
     fn check_liveness(&self, raw: &mut Raw) -> Vec<LiveResult> {

@@ -66,7 +66,7 @@ mod scc;
 pub mod sys;
 mod table;
 
-pub use bfs::{fingerprint, Bfs, Canonicalise};
+pub use bfs::{fingerprint, Bfs, Canonicalise, CoverageFn};
 pub use graph::Fairness;
 pub use liveness::{ActionPred, FairnessFn, LiveProperty, Liveness, StatePred};
-pub use outcome::{Discovery, FinishWhen, Outcome, Progress, PropertyOutcome, Stats, StopReason, Verdict};
+pub use outcome::{Coverage, Discovery, FinishWhen, Outcome, Progress, PropertyOutcome, Stats, StopReason, Verdict};

@@ -208,6 +208,30 @@ pub struct Outcome<M: Model> {
     pub properties: Vec<PropertyOutcome<M>>,
     /// One entry per liveness property given to `Bfs::liveness`, in that order.
     pub liveness: Vec<PropertyOutcome<M>>,
+    /// The counters of `Bfs::coverage`, if it was asked for (over what was explored, also
+    /// when the search stopped early).
+    pub coverage: Option<Coverage>,
+}
+
+/// What `Bfs::coverage` counted, one entry per counter.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// Over generated transitions (every successor of an expanded state, duplicates included).
+    pub generated: Vec<u64>,
+    /// Over the transitions that found a new distinct state (TLC's "distinct").
+    pub distinct: Vec<u64>,
+}
+
+impl Coverage {
+    /// Adds one batch's counts and zeroes them for the next batch.
+    pub(crate) fn add(&mut self, generated: &mut [u64], distinct: &mut [u64]) {
+        for (t, s) in self.generated.iter_mut().zip(generated) {
+            *t += std::mem::take(s);
+        }
+        for (t, s) in self.distinct.iter_mut().zip(distinct) {
+            *t += std::mem::take(s);
+        }
+    }
 }
 
 impl<M: Model> Outcome<M> {

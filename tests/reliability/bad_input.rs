@@ -428,5 +428,12 @@ pub fn command_lines() -> Vec<(&'static str, Vec<&'static str>)> {
         ("unknown scenario name", vec!["check", "no-such-scenario"]),
         ("--threads 0", vec!["check", "stack-check", "--threads", "0"]),
         ("ci --filter: unknown tag or name", vec!["ci", "--filter", "fsat"]),
+        (
+            "check --coverage with stateright's engine",
+            vec!["check", "stack-check", "--coverage", "--engine", "stateright"],
+        ),
+        ("simulate --walks 0", vec!["simulate", "stack-check", "--walks", "0"]),
+        ("simulate --threads 0", vec!["simulate", "stack-check", "--threads", "0"]),
+        ("simulate: unknown scenario name", vec!["simulate", "no-such-scenario"]),
     ]
 }
