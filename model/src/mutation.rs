@@ -114,11 +114,24 @@ pub enum Mutation {
     /// `klp_post_patch_callback()` missing, so a module loaded during a patching transition gets
     /// its post_patch callback before every task switched (and again at completion).
     PostPatchForTransitionPatchOnComing,
+    /// state.c `klp_get_prev_state()`: the walk over `klp_patches` missing, it returns NULL, so
+    /// a cumulative patch's callbacks never find the state of the patch they replace.
+    GetPrevStateFindsNothing,
+    /// state.c `klp_get_prev_state()`: skip disabled patches (`if (!patch->enabled) continue;`
+    /// added), so the post_patch callbacks of a replace patch, which run after
+    /// `klp_unpatch_replaced_patches()` disabled the replaced patches, no longer find their
+    /// states.
+    GetPrevStateSkipsDisabled,
+    /// core.c `__klp_enable_patch()` and transition.c `klp_complete_transition()` of a replace
+    /// patch: run the replaced patches' unpatch callbacks (pre_unpatch before the new patch's
+    /// pre_patch, post_unpatch before its post_patch, as `callbacks_on_replace =
+    /// "old_unpatch_then_new"` does), so an old patch frees the state data the new one takes over.
+    PostUnpatchReplaced,
 }
 
 impl Mutation {
     /// Every mutation, in declaration order.
-    pub const ALL: [Mutation; 32] = [
+    pub const ALL: [Mutation; 35] = [
         Mutation::SkipStackCheck,
         Mutation::CompleteDespiteFailedSwitch,
         Mutation::TrySwitchKeepsTif,
@@ -151,6 +164,9 @@ impl Mutation {
         Mutation::ComingWaitsForTransition,
         Mutation::ReversalTakesDisablePath,
         Mutation::PostPatchForTransitionPatchOnComing,
+        Mutation::GetPrevStateFindsNothing,
+        Mutation::GetPrevStateSkipsDisabled,
+        Mutation::PostUnpatchReplaced,
     ];
 
     /// The mutations checked against liveness properties by tests/liveness.rs (klpcheck's

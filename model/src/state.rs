@@ -200,6 +200,12 @@ pub enum Site {
     /// State set up by a callback of a patch with `klp_state`s was undone by its unpatch
     /// callback or taken over by a replacing patch (the partner of `callback_side_effects_undone`).
     CallbackStateReleased,
+    /// A post_unpatch callback freed the live data of a `klp_state` (state_data.rs).
+    KlpStateDataFreed,
+    /// A callback read or wrote the live data of a `klp_state`.
+    KlpStateDataUsed,
+    /// A post_patch callback took over the data of the `klp_state` `klp_get_prev_state()` found.
+    KlpStateTakenOver,
 }
 
 /// Every `WARN_ON_ONCE()`/`WARN_ON()` of kernel/livepatch that the model can reach.
@@ -248,6 +254,14 @@ pub enum Event {
     /// A post_patch callback ran a second time without a pre_unpatch since, without a
     /// successful pre_patch before it, or while its patch's transition still had tasks to switch.
     PostPatchUnpaired,
+    /// The data a `klp_state` points to was still allocated when the last patch that could
+    /// reach it (through `klp_get_state()` / `klp_get_prev_state()`) left `klp_patches`.
+    KlpStateDataLeaked,
+    /// A callback read, wrote or freed the data of a `klp_state` after it was freed.
+    KlpStateDataUseAfterFree,
+    /// A callback dereferenced its `klp_state`'s data while it was NULL: the state it relied on
+    /// (its pre_patch found it with `klp_get_prev_state()` and did not allocate) was gone.
+    KlpStateDataMissing,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -287,6 +301,10 @@ pub struct State {
     /// kernel/trace/ftrace.c `ftrace_enabled` (the `kernel.ftrace_enabled` sysctl), true at boot.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub ftrace_enabled: bool,
+    /// Each patch's `klp_state` data pointer and the allocations it may point to
+    /// ([`crate::state_data`]); empty unless some object's callbacks keep a `klp_state`.
+    #[serde(default, skip_serializing_if = "smallvec::SmallVec::is_empty")]
+    pub klp_state_data: Inline<u8, 4>,
 }
 
 fn yes() -> bool {

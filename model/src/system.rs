@@ -103,6 +103,7 @@ impl KlpSystem {
             split: None,
             klp_signals_sent: LogOnly(false),
             ftrace_enabled: true,
+            klp_state_data: if s.has_klp_state_data() { smallvec![0; s.patches.len()] } else { Default::default() },
         }
     }
 

@@ -33,7 +33,7 @@ pub(super) fn resolve_patches(
                 Some("patch and module names share one namespace (they are all modules); \"vmlinux\" is the kernel"),
             ));
         }
-        let mut objs = Vec::new();
+        let mut objs: Vec<(Option<ModId>, Vec<FuncId>, Callbacks)> = Vec::new();
         // The funcs declared as tables: (old function, its new body, how patching it fails).
         let mut new_funcs: Vec<(FuncId, Option<FuncBody>, Option<PatchFails>)> = Vec::new();
         for o in &p.objects {
@@ -90,7 +90,11 @@ pub(super) fn resolve_patches(
                 post_patch: o.callbacks.post_patch,
                 pre_unpatch: o.callbacks.pre_unpatch,
                 post_unpatch: o.callbacks.post_unpatch,
+                klp_state: o.callbacks.klp_state.as_ref().map(|k| *k.get_ref()),
             };
+            if let Some(k) = &o.callbacks.klp_state {
+                check_klp_state_callbacks(ctx, k.span(), module, &cb)?;
+            }
             objs.push((module, fs, cb));
         }
         if objs.is_empty() {
@@ -164,4 +168,34 @@ fn new_body(t: &RawKlpFuncTable, old: &FuncSpec, func_ref: &FuncRef) -> Result<O
         None => old.calls.clone(),
     };
     Ok(Some(FuncBody { calls, sleeps: t.sleeps.unwrap_or(old.sleeps) }))
+}
+
+/// `callbacks.klp_state`: the test_klp_state modules' four callbacks on their vmlinux object
+/// (the only object whose callbacks run inside a transition, where `klp_get_prev_state()`
+/// works), so once per patch (one `klp_state` data pointer per patch: a patch has one vmlinux
+/// object).
+fn check_klp_state_callbacks(
+    ctx: &Ctx,
+    span: std::ops::Range<usize>,
+    module: Option<ModId>,
+    cb: &Callbacks,
+) -> Result<(), ScenarioError> {
+    let field = "patches.objects.callbacks.klp_state";
+    if module.is_some() {
+        return Err(ctx.err(
+            span,
+            field,
+            "klp_state callbacks only on the vmlinux object (as test_klp_state.c)".into(),
+            Some("move them to the object with name = \"vmlinux\""),
+        ));
+    }
+    if cb.pre_patch != Some(0) || !cb.post_patch || !cb.pre_unpatch || !cb.post_unpatch {
+        return Err(ctx.err(
+            span,
+            field,
+            "klp_state is the behaviour of all four callbacks".into(),
+            Some("callbacks = { pre_patch = 0, post_patch = true, pre_unpatch = true, post_unpatch = true, klp_state = \"console_loglevel\" }"),
+        ));
+    }
+    Ok(())
 }

@@ -24,6 +24,7 @@
 use crate::ids::*;
 use crate::kernel::livepatch::core_h::{klp_is_object_loaded, klp_post_unpatch_callback, klp_pre_unpatch_callback};
 use crate::log::Log;
+use crate::mutation::Mutation;
 use crate::spec::Spec;
 use crate::state::State;
 use crate::task::PatchState;
@@ -43,7 +44,7 @@ pub(super) fn patches_func(spec: &Spec, st: &State, q: PatchId, f: FuncId) -> bo
 /// The objects of the patches `p` replaces (every other patch on `klp_patches`), oldest patch
 /// first; `None` when the variant runs no replaced callbacks.
 fn replaced_objs(spec: &Spec, st: &State, p: PatchId) -> Option<Vec<ObjId>> {
-    if spec.variant.callbacks_on_replace == CallbacksOnReplace::NewOnly || !spec.patches[p as usize].replace {
+    if order(spec) == CallbacksOnReplace::NewOnly || !spec.patches[p as usize].replace {
         return None;
     }
     Some(
@@ -56,6 +57,15 @@ fn replaced_objs(spec: &Spec, st: &State, p: PatchId) -> Option<Vec<ObjId>> {
     )
 }
 
+/// The variant's order; the mutation `PostUnpatchReplaced` makes upstream's
+/// `old_unpatch_then_new` (its pre_unpatch half included).
+fn order(spec: &Spec) -> CallbacksOnReplace {
+    if spec.mutated(Mutation::PostUnpatchReplaced) {
+        return CallbacksOnReplace::OldUnpatchThenNew;
+    }
+    spec.variant.callbacks_on_replace
+}
+
 /// Whether the new patch `p` has an existing object for this object name.
 fn new_patch_has(spec: &Spec, st: &State, p: PatchId, module: Option<ModId>) -> bool {
     spec.patches[p as usize].objs.iter().any(|&o| st.objs[o as usize].exists && spec.objs[o as usize].module == module)
@@ -66,7 +76,7 @@ fn new_patch_has(spec: &Spec, st: &State, p: PatchId, module: Option<ModId>) -> 
 /// or those of one object name (`interleaved`, inside the loop).
 fn select(spec: &Spec, st: &State, p: PatchId, at: Option<ObjId>) -> Vec<ObjId> {
     let Some(objs) = replaced_objs(spec, st, p) else { return Vec::new() };
-    let order = spec.variant.callbacks_on_replace;
+    let order = order(spec);
     objs.into_iter()
         .filter(|&o| {
             let module = spec.objs[o as usize].module;
