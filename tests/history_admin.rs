@@ -53,6 +53,7 @@ fn presets_name_their_knobs() {
         ("stacking-lifo", "stacking=lifo"),
         ("reenable-disabled", "reenable_disabled=yes"),
         ("registration-api", "stacking=lifo, reenable_disabled=yes"),
+        ("free-replaced-before-post-patch", "free_replaced=before_post_patch"),
     ];
     for (name, described) in expect {
         let p = klp_model::preset::load(&dir.join(format!("{name}.toml"))).unwrap();

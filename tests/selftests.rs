@@ -53,8 +53,6 @@ struct Gap {
 /// Why a line differs; each names the model change that would close it.
 const PROC_READ: &str = "the script's `grep 'live patched' /proc/{cmdline,meminfo} > /dev/kmsg` reads are not admin \
      commands: needs a scripted syscall of a task into a function that logs the version it ran";
-const KLP_STATE: &str = "the test_klp_state{,2,3} callbacks' console_loglevel messages (chosen by \
-     klp_get_prev_state()) are not modelled: callbacks log only their own name";
 
 macro_rules! gaps {
     ($($scenario:literal: [$($line:literal => $reason:ident,)*],)*) => {
@@ -74,36 +72,6 @@ const KNOWN_GAPS: &[Gap] = gaps! {
         "-test_klp_livepatch: this has been live patched" => PROC_READ,
         "-test_klp_atomic_replace: this has been live patched" => PROC_READ,
         "-test_klp_atomic_replace: this has been live patched" => PROC_READ,
-    ],
-    "selftest-state-01-system-state-modification": [
-        "-test_klp_state: allocate_loglevel_state: allocating space to store console_loglevel" => KLP_STATE,
-        "-test_klp_state: fix_console_loglevel: fixing console_loglevel" => KLP_STATE,
-        "-test_klp_state: restore_console_loglevel: restoring console_loglevel" => KLP_STATE,
-        "-test_klp_state: free_loglevel_state: freeing space for the stored console_loglevel" => KLP_STATE,
-    ],
-    "selftest-state-02-taking-over-system-state-modification": [
-        "-test_klp_state: allocate_loglevel_state: allocating space to store console_loglevel" => KLP_STATE,
-        "-test_klp_state: fix_console_loglevel: fixing console_loglevel" => KLP_STATE,
-        "-test_klp_state2: allocate_loglevel_state: space to store console_loglevel already allocated" => KLP_STATE,
-        "-test_klp_state2: fix_console_loglevel: taking over the console_loglevel change" => KLP_STATE,
-        "-test_klp_state2: restore_console_loglevel: restoring console_loglevel" => KLP_STATE,
-        "-test_klp_state2: free_loglevel_state: freeing space for the stored console_loglevel" => KLP_STATE,
-    ],
-    "selftest-state-03-compatible-cumulative-livepatches": [
-        "-test_klp_state2: allocate_loglevel_state: allocating space to store console_loglevel" => KLP_STATE,
-        "-test_klp_state2: fix_console_loglevel: fixing console_loglevel" => KLP_STATE,
-        "-test_klp_state3: allocate_loglevel_state: space to store console_loglevel already allocated" => KLP_STATE,
-        "-test_klp_state3: fix_console_loglevel: taking over the console_loglevel change" => KLP_STATE,
-        "-test_klp_state2: allocate_loglevel_state: space to store console_loglevel already allocated" => KLP_STATE,
-        "-test_klp_state2: fix_console_loglevel: taking over the console_loglevel change" => KLP_STATE,
-        "-test_klp_state2: restore_console_loglevel: restoring console_loglevel" => KLP_STATE,
-        "-test_klp_state2: free_loglevel_state: freeing space for the stored console_loglevel" => KLP_STATE,
-    ],
-    "selftest-state-04-incompatible-cumulative-livepatches": [
-        "-test_klp_state2: allocate_loglevel_state: allocating space to store console_loglevel" => KLP_STATE,
-        "-test_klp_state2: fix_console_loglevel: fixing console_loglevel" => KLP_STATE,
-        "-test_klp_state2: restore_console_loglevel: restoring console_loglevel" => KLP_STATE,
-        "-test_klp_state2: free_loglevel_state: freeing space for the stored console_loglevel" => KLP_STATE,
     ],
 };
 

@@ -37,6 +37,7 @@
 //! | kernel/cpu.c | [`kernel::cpu`] (CPU hotplug: `cpu_up()`, `cpu_down()`) |
 //! | kernel/trace/ftrace.c | [`kernel::trace::ftrace`] (the `kernel.ftrace_enabled` sysctl and `FTRACE_OPS_FL_PERMANENT`) |
 //! | kernel/workqueue.c | [`kernel::workqueue`] (a target module's work item) |
+//! | tools/testing/selftests/livepatch/test_modules/test_klp_state{,2,3}.c | [`test_modules::test_klp_state`] (callbacks that keep a `klp_state`'s data) |
 //!
 //! Granularity: a model step is atomic only where the kernel holds a lock (mostly `klp_mutex`)
 //! and no lock-free reader (the ftrace handler, `klp_update_patch_state()`,
@@ -62,8 +63,10 @@ pub mod program;
 pub mod scenario;
 pub mod spec;
 pub mod state;
+pub mod state_data;
 pub mod system;
 pub mod task;
+pub mod test_modules;
 pub mod variant;
 pub mod workload;
 

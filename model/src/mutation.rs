@@ -117,17 +117,27 @@ pub enum Mutation {
     /// shadow.c `klp_shadow_free_all()`: returns without walking `klp_shadow_hash` (its
     /// `hash_for_each()` loop missing), so no variable of the id is freed.
     ShadowFreeAllSkipped,
-    /// transition.c `klp_complete_transition()` of a replace patch: run the replaced patches'
-    /// post_unpatch callbacks before the new patch's post_patch ones, as if
-    /// `klp_unpatch_replaced_patches()` were a disable (cumulative-patches.rst: "Only the
-    /// (un)patching callbacks from the _new_ cumulative livepatch are executed"; the
-    /// `callbacks_on_replace = old_unpatch_then_new` ordering, applied in core/replace.rs).
+    /// core.c `__klp_enable_patch()` and transition.c `klp_complete_transition()` of a replace
+    /// patch: run the replaced patches' unpatch callbacks (pre_unpatch before the new patch's
+    /// pre_patch, post_unpatch before its post_patch), as if `klp_unpatch_replaced_patches()`
+    /// were a disable (cumulative-patches.rst: "Only the (un)patching callbacks from the _new_
+    /// cumulative livepatch are executed"; the `callbacks_on_replace = old_unpatch_then_new`
+    /// ordering, applied in core/replace.rs), so an old patch frees the shadow variables or the
+    /// state data the new one takes over.
     ReplacedCallbacksRun,
+    /// state.c `klp_get_prev_state()`: the walk over `klp_patches` missing, it returns NULL, so
+    /// a cumulative patch's callbacks never find the state of the patch they replace.
+    GetPrevStateFindsNothing,
+    /// state.c `klp_get_prev_state()`: skip disabled patches (`if (!patch->enabled) continue;`
+    /// added), so the post_patch callbacks of a replace patch, which run after
+    /// `klp_unpatch_replaced_patches()` disabled the replaced patches, no longer find their
+    /// states.
+    GetPrevStateSkipsDisabled,
 }
 
 impl Mutation {
     /// Every mutation, in declaration order.
-    pub const ALL: [Mutation; 34] = [
+    pub const ALL: [Mutation; 36] = [
         Mutation::SkipStackCheck,
         Mutation::CompleteDespiteFailedSwitch,
         Mutation::TrySwitchKeepsTif,
@@ -162,6 +172,8 @@ impl Mutation {
         Mutation::PostPatchForTransitionPatchOnComing,
         Mutation::ShadowFreeAllSkipped,
         Mutation::ReplacedCallbacksRun,
+        Mutation::GetPrevStateFindsNothing,
+        Mutation::GetPrevStateSkipsDisabled,
     ];
 
     /// The mutations checked against liveness properties by tests/liveness.rs (klpcheck's

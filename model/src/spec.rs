@@ -190,7 +190,30 @@ pub struct Callbacks {
     pub post_patch: bool,
     pub pre_unpatch: bool,
     pub post_unpatch: bool,
+    /// The callbacks keep a system state in a `klp_state`'s data, as the test_klp_state
+    /// modules' do (`None`: they only print their name).
+    pub klp_state: Option<StateCallbacks>,
 }
+
+/// tools/testing/selftests/livepatch/test_modules/test_klp_state{,2,3}.c: the four callbacks
+/// keep the `console_loglevel` the patch changes in the data of its `klp_state`
+/// [`CONSOLE_LOGLEVEL_STATE`] (pre_patch allocates it, post_patch saves the value and changes
+/// it, pre_unpatch restores it, post_unpatch frees it; the model in
+/// [`crate::test_modules::test_klp_state`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StateCallbacks {
+    /// test_klp_state.c (state version 1, "does not support migration"): only
+    /// `klp_get_state()` of its own patch.
+    ConsoleLoglevel,
+    /// test_klp_state2.c / test_klp_state3.c (version 2, "supports migration"): each callback
+    /// first asks `klp_get_prev_state()`; when an installed patch has the state, pre_patch
+    /// does not allocate, post_patch takes the data over, the unpatch callbacks leave it.
+    ConsoleLoglevelMigrate,
+}
+
+/// `CONSOLE_LOGLEVEL_STATE`: the `klp_state` id the test_klp_state modules use.
+pub const CONSOLE_LOGLEVEL_STATE: u32 = 1;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PatchSpec {
@@ -387,6 +410,11 @@ pub struct Spec {
 }
 
 impl Spec {
+    /// Some object's callbacks keep a system state in a `klp_state`'s data (the state then
+    /// carries [`State::klp_state_data`](crate::State)).
+    pub fn has_klp_state_data(&self) -> bool {
+        self.objs.iter().any(|o| o.callbacks.klp_state.is_some())
+    }
     /// The name dmesg uses for an object: "vmlinux" or the module's name.
     pub fn obj_name(&self, module: Option<ModId>) -> &str {
         module.map(|m| self.modules[m as usize].name.as_str()).unwrap_or("vmlinux")

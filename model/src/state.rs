@@ -208,6 +208,12 @@ pub enum Site {
     /// A replace patch took over shadow variables: its transition completed and freed the
     /// replaced patches while a variable of an id both it and a replaced patch use existed.
     ShadowTakenOver,
+    /// A post_unpatch callback freed the live data of a `klp_state` (state_data.rs).
+    KlpStateDataFreed,
+    /// A callback read or wrote the live data of a `klp_state`.
+    KlpStateDataUsed,
+    /// A post_patch callback took over the data of the `klp_state` `klp_get_prev_state()` found.
+    KlpStateTakenOver,
 }
 
 /// Every `WARN_ON_ONCE()`/`WARN_ON()` of kernel/livepatch that the model can reach.
@@ -262,6 +268,14 @@ pub enum Event {
     /// `klp_shadow_free_all()` run by one livepatch freed a shadow variable of an id another
     /// livepatch on `klp_patches` uses (the patch that took it over loses it).
     ShadowFreedUnderSuccessor,
+    /// The data a `klp_state` points to was still allocated when the last patch that could
+    /// reach it (through `klp_get_state()` / `klp_get_prev_state()`) left `klp_patches`.
+    KlpStateDataLeaked,
+    /// A callback read, wrote or freed the data of a `klp_state` after it was freed.
+    KlpStateDataUseAfterFree,
+    /// A callback dereferenced its `klp_state`'s data while it was NULL: the state it relied on
+    /// (its pre_patch found it with `klp_get_prev_state()` and did not allocate) was gone.
+    KlpStateDataMissing,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -306,6 +320,10 @@ pub struct State {
     /// serialized) in a scenario without shadow variables.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub klp_shadow_hash: u32,
+    /// Each patch's `klp_state` data pointer and the allocations it may point to
+    /// ([`crate::state_data`]); empty unless some object's callbacks keep a `klp_state`.
+    #[serde(default, skip_serializing_if = "smallvec::SmallVec::is_empty")]
+    pub klp_state_data: Inline<u8, 4>,
 }
 
 fn is_zero(v: &u32) -> bool {

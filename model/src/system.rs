@@ -104,6 +104,7 @@ impl KlpSystem {
             klp_signals_sent: LogOnly(false),
             ftrace_enabled: true,
             klp_shadow_hash: 0,
+            klp_state_data: if s.has_klp_state_data() { smallvec![0; s.patches.len()] } else { Default::default() },
         }
     }
 

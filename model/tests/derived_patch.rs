@@ -43,7 +43,13 @@ fn build_derives_the_disable_patch_once() {
         ("empty_replace", vec![Callbacks::default()]),
         (
             "revert_replace",
-            vec![Callbacks { pre_patch: Some(0), post_patch: true, pre_unpatch: true, post_unpatch: true }],
+            vec![Callbacks {
+                pre_patch: Some(0),
+                post_patch: true,
+                pre_unpatch: true,
+                post_unpatch: true,
+                klp_state: None,
+            }],
         ),
     ] {
         let mut v = Variant::default();

@@ -8,6 +8,7 @@
 pub mod callbacks;
 pub mod consistency;
 pub mod kernel_warns;
+pub mod klp_state;
 pub mod liveness;
 pub mod modules;
 pub mod shadow;
@@ -71,6 +72,7 @@ pub fn entries() -> Vec<Entry> {
     v.extend(consistency::entries());
     v.extend(transition::entries());
     v.extend(callbacks::entries());
+    v.extend(klp_state::entries());
     v.extend(modules::entries());
     v.extend(shadow::entries());
     v.extend(kernel_warns::entries());

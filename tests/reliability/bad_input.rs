@@ -207,6 +207,21 @@ pub fn scenarios() -> Vec<(&'static str, Vec<u8>)> {
             "exit_shadow_free_all not a list",
             with("states = [{ id = 1, version = 1 }]", "states = [{ id = 1, version = 1 }]\nexit_shadow_free_all = 1"),
         ),
+            "klp_state: unknown callback behaviour",
+            with("callbacks = { pre_patch = 0 }", "callbacks = { pre_patch = 0, klp_state = \"loglevel\" }"),
+        ),
+        (
+            "klp_state without all four callbacks",
+            with("callbacks = { pre_patch = 0 }", "callbacks = { pre_patch = 0, klp_state = \"console_loglevel\" }"),
+        ),
+        (
+            "klp_state callbacks on a module object",
+            with(
+                "callbacks = { pre_patch = 0 }",
+                "callbacks = { pre_patch = 0 }\n[[patches.objects]]\nname = \"mod_a\"\nfuncs = []\n\
+                 callbacks = { pre_patch = 0, post_patch = true, pre_unpatch = true, post_unpatch = true, klp_state = \"console_loglevel\" }",
+            ),
+        ),
         ("max_stack 0", with("max_stack = 2", "max_stack = 0")),
         ("max_stack above the limit", with("max_stack = 2", "max_stack = 9")),
         ("command max 0", with("max = 2", "max = 0")),

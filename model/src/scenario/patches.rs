@@ -34,7 +34,7 @@ pub(super) fn resolve_patches(
                 Some("patch and module names share one namespace (they are all modules); \"vmlinux\" is the kernel"),
             ));
         }
-        let mut objs = Vec::new();
+        let mut objs: Vec<(Option<ModId>, Vec<FuncId>, Callbacks)> = Vec::new();
         // klp_shadow_free_all() calls of the callbacks, by object index in this patch.
         let mut free_alls: Vec<(usize, CallbackKind, u64)> = Vec::new();
         // The funcs declared as tables: (old function, its new body, how patching it fails).
@@ -93,9 +93,13 @@ pub(super) fn resolve_patches(
                 post_patch: o.callbacks.post_patch,
                 pre_unpatch: o.callbacks.pre_unpatch,
                 post_unpatch: o.callbacks.post_unpatch,
+                klp_state: o.callbacks.klp_state.as_ref().map(|k| *k.get_ref()),
             };
             for (kind, ids) in callback_free_alls(ctx, o, &cb)? {
                 free_alls.extend(ids.iter().map(|&id| (objs.len(), kind, id)));
+            }
+            if let Some(k) = &o.callbacks.klp_state {
+                check_klp_state_callbacks(ctx, k.span(), module, &cb)?;
             }
             objs.push((module, fs, cb));
         }
@@ -236,4 +240,34 @@ fn callback_free_alls<'a>(
         out.push((kind, ids.get_ref().as_slice()));
     }
     Ok(out)
+}
+
+/// `callbacks.klp_state`: the test_klp_state modules' four callbacks on their vmlinux object
+/// (the only object whose callbacks run inside a transition, where `klp_get_prev_state()`
+/// works), so once per patch (one `klp_state` data pointer per patch: a patch has one vmlinux
+/// object).
+fn check_klp_state_callbacks(
+    ctx: &Ctx,
+    span: std::ops::Range<usize>,
+    module: Option<ModId>,
+    cb: &Callbacks,
+) -> Result<(), ScenarioError> {
+    let field = "patches.objects.callbacks.klp_state";
+    if module.is_some() {
+        return Err(ctx.err(
+            span,
+            field,
+            "klp_state callbacks only on the vmlinux object (as test_klp_state.c)".into(),
+            Some("move them to the object with name = \"vmlinux\""),
+        ));
+    }
+    if cb.pre_patch != Some(0) || !cb.post_patch || !cb.pre_unpatch || !cb.post_unpatch {
+        return Err(ctx.err(
+            span,
+            field,
+            "klp_state is the behaviour of all four callbacks".into(),
+            Some("callbacks = { pre_patch = 0, post_patch = true, pre_unpatch = true, post_unpatch = true, klp_state = \"console_loglevel\" }"),
+        ));
+    }
+    Ok(())
 }

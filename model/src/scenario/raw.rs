@@ -215,6 +215,8 @@ pub(super) struct RawCallbacks {
     pub(super) pre_unpatch: bool,
     #[serde(default)]
     pub(super) post_unpatch: bool,
+    /// The test_klp_state modules' behaviour: "console_loglevel" | "console_loglevel_migrate".
+    pub(super) klp_state: Option<Spanned<crate::spec::StateCallbacks>>,
 }
 
 #[derive(Deserialize)]

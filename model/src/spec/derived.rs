@@ -52,6 +52,10 @@ impl Spec {
                 m.post_patch |= c.post_patch;
                 m.pre_unpatch |= c.pre_unpatch;
                 m.post_unpatch |= c.post_unpatch;
+                // A revert patch that takes over (and keeps) a state's data, as test_klp_state2.c.
+                if c.klp_state.is_some() {
+                    m.klp_state = Some(crate::spec::StateCallbacks::ConsoleLoglevelMigrate);
+                }
             }
             objs.sort_by_key(|o| o.0);
         }

@@ -69,6 +69,17 @@ knobs! {
         Yes = "yes": "the registration API (v3.19..v5.0): a patch disabled by echo 0 or by an atomic replace stays \
                       on klp_patches until its module is removed, and echo 1 > enabled re-enables it",
     }
+    /// The v5.1..v5.4 order is [`klp_complete_transition()`](crate::kernel::livepatch::transition)
+    /// calling `klp_free_patch_start()` on each replaced patch right after unpatching it.
+    free_replaced: enum FreeReplaced = "when an atomic-replace transition takes the replaced patches off klp_patches" {
+        AfterPostPatch = "after_post_patch": "upstream since v5.5 (\"livepatch: Keep replaced patches until post_patch callback is \
+                      called\", P. Mladek, LKML 2019-10-30): klp_try_complete_transition() calls klp_free_replaced_patches_async() after \
+                      klp_complete_transition(), so the new patch's post_patch callbacks still find the replaced patches' \
+                      klp_states with klp_get_prev_state()",
+        BeforePostPatch = "before_post_patch": "v5.1..v5.4 (since \"livepatch: Add atomic replace\"): \
+                      klp_complete_transition() frees each replaced patch (klp_discard_replaced_patches(): \
+                      klp_free_patch_start()) before the post_patch callbacks, where klp_get_prev_state() returns NULL",
+    }
     disable: shared Permission = "whether `echo 0 > enabled` may start an unpatching transition" {
         Allowed = "allowed": "upstream: core.c enabled_store() -> __klp_disable_patch()",
         Banned = "banned": "seed thread (J. Poimboeuf, LKML 2018-10-18): \"don't allow disabling patches at all\"; \

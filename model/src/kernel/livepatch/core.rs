@@ -280,6 +280,7 @@ fn sysfs_dir(st: &State, p: PatchId) -> SysfsDir {
 pub fn klp_free_patch_start(spec: &Spec, st: &mut State, p: PatchId) {
     account_callback_state_on_free(spec, st, p);
     st.klp_patches.retain(|q| *q != p);
+    st.klp_state_data_forget(p);
     st.patches[p as usize].life = PatchLife::Freeing;
     for &o in &spec.patches[p as usize].objs {
         st.objs[o as usize] = Default::default();

@@ -9,6 +9,12 @@ use crate::log::Log;
 use crate::mutation::Mutation;
 use crate::spec::{CallbackKind, Spec};
 use crate::state::{CallbackSetup, Event, ModState, Site, State};
+use crate::test_modules::test_klp_state;
+
+/// The patch an object belongs to.
+fn patch_of(spec: &Spec, obj: ObjId) -> PatchId {
+    spec.objs[obj as usize].patch
+}
 
 /// `klp_is_object_loaded()`: `!obj->name || obj->mod`.
 pub fn klp_is_object_loaded(spec: &Spec, st: &State, obj: ObjId) -> bool {
@@ -50,7 +56,10 @@ pub fn klp_pre_patch_callback(spec: &Spec, st: &mut State, obj: ObjId, log: &mut
             check_loaded(spec, st, obj);
             log.line(|| callback_line(spec, st, obj, "pre_patch_callback"));
             callback_free_all(spec, st, obj, CallbackKind::PrePatch);
-            param.map_or(declared, i32::from)
+            match spec.objs[obj as usize].callbacks.klp_state {
+                Some(how) => test_klp_state::allocate_loglevel_state(spec, st, patch_of(spec, obj), how, log),
+                None => param.map_or(declared, i32::from),
+            }
         }
         None => 0,
     };
@@ -77,6 +86,9 @@ pub fn klp_post_patch_callback(spec: &Spec, st: &mut State, obj: ObjId, log: &mu
         check_loaded(spec, st, obj);
         log.line(|| callback_line(spec, st, obj, "post_patch_callback"));
         callback_free_all(spec, st, obj, CallbackKind::PostPatch);
+        if let Some(how) = spec.objs[obj as usize].callbacks.klp_state {
+            test_klp_state::fix_console_loglevel(spec, st, p, how, log);
+        }
     }
     st.cb_setup[obj as usize].post_patch = true;
 }
@@ -99,6 +111,9 @@ pub fn klp_pre_unpatch_callback(spec: &Spec, st: &mut State, obj: ObjId, log: &m
         check_loaded(spec, st, obj);
         log.line(|| callback_line(spec, st, obj, "pre_unpatch_callback"));
         callback_free_all(spec, st, obj, CallbackKind::PreUnpatch);
+        if let Some(how) = spec.objs[obj as usize].callbacks.klp_state {
+            test_klp_state::restore_console_loglevel(spec, st, patch_of(spec, obj), how, log);
+        }
     }
     let undoes = spec.objs[obj as usize].callbacks.post_patch;
     state_released(spec, st, obj, st.cb_setup[obj as usize].post_patch && undoes);
@@ -116,6 +131,9 @@ pub fn klp_post_unpatch_callback(spec: &Spec, st: &mut State, obj: ObjId, log: &
             check_loaded(spec, st, obj);
             log.line(|| callback_line(spec, st, obj, "post_unpatch_callback"));
             callback_free_all(spec, st, obj, CallbackKind::PostUnpatch);
+            if let Some(how) = spec.objs[obj as usize].callbacks.klp_state {
+                test_klp_state::free_loglevel_state(spec, st, patch_of(spec, obj), how, log);
+            }
         }
         let undoes = spec.objs[obj as usize].callbacks.pre_patch.is_some();
         state_released(spec, st, obj, st.cb_setup[obj as usize].pre_patch && undoes);

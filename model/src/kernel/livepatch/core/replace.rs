@@ -58,14 +58,14 @@ fn replaced_objs(spec: &Spec, st: &State, p: PatchId) -> Option<Vec<ObjId>> {
 }
 
 /// The variant's ordering; the mutation `ReplacedCallbacksRun` makes upstream's `new_only` run
-/// the replaced patches' callbacks as `old_unpatch_then_new` does.
+/// the replaced patches' callbacks as `old_unpatch_then_new` does (its pre_unpatch half
+/// included).
 fn order(spec: &Spec) -> CallbacksOnReplace {
     match spec.variant.callbacks_on_replace {
         CallbacksOnReplace::NewOnly if spec.mutated(Mutation::ReplacedCallbacksRun) => {
             CallbacksOnReplace::OldUnpatchThenNew
         }
         o => o,
-    }
 }
 
 /// Whether the new patch `p` has an existing object for this object name.

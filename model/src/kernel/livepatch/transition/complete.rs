@@ -5,6 +5,7 @@
 //! model step each, so that handlers in flight can straddle them.
 
 use super::{free_unused_patches, immediate, klp_synchronize_transition, transition_patch};
+use crate::kernel::livepatch::core::klp_free_patch_start;
 use crate::kernel::livepatch::core::replace::post_unpatch_replaced;
 use crate::kernel::livepatch::core_h::{klp_is_object_loaded, klp_post_patch_callback, klp_post_unpatch_callback};
 use crate::kernel::livepatch::patch::klp_unpatch_objects;
@@ -13,7 +14,7 @@ use crate::mutation::Mutation;
 use crate::spec::Spec;
 use crate::state::{Completing, Event, LogOnly, Site, State, Warn};
 use crate::task::{Context, PatchState};
-use crate::variant::SynchronizeTransition;
+use crate::variant::{FreeReplaced, ReenableDisabled, SynchronizeTransition};
 
 /// Whether every live task is at `target` (what a complete pass established).
 fn all_tasks_at(st: &State, target: PatchState) -> bool {
@@ -54,6 +55,13 @@ fn complete_begin(spec: &Spec, st: &mut State, log: &mut impl Log) {
             }
             st.patches[q as usize].enabled = false;
             klp_unpatch_objects(spec, st, q, false);
+            // v5.1..v5.4 klp_discard_replaced_patches(): freed here, before the post_patch
+            // callbacks below (upstream: klp_free_replaced_patches_async() after this function).
+            if spec.variant.free_replaced == FreeReplaced::BeforePostPatch
+                && spec.variant.reenable_disabled == ReenableDisabled::No
+            {
+                klp_free_patch_start(spec, st, q);
+            }
         }
         // klp_discard_nops(): unpatch and free the dynamic funcs and objects.
         klp_unpatch_objects(spec, st, p, true);
