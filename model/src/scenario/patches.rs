@@ -69,7 +69,7 @@ pub(super) fn resolve_patches(
                 }
                 fs.push(id);
                 if let RawKlpFunc::Table(t) = raw_f.get_ref() {
-                    new_funcs.push((id, new_body(t, &funcs[id as usize], func_ref)?, t.patch_fails));
+                    new_funcs.push((id, new_body(ctx, t, &funcs[id as usize], func_ref)?, t.patch_fails));
                 }
             }
             // An empty list is fine: klp_init_patch_early() only needs `obj->funcs != NULL`
@@ -154,14 +154,20 @@ pub(super) fn resolve_patches(
 }
 
 /// The body a patch's func table declares for its new function (`klp_func->new_func`): each of
-/// `calls` and `sleeps` defaults to the original's; `None` when it declares neither.
-fn new_body(t: &RawKlpFuncTable, old: &FuncSpec, func_ref: &FuncRef) -> Result<Option<FuncBody>, ScenarioError> {
-    if t.calls.is_none() && t.sleeps.is_none() {
+/// `calls`, `sleeps` and `output` defaults to the original's; `None` when it declares none.
+fn new_body(
+    ctx: &Ctx,
+    t: &RawKlpFuncTable,
+    old: &FuncSpec,
+    func_ref: &FuncRef,
+) -> Result<Option<FuncBody>, ScenarioError> {
+    let output = super::proc::check_new_output(ctx, t.output.as_ref(), old)?;
+    if t.calls.is_none() && t.sleeps.is_none() && output.is_none() {
         return Ok(None);
     }
     let calls = match &t.calls {
         Some(c) => c.iter().map(|c| func_ref(c, "patches.objects.funcs.calls")).collect::<Result<Vec<_>, _>>()?,
         None => old.calls.clone(),
     };
-    Ok(Some(FuncBody { calls, sleeps: t.sleeps.unwrap_or(old.sleeps) }))
+    Ok(Some(FuncBody { calls, sleeps: t.sleeps.unwrap_or(old.sleeps), output }))
 }
