@@ -106,6 +106,7 @@ fn the_readme_scenario_format_example_is_a_valid_scenario() {
     assert_eq!(spec.tasks.len(), 4);
     assert_eq!(spec.funcs.len(), 3);
     assert!(spec.modules[0].work.is_some(), "the module's work item resolves");
+    assert_eq!(spec.funcs[1].proc_file.as_deref(), Some("/proc/cmdline"), "the show function's file");
     let model = klp_model::KlpSystem::new(spec, klp_properties::catalogue);
     // `online = false`: swapper/1 starts parked, until the script's cpu_up.
     assert_eq!(model.init_state().tasks[3].context, klp_model::task::Context::Offline);

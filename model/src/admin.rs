@@ -5,6 +5,7 @@
 
 use crate::action::Action;
 use crate::dmesg;
+use crate::ids::Pid;
 use crate::kernel::cpu::{cpu_down, cpu_down_ready, cpu_up};
 use crate::kernel::livepatch::core::registration::{
     klp_registered_disabled, klp_stacking_refuses_disable, klp_stacking_refuses_enable,
@@ -21,7 +22,7 @@ use crate::kernel::module::main::{
 use crate::kernel::params::param_attr_store_pre_patch_ret;
 use crate::kernel::trace::ftrace::{ftrace_enable_sysctl, is_permanent_ops_registered};
 use crate::log::Log;
-use crate::spec::{AdminOp, AdminOrder, OpSpec, Spec, SysfsFile};
+use crate::spec::{AdminOp, AdminOrder, OpSpec, ProcRead, Spec, SysfsFile};
 use crate::state::{ModState, PatchLife, State};
 use crate::task::{Context, TaskKind};
 
@@ -41,6 +42,14 @@ pub fn run(spec: &Spec, st: &mut State, i: u8, log: &mut impl Log) -> Option<()>
     }
     if let AdminOp::SetFtraceEnabled { value, can_fail } = op {
         set_ftrace_enabled(spec, st, value, can_fail, log);
+        return Some(());
+    }
+    if let AdminOp::ReadProc(t, ..) = op {
+        // The shell starts the reader and logs nothing; the task's next syscall is the read()
+        // (a task step, interleaved with everything else), which ends in [`proc_read_returns`].
+        // Atomic because: starting the pipeline (fork, exec, open) touches nothing livepatch
+        // reads; the reader runs in the shell task itself (README, Simplifications).
+        st.tasks[t as usize].proc_read = Some(i);
         return Some(());
     }
     log.line(|| dmesg::command_line(spec, spec_op));
@@ -68,6 +77,34 @@ fn set_ftrace_enabled(spec: &Spec, st: &mut State, value: bool, can_fail: bool, 
     }
 }
 
+/// The script's read of a /proc file ends: `read()` returned to task `pid` what the show
+/// function's version wrote (`output`). `grep` writes the lines that contain its pattern to
+/// /dev/kmsg, one record each; `cat`'s comparison (of `$(cat ...)`, trailing newlines dropped)
+/// logs nothing when it passes, and on a mismatch the script dies: `die "livepatch
+/// kselftest(s) failed"` logs "ERROR: ..." (functions.sh) and the script ends.
+/// Atomic because (with the return it follows): the text is in the reader's own memory once
+/// `read()` returned, and the write to /dev/kmsg touches nothing livepatch reads.
+pub fn proc_read_returns(spec: &Spec, st: &mut State, pid: Pid, output: &str, log: &mut impl Log) {
+    let Some(i) = st.tasks[pid as usize].proc_read.take() else { return };
+    let o = &spec.admin.ops[i as usize];
+    let AdminOp::ReadProc(_, _, how) = o.op else { return };
+    let got = output.trim_end_matches('\n');
+    let dies = match how {
+        ProcRead::Grep => {
+            for line in got.lines().filter(|l| l.contains(o.text.as_str())) {
+                log.line(|| line.to_string());
+            }
+            false
+        }
+        ProcRead::CatExpect => got != o.text,
+        ProcRead::CatExpectNot => got == o.text,
+    };
+    if dies {
+        log.line(|| "ERROR: livepatch kselftest(s) failed".to_string());
+        st.admin.0[0] = spec.admin.ops.len() as u8;
+    }
+}
+
 /// The kernel entry point a command calls; returns 0 or the -errno it fails with.
 fn command(spec: &Spec, st: &mut State, op: &OpSpec, log: &mut impl Log) -> i32 {
     match op.op {
@@ -81,7 +118,10 @@ fn command(spec: &Spec, st: &mut State, op: &OpSpec, log: &mut impl Log) -> i32 
         AdminOp::Force(p) => force_store(spec, st, p, log),
         AdminOp::CpuUp(t) => cpu_up(st, t),
         AdminOp::CpuDown(t) => cpu_down(st, t),
-        AdminOp::CheckSysfsValue(..) | AdminOp::CheckSysfsRights(..) | AdminOp::SetFtraceEnabled { .. } => 0,
+        AdminOp::CheckSysfsValue(..)
+        | AdminOp::CheckSysfsRights(..)
+        | AdminOp::SetFtraceEnabled { .. }
+        | AdminOp::ReadProc(..) => 0,
     }
 }
 
@@ -131,7 +171,7 @@ fn changes_kernel_state(spec: &Spec, st: &State, op: AdminOp) -> bool {
         AdminOp::CpuUp(t) => st.tasks[t as usize].context == Context::Offline,
         AdminOp::CpuDown(t) => st.tasks[t as usize].context != Context::Offline,
         // Reads (script order only).
-        AdminOp::CheckSysfsValue(..) | AdminOp::CheckSysfsRights(..) => false,
+        AdminOp::CheckSysfsValue(..) | AdminOp::CheckSysfsRights(..) | AdminOp::ReadProc(..) => false,
         AdminOp::SetFtraceEnabled { value, .. } => {
             value != st.ftrace_enabled && (value || !is_permanent_ops_registered(st))
         }
@@ -160,6 +200,8 @@ fn script_wait_done(spec: &Spec, st: &State, op: AdminOp) -> bool {
         AdminOp::CpuUp(_) | AdminOp::CpuDown(_) => true,
         AdminOp::CheckSysfsValue(..) | AdminOp::CheckSysfsRights(..) | AdminOp::SetFtraceEnabled { .. } => true,
         AdminOp::SetPrePatchRet(..) => true,
+        // The shell waits for its pipeline: the read has returned.
+        AdminOp::ReadProc(t, ..) => st.tasks[t as usize].proc_read.is_none(),
     }
 }
 
@@ -178,6 +220,11 @@ pub fn admin_actions(spec: &Spec, st: &State, out: &mut Vec<Action>) {
         if let AdminOp::CpuUp(t) | AdminOp::CpuDown(t) = op {
             let nthreads = spec.tasks.iter().filter(|t| t.kind != TaskKind::Idle).count();
             return !holds_cpus_read_lock(spec, st, nthreads) && (op == AdminOp::CpuUp(t) || cpu_down_ready(st, t));
+        }
+        // The shell runs the reader once it is back in user mode (not inside a syscall of its own).
+        if let AdminOp::ReadProc(t, ..) = op {
+            let t = &st.tasks[t as usize];
+            return t.context == Context::User && t.proc_read.is_none();
         }
         // `unload_lp` waits for the reference count to drop before rmmod.
         if let (AdminOp::RmmodPatch(p), AdminOrder::Script, true) = (op, spec.admin.order, ops[i].wait) {

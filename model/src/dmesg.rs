@@ -2,7 +2,7 @@
 //! lines (`test_klp_callbacks_demo.c`: `callback_info()` and its `module_state[]` table) and the
 //! shell commands as the selftests log them.
 
-use crate::spec::{AdminOp, OpSpec, Spec};
+use crate::spec::{AdminOp, OpSpec, ProcRead, Spec};
 use crate::state::ModState;
 
 /// `module_state[]` in lib/livepatch/test_klp_callbacks_demo.c.
@@ -44,6 +44,15 @@ pub fn command_line(spec: &Spec, o: &OpSpec) -> String {
         }
         AdminOp::SetFtraceEnabled { value, can_fail } => {
             format!("% set_ftrace_enabled {}{}", if can_fail { "--fail " } else { "" }, value as u8)
+        }
+        AdminOp::ReadProc(t, f, how) => {
+            let file = spec.funcs[f as usize].proc_file.as_deref().unwrap_or_default();
+            let (comm, text) = (&spec.tasks[t as usize].comm, &o.text);
+            match how {
+                ProcRead::Grep => format!("% {comm}: grep '{text}' {file} > /dev/kmsg"),
+                ProcRead::CatExpect => format!("% {comm}: [[ \"$(cat {file})\" != \"{text}\" ]] && die"),
+                ProcRead::CatExpectNot => format!("% {comm}: [[ \"$(cat {file})\" == \"{text}\" ]] && die"),
+            }
         }
     }
 }
@@ -88,7 +97,7 @@ pub fn command_error(spec: &Spec, op: AdminOp, errno: i32) -> String {
         AdminOp::CpuUp(t) | AdminOp::CpuDown(t) => {
             format!("echo: write error: /sys/devices/system/cpu/cpu{}/online: {err}", spec.cpu_of(t))
         }
-        AdminOp::CheckSysfsValue(..) | AdminOp::CheckSysfsRights(..) => format!("check: {err}"),
+        AdminOp::CheckSysfsValue(..) | AdminOp::CheckSysfsRights(..) | AdminOp::ReadProc(..) => format!("check: {err}"),
         AdminOp::SetFtraceEnabled { .. } => format!("sysctl: setting key \"kernel.ftrace_enabled\": {err}"),
         AdminOp::SetPrePatchRet(p, _) => {
             format!("echo: write error: /sys/module/{}/parameters/pre_patch_ret: {err}", spec.patches[p as usize].name)

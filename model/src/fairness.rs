@@ -31,7 +31,8 @@
 //! why `echo 0 > enabled` and `force` exist), `Wake` from an interruptible sleep (the event
 //! may never come, e.g. an empty pipe: only `klp_send_signals()` ends such a sleep for
 //! livepatch's sake), a sleep marked `forever` (no wake step at all: the selftests' busy
-//! module), syscalls, calls and forks (a task need not do anything new), preemption under
+//! module), syscalls (the script's `read()` of a /proc file too: the command that started it is
+//! not fair either), calls and forks (a task need not do anything new), preemption under
 //! `preempt = voluntary | none` (a task gives up its CPU only at a `cond_resched()` point whose
 //! CPU has need_resched set, which a kworker on another CPU never sets: a CPU-bound kthread
 //! runs on).

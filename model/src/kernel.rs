@@ -12,6 +12,7 @@
 pub mod cpu;
 pub mod entry;
 pub mod fork;
+pub mod fs;
 pub mod livepatch;
 pub mod module;
 pub mod params;

@@ -34,6 +34,7 @@
 //! | kernel/sched/idle.c | [`kernel::sched::idle`] |
 //! | kernel/entry/common.c | [`kernel::entry::common`] |
 //! | kernel/fork.c | [`kernel::fork`] |
+//! | fs/seq_file.c | [`kernel::fs::seq_file`] (what a /proc read returns: the show function's version's output) |
 //! | kernel/cpu.c | [`kernel::cpu`] (CPU hotplug: `cpu_up()`, `cpu_down()`) |
 //! | kernel/trace/ftrace.c | [`kernel::trace::ftrace`] (the `kernel.ftrace_enabled` sysctl and `FTRACE_OPS_FL_PERMANENT`) |
 //! | kernel/workqueue.c | [`kernel::workqueue`] (a target module's work item) |

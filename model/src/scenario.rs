@@ -19,6 +19,7 @@ mod diag;
 mod modules;
 mod params;
 mod patches;
+mod proc;
 mod raw;
 mod tasks;
 
@@ -246,9 +247,12 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Scenario, Scenario
             messages: FuncMessages { enter: f.enter_message.clone(), exit: f.exit_message.clone() },
             freezable,
             cond_resched: f.cond_resched,
+            proc_file: None,
+            output: String::new(),
             new_bodies: Vec::new(),
         });
     }
+    proc::resolve_proc_files(ctx, &raw.functions, &mut funcs)?;
     let tasks = resolve_tasks(ctx, &raw.tasks, &func_ref)?;
     resolve_module_code(ctx, &raw.modules, &raw.functions, &mut modules, &funcs, &tasks, &func_ref)?;
     // Patches, objects, funcs.
@@ -264,7 +268,7 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Scenario, Scenario
     let (b, patch_by_name) =
         resolve_patches(ctx, &raw.patches, &mut funcs, &mod_by_name, &module_ref, &func_ref, &mut shadow)?;
     shadow.finish(&funcs, &b.objs, b.patches.len());
-    let admin = resolve_admin(ctx, raw.admin.as_ref(), &patch_by_name, &module_ref, &tasks, (&b, &modules))?;
+    let admin = resolve_admin(ctx, raw.admin.as_ref(), &patch_by_name, &module_ref, (&tasks, &funcs), (&b, &modules))?;
     let max_stack = *raw.bounds.max_stack.get_ref();
     if max_stack == 0 || max_stack > MAX_STACK {
         return Err(ctx.err(

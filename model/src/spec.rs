@@ -8,9 +8,11 @@ use crate::task::TaskKind;
 use crate::variant::{DisableVia, Variant};
 use serde::{Deserialize, Serialize};
 
+mod admin;
 mod builder;
 mod derived;
 mod shadow;
+pub use admin::*;
 pub(crate) use builder::PatchBuilder;
 pub use shadow::*;
 
@@ -34,13 +36,16 @@ pub enum Sleeps {
     UntilModuleExit,
 }
 
-/// What one version of a function does: whom it may call, where it may block, and the shadow
-/// variable calls it makes when it runs.
+/// What one version of a function does: whom it may call, where it may block, the shadow
+/// variable calls it makes when it runs, and (a /proc file's show function) what it writes to
+/// the seq_file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FuncBody {
     pub calls: Vec<FuncId>,
     pub sleeps: Sleeps,
     pub shadow: Vec<ShadowCall>,
+    /// What the new function writes to the seq_file (`seq_printf()`); `None`: the original's.
+    pub output: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,6 +66,13 @@ pub struct FuncSpec {
     /// What the original prints (`pr_info()`, with its module's `pr_fmt` prefix) when it is
     /// entered and just before it returns (the busy module's "busymod_work_func enter"/"exit").
     pub messages: FuncMessages,
+    /// The /proc file whose seq_file show function this is (`"/proc/cmdline"` for
+    /// `cmdline_proc_show()`): a `read()` of the file calls it (fs/seq_file.c
+    /// `seq_read_iter()` -> `m->op->show()`). vmlinux functions only.
+    pub proc_file: Option<String>,
+    /// What the original writes to the seq_file when a read calls it (lines separated by
+    /// `\n`; empty: nothing the scenario names).
+    pub output: String,
     /// The new functions (`klp_func->new_func`) whose body the scenario declares, indexed by
     /// patch id; `None` or past the end: that patch's version calls and sleeps as the original.
     /// Read through [`FuncSpec::calls_of`] / [`FuncSpec::sleeps_of`], once per task per state:
@@ -88,6 +100,10 @@ impl FuncSpec {
     #[inline]
     pub fn shadow_of(&self, v: Version) -> &[ShadowCall] {
         self.new_body(v).map_or(&[], |b| &b.shadow)
+    }
+    /// What version `v` writes to the seq_file (a nop runs the original).
+    pub fn output_of(&self, v: Version) -> &str {
+        self.new_body(v).and_then(|b| b.output.as_deref()).unwrap_or(&self.output)
     }
 }
 
@@ -272,121 +288,6 @@ pub enum PatchFails {
     /// the `kernel.ftrace_enabled` sysctl is 0: a state of the run, not a scenario value.
     #[serde(skip)]
     FtraceDisabled,
-}
-
-/// Whether admin commands run as a script or as a set in any order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AdminOrder {
-    Script,
-    Any,
-}
-
-/// An admin command, as a user types it in the selftests.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AdminOp {
-    /// `insmod <patch>.ko`: the module's init calls `klp_enable_patch()`.
-    InsmodPatch(PatchId),
-    /// `rmmod <patch>`: unload the livepatch module (refused while its reference is held).
-    RmmodPatch(PatchId),
-    /// `modprobe <mod>`: load a target module (`load_module()`).
-    InsmodModule(ModId),
-    /// `rmmod <mod>`: unload a target module (`delete_module()`).
-    RmmodModule(ModId),
-    /// `echo 0 > /sys/kernel/livepatch/<patch>/enabled`.
-    Disable(PatchId),
-    /// `echo 1 > /sys/kernel/livepatch/<patch>/enabled`.
-    Enable(PatchId),
-    /// `echo 1 > /sys/kernel/livepatch/<patch>/force`.
-    Force(PatchId),
-    /// `echo 1 > /sys/devices/system/cpu/cpuN/online` (`cpu_up()`): the CPU whose idle task is
-    /// this pid comes online.
-    CpuUp(Pid),
-    /// `echo 0 > /sys/devices/system/cpu/cpuN/online` (`cpu_down()`): that CPU goes offline.
-    CpuDown(Pid),
-    /// functions.sh `check_sysfs_value <patch> <file> <value>`: `cat` of a patch's sysfs file
-    /// compared with the expected value; a mismatch dies (the script ends). Script order only.
-    CheckSysfsValue(PatchId, SysfsFile, u32),
-    /// functions.sh `check_sysfs_rights <patch> <file> <rights>`: `stat --format '%A'` of the
-    /// file compared with the expected mode; a mismatch dies. Script order only.
-    CheckSysfsRights(PatchId, SysfsFile, SysfsMode),
-    /// functions.sh `set_ftrace_enabled [--fail] <value>`: `sysctl kernel.ftrace_enabled=<value>`
-    /// (`ftrace_enable_sysctl()`). The harness logs the value it reads back, or with `--fail`
-    /// the error; without `--fail` a refused write skips the test (the script ends).
-    SetFtraceEnabled { value: bool, can_fail: bool },
-    /// functions.sh `set_pre_patch_ret <patch> <ret>`: `echo <ret> >
-    /// /sys/module/<patch>/parameters/pre_patch_ret` (test_klp_callbacks_demo.c's 0644
-    /// `module_param()`): what the patch's pre_patch callbacks return from now on.
-    SetPrePatchRet(PatchId, i32),
-}
-
-/// A file (or directory) of `/sys/kernel/livepatch/<patch>/` (core.c's sysfs interface).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SysfsFile {
-    /// The patch's directory itself.
-    Dir,
-    Enabled,
-    Transition,
-    Force,
-    Replace,
-    StackOrder,
-    /// `<patch>/<object>/`.
-    ObjDir(ObjId),
-    /// `<patch>/<object>/patched`.
-    ObjPatched(ObjId),
-}
-
-/// The modes core.c gives its sysfs files, as `stat --format '%A'` prints them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SysfsMode {
-    /// `drwxr-xr-x`: a kobject directory.
-    Dir,
-    /// `-rw-r--r--`: `__ATTR_RW`.
-    ReadWrite,
-    /// `-r--r--r--`: `__ATTR_RO`.
-    ReadOnly,
-    /// `--w-------`: `__ATTR_WO`.
-    WriteOnly,
-}
-
-impl SysfsMode {
-    pub const ALL: [SysfsMode; 4] = [SysfsMode::Dir, SysfsMode::ReadWrite, SysfsMode::ReadOnly, SysfsMode::WriteOnly];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SysfsMode::Dir => "drwxr-xr-x",
-            SysfsMode::ReadWrite => "-rw-r--r--",
-            SysfsMode::ReadOnly => "-r--r--r--",
-            SysfsMode::WriteOnly => "--w-------",
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OpSpec {
-    pub op: AdminOp,
-    /// Any order: how many times it may run.
-    pub max: u8,
-    /// Script order: the next command waits as the selftest helper does (`load_lp` waits for the
-    /// transition to finish, `disable_lp` for the sysfs directory to vanish, `unload_lp` for the
-    /// reference count to drop, `load_mod`/`unload_mod` for the module loader).
-    pub wait: bool,
-    /// `insmod`: the module parameters after the file name, as written (the harness logs
-    /// them: `% insmod test_modules/test_klp_callbacks_demo.ko pre_patch_ret=-19`); empty
-    /// otherwise. Their effect is in [`OpSpec::pre_patch_ret`] or already in the spec
-    /// (`replace=`, `block_transition=` are read once, at load: scenario/params.rs).
-    pub args: String,
-    /// `insmod <patch>`: the `pre_patch_ret=` parameter (test_klp_callbacks_demo.c), which
-    /// `load_module()`'s `parse_args()` stores before the module's init runs.
-    pub pre_patch_ret: Option<i32>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Admin {
-    pub order: AdminOrder,
-    pub ops: Vec<OpSpec>,
 }
 
 /// A resolved scenario.

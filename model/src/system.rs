@@ -6,6 +6,7 @@ use crate::action::Action;
 use crate::ids::*;
 use crate::kernel::entry::common::exit_to_user_mode;
 use crate::kernel::fork::{copy_process, copy_process_continue, ret_from_fork};
+use crate::kernel::fs::seq_file::seq_read_iter;
 use crate::kernel::livepatch::core::__klp_disable_patch_continue;
 use crate::kernel::livepatch::core::klp_free_patch_finish;
 use crate::kernel::livepatch::transition::{
@@ -26,7 +27,7 @@ use crate::kernel::workqueue::{process_one_work, work_queued_for};
 use crate::log::{Log, NoLog};
 use crate::mutation::Mutation;
 use crate::program::{callable, callees, enter_message, exit_message, module_exit_began, sleep_kind};
-use crate::spec::{AdminOrder, Sleeps, Spec};
+use crate::spec::{AdminOp, AdminOrder, Sleeps, Spec};
 use crate::state::*;
 use crate::task::{Context, PatchState, Task, TaskKind};
 use crate::variant::ModuleHooksOrder;
@@ -72,6 +73,7 @@ impl KlpSystem {
                 stack: Default::default(),
                 handler: None,
                 self_switch: None,
+                proc_read: None,
             })
             .collect();
         State {
@@ -204,9 +206,16 @@ impl KlpSystem {
                 }
             }
             Context::User => {
-                for &f in &s.tasks[pid as usize].entry {
-                    if callable(s, st, f) {
-                        out.push(Action::Syscall(pid, f));
+                match t.proc_read.map(|i| s.admin.ops[i as usize].op) {
+                    // The script's reader: its next syscall is the read() of the file (the
+                    // show function is vmlinux code, always callable).
+                    Some(AdminOp::ReadProc(_, f, _)) => out.push(Action::Syscall(pid, f)),
+                    _ => {
+                        for &f in &s.tasks[pid as usize].entry {
+                            if callable(s, st, f) {
+                                out.push(Action::Syscall(pid, f));
+                            }
+                        }
                     }
                 }
                 if t.tif_patch_pending {
@@ -300,7 +309,12 @@ impl KlpSystem {
                 if let Some(line) = exit_message(s, &n, pid) {
                     log.line(|| line);
                 }
-                ret(s, &mut n, pid)
+                // The outermost frame of the script's read: read() returns the show function's text.
+                let read = n.tasks[pid as usize].proc_read.and(n.tasks[pid as usize].stack.first().copied());
+                ret(s, &mut n, pid);
+                if let (Some(show), 1) = (read, st.tasks[pid as usize].stack.len()) {
+                    crate::admin::proc_read_returns(s, &mut n, pid, seq_read_iter(s, &show), log);
+                }
             }
             Action::Schedule(pid) => schedule(s, &mut n, pid, log),
             Action::Wake(pid) => try_to_wake_up(&mut n, pid),

@@ -103,6 +103,11 @@ pub struct Task {
     /// `reverse_order = "flip_first"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_switch: Option<SelfSwitch>,
+    /// The script's read of a /proc file this task makes (the index of its `grep`/`cat`
+    /// command): set when the command starts, with the task in user mode; its next syscall is
+    /// the `read()` into the file's show function, and the read ends when that frame returns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proc_read: Option<u8>,
 }
 
 /// Where a lock-free self switch of `current` stands between its reads of `klp_target_state`.

@@ -17,14 +17,23 @@ fn freeing_patch_still_has_its_sysfs_files() {
     let m = KlpSystem::new(klp_model::scenario::load(&path).unwrap(), Vec::new);
     let spec = m.spec.clone();
     let mut st = m.init_state();
-    // insmod, then echo 0 > enabled, each followed by the kernel's own steps (the transition
-    // work and the idle task) until the patch is being freed.
-    let kernel_step =
-        |a: &Action| matches!(a, Action::KlpTrySwitchTask(_) | Action::KlpTransitionWork | Action::DoIdle(_));
-    for admin in [0, 1] {
+    // insmod, the script's cat of /proc/cmdline, then echo 0 > enabled, each followed by the
+    // kernel's own steps (the transition work and the idle task; bash's read() for the cat) until
+    // the patch is being freed.
+    let kernel_step = |a: &Action| {
+        matches!(
+            a,
+            Action::KlpTrySwitchTask(_)
+                | Action::KlpTransitionWork
+                | Action::DoIdle(_)
+                | Action::Syscall(0, _)
+                | Action::Return(0)
+        )
+    };
+    for admin in [0, 1, 2] {
         let mut budget = 100;
         st = m.step(&st, Action::Admin(admin), &mut NoLog).unwrap();
-        while st.klp_transition_patch.is_some() {
+        while st.klp_transition_patch.is_some() || st.tasks[0].proc_read.is_some() {
             let mut acts = Vec::new();
             m.actions(&st, &mut acts);
             // The idle loop first: a pass finds swapper/0 running until it went through it.
@@ -48,7 +57,7 @@ fn freeing_patch_still_has_its_sysfs_files() {
     // disable_lp still waits: the directory is there until the free work ran.
     let mut acts = Vec::new();
     m.actions(&st, &mut acts);
-    assert!(!acts.contains(&Action::Admin(2)), "{acts:?}");
+    assert!(!acts.contains(&Action::Admin(3)), "{acts:?}");
     st = m.step(&st, Action::KlpFreePatchWork(0), &mut NoLog).unwrap();
     assert_eq!(enabled_store(&spec, &mut st.clone(), 0, false, &mut log), ENOENT);
     assert_eq!(force_store(&spec, &mut st.clone(), 0, &mut log), ENOENT);

@@ -55,6 +55,17 @@ fn with2(a: (&str, &str), b: (&str, &str)) -> Vec<u8> {
     s.replacen(b.0, b.1, 1).into_bytes()
 }
 
+/// BASE with `/proc/cmdline` shown by cmdline_proc_show, a script, and `ops` as its commands.
+fn proc_script(ops: &str) -> Vec<u8> {
+    let s = String::from_utf8(with2(
+        ("name = \"cmdline_proc_show\"\n", "name = \"cmdline_proc_show\"\nproc = \"/proc/cmdline\"\n"),
+        ("order = \"any\"", "order = \"script\""),
+    ))
+    .unwrap();
+    let from = "ops = [{ op = \"insmod\", patch = \"lp1\" }, { op = \"disable\", patch = \"lp1\", max = 2 }]";
+    s.replacen(from, &format!("ops = [{{ op = \"insmod\", patch = \"lp1\" }}, {ops}]"), 1).into_bytes()
+}
+
 fn append(extra: &str) -> Vec<u8> {
     format!("{BASE}{extra}").into_bytes()
 }
@@ -323,6 +334,56 @@ pub fn scenarios() -> Vec<(&'static str, Vec<u8>)> {
             "fail on a livepatch command",
             with("{ op = \"insmod\", patch = \"lp1\" }", "{ op = \"insmod\", patch = \"lp1\", fail = true }"),
         ),
+        (
+            "proc file not under /proc",
+            with("name = \"cmdline_proc_show\"\n", "name = \"cmdline_proc_show\"\nproc = \"cmdline\"\n"),
+        ),
+        ("proc on a module's function", with("object = \"mod_a\"\n", "object = \"mod_a\"\nproc = \"/proc/mod_a\"\n")),
+        (
+            "output of a function that shows no file",
+            with("name = \"cmdline_proc_show\"\n", "name = \"cmdline_proc_show\"\noutput = \"x\"\n"),
+        ),
+        (
+            "patch func output for a function that shows no file",
+            with(
+                "funcs = [\"cmdline_proc_show\"]",
+                "funcs = [{ name = \"cmdline_proc_show\", output = \"lp1: patched\" }]",
+            ),
+        ),
+        (
+            "grep in any order",
+            with2(
+                ("name = \"cmdline_proc_show\"\n", "name = \"cmdline_proc_show\"\nproc = \"/proc/cmdline\"\n"),
+                (
+                    "{ op = \"insmod\", patch = \"lp1\" }",
+                    "{ op = \"grep\", task = \"cat\", pattern = \"live patched\", file = \"/proc/cmdline\" }",
+                ),
+            ),
+        ),
+        (
+            "grep of a file no function shows (did you mean)",
+            proc_script("{ op = \"grep\", task = \"cat\", pattern = \"live patched\", file = \"/proc/cmdlin\" }"),
+        ),
+        ("grep without a pattern", proc_script("{ op = \"grep\", task = \"cat\", file = \"/proc/cmdline\" }")),
+        (
+            "grep by a kthread",
+            proc_script("{ op = \"grep\", task = \"kworker\", pattern = \"x\", file = \"/proc/cmdline\" }"),
+        ),
+        (
+            "grep by an unknown task (did you mean)",
+            proc_script("{ op = \"grep\", task = \"cta\", pattern = \"x\", file = \"/proc/cmdline\" }"),
+        ),
+        (
+            "cat with expect and expect_not",
+            proc_script(
+                "{ op = \"cat\", task = \"cat\", file = \"/proc/cmdline\", expect = \"a\", expect_not = \"b\" }",
+            ),
+        ),
+        (
+            "pattern on a cat",
+            proc_script("{ op = \"cat\", task = \"cat\", file = \"/proc/cmdline\", pattern = \"a\" }"),
+        ),
+        ("task on a livepatch command", proc_script("{ op = \"rmmod\", patch = \"lp1\", task = \"cat\" }")),
         (
             "more than 32 commands",
             with("ops = [", &format!("ops = [{}", "{ op = \"enable\", patch = \"lp1\" }, ".repeat(32))),

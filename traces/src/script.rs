@@ -23,14 +23,17 @@
 //!    exit began, and then returns);
 //! 3. a kthread with no frames and no work due goes to sleep waiting for work (`schedule()`), so
 //!    it does not look busy to `klp_try_switch_task()`;
-//! 4. the next admin command of the script, once the previous command's wait is over;
-//! 5. tasks that switch themselves: a user task with TIF_PATCH_PENDING returns to user mode
+//! 4. the script's read of a /proc file (`grep` / `cat`): the reading task's `read()` enters the
+//!    show function (through `klp_ftrace_handler()`) and returns, before anything else runs
+//!    (a shell pipeline is fast compared with the transition work);
+//! 5. the next admin command of the script, once the previous command's wait is over;
+//! 6. tasks that switch themselves: a user task with TIF_PATCH_PENDING returns to user mode
 //!    (`exit_to_user_mode()`; it takes an interrupt or a syscall), an idle task runs the idle loop
 //!    (`do_idle()`), because `klp_try_complete_transition()` woke it;
-//! 6. the delayed transition work (`klp_transition_work_fn()`) starts a new pass.
+//! 7. the delayed transition work (`klp_transition_work_fn()`) starts a new pass.
 //!
-//! Tasks never enter a patched function on their own (the runner makes no syscalls), so the
-//! transcript is the one of a quiet machine. The run ends when the script is finished and nothing
+//! Tasks never enter a patched function on their own (the runner makes no syscalls but the
+//! script's reads), so the transcript is the one of a quiet machine. The run ends when the script is finished and nothing
 //! but task steps remains. It fails when no step can make progress while the script is not
 //! finished, or when a state comes back (the only enabled steps go round in a circle: a
 //! transition that cannot complete, which the selftest helper would report as "failed to complete
@@ -116,7 +119,8 @@ pub fn execute(model: &KlpSystem, max_steps: usize) -> Result<Run, RunError> {
             runs_work(model, &st, pid)
                 && (st.tasks[pid].context != Context::Sleeping || enabled.contains(&Action::Wake(pid as u8)))
         }) || st.mods.iter().any(|m| m.work_pending);
-        if script_done && !work_pending && enabled.iter().all(is_task_step) {
+        let reading = st.tasks.iter().any(|t| t.proc_read.is_some());
+        if script_done && !work_pending && !reading && enabled.iter().all(is_task_step) {
             return Ok(run);
         }
         if run.actions.len() >= max_steps {
@@ -237,15 +241,27 @@ fn choose(model: &KlpSystem, st: &State, enabled: &[Action]) -> Option<Action> {
             return Some(a);
         }
     }
-    // 4. The next admin command.
+    // 4. The script's read in flight: the reader's read() and its return.
+    for (pid, t) in st.tasks.iter().enumerate() {
+        let p = pid as u8;
+        let step = match t.context {
+            Context::User => enabled.iter().copied().find(|a| matches!(a, Action::Syscall(q, _) if *q == p)),
+            Context::Running => Some(Action::Return(p)).filter(|a| enabled.contains(a)),
+            _ => None,
+        };
+        if let (Some(_), Some(a)) = (t.proc_read, step) {
+            return Some(a);
+        }
+    }
+    // 5. The next admin command.
     if let Some(a) = first(&|a| matches!(a, Action::Admin(_))) {
         return Some(a);
     }
-    // 5. Tasks that switch themselves on the way to user mode or in the idle loop.
+    // 6. Tasks that switch themselves on the way to user mode or in the idle loop.
     if let Some(a) = first(&|a| matches!(a, Action::ExitToUserMode(_) | Action::DoIdle(_))) {
         return Some(a);
     }
-    // 6. The delayed transition work.
+    // 7. The delayed transition work.
     first(&|a| matches!(a, Action::KlpTransitionWork))
 }
 

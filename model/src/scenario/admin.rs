@@ -13,7 +13,7 @@ pub(super) fn resolve_admin(
     raw: Option<&RawAdmin>,
     patch_by_name: &BTreeMap<String, usize>,
     module_ref: &ModuleRef,
-    tasks: &[TaskSpec],
+    (tasks, funcs): (&[TaskSpec], &[FuncSpec]),
     patches: (&PatchBuilder, &[ModuleSpec]),
 ) -> Result<Admin, ScenarioError> {
     let Some(a) = raw else {
@@ -53,9 +53,12 @@ pub(super) fn resolve_admin(
             "check_sysfs_rights",
             "set_ftrace_enabled",
             "set_param",
+            "grep",
+            "cat",
         ];
         let check = matches!(o.op.get_ref().as_str(), "check_sysfs_value" | "check_sysfs_rights");
         check_fields(ctx, o, check, a.order)?;
+        let read = super::proc::read_op(ctx, o, a.order, tasks, funcs)?;
         let hotplug = matches!(o.op.get_ref().as_str(), "cpu_up" | "cpu_down");
         let cpu = match (&o.cpu, hotplug) {
             (Some(c), false) => {
@@ -86,6 +89,7 @@ pub(super) fn resolve_admin(
             ));
         }
         let op = match (o.op.get_ref().as_str(), patch, module) {
+            (_, None, None) if read.is_some() => read.as_ref().expect("checked").0,
             ("cpu_up", None, None) => AdminOp::CpuUp(cpu.expect("checked above")),
             ("cpu_down", None, None) => AdminOp::CpuDown(cpu.expect("checked above")),
             ("insmod", Some(p), None) => AdminOp::InsmodPatch(p),
@@ -154,6 +158,7 @@ pub(super) fn resolve_admin(
                     "insmod" | "rmmod" => "exactly one of patch or module",
                     "set_ftrace_enabled" => "no patch and no module",
                     "set_param" => "a patch (its module's parameter is written)",
+                    "grep" | "cat" => "no patch and no module (it names a task and a file)",
                     _ => "a patch",
                 };
                 return Err(ctx.err(
@@ -189,7 +194,8 @@ pub(super) fn resolve_admin(
             ));
         }
         let (args, pre_patch_ret) = super::params::insmod_args(ctx, o)?;
-        ops.push(OpSpec { op, max, wait: o.wait.unwrap_or(true), args, pre_patch_ret });
+        let text = read.map(|r| r.1).unwrap_or_default();
+        ops.push(OpSpec { op, max, wait: o.wait.unwrap_or(true), args, pre_patch_ret, text });
     }
     Ok(Admin { order: a.order, ops })
 }

@@ -170,8 +170,8 @@ pub(super) fn resolve_patches(
 }
 
 /// The body a patch's func table declares for its new function (`klp_func->new_func`): each of
-/// `calls` and `sleeps` defaults to the original's, `shadow` to no call; `None` when it declares
-/// none of them.
+/// `calls`, `sleeps` and `output` default to the original's, `shadow` to no call; `None` when
+/// it declares none of them.
 fn new_body(
     ctx: &Ctx,
     t: &RawKlpFuncTable,
@@ -179,7 +179,8 @@ fn new_body(
     func_ref: &FuncRef,
     shadow: &mut ShadowSpec,
 ) -> Result<Option<FuncBody>, ScenarioError> {
-    if t.calls.is_none() && t.sleeps.is_none() && t.shadow.is_none() {
+    let output = super::proc::check_new_output(ctx, t.output.as_ref(), old)?;
+    if t.calls.is_none() && t.sleeps.is_none() && t.shadow.is_none() && output.is_none() {
         return Ok(None);
     }
     let calls = match &t.calls {
@@ -209,7 +210,7 @@ fn new_body(
         };
         calls_shadow.push(ShadowCall { call: c.op, var });
     }
-    Ok(Some(FuncBody { calls, sleeps: t.sleeps.unwrap_or(old.sleeps), shadow: calls_shadow }))
+    Ok(Some(FuncBody { calls, sleeps: t.sleeps.unwrap_or(old.sleeps), shadow: calls_shadow, output }))
 }
 
 /// An object's `shadow_free_all` table: per callback, the ids it frees. The callback must

@@ -43,6 +43,10 @@ pub(super) struct RawFunc {
     /// The function has a `cond_resched()` point.
     #[serde(default)]
     pub(super) cond_resched: bool,
+    /// The /proc file whose seq_file show function this is ("/proc/cmdline").
+    pub(super) proc: Option<Spanned<String>>,
+    /// What the original writes to the seq_file (only with `proc`).
+    pub(super) output: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -173,6 +177,8 @@ pub(super) struct RawKlpFuncTable {
     pub(super) patch_fails: Option<crate::spec::PatchFails>,
     /// The shadow variable calls the new function makes when it runs.
     pub(super) shadow: Option<Spanned<Vec<RawShadowCall>>>,
+    /// What the new function writes to the seq_file (the old function is a /proc show function).
+    pub(super) output: Option<Spanned<String>>,
 }
 
 impl RawKlpFunc {
@@ -255,6 +261,16 @@ pub(super) struct RawOp {
     pub(super) rights: Option<Spanned<String>>,
     /// `set_ftrace_enabled`: a refused write is logged, not a skip (`--fail`).
     pub(super) fail: Option<Spanned<bool>>,
+    /// `grep` / `cat`: the task (its `comm`) that reads the file.
+    pub(super) task: Option<Spanned<String>>,
+    /// `grep` / `cat`: the /proc file read ("/proc/cmdline").
+    pub(super) file: Option<Spanned<String>>,
+    /// `grep`: the lines of the file that contain it go to the kernel log.
+    pub(super) pattern: Option<Spanned<String>>,
+    /// `cat`: the text the file must read (the script dies otherwise).
+    pub(super) expect: Option<Spanned<String>>,
+    /// `cat`: the text the file must not read (the script dies if it does).
+    pub(super) expect_not: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

@@ -66,6 +66,7 @@ fn order(spec: &Spec) -> CallbacksOnReplace {
             CallbacksOnReplace::OldUnpatchThenNew
         }
         o => o,
+    }
 }
 
 /// Whether the new patch `p` has an existing object for this object name.

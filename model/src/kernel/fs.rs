@@ -1,0 +1,3 @@
+//! fs/: the part of a /proc read the model needs.
+
+pub mod seq_file;
