@@ -30,7 +30,7 @@ use crate::spec::{AdminOrder, Sleeps, Spec};
 use crate::state::*;
 use crate::task::{Context, PatchState, Task, TaskKind};
 use crate::variant::ModuleHooksOrder;
-use crate::workload::{call, call_finish, ret};
+use crate::workload::{call, call_finish, nop_loop, ret};
 use smallvec::smallvec;
 use stateright::{Model, Property};
 use std::sync::Arc;
@@ -72,6 +72,7 @@ impl KlpSystem {
                 stack: Default::default(),
                 handler: None,
                 self_switch: None,
+                nop_loop: false,
             })
             .collect();
         State {
@@ -192,6 +193,14 @@ impl KlpSystem {
             out.push(Action::KlpSelfSwitchContinue(pid));
             return;
         }
+        if t.nop_loop && t.context == Context::Running {
+            // Spinning through the nop: nothing but the handler again, or preemption.
+            out.push(Action::KlpNopLoop(pid));
+            if preemptible(s, st, pid) {
+                out.push(Action::Preempt(pid));
+            }
+            return;
+        }
         match t.context {
             // Parked in arch_cpu_idle_dead() until cpu_up() (an admin command).
             Context::Unborn | Context::Offline => {}
@@ -309,6 +318,12 @@ impl KlpSystem {
             Action::KlpFtraceHandlerFinish(pid) => {
                 call_finish(s, &mut n, pid)?;
                 log_entered(s, st, &n, pid, log);
+            }
+            Action::KlpNopLoop(pid) => {
+                if !n.tasks[pid as usize].nop_loop {
+                    return None;
+                }
+                nop_loop(s, &mut n, pid);
             }
             Action::KlpCompleteTransitionPart => {
                 n.completing?;

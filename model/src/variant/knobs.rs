@@ -108,6 +108,18 @@ knobs! {
                       first, the handlers (lock-free, RCU) run meanwhile, and a function the replace patch nops runs \
                       the replaced patch's version again until klp_unpatch_replaced_patches() takes it off",
     }
+    /// Under `set_pc` a call the handler sends to a nop lands in a frame of the original
+    /// function marked `nop_loop` ([`crate::task::Task::nop_loop`]): the task spins there,
+    /// re-entering the handler, until the handler picks something else.
+    nop_handler: enum NopHandler = "what klp_ftrace_handler() does when the func it picked is a nop (an atomic-replace patch's \
+              func for a function it no longer patches)" {
+        Skip = "skip": "upstream since atomic replace (e1452b607c48 \"livepatch: Add atomic replace\", v5.1): patch.c \
+                      `if (func->nop) goto unlock;` (\"NOPs are used to replace existing patches with original code. Do \
+                      nothing! Setting pc would cause an infinite loop.\"): the original code runs",
+        SetPc = "set_pc": "design alternative (the check dropped): klp_arch_set_pc(regs, func->new_func) with a nop's \
+                      new_func = old_func (core.c klp_init_object_loaded()): the call goes back to the function's own \
+                      ftrace location and the handler runs again, for as long as it picks the nop",
+    }
     late_module_patching: enum LateModulePatching = "how a target module loaded after its livepatch gets patched" {
         OnComing = "on_coming": "upstream: klp_module_coming() applies every patch on klp_patches",
         RequireLoaded = "require_loaded": "seed thread (J. Poimboeuf: \"require modules to be loaded before we 'patch' them\"): \

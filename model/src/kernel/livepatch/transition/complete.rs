@@ -161,7 +161,11 @@ pub fn complete_waits_for_handlers(spec: &Spec, st: &State, part: Completing) ->
 /// One part of a split `klp_complete_transition()` (the transition work holds `klp_mutex`
 /// throughout); the last part also frees what `klp_try_complete_transition()` frees.
 /// Atomic because: `klp_mutex`; each part ends where the kernel calls
-/// `klp_synchronize_transition()` (or would have, for the dropped call).
+/// `klp_synchronize_transition()` (or would have, for the dropped call), or, under
+/// `discard_nops = "before_unpatch_replaced"`, between `klp_discard_nops()` and
+/// `klp_unpatch_replaced_patches()`, where no lock keeps the lock-free handlers out; within a
+/// part, each func leaves its func_stack with one `list_del_rcu()` and the handlers of other
+/// functions cannot tell the order.
 pub fn klp_complete_transition_part(spec: &Spec, st: &mut State, log: &mut impl Log) {
     match st.completing {
         Some(Completing::Begin) => {
