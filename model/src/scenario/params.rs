@@ -65,9 +65,8 @@ fn parse(ctx: &Ctx, s: &Spanned<String>, known: &[&str]) -> Result<Vec<(String, 
 
 /// `kstrtoint()` (base 0 accepts a sign and decimal; the selftests pass decimal).
 fn int(ctx: &Ctx, s: &Spanned<String>, name: &str, v: &str) -> Result<i32, ScenarioError> {
-    v.parse::<i32>().map_err(|_| {
-        ctx.err(s.span(), "admin.ops.params", format!("{name}={v}: not an int"), Some("e.g. pre_patch_ret=-19"))
-    })
+    let hint = if name == "klp_pids" { "e.g. klp_pids=1,2,3 (user tasks' pids)" } else { "e.g. pre_patch_ret=-19" };
+    v.parse::<i32>().map_err(|_| ctx.err(s.span(), "admin.ops.params", format!("{name}={v}: not an int"), Some(hint)))
 }
 
 /// `kstrtobool()`: y/Y/1/on true, n/N/0/off false.
