@@ -1,5 +1,6 @@
 //! Fidelity tests: the kernel's livepatch selftests (tools/testing/selftests/livepatch/
-//! test-callbacks.sh, test-livepatch.sh, test-state.sh, test-sysfs.sh, case 1 of test-ftrace.sh) as scenarios.
+//! test-callbacks.sh, test-livepatch.sh, test-state.sh, test-sysfs.sh, case 1 of test-ftrace.sh,
+//! test-syscall.sh) as scenarios.
 //!
 //! For every case, (a) the deterministic runner's transcript (`klp_traces::script::run_script`) is
 //! compared line by line with the selftest's expected `check_result` text
@@ -35,6 +36,7 @@ const CASES: &[(&str, usize)] = &[
     ("selftest-state-02-taking-over-system-state-modification", 32),
     ("selftest-state-03-compatible-cumulative-livepatches", 54),
     ("selftest-state-04-incompatible-cumulative-livepatches", 22),
+    ("selftest-syscall-01-patch-getpid-syscall-while-being-heavily-hammered", 5073),
     ("selftest-sysfs-01-sysfs-test", 211),
     ("selftest-sysfs-02-sysfs-test-object-patched", 31),
     ("selftest-sysfs-03-sysfs-test-replace-enabled", 157),
@@ -50,8 +52,10 @@ struct Gap {
     reason: &'static str,
 }
 
-/// Why a line differs: a `const` per reason, naming the kernel feature the model lacks (none
-/// left: every case is exact).
+/// Why a line differs: a `const` per reason, naming the kernel feature the model lacks.
+const NPIDS: &str = "test_klp_syscall.c's own npids counter (lp_sys_getpid() counts each listed pid's first call) \
+     and the harness's `loop_until` on /sys/kernel/test_klp_syscall/npids: the test module's state, not livepatch's, \
+     and the runner makes no syscalls, so nothing would count";
 
 macro_rules! gaps {
     ($($scenario:literal: [$($line:literal => $reason:ident,)*],)*) => {
@@ -60,7 +64,11 @@ macro_rules! gaps {
 }
 
 #[rustfmt::skip]
-const KNOWN_GAPS: &[Gap] = gaps! {};
+const KNOWN_GAPS: &[Gap] = gaps! {
+    "selftest-syscall-01-patch-getpid-syscall-while-being-heavily-hammered": [
+        "-test_klp_syscall: Remaining not livepatched processes: 0" => NPIDS,
+    ],
+};
 
 const MAX_STEPS: usize = 10_000;
 
@@ -196,6 +204,7 @@ cases! {
     sysfs_03_sysfs_test_replace_enabled => "selftest-sysfs-03-sysfs-test-replace-enabled",
     sysfs_04_sysfs_test_replace_disabled => "selftest-sysfs-04-sysfs-test-replace-disabled",
     sysfs_05_sysfs_test_stack_order_value => "selftest-sysfs-05-sysfs-test-stack-order-value",
+    syscall_01_patch_getpid_syscall_while_being_heavily_hammered => "selftest-syscall-01-patch-getpid-syscall-while-being-heavily-hammered",
 }
 
 /// A check helper that reads another value dies: its ERROR line is the transcript's last, and

@@ -84,6 +84,10 @@ pub enum Action {
     /// The transition work stores the state of the task whose stack it sampled
     /// (`task_switch_lock = "none"`: the second half of `klp_try_switch_task()`).
     KlpSwitchTaskStore(Pid),
+    /// A call the handler sent to a nop's `new_func`, the function's own entry
+    /// (`nop_handler = "set_pc"`), reaches the function's ftrace location again:
+    /// `klp_ftrace_handler()` runs again.
+    KlpNopLoop(Pid),
 }
 
 impl Action {
@@ -111,7 +115,8 @@ impl Action {
             | Action::Preempt(p)
             | Action::Resume(p)
             | Action::CondResched(p)
-            | Action::KlpSwitchTaskStore(p) => Some(p),
+            | Action::KlpSwitchTaskStore(p)
+            | Action::KlpNopLoop(p) => Some(p),
             Action::Admin(_)
             | Action::KlpModuleComing(_)
             | Action::ModuleInit(_)

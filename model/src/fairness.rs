@@ -24,6 +24,7 @@
 //! | `klp_copy_process()` (`fork_inherits = tif_before_state`) | strong, per task | the forking parent runs on its CPU until copy_process() finishes |
 //! | the second half of a split `klp_ftrace_handler()` (a dropped `klp_synchronize_transition()`) | weak, per task | a handler in flight runs to its end (preemption is disabled in it) |
 //! | a self switch split at its `klp_target_state` reads (`reverse_order = flip_first`) | weak, per task | it runs with preemption disabled |
+//! | another round of a call the handler sent back to the function's entry (`nop_handler = set_pc`) | weak, per task | the spinning task stays runnable (preempted, it is picked again) |
 //! | the rest of a split `klp_reverse_transition()` / `__klp_disable_patch()`, stores a removed barrier left unordered (`reverse_order`, `barriers`) | strong, one class each | the `klp_mutex` holder continues once what it waits for is done; stores reach every CPU |
 //! | `klp_complete_transition()` parts after a dropped `klp_synchronize_transition()` | strong | the same work item continues; a part after a kept `klp_synchronize_transition()` waits in the model for every handler in flight, which new handlers can re-disable, while the kernel only waits for the CPUs to schedule once |
 //!
@@ -96,7 +97,7 @@ const FREE_BASE: u16 = 8;
 const LOADER_BASE: u16 = 300;
 const TASK_BASE: u16 = 1000;
 /// Classes per task: Return at depth 0..16, schedule() at depth 0..16, ten more, preemption at
-/// depth 0..16.
+/// depth 0..16, the nop loop.
 const PER_TASK: u16 = 60;
 const DEPTHS: usize = 16;
 
@@ -178,6 +179,9 @@ pub fn fairness(sys: &KlpSystem, st: &State, a: &Action) -> Option<FairClass> {
         Action::Preempt(_) => None,
         Action::Resume(pid) => Some(Weak(task_class(pid, 2 * DEPTHS as u16 + 7))),
         Action::CondResched(pid) => Some(Strong(task_class(pid, 2 * DEPTHS as u16 + 8))),
+        // A task looping through a nop (nop_handler = set_pc) is on its CPU (or preempted and
+        // picked again): it keeps re-entering the handler.
+        Action::KlpNopLoop(pid) => Some(Weak(task_class(pid, 3 * DEPTHS as u16 + 10))),
     }
 }
 
@@ -186,7 +190,7 @@ const _: () = {
     assert!(FREE_BASE + 255 < LOADER_BASE);
     assert!(LOADER_BASE + 255 < CHECK_OFF_CPU_BASE);
     assert!(CHECK_OFF_CPU_BASE + 255 < TASK_BASE);
-    assert!(3 * DEPTHS as u16 + 10 <= PER_TASK);
+    assert!(3 * DEPTHS as u16 + 11 <= PER_TASK);
     assert!(TASK_BASE as u32 + 256 * PER_TASK as u32 <= 0x8000);
 };
 

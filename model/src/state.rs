@@ -442,8 +442,12 @@ pub type FuncStack = Inline<KlpFuncId, 4>;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Completing {
-    /// Up to `klp_unpatch_objects()` (unpatching) / `klp_discard_nops()` (replace).
+    /// Up to `klp_unpatch_objects()` (unpatching) / `klp_discard_nops()` (replace; under
+    /// `discard_nops = "before_unpatch_replaced"` only `klp_discard_nops()`).
     Begin,
+    /// `klp_unpatch_replaced_patches()` after the nops were discarded
+    /// (`discard_nops = "before_unpatch_replaced"`).
+    UnpatchReplaced,
     /// Clearing every `func->transition`.
     ClearTransition,
     /// Every `patch_state` to IDLE, the post callbacks, `klp_target_state` to IDLE.

@@ -31,7 +31,7 @@ use crate::spec::{AdminOp, AdminOrder, Sleeps, Spec};
 use crate::state::*;
 use crate::task::{Context, PatchState, Task, TaskKind};
 use crate::variant::ModuleHooksOrder;
-use crate::workload::{call, call_finish, ret};
+use crate::workload::{call, call_finish, nop_loop, ret};
 use smallvec::smallvec;
 use stateright::{Model, Property};
 use std::sync::Arc;
@@ -74,6 +74,7 @@ impl KlpSystem {
                 handler: None,
                 self_switch: None,
                 proc_read: None,
+                nop_loop: false,
             })
             .collect();
         State {
@@ -194,6 +195,14 @@ impl KlpSystem {
         }
         if t.self_switch.is_some() {
             out.push(Action::KlpSelfSwitchContinue(pid));
+            return;
+        }
+        if t.nop_loop && t.context == Context::Running {
+            // Spinning through the nop: nothing but the handler again, or preemption.
+            out.push(Action::KlpNopLoop(pid));
+            if preemptible(s, st, pid) {
+                out.push(Action::Preempt(pid));
+            }
             return;
         }
         match t.context {
@@ -325,6 +334,12 @@ impl KlpSystem {
             Action::KlpFtraceHandlerFinish(pid) => {
                 call_finish(s, &mut n, pid)?;
                 log_entered(s, st, &n, pid, log);
+            }
+            Action::KlpNopLoop(pid) => {
+                if !n.tasks[pid as usize].nop_loop {
+                    return None;
+                }
+                nop_loop(s, &mut n, pid);
             }
             Action::KlpCompleteTransitionPart => {
                 n.completing?;

@@ -108,6 +108,11 @@ pub struct Task {
     /// the `read()` into the file's show function, and the read ends when that frame returns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proc_read: Option<u8>,
+    /// The innermost frame is a call the handler sent back to the function's own entry
+    /// (`nop_handler = "set_pc"` picked a nop): the task is at the original function's ftrace
+    /// location and enters the handler again ([`crate::Action::KlpNopLoop`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub nop_loop: bool,
 }
 
 /// Where a lock-free self switch of `current` stands between its reads of `klp_target_state`.

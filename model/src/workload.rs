@@ -5,7 +5,7 @@
 
 use crate::ids::*;
 use crate::kernel::entry::common::exit_to_user_mode;
-use crate::kernel::livepatch::patch::{klp_ftrace_handler, klp_ftrace_handler_finish};
+use crate::kernel::livepatch::patch::{klp_ftrace_handler, klp_ftrace_handler_finish, Landing};
 use crate::kernel::livepatch::shadow::{klp_shadow_free, klp_shadow_get, klp_shadow_get_or_alloc};
 use crate::spec::ShadowFn;
 use crate::spec::Spec;
@@ -18,15 +18,26 @@ use crate::task::{Context, Frame, TaskKind};
 /// [`call_finish`].
 pub fn call(spec: &Spec, st: &mut State, pid: Pid, f: FuncId) {
     match klp_ftrace_handler(spec, st, pid, f) {
-        Some((version, warn)) => enter(spec, st, pid, f, version, warn),
+        Some(landing) => enter(spec, st, pid, f, landing),
         None => st.tasks[pid as usize].context = Context::Running,
     }
 }
 
+/// A task whose call the handler sent back to the function's entry (`nop_handler = "set_pc"`)
+/// reaches the function's ftrace location again: the handler runs again on the same call.
+/// Atomic as [`call`] is; between two rounds the task is preemptible (the handler re-enables
+/// preemption before it returns).
+pub fn nop_loop(spec: &Spec, st: &mut State, pid: Pid) {
+    let t = &mut st.tasks[pid as usize];
+    let Some(fr) = t.stack.pop() else { return };
+    t.nop_loop = false;
+    call(spec, st, pid, fr.func);
+}
+
 /// The rest of a call whose handler was in flight: the handler finishes, the task enters.
 pub fn call_finish(spec: &Spec, st: &mut State, pid: Pid) -> Option<()> {
-    let (f, version, warn) = klp_ftrace_handler_finish(spec, st, pid)?;
-    enter(spec, st, pid, f, version, warn);
+    let (f, landing) = klp_ftrace_handler_finish(spec, st, pid)?;
+    enter(spec, st, pid, f, landing);
     Some(())
 }
 
@@ -34,8 +45,11 @@ pub fn call_finish(spec: &Spec, st: &mut State, pid: Pid) -> Option<()> {
 /// the version's shadow variable calls, in order. Atomic with the call, a simplification (README
 /// "Simplifications"): each call holds `klp_shadow_lock` (kernel/livepatch/shadow.rs), and
 /// the frame stays on the stack until the return, so the transition (and every callback after
-/// it) sees the function in use wherever in its body the calls run.
-fn enter(spec: &Spec, st: &mut State, pid: Pid, f: FuncId, version: Version, warn: bool) {
+/// it) sees the function in use wherever in its body the calls run. A call sent back to the
+/// function's entry is a frame of the original function, at its start (where a stack trace
+/// finds it), marked [`crate::task::Task::nop_loop`] (the original makes no shadow calls).
+fn enter(spec: &Spec, st: &mut State, pid: Pid, f: FuncId, landing: Landing) {
+    let Landing { version, warn, nop_loop } = landing;
     if warn {
         st.warn(Warn::HandlerIdle);
     }
@@ -44,6 +58,7 @@ fn enter(spec: &Spec, st: &mut State, pid: Pid, f: FuncId, version: Version, war
     }
     let t = &mut st.tasks[pid as usize];
     t.stack.push(Frame { func: f, version });
+    t.nop_loop = nop_loop;
     t.context = Context::Running;
     for c in spec.funcs[f as usize].shadow_of(version) {
         match c.call {

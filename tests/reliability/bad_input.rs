@@ -307,6 +307,20 @@ pub fn scenarios() -> Vec<(&'static str, Vec<u8>)> {
             ),
         ),
         (
+            "klp_pids element not an int",
+            with(
+                "{ op = \"insmod\", patch = \"lp1\" }",
+                "{ op = \"insmod\", patch = \"lp1\", params = \"klp_pids=1,x\" }",
+            ),
+        ),
+        (
+            "klp_pids names no user task",
+            with(
+                "{ op = \"insmod\", patch = \"lp1\" }",
+                "{ op = \"insmod\", patch = \"lp1\", params = \"klp_pids=9\" }",
+            ),
+        ),
+        (
             "replace=0 against replace = true",
             with2(
                 ("name = \"lp1\"\n", "name = \"lp1\"\nreplace = true\n"),

@@ -193,7 +193,12 @@ pub(super) fn resolve_admin(
                 Some("repeat the command in the script instead"),
             ));
         }
-        let (args, pre_patch_ret) = super::params::insmod_args(ctx, o)?;
+        // The kernel pid of task i is i + 1 (Spec::kernel_pid(); the spec is not built yet).
+        let users: Vec<u32> = (tasks.iter().enumerate())
+            .filter(|(_, t)| t.kind == crate::task::TaskKind::User)
+            .map(|(i, _)| i as u32 + 1)
+            .collect();
+        let (args, pre_patch_ret) = super::params::insmod_args(ctx, o, &users)?;
         let text = read.map(|r| r.1).unwrap_or_default();
         ops.push(OpSpec { op, max, wait: o.wait.unwrap_or(true), args, pre_patch_ret, text });
     }

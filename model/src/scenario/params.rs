@@ -11,6 +11,10 @@
 //! - `pre_patch_ret=N` (test_klp_callbacks_demo{,2}.c, int, 0644): what every pre_patch
 //!   callback of the patch returns; runtime state ([`crate::state::PatchRt::pre_patch_ret`]),
 //!   set at load and by `set_param`.
+//! - `klp_pids=P,Q,...` (test_klp_syscall.c, `module_param_array(klp_pids, int, ...)`): the pids
+//!   whose first call of the module's `lp_sys_getpid()` decrements its `npids` counter. Logged
+//!   only: the counter and its sysfs file are not modelled (a selftest gap, tests/selftests.rs);
+//!   each pid must be a scenario user task's (task i has pid i + 1).
 //!
 //! Simplification (cosmetic): the model does not know which module declares which
 //! `module_param()`; any livepatch module takes `replace` and `pre_patch_ret`, any module with a
@@ -26,7 +30,7 @@ use std::collections::BTreeMap;
 use toml::Spanned;
 
 /// The parameters the model gives an effect, and where each belongs.
-const PATCH_PARAMS: &[&str] = &["replace", "pre_patch_ret"];
+const PATCH_PARAMS: &[&str] = &["replace", "pre_patch_ret", "klp_pids"];
 const MODULE_PARAMS: &[&str] = &["block_transition"];
 
 /// `parse_args()`: space-separated `name=value` (a bare `name` is a bool set to true);
@@ -61,9 +65,8 @@ fn parse(ctx: &Ctx, s: &Spanned<String>, known: &[&str]) -> Result<Vec<(String, 
 
 /// `kstrtoint()` (base 0 accepts a sign and decimal; the selftests pass decimal).
 fn int(ctx: &Ctx, s: &Spanned<String>, name: &str, v: &str) -> Result<i32, ScenarioError> {
-    v.parse::<i32>().map_err(|_| {
-        ctx.err(s.span(), "admin.ops.params", format!("{name}={v}: not an int"), Some("e.g. pre_patch_ret=-19"))
-    })
+    let hint = if name == "klp_pids" { "e.g. klp_pids=1,2,3 (user tasks' pids)" } else { "e.g. pre_patch_ret=-19" };
+    v.parse::<i32>().map_err(|_| ctx.err(s.span(), "admin.ops.params", format!("{name}={v}: not an int"), Some(hint)))
 }
 
 /// `kstrtobool()`: y/Y/1/on true, n/N/0/off false.
@@ -203,9 +206,31 @@ fn block_transition(
     Ok(())
 }
 
-/// An insmod's parameters as the harness logs them, and `pre_patch_ret=`.
-pub(super) fn insmod_args(ctx: &Ctx, o: &RawOp) -> Result<(String, Option<i32>), ScenarioError> {
+/// `klp_pids=`: `param_array_set()` parses each comma-separated element with `kstrtoint()`;
+/// here each must also be the pid of one of the scenario's user tasks (`users`).
+fn pids(ctx: &Ctx, s: &Spanned<String>, v: &str, users: &[u32]) -> Result<(), ScenarioError> {
+    for p in v.split(',') {
+        let pid = int(ctx, s, "klp_pids", p)?;
+        if !users.contains(&(pid as u32)) || pid < 1 {
+            let list: Vec<String> = users.iter().map(u32::to_string).collect();
+            return Err(ctx.err(
+                s.span(),
+                "admin.ops.params",
+                format!("klp_pids: no user task has pid {pid}"),
+                Some(&format!("the scenario's user tasks have pids {} (task i has pid i + 1)", list.join(", "))),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// An insmod's parameters as the harness logs them, and `pre_patch_ret=`. `users`: the kernel
+/// pids of the scenario's user tasks (for `klp_pids=`).
+pub(super) fn insmod_args(ctx: &Ctx, o: &RawOp, users: &[u32]) -> Result<(String, Option<i32>), ScenarioError> {
     let Some((s, params)) = op_params(ctx, o)? else { return Ok((String::new(), None)) };
+    if let Some((_, v)) = params.iter().find(|(n, _)| n == "klp_pids") {
+        pids(ctx, &s, v, users)?;
+    }
     let ret = match params.iter().find(|(n, _)| n == "pre_patch_ret") {
         Some((n, v)) => Some(errno(ctx, s.span(), "admin.ops.params", int(ctx, &s, n, v)? as i64)?),
         None => None,

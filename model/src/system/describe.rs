@@ -39,6 +39,7 @@ impl KlpSystem {
             Action::KlpCopyProcess(_) => "klp_copy_process()".into(),
             Action::KlpFtraceHandlerFinish(_) => "klp_ftrace_handler() continues".into(),
             Action::KlpCompleteTransitionPart => "klp_complete_transition() continues".into(),
+            Action::KlpNopLoop(_) => "klp_ftrace_handler() again (pc = the nop's new_func)".into(),
             Action::KlpSelfSwitchContinue(_) => "klp_target_state read again".into(),
             Action::KlpReverseTransitionContinue => "klp_reverse_transition() continues".into(),
             Action::KlpDisablePatchContinue => "__klp_disable_patch() continues".into(),

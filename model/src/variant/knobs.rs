@@ -108,6 +108,29 @@ knobs! {
         Interleaved = "interleaved": "docs/design-variants.md: replaced objects the new patch lacks first, then per object of the new \
                       patch the replaced patches' unpatch callback of that object name followed by the new one",
     }
+    /// Under `before_unpatch_replaced` a replace patch's `klp_complete_transition()` is split
+    /// after its first call (transition/complete.rs), so that handlers run between the two.
+    discard_nops: enum DiscardNops = "where klp_complete_transition() of an atomic-replace patch calls klp_discard_nops() (the nop \
+              funcs off their func_stacks) relative to klp_unpatch_replaced_patches() (the replaced patches' funcs off)" {
+        AfterUnpatchReplaced = "after_unpatch_replaced": "upstream since atomic replace (e1452b607c48 \"livepatch: Add atomic \
+                      replace\", v5.1): core.c klp_discard_nops(), \"IMPORTANT: It must be called right after removing \
+                      the replaced patches!\": a nop is then the last func on its func_stack",
+        BeforeUnpatchReplaced = "before_unpatch_replaced": "design alternative (no release; the order core.c forbids): the nops go \
+                      first, the handlers (lock-free, RCU) run meanwhile, and a function the replace patch nops runs \
+                      the replaced patch's version again until klp_unpatch_replaced_patches() takes it off",
+    }
+    /// Under `set_pc` a call the handler sends to a nop lands in a frame of the original
+    /// function marked `nop_loop` ([`crate::task::Task::nop_loop`]): the task spins there,
+    /// re-entering the handler, until the handler picks something else.
+    nop_handler: enum NopHandler = "what klp_ftrace_handler() does when the func it picked is a nop (an atomic-replace patch's \
+              func for a function it no longer patches)" {
+        Skip = "skip": "upstream since atomic replace (e1452b607c48 \"livepatch: Add atomic replace\", v5.1): patch.c \
+                      `if (func->nop) goto unlock;` (\"NOPs are used to replace existing patches with original code. Do \
+                      nothing! Setting pc would cause an infinite loop.\"): the original code runs",
+        SetPc = "set_pc": "design alternative (the check dropped): klp_arch_set_pc(regs, func->new_func) with a nop's \
+                      new_func = old_func (core.c klp_init_object_loaded()): the call goes back to the function's own \
+                      ftrace location and the handler runs again, for as long as it picks the nop",
+    }
     late_module_patching: enum LateModulePatching = "how a target module loaded after its livepatch gets patched" {
         OnComing = "on_coming": "upstream: klp_module_coming() applies every patch on klp_patches",
         RequireLoaded = "require_loaded": "seed thread (J. Poimboeuf: \"require modules to be loaded before we 'patch' them\"): \

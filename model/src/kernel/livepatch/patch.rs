@@ -24,7 +24,7 @@ use crate::mutation::Mutation;
 use crate::spec::{PatchFails, Spec};
 use crate::state::{Event, Split, State};
 use crate::task::{FuncStackRead, HandlerRead, PatchState};
-use crate::variant::{Barriers, SynchronizeTransition};
+use crate::variant::{Barriers, NopHandler, SynchronizeTransition};
 
 /// `list_first_or_null_rcu(&ops->func_stack, ...)` and its successor; `None` when the function
 /// has no `klp_ops` (ftrace does not redirect it).
@@ -34,13 +34,24 @@ fn read_func_stack(st: &State, f: FuncId) -> Option<FuncStackRead> {
     Some(FuncStackRead { top, next: stack.len().checked_sub(2).map(|i| stack[i]) })
 }
 
-/// `klp_ftrace_handler()` on `pid`'s call of `f`: the version the call runs and whether the
-/// handler's `WARN_ON_ONCE(patch_state == KLP_TRANSITION_IDLE)` fires; `None` while the handler
+/// Where a call lands once `klp_ftrace_handler()` has chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Landing {
+    /// The version the call runs (a nop: the original).
+    pub version: Version,
+    /// The handler's `WARN_ON_ONCE(patch_state == KLP_TRANSITION_IDLE)` fired.
+    pub warn: bool,
+    /// `nop_handler = "set_pc"` picked a nop: pc is set to its `new_func`, which is the
+    /// original function's own entry, so the call comes back to the handler.
+    pub nop_loop: bool,
+}
+
+/// `klp_ftrace_handler()` on `pid`'s call of `f`: where the call lands; `None` while the handler
 /// is still in flight (its reads split by a design variant; [`klp_ftrace_handler_finish`]
 /// ends it).
-pub fn klp_ftrace_handler(spec: &Spec, st: &mut State, pid: Pid, f: FuncId) -> Option<(Version, bool)> {
+pub fn klp_ftrace_handler(spec: &Spec, st: &mut State, pid: Pid, f: FuncId) -> Option<Landing> {
     let Some(read) = read_func_stack(st, f) else {
-        return Some((Version::ORIGINAL, false));
+        return Some(Landing { version: Version::ORIGINAL, warn: false, nop_loop: false });
     };
     let sync = spec.variant.synchronize_transition;
     if sync != SynchronizeTransition::All {
@@ -66,20 +77,19 @@ pub fn klp_ftrace_handler(spec: &Spec, st: &mut State, pid: Pid, f: FuncId) -> O
 }
 
 /// The rest of a `klp_ftrace_handler()` in flight: read what is left (`func->transition`,
-/// `current->patch_state`) and choose. Returns the function called with the version and warning
-/// of [`klp_ftrace_handler`].
+/// `current->patch_state`) and choose. Returns the function called and the [`Landing`] of
+/// [`klp_ftrace_handler`].
 /// Atomic because: the remaining reads are ordered by the handler's `smp_rmb()`s and nothing
 /// the variant still synchronizes can run between them.
-pub fn klp_ftrace_handler_finish(spec: &Spec, st: &mut State, pid: Pid) -> Option<(FuncId, Version, bool)> {
+pub fn klp_ftrace_handler_finish(spec: &Spec, st: &mut State, pid: Pid) -> Option<(FuncId, Landing)> {
     let h = st.tasks[pid as usize].handler.take()?;
     let transition = h.transition.unwrap_or(st.funcs[h.read.top as usize].transition);
     let ps = h.patch_state.unwrap_or(st.tasks[pid as usize].patch_state);
-    let (version, warn) = choose(spec, h.read, transition, ps);
-    Some((h.func, version, warn))
+    Some((h.func, choose(spec, h.read, transition, ps)))
 }
 
 /// The rest of the handler once it has `func->transition` and `current->patch_state`.
-fn choose(spec: &Spec, read: FuncStackRead, transition: bool, ps: PatchState) -> (Version, bool) {
+fn choose(spec: &Spec, read: FuncStackRead, transition: bool, ps: PatchState) -> Landing {
     let mut func = read.top;
     let mut warn = false;
     if transition {
@@ -87,17 +97,20 @@ fn choose(spec: &Spec, read: FuncStackRead, transition: bool, ps: PatchState) ->
         if ps == PatchState::Unpatched {
             // Use the previously patched version, or the original if there is none.
             match read.next {
-                None => return (Version::ORIGINAL, warn),
+                None => return Landing { version: Version::ORIGINAL, warn, nop_loop: false },
                 Some(n) => func = n,
             }
         }
     }
     let k = &spec.klp_funcs[func as usize];
     if k.nop {
-        // "Setting pc would cause an infinite loop": a nop runs the original code.
-        (Version::ORIGINAL, warn)
+        // "NOPs are used to replace existing patches with original code. Do nothing! Setting pc
+        // would cause an infinite loop." Without that check (a design variant) pc is set to the
+        // nop's new_func, the original's own entry: the task is at its ftrace location again.
+        let nop_loop = spec.variant.nop_handler == NopHandler::SetPc;
+        Landing { version: Version::ORIGINAL, warn, nop_loop }
     } else {
-        (Version::of_patch(k.patch), warn)
+        Landing { version: Version::of_patch(k.patch), warn, nop_loop: false }
     }
 }
 
@@ -106,7 +119,7 @@ fn choose(spec: &Spec, read: FuncStackRead, transition: bool, ps: PatchState) ->
 pub fn version_for(spec: &Spec, st: &State, f: FuncId, ps: PatchState) -> Version {
     match read_func_stack(st, f) {
         None => Version::ORIGINAL,
-        Some(read) => choose(spec, read, st.funcs[read.top as usize].transition, ps).0,
+        Some(read) => choose(spec, read, st.funcs[read.top as usize].transition, ps).version,
     }
 }
 

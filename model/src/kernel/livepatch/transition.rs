@@ -188,8 +188,13 @@ fn advance_pass(spec: &Spec, st: &mut State, log: &mut impl Log) {
     }
     st.pass = None;
     if pass.complete || spec.mutated(Mutation::CompleteDespiteFailedSwitch) {
-        if spec.variant.synchronize_transition != SynchronizeTransition::All || handler_split(spec) {
-            // Split at its synchronize calls: one model step per part (complete.rs).
+        if spec.variant.synchronize_transition != SynchronizeTransition::All
+            || handler_split(spec)
+            || complete::discard_split(spec, st)
+        {
+            // Split at its synchronize calls (and between klp_discard_nops() and
+            // klp_unpatch_replaced_patches() where a variant reorders them): one model step
+            // per part (complete.rs).
             st.completing = Some(Completing::Begin);
             return;
         }

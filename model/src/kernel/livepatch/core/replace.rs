@@ -23,6 +23,9 @@
 
 use crate::ids::*;
 use crate::kernel::livepatch::core_h::{klp_is_object_loaded, klp_post_unpatch_callback, klp_pre_unpatch_callback};
+use crate::kernel::livepatch::patch::klp_unpatch_objects;
+use crate::kernel::livepatch::core::klp_free_patch_start;
+use crate::variant::{FreeReplaced, ReenableDisabled};
 use crate::log::Log;
 use crate::mutation::Mutation;
 use crate::spec::Spec;
@@ -121,6 +124,47 @@ pub fn post_unpatch_replaced(
     for o in select(spec, st, p, at) {
         if klp_is_object_loaded(spec, st, o) {
             klp_post_unpatch_callback(spec, st, o, log);
+        }
+    }
+}
+
+/// `klp_unpatch_replaced_patches()`: every patch before `p` on `klp_patches` is disabled and its
+/// funcs leave their func_stacks (`klp_unpatch_objects()`); freeing waits for
+/// `klp_free_replaced_patches_async()`.
+pub fn klp_unpatch_replaced_patches(spec: &Spec, st: &mut State, p: PatchId) {
+    for q in st.klp_patches.clone() {
+        if q == p {
+            break;
+        }
+        st.patches[q as usize].enabled = false;
+        klp_unpatch_objects(spec, st, q, false);
+        // v5.1..v5.4 klp_discard_replaced_patches(): freed here, before the post_patch
+        // callbacks of klp_complete_transition() (upstream: klp_free_replaced_patches_async()
+        // after it returned).
+        if spec.variant.free_replaced == FreeReplaced::BeforePostPatch
+            && spec.variant.reenable_disabled == ReenableDisabled::No
+        {
+            klp_free_patch_start(spec, st, q);
+        }
+    }
+}
+
+/// `klp_discard_nops()`: `klp_unpatch_objects_dynamic()` takes `p`'s nops off their
+/// func_stacks, `klp_free_objects_dynamic()` frees them and its dynamic objects. Called right
+/// after [`klp_unpatch_replaced_patches`] ("IMPORTANT"), each nop is then the last func on its
+/// func_stack, so `klp_unpatch_func()` unregisters the ftrace handler and waits for handlers in
+/// flight; the design variant `discard_nops = "before_unpatch_replaced"` calls it first.
+pub fn klp_discard_nops(spec: &Spec, st: &mut State, p: PatchId) {
+    klp_unpatch_objects(spec, st, p, true);
+    for &o in &spec.patches[p as usize].objs {
+        for &k in &spec.objs[o as usize].funcs {
+            if spec.klp_funcs[k as usize].nop {
+                st.funcs[k as usize] = Default::default();
+            }
+        }
+        if spec.objs[o as usize].dynamic {
+            st.objs[o as usize] = Default::default();
+            st.cb_setup[o as usize] = Default::default();
         }
     }
 }

@@ -5,8 +5,7 @@
 //! model step each, so that handlers in flight can straddle them.
 
 use super::{free_unused_patches, immediate, klp_synchronize_transition, transition_patch};
-use crate::kernel::livepatch::core::klp_free_patch_start;
-use crate::kernel::livepatch::core::replace::post_unpatch_replaced;
+use crate::kernel::livepatch::core::replace::{klp_discard_nops, klp_unpatch_replaced_patches, post_unpatch_replaced};
 use crate::kernel::livepatch::core_h::{klp_is_object_loaded, klp_post_patch_callback, klp_post_unpatch_callback};
 use crate::kernel::livepatch::patch::klp_unpatch_objects;
 use crate::log::Log;
@@ -14,7 +13,7 @@ use crate::mutation::Mutation;
 use crate::spec::Spec;
 use crate::state::{Completing, Event, LogOnly, Site, State, Warn};
 use crate::task::{Context, PatchState};
-use crate::variant::{FreeReplaced, ReenableDisabled, SynchronizeTransition};
+use crate::variant::{DiscardNops, SynchronizeTransition};
 
 /// Whether every live task is at `target` (what a complete pass established).
 fn all_tasks_at(st: &State, target: PatchState) -> bool {
@@ -25,17 +24,41 @@ fn all_tasks_at(st: &State, target: PatchState) -> bool {
 /// Atomic because: `klp_mutex`; handlers in flight are waited for by
 /// `klp_synchronize_transition()` after unpatching and after clearing `transition`,
 /// so no task can see an intermediate func_stack / transition / patch_state combination whose
-/// dispatch differs from the states before and after.
+/// dispatch differs from the states before and after. For an atomic-replace patch, handlers do
+/// run between `klp_unpatch_replaced_patches()` and `klp_discard_nops()` (no synchronize between
+/// them), but they cannot tell: every task is at the target (PATCHED), and the replaced patches'
+/// funcs leave from below the new patch's func or nop at the top of each func_stack, which the
+/// handler picks both before and after.
 pub(super) fn klp_complete_transition(spec: &Spec, st: &mut State, log: &mut impl Log) {
-    complete_begin(spec, st, log);
+    if complete_begin(spec, st, log) {
+        complete_unpatch_replaced(spec, st);
+    }
     complete_clear_transition(spec, st);
     complete_finish(spec, st, log);
 }
 
+/// Whether the transition completing is an atomic-replace patch's patching transition (the
+/// replace bookkeeping runs).
+fn replacing(spec: &Spec, st: &State) -> bool {
+    spec.patches[transition_patch(st) as usize].replace
+        && st.klp_target_state == PatchState::Patched
+        && !spec.mutated(Mutation::KeepNops)
+}
+
+/// Whether this completion is split between `klp_discard_nops()` and
+/// `klp_unpatch_replaced_patches()`: only where `discard_nops = "before_unpatch_replaced"` puts
+/// the nops first, so that a handler can see the func_stacks without the nops and with the
+/// replaced patches' funcs.
+pub(super) fn discard_split(spec: &Spec, st: &State) -> bool {
+    spec.variant.discard_nops == DiscardNops::BeforeUnpatchReplaced && replacing(spec, st)
+}
+
 /// `klp_complete_transition()` up to its first `klp_synchronize_transition()`: the replace
 /// bookkeeping (`klp_unpatch_replaced_patches()`, `klp_discard_nops()`) and, unpatching,
-/// `klp_unpatch_objects()`.
-fn complete_begin(spec: &Spec, st: &mut State, log: &mut impl Log) {
+/// `klp_unpatch_objects()`. Returns true when, under `discard_nops =
+/// "before_unpatch_replaced"`, it stopped after `klp_discard_nops()`:
+/// [`complete_unpatch_replaced`] is still to run.
+fn complete_begin(spec: &Spec, st: &mut State, log: &mut impl Log) -> bool {
     let p = transition_patch(st);
     let target = st.klp_target_state;
     let pname = &spec.patches[p as usize].name;
@@ -47,39 +70,24 @@ fn complete_begin(spec: &Spec, st: &mut State, log: &mut impl Log) {
         st.event(Event::CompleteEarly);
     }
     log.line(|| format!("livepatch: '{pname}': completing {} transition", target.word()));
-    if spec.patches[p as usize].replace && target == PatchState::Patched && !spec.mutated(Mutation::KeepNops) {
-        // klp_unpatch_replaced_patches(): the patches before this one on klp_patches.
-        for q in st.klp_patches.clone() {
-            if q == p {
-                break;
-            }
-            st.patches[q as usize].enabled = false;
-            klp_unpatch_objects(spec, st, q, false);
-            // v5.1..v5.4 klp_discard_replaced_patches(): freed here, before the post_patch
-            // callbacks below (upstream: klp_free_replaced_patches_async() after this function).
-            if spec.variant.free_replaced == FreeReplaced::BeforePostPatch
-                && spec.variant.reenable_disabled == ReenableDisabled::No
-            {
-                klp_free_patch_start(spec, st, q);
-            }
+    if replacing(spec, st) {
+        if spec.variant.discard_nops == DiscardNops::BeforeUnpatchReplaced {
+            klp_discard_nops(spec, st, p);
+            return true;
         }
-        // klp_discard_nops(): unpatch and free the dynamic funcs and objects.
-        klp_unpatch_objects(spec, st, p, true);
-        for &o in &spec.patches[p as usize].objs {
-            for &k in &spec.objs[o as usize].funcs {
-                if spec.klp_funcs[k as usize].nop {
-                    st.funcs[k as usize] = Default::default();
-                }
-            }
-            if spec.objs[o as usize].dynamic {
-                st.objs[o as usize] = Default::default();
-                st.cb_setup[o as usize] = Default::default();
-            }
-        }
+        klp_unpatch_replaced_patches(spec, st, p);
+        klp_discard_nops(spec, st, p);
     }
     if target == PatchState::Unpatched {
         klp_unpatch_objects(spec, st, p, false);
     }
+    false
+}
+
+/// `klp_unpatch_replaced_patches()` after `klp_discard_nops()` (`discard_nops =
+/// "before_unpatch_replaced"`; a patching transition, so no `klp_unpatch_objects()` follows).
+fn complete_unpatch_replaced(spec: &Spec, st: &mut State) {
+    klp_unpatch_replaced_patches(spec, st, transition_patch(st));
 }
 
 /// `klp_complete_transition()` between its synchronize calls: every `func->transition = false`
@@ -142,6 +150,9 @@ pub fn complete_waits_for_handlers(spec: &Spec, st: &State, part: Completing) ->
     let drop = spec.variant.synchronize_transition;
     match part {
         Completing::Begin => !(drop == SynchronizeTransition::DropInCompleteUnpatching && unpatching),
+        // Follows klp_discard_nops() with no synchronize in between (the nops it took off were
+        // not the last func on their func_stacks, so no unregister_ftrace_function() either).
+        Completing::UnpatchReplaced => false,
         Completing::ClearTransition => unpatching && drop != SynchronizeTransition::DropInCompleteUnpatching,
         Completing::Finish => !unpatching && drop != SynchronizeTransition::DropInCompletePatching,
     }
@@ -150,11 +161,19 @@ pub fn complete_waits_for_handlers(spec: &Spec, st: &State, part: Completing) ->
 /// One part of a split `klp_complete_transition()` (the transition work holds `klp_mutex`
 /// throughout); the last part also frees what `klp_try_complete_transition()` frees.
 /// Atomic because: `klp_mutex`; each part ends where the kernel calls
-/// `klp_synchronize_transition()` (or would have, for the dropped call).
+/// `klp_synchronize_transition()` (or would have, for the dropped call), or, under
+/// `discard_nops = "before_unpatch_replaced"`, between `klp_discard_nops()` and
+/// `klp_unpatch_replaced_patches()`, where no lock keeps the lock-free handlers out; within a
+/// part, each func leaves its func_stack with one `list_del_rcu()` and the handlers of other
+/// functions cannot tell the order.
 pub fn klp_complete_transition_part(spec: &Spec, st: &mut State, log: &mut impl Log) {
     match st.completing {
         Some(Completing::Begin) => {
-            complete_begin(spec, st, log);
+            let replaced_left = complete_begin(spec, st, log);
+            st.completing = Some(if replaced_left { Completing::UnpatchReplaced } else { Completing::ClearTransition });
+        }
+        Some(Completing::UnpatchReplaced) => {
+            complete_unpatch_replaced(spec, st);
             st.completing = Some(Completing::ClearTransition);
         }
         Some(Completing::ClearTransition) => {
