@@ -15,7 +15,7 @@ use klp_model::{Action, KlpSystem, Spec, State};
 use serde_json::{json, Value};
 
 /// Every action kind, by its name in traces (`Action`'s serde names), in [`kind_index`] order.
-pub const KINDS: [&str; 32] = [
+pub const KINDS: [&str; 33] = [
     "admin",
     "klp_module_coming",
     "module_init",
@@ -48,6 +48,7 @@ pub const KINDS: [&str; 32] = [
     "resume",
     "cond_resched",
     "klp_switch_task_store",
+    "klp_nop_loop",
 ];
 
 /// The counter of an action's kind (an exhaustive match: a new action kind does not compile
@@ -86,6 +87,7 @@ pub fn kind_index(a: &Action) -> usize {
         Action::Resume(_) => 29,
         Action::CondResched(_) => 30,
         Action::KlpSwitchTaskStore(_) => 31,
+        Action::KlpNopLoop(_) => 32,
     }
 }
 

@@ -218,6 +218,7 @@ pub fn scenarios() -> Vec<(&'static str, Vec<u8>)> {
             "exit_shadow_free_all not a list",
             with("states = [{ id = 1, version = 1 }]", "states = [{ id = 1, version = 1 }]\nexit_shadow_free_all = 1"),
         ),
+        (
             "klp_state: unknown callback behaviour",
             with("callbacks = { pre_patch = 0 }", "callbacks = { pre_patch = 0, klp_state = \"loglevel\" }"),
         ),
