@@ -231,7 +231,8 @@ pub enum Format {
 
 #[derive(Args, Debug)]
 pub struct CiArgs {
-    /// The expectations file (default: expectations/klpcheck.toml of the source tree).
+    /// The expectations file (default: expectations/klpcheck.toml as compiled into the binary;
+    /// `--update` without FILE rewrites the one of the source tree the binary was built from).
     pub file: Option<PathBuf>,
     /// Which entries to run: "all", or comma-separated tags, scenario or variant names (an
     /// entry runs if it carries any of them; "fast" is every entry under 20,000 states).

@@ -10,6 +10,7 @@ mod engines;
 mod explorer;
 mod history_admin;
 mod history_task;
+mod installed;
 mod liveness;
 mod reliability;
 mod seed;

@@ -383,6 +383,7 @@ pub fn command_lines() -> Vec<(&'static str, Vec<&'static str>)> {
         ("--set: no `=`", vec!["check", "stack-check", "--set", "stack_check"]),
         ("--variant: unknown preset (did you mean)", vec!["check", "stack-check", "--variant", "no-stack-chek"]),
         ("unknown scenario name", vec!["check", "no-such-scenario"]),
+        ("unknown scenario name (did you mean)", vec!["check", "no-stack-chek"]),
         ("--threads 0", vec!["check", "stack-check", "--threads", "0"]),
         ("ci --filter: unknown tag or name", vec!["ci", "--filter", "fsat"]),
     ]
