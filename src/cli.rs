@@ -68,12 +68,26 @@ pub struct CheckArgs {
     /// Also write the witness trace of these `sometimes` properties.
     #[arg(long, value_name = "PROPERTY", value_parser = sometimes_property)]
     pub witness: Vec<String>,
+    #[command(flatten)]
+    pub properties: PropertyArgs,
     /// Print statistics as JSON instead of the table.
     #[arg(long)]
     pub json: bool,
     /// Draw a progress line on stderr while exploring.
     #[arg(long)]
     pub progress: bool,
+}
+
+/// Which properties `check` and `compare` check (src/select.rs).
+#[derive(Args, Debug)]
+pub struct PropertyArgs {
+    /// Check and report only this property (repeatable; `klpcheck list properties`).
+    #[arg(long = "property", value_name = "NAME", value_parser = crate::select::property_name)]
+    pub property: Vec<String>,
+    /// Do not check the liveness (`eventually`) properties: the engine keeps no state graph
+    /// (about half the memory).
+    #[arg(long)]
+    pub no_liveness: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -213,6 +227,8 @@ pub struct CompareArgs {
     /// Where counterexample traces are written (`<scenario>@<variant>--<property>.json`).
     #[arg(long, default_value = "traces/out")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub properties: PropertyArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
 }

@@ -18,6 +18,7 @@ mod replay;
 mod report;
 mod run;
 mod scenarios;
+mod select;
 mod shipped;
 mod target;
 mod variants;

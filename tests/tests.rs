@@ -14,6 +14,7 @@ mod installed;
 mod liveness;
 mod reliability;
 mod seed;
+mod select;
 mod selftests;
 mod traces;
 mod versions;
