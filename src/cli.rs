@@ -68,14 +68,14 @@ pub struct CheckArgs {
     /// Also write the witness trace of these `sometimes` properties.
     #[arg(long, value_name = "PROPERTY", value_parser = sometimes_property)]
     pub witness: Vec<String>,
-    #[command(flatten)]
-    pub properties: PropertyArgs,
     /// Print statistics as JSON instead of the table.
     #[arg(long)]
     pub json: bool,
     /// Draw a progress line on stderr while exploring.
     #[arg(long)]
     pub progress: bool,
+    #[command(flatten)]
+    pub properties: PropertyArgs,
 }
 
 /// Which properties `check` and `compare` check (src/select.rs).
