@@ -8,6 +8,11 @@ use anyhow::Result;
 
 pub fn run(a: &CheckArgs) -> Result<u8> {
     // `--witness` names were checked when the arguments were parsed (cli.rs `sometimes_property`).
+    crate::select::set(&a.properties)?;
+    if let Some(w) = a.witness.iter().find(|w| !a.properties.property.is_empty() && !a.properties.property.contains(w))
+    {
+        anyhow::bail!("--witness {w}: not checked in this run\n  hint: add `--property {w}`");
+    }
     let t = Target::of_args(&a.target)?;
     let mut limits = crate::report::engine_limits(a.threads, &a.limits);
     if limits.threads == 0 {
@@ -61,6 +66,9 @@ fn print_table(r: &Report, path: &std::path::Path) {
     if let Some(c) = &o.coverage {
         let what = format!("{COUNTED}{}", if o.incomplete.is_some() { "; the search was INCOMPLETE" } else { "" });
         crate::coverage::print(&model.spec, &what, &["generated", "distinct"], &[&c.generated, &c.distinct]);
+    }
+    if let Some(s) = crate::select::summary(o.properties.len()) {
+        println!("{s}");
     }
 }
 

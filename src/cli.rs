@@ -81,6 +81,20 @@ pub struct CheckArgs {
     /// fired, and warn about scenario parts that never did (as TLC's -coverage; also in --json).
     #[arg(long)]
     pub coverage: bool,
+    #[command(flatten)]
+    pub properties: PropertyArgs,
+}
+
+/// Which properties `check` and `compare` check (src/select.rs).
+#[derive(Args, Debug)]
+pub struct PropertyArgs {
+    /// Check and report only this property (repeatable; `klpcheck list properties`).
+    #[arg(long = "property", value_name = "NAME", value_parser = crate::select::property_name)]
+    pub property: Vec<String>,
+    /// Do not check the liveness (`eventually`) properties: the engine keeps no state graph
+    /// (about half the memory).
+    #[arg(long)]
+    pub no_liveness: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -221,6 +235,8 @@ pub struct CompareArgs {
     #[arg(long, default_value = "traces/out")]
     pub out: PathBuf,
     #[command(flatten)]
+    pub properties: PropertyArgs,
+    #[command(flatten)]
     pub limits: LimitArgs,
 }
 
@@ -238,7 +254,8 @@ pub enum Format {
 
 #[derive(Args, Debug)]
 pub struct CiArgs {
-    /// The expectations file (default: expectations/klpcheck.toml of the source tree).
+    /// The expectations file (default: expectations/klpcheck.toml as compiled into the binary;
+    /// `--update` without FILE rewrites the one of the source tree the binary was built from).
     pub file: Option<PathBuf>,
     /// Which entries to run: "all", or comma-separated tags, scenario or variant names (an
     /// entry runs if it carries any of them; "fast" is every entry under 20,000 states).

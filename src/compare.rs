@@ -14,6 +14,7 @@ use anyhow::Result;
 use klp_checker::Verdict;
 
 pub fn run(a: &CompareArgs) -> Result<u8> {
+    crate::select::set(&a.properties)?;
     let limits = crate::report::limits(&a.limits)?;
     let variants = variant_list(&a.variants)?;
     let mut scenarios: Vec<&String> = Vec::new();
@@ -46,7 +47,7 @@ pub fn variant_list(args: &[String]) -> Result<Vec<String>> {
     for v in args.iter().map(|v| v.trim()).filter(|v| !v.is_empty()) {
         let names = if v == "all" {
             std::iter::once("upstream".to_string())
-                .chain(crate::variants::shipped().into_iter().map(|(n, _)| n))
+                .chain(crate::variants::shipped().iter().map(|(n, _)| n.to_string()))
                 .collect()
         } else {
             vec![v.to_string()]

@@ -132,8 +132,14 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: bool) -> Explo
         .max_depth(limits.max_depth)
         .timeout(limits.timeout)
         .max_memory(limits.max_memory)
-        .stop_flag(crate::interrupted())
-        .liveness(klp_properties::liveness::catalogue(), klp_properties::liveness::fairness);
+        .stop_flag(crate::interrupted());
+    // Without liveness properties (`--no-liveness`, or `--property` naming none) the engine
+    // keeps no state graph.
+    let live = crate::select::liveness();
+    let with_liveness = !live.is_empty();
+    if with_liveness {
+        b = b.liveness(live, klp_properties::liveness::fairness);
+    }
     if limits.coverage {
         b = b.coverage(crate::coverage::counters(&model.spec), crate::coverage::count);
     }
@@ -186,8 +192,8 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: bool) -> Explo
         properties,
         bytes_per_state: Some(out.stats.bytes_per_state()),
         collision_probability: Some(out.stats.collision_probability()),
-        graph_bytes_per_state: Some(out.stats.graph_bytes_per_state()),
-        liveness_elapsed: Some(out.stats.liveness_elapsed),
+        graph_bytes_per_state: with_liveness.then(|| out.stats.graph_bytes_per_state()),
+        liveness_elapsed: with_liveness.then_some(out.stats.liveness_elapsed),
         coverage: out.coverage,
     }
 }
@@ -241,7 +247,8 @@ pub fn run_stateright(model: KlpSystem, limits: &Limits) -> Exploration {
         .collect();
     // stateright's `eventually` looks at terminal states only (no cycles, no fairness): the
     // liveness properties are listed, never checked.
-    properties.extend(klp_properties::liveness::docs().into_iter().map(|d| PropertyResult {
+    let live = klp_properties::liveness::docs().into_iter().filter(|d| crate::select::selected(d.name, &d.expectation));
+    properties.extend(live.map(|d| PropertyResult {
         name: d.name,
         expectation: Expectation::Eventually,
         verdict: Verdict::Unchecked,

@@ -116,18 +116,32 @@ pub struct Known {
 impl Known {
     pub fn shipped() -> Known {
         Known {
-            scenarios: crate::scenarios::shipped().into_iter().map(|(n, _)| n).collect(),
+            scenarios: crate::scenarios::shipped().iter().map(|(n, _)| n.to_string()).collect(),
             variants: std::iter::once("upstream".to_string())
-                .chain(crate::variants::shipped().into_iter().map(|(n, _)| n))
+                .chain(crate::variants::shipped().iter().map(|(n, _)| n.to_string()))
                 .collect(),
             properties: klp_properties::docs().iter().map(|d| (d.name, d.expectation.clone())).collect(),
         }
     }
 }
 
-/// Where the committed file lives (the source tree this binary was built from).
-pub fn default_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("expectations/klpcheck.toml")
+/// The committed file, as messages name the copy compiled into the binary (src/shipped.rs).
+pub const SHIPPED: &str = "expectations/klpcheck.toml";
+
+/// The committed file in the source tree this binary was built from: what `ci --update`
+/// without FILE rewrites. An error when that tree is gone (an installed or moved binary).
+pub fn source_tree_path() -> anyhow::Result<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let path = root.join(SHIPPED);
+    if !path.parent().is_some_and(Path::exists) {
+        anyhow::bail!(
+            "ci --update: {} is gone (this binary was built in {}); name the file to write: \
+             `klpcheck ci FILE --update`",
+            path.display(),
+            root.display()
+        );
+    }
+    Ok(path)
 }
 
 type RawFile = BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<toml::Value>>>>;

@@ -11,8 +11,8 @@ pub fn run(a: &ListArgs) -> Result<u8> {
     }
     match a.what {
         ListWhat::Scenarios => {
-            for (name, path) in crate::scenarios::shipped() {
-                let first = klp_model::scenario::load(&path)
+            for (name, text) in crate::scenarios::shipped() {
+                let first = crate::scenarios::load_shipped(name, text)
                     .map(|s| s.description.trim().lines().next().unwrap_or("").to_string())
                     .unwrap_or_else(|e| format!("(invalid: {e})"));
                 println!("{name:<32} {first}");
@@ -20,8 +20,8 @@ pub fn run(a: &ListArgs) -> Result<u8> {
         }
         ListWhat::Variants => {
             println!("{:<32} upstream Linux (every knob at its default)", "upstream");
-            for (name, path) in crate::variants::shipped() {
-                let line = match klp_model::preset::load(&path) {
+            for (name, text) in crate::variants::shipped() {
+                let line = match crate::variants::parse_shipped(name, text) {
                     Ok(p) => {
                         let knobs: Vec<String> = p.sets.iter().map(|(k, v)| format!("{k}={v}")).collect();
                         format!("{}\n{:<32} {}", knobs.join(", "), "", p.description)
@@ -61,15 +61,15 @@ fn json(what: ListWhat) -> serde_json::Value {
     use serde_json::json;
     match what {
         ListWhat::Scenarios => crate::scenarios::shipped()
-            .into_iter()
-            .map(|(name, path)| match klp_model::scenario::load(&path) {
+            .iter()
+            .map(|(name, text)| match crate::scenarios::load_shipped(name, text) {
                 Ok(s) => json!({"name": name, "description": s.description.trim()}),
                 Err(e) => json!({"name": name, "error": e.to_string()}),
             })
             .collect(),
         ListWhat::Variants => crate::variants::shipped()
-            .into_iter()
-            .map(|(name, path)| match klp_model::preset::load(&path) {
+            .iter()
+            .map(|(name, text)| match crate::variants::parse_shipped(name, text) {
                 Ok(p) => json!({"name": name, "description": p.description, "sets": p.sets}),
                 Err(e) => json!({"name": name, "error": e.to_string()}),
             })

@@ -20,6 +20,8 @@ mod report;
 mod run;
 mod scenarios;
 mod simulate;
+mod select;
+mod shipped;
 mod target;
 mod variants;
 

@@ -38,7 +38,8 @@ pub fn check_one(
     progress: bool,
     to: &TraceOut,
 ) -> Result<Report> {
-    let model = KlpSystem::new(spec, klp_properties::catalogue);
+    // The properties `--property` / `--no-liveness` select (all of them by default).
+    let model = KlpSystem::new(spec, crate::select::catalogue);
     let mut explored = match engine {
         Engine::Klpcheck => engine::run_klpcheck(&model, limits, progress),
         Engine::Stateright => engine::run_stateright(model.clone(), limits),

@@ -1,41 +1,70 @@
-//! Finding scenario files: a path, or the name of a shipped scenario (loaded by `target.rs`).
+//! Finding scenarios: a file the user names, or the name of a shipped scenario, compiled into
+//! the binary (src/shipped.rs). The file wins: `klpcheck check fork` reads ./fork if there is
+//! one, else the shipped `fork`.
 
-use anyhow::{bail, Result};
+use crate::shipped::{self, SCENARIOS};
+use anyhow::{anyhow, bail, Result};
+use klp_model::scenario::Scenario;
 use std::path::{Path, PathBuf};
 
-/// Where shipped scenarios live (the source tree this binary was built from).
-pub fn shipped_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("model/scenarios")
+/// Where the shipped scenarios come from in the source tree: the path a shipped scenario's
+/// errors and traces name (`scenario_path`), the same on every machine.
+pub const SHIPPED_DIR: &str = "model/scenarios";
+
+/// A scenario found by [`resolve`].
+pub struct Found {
+    /// The file, or for a shipped scenario `model/scenarios/NAME.toml`.
+    pub path: PathBuf,
+    /// A shipped scenario's text; None for a file on disk.
+    text: Option<&'static str>,
 }
 
-/// Resolves a scenario argument to a file.
-pub fn resolve(arg: &str) -> Result<PathBuf> {
+impl Found {
+    /// Whether this is a shipped scenario (named, not a file).
+    pub fn is_shipped(&self) -> bool {
+        self.text.is_some()
+    }
+
+    /// Reads and checks the scenario, its variant still to be chosen.
+    pub fn read(&self) -> Result<Scenario> {
+        let r = match self.text {
+            Some(src) => {
+                let name = self.path.file_stem().unwrap_or_default().to_string_lossy();
+                klp_model::scenario::read_str(&name, &self.path.display().to_string(), src)
+            }
+            None => klp_model::scenario::read(&self.path),
+        };
+        r.map_err(|e| anyhow!("{e}"))
+    }
+}
+
+/// Resolves a scenario argument: an existing file, else a shipped scenario's name.
+pub fn resolve(arg: &str) -> Result<Found> {
     let p = PathBuf::from(arg);
     if p.exists() {
-        return Ok(p);
+        return Ok(Found { path: p, text: None });
     }
-    let shipped = shipped_dir().join(format!("{arg}.toml"));
-    if !arg.contains('/') && !arg.ends_with(".toml") && shipped.exists() {
-        return Ok(shipped);
+    if !arg.contains('/') && !arg.ends_with(".toml") {
+        if let Some(text) = shipped::find(SCENARIOS, arg) {
+            return Ok(Found { path: shipped_path(arg), text: Some(text) });
+        }
     }
-    bail!("{arg}: no such scenario file, and no shipped scenario of that name (try `klpcheck list scenarios`)")
+    let names = shipped::names(SCENARIOS);
+    let guess = klp_model::hint::did_you_mean(arg, names.iter()).map(|g| format!("\n  hint: {g}")).unwrap_or_default();
+    bail!("{arg}: no such scenario file, and no shipped scenario of that name (try `klpcheck list scenarios`){guess}")
 }
 
-/// Shipped scenarios, sorted by name.
-pub fn shipped() -> Vec<(String, PathBuf)> {
-    toml_files(&shipped_dir())
+/// The path a shipped scenario is known by.
+pub fn shipped_path(name: &str) -> PathBuf {
+    Path::new(SHIPPED_DIR).join(format!("{name}.toml"))
 }
 
-/// The `*.toml` files of a directory as (stem, path), sorted by name.
-pub fn toml_files(dir: &Path) -> Vec<(String, PathBuf)> {
-    let mut v: Vec<_> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .map(|p| (p.file_stem().unwrap_or_default().to_string_lossy().into_owned(), p))
-        .collect();
-    v.sort();
-    v
+/// The shipped scenarios as (name, text), sorted by name.
+pub fn shipped() -> &'static [(&'static str, &'static str)] {
+    SCENARIOS
+}
+
+/// A shipped scenario under its own `[variant]` (for `klpcheck list`).
+pub fn load_shipped(name: &str, text: &str) -> Result<klp_model::Spec> {
+    klp_model::scenario::parse(name, &shipped_path(name).display().to_string(), text).map_err(|e| anyhow!("{e}"))
 }

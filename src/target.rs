@@ -11,8 +11,11 @@ use std::path::{Path, PathBuf};
 
 /// A resolved target.
 pub struct Target {
-    /// The scenario file.
+    /// The scenario file; for a shipped scenario `model/scenarios/NAME.toml` (its text is
+    /// compiled into the binary, src/shipped.rs).
     pub path: PathBuf,
+    /// Whether the scenario was given by a shipped name rather than a file.
+    shipped: bool,
     /// The variant's label: "upstream", "scenario", a preset's name or "custom" ([`label`]).
     pub label: String,
     /// The `--variant` argument and the `--set` assignments as given (for [`Target::found_by`]).
@@ -32,8 +35,8 @@ impl Target {
     /// `[variant]`, then the preset `variant` names (a shipped name, a file, or "upstream"),
     /// then `sets`, each overriding the knobs it names.
     pub fn resolve(scenario: &str, variant: Option<&str>, sets: &[String]) -> Result<Target> {
-        let path = crate::scenarios::resolve(scenario)?;
-        let scenario = klp_model::scenario::read(&path).map_err(|e| anyhow!("{e}"))?;
+        let found = crate::scenarios::resolve(scenario)?;
+        let scenario = found.read()?;
         let mut v = scenario.variant.clone();
         if let Some(name) = variant {
             crate::variants::load(name)?.apply(&mut v);
@@ -41,7 +44,8 @@ impl Target {
         crate::variants::apply_sets(&mut v, sets)?;
         let spec = scenario.build(v).map_err(|e| anyhow!("{e}"))?;
         let label = label(variant, sets, spec.variant == Variant::upstream());
-        Ok(Target { path, label, variant_arg: variant.map(str::to_string), sets: sets.to_vec(), spec })
+        let (path, shipped) = (found.path.clone(), found.is_shipped());
+        Ok(Target { path, shipped, label, variant_arg: variant.map(str::to_string), sets: sets.to_vec(), spec })
     }
 
     /// The target a trace was found in: its scenario (`scenario` if given, else the recorded
@@ -53,13 +57,14 @@ impl Target {
             None if Path::new(&trace.scenario_path).exists() => trace.scenario_path.clone(),
             None => trace.scenario.clone(),
         };
-        let path = crate::scenarios::resolve(&arg)?;
-        let scenario = klp_model::scenario::read(&path).map_err(|e| anyhow!("{e}"))?;
+        let found = crate::scenarios::resolve(&arg)?;
+        let scenario = found.read()?;
         if scenario.name() != trace.scenario {
             anyhow::bail!("{}: trace is for scenario '{}', not '{}'", file.display(), trace.scenario, scenario.name());
         }
         let spec = scenario.build(trace.variant.clone()).map_err(|e| anyhow!("{}: {e}", file.display()))?;
-        Ok(Target { path, label: trace.variant_name.clone(), variant_arg: None, sets: Vec::new(), spec })
+        let (path, shipped) = (found.path.clone(), found.is_shipped());
+        Ok(Target { path, shipped, label: trace.variant_name.clone(), variant_arg: None, sets: Vec::new(), spec })
     }
 
     /// The common stem of the files of a trace of `property` found in this target.
@@ -79,8 +84,7 @@ impl Target {
     /// `klpcheck SUBCOMMAND SCENARIO [--variant V] [--set K=V]...` for this target.
     pub fn command(&self, subcommand: &str) -> String {
         let name = &self.spec.name;
-        let shipped = crate::scenarios::shipped_dir().join(format!("{name}.toml"));
-        let scenario = if self.path == shipped { name.to_string() } else { portable_path(&self.path) };
+        let scenario = if self.shipped { name.to_string() } else { portable_path(&self.path) };
         let mut cmd = format!("klpcheck {subcommand} {scenario}");
         if let Some(v) = self.variant_arg.as_deref().filter(|v| *v != "upstream") {
             cmd.push_str(&format!(" --variant {v}"));
@@ -112,8 +116,9 @@ pub fn label(variant_arg: Option<&str>, sets: &[String], variant_is_upstream: bo
     }
 }
 
-/// A scenario path as traces record it: relative to the source tree for shipped scenarios, so
-/// that traces (and the golden files) do not depend on the machine.
+/// A scenario path as traces record it: relative to the source tree for files in it (a shipped
+/// scenario's path already is), so that traces (and the golden files) do not depend on the
+/// machine.
 pub fn portable_path(path: &Path) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     path.strip_prefix(root).unwrap_or(path).display().to_string()

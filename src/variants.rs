@@ -1,34 +1,35 @@
 //! Finding variant presets (`--variant NAME|FILE`) and applying `--set knob=value`.
 
+use crate::shipped::{self, VARIANTS};
 use anyhow::{bail, Result};
 use klp_model::preset::{self, Preset};
 use klp_model::Variant;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-/// Where shipped presets live (the source tree this binary was built from).
-pub fn shipped_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("model/variants")
-}
-
-/// Loads a preset given as a file or the name of a shipped preset; "upstream" is the empty one.
+/// Loads a preset given as a file or the name of a shipped preset (compiled into the binary,
+/// src/shipped.rs; a file of that name wins); "upstream" is the empty one.
 pub fn load(arg: &str) -> Result<Preset> {
     if arg == "upstream" {
         return Ok(Preset { name: "upstream".into(), description: "upstream Linux".into(), sets: Vec::new() });
     }
     let p = PathBuf::from(arg);
-    let path = if p.exists() {
-        p
-    } else {
-        let file = shipped_dir().join(format!("{arg}.toml"));
-        if arg.contains('/') || arg.ends_with(".toml") || !file.exists() {
-            let names: Vec<String> = shipped().into_iter().map(|(n, _)| n).collect();
+    if p.exists() {
+        return preset::load(&p).map_err(|e| anyhow::anyhow!("{e}"));
+    }
+    match shipped::find(VARIANTS, arg).filter(|_| !arg.contains('/') && !arg.ends_with(".toml")) {
+        Some(text) => parse_shipped(arg, text),
+        None => {
+            let names = shipped::names(VARIANTS);
             let hint = klp_model::hint::did_you_mean(arg, names.iter())
                 .unwrap_or_else(|| "`klpcheck list variants` lists them".into());
             bail!("--variant {arg}: no such file, and no shipped variant of that name\n  hint: {hint}");
         }
-        file
-    };
-    preset::load(&path).map_err(|e| anyhow::anyhow!("{e}"))
+    }
+}
+
+/// A shipped preset, parsed; its errors name `model/variants/NAME.toml`.
+pub fn parse_shipped(name: &str, text: &str) -> Result<Preset> {
+    preset::parse(name, &format!("model/variants/{name}.toml"), text).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Applies `--set knob=value` arguments in order.
@@ -44,7 +45,7 @@ pub fn apply_sets(v: &mut Variant, sets: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Shipped presets, sorted by name.
-pub fn shipped() -> Vec<(String, PathBuf)> {
-    crate::scenarios::toml_files(&shipped_dir())
+/// Shipped presets as (name, text), sorted by name.
+pub fn shipped() -> &'static [(&'static str, &'static str)] {
+    VARIANTS
 }

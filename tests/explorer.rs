@@ -1,7 +1,10 @@
 //! Browser test of `klpcheck explore`: headless Chromium, driven over WebDriver (chromedriver),
 //! loads the Explorer page, follows the `insmod` action, and checks that the page then shows the
 //! state picture of a patching transition in progress. Needs `chromium` and `chromium-driver`
-//! (Debian packages; .ci/run installs them). Without them the test fails: it never skips.
+//! (Debian packages; .ci/run installs them). Without them it is skipped with a printed reason
+//! (.config/nextest.toml shows this test's output even when it passes), so that the README's
+//! test command works on a machine with only Rust, except under CI (the variable CI set, as
+//! .ci/run runs), where a missing browser fails the test: CI always runs it.
 
 use serde_json::{json, Value};
 use std::net::TcpListener;
@@ -56,9 +59,17 @@ impl WebDriver {
 
 #[test]
 fn explorer_page_follows_an_action_and_shows_the_state_picture() {
-    for tool in ["chromium", "chromedriver"] {
-        let found = Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().unwrap();
-        assert!(found.status.success(), "{tool} is not installed (apt-get install chromium chromium-driver)");
+    let missing: Vec<&str> = ["chromium", "chromedriver"]
+        .into_iter()
+        .filter(|tool| {
+            !Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().unwrap().status.success()
+        })
+        .collect();
+    if !missing.is_empty() {
+        let why = format!("{} not installed (apt-get install chromium chromium-driver)", missing.join(" and "));
+        assert!(std::env::var_os("CI").is_none(), "CI: {why}; .ci/run installs them");
+        println!("SKIPPED: the Explorer's browser test did not run: {why}");
+        return;
     }
     let ui = free_port();
     let _explorer = Reaper(
@@ -104,4 +115,5 @@ fn explorer_page_follows_an_action_and_shows_the_state_picture() {
     wd.find(&sid, "//*[contains(., \"livepatch: 'lp1': starting patching transition\")]")
         .expect("the step's dmesg lines on the page");
     let _ = ureq::delete(&format!("{}/session/{sid}", wd.base)).call();
+    println!("ran in headless chromium: the Explorer followed the insmod action and drew its state");
 }

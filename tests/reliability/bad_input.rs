@@ -517,6 +517,16 @@ pub fn command_lines() -> Vec<(&'static str, Vec<&'static str>)> {
         ("--set: no `=`", vec!["check", "stack-check", "--set", "stack_check"]),
         ("--variant: unknown preset (did you mean)", vec!["check", "stack-check", "--variant", "no-stack-chek"]),
         ("unknown scenario name", vec!["check", "no-such-scenario"]),
+        ("unknown scenario name (did you mean)", vec!["check", "no-stack-chek"]),
+        ("--property: unknown property (did you mean)", vec!["check", "stack-check", "--property", "no_mixed_univers"]),
+        (
+            "--property: a liveness property under --no-liveness",
+            vec!["check", "stack-check", "--no-liveness", "--property", "transition_completes"],
+        ),
+        (
+            "--witness: a property --property leaves out",
+            vec!["check", "stack-check", "--property", "no_mixed_universe", "--witness", "patch_applied"],
+        ),
         ("--threads 0", vec!["check", "stack-check", "--threads", "0"]),
         ("ci --filter: unknown tag or name", vec!["ci", "--filter", "fsat"]),
         (
