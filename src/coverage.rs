@@ -308,6 +308,7 @@ mod tests {
             Resume(0),
             CondResched(0),
             KlpSwitchTaskStore(0),
+            KlpNopLoop(0),
         ];
         assert_eq!(one_of_each.len(), NKINDS);
         for (k, a) in one_of_each.iter().enumerate() {

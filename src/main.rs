@@ -19,9 +19,9 @@ mod replay;
 mod report;
 mod run;
 mod scenarios;
-mod simulate;
 mod select;
 mod shipped;
+mod simulate;
 mod target;
 mod variants;
 

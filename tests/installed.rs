@@ -96,7 +96,7 @@ fn installed_binary_works_from_elsewhere_without_its_source_tree() {
     let o = k.run(&["ci", "--filter", "stack-check", "--out", "out"]);
     let t = text(&o);
     assert_eq!(o.status.code(), Some(0), "{t}");
-    assert!(t.starts_with("ci: expectations/klpcheck.toml: 35 entries ("), "{t}");
+    assert!(t.starts_with("ci: expectations/klpcheck.toml: 38 entries ("), "{t}");
 
     // A file the user names wins over the shipped name: here `no-stack-check` is a copy of the
     // stack-check scenario (stack checking on), in which every property holds.

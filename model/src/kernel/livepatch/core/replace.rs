@@ -22,16 +22,16 @@
 //! (`post_unpatch_enabled`), as `klp_complete_transition()` does for a disabled patch.
 
 use crate::ids::*;
+use crate::kernel::livepatch::core::klp_free_patch_start;
 use crate::kernel::livepatch::core_h::{klp_is_object_loaded, klp_post_unpatch_callback, klp_pre_unpatch_callback};
 use crate::kernel::livepatch::patch::klp_unpatch_objects;
-use crate::kernel::livepatch::core::klp_free_patch_start;
-use crate::variant::{FreeReplaced, ReenableDisabled};
 use crate::log::Log;
 use crate::mutation::Mutation;
 use crate::spec::Spec;
 use crate::state::State;
 use crate::task::PatchState;
 use crate::variant::CallbacksOnReplace;
+use crate::variant::{FreeReplaced, ReenableDisabled};
 
 /// Does patch `q` have a func (static, or an existing nop) for `f`? (`klp_add_nops()` walks
 /// every func of every object of every patch on `klp_patches`.)
