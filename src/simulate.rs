@@ -76,6 +76,22 @@ struct Walks {
     stopped: Option<&'static str>,
 }
 
+impl Walks {
+    /// Nothing walked yet: `properties` `always` properties, `counters` coverage counters.
+    fn new(properties: usize, counters: Option<usize>) -> Self {
+        Walks {
+            done: 0,
+            steps: 0,
+            longest: 0,
+            stuck: 0,
+            distinct: 0,
+            found: vec![None; properties],
+            coverage: counters.map(|n| vec![0; n]),
+            stopped: None,
+        }
+    }
+}
+
 pub fn run(a: &SimulateArgs) -> Result<u8> {
     let t = Target::of_args(&a.target)?;
     let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
@@ -118,29 +134,11 @@ fn walk_all(model: &KlpSystem, always: &[Property<KlpSystem>], seed: u64, a: &Si
     let ncov = a.coverage.then(|| crate::coverage::counters(&model.spec));
     let next = AtomicU64::new(0);
     let seen: Mutex<HashSet<u64>> = Mutex::new(HashSet::new());
-    let total = Mutex::new(Walks {
-        done: 0,
-        steps: 0,
-        longest: 0,
-        stuck: 0,
-        distinct: 0,
-        found: vec![None; always.len()],
-        coverage: ncov.map(|n| vec![0; n]),
-        stopped: None,
-    });
+    let total = Mutex::new(Walks::new(always.len(), ncov));
     std::thread::scope(|sc| {
         for _ in 0..threads {
             sc.spawn(|| {
-                let mut mine = Walks {
-                    done: 0,
-                    steps: 0,
-                    longest: 0,
-                    stuck: 0,
-                    distinct: 0,
-                    found: vec![None; always.len()],
-                    coverage: ncov.map(|n| vec![0; n]),
-                    stopped: None,
-                };
+                let mut mine = Walks::new(always.len(), ncov);
                 let mut fps = Vec::new();
                 loop {
                     if timeout.is_some_and(|t| start.elapsed() >= t) {

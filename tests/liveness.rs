@@ -15,9 +15,13 @@ const P: [&str; 6] = [
     "no_deadlock",
 ];
 
-/// `cat` enters `f`, which lp1 patches; `f` sleeps as `$sleeps` says. An idle task.
+/// `cat` enters `f`, which lp1 patches; `f` sleeps as `$sleeps` says. An idle task. The script
+/// is `$ops` (default: insmod lp1).
 macro_rules! sleeper {
     ($sleeps:literal) => {
+        sleeper!($sleeps, r#"[{ op = "insmod", patch = "lp1" }]"#)
+    };
+    ($sleeps:literal, $ops:literal) => {
         concat!(
             r#"
 [[functions]]
@@ -37,8 +41,9 @@ name = "lp1"
   funcs = ["f"]
 [admin]
 order = "script"
-ops = [{ op = "insmod", patch = "lp1" }]
-"#
+ops = "#,
+            $ops,
+            "\n"
         )
     };
 }
@@ -63,24 +68,8 @@ ops = [{ op = "insmod", patch = "lp1" }, { op = "disable", patch = "lp1", max = 
 
 /// A script: insmod lp1 (the helper waits for the transition), then echo 0 > enabled. `cat`
 /// may be in `f` when the transition work first tries it.
-const INSMOD_THEN_DISABLE: &str = r#"
-[[functions]]
-name = "f"
-sleeps = "interruptible"
-[[tasks]]
-comm = "cat"
-entry = ["f"]
-[[tasks]]
-comm = "swapper/0"
-kind = "idle"
-[[patches]]
-name = "lp1"
-  [[patches.objects]]
-  funcs = ["f"]
-[admin]
-order = "script"
-ops = [{ op = "insmod", patch = "lp1" }, { op = "disable", patch = "lp1" }]
-"#;
+const INSMOD_THEN_DISABLE: &str =
+    sleeper!("interruptible", r#"[{ op = "insmod", patch = "lp1" }, { op = "disable", patch = "lp1" }]"#);
 
 fn spec(src: &str, mutations: &[Mutation]) -> Spec {
     let mut s = if let Some(name) = src.strip_prefix("shipped:") {
