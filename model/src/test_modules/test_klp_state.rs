@@ -10,6 +10,13 @@
 //! (version 2, "supports migration") first asks `klp_get_prev_state()`: with a state from an
 //! installed patch, pre_patch does not allocate ("already allocated"), post_patch takes the
 //! data over, and the unpatch callbacks of a reversed transition leave it to the old patch.
+//!
+//! Atomic because: each helper runs inside a livepatch callback, and the kernel calls every
+//! callback with `klp_mutex` held (`klp_enable_patch()`, `__klp_disable_patch()`,
+//! `klp_complete_transition()` from the transition work, `klp_module_coming()` /
+//! `klp_module_going()`); the model runs each inside one such step. The data and
+//! `klp_patches`, which `klp_get_prev_state()` walks, change under that mutex alone, and no
+//! lock-free reader (ftrace handler, task) touches them.
 
 use crate::ids::*;
 use crate::kernel::livepatch::state::{klp_get_prev_state, klp_get_state};
