@@ -15,6 +15,7 @@ mod view;
 use crate::cli::ExploreArgs;
 use anyhow::{anyhow, bail, Result};
 use klp_model::KlpSystem;
+use klp_traces::Replay;
 use serde::Serialize;
 use stateright::{Checker, Model};
 use std::sync::atomic::Ordering;
@@ -55,8 +56,18 @@ fn model_and_start(a: &ExploreArgs) -> Result<(KlpSystem, Vec<usize>, Option<Str
     // A scenario named besides the trace replaces the one it records, as `replay --scenario`.
     let scenario = (a.target.scenario != "default").then_some(a.target.scenario.as_str());
     let model = crate::replay::model_of(&trace, file, scenario)?;
-    let path = view::trace_path(&model, &trace)
-        .map_err(|e| anyhow!("{}: {e} (`klpcheck replay {}` says more)", file.display(), file.display()))?;
+    // A trace the model no longer takes step by step (refused, or a step that does something
+    // else) would open some other path: refuse it, as `replay` does.
+    let f = file.display();
+    let why = match klp_traces::replay(&model, &trace) {
+        Replay::Refused { step, text } => Some(format!("step {step} ({text}) is not enabled in the model")),
+        Replay::Differs { step, text, what } => Some(format!("step {step} ({text}) does something else: {what}")),
+        Replay::Confirmed { .. } | Replay::NotReproduced { .. } => None,
+    };
+    if let Some(why) = why {
+        bail!("{f}: {why}; the trace no longer matches the model (`klpcheck replay {f}`)");
+    }
+    let path = view::trace_path(&model, &trace).map_err(|e| anyhow!("{f}: {e} (`klpcheck replay {f}`)"))?;
     Ok((model, path, Some(klp_traces::title(&trace))))
 }
 

@@ -256,3 +256,31 @@ fn explorer_page_opens_a_trace_at_its_last_step_with_the_svg_palette_and_sleep_k
     assert_ne!(svg_legend_fill(&svg, "lp1's code"), svg_legend_fill(&svg, "original code"));
     println!("ran in headless chromium: the Explorer opened the trace at its last step");
 }
+
+/// `--trace` with a trace the model no longer takes step by step: a clear error naming the file
+/// and the step (exit 2), not a page that opens some other path. Runs without a browser.
+#[test]
+fn explore_refuses_a_trace_the_model_no_longer_takes() {
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/traces/golden/counterexamples/stack-check@no-stack-check--no_mixed_universe.json"
+    );
+    let mut trace: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    assert_eq!(trace["steps"][2]["text"], "cat: schedule()");
+    // cat returns from vfs_read() instead of blocking in it: a step the model takes, differently.
+    trace["steps"][2]["action"] = json!({"return": 0});
+    let dir = tempfile::tempdir().unwrap();
+    let edited = dir.path().join("edited.json");
+    std::fs::write(&edited, serde_json::to_string_pretty(&trace).unwrap()).unwrap();
+    let out = assert_cmd::Command::cargo_bin("klpcheck")
+        .unwrap()
+        .args(["explore", "--addr", &format!("127.0.0.1:{}", free_port()), "--trace"])
+        .arg(&edited)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("edited.json: step 3 (cat: schedule()) does something else"), "{stderr}");
+    assert!(stderr.contains("the trace no longer matches the model"), "{stderr}");
+}
