@@ -86,7 +86,7 @@ async function show() {
     ? el('li', {}, el('a', { href: '#/steps/' + n.href, title: n.dmesg.join('\n') || undefined }, n.label))
     : el('li', { class: 'refused', title: 'the model refuses this step here' }, el('span', { class: 'label' }, n.label))));
   if (view.actions.length === 0) $('actions').append(el('li', {}, 'none: no step is enabled'));
-  $('dmesg').textContent = view.dmesg.join('\n');
+  $('dmesg').textContent = view.dmesg.join('\n') || '(none)';
   $('sleepers').replaceChildren(...view.sleepers.map((s) => el('li', {},
     el('span', { class: 'label' }, s.task), ' sleeps in ',
     el('span', { class: 'chip ' + (s.class || '') }, s.place), ': ',
