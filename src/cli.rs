@@ -18,7 +18,7 @@ pub enum Command {
     Replay(ReplayArgs),
     /// List shipped scenarios, variant presets, knobs or properties.
     List(ListArgs),
-    /// Browse the state space in a web browser (stateright's Explorer).
+    /// Browse the state space in a web browser, from the initial state or a trace's last step.
     Explore(ExploreArgs),
     /// Benchmark an engine on a built-in model (the toy livepatch model, crate klp-toy: toy/README.md).
     Bench(crate::bench::BenchArgs),
@@ -123,6 +123,10 @@ pub struct ExploreArgs {
     /// Threads of the background checker the Explorer's status panel reports on.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Open this trace (JSON, written by `klpcheck check`) at its last step; its scenario and
+    /// variant are the ones it records (a SCENARIO given as well replaces its scenario file).
+    #[arg(long, value_name = "T.json")]
+    pub trace: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

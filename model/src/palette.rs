@@ -1,5 +1,6 @@
 //! The one palette of every picture: a code version has the same colour in the Explorer's
-//! state picture (`picture.rs`) and in `klpcheck render --svg` (klp-traces' `svg.rs`).
+//! state picture (`picture.rs`), in the Explorer's page (its stylesheet is [`css`], served as
+//! `/palette.css`) and in `klpcheck render --svg` (klp-traces' `svg.rs`).
 //!
 //! The original code is grey; patch `p` (its index in the scenario, the order of
 //! `klp_patches`) takes `PATCHES[p]`, cycling after six. The colours are the Okabe-Ito set,
@@ -42,6 +43,26 @@ pub fn version(v: Version) -> Colour {
     }
 }
 
+/// The Explorer's CSS class of a version's colour (defined by [`css`]).
+pub fn css_class(v: Version) -> String {
+    match v.patch() {
+        None => "klp-original".to_string(),
+        Some(p) => format!("klp-patch-{}", p as usize % PATCHES.len()),
+    }
+}
+
+/// The Explorer's stylesheet of this palette: one class per colour ([`css_class`]) that sets
+/// the background to the fill and the text to its ink.
+pub fn css() -> String {
+    let mut out = String::from("/* Generated from model/src/palette.rs; do not edit. */\n");
+    let rule = |class: &str, c: Colour| format!(".{class} {{ background-color: {}; color: {}; }}\n", c.fill, c.ink);
+    out.push_str(&rule("klp-original", ORIGINAL));
+    for (p, c) in PATCHES.iter().enumerate() {
+        out.push_str(&rule(&format!("klp-patch-{p}"), *c));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,5 +77,14 @@ mod tests {
         fills.sort_unstable();
         fills.dedup();
         assert_eq!(fills.len(), PATCHES.len() + 1, "every version its own fill");
+    }
+
+    #[test]
+    fn the_stylesheet_gives_each_versions_class_its_fill() {
+        let css = css();
+        for v in [Version::ORIGINAL, Version::of_patch(0), Version::of_patch(7)] {
+            let rule = format!(".{} {{ background-color: {};", css_class(v), version(v).fill);
+            assert!(css.contains(&rule), "{rule} not in\n{css}");
+        }
     }
 }

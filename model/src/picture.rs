@@ -1,17 +1,21 @@
 //! A picture of one model state as SVG, for the state-space Explorer (`klpcheck explore`,
 //! stateright's `Model::as_svg`): the global transition state on top (`klp_transition_patch`,
 //! `klp_target_state`, `klp_patches`, modules, each patched function's `func_stack`), then one
-//! column per task: its comm, where it is, `patch_state` and TIF_PATCH_PENDING, and its kernel
-//! stack (innermost frame on top), each frame coloured by the version the ftrace handler chose.
+//! column per task: its comm, where it is (for a sleeping task: in which function version and
+//! how it sleeps), `patch_state` and TIF_PATCH_PENDING, and its kernel stack (innermost frame on
+//! top), each frame coloured by the version the ftrace handler chose.
 
-use crate::ids::{FuncId, PatchId};
+use crate::ids::{FuncId, PatchId, Pid, Version};
 use crate::palette::{self, Colour};
-use crate::spec::Spec;
+use crate::spec::{Sleeps, Spec};
 use crate::state::{ModState, PatchLife, State};
-use crate::task::{Context, PatchState};
+use crate::task::{Context, PatchState, TaskKind};
 use std::fmt::Write;
 
+/// The narrowest task column; wider when a line needs it.
 const COL_W: usize = 190;
+/// Width of one character of 12px monospace, rounded up.
+const CH: usize = 8;
 const LINE_H: usize = 16;
 const FRAME_H: usize = 22;
 
@@ -124,13 +128,79 @@ fn context(c: Context) -> &'static str {
     }
 }
 
+/// Where and how a task in [`Context::Sleeping`] sleeps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sleep {
+    /// The function version it blocked in (`vfs_read'lp1`), or, for a kthread with no frame the
+    /// scenario names, its main loop's wait for work.
+    pub place: String,
+    /// The version of that frame (`None`: the kthread's main loop).
+    pub version: Option<Version>,
+    /// How, in the kernel's terms: `TASK_INTERRUPTIBLE`, `| TASK_FREEZABLE`, ...
+    pub kind: String,
+}
+
+/// How a sleeping task sleeps: the innermost frame's `sleeps` (that version's body, as
+/// `program::sleep_kind()` reads it) and its function's `freezable`, or a kthread's main loop's.
+pub fn sleep(spec: &Spec, st: &State, pid: Pid) -> Option<Sleep> {
+    let t = &st.tasks[pid as usize];
+    if t.context != Context::Sleeping {
+        return None;
+    }
+    let (place, version, freezable) = match t.stack.last() {
+        Some(fr) => (spec.version_name(fr.func, fr.version), Some(fr.version), spec.funcs[fr.func as usize].freezable),
+        None if spec.tasks[pid as usize].kind == TaskKind::Kthread => {
+            ("its main loop, waiting for work".to_string(), None, spec.tasks[pid as usize].main_loop.freezable)
+        }
+        None => ("the kernel".to_string(), None, false),
+    };
+    let kind = match crate::program::sleep_kind(spec, st, pid) {
+        Sleeps::Interruptible => "TASK_INTERRUPTIBLE",
+        Sleeps::Uninterruptible => "TASK_UNINTERRUPTIBLE",
+        Sleeps::Forever => "never woken, not even by klp_send_signals()",
+        Sleeps::UntilModuleExit => "TASK_UNINTERRUPTIBLE, msleep() until its module's exit",
+        Sleeps::Never => "blocked",
+    };
+    let kind = if freezable { format!("{kind} | TASK_FREEZABLE") } else { kind.to_string() };
+    Some(Sleep { place, version, kind })
+}
+
+/// The lines of a task's column head.
+fn task_lines(spec: &Spec, st: &State, pid: usize) -> [String; 5] {
+    let t = &st.tasks[pid];
+    let (place, kind) = match sleep(spec, st, pid as Pid) {
+        Some(s) => (format!("sleeping in {}", s.place), s.kind),
+        None => (context(t.context).to_string(), String::new()),
+    };
+    [
+        format!("{} ({:?})", spec.task_comm_pid(pid as u8), spec.tasks[pid].kind).to_lowercase(),
+        place,
+        kind,
+        format!("patch_state {}", patch_state(t.patch_state)),
+        format!("TIF_PATCH_PENDING {}", if t.tif_patch_pending { "set" } else { "clear" }),
+    ]
+}
+
 /// The state as a standalone SVG document.
 pub fn state_svg(spec: &Spec, st: &State) -> String {
     let global = global_lines(spec, st);
     let top = 10 + LINE_H * (global.len() + 1);
     let max_stack = st.tasks.iter().map(|t| t.stack.len()).max().unwrap_or(0).max(1);
-    let head_h = 4 * LINE_H + 6;
-    let width = (COL_W + 10) * st.tasks.len().max(1) + 10;
+    let heads: Vec<[String; 5]> = (0..st.tasks.len()).map(|pid| task_lines(spec, st, pid)).collect();
+    // Each column as wide as its longest line (head or frame).
+    let col_ws: Vec<usize> = st
+        .tasks
+        .iter()
+        .zip(&heads)
+        .map(|(t, lines)| {
+            let frames = t.stack.iter().map(|fr| spec.version_name(fr.func, fr.version).len());
+            let longest = lines.iter().map(|l| l.len()).chain(frames).max().unwrap_or(0);
+            COL_W.max(longest * CH + 8)
+        })
+        .collect();
+    let head_h = 5 * LINE_H + 6;
+    let widest_global = global.iter().map(|l| l.len() * CH + 20).max().unwrap_or(0);
+    let width = (col_ws.iter().map(|w| w + 10).sum::<usize>() + 10).max(widest_global);
     let height = top + head_h + FRAME_H * max_stack + 30;
     let mut s = String::new();
     let _ = write!(
@@ -140,21 +210,14 @@ pub fn state_svg(spec: &Spec, st: &State) -> String {
     for (i, line) in global.iter().enumerate() {
         let _ = write!(s, r##"<text x="10" y="{}" class="klp-global">{}</text>"##, 20 + i * LINE_H, esc(line));
     }
-    for (pid, t) in st.tasks.iter().enumerate() {
-        let x = 10 + pid * (COL_W + 10);
-        let ts = &spec.tasks[pid];
+    let mut x = 10;
+    for (t, (lines, &col_w)) in st.tasks.iter().zip(heads.iter().zip(&col_ws)) {
         let pending = t.tif_patch_pending;
         let _ = write!(
             s,
-            r##"<rect x="{x}" y="{top}" width="{COL_W}" height="{head_h}" fill="{}" stroke="#333"/>"##,
+            r##"<rect x="{x}" y="{top}" width="{col_w}" height="{head_h}" fill="{}" stroke="#333"/>"##,
             if pending { "#fff3b0" } else { "#ffffff" }
         );
-        let lines = [
-            format!("{} ({:?})", spec.task_comm_pid(pid as u8), ts.kind).to_lowercase(),
-            context(t.context).to_string(),
-            format!("patch_state {}", patch_state(t.patch_state)),
-            format!("TIF_PATCH_PENDING {}", if pending { "set" } else { "clear" }),
-        ];
         for (i, line) in lines.iter().enumerate() {
             let _ = write!(
                 s,
@@ -170,7 +233,7 @@ pub fn state_svg(spec: &Spec, st: &State) -> String {
             let colour = palette::version(fr.version);
             let _ = write!(
                 s,
-                r##"<rect x="{x}" y="{y}" width="{COL_W}" height="{}" fill="{}" stroke="#555"/><text x="{}" y="{}" class="klp-frame" fill="{}">{}</text>"##,
+                r##"<rect x="{x}" y="{y}" width="{col_w}" height="{}" fill="{}" stroke="#555"/><text x="{}" y="{}" class="klp-frame" fill="{}">{}</text>"##,
                 FRAME_H - 2,
                 colour.fill,
                 x + 4,
@@ -179,6 +242,7 @@ pub fn state_svg(spec: &Spec, st: &State) -> String {
                 esc(&spec.version_name(fr.func, fr.version))
             );
         }
+        x += col_w + 10;
     }
     // Legend: one swatch per version.
     let y = height - 14;
@@ -207,15 +271,46 @@ pub fn state_text(spec: &Spec, st: &State) -> String {
     let mut out = global_lines(spec, st).join("\n");
     for (pid, t) in st.tasks.iter().enumerate() {
         let stack: Vec<String> = t.stack.iter().map(|f| spec.version_name(f.func, f.version)).collect();
+        let place = match sleep(spec, st, pid as Pid) {
+            Some(s) => format!("sleeping in {} ({})", s.place, s.kind),
+            None => context(t.context).to_string(),
+        };
         let _ = write!(
             out,
             "\n{}: {}, patch_state {}, TIF_PATCH_PENDING {}, stack [{}]",
             spec.task_comm_pid(pid as u8),
-            context(t.context),
+            place,
             patch_state(t.patch_state),
             if t.tif_patch_pending { "set" } else { "clear" },
             stack.join(" > ")
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::Version;
+    use crate::task::Frame;
+
+    #[test]
+    fn a_sleeping_task_shows_where_and_how_it_sleeps() {
+        let src = "[[functions]]\nname = \"f\"\nsleeps = \"interruptible\"\nfreezable = true\n\
+                   [[functions]]\nname = \"g\"\nsleeps = \"uninterruptible\"\n\
+                   [[tasks]]\ncomm = \"a\"\nentry = [\"f\", \"g\"]\n\
+                   [[patches]]\nname = \"lp1\"\n[[patches.objects]]\nfuncs = [\"f\"]\n";
+        let spec = crate::scenario::parse("t", "t.toml", src).unwrap();
+        let sys = crate::KlpSystem::new(spec, Vec::new);
+        let mut st = sys.init_state();
+        assert_eq!(sleep(&sys.spec, &st, 0), None, "not sleeping");
+        st.tasks[0].context = Context::Sleeping;
+        st.tasks[0].stack = smallvec::smallvec![Frame { func: 0, version: Version::of_patch(0) }];
+        let s = sleep(&sys.spec, &st, 0).unwrap();
+        assert_eq!((s.place.as_str(), s.kind.as_str()), ("f'lp1", "TASK_INTERRUPTIBLE | TASK_FREEZABLE"));
+        assert!(state_svg(&sys.spec, &st).contains(">sleeping in f'lp1<"));
+        st.tasks[0].stack = smallvec::smallvec![Frame { func: 1, version: Version::ORIGINAL }];
+        assert_eq!(sleep(&sys.spec, &st, 0).unwrap().kind, "TASK_UNINTERRUPTIBLE");
+        assert!(state_text(&sys.spec, &st).contains("sleeping in g (TASK_UNINTERRUPTIBLE)"));
+    }
 }
