@@ -113,4 +113,61 @@ mod tests {
         assert_eq!(project(&sizes), Err(NoProjection::StillAccelerating));
         assert_eq!(project(&[1, 3, 9, 20]), Err(NoProjection::TooFewLevels));
     }
+
+    // BFS level sizes of exhaustive runs (`check NAME --no-liveness --json`, "level_sizes"),
+    // 2026-12-07: the data the README's table of projection errors comes from.
+    const DEFAULT: &[u64] = &[
+        1, 5, 20, 60, 161, 375, 781, 1486, 2619, 4292, 6699, 10207, 15542, 23387, 34380, 48766, 66889, 89181, 117569,
+        154323, 199987, 253272, 310321, 365487, 411423, 441268, 449944, 435283, 398123, 342391, 274751, 204707, 142101,
+        92406, 56776, 33359, 18802, 9961, 4760, 2014, 732, 224, 51, 6,
+    ];
+    const LARGE: &[u64] = &[
+        1, 6, 29, 105, 323, 842, 1872, 3635, 6304, 10297, 16198, 24794, 37204, 54817, 79528, 113448, 158868, 216523,
+        286955, 372015, 475229, 604597, 769754, 975260, 1216528, 1478357, 1738037, 1972817, 2165099, 2301579, 2368632,
+        2351571, 2234699, 2020245, 1730381, 1400838, 1075863, 787173, 550451, 365500, 231850, 142364, 83842, 46302,
+        24214, 12387, 6319, 3025, 1331, 556, 202, 68, 16,
+    ];
+    const FORK: &[u64] = &[1, 3, 11, 31, 78, 168, 303, 469, 680, 853, 923, 889, 774, 566, 295, 119, 33, 4];
+    const SYSCALL: &[u64] = &[1, 4, 17, 60, 150, 267, 390, 480, 521, 511, 472, 467, 492, 488, 393, 235, 96, 24, 5];
+    const HISTORY_FORK: &[u64] = &[1, 3, 8, 18, 38, 74, 106, 133, 136, 111, 77, 40, 20, 10, 5, 2];
+
+    /// Relative error (percent) of the projection from levels `0..=d`, for the first `d` at
+    /// which at least `frac` of all states are in those levels.
+    fn error_at(sizes: &[u64], frac: f64) -> (usize, Option<f64>) {
+        let total: u64 = sizes.iter().sum();
+        let mut seen = 0;
+        let d = sizes.iter().position(|&l| {
+            seen += l;
+            seen as f64 >= frac * total as f64
+        });
+        let d = d.unwrap_or(sizes.len() - 1);
+        (d, project(&sizes[..=d]).ok().map(|p| 100.0 * (p.total - total as f64) / total as f64))
+    }
+
+    /// The README's table (run with --nocapture to print it), and a few of its cells pinned.
+    #[test]
+    fn measured_errors_on_shipped_scenarios() {
+        const FRACS: [f64; 6] = [0.05, 0.1, 0.2, 0.35, 0.5, 0.7];
+        for (name, sizes) in [
+            ("default", DEFAULT),
+            ("large", LARGE),
+            ("fork", FORK),
+            ("selftest-syscall-01", SYSCALL),
+            ("history-fork", HISTORY_FORK),
+        ] {
+            let total: u64 = sizes.iter().sum();
+            let cells: Vec<String> = FRACS
+                .iter()
+                .map(|&f| match error_at(sizes, f) {
+                    (d, Some(e)) => format!("{e:+.0}% (d {d})"),
+                    (d, None) => format!("none (d {d})"),
+                })
+                .collect();
+            println!("| {name} | {total} | {} |", cells.join(" | "));
+        }
+        let pct = |s, f| error_at(s, f).1.map(|e: f64| e.round() as i64);
+        assert_eq!(pct(DEFAULT, 0.5), Some(20));
+        assert_eq!(pct(LARGE, 0.5), Some(9));
+        assert_eq!(pct(FORK, 0.35), Some(-1));
+    }
 }
