@@ -74,15 +74,72 @@ pub struct CheckArgs {
     /// Print statistics as JSON instead of the table.
     #[arg(long)]
     pub json: bool,
-    /// Draw a progress line on stderr while exploring.
-    #[arg(long)]
+    /// Draw the progress display on stderr even when it is not a terminal (then one line per
+    /// second). Without it the display is drawn only on a terminal.
+    #[arg(long, conflicts_with = "no_progress")]
     pub progress: bool,
+    /// Never draw the progress display.
+    #[arg(long)]
+    pub no_progress: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Do not check: explore at most --budget states, then print the projected number of
+    /// states, depth and time of the full run (from the BFS level sizes). Exit code 3 (nothing
+    /// was checked to the end), or 1 if the bounded exploration already found a violation.
+    #[arg(long, conflicts_with_all = ["max_states", "json"])]
+    pub estimate: bool,
+    /// States --estimate explores (e.g. 200000, 1M = 2^20).
+    #[arg(long, value_name = "STATES", requires = "estimate", value_parser = parse_count)]
+    pub budget: Option<u64>,
     /// Count how often each action kind, entry point, function version and admin command
     /// fired, and warn about scenario parts that never did (as TLC's -coverage; also in --json).
     #[arg(long)]
     pub coverage: bool,
     #[command(flatten)]
     pub properties: PropertyArgs,
+}
+
+/// `check`'s visited set.
+#[derive(Args, Debug)]
+pub struct StoreArgs {
+    /// The visited set: `exact` (every 64-bit fingerprint; a complete search proves properties)
+    /// or `bitstate` (SPIN's supertrace: a bit array, far less memory, may drop states, so it
+    /// never says "holds": exit 3 when nothing is found).
+    #[arg(long, value_enum, default_value_t = StoreKind::Exact)]
+    pub store: StoreKind,
+    /// Bits in the bitstate table: a number, 2^N, or with a binary suffix K, M, G (128M = 128 *
+    /// 2^20 bits = 16 MiB) [default: 2^31 = 256 MiB].
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    pub bits: Option<u64>,
+    /// Bits set per state in the bitstate table (SPIN's -k), 1 to 16 [default: 3].
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub hashes: Option<u32>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreKind {
+    /// Every fingerprint (about 12 bytes per state).
+    Exact,
+    /// A bit array addressed by --hashes hash functions of the fingerprint.
+    Bitstate,
+}
+
+/// A count: `1000`, `2^30`, or a number with a binary suffix `K`, `M`, `G` (`128M` = 128 * 2^20).
+pub fn parse_count(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let bad = || format!("'{s}' is not a count (examples: 1000000, 2^30, 128M)");
+    if let Some((base, exp)) = t.split_once('^') {
+        let (base, exp): (u64, u32) = (base.parse().map_err(|_| bad())?, exp.parse().map_err(|_| bad())?);
+        return base.checked_pow(exp).ok_or_else(bad);
+    }
+    let (num, shift) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 10),
+        Some((i, 'm' | 'M')) => (&t[..i], 20),
+        Some((i, 'g' | 'G')) => (&t[..i], 30),
+        _ => (t, 0),
+    };
+    let n: u64 = num.parse().map_err(|_| bad())?;
+    n.checked_mul(1 << shift).ok_or_else(bad)
 }
 
 /// Which properties `check` and `compare` check (src/select.rs).

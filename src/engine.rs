@@ -16,6 +16,8 @@ pub struct Limits {
     pub max_memory: Option<u64>,
     /// Count coverage (`check --coverage`; klpcheck's engine only).
     pub coverage: bool,
+    /// The visited set (`check --store`; klpcheck's engine only).
+    pub store: klp_checker::Store,
 }
 
 /// One property's result: the one shape it has from the engine to every report (`check`'s
@@ -102,6 +104,10 @@ pub struct Exploration {
     pub liveness_elapsed: Option<Duration>,
     /// What `--coverage` counted (klpcheck engine only; crate::coverage lays the counters out).
     pub coverage: Option<klp_checker::Coverage>,
+    /// Bitstate store only: its size and fill (klpcheck engine only).
+    pub bitstate: Option<klp_checker::BitstateStats>,
+    /// The size of each BFS level begun (klpcheck engine only; `--estimate` projects from it).
+    pub level_sizes: Vec<u64>,
 }
 
 impl Exploration {
@@ -125,8 +131,9 @@ impl Exploration {
 /// klpcheck's own engine (`klp-checker`): level-synchronous parallel BFS on fingerprints
 /// with parent links; counterexamples are shortest and identical for any thread count, and
 /// every limit stops the run with an incomplete verdict.
-pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: bool) -> Exploration {
+pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: crate::progress::Mode) -> Exploration {
     let mut b = klp_checker::Bfs::new(model)
+        .store(limits.store)
         .threads(limits.threads.max(1))
         .max_states(limits.max_states)
         .max_depth(limits.max_depth)
@@ -143,22 +150,19 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: bool) -> Explo
     if limits.coverage {
         b = b.coverage(crate::coverage::counters(&model.spec), crate::coverage::count);
     }
-    if progress {
-        b = b.progress(|p: &klp_checker::Progress| {
-            eprint!(
-                "\r{} states, {} generated, depth {}, {:.0} states/s, {} MiB   ",
-                p.unique_states,
-                p.generated_states,
-                p.depth,
-                p.states_per_sec,
-                p.rss_bytes >> 20
-            );
-        });
+    let display = std::sync::Arc::new(crate::progress::Display::new(progress));
+    if progress != crate::progress::Mode::Off {
+        let d = display.clone();
+        b = b.progress(move |p: &klp_checker::Progress| d.update(p));
     }
     let out = b.run();
-    if progress {
-        eprint!("\r{:70}\r", "");
+    if let Ok(d) = std::sync::Arc::try_unwrap(display) {
+        d.finish();
     }
+    let bitstate = out.stats.bitstate;
+    // A bitstate search that ran out of states: what it did not find may be among the states
+    // it dropped.
+    let approx = bitstate.map(|b| format!("bitstate, estimated coverage {}", percent(b.coverage())));
     let incomplete = match out.stop {
         klp_checker::StopReason::Exhausted => None,
         klp_checker::StopReason::MaxStates => Some("max-states".to_string()),
@@ -167,6 +171,7 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: bool) -> Explo
         klp_checker::StopReason::MaxMemory => Some("max-memory".to_string()),
         klp_checker::StopReason::Stopped => Some("interrupted".to_string()),
         klp_checker::StopReason::Finished => Some("stopped early".to_string()),
+        klp_checker::StopReason::Bitstate => approx.clone(),
     };
     // The checker decided every verdict; they are carried over as they are.
     let properties = out
@@ -174,12 +179,17 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: bool) -> Explo
         .into_iter()
         .chain(out.liveness)
         .map(|p| PropertyResult {
+            note: match (&approx, p.verdict, &p.expectation) {
+                (Some(a), Verdict::Incomplete, Expectation::Always) => format!("no violation found ({a})"),
+                (Some(a), Verdict::Incomplete, _) => format!("not found ({a})"),
+                (Some(_), Verdict::Unchecked, _) => "bitstate keeps no state graph: liveness not checked".to_string(),
+                _ => p.note,
+            },
             name: p.name,
             expectation: p.expectation,
             verdict: p.verdict,
             path: p.discovery.map(|d| d.actions),
             cycle_start: p.cycle_start,
-            note: p.note,
             trace: None,
         })
         .collect();
@@ -192,9 +202,23 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: bool) -> Explo
         properties,
         bytes_per_state: Some(out.stats.bytes_per_state()),
         collision_probability: Some(out.stats.collision_probability()),
-        graph_bytes_per_state: with_liveness.then(|| out.stats.graph_bytes_per_state()),
-        liveness_elapsed: with_liveness.then_some(out.stats.liveness_elapsed),
+        graph_bytes_per_state: (with_liveness && bitstate.is_none()).then(|| out.stats.graph_bytes_per_state()),
+        liveness_elapsed: (with_liveness && bitstate.is_none()).then_some(out.stats.liveness_elapsed),
         coverage: out.coverage,
+        bitstate,
+        level_sizes: out.stats.level_sizes,
+    }
+}
+
+/// A coverage fraction as a percentage that never rounds a loss up to 100%.
+pub fn percent(f: f64) -> String {
+    let p = f * 100.0;
+    if p >= 100.0 {
+        "100%".to_string()
+    } else {
+        // Enough digits to show the loss: 99.9997% rather than 100.0%.
+        let digits = (-(100.0 - p).log10()).ceil().clamp(1.0, 4.0) as usize + 1;
+        format!("{:.*}%", digits, (p * 10f64.powi(digits as i32)).floor() / 10f64.powi(digits as i32))
     }
 }
 
@@ -269,5 +293,7 @@ pub fn run_stateright(model: KlpSystem, limits: &Limits) -> Exploration {
         graph_bytes_per_state: None,
         liveness_elapsed: None,
         coverage: None,
+        bitstate: None,
+        level_sizes: Vec::new(),
     }
 }

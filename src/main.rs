@@ -14,6 +14,7 @@ mod expectations;
 mod explore;
 mod junit;
 mod list;
+mod progress;
 mod render;
 mod replay;
 mod report;

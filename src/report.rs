@@ -35,7 +35,7 @@ pub fn check_one(
     spec: Spec,
     engine: Engine,
     limits: &Limits,
-    progress: bool,
+    progress: crate::progress::Mode,
     to: &TraceOut,
 ) -> Result<Report> {
     // The properties `--property` / `--no-liveness` select (all of them by default).
@@ -141,7 +141,7 @@ pub fn run_many(list: &[Job], limits: &Limits, jobs: Option<usize>, out: &Path) 
                 }
                 let t = queue[i].lock().expect("run queue").take().expect("each run is taken once");
                 let to = TraceOut { dir: out, witness: &[], print_steps: false, target: &t };
-                let r = check_one(&t.path, t.spec.clone(), Engine::Klpcheck, &per_run, false, &to)
+                let r = check_one(&t.path, t.spec.clone(), Engine::Klpcheck, &per_run, crate::progress::Mode::Off, &to)
                     .map(|r| summarise(r, t.path.clone(), t.label.clone()));
                 *results[i].lock().expect("run results") = Some(r);
             });
@@ -180,6 +180,7 @@ pub fn engine_limits(threads: Option<usize>, s: &SearchLimits) -> Limits {
         timeout: s.timeout.map(std::time::Duration::from_secs),
         max_memory: s.max_memory.map(|m| m << 20),
         coverage: false,
+        store: klp_checker::Store::Exact,
     }
 }
 

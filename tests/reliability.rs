@@ -112,8 +112,9 @@ fn bad_input_is_exit_2_located_never_a_panic_and_the_readme_lists_it() {
     }
 }
 
-/// Spawns `klpcheck check ARGS --progress`, waits for the first progress line (the engine is
-/// exploring, ~1 s in), sends SIGINT, and returns the output.
+/// Spawns `klpcheck check ARGS --progress` (piped: one progress line per second), waits for
+/// the first progress line (the engine is exploring, ~1 s in), sends SIGINT, and returns the
+/// output.
 fn interrupt(args: &[&str]) -> (Option<i32>, String, String) {
     let mut child = klpcheck()
         .args(["check", "--progress"])
@@ -129,7 +130,7 @@ fn interrupt(args: &[&str]) -> (Option<i32>, String, String) {
         let mut r = BufReader::new(stderr);
         let mut buf = Vec::new();
         let mut signalled = false;
-        while r.read_until(b'\r', &mut buf).is_ok_and(|n| n > 0) {
+        while r.read_until(b'\n', &mut buf).is_ok_and(|n| n > 0) {
             let chunk = String::from_utf8_lossy(&buf).into_owned();
             if !signalled && chunk.contains("states/s") {
                 signalled = true;

@@ -1,12 +1,14 @@
 //! The klpcheck binary's integration tests, one module per area (one test binary, so the
 //! suite compiles and links once).
 
+mod bitstate;
 mod ci;
 mod cli;
 mod common;
 mod determinism;
 mod docs;
 mod engines;
+mod estimate;
 mod explorer;
 mod history_admin;
 mod history_task;

@@ -29,7 +29,7 @@ use crate::liveness::{FairnessFn, Finding, LiveProperty, Liveness};
 use crate::outcome::*;
 use crate::parents::{ByteLog, Levels};
 use crate::sys;
-use crate::table::{shard_of, Shard, SHARDS};
+use crate::table::{bitstate_stats, shard_of, Shard, Store, SHARDS};
 
 /// Frontier states per sub-chunk (the unit of parallel work in phases A and C).
 const SUB: usize = 512;
@@ -86,6 +86,8 @@ struct Config<'a, M: Model> {
     /// Coverage counters (how many) and the function that fills them; `None`: no counting, and
     /// phase A and C do no more than a never-taken branch per successor.
     coverage: Option<(usize, CoverageFn<M>)>,
+    /// The visited set's kind (table.rs).
+    store: Store,
 }
 
 /// Liveness properties and the fairness of every step.
@@ -186,6 +188,7 @@ where
                 finish_when: FinishWhen::Exhausted,
                 live: None,
                 coverage: None,
+                store: Store::Exact,
             },
             progress: None,
         }
@@ -271,6 +274,16 @@ where
         self
     }
 
+    /// Which visited set to keep (default exact). [`Store::Bitstate`] ends a search that runs
+    /// out of states with [`StopReason::Bitstate`], never `Exhausted`, and leaves liveness
+    /// [`Verdict::Unchecked`]: it needs the exact graph. Parent links do not depend on the
+    /// store (`parents.rs`), so counterexamples stay real and replayable, but a dropped state
+    /// may hide a shorter one.
+    pub fn store(mut self, store: Store) -> Self {
+        self.cfg.store = store;
+        self
+    }
+
     /// Runs the search on a rayon pool of the configured size.
     pub fn run(mut self) -> Outcome<M> {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -324,13 +337,13 @@ where
             (0..props.len()).filter(|&i| props[i].expectation != Expectation::Eventually).collect();
         let mut found: Vec<Option<(usize, usize)>> = vec![None; props.len()];
         let mut stats = Stats { peak_rss_bytes: sys::rss_bytes(), ..Stats::default() };
-        let mut shards: Vec<Shard> = (0..SHARDS).map(|_| Shard::new()).collect();
+        let mut shards: Vec<Shard> = (0..SHARDS).map(|_| Shard::new(self.store)).collect();
         let mut levels = Levels::default();
 
         let inits = model.init_states();
         let mut frontier = Segments::new(BATCH);
         let mut init_log = ByteLog::default();
-        let recording = self.live.is_some() && self.symmetry.is_none();
+        let recording = self.live.is_some() && self.symmetry.is_none() && self.store == Store::Exact;
         let mut graph = recording.then(|| {
             let filters = self
                 .live
@@ -376,6 +389,7 @@ where
             }
             stats.max_depth = depth;
             level_starts.push(stats.unique_states - frontier.len() as u64);
+            stats.level_sizes.push(frontier.len() as u64);
             let expand = self.max_depth.is_none_or(|m| depth < m);
             let would_grow = AtomicBool::new(false);
             let mut next = Segments::new(BATCH);
@@ -467,6 +481,7 @@ where
                             elapsed,
                             states_per_sec: stats.unique_states as f64 / elapsed.as_secs_f64().max(1e-9),
                             rss_bytes: sys::rss_bytes(),
+                            level_sizes: stats.level_sizes.clone(),
                         });
                     }
                 }
@@ -493,6 +508,10 @@ where
             depth += 1;
         };
 
+        // Running out of states proves nothing when the store may have dropped some.
+        let stop =
+            if stop == StopReason::Exhausted && self.store != Store::Exact { StopReason::Bitstate } else { stop };
+        stats.bitstate = bitstate_stats(&shards, self.store);
         stats.peak_rss_bytes = stats.peak_rss_bytes.max(sys::rss_bytes());
         stats.visited_bytes = (shards.iter().map(Shard::bytes).sum::<usize>() + levels.bytes()) as u64;
         stats.elapsed = start.elapsed();
@@ -673,7 +692,7 @@ where
     /// Builds the graph (after an exhausted search) and checks every liveness property.
     fn check_liveness(&self, raw: &mut Raw) -> Vec<LiveResult> {
         let Some(l) = &self.live else { return Vec::new() };
-        if self.symmetry.is_some() {
+        if self.symmetry.is_some() || self.store != Store::Exact {
             return l.props.iter().map(|_| LiveResult::Unchecked).collect();
         }
         let rec = raw.graph.take().expect("recording");

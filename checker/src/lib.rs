@@ -57,6 +57,8 @@
 //! TLA+ transcriptions beside it) is the separate crate `klp-toy` (toy/).
 
 mod bfs;
+mod bitstate;
+pub mod estimate;
 mod frontier;
 mod graph;
 mod liveness;
@@ -65,8 +67,10 @@ mod parents;
 mod scc;
 pub mod sys;
 mod table;
+pub use table::Store;
 
 pub use bfs::{fingerprint, Bfs, Canonicalise, CoverageFn};
+pub use bitstate::{BitstateStats, DEFAULT_BITS, DEFAULT_HASHES};
 pub use graph::Fairness;
 pub use liveness::{ActionPred, FairnessFn, LiveProperty, Liveness, StatePred};
 pub use outcome::{Coverage, Discovery, FinishWhen, Outcome, Progress, PropertyOutcome, Stats, StopReason, Verdict};

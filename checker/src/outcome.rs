@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use crate::bitstate::BitstateStats;
+
 use stateright::{Expectation, Model, Path};
 
 /// Why the search ended.
@@ -23,6 +25,9 @@ pub enum StopReason {
     Stopped,
     /// The `FinishWhen` condition was met (for example a first counterexample).
     Finished,
+    /// A bitstate search ran out of states: every state it stored was explored, but the
+    /// store may have dropped some (`Stats::bitstate` estimates how many). Never complete.
+    Bitstate,
 }
 
 /// When to stop before the state space is exhausted.
@@ -169,6 +174,11 @@ pub struct Stats {
     /// Liveness only: time to build the graph and check the liveness properties (included
     /// in `elapsed`).
     pub liveness_elapsed: Duration,
+    /// The size of each BFS level begun (level 0 = the initial states); the last one may be
+    /// only partly expanded if a limit stopped the search. What `estimate.rs` projects from.
+    pub level_sizes: Vec<u64>,
+    /// Bitstate store only: its size and fill, in SPIN's terms.
+    pub bitstate: Option<BitstateStats>,
 }
 
 impl Stats {
@@ -262,4 +272,7 @@ pub struct Progress {
     /// Distinct states per second since the start.
     pub states_per_sec: f64,
     pub rss_bytes: u64,
+    /// Sizes of the levels begun so far (see [`Stats::level_sizes`]): the last one is the
+    /// level being expanded, complete as a set of states.
+    pub level_sizes: Vec<u64>,
 }

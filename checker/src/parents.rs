@@ -12,6 +12,13 @@
 //! Replaying the action indices from the initial state reproduces exactly the states the
 //! engine held in its frontier, with or without symmetry, so no fingerprint matching is
 //! needed.
+//!
+//! Nor does it depend on the visited set being exact. Under bitstate hashing (`bitstate.rs`)
+//! a state wrongly taken for a seen one is simply not in the next level: it gets no position
+//! and no link, and no stored state can have it as parent. Every stored state therefore still
+//! has a path of real steps from an initial state, so counterexamples stay valid and replay;
+//! what can be lost is the shortest one, when a state on it was dropped (the path found is
+//! then a longer one, still the first in BFS order among the states kept).
 
 use std::collections::HashMap;
 

@@ -1,4 +1,5 @@
-//! The visited set: 64-bit fingerprints only, split into shards.
+//! The visited set: 64-bit fingerprints only, split into shards ([`Store::Exact`]; the other
+//! kind, [`Store::Bitstate`], lives in `bitstate.rs`).
 //!
 //! Why this shape:
 //! * A slot is one `u64` (0 = empty; fingerprints are never 0), so the set costs
@@ -17,6 +18,8 @@
 //!   slots a few candidates ahead and large shards are mapped with MADV_HUGEPAGE. Measured at
 //!   toy N=6, 1 thread: phase B 8.1 s -> 4.7 s, total 14.5 s -> 9.4 s.
 
+use crate::bitstate::{BitShard, BitstateStats};
+
 /// log2 of the number of shards.
 pub(crate) const SHARD_BITS: u32 = 4;
 /// Number of shards.
@@ -28,17 +31,99 @@ pub(crate) fn shard_of(fp: u64) -> usize {
     ((fp >> 32) as usize) & (SHARDS - 1)
 }
 
-/// One shard: an open-addressing, linear-probing set of non-zero `u64`.
-pub(crate) struct Shard {
+/// Which visited set the engine keeps (`Bfs::store`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Store {
+    /// Every 64-bit fingerprint, exactly (this file): a complete search proves properties.
+    #[default]
+    Exact,
+    /// SPIN's bitstate hashing (`bitstate.rs`): `bits` bits in all, `hashes` set per state.
+    /// Far less memory per state, but states may be dropped: the search is never complete.
+    Bitstate { bits: u64, hashes: u32 },
+}
+
+/// One shard of the visited set, of the kind [`Store`] names. The engine calls these four
+/// methods only, so a new kind of store is a new arm here.
+pub(crate) enum Shard {
+    Exact(ExactShard),
+    Bits(BitShard),
+}
+
+impl Shard {
+    pub(crate) fn new(store: Store) -> Self {
+        match store {
+            Store::Exact => Shard::Exact(ExactShard::new()),
+            Store::Bitstate { bits, hashes } => Shard::Bits(BitShard::new(bits.div_ceil(SHARDS as u64), hashes)),
+        }
+    }
+
+    /// Inserts `fp` (non-zero); true if it was not present (bitstate: as far as its bits tell).
+    #[inline]
+    pub(crate) fn insert(&mut self, fp: u64) -> bool {
+        match self {
+            Shard::Exact(s) => s.insert(fp),
+            Shard::Bits(s) => s.insert(fp),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn contains(&self, fp: u64) -> bool {
+        match self {
+            Shard::Exact(s) => s.contains(fp),
+            Shard::Bits(s) => s.contains(fp),
+        }
+    }
+
+    /// Hints the CPU to fetch where `fp` will be looked up (see [`ExactShard::prefetch`]).
+    #[inline]
+    pub(crate) fn prefetch(&self, fp: u64) {
+        let p = match self {
+            Shard::Exact(s) => s.home_ptr(fp),
+            Shard::Bits(s) => s.first_word(fp),
+        };
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: prefetch is a hint; it never faults, whatever the address.
+        #[allow(unused_unsafe)]
+        unsafe {
+            std::arch::x86_64::_mm_prefetch(p.cast::<i8>(), std::arch::x86_64::_MM_HINT_T0);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = p;
+    }
+
+    /// Heap bytes held by this shard.
+    pub(crate) fn bytes(&self) -> usize {
+        match self {
+            Shard::Exact(s) => s.bytes(),
+            Shard::Bits(s) => s.bytes(),
+        }
+    }
+}
+
+/// What a finished search reports about its store: `None` for the exact set.
+pub(crate) fn bitstate_stats(shards: &[Shard], store: Store) -> Option<BitstateStats> {
+    let Store::Bitstate { hashes, .. } = store else { return None };
+    let (mut bits, mut stored) = (0, 0);
+    for s in shards {
+        if let Shard::Bits(b) = s {
+            bits += b.bits();
+            stored += b.len;
+        }
+    }
+    Some(BitstateStats { bits, hashes, stored })
+}
+
+/// One shard of the exact set: an open-addressing, linear-probing set of non-zero `u64`.
+pub(crate) struct ExactShard {
     slots: Slots,
     len: usize,
 }
 
-impl Shard {
+impl ExactShard {
     const MIN_SLOTS: usize = 16;
 
     pub(crate) fn new() -> Self {
-        Shard { slots: Slots::zeroed(Self::MIN_SLOTS), len: 0 }
+        ExactShard { slots: Slots::zeroed(Self::MIN_SLOTS), len: 0 }
     }
 
     #[inline]
@@ -72,20 +157,12 @@ impl Shard {
         }
     }
 
-    /// Hints the CPU to fetch `fp`'s home slot. Phase B calls this a few candidates ahead:
-    /// the table is far larger than the caches, so each lookup is otherwise a full DRAM
-    /// round trip (measured: 8.1 s of 14.5 s at toy N=6 before prefetching).
+    /// Where `fp`'s home slot is. Phase B prefetches it a few candidates ahead: the table is
+    /// far larger than the caches, so each lookup is otherwise a full DRAM round trip
+    /// (measured: 8.1 s of 14.5 s at toy N=6 before prefetching).
     #[inline]
-    pub(crate) fn prefetch(&self, fp: u64) {
-        let p = self.slots.as_ptr().wrapping_add(Self::home(fp, self.slots.len()));
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: prefetch is a hint; it never faults, whatever the address.
-        #[allow(unused_unsafe)]
-        unsafe {
-            std::arch::x86_64::_mm_prefetch(p.cast::<i8>(), std::arch::x86_64::_MM_HINT_T0);
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = p;
+    fn home_ptr(&self, fp: u64) -> *const u64 {
+        self.slots.as_ptr().wrapping_add(Self::home(fp, self.slots.len()))
     }
 
     /// True if `fp` is present (no insertion).
@@ -132,7 +209,7 @@ impl Shard {
 /// Zeroed slot storage. Large tables are anonymous mappings advised for transparent huge
 /// pages: with 4 KiB pages nearly every probe into a 100+ MB table also misses the TLB.
 /// Mappings are unmapped on growth, so RSS follows the live table (no malloc hoarding).
-enum Slots {
+pub(crate) enum Slots {
     Heap(Vec<u64>),
     #[cfg(target_os = "linux")]
     Mapped(&'static mut [u64]),
@@ -142,7 +219,7 @@ impl Slots {
     /// Tables of at least this many bytes are mapped.
     const MAP_BYTES: usize = 1 << 20;
 
-    fn zeroed(n: usize) -> Self {
+    pub(crate) fn zeroed(n: usize) -> Self {
         #[cfg(target_os = "linux")]
         if n * 8 >= Self::MAP_BYTES {
             // SAFETY: a fresh private anonymous mapping (zero-filled by the kernel), trimmed
@@ -216,7 +293,7 @@ mod tests {
 
     #[test]
     fn insert_contains_and_grow() {
-        let mut s = Shard::new();
+        let mut s = ExactShard::new();
         for k in 1..10_000u64 {
             let fp = k.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
             assert!(s.insert(fp));
