@@ -18,7 +18,8 @@ pub fn run(a: &ExploreArgs) -> Result<u8> {
     }
     // stateright's server panics if it cannot bind: find out first, with a clear error.
     drop(std::net::TcpListener::bind(addr).map_err(|e| anyhow::anyhow!("--addr {addr}: cannot listen: {e}"))?);
-    let model = KlpSystem::new(t.spec, klp_properties::catalogue);
+    let model =
+        KlpSystem::new(t.spec, klp_properties::catalogue).with_user_properties(klp_properties::user::user_catalogue);
     println!(
         "Explorer for scenario {} ({}), variant {}: http://{addr}/  (Ctrl-C stops)",
         model.spec.name,

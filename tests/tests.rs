@@ -18,4 +18,5 @@ mod select;
 mod selftests;
 mod simulate;
 mod traces;
+mod user_properties;
 mod versions;
