@@ -7,13 +7,15 @@ use crate::target::Target;
 use anyhow::Result;
 
 pub fn run(a: &CheckArgs) -> Result<u8> {
-    // `--witness` names were checked when the arguments were parsed (cli.rs `sometimes_property`).
+    // `--witness` of a built-in `always` property was refused when the arguments were parsed
+    // (cli.rs `sometimes_property`); other names are checked once the scenario is loaded.
     crate::select::set(&a.properties)?;
     if let Some(w) = a.witness.iter().find(|w| !a.properties.property.is_empty() && !a.properties.property.contains(w))
     {
         anyhow::bail!("--witness {w}: not checked in this run\n  hint: add `--property {w}`");
     }
     let t = Target::of_args(&a.target)?;
+    crate::select::check_names(&a.properties.property, &a.witness, &[&t.spec])?;
     let mut limits = crate::report::engine_limits(a.threads, &a.limits);
     if limits.threads == 0 {
         anyhow::bail!("--threads must be at least 1");
@@ -140,7 +142,7 @@ fn print_table(r: &Report, path: &std::path::Path) {
         let what = format!("{COUNTED}{}", if o.incomplete.is_some() { "; the search was INCOMPLETE" } else { "" });
         crate::coverage::print(&model.spec, &what, &["generated", "distinct"], &[&c.generated, &c.distinct]);
     }
-    if let Some(s) = crate::select::summary(o.properties.len()) {
+    if let Some(s) = crate::select::summary(o.properties.len(), model.spec.user_properties.len()) {
         println!("{s}");
     }
     if let (Some(b), None) = (&o.bitstate, o.violated().next()) {

@@ -34,6 +34,16 @@ pub enum Command {
     /// Random walks through a scenario, checking every `always` property on every state; finds
     /// counterexamples (not shortest ones) in scenarios too big to explore; never says "holds".
     Simulate(crate::simulate::SimulateArgs),
+    /// Print the scenario format's JSON Schema (docs/scenario.schema.json), for editors, or
+    /// with --markdown the key reference of docs/scenario.md.
+    Schema(SchemaArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SchemaArgs {
+    /// Print the key reference (Markdown) instead of the JSON Schema.
+    #[arg(long)]
+    pub markdown: bool,
 }
 
 /// What `check`, `explore` and `run` run: a scenario under a variant (resolved by
@@ -336,8 +346,8 @@ pub struct CiArgs {
     pub limits: LimitArgs,
 }
 
-/// `--witness NAME`: the name of a `sometimes` property; otherwise a usage error (exit 2) with a
-/// "did you mean" and the list of valid names.
+/// `--witness NAME`: not the name of a built-in `always` or `eventually` property; otherwise a
+/// usage error (exit 2) with a "did you mean" and the list of valid names.
 fn sometimes_property(name: &str) -> Result<String, String> {
     use stateright::Expectation;
     let docs = klp_properties::docs();
@@ -350,7 +360,8 @@ fn sometimes_property(name: &str) -> Result<String, String> {
             let kind = format!("{:?}", d.expectation).to_lowercase();
             format!("'{name}' is an `{kind}` property (its counterexample is written when it is violated)")
         }
-        None => format!("no property '{name}'"),
+        // Perhaps a [[witness]] of the scenario: checked once it is loaded (select::check_names).
+        None => return Ok(name.to_string()),
     };
     let guess = klp_model::hint::did_you_mean(name, valid.iter()).map(|g| format!("{g} ")).unwrap_or_default();
     Err(format!("{what}\n  hint: {guess}`sometimes` properties: {}", valid.join(", ")))

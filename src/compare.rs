@@ -27,6 +27,11 @@ pub fn run(a: &CompareArgs) -> Result<u8> {
         .iter()
         .flat_map(|s| variants.iter().map(|v| Job { scenario: s.to_string(), variant: v.clone() }))
         .collect();
+    // `--property` may name a scenario's own property: the names are checked against them.
+    let targets: Vec<crate::target::Target> =
+        scenarios.iter().map(|s| crate::target::Target::resolve(s, None, &[])).collect::<Result<_>>()?;
+    let specs: Vec<_> = targets.iter().map(|t| &t.spec).collect();
+    crate::select::check_names(&a.properties.property, &[], &specs)?;
     let runs = crate::report::run_many(&jobs, &limits, a.limits.jobs, &a.out)?;
     let m = Matrix { variants: runs.iter().take(variants.len()).map(|r| r.variant.clone()).collect(), runs };
     match a.format {

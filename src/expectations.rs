@@ -111,6 +111,8 @@ pub struct Known {
     pub variants: Vec<String>,
     /// Properties and their kinds, in catalogue order.
     pub properties: Vec<(&'static str, Expectation)>,
+    /// Each scenario's own properties (`[[invariant]]`, `[[witness]]`) and their kinds.
+    pub user: BTreeMap<String, Vec<(&'static str, Expectation)>>,
 }
 
 impl Known {
@@ -121,7 +123,22 @@ impl Known {
                 .chain(crate::variants::shipped().iter().map(|(n, _)| n.to_string()))
                 .collect(),
             properties: klp_properties::docs().iter().map(|d| (d.name, d.expectation.clone())).collect(),
+            user: crate::scenarios::shipped()
+                .iter()
+                .filter_map(|(n, text)| {
+                    let spec = crate::scenarios::load_shipped(n, text).ok()?;
+                    let docs = klp_properties::user::docs(&spec);
+                    (!docs.is_empty())
+                        .then(|| (n.to_string(), docs.into_iter().map(|d| (d.name, d.expectation)).collect()))
+                })
+                .collect(),
         }
+    }
+
+    /// A property's kind in `scenario`: a built-in one or the scenario's own.
+    fn kind(&self, scenario: &str, name: &str) -> Option<&Expectation> {
+        let user = self.user.get(scenario).into_iter().flatten();
+        self.properties.iter().chain(user).find(|(p, _)| *p == name).map(|(_, k)| k)
     }
 }
 
@@ -196,7 +213,7 @@ pub fn parse(file: &str, src: &str, known: &Known, lenient: bool) -> Result<(Vec
             for (k, v) in fields {
                 let name = k.get_ref().as_str();
                 let field = format!("{key}.{name}");
-                let kind = known.properties.iter().find(|(p, _)| *p == name).map(|(_, k)| k);
+                let kind = known.kind(scenario.get_ref(), name);
                 match (name, v.get_ref(), kind) {
                     ("states", toml::Value::Integer(n), _) if *n >= 0 => states = Some(*n as u64),
                     ("states", _, _) => {
@@ -326,6 +343,7 @@ mod tests {
                 ("no_mixed_universe", Expectation::Always),
                 ("mixed_universe_possible", Expectation::Sometimes),
             ],
+            user: BTreeMap::new(),
         }
     }
 
@@ -351,6 +369,21 @@ mod tests {
 
     /// A property the entry does not list is expected to have its kind's default verdict; a
     /// listed one, the verdict listed (even the default, which `--update` then drops).
+    /// A scenario's own properties ([[invariant]], [[witness]]) may be expected in its entries
+    /// only.
+    #[test]
+    fn a_scenarios_own_property_may_be_expected() {
+        let mut k = known();
+        k.user.insert("fork".into(), vec![("lp2_loaded", Expectation::Sometimes)]);
+        let (entries, _) =
+            parse("e.toml", "[fork.upstream]\nstates = 3\nlp2_loaded = \"unreachable\"\n", &k, false).unwrap();
+        assert_eq!(entries[0].verdicts["lp2_loaded"], Verdict::Unreachable);
+        let e = parse("e.toml", "[fork.upstream]\nstates = 3\nlp2_loaded = \"holds\"\n", &k, false).unwrap_err();
+        assert!(e.message.contains("not a verdict of a `sometimes` property"), "{e}");
+        let e = parse("e.toml", "[stack-check.upstream]\nstates = 3\nlp2_loaded = \"unreachable\"\n", &k, false);
+        assert_eq!(e.unwrap_err().message, "unknown property 'lp2_loaded'");
+    }
+
     #[test]
     fn unlisted_properties_expect_their_kinds_default() {
         let src = "[fork.upstream]\nstates = 2\n[stack-check.upstream]\nstates = 3\n\

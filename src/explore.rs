@@ -47,7 +47,9 @@ struct Status {
 fn model_and_start(a: &ExploreArgs) -> Result<(KlpSystem, Vec<usize>, Option<String>)> {
     let Some(file) = &a.trace else {
         let t = crate::target::Target::of_args(&a.target)?;
-        return Ok((KlpSystem::new(t.spec, klp_properties::catalogue), vec![0], None));
+        let model = KlpSystem::new(t.spec, klp_properties::catalogue)
+            .with_user_properties(klp_properties::user::user_catalogue);
+        return Ok((model, vec![0], None));
     };
     if a.target.variant.is_some() || !a.target.set.is_empty() {
         bail!("--trace {}: the trace records its variant; --variant and --set do not apply", file.display());

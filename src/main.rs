@@ -95,6 +95,17 @@ fn main() -> ExitCode {
         cli::Command::Compare(a) => compare::run(a),
         cli::Command::Ci(a) => ci::run(a),
         cli::Command::Simulate(a) => simulate::run(a),
+        cli::Command::Schema(a) => {
+            if a.markdown {
+                print!("{}", klp_model::scenario::schema::reference_markdown());
+            } else {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&klp_model::scenario::schema::json_schema()).unwrap_or_default()
+                );
+            }
+            Ok(0)
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),

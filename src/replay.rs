@@ -8,14 +8,15 @@ use klp_traces::Replay;
 /// The model a trace was found in ([`crate::target::Target::of_trace`]).
 pub fn model_of(trace: &klp_traces::Trace, file: &std::path::Path, scenario: Option<&str>) -> Result<KlpSystem> {
     let t = crate::target::Target::of_trace(trace, file, scenario)?;
-    Ok(KlpSystem::new(t.spec, klp_properties::catalogue))
+    Ok(KlpSystem::new(t.spec, klp_properties::catalogue).with_user_properties(klp_properties::user::user_catalogue))
 }
 
 /// The trace's `property` and `verdict` must name a property of the catalogue and a verdict
 /// `check` writes: otherwise a located error (file, line, column, field; exit 2) instead of a
 /// replay that can only end in "not reproduced".
-fn check_property(trace: &klp_traces::Trace, file: &std::path::Path) -> Result<()> {
-    let docs = klp_properties::docs();
+fn check_property(trace: &klp_traces::Trace, file: &std::path::Path, spec: &klp_model::Spec) -> Result<()> {
+    let mut docs = klp_properties::docs();
+    docs.extend(klp_properties::user::docs(spec));
     let names: Vec<&str> = docs.iter().map(|d| d.name).collect();
     let verdicts = ["violated", "witness"];
     let (field, value, known) = if !names.contains(&trace.property.as_str()) {
@@ -93,8 +94,8 @@ fn graph_verdict_shown(model: &KlpSystem, trace: &klp_traces::Trace) -> bool {
 
 pub fn run(a: &ReplayArgs) -> Result<u8> {
     let trace = klp_traces::read_json(&a.trace)?;
-    check_property(&trace, &a.trace)?;
     let model = model_of(&trace, &a.trace, a.scenario.as_deref())?;
+    check_property(&trace, &a.trace, &model.spec)?;
     println!("{}", klp_traces::title(&trace));
     if a.state {
         println!("{:#?}", klp_traces::final_state(&model, &trace));

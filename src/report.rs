@@ -39,7 +39,7 @@ pub fn check_one(
     to: &TraceOut,
 ) -> Result<Report> {
     // The properties `--property` / `--no-liveness` select (all of them by default).
-    let model = KlpSystem::new(spec, crate::select::catalogue);
+    let model = KlpSystem::new(spec, crate::select::catalogue).with_user_properties(crate::select::user);
     let mut explored = match engine {
         Engine::Klpcheck => engine::run_klpcheck(&model, limits, progress),
         Engine::Stateright => engine::run_stateright(model.clone(), limits),

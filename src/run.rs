@@ -8,7 +8,8 @@ use klp_traces::script::{self, RunError};
 
 pub fn run(a: &RunArgs) -> Result<u8> {
     let spec = crate::target::Target::of_args(&a.target)?.spec;
-    let model = KlpSystem::new(spec, klp_properties::catalogue);
+    let model =
+        KlpSystem::new(spec, klp_properties::catalogue).with_user_properties(klp_properties::user::user_catalogue);
     let result = if a.all {
         script::execute(&model, a.max_steps).map(|r| r.dmesg)
     } else {

@@ -102,7 +102,8 @@ pub fn run(a: &SimulateArgs) -> Result<u8> {
         bail!("--walks and --depth must be at least 1");
     }
     let seed = a.seed.unwrap_or_else(rand::random);
-    let model = KlpSystem::new(t.spec.clone(), klp_properties::catalogue);
+    let model = KlpSystem::new(t.spec.clone(), klp_properties::catalogue)
+        .with_user_properties(klp_properties::user::user_catalogue);
     let always: Vec<Property<KlpSystem>> =
         model.properties().into_iter().filter(|p| p.expectation == Expectation::Always).collect();
     let start = Instant::now();

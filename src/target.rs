@@ -23,12 +23,21 @@ pub struct Target {
     sets: Vec<String>,
     /// The scenario under its final variant.
     pub spec: Spec,
+    /// The scenario's warnings ([`klp_model::scenario::Scenario::warnings`]).
+    pub warnings: Vec<klp_model::scenario::ScenarioError>,
 }
 
 impl Target {
     /// `SCENARIO [--variant V] [--set KNOB=VALUE]...` of `check`, `explore` and `run`.
+    /// The warnings of a scenario file (suspicious input, not errors) are printed on stderr;
+    /// a shipped scenario's are not: the selftest mirrors patch functions no task calls on
+    /// purpose, as the selftests do.
     pub fn of_args(a: &TargetArgs) -> Result<Target> {
-        Target::resolve(&a.scenario, a.variant.as_deref(), &a.set)
+        let t = Target::resolve(&a.scenario, a.variant.as_deref(), &a.set)?;
+        for w in t.warnings.iter().filter(|_| !t.shipped) {
+            eprintln!("klpcheck: warning: {w}");
+        }
+        Ok(t)
     }
 
     /// A scenario reference (a file or a shipped name) under a variant: the scenario's own
@@ -42,10 +51,13 @@ impl Target {
             crate::variants::load(name)?.apply(&mut v);
         }
         crate::variants::apply_sets(&mut v, sets)?;
+        let warnings = scenario.warnings.clone();
         let spec = scenario.build(v).map_err(|e| anyhow!("{e}"))?;
+        reserved_names(&spec, &found.path)?;
         let label = label(variant, sets, spec.variant == Variant::upstream());
         let (path, shipped) = (found.path.clone(), found.is_shipped());
-        Ok(Target { path, shipped, label, variant_arg: variant.map(str::to_string), sets: sets.to_vec(), spec })
+        let variant_arg = variant.map(str::to_string);
+        Ok(Target { path, shipped, label, variant_arg, sets: sets.to_vec(), spec, warnings })
     }
 
     /// The target a trace was found in: its scenario (`scenario` if given, else the recorded
@@ -64,7 +76,8 @@ impl Target {
         }
         let spec = scenario.build(trace.variant.clone()).map_err(|e| anyhow!("{}: {e}", file.display()))?;
         let (path, shipped) = (found.path.clone(), found.is_shipped());
-        Ok(Target { path, shipped, label: trace.variant_name.clone(), variant_arg: None, sets: Vec::new(), spec })
+        let label = trace.variant_name.clone();
+        Ok(Target { path, shipped, label, variant_arg: None, sets: Vec::new(), spec, warnings: Vec::new() })
     }
 
     /// The common stem of the files of a trace of `property` found in this target.
@@ -94,6 +107,22 @@ impl Target {
         }
         cmd
     }
+}
+
+/// A scenario's own property may not take a built-in property's name (the loader does not
+/// know the catalogue): a located error at its name.
+fn reserved_names(spec: &Spec, file: &Path) -> Result<()> {
+    let Some(n) = klp_properties::user::reserved(spec) else { return Ok(()) };
+    let u = spec.user_properties.iter().find(|u| u.name == n).expect("reserved names a user property");
+    let e = klp_model::scenario::ScenarioError {
+        file: file.display().to_string(),
+        line: u.at.0,
+        column: u.at.1,
+        field: format!("{}.name", if u.invariant { "invariant" } else { "witness" }),
+        message: format!("'{n}' is the name of a built-in property"),
+        hint: Some("choose another name (`klpcheck list properties` lists the built-in ones)".into()),
+    };
+    Err(anyhow!("{e}"))
 }
 
 /// The command line that replays a trace file.

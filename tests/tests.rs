@@ -20,4 +20,5 @@ mod select;
 mod selftests;
 mod simulate;
 mod traces;
+mod user_properties;
 mod versions;

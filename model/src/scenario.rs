@@ -19,9 +19,12 @@ mod diag;
 mod modules;
 mod params;
 mod patches;
+mod predicate;
 mod proc;
 mod raw;
+pub mod schema;
 mod tasks;
+mod warn;
 
 use admin::resolve_admin;
 use modules::resolve_module_code;
@@ -83,6 +86,9 @@ pub struct Scenario {
     spec: Spec,
     /// The file, for errors of [`Scenario::build`].
     file: String,
+    /// Suspicious input that is not an error (a kthread with no entry, a patched function
+    /// nothing calls): for the commands that load a scenario the user names to print.
+    pub warnings: Vec<ScenarioError>,
 }
 
 impl Scenario {
@@ -179,7 +185,7 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Scenario, Scenario
     let mut mod_by_name = BTreeMap::new();
     for m in &raw.modules {
         if modules.len() == MAX_MODULES {
-            return Err(too_many(ctx, m.name.span(), "modules", MAX_MODULES, "ModId"));
+            return Err(too_many(ctx, m.name.span(), "modules", MAX_MODULES));
         }
         if m.name.get_ref() == "vmlinux" || mod_by_name.insert(m.name.get_ref().clone(), modules.len()).is_some() {
             return Err(ctx.err(
@@ -206,7 +212,7 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Scenario, Scenario
     let mut func_by_name = BTreeMap::new();
     for (i, f) in raw.functions.iter().enumerate() {
         if i == MAX_FUNCS {
-            return Err(too_many(ctx, f.name.span(), "functions", MAX_FUNCS, "FuncId"));
+            return Err(too_many(ctx, f.name.span(), "functions", MAX_FUNCS));
         }
         if func_by_name.insert(f.name.get_ref().clone(), i).is_some() {
             return Err(ctx.err(
@@ -269,6 +275,14 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Scenario, Scenario
         resolve_patches(ctx, &raw.patches, &mut funcs, &mod_by_name, &module_ref, &func_ref, &mut shadow)?;
     shadow.finish(&funcs, &b.objs, b.patches.len());
     let admin = resolve_admin(ctx, raw.admin.as_ref(), &patch_by_name, &module_ref, (&tasks, &funcs), (&b, &modules))?;
+    let names = predicate::Names {
+        patches: &patch_by_name,
+        modules: &mod_by_name,
+        funcs: &funcs,
+        tasks: &tasks,
+        task_groups: predicate::Names::groups(&raw, &tasks),
+    };
+    let user_properties = predicate::resolve_user_properties(ctx, &raw, &names)?;
     let max_stack = *raw.bounds.max_stack.get_ref();
     if max_stack == 0 || max_stack > MAX_STACK {
         return Err(ctx.err(
@@ -280,7 +294,7 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Scenario, Scenario
     }
     let spec = Spec {
         name: name.to_string(),
-        description: raw.description.unwrap_or_default(),
+        description: raw.description.clone().unwrap_or_default(),
         funcs,
         modules,
         tasks,
@@ -292,8 +306,10 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Scenario, Scenario
         shadow,
         variant: Variant::default(),
         mutations: crate::mutation::Mutations::NONE,
+        user_properties,
     };
-    Ok(Scenario { variant, spec, file: ctx.file.to_string() })
+    let warnings = warn::warnings(ctx, &raw, &spec);
+    Ok(Scenario { variant, spec, file: ctx.file.to_string(), warnings })
 }
 
 /// Resolves a function name (and the field it is in) to its id.
@@ -301,12 +317,12 @@ type FuncRef<'a> = dyn Fn(&Spanned<String>, &str) -> Result<FuncId, ScenarioErro
 /// Resolves an optional module name ("vmlinux" or none = the kernel) to its id.
 type ModuleRef<'a> = dyn Fn(&Option<Spanned<String>>, &str) -> Result<Option<ModId>, ScenarioError> + 'a;
 
-fn too_many(ctx: &Ctx, span: std::ops::Range<usize>, field: &str, max: usize, id: &str) -> ScenarioError {
+fn too_many(ctx: &Ctx, span: std::ops::Range<usize>, field: &str, max: usize) -> ScenarioError {
     ctx.err(
         span,
         field,
         format!("more than {max} {field}"),
-        Some(&format!("at most {max}: each is a {id} in the state, and the state space grows with every one")),
+        Some(&format!("at most {max}: each has a slot in every state, and the state space grows with every one")),
     )
 }
 

@@ -12,12 +12,14 @@ mod admin;
 mod builder;
 mod derived;
 mod shadow;
+mod user;
 pub use admin::*;
 pub(crate) use builder::PatchBuilder;
 pub use shadow::*;
+pub use user::*;
 
 /// Where a task may block inside a function (`schedule()`), and who wakes it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Sleeps {
     /// Never blocks here.
@@ -115,7 +117,7 @@ pub struct FuncMessages {
 }
 
 /// What a target module's `mod->init` waits for before it returns, about its work item.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InitWaits {
     /// Returns at once.
@@ -216,7 +218,7 @@ pub struct Callbacks {
 /// [`CONSOLE_LOGLEVEL_STATE`] (pre_patch allocates it, post_patch saves the value and changes
 /// it, pre_unpatch restores it, post_unpatch frees it; the model in
 /// [`crate::test_modules::test_klp_state`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StateCallbacks {
     /// test_klp_state.c (state version 1, "does not support migration"): only
@@ -275,7 +277,7 @@ pub struct KlpFuncSpec {
 /// A failure of `klp_patch_func()` (kernel/livepatch/patch.c) the scenario declares for a func:
 /// each is a property of the old function's ftrace site, so it strikes only when no `klp_ops`
 /// exists for it yet (a func pushed on an existing `func_stack` cannot fail).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PatchFails {
     /// `register_ftrace_function()` returns -EBUSY: another `FTRACE_OPS_FL_IPMODIFY` user
@@ -308,6 +310,8 @@ pub struct Spec {
     pub variant: Variant,
     /// Deliberate kernel bugs for the mutation tests; always empty for scenario files.
     pub mutations: Mutations,
+    /// The scenario's own properties (`[[invariant]]`, `[[witness]]`), in file order.
+    pub user_properties: Vec<UserProperty>,
 }
 
 impl Spec {

@@ -44,6 +44,9 @@ mod describe;
 pub struct KlpSystem {
     pub spec: Arc<Spec>,
     properties: fn() -> Vec<Property<KlpSystem>>,
+    /// The scenario's own properties (`[[invariant]]`, `[[witness]]`), after the catalogue's;
+    /// none unless [`KlpSystem::with_user_properties`] says how to make them.
+    user_properties: fn(&Spec) -> Vec<Property<KlpSystem>>,
     /// Threads (user tasks and kthreads) come first in the task list, idle tasks after them.
     nthreads: usize,
 }
@@ -51,7 +54,14 @@ pub struct KlpSystem {
 impl KlpSystem {
     pub fn new(spec: Spec, properties: fn() -> Vec<Property<KlpSystem>>) -> Self {
         let nthreads = spec.tasks.iter().filter(|t| t.kind != TaskKind::Idle).count();
-        KlpSystem { spec: Arc::new(spec), properties, nthreads }
+        KlpSystem { spec: Arc::new(spec), properties, user_properties: |_| Vec::new(), nthreads }
+    }
+
+    /// The model checking the scenario's own properties too, made by `user` from the spec
+    /// (the properties crate's `user::catalogue`; the model never evaluates a predicate).
+    pub fn with_user_properties(mut self, user: fn(&Spec) -> Vec<Property<KlpSystem>>) -> Self {
+        self.user_properties = user;
+        self
     }
 
     /// The initial state: no livepatch loaded, modules as the scenario says, user tasks in
@@ -422,6 +432,8 @@ impl Model for KlpSystem {
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
-        (self.properties)()
+        let mut p = (self.properties)();
+        p.extend((self.user_properties)(&self.spec));
+        p
     }
 }

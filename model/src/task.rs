@@ -41,11 +41,14 @@ impl PatchState {
 
 /// What kind of task: a user process, a kernel thread (`PF_KTHREAD`, never returns to user
 /// mode), or a per-CPU idle task (`swapper/N`, switched in `do_idle()`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskKind {
+    /// A user process: its `entry` functions are syscalls, it returns to user mode between them.
     User,
+    /// A kernel thread: its `entry` functions are called from its main loop; never in user mode.
     Kthread,
+    /// A CPU's idle task (`swapper/N`): the N-th idle task of the file is CPU N's.
     Idle,
 }
 

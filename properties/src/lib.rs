@@ -13,6 +13,7 @@ pub mod liveness;
 pub mod modules;
 pub mod shadow;
 pub mod transition;
+pub mod user;
 
 use klp_model::KlpSystem;
 use stateright::{Expectation, Property};

@@ -412,6 +412,59 @@ pub fn scenarios() -> Vec<(&'static str, Vec<u8>)> {
         ("unknown knob in [variant] (did you mean)", append("\n[variant]\nstack_chek = \"none\"\n")),
         ("unknown knob value", append("\n[variant]\nstack_check = \"prev\"\n")),
         ("knob value not a string", append("\n[variant]\nstack_check = 1\n")),
+        // Unknown tables are named by their header, not the table before them.
+        ("unknown table (did you mean)", with("[bounds]", "[bound]")),
+        ("unknown table at the end (did you mean)", append("\n[admins]\norder = \"any\"\n")),
+        ("unknown array of tables (did you mean)", append("\n[[patch]]\nname = \"lp2\"\n")),
+        (
+            "wrong type in a command on its own line",
+            with(
+                "ops = [{ op = \"insmod\", patch = \"lp1\" }, ",
+                "ops = [\n  { op = \"insmod\", patch = \"lp1\", wait = \"maybe\" },\n  ",
+            ),
+        ),
+        ("a boolean for an enum", with("sleeps = \"interruptible\"", "sleeps = true")),
+        ("an integer for a table", with("states = [{ id = 1, version = 1 }]", "states = [1]")),
+        // The user's own properties ([[invariant]], [[witness]]).
+        (
+            "user property: unknown patch (did you mean)",
+            append("\n[[witness]]\nname = \"lp_loaded\"\nholds = { patch = \"lp2\", state = \"loaded\" }\n"),
+        ),
+        (
+            "user property: unknown patch state (did you mean)",
+            append("\n[[invariant]]\nname = \"never_on\"\nholds = { not = { patch = \"lp1\", state = \"enbled\" } }\n"),
+        ),
+        (
+            "user property: two atoms in one table",
+            append("\n[[witness]]\nname = \"both\"\nholds = { patch = \"lp1\", state = \"enabled\", transition = \"any\" }\n"),
+        ),
+        ("user property: empty predicate", append("\n[[witness]]\nname = \"nothing\"\nholds = {}\n")),
+        (
+            "user property: unknown key in a predicate (did you mean)",
+            append("\n[[witness]]\nname = \"w\"\nholds = { all = [{ patch = \"lp1\", stat = \"enabled\" }] }\n"),
+        ),
+        (
+            "user property: one copy of a task",
+            with("entry = [\"vfs_read\"]", "entry = [\"vfs_read\"]\ncount = 2").into_iter().chain(
+                b"\n[[witness]]\nname = \"w\"\nholds = { task = \"cat-1\", runs = \"vfs_read\" }\n".iter().copied(),
+            ).collect(),
+        ),
+        (
+            "user property: unknown function version",
+            append("\n[[witness]]\nname = \"w\"\nholds = { runs = \"vfs_read\", version = \"lp9\" }\n"),
+        ),
+        (
+            "user property: not a property name",
+            append("\n[[witness]]\nname = \"Lp2 loaded\"\nholds = { transition = \"any\" }\n"),
+        ),
+        (
+            "user property: a built-in property's name",
+            append("\n[[witness]]\nname = \"patch_applied\"\nholds = { transition = \"any\" }\n"),
+        ),
+        (
+            "user property: name given twice",
+            append("\n[[witness]]\nname = \"w\"\nholds = { transition = \"any\" }\n[[invariant]]\nname = \"w\"\nholds = { transition = \"none\" }\n"),
+        ),
     ]
 }
 

@@ -26,7 +26,7 @@ pub(super) fn resolve_admin(
                 o.op.span(),
                 "admin.ops",
                 format!("more than {MAX_OPS} commands"),
-                Some("the command counters are u8 and every command multiplies the state space: use fewer"),
+                Some("each command has a counter in every state and multiplies the state space: use fewer"),
             ));
         }
         let patch = match &o.patch {

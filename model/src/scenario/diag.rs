@@ -84,10 +84,15 @@ fn field_parts(src: &str, offset: usize) -> (Vec<String>, bool) {
         .match_indices('=')
         .filter_map(|(i, _)| Some((trailing_key(&this_line[..i])?, depth(&this_line[..i]))))
         .collect();
-    if let Some(first) = keys.first() {
+    // A line that starts an element of an array opened on an earlier line (`{ op = ... }`) has
+    // no outer key of its own: its keys are siblings.
+    let element = this_line.trim_start().starts_with('{');
+    let outer = if element { None } else { keys.first() };
+    if let Some(first) = outer {
         parts.push(first.0.to_string());
     }
-    let inner = keys.iter().skip(1).rev().find(|k| here > 0 && k.1 == here);
+    let skip = usize::from(outer.is_some());
+    let inner = keys.iter().skip(skip).rev().find(|k| here > 0 && k.1 == here);
     if let Some(last) = inner {
         parts.push(last.0.to_string());
     }
@@ -104,8 +109,15 @@ pub(crate) fn toml_error(src: &str, e: &toml::de::Error) -> (std::ops::Range<usi
     if msg.starts_with("unknown field") {
         let unknown = names.first().copied().unwrap_or("");
         // The span is the key itself: the path is the enclosing table.
+        let line_start = src[..span.start.min(src.len())].rfind('\n').map(|i| i + 1).unwrap_or(0);
+        // An unknown table (`[bound]`, `[[patch]]`): the header names it in full.
+        if src[line_start..].trim_start().starts_with('[') {
+            let field = field_at(src, span.start);
+            let hint = did_you_mean(unknown, names.iter().skip(1))
+                .unwrap_or_else(|| format!("known keys here: {}", names.get(1..).unwrap_or(&[]).join(", ")));
+            return (span, field, msg, hint);
+        }
         let table = {
-            let line_start = src[..span.start.min(src.len())].rfind('\n').map(|i| i + 1).unwrap_or(0);
             let inline = src[line_start..span.start.min(src.len())].contains('=');
             if inline {
                 let (mut parts, inner) = field_parts(src, span.start);
@@ -133,10 +145,60 @@ pub(crate) fn toml_error(src: &str, e: &toml::de::Error) -> (std::ops::Range<usi
         return (span, base, msg, hint);
     }
     if msg.starts_with("invalid type") || msg.starts_with("invalid value") {
-        return (span, base, msg, "see the scenario format in README.md for this field's type".into());
+        let msg = plain_types(&msg);
+        return (span, base.clone(), msg, type_hint(&base));
+    }
+    // The TOML parser's own word for a value of the wrong type where a string is expected (an
+    // enum such as `sleeps = true`): valid TOML, the wrong kind of value.
+    if msg.starts_with("wanted string or table") {
+        let value = src.get(span.clone()).unwrap_or("").trim();
+        let msg = format!("invalid type: `{value}`, expected a string");
+        return (span, base.clone(), msg, type_hint(&base));
     }
     let field = if base.is_empty() { "(syntax)".to_string() } else { base };
-    (span, field, msg, "this is not valid TOML here (see the scenario format in README.md)".into())
+    (span, field, msg, "this is not valid TOML here (see docs/scenario.md)".into())
+}
+
+/// serde's type words in user terms: no Rust type names (`u32`, `struct RawState`) in errors.
+fn plain_types(msg: &str) -> String {
+    let mut out = msg.to_string();
+    for (rust, plain) in [
+        ("expected u8", "expected an integer 0..=255"),
+        ("expected u32", "expected an integer 0..=4294967295"),
+        ("expected u64", "expected an integer ≥ 0"),
+        ("expected i32", "expected an integer -2147483648..=2147483647"),
+        ("expected i64", "expected an integer"),
+        ("expected a sequence", "expected an array"),
+        ("expected a map", "expected a table"),
+    ] {
+        if let Some(rest) = out.strip_suffix(rust) {
+            out = format!("{rest}{plain}");
+        }
+    }
+    // `expected struct RawState`, `expected enum Sleeps`.
+    for (word, plain) in [("struct ", "a table"), ("enum ", "a string")] {
+        if let Some(i) = out.rfind(&format!("expected {word}")) {
+            out = format!("{}expected {plain}", &out[..i]);
+        }
+    }
+    out
+}
+
+/// The hint for a value of the wrong type: the field's values or type, from the schema.
+fn type_hint(field: &str) -> String {
+    let values = super::schema::values_at(field);
+    if !values.is_empty() {
+        return format!("one of: {}", values.join(", "));
+    }
+    match super::schema::type_at(field) {
+        Some(t) => format!("`{field}` is {} (docs/scenario.md)", with_article(&t)),
+        None => "docs/scenario.md lists every key and its type".into(),
+    }
+}
+
+fn with_article(t: &str) -> String {
+    let article = if t.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    format!("{article} {t}")
 }
 
 #[cfg(test)]
@@ -156,5 +218,16 @@ mod tests {
         assert_eq!(field_at(src, src.find("\"never").unwrap()), "patches.objects.funcs.sleeps");
         assert_eq!(field_at("a = 1\n[tasks]\n", 6), "tasks");
         assert_eq!(line_col("a\nbé", 4), (2, 2));
+        // An element of an array opened on an earlier line: its keys are siblings.
+        let src = "[admin]\nops = [\n  { op = \"insmod\", wait = \"maybe\" },\n]\n";
+        assert_eq!(field_at(src, src.find("\"maybe").unwrap()), "admin.ops.wait");
+        assert_eq!(
+            plain_types("invalid type: integer `1`, expected struct RawState"),
+            "invalid type: integer `1`, expected a table"
+        );
+        assert_eq!(
+            plain_types("invalid value: integer `-1`, expected u32"),
+            "invalid value: integer `-1`, expected an integer 0..=4294967295"
+        );
     }
 }

@@ -21,7 +21,7 @@ pub(super) fn resolve_patches(
     let mut patch_by_name = BTreeMap::new();
     for p in raw {
         if b.patches.len() == MAX_PATCHES {
-            return Err(too_many(ctx, p.name.span(), "patches", MAX_PATCHES, "PatchId"));
+            return Err(too_many(ctx, p.name.span(), "patches", MAX_PATCHES));
         }
         if patch_by_name.insert(p.name.get_ref().clone(), b.patches.len()).is_some()
             || mod_by_name.contains_key(p.name.get_ref())

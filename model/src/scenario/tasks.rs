@@ -18,7 +18,7 @@ pub(super) fn resolve_tasks(ctx: &Ctx, raw: &[RawTask], func_ref: &FuncRef) -> R
                 t.count.span(),
                 "tasks.count",
                 format!("count {count} must be 1..={MAX_TASKS}"),
-                Some("identical copies of this task; a Pid is a u8 and the model allows 16 tasks in all"),
+                Some("identical copies of this task; the model allows 16 tasks in all"),
             ));
         }
         let forks = *t.forks.get_ref() as usize;
@@ -42,7 +42,7 @@ pub(super) fn resolve_tasks(ctx: &Ctx, raw: &[RawTask], func_ref: &FuncRef) -> R
                 span,
                 if forks > 0 { "tasks.forks" } else { "tasks.count" },
                 format!("{total} tasks or more (after count and forks); at most {MAX_TASKS}"),
-                Some("tasks are u8 pids and each one multiplies the state space: use fewer"),
+                Some("the model allows 16 tasks in all, and each one multiplies the state space: use fewer"),
             ));
         }
         let online = match &t.online {

@@ -5,10 +5,13 @@ use crate::ids::*;
 use serde::{Deserialize, Serialize};
 
 /// Whether admin commands run as a script or as a set in any order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AdminOrder {
+    /// The commands run once each, in file order, each (with `wait`, the default) after the
+    /// previous one finished as the selftest helpers wait for it.
     Script,
+    /// Each command may run at any time, up to its `max` times, interleaved with the tasks.
     Any,
 }
 

@@ -21,7 +21,7 @@ pub struct ShadowVar {
 }
 
 /// The shadow variable API call a new function makes (kernel/livepatch/shadow.c).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ShadowFn {
     /// `klp_shadow_get_or_alloc()`: find `<obj, id>` or attach a new one. Also stands for
