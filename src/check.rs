@@ -57,6 +57,9 @@ fn print_table(r: &Report, path: &std::path::Path) {
     if let (Some(b), Some(p)) = (o.bytes_per_state, o.collision_probability) {
         println!("{b:.1} bytes per state (peak RSS), fingerprint collision probability {p:.1e}");
     }
+    if let Some(s) = &o.symmetry {
+        println!("symmetry reduction {s}");
+    }
     if let (Some(g), Some(t)) = (o.graph_bytes_per_state, o.liveness_elapsed) {
         println!("liveness: graph {g:.1} bytes per state (peak), built and checked in {:.2} s", t.as_secs_f64());
     }
@@ -96,6 +99,7 @@ fn print_json(r: &Report) {
         "graph_bytes_per_state": o.graph_bytes_per_state,
         "liveness_seconds": o.liveness_elapsed.map(|t| t.as_secs_f64()),
         "incomplete_reason": o.incomplete,
+        "symmetry": o.reduced,
         "properties": props,
     });
     let mut j = j;

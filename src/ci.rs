@@ -247,6 +247,8 @@ mod tests {
                 graph_bytes_per_state: None,
                 liveness_elapsed: None,
                 coverage: None,
+                symmetry: None,
+                reduced: false,
             },
         };
         let entry = |states: u64, listed: &[(&str, Verdict)]| Entry {

@@ -16,7 +16,34 @@ pub struct Limits {
     pub max_memory: Option<u64>,
     /// Count coverage (`check --coverage`; klpcheck's engine only).
     pub coverage: bool,
+    /// Reduce over identical tasks where that applies ([`symmetry_mode`]; klpcheck's engine only).
+    pub symmetry: bool,
 }
+
+/// Whether a run of klpcheck's engine reduces over identical tasks (`--symmetry` and a scenario
+/// with copies), and the line that says so (`None`: nothing to say).
+///
+/// The reduction under-approximates on this model (klp_model::symmetry, "Why it is not
+/// exact"): a reduced run never reports "holds" or "unreachable" (those become "incomplete",
+/// [`INCOMPLETE_SYMMETRY`]) and leaves liveness "unchecked" (its fairness is per task).
+pub fn symmetry_mode(model: &KlpSystem, wanted: bool) -> (bool, Option<String>) {
+    let groups = klp_model::symmetry::Groups::of(&model.spec);
+    match (groups.is_empty(), wanted) {
+        (true, true) => (false, Some("off: the scenario has no interchangeable tasks".to_string())),
+        (true, false) | (false, false) => (false, None),
+        (false, true) => (
+            true,
+            Some(format!(
+                "on: {} identical tasks in {} group(s); an under-approximation: only violations and examples are conclusive",
+                groups.members(),
+                groups.0.len()
+            )),
+        ),
+    }
+}
+
+/// Why a search reduced by symmetry is incomplete.
+pub const INCOMPLETE_SYMMETRY: &str = "symmetry reduction (an under-approximation)";
 
 /// One property's result: the one shape it has from the engine to every report (`check`'s
 /// table and `--json`, `compare`'s formats, `ci` and the expectations file). The verdict is
@@ -102,6 +129,11 @@ pub struct Exploration {
     pub liveness_elapsed: Option<Duration>,
     /// What `--coverage` counted (klpcheck engine only; crate::coverage lays the counters out).
     pub coverage: Option<klp_checker::Coverage>,
+    /// Symmetry reduction: whether it was on and why ([`symmetry_mode`]); `None`: the scenario
+    /// has no identical tasks (or the engine does not reduce).
+    pub symmetry: Option<String>,
+    /// The search stored one state per orbit of identical tasks.
+    pub reduced: bool,
 }
 
 impl Exploration {
@@ -140,6 +172,11 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: bool) -> Explo
     if with_liveness {
         b = b.liveness(live, klp_properties::liveness::fairness);
     }
+    let (reduced, symmetry) = symmetry_mode(model, limits.symmetry);
+    if reduced {
+        let groups = klp_model::symmetry::Groups::of(&model.spec);
+        b = b.symmetry(move |s| groups.canonical(s));
+    }
     if limits.coverage {
         b = b.coverage(crate::coverage::counters(&model.spec), crate::coverage::count);
     }
@@ -160,6 +197,7 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: bool) -> Explo
         eprint!("\r{:70}\r", "");
     }
     let incomplete = match out.stop {
+        klp_checker::StopReason::Exhausted if reduced => Some(INCOMPLETE_SYMMETRY.to_string()),
         klp_checker::StopReason::Exhausted => None,
         klp_checker::StopReason::MaxStates => Some("max-states".to_string()),
         klp_checker::StopReason::MaxDepth => Some("max-depth".to_string()),
@@ -176,10 +214,17 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: bool) -> Explo
         .map(|p| PropertyResult {
             name: p.name,
             expectation: p.expectation,
-            verdict: p.verdict,
+            // A reduced search may miss states: what it did not find is not a proof.
+            verdict: match p.verdict {
+                Verdict::Holds | Verdict::Unreachable if reduced => Verdict::Incomplete,
+                v => v,
+            },
             path: p.discovery.map(|d| d.actions),
             cycle_start: p.cycle_start,
-            note: p.note,
+            note: match p.verdict {
+                Verdict::Unchecked if reduced && p.note.is_empty() => "liveness is not checked under --symmetry".into(),
+                _ => p.note,
+            },
             trace: None,
         })
         .collect();
@@ -195,6 +240,8 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: bool) -> Explo
         graph_bytes_per_state: with_liveness.then(|| out.stats.graph_bytes_per_state()),
         liveness_elapsed: with_liveness.then_some(out.stats.liveness_elapsed),
         coverage: out.coverage,
+        symmetry,
+        reduced,
     }
 }
 
@@ -269,5 +316,7 @@ pub fn run_stateright(model: KlpSystem, limits: &Limits) -> Exploration {
         graph_bytes_per_state: None,
         liveness_elapsed: None,
         coverage: None,
+        symmetry: None,
+        reduced: false,
     }
 }

@@ -180,6 +180,7 @@ pub fn engine_limits(threads: Option<usize>, s: &SearchLimits) -> Limits {
         timeout: s.timeout.map(std::time::Duration::from_secs),
         max_memory: s.max_memory.map(|m| m << 20),
         coverage: false,
+        symmetry: s.symmetry,
     }
 }
 

@@ -17,5 +17,6 @@ mod seed;
 mod select;
 mod selftests;
 mod simulate;
+mod symmetry;
 mod traces;
 mod versions;
