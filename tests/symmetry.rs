@@ -110,7 +110,7 @@ fn compare(scenario: &str, variant: &str) -> (u64, u64, u64) {
             assert!(f.discovery.is_some(), "{what}: {} found only under symmetry", r.name);
             let mut s = m.init_states()[d.init_index].clone();
             for (a, want) in d.actions.iter().zip(&d.states[1..]) {
-                s = m.next_state(&s, a.clone()).expect("a step of the trace is enabled");
+                s = m.next_state(&s, *a).expect("a step of the trace is enabled");
                 assert_eq!(&s, want, "{what}: {} replays", r.name);
             }
         }
