@@ -132,6 +132,9 @@ fn print_table(r: &Report, path: &std::path::Path) {
     if let Some(b) = &o.bitstate {
         print_bitstate(b);
     }
+    if let Some(s) = &o.symmetry {
+        println!("symmetry reduction {s}");
+    }
     if let (Some(g), Some(t)) = (o.graph_bytes_per_state, o.liveness_elapsed) {
         println!("liveness: graph {g:.1} bytes per state (peak), built and checked in {:.2} s", t.as_secs_f64());
     }
@@ -194,6 +197,7 @@ fn print_json(r: &Report) {
         "graph_bytes_per_state": o.graph_bytes_per_state,
         "liveness_seconds": o.liveness_elapsed.map(|t| t.as_secs_f64()),
         "incomplete_reason": o.incomplete,
+        "symmetry": o.reduced,
         "properties": props,
         "level_sizes": o.level_sizes,
     });

@@ -249,6 +249,8 @@ mod tests {
                 coverage: None,
                 bitstate: None,
                 level_sizes: Vec::new(),
+                symmetry: None,
+                reduced: false,
             },
         };
         let entry = |states: u64, listed: &[(&str, Verdict)]| Entry {

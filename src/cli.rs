@@ -275,6 +275,12 @@ pub struct SearchLimits {
     /// "incomplete").
     #[arg(long)]
     pub max_memory: Option<u64>,
+    /// Reduce over identical tasks (`count` copies): one state per orbit. A bug-finding mode,
+    /// off by default: it under-approximates (the transition work visits tasks in task-list
+    /// order), so what it does not find is "incomplete", never "holds", and liveness is
+    /// "unchecked"; what it finds is a real, replayable trace (README "Symmetry reduction").
+    #[arg(long)]
+    pub symmetry: bool,
 }
 
 /// Threads and search limits of `compare` and `ci`, which run many scenarios at once.

@@ -177,6 +177,7 @@ impl Matrix {
                     "seconds": o.elapsed.as_secs_f64(),
                     "complete": o.incomplete.is_none(),
                     "incomplete_reason": o.incomplete,
+                    "symmetry": o.reduced,
                     "properties": props,
                 })
             })

@@ -18,7 +18,34 @@ pub struct Limits {
     pub coverage: bool,
     /// The visited set (`check --store`; klpcheck's engine only).
     pub store: klp_checker::Store,
+    /// Reduce over identical tasks where that applies ([`symmetry_mode`]; klpcheck's engine only).
+    pub symmetry: bool,
 }
+
+/// Whether a run of klpcheck's engine reduces over identical tasks (`--symmetry` and a scenario
+/// with copies), and the line that says so (`None`: nothing to say).
+///
+/// The reduction under-approximates on this model (klp_model::symmetry, "Why it is not
+/// exact"): a reduced run never reports "holds" or "unreachable" (those become "incomplete",
+/// [`INCOMPLETE_SYMMETRY`]) and leaves liveness "unchecked" (its fairness is per task).
+pub fn symmetry_mode(model: &KlpSystem, wanted: bool) -> (bool, Option<String>) {
+    let groups = klp_model::symmetry::Groups::of(&model.spec);
+    match (groups.is_empty(), wanted) {
+        (true, true) => (false, Some("off: the scenario has no interchangeable tasks".to_string())),
+        (true, false) | (false, false) => (false, None),
+        (false, true) => (
+            true,
+            Some(format!(
+                "on: {} identical tasks in {} group(s); an under-approximation: only violations and examples are conclusive",
+                groups.members(),
+                groups.0.len()
+            )),
+        ),
+    }
+}
+
+/// Why a search reduced by symmetry is incomplete.
+pub const INCOMPLETE_SYMMETRY: &str = "symmetry reduction (an under-approximation)";
 
 /// One property's result: the one shape it has from the engine to every report (`check`'s
 /// table and `--json`, `compare`'s formats, `ci` and the expectations file). The verdict is
@@ -108,6 +135,11 @@ pub struct Exploration {
     pub bitstate: Option<klp_checker::BitstateStats>,
     /// The size of each BFS level begun (klpcheck engine only; `--estimate` projects from it).
     pub level_sizes: Vec<u64>,
+    /// Symmetry reduction: whether it was on and why ([`symmetry_mode`]); `None`: the scenario
+    /// has no identical tasks (or the engine does not reduce).
+    pub symmetry: Option<String>,
+    /// The search stored one state per orbit of identical tasks.
+    pub reduced: bool,
 }
 
 impl Exploration {
@@ -147,6 +179,11 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: crate::progres
     if with_liveness {
         b = b.liveness(live, klp_properties::liveness::fairness);
     }
+    let (reduced, symmetry) = symmetry_mode(model, limits.symmetry);
+    if reduced {
+        let groups = klp_model::symmetry::Groups::of(&model.spec);
+        b = b.symmetry(move |s| groups.canonical(s));
+    }
     if limits.coverage {
         b = b.coverage(crate::coverage::counters(&model.spec), crate::coverage::count);
     }
@@ -164,6 +201,7 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: crate::progres
     // it dropped.
     let approx = bitstate.map(|b| format!("bitstate, estimated coverage {}", percent(b.coverage())));
     let incomplete = match out.stop {
+        klp_checker::StopReason::Exhausted if reduced => Some(INCOMPLETE_SYMMETRY.to_string()),
         klp_checker::StopReason::Exhausted => None,
         klp_checker::StopReason::MaxStates => Some("max-states".to_string()),
         klp_checker::StopReason::MaxDepth => Some("max-depth".to_string()),
@@ -183,11 +221,18 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: crate::progres
                 (Some(a), Verdict::Incomplete, Expectation::Always) => format!("no violation found ({a})"),
                 (Some(a), Verdict::Incomplete, _) => format!("not found ({a})"),
                 (Some(_), Verdict::Unchecked, _) => "bitstate keeps no state graph: liveness not checked".to_string(),
+                (None, Verdict::Unchecked, _) if reduced && p.note.is_empty() => {
+                    "liveness is not checked under --symmetry".into()
+                }
                 _ => p.note,
             },
             name: p.name,
             expectation: p.expectation,
-            verdict: p.verdict,
+            // A reduced search may miss states: what it did not find is not a proof.
+            verdict: match p.verdict {
+                Verdict::Holds | Verdict::Unreachable if reduced => Verdict::Incomplete,
+                v => v,
+            },
             path: p.discovery.map(|d| d.actions),
             cycle_start: p.cycle_start,
             trace: None,
@@ -207,6 +252,8 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: crate::progres
         coverage: out.coverage,
         bitstate,
         level_sizes: out.stats.level_sizes,
+        symmetry,
+        reduced,
     }
 }
 
@@ -295,5 +342,7 @@ pub fn run_stateright(model: KlpSystem, limits: &Limits) -> Exploration {
         coverage: None,
         bitstate: None,
         level_sizes: Vec::new(),
+        symmetry: None,
+        reduced: false,
     }
 }

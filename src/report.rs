@@ -181,6 +181,7 @@ pub fn engine_limits(threads: Option<usize>, s: &SearchLimits) -> Limits {
         max_memory: s.max_memory.map(|m| m << 20),
         coverage: false,
         store: klp_checker::Store::Exact,
+        symmetry: s.symmetry,
     }
 }
 

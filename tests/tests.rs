@@ -19,6 +19,7 @@ mod seed;
 mod select;
 mod selftests;
 mod simulate;
+mod symmetry;
 mod traces;
 mod user_properties;
 mod versions;

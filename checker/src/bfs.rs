@@ -55,8 +55,9 @@ pub fn fingerprint<T: Hash>(v: &T) -> u64 {
     SEEDS.hash_one(v).max(1)
 }
 
-/// A canonicaliser for symmetry reduction: maps a state to its orbit's representative.
-pub type Canonicalise<S> = fn(&S) -> S;
+/// A canonicaliser for symmetry reduction: maps a state to its orbit's representative (a
+/// closure, so that it can read the model's groups of interchangeable components).
+pub type Canonicalise<'a, S> = Box<dyn Fn(&S) -> S + Send + Sync + 'a>;
 
 type ProgressFn<'a> = Box<dyn FnMut(&Progress) + Send + 'a>;
 
@@ -79,7 +80,7 @@ struct Config<'a, M: Model> {
     timeout: Option<Duration>,
     max_memory: Option<u64>,
     stop: Option<Arc<AtomicBool>>,
-    symmetry: Option<Canonicalise<M::State>>,
+    symmetry: Option<Canonicalise<'a, M::State>>,
     progress_interval: Duration,
     finish_when: FinishWhen,
     live: Option<LiveCfg<M>>,
@@ -232,8 +233,8 @@ where
 
     /// Store `canon(state)` fingerprints instead of `state` ones. `canon` must map all
     /// symmetric states to one representative, and properties must be symmetric.
-    pub fn symmetry(mut self, canon: Canonicalise<M::State>) -> Self {
-        self.cfg.symmetry = Some(canon);
+    pub fn symmetry(mut self, canon: impl Fn(&M::State) -> M::State + Send + Sync + 'a) -> Self {
+        self.cfg.symmetry = Some(Box::new(canon));
         self
     }
 
@@ -306,7 +307,7 @@ where
     M::Action: Clone + Send + Sync,
 {
     fn fp(&self, s: &M::State) -> u64 {
-        match self.symmetry {
+        match &self.symmetry {
             Some(c) => fingerprint(&c(s)),
             None => fingerprint(s),
         }

@@ -65,6 +65,7 @@ pub mod scenario;
 pub mod spec;
 pub mod state;
 pub mod state_data;
+pub mod symmetry;
 pub mod system;
 pub mod task;
 pub mod test_modules;

@@ -181,6 +181,10 @@ pub struct TaskSpec {
     /// work (`Interruptible` by default, `Never` for a CPU-bound kthread), whether that wait is
     /// `TASK_FREEZABLE`, and whether the loop has a `cond_resched()` point.
     pub main_loop: MainLoop,
+    /// One of the `count` copies of the scenario's `[[tasks]]` entry with this index (`None`
+    /// for `count = 1` and for fork children): copies are the candidates for symmetry
+    /// reduction ([`crate::symmetry`]).
+    pub copy_of: Option<u16>,
 }
 
 /// What a kthread's main loop does besides calling its entry functions (scenario `[[tasks]]`

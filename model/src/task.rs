@@ -41,7 +41,7 @@ impl PatchState {
 
 /// What kind of task: a user process, a kernel thread (`PF_KTHREAD`, never returns to user
 /// mode), or a per-CPU idle task (`swapper/N`, switched in `do_idle()`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskKind {
     /// A user process: its `entry` functions are syscalls, it returns to user mode between them.
@@ -55,7 +55,7 @@ pub enum TaskKind {
 /// Where a task is. Only what the transition code can tell apart is modelled:
 /// `klp_check_and_switch_task()` refuses a task that is `task_curr()` on another CPU, and a
 /// task off the CPU can have its stack checked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Context {
     /// Not yet forked (a child slot reserved by the scenario).
@@ -84,14 +84,14 @@ pub enum Context {
 
 /// One kernel stack frame of a function the scenario names, with the code version the
 /// `klp_ftrace_handler()` chose when it was called.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Frame {
     pub func: FuncId,
     pub version: Version,
 }
 
 /// Per-task livepatch state (`task->patch_state`, `TIF_PATCH_PENDING`) plus where it runs.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Task {
     pub patch_state: PatchState,
     /// `TIF_PATCH_PENDING` (`klp_patch_pending(task)`).
@@ -119,7 +119,7 @@ pub struct Task {
 }
 
 /// Where a lock-free self switch of `current` stands between its reads of `klp_target_state`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SelfSwitch {
     /// `klp_update_patch_state()`: TIF_PATCH_PENDING tested and cleared, `klp_target_state` not
@@ -139,7 +139,7 @@ pub enum SelfSwitch {
 
 /// The reads of a `klp_ftrace_handler()` in flight: the function called, its func_stack
 /// entries, and `func->transition` once read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct HandlerRead {
     pub func: FuncId,
     pub read: FuncStackRead,
@@ -153,7 +153,7 @@ pub struct HandlerRead {
 /// What a `klp_ftrace_handler()` read from a function's func_stack: the first entry and the one
 /// after it (RCU keeps a removed entry's next pointer, so the pair stays valid after
 /// `list_del_rcu()`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct FuncStackRead {
     pub top: KlpFuncId,
     pub next: Option<KlpFuncId>,

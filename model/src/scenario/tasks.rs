@@ -11,7 +11,7 @@ pub(super) fn resolve_tasks(ctx: &Ctx, raw: &[RawTask], func_ref: &FuncRef) -> R
     let mut tasks = Vec::new();
     let mut idle = Vec::new();
     let mut comms: BTreeMap<String, ()> = BTreeMap::new();
-    for t in raw {
+    for (n, t) in raw.iter().enumerate() {
         let count = *t.count.get_ref() as usize;
         if count == 0 || count > MAX_TASKS {
             return Err(ctx.err(
@@ -74,7 +74,8 @@ pub(super) fn resolve_tasks(ctx: &Ctx, raw: &[RawTask], func_ref: &FuncRef) -> R
                     ));
                 }
             }
-            list.push(TaskSpec { comm, kind: t.kind, entry: entry.clone(), parent: None, online, main_loop });
+            let copy_of = (count > 1).then_some(n as u16);
+            list.push(TaskSpec { comm, kind: t.kind, entry: entry.clone(), parent: None, online, main_loop, copy_of });
             for c in children {
                 list.push(TaskSpec {
                     comm: c,
@@ -83,6 +84,7 @@ pub(super) fn resolve_tasks(ctx: &Ctx, raw: &[RawTask], func_ref: &FuncRef) -> R
                     parent: Some(parent as Pid),
                     online,
                     main_loop,
+                    copy_of: None,
                 });
             }
         }

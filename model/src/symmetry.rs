@@ -1,0 +1,246 @@
+//! Symmetry reduction over identical tasks: the canonical form of a state.
+//!
+//! **Which tasks are interchangeable.** The `count` copies of one `[[tasks]]` entry
+//! ([`TaskSpec::copy_of`]) have the same kind, entry functions and main loop, so every step
+//! one of them can take, another in the same state can take too. A group is such a set of
+//! copies, restricted to what no part of the model tells apart:
+//! * user tasks and kthreads only: an idle task is its CPU's (`Spec::cpu_of` is its place
+//!   among the idle tasks, and `cpu_up`/`cpu_down` name it);
+//! * no fork children: a copy with `forks` has child slots whose `parent` names it;
+//! * no admin command names a member (the script's /proc read names the task that reads).
+//!
+//! Everything else the state holds about a task is in its `State::tasks` slot; the one other
+//! task reference is the transition work's pass cursor ([`Pass::next`]), handled below. No
+//! property reads a task by its index, and the kernel log, which does print `comm:pid`, is not
+//! part of the state (it is rebuilt by replaying a trace, see [`crate::log`]), so renaming
+//! tasks never changes what a property sees.
+//!
+//! **The canonical form** sorts each group's slots by `(pass class, task)`. Outside a pass of
+//! `klp_try_complete_transition()` every member has the same class. During a pass the members
+//! it has visited (slots below `pass.next`) come first, the member whose try is half done
+//! (`pass.half`, only under `task_switch_lock = "none"`) next, the unvisited ones last, so
+//! the cursor keeps its meaning: the visited slots stay below it. A group's slots are contiguous
+//! (copies are expanded one after another), so a sort inside the group's range is the renaming.
+//!
+//! **Why it is not exact: an under-approximation.** Every step is per task or reads the tasks
+//! as a set, except one: a pass of the transition work visits the tasks in task-list order
+//! (slot order), and tries each at a different moment while the others run. Two states that
+//! differ by a permutation of identical tasks therefore do not have symmetric futures: from one,
+//! a pass tries a sleeping copy before a running one; from the other, after it. (No renaming of
+//! the state can fix this: the order is what tells the copies apart.) The reduced search expands
+//! one real state per orbit, so it finds only the orbits reachable through the representatives
+//! it stored: a subset of the reachable orbits. tests/symmetry.rs measures the gap against the
+//! unreduced reachable set: every orbit without a pass in progress was found, some orbits in the
+//! middle of a pass were not (36 of 2244 on selftest-syscall-01).
+//!
+//! Hence the contract: a reduced search is a bug finder. Whatever it finds (a violation, an
+//! example) is a real path of the unreduced model, with concrete task names (the engine keeps
+//! real states); what it does not find proves nothing, so `check --symmetry` reports it
+//! "incomplete", never "holds" or "unreachable", and liveness "unchecked".
+
+use crate::ids::Pid;
+use crate::spec::{AdminOp, Spec};
+use crate::state::State;
+use crate::task::TaskKind;
+
+/// The groups of interchangeable task slots of a scenario (each a contiguous range).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Groups(pub Vec<std::ops::Range<usize>>);
+
+impl Groups {
+    /// The groups of `spec`; empty when no two tasks are interchangeable.
+    pub fn of(spec: &Spec) -> Groups {
+        let named: Vec<Pid> = spec
+            .admin
+            .ops
+            .iter()
+            .filter_map(|o| match o.op {
+                AdminOp::CpuUp(p) | AdminOp::CpuDown(p) | AdminOp::ReadProc(p, _, _) => Some(p),
+                _ => None,
+            })
+            .collect();
+        let fits = |i: usize| {
+            let t = &spec.tasks[i];
+            t.copy_of.is_some()
+                && t.kind != TaskKind::Idle
+                && t.parent.is_none()
+                && !spec.tasks.iter().any(|c| c.parent == Some(i as Pid))
+                && !named.contains(&(i as Pid))
+        };
+        let mut groups = Vec::new();
+        let mut i = 0;
+        while i < spec.tasks.len() {
+            let mut j = i + 1;
+            if fits(i) {
+                while j < spec.tasks.len() && fits(j) && spec.tasks[j].copy_of == spec.tasks[i].copy_of {
+                    j += 1;
+                }
+                if j - i > 1 {
+                    groups.push(i..j);
+                }
+            }
+            i = j;
+        }
+        Groups(groups)
+    }
+
+    /// No two tasks are interchangeable: reduction would change nothing.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Tasks in some group.
+    pub fn members(&self) -> usize {
+        self.0.iter().map(|g| g.len()).sum()
+    }
+
+    /// The orbit's representative: every group sorted by `(pass class, task)` (module docs).
+    pub fn canonical(&self, st: &State) -> State {
+        let mut c = st.clone();
+        // 0: visited by the running pass, 1: its half-done try, 2: not visited (or no pass).
+        let class = |pos: usize| match st.pass {
+            Some(p) if pos < p.next as usize => 0u8,
+            Some(p) if pos == p.next as usize && p.half.is_some() => 1,
+            _ => 2,
+        };
+        for g in &self.0 {
+            let mut slots: Vec<(u8, &crate::task::Task)> = g.clone().map(|i| (class(i), &st.tasks[i])).collect();
+            slots.sort();
+            for (k, (_, t)) in slots.into_iter().enumerate() {
+                c.tasks[g.start + k] = t.clone();
+            }
+        }
+        c
+    }
+
+    /// Whether `a` and `b` have the same canonical form.
+    pub fn equivalent(&self, a: &State, b: &State) -> bool {
+        self.canonical(a) == self.canonical(b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Pass;
+    use crate::task::{Context, PatchState};
+    use crate::KlpSystem;
+
+    /// Threads in file order, then idle tasks: a-0..a-2 (0..3), b (3), k-0, k-1 (4..6),
+    /// p-0, p-0.child0, p-1, p-1.child0 (6..10), swapper-0, swapper-1 (10..12).
+    const SRC: &str = r#"
+[[functions]]
+name = "f"
+[[tasks]]
+comm = "a"
+count = 3
+entry = ["f"]
+[[tasks]]
+comm = "b"
+entry = ["f"]
+[[tasks]]
+comm = "k"
+kind = "kthread"
+count = 2
+entry = ["f"]
+[[tasks]]
+comm = "p"
+count = 2
+forks = 1
+entry = ["f"]
+[[tasks]]
+comm = "swapper"
+kind = "idle"
+count = 2
+[[patches]]
+name = "lp"
+  [[patches.objects]]
+  name = "vmlinux"
+  funcs = ["f"]
+"#;
+
+    fn system() -> KlpSystem {
+        let spec = crate::scenario::read_str("t", "t.toml", SRC).unwrap().into_spec().unwrap();
+        KlpSystem::new(spec, Vec::new)
+    }
+
+    /// The initial state with tasks 0..3, 3, 6, 8, 10, 11 all different.
+    fn distinct(sys: &KlpSystem) -> State {
+        let mut st = sys.init_state();
+        let frame = crate::task::Frame { func: 0, version: crate::ids::Version::ORIGINAL };
+        st.tasks[1].context = Context::Running;
+        st.tasks[1].stack.push(frame);
+        st.tasks[2].patch_state = PatchState::Patched;
+        st.tasks[3].tif_patch_pending = true;
+        st.tasks[5].context = Context::Sleeping;
+        st.tasks[8].patch_state = PatchState::Unpatched;
+        st.tasks[11].context = Context::Offline;
+        st
+    }
+
+    fn swapped(st: &State, i: usize, j: usize) -> State {
+        let mut s = st.clone();
+        s.tasks.swap(i, j);
+        s
+    }
+
+    #[test]
+    fn groups_are_the_copies_nothing_tells_apart() {
+        let sys = system();
+        assert_eq!(sys.spec.tasks.len(), 12);
+        assert_eq!(Groups::of(&sys.spec), Groups(vec![0..3, 4..6]));
+    }
+
+    #[test]
+    fn permuted_states_have_one_canonical_form() {
+        let sys = system();
+        let g = Groups::of(&sys.spec);
+        let st = distinct(&sys);
+        let c = g.canonical(&st);
+        for perm in [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]] {
+            let mut p = st.clone();
+            for (k, &from) in perm.iter().enumerate() {
+                p.tasks[k] = st.tasks[from].clone();
+            }
+            let p = swapped(&p, 4, 5);
+            assert_eq!(g.canonical(&p), c, "{perm:?}");
+        }
+        // The canonical form is one of the orbit: the same tasks, and the same everything else.
+        let mut sorted: Vec<_> = c.tasks[0..3].to_vec();
+        sorted.sort();
+        let mut orig: Vec<_> = st.tasks[0..3].to_vec();
+        orig.sort();
+        assert_eq!(sorted, orig);
+        assert_eq!(c.tasks[3..4], st.tasks[3..4]);
+        assert_eq!(c.tasks[6..], st.tasks[6..]);
+    }
+
+    #[test]
+    fn tasks_that_are_not_copies_are_never_merged() {
+        let sys = system();
+        let g = Groups::of(&sys.spec);
+        let st = distinct(&sys);
+        // a-2 and b (another entry), p-0 and p-1 (they fork), the idle tasks (their CPUs),
+        // a-0 and k-0 (another kind).
+        for (i, j) in [(2, 3), (6, 8), (10, 11), (0, 5)] {
+            assert_ne!(st.tasks[i], st.tasks[j]);
+            assert_ne!(g.canonical(&swapped(&st, i, j)), g.canonical(&st), "{i} <-> {j}");
+        }
+    }
+
+    #[test]
+    fn a_pass_keeps_its_visited_tasks_below_its_cursor() {
+        let sys = system();
+        let g = Groups::of(&sys.spec);
+        let mut st = distinct(&sys);
+        st.pass = Some(Pass { next: 2, complete: true, half: None });
+        // Visited (0, 1) among themselves: one orbit.
+        assert_eq!(g.canonical(&swapped(&st, 0, 1)), g.canonical(&st));
+        // A visited and an unvisited copy: not the same state of the pass.
+        assert_ne!(g.canonical(&swapped(&st, 1, 2)), g.canonical(&st));
+        let c = g.canonical(&st);
+        let visited: std::collections::BTreeSet<_> = st.tasks[0..2].iter().collect();
+        assert_eq!(c.tasks[0..2].iter().collect::<std::collections::BTreeSet<_>>(), visited);
+        assert_eq!(c.tasks[2], st.tasks[2]);
+    }
+}
