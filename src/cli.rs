@@ -165,7 +165,8 @@ pub enum ListWhat {
 pub struct RunArgs {
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Print every kernel line, not only those the selftest harness's filter keeps.
+    /// Print every kernel line, not only those the selftest harness's filter keeps (the
+    /// kernel's `livepatch:` lines and the lines naming one of the scenario's modules).
     #[arg(long)]
     pub all: bool,
     /// Stop after this many steps.

@@ -265,6 +265,60 @@ fn run_prints_the_selftest_transcript() {
     assert!(t.contains("default: scenario 'default' has no script"), "{t}");
 }
 
+/// Issue 17: `klpcheck run mine.toml` printed only the kernel's `livepatch:` lines of a
+/// scenario whose modules are not named `test_klp_*` (the selftest harness's grep): the user's
+/// own commands are kept too, in the order they ran.
+#[test]
+fn run_keeps_the_scenarios_own_commands() {
+    let o = klpcheck().args(["run", "stuck-script"]).output().unwrap();
+    let t = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let commands: Vec<&str> = t.lines().filter(|l| l.starts_with('%')).collect();
+    assert_eq!(
+        commands,
+        [
+            "% insmod test_modules/lp1.ko",
+            "% insmod test_modules/xfs.ko",
+            "% echo 0 > /sys/kernel/livepatch/lp1/enabled",
+            "% insmod test_modules/lp2.ko"
+        ],
+        "{t}"
+    );
+    assert!(t.lines().next().is_some_and(|l| l == "% insmod test_modules/lp1.ko"), "{t}");
+}
+
+/// Issue 17: `replay --state` printed the model's `Debug` dump (indices, `Inline`, `Some(..)`);
+/// it prints the state by name.
+#[test]
+fn replay_state_names_tasks_patches_and_functions() {
+    let json = root().join(GOLDEN).join("stack-check@no-stack-check--no_mixed_universe.json");
+    let o = klpcheck().arg("replay").arg(&json).arg("--state").output().unwrap();
+    let t = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let state: Vec<&str> =
+        t.lines().skip_while(|l| *l != "final state:").skip(1).take_while(|l| !l.starts_with("step ")).collect();
+    assert_eq!(
+        state,
+        [
+            "klp_patches (oldest first): lp1",
+            "klp_transition_patch: NULL; klp_target_state: -1 (KLP_TRANSITION_IDLE)",
+            "tasks:",
+            "  cat  patch_state -1, TIF_PATCH_PENDING 0, sleeping: vfs_read@orig",
+            "patches:",
+            "  lp1: enabled",
+            "    object vmlinux: patched",
+            "      func vfs_read: patched 1, transition 0",
+            "      func cmdline_proc_show: patched 1, transition 0",
+            "func_stacks:",
+            "  vfs_read: lp1 (top first)",
+            "  cmdline_proc_show: lp1 (top first)",
+            "admin script: 1/1 commands done; finished",
+        ],
+        "{t}"
+    );
+    assert!(!t.contains("Some(") && !t.contains("Inline") && !t.contains("stack: ["), "{t}");
+}
+
 #[test]
 fn render_writes_an_svg_with_old_and_new_frames() {
     let dir = tempfile::tempdir().unwrap();
