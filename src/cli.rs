@@ -132,7 +132,8 @@ pub struct ReplayArgs {
     /// Replay against this scenario file instead of the one the trace names.
     #[arg(long)]
     pub scenario: Option<String>,
-    /// Also print the model state after the last step.
+    /// Also print the state after the last step, in kernel terms (tasks, patches with their
+    /// objects and funcs, func_stacks, modules and the admin script, by name).
     #[arg(long)]
     pub state: bool,
 }

@@ -97,7 +97,10 @@ pub fn run(a: &ReplayArgs) -> Result<u8> {
     let model = model_of(&trace, &a.trace, a.scenario.as_deref())?;
     println!("{}", klp_traces::title(&trace));
     if a.state {
-        println!("{:#?}", klp_traces::final_state(&model, &trace));
+        match klp_traces::final_state(&model, &trace) {
+            Some(st) => print!("final state:\n{}", klp_traces::describe::describe(&model, &st)),
+            None => println!("final state: none (the trace does not replay to its end)"),
+        }
     }
     let outcome = match klp_traces::replay(&model, &trace) {
         Replay::NotReproduced { steps } if graph_verdict_shown(&model, &trace) => Replay::Confirmed { steps },
@@ -113,7 +116,8 @@ pub fn run(a: &ReplayArgs) -> Result<u8> {
     match outcome {
         Replay::Confirmed { steps } => {
             println!(
-                "replay: all {steps} steps valid; {} '{}' confirmed",
+                "replay: all {} valid; {} '{}' confirmed",
+                klp_traces::steps(steps),
                 if trace.verdict == "violated" { "violation of" } else { "witness for" },
                 trace.property
             );
@@ -121,8 +125,10 @@ pub fn run(a: &ReplayArgs) -> Result<u8> {
         }
         Replay::NotReproduced { steps } => {
             println!(
-                "replay: all {steps} steps valid, but the final state does not show '{}' {}",
-                trace.property, trace.verdict
+                "replay: all {} valid, but the final state does not show '{}' {}",
+                klp_traces::steps(steps),
+                trace.property,
+                trace.verdict
             );
             Ok(2)
         }
