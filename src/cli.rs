@@ -105,6 +105,16 @@ pub enum Engine {
     Stateright,
 }
 
+impl Engine {
+    /// The engine's name, as `--engine` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Klpcheck => "klpcheck",
+            Engine::Stateright => "stateright",
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 #[command(
     mut_arg("scenario", |a| a.help("A scenario file, or the name of a shipped scenario")),
@@ -268,8 +278,12 @@ pub struct CiArgs {
     pub junit: Option<PathBuf>,
     /// Rewrite the file from this run (new scenarios and presets are added, stale entries
     /// dropped): the way to accept intended changes.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "json")]
     pub update: bool,
+    /// Print the report as JSON (the schema `check --json` and `compare --format json` share,
+    /// docs/json.md) instead of DIFF lines: each run with its differences from its entry.
+    #[arg(long)]
+    pub json: bool,
     /// Where counterexample traces of differences are written.
     #[arg(long, default_value = "traces/out")]
     pub out: PathBuf,

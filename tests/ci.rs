@@ -287,7 +287,7 @@ fn compare_and_check_agree_on_a_variant_that_derives_a_patch() {
     };
     let check = states(&["check", "seed-ban-disable-stuck-task", "--variant", "empty-replace-disable", "--json"]);
     let j: serde_json::Value = serde_json::from_str(&check).unwrap();
-    assert_eq!(j["unique_states"], 364, "{check}");
+    assert_eq!(j["runs"][0]["unique_states"], 364, "{check}");
     let csv =
         states(&["compare", "seed-ban-disable-stuck-task", "--variants", "empty-replace-disable", "--format", "csv"]);
     let row = csv.lines().nth(1).unwrap_or_default();
