@@ -29,11 +29,18 @@ def klp(bin_, *args, ok=(0, 1, 3)):
     return p, wall
 
 
+def check_run(doc):
+    """The one run of a `check --json` report (docs/json.md), its resources inlined."""
+    run = dict(doc["runs"][0])
+    run.update(run.pop("resources") or {})
+    return run
+
+
 def scenarios(bin_):
     out = []
     for s in json.loads(klp(bin_, "list", "scenarios", "--json")[0].stdout):
         p, wall = klp(bin_, "check", s["name"], "--json")
-        j = json.loads(p.stdout)
+        j = check_run(json.loads(p.stdout))
         j["name"] = s["name"]
         j["wall_s"] = wall
         j["exit"] = p.returncode
@@ -66,7 +73,7 @@ def variants(bin_):
     for s in chosen:
         for v in presets:
             p, wall = klp(bin_, "check", s, "--variant", v, "--json", "--max-states", "5000000")
-            j = json.loads(p.stdout)
+            j = check_run(json.loads(p.stdout))
             j.update({"name": s, "variant_name": v, "wall_s": wall, "exit": p.returncode})
             out.append(j)
     return out

@@ -57,11 +57,14 @@ pub fn run(a: &CiArgs) -> Result<u8> {
         let case = Case { name: "expectations".into(), failure: Some((message.clone(), String::new())) };
         suites.push(crate::junit::Suite { name: format!("{s}@{v}"), seconds: 0.0, cases: vec![case] });
     }
-    let mut diffs = 0;
-    for s in &suites {
-        for (message, _) in s.cases.iter().filter_map(|c| c.failure.as_ref()) {
-            println!("DIFF {}: {message}", s.name);
-            diffs += 1;
+    let diffs: usize = suites.iter().map(|s| s.cases.iter().filter(|c| c.failure.is_some()).count()).sum();
+    if a.json {
+        print_json(&selected, &runs, &suites, diffs);
+    } else {
+        for s in &suites {
+            for (message, _) in s.cases.iter().filter_map(|c| c.failure.as_ref()) {
+                println!("DIFF {}: {message}", s.name);
+            }
         }
     }
     if let Some(j) = &a.junit {
@@ -69,6 +72,9 @@ pub fn run(a: &CiArgs) -> Result<u8> {
     }
     let checked: usize = runs.iter().map(|r| r.explored.properties.len() + 1).sum();
     let secs = start.elapsed().as_secs_f64();
+    if a.json {
+        return Ok(if diffs == 0 { 0 } else { 1 });
+    }
     if diffs == 0 {
         println!("ci: {shown}: {} entries ({checked} verdicts and state counts) match ({secs:.1} s)", runs.len());
         Ok(0)
@@ -81,6 +87,35 @@ pub fn run(a: &CiArgs) -> Result<u8> {
         );
         Ok(1)
     }
+}
+
+/// `ci --json`: the runs in the shared report schema (src/json.rs), each with its entry and its
+/// differences; `suites` are the runs' then the missing entries'.
+fn print_json(selected: &[&Entry], runs: &[JobResult], suites: &[Suite], diffs: usize) {
+    use crate::json::{CommandName, Difference, Document, Expected, Summary};
+    let differences = |s: &Suite| -> Vec<Difference> {
+        let failed = s.cases.iter().filter_map(|c| c.failure.as_ref().map(|(m, _)| (c, m)));
+        failed.map(|(c, m)| Difference { what: c.name.clone(), message: m.clone() }).collect()
+    };
+    let json_runs = selected
+        .iter()
+        .zip(runs)
+        .zip(suites)
+        .map(|((e, r), s)| {
+            let mut j = r.json();
+            j.expected = Some(Expected { entry: e.key(), unique_states: e.states, differences: differences(s) });
+            j
+        })
+        .collect();
+    let why = match diffs {
+        0 => "every verdict and state count matches the expectations".to_string(),
+        1 => "1 difference from the expectations".to_string(),
+        n => format!("{n} differences from the expectations"),
+    };
+    let summary = Summary::with_reason(runs.iter().map(|r| &r.explored), if diffs == 0 { 0 } else { 1 }, Some(why));
+    let mut d = Document::new(CommandName::Ci, json_runs, summary);
+    d.missing_entries = Some(suites[runs.len()..].iter().map(|s| s.name.clone()).collect());
+    println!("{}", d.to_string_pretty());
 }
 
 /// Runs a list of (scenario, variant).
@@ -228,6 +263,7 @@ mod tests {
             scenario_path: "fork.toml".into(),
             variant: "upstream".into(),
             knobs: klp_model::Variant::upstream(),
+            limits: Default::default(),
             explored: Exploration {
                 unique_states: 10,
                 generated: 20,
@@ -242,6 +278,7 @@ mod tests {
                     result("e_holds", Expectation::Eventually, Verdict::Holds),
                     result("e_violated", Expectation::Eventually, Verdict::Violated),
                 ],
+                peak_rss_bytes: None,
                 bytes_per_state: None,
                 collision_probability: None,
                 graph_bytes_per_state: None,

@@ -172,6 +172,16 @@ pub enum Engine {
     Stateright,
 }
 
+impl Engine {
+    /// The engine's name, as `--engine` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Klpcheck => "klpcheck",
+            Engine::Stateright => "stateright",
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 #[command(
     mut_arg("scenario", |a| a.help("A scenario file, or the name of a shipped scenario")),
@@ -203,7 +213,8 @@ pub struct ReplayArgs {
     /// Replay against this scenario file instead of the one the trace names.
     #[arg(long)]
     pub scenario: Option<String>,
-    /// Also print the model state after the last step.
+    /// Also print the state after the last step, in kernel terms (tasks, patches with their
+    /// objects and funcs, func_stacks, modules and the admin script, by name).
     #[arg(long)]
     pub state: bool,
 }
@@ -236,7 +247,8 @@ pub enum ListWhat {
 pub struct RunArgs {
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Print every kernel line, not only those the selftest harness's filter keeps.
+    /// Print every kernel line, not only those the selftest harness's filter keeps (the
+    /// kernel's `livepatch:` lines and the lines naming one of the scenario's modules).
     #[arg(long)]
     pub all: bool,
     /// Stop after this many steps.
@@ -343,8 +355,12 @@ pub struct CiArgs {
     pub junit: Option<PathBuf>,
     /// Rewrite the file from this run (new scenarios and presets are added, stale entries
     /// dropped): the way to accept intended changes.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "json")]
     pub update: bool,
+    /// Print the report as JSON (the schema `check --json` and `compare --format json` share,
+    /// docs/json.md) instead of DIFF lines: each run with its differences from its entry.
+    #[arg(long)]
+    pub json: bool,
     /// Where counterexample traces of differences are written.
     #[arg(long, default_value = "traces/out")]
     pub out: PathBuf,

@@ -37,12 +37,10 @@ pub fn run(a: &CompareArgs) -> Result<u8> {
     match a.format {
         Format::Table => print!("{}", m.text(false)),
         Format::Markdown => print!("{}", m.text(true)),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&m.json())?),
+        Format::Json => println!("{}", m.json().to_string_pretty()),
         Format::Csv => print!("{}", m.csv()),
     }
-    // check's code over all runs: a violation anywhere wins, then a run not fully checked.
-    let codes: Vec<u8> = m.runs.iter().map(|r| r.explored.exit_code()).collect();
-    Ok([1, 3].into_iter().find(|c| codes.contains(c)).unwrap_or(0))
+    Ok(m.exit_code())
 }
 
 /// `--variants`: names as `--variant` takes them, "upstream", or "all" (upstream and every
@@ -117,10 +115,10 @@ impl Matrix {
                     let mut cell = if md && c.verdict == Verdict::Violated { format!("**{w}**") } else { w.into() };
                     if let Some(t) = &c.trace {
                         notes.push(format!(
-                            "[{}] {} ({} steps)",
+                            "[{}] {} ({})",
                             notes.len() + 1,
                             if md { format!("`{}`", t.display()) } else { t.display().to_string() },
-                            c.steps().unwrap_or(0)
+                            klp_traces::steps(c.steps().unwrap_or(0))
                         ));
                         cell += &format!(" [{}]", notes.len());
                     }
@@ -147,42 +145,19 @@ impl Matrix {
         out
     }
 
-    fn json(&self) -> serde_json::Value {
-        let runs: Vec<_> = self
-            .runs
-            .iter()
-            .map(|r| {
-                let o = &r.explored;
-                let props: Vec<_> = o
-                    .properties
-                    .iter()
-                    .map(|p| {
-                        serde_json::json!({
-                            "name": p.name,
-                            "kind": p.kind(),
-                            "verdict": p.verdict.name(),
-                            "steps": p.steps(),
-                            "trace": p.trace.as_ref().map(|t| t.display().to_string()),
-                        })
-                    })
-                    .collect();
-                serde_json::json!({
-                    "scenario": r.scenario,
-                    "scenario_path": r.scenario_path.display().to_string(),
-                    "variant": r.variant,
-                    "knobs": r.knobs,
-                    "unique_states": o.unique_states,
-                    "generated": o.generated,
-                    "max_depth": o.max_depth,
-                    "seconds": o.elapsed.as_secs_f64(),
-                    "complete": o.incomplete.is_none(),
-                    "incomplete_reason": o.incomplete,
-                    "symmetry": o.reduced,
-                    "properties": props,
-                })
-            })
-            .collect();
-        serde_json::json!({ "variants": self.variants, "runs": runs })
+    /// check's code over all runs: a violation anywhere wins, then a run not fully checked.
+    fn exit_code(&self) -> u8 {
+        let codes: Vec<u8> = self.runs.iter().map(|r| r.explored.exit_code()).collect();
+        [1, 3].into_iter().find(|c| codes.contains(c)).unwrap_or(0)
+    }
+
+    /// The JSON report (src/json.rs), with the variants in column order.
+    fn json(&self) -> crate::json::Document {
+        let summary = crate::json::Summary::of(self.runs.iter().map(|r| &r.explored), self.exit_code());
+        let runs = self.runs.iter().map(JobResult::json).collect();
+        let mut d = crate::json::Document::new(crate::json::CommandName::Compare, runs, summary);
+        d.variants = Some(self.variants.clone());
+        d
     }
 
     fn csv(&self) -> String {

@@ -80,15 +80,19 @@ impl PropertyResult {
         self.path.as_ref().map(Vec::len)
     }
 
-    /// The note column of `check`: steps (of the lasso) and the trace file, or the engine's note.
+    /// What `check`'s table says under a property: the length of its counterexample (a lasso:
+    /// prefix and cycle) and its trace file, or the engine's note.
     pub fn note_column(&self) -> String {
+        use klp_traces::steps;
         match (&self.path, &self.trace) {
             (Some(actions), Some(file)) => match self.cycle_start {
-                Some(c) if c < actions.len() => format!("lasso: {c} + {} steps, {}", actions.len() - c, file.display()),
-                Some(_) => format!("{} steps, then stuck, {}", actions.len(), file.display()),
-                None => format!("{} steps, {}", actions.len(), file.display()),
+                Some(c) if c < actions.len() => {
+                    format!("lasso: {} then a cycle of {}, {}", steps(c), steps(actions.len() - c), file.display())
+                }
+                Some(_) => format!("{}, then stuck, {}", steps(actions.len()), file.display()),
+                None => format!("{}, {}", steps(actions.len()), file.display()),
             },
-            (Some(actions), None) => format!("{} steps", actions.len()),
+            (Some(actions), None) => steps(actions.len()),
             (None, _) => self.note.clone(),
         }
     }
@@ -121,6 +125,8 @@ pub struct Exploration {
     pub incomplete: Option<String>,
     /// Safety properties in catalogue order, then the liveness properties.
     pub properties: Vec<PropertyResult>,
+    /// Peak RSS of the process (klpcheck engine only).
+    pub peak_rss_bytes: Option<u64>,
     /// Peak RSS per distinct state (klpcheck engine only).
     pub bytes_per_state: Option<f64>,
     /// Probability that a 64-bit fingerprint collision dropped a state (klpcheck engine only).
@@ -245,6 +251,7 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: crate::progres
         elapsed: out.stats.elapsed,
         incomplete,
         properties,
+        peak_rss_bytes: Some(out.stats.peak_rss_bytes),
         bytes_per_state: Some(out.stats.bytes_per_state()),
         collision_probability: Some(out.stats.collision_probability()),
         graph_bytes_per_state: (with_liveness && bitstate.is_none()).then(|| out.stats.graph_bytes_per_state()),
@@ -335,6 +342,7 @@ pub fn run_stateright(model: KlpSystem, limits: &Limits) -> Exploration {
         elapsed,
         incomplete,
         properties,
+        peak_rss_bytes: None,
         bytes_per_state: None,
         collision_probability: None,
         graph_bytes_per_state: None,

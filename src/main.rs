@@ -12,6 +12,7 @@ mod coverage;
 mod engine;
 mod expectations;
 mod explore;
+mod json;
 mod junit;
 mod list;
 mod progress;

@@ -98,7 +98,10 @@ pub fn run(a: &ReplayArgs) -> Result<u8> {
     check_property(&trace, &a.trace, &model.spec)?;
     println!("{}", klp_traces::title(&trace));
     if a.state {
-        println!("{:#?}", klp_traces::final_state(&model, &trace));
+        match klp_traces::final_state(&model, &trace) {
+            Some(st) => print!("final state:\n{}", klp_traces::describe::describe(&model, &st)),
+            None => println!("final state: none (the trace does not replay to its end)"),
+        }
     }
     let outcome = match klp_traces::replay(&model, &trace) {
         Replay::NotReproduced { steps } if graph_verdict_shown(&model, &trace) => Replay::Confirmed { steps },
@@ -114,7 +117,8 @@ pub fn run(a: &ReplayArgs) -> Result<u8> {
     match outcome {
         Replay::Confirmed { steps } => {
             println!(
-                "replay: all {steps} steps valid; {} '{}' confirmed",
+                "replay: all {} valid; {} '{}' confirmed",
+                klp_traces::steps(steps),
                 if trace.verdict == "violated" { "violation of" } else { "witness for" },
                 trace.property
             );
@@ -122,8 +126,10 @@ pub fn run(a: &ReplayArgs) -> Result<u8> {
         }
         Replay::NotReproduced { steps } => {
             println!(
-                "replay: all {steps} steps valid, but the final state does not show '{}' {}",
-                trace.property, trace.verdict
+                "replay: all {} valid, but the final state does not show '{}' {}",
+                klp_traces::steps(steps),
+                trace.property,
+                trace.verdict
             );
             Ok(2)
         }

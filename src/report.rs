@@ -105,7 +105,24 @@ pub struct JobResult {
     /// The variant's label ("upstream" or the preset's name) and its knobs.
     pub variant: String,
     pub knobs: klp_model::Variant,
+    /// The limits the run's engine was given.
+    pub limits: Limits,
     pub explored: Exploration,
+}
+
+impl JobResult {
+    /// The run as the JSON report has it (src/json.rs).
+    pub fn json(&self) -> crate::json::Run {
+        crate::json::Run::of(crate::json::RunOf {
+            scenario: &self.scenario,
+            scenario_path: &self.scenario_path,
+            variant: &self.variant,
+            knobs: &self.knobs,
+            engine: Engine::Klpcheck.name(),
+            limits: &self.limits,
+            explored: &self.explored,
+        })
+    }
 }
 
 /// Runs every job, `jobs` at a time, within `threads` threads in all: each run's engine gets
@@ -142,7 +159,7 @@ pub fn run_many(list: &[Job], limits: &Limits, jobs: Option<usize>, out: &Path) 
                 let t = queue[i].lock().expect("run queue").take().expect("each run is taken once");
                 let to = TraceOut { dir: out, witness: &[], print_steps: false, target: &t };
                 let r = check_one(&t.path, t.spec.clone(), Engine::Klpcheck, &per_run, crate::progress::Mode::Off, &to)
-                    .map(|r| summarise(r, t.path.clone(), t.label.clone()));
+                    .map(|r| summarise(r, t.path.clone(), t.label.clone(), &per_run));
                 *results[i].lock().expect("run results") = Some(r);
             });
         }
@@ -151,12 +168,13 @@ pub fn run_many(list: &[Job], limits: &Limits, jobs: Option<usize>, out: &Path) 
     runs.collect()
 }
 
-fn summarise(r: Report, path: PathBuf, variant: String) -> JobResult {
+fn summarise(r: Report, path: PathBuf, variant: String, limits: &Limits) -> JobResult {
     JobResult {
         scenario: r.model.spec.name.clone(),
         scenario_path: path,
         variant,
         knobs: r.model.spec.variant.clone(),
+        limits: limits.clone(),
         explored: r.explored,
     }
 }

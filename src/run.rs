@@ -25,7 +25,7 @@ pub fn run(a: &RunArgs) -> Result<u8> {
         Err(e @ RunError::NotScript(_)) => anyhow::bail!("{}: {e}", a.target.scenario),
         Err(e) => {
             if let RunError::Stuck { transcript, .. } | RunError::MaxSteps { transcript, .. } = &e {
-                for l in transcript.iter().filter(|l| a.all || script::harness_keeps(l)) {
+                for l in transcript.iter().filter(|l| a.all || script::scenario_keeps(&model.spec, l)) {
                     println!("{l}");
                 }
             }

@@ -307,7 +307,9 @@ fn print_text(
     println!("{NOT_EXHAUSTIVE}");
     for ((p, f), file) in always.iter().zip(&w.found).zip(traces) {
         let note = match (f, file) {
-            (Some((i, path)), Some(file)) => format!("walk {}, {} steps, {}", i + 1, path.len(), file.display()),
+            (Some((i, path)), Some(file)) => {
+                format!("walk {}, {}, {}", i + 1, klp_traces::steps(path.len()), file.display())
+            }
             _ => format!("no violation in {} walks", w.done),
         };
         let verdict = if f.is_some() { "VIOLATED" } else { Verdict::Incomplete.name() };

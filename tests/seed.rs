@@ -51,9 +51,10 @@ fn run(c: &Case) -> (u64, Vec<String>, Vec<String>, Option<i32>) {
         cmd.args(["--set", s]);
     }
     let o = cmd.output().unwrap();
-    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
         panic!("{e}: {}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
     });
+    let j = &doc["runs"][0];
     assert_eq!(j["complete"], true, "{}: search incomplete", c.scenario);
     let names = |verdict: &str| -> Vec<String> {
         let mut v: Vec<String> = j["properties"]

@@ -150,7 +150,8 @@ fn check_coverage_of_stack_check_is_pinned() {
     let o =
         klpcheck().args(["check", "stack-check", "--coverage", "--json", "--out"]).arg(out.path()).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let j = &doc["runs"][0];
     let rows: Vec<String> = j["coverage"]["rows"]
         .as_array()
         .unwrap()
@@ -195,8 +196,8 @@ fn check_coverage_of_stack_check_is_pinned() {
     assert_eq!(j["coverage"]["warnings"], serde_json::json!([]));
     // Without --coverage, nothing is counted.
     let o = klpcheck().args(["check", "stack-check", "--json", "--out"]).arg(out.path()).output().unwrap();
-    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert!(j.get("coverage").is_none());
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(doc["runs"][0].get("coverage").is_none() && doc["runs"][0]["properties"].is_array());
 }
 
 /// A function nothing calls, a kthread entry that is never callable (its module never loads),

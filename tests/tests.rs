@@ -13,6 +13,7 @@ mod explorer;
 mod history_admin;
 mod history_task;
 mod installed;
+mod json;
 mod liveness;
 mod reliability;
 mod seed;

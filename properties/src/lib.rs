@@ -31,6 +31,107 @@ pub struct PropertyDoc {
     pub partner: Option<&'static str>,
 }
 
+impl PropertyDoc {
+    /// The statement's first clause, for a one-line table (`klpcheck check`): the first sentence
+    /// without its kind word (`leads-to:`, `possibility:`, `deadlock:`), its parenthesised
+    /// asides and what follows its first colon. Derived from [`statement`](Self::statement),
+    /// so the English text has one home.
+    pub fn meaning(&self) -> String {
+        meaning(self.statement)
+    }
+
+    /// How reports group this property ([`Group`]).
+    pub fn group(&self) -> Group {
+        group(self.name, &self.expectation)
+    }
+}
+
+/// How `klpcheck check` groups its table: by what a property promises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    /// `always`: holds in every reachable state.
+    Always,
+    /// `sometimes`: reachable in some state (the partners against vacuity).
+    Sometimes,
+    /// `eventually` (leads-to and possibility): what must happen, or stay possible.
+    Liveness,
+    /// [`TERMINATION`]: every run can end normally (TLC's deadlock check, the script's end).
+    Termination,
+}
+
+impl Group {
+    /// Every group, in the order reports list them.
+    pub const ALL: [Group; 4] = [Group::Always, Group::Sometimes, Group::Liveness, Group::Termination];
+
+    /// The group's name in reports and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::Always => "always",
+            Group::Sometimes => "sometimes",
+            Group::Liveness => "liveness",
+            Group::Termination => "termination",
+        }
+    }
+
+    /// What the group's properties promise, for a table's heading.
+    pub fn heading(self) -> &'static str {
+        match self {
+            Group::Always => "always: hold in every reachable state",
+            Group::Sometimes => {
+                "sometimes: reachable in some state (an unreachable one leaves its always partner vacuous)"
+            }
+            Group::Liveness => "liveness: must happen on every fair path, or stay possible from every state",
+            Group::Termination => "deadlock and script completion: every run can end normally",
+        }
+    }
+}
+
+/// The liveness properties about how runs end rather than what the transition does: the
+/// deadlock check and the script's completion ([`Group::Termination`]).
+pub const TERMINATION: &[&str] = &["no_deadlock", "script_completes"];
+
+/// The group of a property named `name` of kind `kind` (a name outside the catalogue, such as a
+/// scenario's own predicate, is grouped by its kind).
+pub fn group(name: &str, kind: &Expectation) -> Group {
+    match kind {
+        Expectation::Always => Group::Always,
+        Expectation::Sometimes => Group::Sometimes,
+        Expectation::Eventually if TERMINATION.contains(&name) => Group::Termination,
+        Expectation::Eventually => Group::Liveness,
+    }
+}
+
+/// [`PropertyDoc::meaning`] of a statement.
+pub fn meaning(statement: &str) -> String {
+    let s = statement.trim();
+    let stripped = ["leads-to: ", "possibility: ", "deadlock: "].iter().find_map(|k| s.strip_prefix(k));
+    let s = stripped.unwrap_or(s);
+    // Asides in parentheses after a space; a call's `()` stays.
+    let mut text = String::new();
+    let mut depth = 0;
+    for c in s.chars() {
+        match c {
+            '(' if depth > 0 || text.ends_with(' ') => {
+                if depth == 0 {
+                    text.truncate(text.trim_end().len());
+                }
+                depth += 1;
+            }
+            ')' if depth > 0 => depth -= 1,
+            _ if depth > 0 => {}
+            c => text.push(c),
+        }
+    }
+    let sentence = text.split(". ").next().unwrap_or("");
+    let clause = sentence.split(": ").next().unwrap_or("").trim().trim_end_matches('.');
+    // After a kind word the clause starts in lower case ("once ..."); a name stays as it is.
+    let mut chars = clause.chars();
+    match chars.next() {
+        Some(c) if stripped.is_some() => c.to_uppercase().chain(chars).collect(),
+        _ => clause.to_string(),
+    }
+}
+
 /// A property with its documentation.
 pub struct Entry {
     pub doc: PropertyDoc,
@@ -114,5 +215,32 @@ mod tests {
             }
             assert_eq!(p.partner.is_some(), p.expectation == Expectation::Always, "{}", p.name);
         }
+        for t in TERMINATION {
+            let p = d.iter().find(|p| p.name == *t).unwrap_or_else(|| panic!("{t}: no such property"));
+            assert_eq!(p.group(), Group::Termination);
+        }
+    }
+
+    /// Every property has a one-line meaning, short enough for a table row, and the meaning is
+    /// the statement's own words.
+    #[test]
+    fn meanings_are_the_statements_first_clause() {
+        for p in docs() {
+            let m = p.meaning();
+            assert!(m.len() >= 15 && m.len() <= 220, "{}: {m:?}", p.name);
+            assert!(!m.contains('\n') && !m.ends_with('.'), "{}: {m:?}", p.name);
+        }
+        assert_eq!(
+            meaning("No task ever runs a mixed old/new set of functions: every frame ... (see §3). More."),
+            "No task ever runs a mixed old/new set of functions"
+        );
+        assert_eq!(
+            meaning(
+                "leads-to: once klp_transition_patch is set, it is eventually cleared (the patching \
+                     transition completes), assuming only fairness. Expected to FAIL"
+            ),
+            "Once klp_transition_patch is set, it is eventually cleared, assuming only fairness"
+        );
+        assert_eq!(meaning("klp_complete_transition() ran."), "klp_complete_transition() ran");
     }
 }

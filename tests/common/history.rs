@@ -81,7 +81,8 @@ pub fn check(scenario: &str, variant: &str, sets: &[String], out: &Path) -> Chec
     let o = cmd.output().unwrap();
     let t = text(&o);
     let stats = t.lines().find(|l| l.contains(" distinct states, ")).unwrap_or("");
-    let states = stats.split(' ').next().and_then(|n| n.parse().ok());
+    // "search complete: 16 distinct states, 24 generated, ..."
+    let states = stats.split(": ").nth(1).and_then(|s| s.split(' ').next()).and_then(|n| n.parse().ok());
     let verdicts = t
         .lines()
         .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
@@ -90,7 +91,7 @@ pub fn check(scenario: &str, variant: &str, sets: &[String], out: &Path) -> Chec
             Some((w.next()?.to_string(), w.next()?.to_string()))
         })
         .collect();
-    Checked { code: o.status.code(), complete: stats.ends_with("search complete"), states, text: t, verdicts }
+    Checked { code: o.status.code(), complete: stats.starts_with("search complete:"), states, text: t, verdicts }
 }
 
 fn label(scenario: &str, variant: &str, sets: &[String]) -> String {

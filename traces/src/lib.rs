@@ -3,6 +3,7 @@
 //! alone: a step list ([`render_steps`]), a timeline ([`timeline::render`]), a dmesg-style
 //! transcript ([`transcript::render`]), and an SVG sequence picture ([`svg::render`]).
 
+pub mod describe;
 pub mod evidence;
 pub mod naming;
 pub mod script;
@@ -304,15 +305,20 @@ pub fn parse_json(name: &str, text: &str) -> Result<Trace, ReadError> {
     Ok(trace)
 }
 
+/// "1 step", "4 steps".
+pub fn steps(n: usize) -> String {
+    format!("{n} step{}", if n == 1 { "" } else { "s" })
+}
+
 /// "counterexample for 'p' in scenario 's' (variant v, N steps)".
 pub fn title(trace: &Trace) -> String {
     format!(
-        "{} '{}' in scenario '{}' (variant {}, {} steps)",
+        "{} '{}' in scenario '{}' (variant {}, {})",
         if trace.verdict == "violated" { "counterexample for" } else { "witness for" },
         trace.property,
         trace.scenario,
         trace.variant_name,
-        trace.steps.len()
+        steps(trace.steps.len())
     )
 }
 

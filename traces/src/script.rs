@@ -46,8 +46,11 @@
 //! `livepatch:` or `test_klp` are kept, except "tainting kernel" / "taints kernel" lines. The
 //! harness logs its commands (`% insmod ...`, `% rmmod ...`, `% echo ...`) and insmod's error
 //! output into the kernel log, so they pass through the same filter: they are kept because the
-//! selftest modules' names contain `test_klp`. Scenarios with other names keep only the kernel's
-//! `livepatch:` lines; use [`execute`] for the unfiltered transcript.
+//! selftest modules' names contain `test_klp`. [`scenario_keeps`] is the same filter for a
+//! scenario whose modules are named otherwise: `test_klp` there stands for "the names of the
+//! test's own modules", so the lines naming one of the scenario's livepatch or target modules
+//! (its `% insmod lp1.ko`, `lp1: ...` messages) are kept as well; use [`execute`] for the
+//! unfiltered transcript.
 
 use klp_model::log::Dmesg;
 use klp_model::spec::{AdminOrder, Sleeps};
@@ -84,7 +87,35 @@ pub struct Run {
 /// Executes a script scenario with the scheduling policy of the module documentation and
 /// returns the transcript as the selftest's `check_result()` sees it.
 pub fn run_script(model: &KlpSystem, max_steps: usize) -> Result<Vec<String>, RunError> {
-    Ok(execute(model, max_steps)?.dmesg.into_iter().filter(|l| harness_keeps(l)).collect())
+    Ok(execute(model, max_steps)?.dmesg.into_iter().filter(|l| scenario_keeps(&model.spec, l)).collect())
+}
+
+/// [`harness_keeps`], with the names of the scenario's livepatch and target modules in the role
+/// of `test_klp` (a selftest's modules are all named `test_klp_*`, so for the selftest scenarios
+/// the two filters agree): a line that names one of them as a word is kept, unless the harness
+/// drops it for another reason (dynamic debug, taint notices).
+pub fn scenario_keeps(spec: &klp_model::Spec, line: &str) -> bool {
+    if harness_keeps(line) {
+        return true;
+    }
+    if line.starts_with("livepatch: klp_try_switch_task: ")
+        || line.contains("tainting kernel")
+        || line.contains("taints kernel")
+    {
+        return false;
+    }
+    let names = spec.patches.iter().map(|p| p.name.as_str()).chain(spec.modules.iter().map(|m| m.name.as_str()));
+    names.into_iter().any(|n| names_word(line, n))
+}
+
+/// `line` contains `name` not as part of a longer identifier (`lp1` in `lp1.ko`, not in `lp10`).
+fn names_word(line: &str, name: &str) -> bool {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    line.match_indices(name).any(|(i, _)| {
+        let before = line[..i].chars().next_back();
+        let after = line[i + name.len()..].chars().next();
+        !before.is_some_and(ident) && !after.is_some_and(ident)
+    })
 }
 
 /// Whether `check_result()` (with the dynamic debug setup of functions.sh) keeps a log line.
@@ -325,6 +356,20 @@ name = "test_klp_lp"
   name = "test_klp_busy"
   funcs = ["busymod_work_func"]
 "#;
+
+    /// A scenario whose modules are not named `test_klp_*`: its own command lines and module
+    /// messages are kept (issue 17: `klpcheck run mine.toml` dropped the user's `% insmod`).
+    #[test]
+    fn filter_keeps_the_scenarios_own_modules() {
+        let spec = klp_model::scenario::parse("t", "t.toml", &BUSY.replace("test_klp_", "my")).unwrap();
+        assert!(scenario_keeps(&spec, "% insmod test_modules/mylp.ko"));
+        assert!(scenario_keeps(&spec, "% rmmod mybusy"));
+        assert!(scenario_keeps(&spec, "mybusy: busymod_work_func enter"));
+        assert!(!scenario_keeps(&spec, "% rmmod mylp2"), "another module whose name starts with mylp");
+        assert!(!scenario_keeps(&spec, "mylp: tainting kernel with TAINT_LIVEPATCH"));
+        assert!(!scenario_keeps(&spec, "vfs_read enter"));
+        assert!(scenario_keeps(&spec, "livepatch: enabling patch 'mylp'"));
+    }
 
     #[test]
     fn filter_is_check_results() {

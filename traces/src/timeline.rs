@@ -91,48 +91,180 @@ pub fn render(trace: &Trace) -> String {
     });
     let all = rows.iter().chain(next.iter());
     let step_w = 4;
-    let action_w = all.clone().map(|r| r.1.len()).max().unwrap_or(0).max("action".len());
+    let action_w = all.clone().map(|r| r.1.chars().count()).max().unwrap_or(0).clamp("action".len(), ACTION_MAX);
+    let left = 2 + step_w + 2 + action_w;
+    let room = WIDTH - left - 3;
     let widths: Vec<usize> = cols
         .iter()
         .enumerate()
-        .map(|(k, c)| all.clone().map(|r| r.2[k].len()).max().unwrap_or(0).max(c.header.len()))
+        .map(|(k, c)| all.clone().map(|r| r.2[k].chars().count()).max().unwrap_or(0).max(c.header.len()).min(room))
         .collect();
-    let line = |mark: &str, step: &str, action: &str, cells: &[String]| {
-        let mut l = format!("{mark:2}{step:>step_w$}  {action:<action_w$}");
-        let used = cells.iter().rposition(|c| !c.is_empty()).map_or(0, |k| k + 1);
-        for (c, w) in cells[..used].iter().zip(&widths) {
-            l.push_str(&format!(" | {c:<w$}"));
+    // Bands of columns that fit the width next to the step and action columns.
+    let mut bands: Vec<Vec<usize>> = vec![Vec::new()];
+    let mut used = left;
+    for (k, w) in widths.iter().enumerate() {
+        let band = bands.last_mut().expect("one band");
+        if !band.is_empty() && used + 3 + w > WIDTH {
+            bands.push(Vec::new());
+            used = left;
         }
-        l.trim_end().to_string() + "\n"
+        bands.last_mut().expect("one band").push(k);
+        used += 3 + w;
+    }
+    // One row: its cells wrapped to their widths, as many lines as the tallest cell needs.
+    let line = |mark: &str, step: &str, action: &str, cells: &[String], band: &[usize]| {
+        let used = band.iter().rposition(|&k| !cells[k].is_empty()).map_or(0, |i| i + 1);
+        let wrapped: Vec<Vec<String>> = band[..used].iter().map(|&k| wrap(&cells[k], widths[k])).collect();
+        let action = wrap(action, action_w);
+        let height = wrapped.iter().map(Vec::len).chain([action.len()]).max().unwrap_or(1);
+        let mut out = String::new();
+        for i in 0..height {
+            let (mark, step) = if i == 0 { (mark, step) } else { ("", "") };
+            let a = action.get(i).map_or("", String::as_str);
+            let mut l = format!("{mark:2}{step:>step_w$}  {a:<action_w$}");
+            for (c, &k) in wrapped.iter().zip(&band[..used]) {
+                let w = widths[k];
+                l.push_str(&format!(" | {:<w$}", c.get(i).map_or("", String::as_str)));
+            }
+            out += l.trim_end();
+            out.push('\n');
+        }
+        out
     };
-    let mut out = format!("{}\n", crate::title(trace));
-    out.push_str(&format!("variant: {}\n", trace.variant.describe()));
-    out.push_str("task cells: patch_state, TIF_PATCH_PENDING, where it is, its stack (outermost first, frame@version); * = changed by the step\n");
+    let mut out = fit(&crate::title(trace));
+    out += &fit(&format!("variant: {}", trace.variant.describe()));
+    out += &fit("task cells: patch_state, TIF_PATCH_PENDING, where it is, its stack (outermost first, frame@version); * = changed by the step");
     let headers: Vec<String> = cols.iter().map(|c| c.header.clone()).collect();
-    out.push_str(&line("", "step", "action", &headers));
     let last = trace.steps.len();
-    for (k, (step, action, cells)) in rows.iter().enumerate() {
-        if k > 0 && trace.cycle_start == Some(k - 1) {
-            out.push_str(&format!("  ---- cycle: steps {k}..{last} repeat forever ----\n"));
+    for (b, band) in bands.iter().enumerate() {
+        if bands.len() > 1 {
+            out.push_str(&format!("\n-- columns {}/{}: {} --\n", b + 1, bands.len(), band_names(&headers, band)));
         }
-        let mark = if k == last && trace.violation.is_some() { "!!" } else { "" };
-        out.push_str(&line(mark, step, action, cells));
+        out.push_str(&line("", "step", "action", &headers, band));
+        for (k, (step, action, cells)) in rows.iter().enumerate() {
+            if k > 0 && trace.cycle_start == Some(k - 1) {
+                out.push_str(&format!("  ---- cycle: steps {k}..{last} repeat forever ----\n"));
+            }
+            let mark = if k == last && trace.violation.is_some() { "!!" } else { "" };
+            out.push_str(&line(mark, step, action, cells, band));
+        }
+        match trace.cycle_start {
+            Some(c) if c < last => out.push_str(&format!("  ---- back to the state before step {} ----\n", c + 1)),
+            Some(_) => out.push_str("  ---- no fair step is enabled: the run stays here forever ----\n"),
+            None => {}
+        }
+        if let Some((step, action, cells)) = next.as_ref().filter(|n| band.iter().any(|&k| !n.2[k].is_empty())) {
+            out.push_str(&line("=>", step, action, cells, band));
+        }
     }
-    match trace.cycle_start {
-        Some(c) if c < last => out.push_str(&format!("  ---- back to the state before step {} ----\n", c + 1)),
-        Some(_) => out.push_str("  ---- no fair step is enabled: the run stays here forever ----\n"),
-        None => {}
-    }
-    if let Some((step, action, cells)) = &next {
-        out.push_str(&line("=>", step, action, cells));
+    if bands.len() > 1 {
+        out.push('\n');
     }
     if let Some(e) = &trace.violation {
-        out.push_str(&format!("!! step {}: '{}' violated: {}\n", e.step, trace.property, e.summary));
+        out += &fit(&format!("!! step {}: '{}' violated: {}", e.step, trace.property, e.summary));
         for v in &e.versions {
-            out.push_str(&format!("   {v}\n"));
+            out += &fit(&format!("   {v}"));
         }
     }
-    out.push_str(&format!("found by: {}\n", trace.found_by));
-    out.push_str(&format!("replay: {}\n", trace.replay));
+    out += &fit_command("found by: ", &trace.found_by);
+    out += &fit_command("replay: ", &trace.replay);
     out
+}
+
+/// A command line that fits [`WIDTH`], continued with ` \` (as a shell reads it: the lines
+/// still paste as one command) where it is too long; ends in a newline.
+fn fit_command(prefix: &str, command: &str) -> String {
+    let mut out = prefix.to_string();
+    let mut width = out.chars().count();
+    for (i, word) in command.split(' ').enumerate() {
+        let n = word.chars().count();
+        if i > 0 && width + 1 + n + 2 > WIDTH {
+            out += " \\\n";
+            width = 0;
+        } else if i > 0 {
+            out.push(' ');
+            width += 1;
+        }
+        out += word;
+        width += n;
+    }
+    out + "\n"
+}
+
+/// The widest line a timeline has: the step and action columns, then as many state columns as
+/// fit; the others follow in further bands of the same rows (issue 17: rows were 170-290
+/// columns wide).
+pub const WIDTH: usize = 120;
+
+/// The action column's width; a longer action wraps onto a second line.
+const ACTION_MAX: usize = 40;
+
+/// A band's column names, for its heading.
+fn band_names(headers: &[String], band: &[usize]) -> String {
+    let names: Vec<&str> = band.iter().map(|&k| headers[k].as_str()).collect();
+    let s = names.join(", ");
+    if s.chars().count() > WIDTH - 30 {
+        format!("{} and {} more", names[0], names.len() - 1)
+    } else {
+        s
+    }
+}
+
+/// `text` wrapped at spaces into lines of at most `width` characters (a longer word is cut);
+/// a text that fits is kept as it is.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    if text.chars().count() <= width {
+        return vec![text.to_string()];
+    }
+    let mut lines = Vec::new();
+    let mut cur = String::new();
+    for word in text.split(' ') {
+        let mut word: Vec<char> = word.chars().collect();
+        while word.len() > width {
+            if !cur.is_empty() {
+                lines.push(std::mem::take(&mut cur));
+            }
+            lines.push(word.drain(..width).collect());
+        }
+        let n = cur.chars().count();
+        if n > 0 && n + 1 + word.len() > width {
+            lines.push(std::mem::take(&mut cur));
+        } else if n > 0 {
+            cur.push(' ');
+        }
+        cur.extend(word);
+    }
+    lines.push(cur);
+    lines
+}
+
+/// A line of text wrapped to [`WIDTH`], continuation lines indented by three spaces; ends in a
+/// newline.
+fn fit(text: &str) -> String {
+    if text.chars().count() <= WIDTH {
+        return format!("{text}\n");
+    }
+    let lines = wrap(text, WIDTH - 3);
+    lines.join("\n   ") + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_keeps_the_width() {
+        assert_eq!(wrap("ps= 0 TIF=1 sleeping vfs_read@orig", 20), ["ps= 0 TIF=1 sleeping", "vfs_read@orig"]);
+        assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("", 4), [""]);
+        for l in fit(&"word ".repeat(60)).lines().chain(fit_command("replay: ", &"klpcheck ".repeat(30)).lines()) {
+            assert!(l.chars().count() <= WIDTH, "{l}");
+        }
+        let long = format!("klpcheck replay traces/{}.json", "x".repeat(100));
+        assert_eq!(
+            fit_command("replay: ", &long),
+            format!("replay: klpcheck replay \\\ntraces/{}.json\n", "x".repeat(100))
+        );
+    }
 }

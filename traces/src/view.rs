@@ -135,7 +135,7 @@ pub fn patch_state(ps: PatchState) -> String {
     ps.as_i8().to_string()
 }
 
-fn context(c: Context) -> &'static str {
+pub(crate) fn context(c: Context) -> &'static str {
     match c {
         Context::Unborn => "unborn",
         Context::Forking => "forking",
@@ -148,7 +148,7 @@ fn context(c: Context) -> &'static str {
     }
 }
 
-fn patch_life(st: &State, p: usize) -> String {
+pub(crate) fn patch_life(st: &State, p: usize) -> String {
     let r = &st.patches[p];
     let life = match r.life {
         PatchLife::Unloaded => "unloaded",
@@ -164,7 +164,7 @@ fn patch_life(st: &State, p: usize) -> String {
     }
 }
 
-fn module_state(st: &State, m: usize) -> String {
+pub(crate) fn module_state(st: &State, m: usize) -> String {
     let r = &st.mods[m];
     let s = match r.state {
         ModState::Unloaded => "unloaded",
