@@ -429,10 +429,12 @@ mod lasso_tests {
         record(&model(), meta, &actions).unwrap()
     }
 
+    type Box4 = (f64, f64, f64, f64);
+
     /// The boxes (x0, y0, x1, y1) of the SVG's `<rect>` frame chips (rx="4") and of the text
     /// `label` (12px monospace is at most 8 px a character, 11px at most 7; the box spans the
     /// font size above the baseline and 3 px below).
-    fn boxes(svg: &str, label: &str) -> (Vec<(f64, f64, f64, f64)>, (f64, f64, f64, f64)) {
+    fn boxes(svg: &str, label: &str) -> (Vec<Box4>, Box4) {
         let attr = |line: &str, a: &str| -> f64 {
             let i = line.find(&format!(" {a}=\"")).unwrap() + a.len() + 3;
             line[i..].split('"').next().unwrap().parse().unwrap()
