@@ -87,7 +87,13 @@ fn spec(src: &str, mutations: &[Mutation]) -> Spec {
 type Live = (Verdict, Vec<String>, Option<usize>);
 
 fn run(src: &str, mutations: &[Mutation], threads: usize) -> (u64, Vec<Live>) {
-    let model = KlpSystem::new(spec(src, mutations), klp_properties::catalogue);
+    run_spec(spec(src, mutations), threads)
+}
+
+/// Steps are labelled as traces label them (`describe_step`: with the self switches and
+/// completions they ran).
+fn run_spec(spec: Spec, threads: usize) -> (u64, Vec<Live>) {
+    let model = KlpSystem::new(spec, klp_properties::catalogue);
     let out = Bfs::new(&model)
         .threads(threads)
         .liveness(klp_properties::liveness::catalogue(), klp_properties::liveness::fairness)
@@ -97,8 +103,17 @@ fn run(src: &str, mutations: &[Mutation], threads: usize) -> (u64, Vec<Live>) {
         .iter()
         .map(|n| {
             let l = out.live(n).unwrap();
-            let steps =
-                l.discovery.as_ref().map(|t| t.actions.iter().map(|a| model.describe(a)).collect()).unwrap_or_default();
+            let steps = l
+                .discovery
+                .as_ref()
+                .map(|t| {
+                    t.actions
+                        .iter()
+                        .enumerate()
+                        .map(|(i, a)| model.describe_step(&t.states[i], a, &t.states[i + 1]))
+                        .collect()
+                })
+                .unwrap_or_default();
             (l.verdict, steps, l.cycle_start)
         })
         .collect();
@@ -127,10 +142,36 @@ const FOREVER_LASSO: [&str; 6] = [
     "% insmod test_modules/lp1.ko",
     "cat: syscall -> f()",
     "cat: schedule()",
-    "swapper/0: do_idle()",
+    "swapper/0: do_idle() -> klp_update_patch_state()",
     "klp_try_switch_task(cat)",
     "klp_transition_work_fn(): klp_try_complete_transition()",
 ];
+
+/// Issue 17: the cycle holds only the steps fairness needs. Under fork_inherits =
+/// tif_before_state the child forked during the reversal keeps patch_state 1 with
+/// TIF_PATCH_PENDING clear: it never switches itself, and the transition work finds it running
+/// in vfs_read() whenever it tries it. The cycle was 14 steps (the parent's syscalls and a
+/// second round of the child's) when it took every fair class of the component; now the work
+/// pass, the child's syscall, the preemption full preemption forces, the failed try, return.
+#[test]
+fn a_lasso_cycle_keeps_only_the_steps_fairness_needs() {
+    let mut s = spec("shipped:history-fork", &[]);
+    s.variant.set("fork_inherits", "tif_before_state").unwrap();
+    let (_, lives) = run_spec(s, 2);
+    let (verdict, steps, start) = &lives[0];
+    assert_eq!((*verdict, *start, steps.len()), (Violated, Some(8), 14));
+    assert_eq!(
+        steps[8..],
+        [
+            "klp_transition_work_fn(): klp_try_complete_transition()",
+            "bash.child0: syscall -> vfs_read()",
+            "bash.child0: preempted",
+            "bash.child0: resumes",
+            "klp_try_switch_task(bash.child0)",
+            "bash.child0: return",
+        ]
+    );
+}
 
 #[test]
 fn klp_send_signals_ends_an_interruptible_sleep() {
@@ -166,7 +207,7 @@ fn busy_target_module_stalls_the_transition_until_the_administrator_acts() {
             "% insmod test_modules/test_klp_callbacks_demo.ko",
             "klp_try_switch_task(bash)",
             "kworker/0:1: schedule()",
-            "swapper/0: do_idle()",
+            "swapper/0: do_idle() -> klp_update_patch_state()",
             "klp_try_switch_task(kworker/0:1)",
             "klp_transition_work_fn(): klp_try_complete_transition()",
         ]
@@ -256,6 +297,15 @@ fn check_writes_a_lasso_trace_and_replay_confirms_it() {
     let file = out.path().join("selftest-callbacks-09-busy-target-module--transition_completes.json");
     let trace = klp_traces::read_json(&file).unwrap();
     assert_eq!((trace.steps.len(), trace.cycle_start), (10, Some(8)));
+    // Issue 17: the explanation names the task and the check in kernel terms.
+    assert_eq!(
+        trace.violation.as_ref().map(|v| v.summary.as_str()),
+        Some(
+            "the patching transition of test_klp_callbacks_demo never completes: the cycle repeats for ever; \
+             kworker/0:1 sleeps until its module's exit begins in busymod_work_func@orig; klp_check_stack() \
+             refuses it while patching"
+        )
+    );
     let r = klpcheck().arg("replay").arg(&file).output().unwrap();
     let rt = String::from_utf8_lossy(&r.stdout).into_owned();
     assert_eq!(r.status.code(), Some(1), "{rt}");

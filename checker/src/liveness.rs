@@ -230,75 +230,144 @@ fn analyse(g: &Graph, s: &[u32], in_set: &[bool]) -> Verdict {
     }
 }
 
-/// A cycle from `entry` back to `entry` inside the fair set `s` that takes one edge of every
-/// fair class with an edge inside `s` and, for a weakly fair class with none, visits a state
-/// where that class is not enabled. Such a cycle is fair.
+/// A short fair cycle from `entry` back to `entry` inside the fair set `s`, built from the
+/// fairness constraints alone: starting from the empty walk at `entry`, while some constraint
+/// is not met, the shortest detour (from a state of the walk, back to the same state) that
+/// meets one is spliced in there. A step that no constraint asks for is never added, so the
+/// cycle holds no unrelated syscalls, calls or admin commands.
+///
+/// The constraints a closed walk must meet to be a fair run (and no more): a strongly fair
+/// class enabled in one of its states has an edge on it; a weakly fair class enabled in all
+/// of its states has an edge on it. A class never enabled on the walk (a function the task
+/// never enters on it) asks for nothing. Why a detour always exists: `s` passed [`analyse`]:
+/// every strongly fair class enabled in `s` has an edge inside, and every weakly fair class
+/// enabled in every state of `s` has one too (else some state of `s` does not enable it).
+/// Why it ends: a detour only adds states and edges, so a constraint met stays met, and each
+/// round meets one more class. Why the result is not empty: `entry` is not quiescent (the
+/// lasso's path stops at the first quiescent state), so some fair class is enabled there.
 fn fair_cycle(g: &Graph, s: &[u32], entry: u32, in_set: &mut [bool]) -> Vec<usize> {
     for &v in s {
         in_set[v as usize] = true;
     }
-    let inside = |k: usize, m: &[bool]| m[g.succ[k] as usize];
-    // Pending obligations, in class order.
-    let mut take: std::collections::BTreeMap<u16, usize> = Default::default();
-    let mut internal: HashSet<u16> = HashSet::new();
-    let mut weak_enabled: HashSet<u16> = HashSet::new();
-    for &v in s {
-        for k in g.edges(v) {
-            let c = g.class[k];
-            if c != 0 && !is_strong(c) {
-                weak_enabled.insert(c);
-            }
-            if c != 0 && inside(k, in_set) {
-                internal.insert(c);
-                take.entry(c).or_insert(k);
-            }
-        }
-    }
-    let mut visit: std::collections::BTreeSet<u16> = weak_enabled.difference(&internal).copied().collect();
     let mut cycle: Vec<usize> = Vec::new();
-    let mut cur = entry;
-    let settle_node = |v: u32, visit: &mut std::collections::BTreeSet<u16>| {
-        let en = enabled(g, v);
-        visit.retain(|c| en.contains(c));
-    };
-    let settle_edge = |k: usize, take: &mut std::collections::BTreeMap<u16, usize>| {
-        take.remove(&g.class[k]);
-    };
-    settle_node(cur, &mut visit);
-    while !take.is_empty() || !visit.is_empty() {
-        // Nearest state (BFS inside s) that is the source of a pending edge or where a
-        // pending weak class is not enabled.
-        let pending_src: HashSet<u32> = take.values().map(|&k| source(g, k)).collect();
-        let wanted = |v: u32| {
-            pending_src.contains(&v) || {
-                let en = enabled(g, v);
-                visit.iter().any(|c| !en.contains(c))
-            }
-        };
-        let path = bfs_inside(g, cur, in_set, wanted);
-        for &k in &path {
-            settle_edge(k, &mut take);
-            settle_node(g.succ[k], &mut visit);
-            cycle.push(k);
-            cur = g.succ[k];
+    loop {
+        let states: Vec<u32> =
+            if cycle.is_empty() { vec![entry] } else { cycle.iter().map(|&k| source(g, k)).collect() };
+        let pending = unmet(g, &states, &cycle);
+        if pending.is_empty() {
+            break;
         }
-        if let Some((_, &k)) = take.iter().find(|(_, &k)| source(g, k) == cur) {
-            settle_edge(k, &mut take);
-            cycle.push(k);
-            cur = g.succ[k];
-            settle_node(cur, &mut visit);
-        }
+        let (origin, detour) = pending
+            .iter()
+            .map(|&c| detour(g, &states, c, in_set))
+            .min_by_key(|(_, p)| p.len())
+            .expect("pending is not empty");
+        let at = states.iter().position(|&v| v == origin).expect("a detour starts on the walk");
+        cycle.splice(at..at, detour);
     }
     if cycle.is_empty() {
-        let k = g.edges(cur).find(|&k| inside(k, in_set)).expect("non-trivial set");
-        cycle.push(k);
-        cur = g.succ[k];
+        cycle = shortest_cycle(g, entry, in_set);
     }
-    cycle.extend(bfs_inside(g, cur, in_set, |v| v == entry));
     for &v in s {
         in_set[v as usize] = false;
     }
     cycle
+}
+
+/// The shortest walk (found by one BFS from all of `states` at once, then one back) from a
+/// state of the walk to where class `c` is met and back to the same state: through an edge of
+/// `c` inside the marked set or, for a weak class, a state where `c` is not enabled. Returns
+/// the state it leaves from and its edges.
+fn detour(g: &Graph, states: &[u32], c: u16, in_set: &[bool]) -> (u32, Vec<usize>) {
+    let weak_off = |v: u32| !is_strong(c) && !g.edges(v).any(|k| g.class[k] == c);
+    let edge_of_c = |v: u32| g.edges(v).find(|&k| g.class[k] == c && in_set[g.succ[k] as usize]);
+    let goal = |v: u32| weak_off(v) || edge_of_c(v).is_some();
+    // Multi-source BFS: parent edge per reached state; sources have none.
+    let mut parent: HashMap<u32, Option<usize>> = HashMap::new();
+    let mut queue = VecDeque::new();
+    for &v in states {
+        if parent.insert(v, None).is_none() {
+            queue.push_back(v);
+        }
+    }
+    let mut end = None;
+    while let Some(v) = queue.pop_front() {
+        if goal(v) {
+            end = Some(v);
+            break;
+        }
+        for k in g.edges(v) {
+            let w = g.succ[k];
+            if in_set[w as usize] && !parent.contains_key(&w) {
+                parent.insert(w, Some(k));
+                queue.push_back(w);
+            }
+        }
+    }
+    let end = end.expect("a detour meets the constraint (see fair_cycle)");
+    let mut path = Vec::new();
+    let mut x = end;
+    while let Some(k) = parent[&x] {
+        path.push(k);
+        x = source(g, k);
+    }
+    path.reverse();
+    let origin = x;
+    let mut at = end;
+    if !weak_off(end) {
+        let k = edge_of_c(end).expect("goal state");
+        path.push(k);
+        at = g.succ[k];
+    }
+    path.extend(bfs_inside(g, at, in_set, |w| w == origin));
+    (origin, path)
+}
+
+/// A shortest cycle through `entry` inside the marked set (BFS from `entry` until an edge
+/// leads back to it).
+fn shortest_cycle(g: &Graph, entry: u32, in_set: &[bool]) -> Vec<usize> {
+    let mut parent: HashMap<u32, usize> = HashMap::new();
+    let mut queue = VecDeque::from([entry]);
+    while let Some(v) = queue.pop_front() {
+        for k in g.edges(v) {
+            let w = g.succ[k];
+            if w == entry {
+                let mut path = vec![k];
+                let mut x = v;
+                while x != entry {
+                    let e = parent[&x];
+                    path.push(e);
+                    x = source(g, e);
+                }
+                path.reverse();
+                return path;
+            }
+            if in_set[w as usize] && !parent.contains_key(&w) {
+                parent.insert(w, k);
+                queue.push_back(w);
+            }
+        }
+    }
+    unreachable!("a state of a non-trivial strongly connected set lies on a cycle inside it")
+}
+
+/// The fairness classes (in class order) that the closed walk through `states` taking the
+/// edges `taken` does not satisfy: strongly fair and enabled in one of its states, or weakly
+/// fair and enabled in all of them, with no edge on the walk.
+fn unmet(g: &Graph, states: &[u32], taken: &[usize]) -> Vec<u16> {
+    let taken: HashSet<u16> = taken.iter().map(|&k| g.class[k]).collect();
+    let mut some: std::collections::BTreeSet<u16> = Default::default();
+    let mut all: Option<HashSet<u16>> = None;
+    for &v in states {
+        let en = enabled(g, v);
+        some.extend(en.iter().copied());
+        all = Some(match all {
+            None => en,
+            Some(a) => a.intersection(&en).copied().collect(),
+        });
+    }
+    let all = all.unwrap_or_default();
+    some.into_iter().filter(|&c| !taken.contains(&c) && (is_strong(c) || all.contains(&c))).collect()
 }
 
 /// Shortest path (edges) inside the marked set from `from` to the first state with `goal`

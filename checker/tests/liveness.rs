@@ -97,29 +97,95 @@ fn an_unfair_exit_never_has_to_be_taken() {
     assert_eq!(pv, Verdict::Holds);
 }
 
-#[test]
-fn the_lasso_prefix_is_shortest_and_the_cycle_takes_every_fair_class() {
-    // 0 -s-> 1 -t-> 2 (P); cycle 2 -a-> 4 -b-> 2 with classes 1 and 2, a side loop
-    // 4 -c-> 5 -d-> 4 of classes 3 and 4, no exit to the goal 3.
-    let g = Graph {
+/// 0 -s-> 1 -t-> 2 (P); cycle 2 -a-> 4 -b-> 2 with classes 1 and 2, a side loop
+/// 4 -c-> 5 -d-> 4 whose step `c` has fairness `side`, no exit to the goal 3.
+fn side_loop(side: Option<Fairness>) -> Graph {
+    Graph {
         edges: vec![
             (0, 's', 1, None),
             (1, 't', 2, None),
             (2, 'a', 4, W1),
             (4, 'b', 2, W2),
-            (4, 'c', 5, Some(Fairness::Weak(3))),
+            (4, 'c', 5, side),
             (5, 'd', 4, Some(Fairness::Weak(4))),
             (0, 'g', 3, None),
         ],
         p: vec![2],
         q: vec![3],
-    };
+    }
+}
+
+/// An oracle independent of the checker: the lasso `acts` (cycle from `start`) of `g` is a
+/// fair run: on the cycle, every strongly fair class enabled in one of its states is taken,
+/// every weakly fair class enabled in all of them is taken; and the cycle closes.
+fn assert_fair_lasso(g: &Graph, acts: &str, start: usize) {
+    let mut s = 0u8;
+    let mut states = Vec::new();
+    for (i, a) in acts.chars().enumerate() {
+        if i >= start {
+            states.push(s);
+        }
+        s = g.next_state(&s, a).unwrap_or_else(|| panic!("{a} not enabled in {s}"));
+    }
+    assert_eq!(Some(&s), states.first(), "the cycle of {acts} does not close");
+    let cyc: Vec<(u8, char)> = states.iter().copied().zip(acts.chars().skip(start)).collect();
+    let class = |st: u8, a: char| fairness(g, &st, &a);
+    let taken: Vec<Fairness> = cyc.iter().filter_map(|&(st, a)| class(st, a)).collect();
+    let enabled = |st: u8| -> Vec<Fairness> { g.edges.iter().filter(|e| e.0 == st).filter_map(|e| e.3).collect() };
+    for &st in &states {
+        for f in enabled(st) {
+            let needed = match f {
+                Fairness::Strong(_) => true,
+                Fairness::Weak(_) => states.iter().all(|&o| enabled(o).contains(&f)),
+            };
+            assert!(!needed || taken.contains(&f), "{f:?} enabled on the cycle of {acts} but never taken");
+        }
+    }
+}
+
+#[test]
+fn the_lasso_prefix_is_shortest_and_the_cycle_takes_only_the_fair_classes_it_must() {
+    // The weakly fair side loop is enabled in 4 only, never continuously: the cycle leaves it
+    // out (a cycle through every fair class would be "abacdb").
+    let g = side_loop(Some(Fairness::Weak(3)));
     let ((v, acts, start), (pv, pacts)) = check(&g, 2);
-    assert_eq!(v, Verdict::Violated);
-    // Cycle from 2: a (class 1), b (2), then to 4 again for c (3), d (4), back with b.
-    assert_eq!(acts, "stabacdb");
-    assert_eq!(start, Some(2));
+    assert_eq!((v, acts.as_str(), start), (Verdict::Violated, "stab", Some(2)));
+    assert_fair_lasso(&g, &acts, 2);
     assert_eq!((pv, pacts.as_str()), (Verdict::Violated, "st"));
+    // An unfair side loop is left out too.
+    let g = side_loop(None);
+    let ((_, acts, _), _) = check(&g, 2);
+    assert_eq!(acts, "stab");
+    // A strongly fair one must be taken: it is enabled infinitely often (in 4).
+    let g = side_loop(Some(Fairness::Strong(3)));
+    let ((v, acts, start), _) = check(&g, 2);
+    assert_eq!((v, acts.as_str(), start), (Verdict::Violated, "stacdb", Some(2)));
+    assert_fair_lasso(&g, &acts, 2);
+}
+
+#[test]
+fn the_cycle_adds_no_unfair_detour_and_meets_a_weak_class_by_leaving_it() {
+    // From 2 (P): the loop 2 -u-> 6 -v-> 2 (an unfair syscall and its strongly fair return)
+    // is the first cycle a BFS finds, but fairness asks only for the weakly fair work step w:
+    // 2 -w-> 7 -w-> 2. In 7 class 2 (weak, enabled in 2) is not enabled: it need not be taken
+    // (2 -x-> 8 -y-> 2 would be as short; the lower class goes first).
+    let g = Graph {
+        edges: vec![
+            (0, 't', 2, None),
+            (2, 'u', 6, None),
+            (6, 'v', 2, Some(Fairness::Strong(5))),
+            (2, 'w', 7, W1),
+            (7, 'w', 2, W1),
+            (2, 'x', 8, W2),
+            (8, 'y', 2, Some(Fairness::Strong(6))),
+            (0, 'g', 3, None),
+        ],
+        p: vec![2],
+        q: vec![3],
+    };
+    let ((v, acts, start), _) = check(&g, 1);
+    assert_eq!((v, acts.as_str(), start), (Verdict::Violated, "tww", Some(1)));
+    assert_fair_lasso(&g, &acts, 1);
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! The evidence of a violation, derived from the final state without knowing which property
 //! was broken: a task whose stack no single patch level explains (the consistency model's
 //! "mixed universe"), with its frames, the versions each patch level would give, and what its
-//! next call runs; otherwise the task the last step acted on, or no task at all.
+//! next call runs; otherwise the task the last step acted on, or no task at all. Liveness and
+//! possibility counterexamples get theirs from [`crate::explain`] ([`live`]): the task the
+//! transition waits for and why.
 
 use crate::view::{frame_name, version_tag};
 use klp_model::kernel::livepatch::patch::version_for;
@@ -14,7 +16,8 @@ use serde::{Deserialize, Serialize};
 pub struct Evidence {
     /// One sentence.
     pub summary: String,
-    /// The step (1-based) after which the property is broken: the last one.
+    /// The step (1-based) after which the property is broken: the last one (for a lasso, the
+    /// last step of the cycle: the violation is the cycle, not that step).
     pub step: usize,
     /// The task involved (`comm`), if one is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -99,4 +102,33 @@ pub fn derive(model: &KlpSystem, st: &State, property: &str, steps: usize, last:
         None => format!("after step {steps} ({comm}), '{property}' no longer holds"),
     };
     Evidence { summary, step: steps, task: Some(comm), frames, versions, next_calls }
+}
+
+/// The evidence of a liveness (`cycle`: the states of the lasso's cycle and its steps) or
+/// possibility/deadlock counterexample (`cycle` is `None`; `st` is the dead end), or `None`
+/// when [`crate::explain`] finds nothing to say (no transition stays in progress on the cycle).
+pub fn live(
+    model: &KlpSystem,
+    st: &State,
+    property: &str,
+    steps: usize,
+    cycle: Option<(&[State], &[Action])>,
+) -> Option<Evidence> {
+    let spec = &*model.spec;
+    let (summary, stuck) = match cycle {
+        Some((states, actions)) => crate::explain::lasso(model, states, actions)?,
+        None => crate::explain::dead_end(model, st, property, steps),
+    };
+    let first = stuck.first().map(|k| k.pid);
+    let frames = first
+        .map(|t| st.tasks[t].stack.iter().map(|fr| frame_name(spec, fr.func, fr.version)).collect())
+        .unwrap_or_default();
+    Some(Evidence {
+        summary,
+        step: steps,
+        task: first.map(|t| spec.tasks[t].comm.clone()),
+        frames,
+        versions: Vec::new(),
+        next_calls: Vec::new(),
+    })
 }

@@ -5,6 +5,7 @@
 
 pub mod describe;
 pub mod evidence;
+pub mod explain;
 pub mod naming;
 pub mod script;
 pub mod svg;
@@ -72,7 +73,8 @@ pub struct Step {
     /// 1-based.
     pub i: usize,
     pub action: Action,
-    /// The action in kernel vocabulary.
+    /// The action in kernel vocabulary, with the kernel functions it ran that its name hides
+    /// (`KlpSystem::describe_step`).
     pub text: String,
     /// Who acts: "admin" (a command), "kernel" (transition work, module loader, free work) or
     /// the task's `comm`.
@@ -118,13 +120,14 @@ pub fn record(model: &KlpSystem, meta: Meta, actions: &[Action]) -> Result<Trace
     let initial = view::snapshot(model, &st);
     let mut before = initial.clone();
     let mut steps = Vec::new();
+    let mut states = vec![st.clone()];
     for (i, &a) in actions.iter().enumerate() {
         let (next, log) = apply(model, &st, a).ok_or(i)?;
         let after = view::snapshot(model, &next);
         steps.push(Step {
             i: i + 1,
             action: a,
-            text: model.describe(&a),
+            text: model.describe_step(&st, &a, &next),
             actor: actor(model, &a),
             task: a.task().map(|p| model.spec.tasks[p as usize].comm.clone()),
             changes: after.changes_from(&before),
@@ -132,9 +135,16 @@ pub fn record(model: &KlpSystem, meta: Meta, actions: &[Action]) -> Result<Trace
         });
         before = after;
         st = next;
+        states.push(st.clone());
     }
-    let violation = (meta.verdict == "violated")
-        .then(|| evidence::derive(model, &st, &meta.property, actions.len(), actions.last()));
+    let violation = (meta.verdict == "violated").then(|| {
+        let n = actions.len();
+        let live = klp_properties::liveness::docs().iter().any(|d| d.name == meta.property);
+        let cycle = meta.cycle_start.filter(|&c| c <= n).map(|c| (&states[c..], &actions[c..]));
+        let explained =
+            if live || cycle.is_some() { evidence::live(model, &st, &meta.property, n, cycle) } else { None };
+        explained.unwrap_or_else(|| evidence::derive(model, &st, &meta.property, n, actions.last()))
+    });
     Ok(Trace {
         schema: SCHEMA_VERSION,
         tool: format!("klpcheck {}", env!("CARGO_PKG_VERSION")),
@@ -411,5 +421,142 @@ mod lasso_tests {
         let mut safe = t.clone();
         safe.cycle_start = None;
         assert!(!to_json(&safe).contains("cycle_start"));
+    }
+
+    /// [`lasso`] recorded as the counterexample of `transition_completes` it is.
+    fn violated_lasso() -> Trace {
+        let meta = Meta {
+            property: "transition_completes".into(),
+            verdict: "violated".into(),
+            cycle_start: Some(4),
+            ..Meta::default()
+        };
+        let actions: Vec<Action> = lasso(4).steps.iter().map(|s| s.action).collect();
+        record(&model(), meta, &actions).unwrap()
+    }
+
+    type Box4 = (f64, f64, f64, f64);
+
+    /// The boxes (x0, y0, x1, y1) of the SVG's `<rect>` frame chips (rx="4") and of the text
+    /// `label` (12px monospace is at most 8 px a character, 11px at most 7; the box spans the
+    /// font size above the baseline and 3 px below).
+    fn boxes(svg: &str, label: &str) -> (Vec<Box4>, Box4) {
+        let attr = |line: &str, a: &str| -> f64 {
+            let i = line.find(&format!(" {a}=\"")).unwrap() + a.len() + 3;
+            line[i..].split('"').next().unwrap().parse().unwrap()
+        };
+        let chips = svg
+            .lines()
+            .filter(|l| l.starts_with("<rect") && l.contains(r#"rx="4""#))
+            .map(|l| {
+                let (x, y) = (attr(l, "x"), attr(l, "y"));
+                (x, y, x + attr(l, "width"), y + attr(l, "height"))
+            })
+            .collect();
+        let l = svg.lines().find(|l| l.ends_with(&format!(">{label}</text>"))).unwrap();
+        let (x, y, size) = (attr(l, "x"), attr(l, "y"), attr(l, "font-size"));
+        (chips, (x, y - size, x + label.len() as f64 * 7.0, y + 3.0))
+    }
+
+    /// Issue 17: the SVG of a lasso marks its cycle, not its last step, as the violation, and
+    /// the cycle's label overlaps no frame.
+    #[test]
+    fn the_svg_of_a_lasso_shades_the_cycle_and_its_label_overlaps_no_frame() {
+        let svg = svg::render(&violated_lasso());
+        let (chips, label) = boxes(&svg, "cycle: repeats from here");
+        assert!(chips.len() > 4, "{svg}");
+        for c in &chips {
+            let apart = c.2 <= label.0 || label.2 <= c.0 || c.3 <= label.1 || label.3 <= c.1;
+            assert!(apart, "the cycle label {label:?} overlaps the frame {c:?}");
+        }
+        // The two cycle steps are shaded as the cycle; no step is shaded as "the bug".
+        assert_eq!(svg.matches(r##"fill="#efe7f6""##).count(), 2, "{svg}");
+        assert!(!svg.contains("#fde0dc"), "{svg}");
+        assert!(svg.contains(">!! 'transition_completes' violated: steps 5..6 repeat for ever</text>"), "{svg}");
+        assert!(svg.contains(">cycle: back to the state before step 5</text>"), "{svg}");
+    }
+
+    /// Issue 17: a lasso's explanation names the task the transition waits for, where it
+    /// sleeps and which check refuses it, read off the cycle's states.
+    #[test]
+    fn a_lasso_explains_which_task_the_transition_waits_for_and_why() {
+        let v = violated_lasso().violation.unwrap();
+        assert_eq!(
+            v.summary,
+            "the patching transition of lp1 never completes: the cycle repeats for ever; cat sleeps \
+             interruptibly in vfs_read@orig; klp_check_stack() refuses it while patching"
+        );
+        assert_eq!((v.task.as_deref(), v.frames.as_slice()), (Some("cat"), &["vfs_read@orig".to_string()][..]));
+    }
+}
+
+#[cfg(test)]
+mod label_tests {
+    use super::*;
+    use klp_model::ids::FuncId;
+
+    /// lp1 patches `f`; `cat` enters `g`, whose sleep is freezable (so `__schedule()` calls
+    /// `__klp_sched_try_switch()`, and no frame of `f` stops it); an idle CPU.
+    const FREEZABLE: &str = r#"
+[[functions]]
+name = "f"
+[[functions]]
+name = "g"
+sleeps = "interruptible"
+freezable = true
+[[tasks]]
+comm = "cat"
+entry = ["g"]
+[[tasks]]
+comm = "swapper/0"
+kind = "idle"
+[[patches]]
+name = "lp1"
+  [[patches.objects]]
+  funcs = ["f"]
+[admin]
+order = "script"
+ops = [{ op = "insmod", patch = "lp1" }]
+"#;
+
+    fn model() -> KlpSystem {
+        KlpSystem::new(klp_model::scenario::parse("freezable", "freezable.toml", FREEZABLE).unwrap(), Vec::new)
+    }
+
+    fn texts(actions: &[Action]) -> Vec<String> {
+        let meta = Meta { verdict: "witness".into(), ..Meta::default() };
+        record(&model(), meta, actions).unwrap().steps.into_iter().map(|s| s.text).collect()
+    }
+
+    /// Issue 17: "cat: schedule()" silently switched the task, and the pass's last
+    /// klp_try_switch_task() silently completed the transition. The labels now name both.
+    #[test]
+    fn step_labels_name_the_self_switch_and_the_completion() {
+        let g: FuncId = 1;
+        let t = texts(&[Action::Admin(0), Action::Syscall(0, g), Action::Schedule(0), Action::DoIdle(1)]);
+        assert_eq!(
+            t,
+            [
+                "% insmod test_modules/lp1.ko",
+                "cat: syscall -> g()",
+                "cat: schedule() -> __klp_sched_try_switch()",
+                "swapper/0: do_idle() -> klp_update_patch_state()",
+            ]
+        );
+        // The pass started by the insmod tries cat (in user mode: switched) last after the
+        // idle task switched itself: that completes the transition.
+        let t = texts(&[Action::Admin(0), Action::DoIdle(1), Action::KlpTrySwitchTask(0)]);
+        assert_eq!(t[2], "klp_try_switch_task(cat) -> klp_complete_transition()");
+        // A step that switches nothing keeps its plain name: schedule() with TIF clear.
+        let t = texts(&[Action::Admin(0), Action::DoIdle(1), Action::KlpTrySwitchTask(0), Action::Syscall(0, g)]);
+        let t2 = texts(&[
+            Action::Admin(0),
+            Action::DoIdle(1),
+            Action::KlpTrySwitchTask(0),
+            Action::Syscall(0, g),
+            Action::Schedule(0),
+        ]);
+        assert_eq!(t.len() + 1, t2.len());
+        assert_eq!(t2[4], "cat: schedule()");
     }
 }

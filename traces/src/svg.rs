@@ -4,8 +4,11 @@
 //! to the task it tries), the kernel messages in the admin lane, and in every task lane that
 //! task's stack as frames coloured by version (klp_model::palette: the original grey, each
 //! patch its own colour, the same as in the Explorer) with its `patch_state` and
-//! `TIF_PATCH_PENDING`. The violating step is shaded red;
-//! the violating task's next call follows it. Hand-written SVG, built from the JSON alone.
+//! `TIF_PATCH_PENDING`. The violating step of a safety counterexample is shaded red and the
+//! violating task's next call follows it; the cycle of a lasso (a liveness counterexample) is
+//! shaded purple instead, for no single step of it is the bug: its repeating is. The cycle's
+//! label sits in a gap of its own above the cycle, clear of every frame. Hand-written SVG, built
+//! from the JSON alone.
 
 use crate::view::{field, Scope, View};
 use crate::Trace;
@@ -16,6 +19,10 @@ use std::fmt::Write;
 /// stands out rather than passing for one of the patches.
 const UNKNOWN: Colour = Colour { fill: "#000000", ink: "#ffffff" };
 const BAD: &str = "#fde0dc";
+const CYCLE: &str = "#efe7f6";
+const CYCLE_INK: &str = "#6a3d9a";
+/// The gap above a lasso's first cycle step that holds the cycle's label.
+const CYCLE_GAP: usize = 18;
 const CH: usize = 8; // width of one character of 12px monospace, rounded up
 const ROW: usize = 26;
 const LINE: usize = 14;
@@ -138,21 +145,31 @@ pub fn render(trace: &Trace) -> String {
     draw_tasks(&mut body, &view, y, &[], None);
     y += ROW + 20;
     let last = trace.steps.len();
+    let in_cycle = |i: usize| trace.cycle_start.is_some_and(|c| i > c);
     for s in &trace.steps {
         view.apply(&s.changes);
         let lines = s.dmesg.iter().filter(|l| **l != s.text).count();
         let h = (ROW + 20).max(LINE * (lines + 1) + 14) + 4;
-        if trace.violation.is_some() && s.i == last {
-            let _ = writeln!(body, r#"<rect x="2" y="{}" width="{}" height="{h}" fill="{BAD}"/>"#, y - 16, width - 4);
-        }
         if trace.cycle_start == Some(s.i - 1) {
+            y += CYCLE_GAP;
             let _ = writeln!(
                 body,
-                r##"<line x1="2" y1="{0}" x2="{1}" y2="{0}" stroke="#6a3d9a" stroke-width="2" stroke-dasharray="8 4"/>"##,
+                r##"<line x1="2" y1="{0}" x2="{1}" y2="{0}" stroke="{CYCLE_INK}" stroke-width="2" stroke-dasharray="8 4"/>"##,
                 y - 17,
                 width - 2
             );
-            text(&mut body, width - 190, y - 20, 11, r##"fill="#6a3d9a""##, "cycle: repeats from here");
+            text(&mut body, LEFT + 8, y - 21, 11, &format!(r#"fill="{CYCLE_INK}""#), "cycle: repeats from here");
+        }
+        if in_cycle(s.i) {
+            let _ = writeln!(
+                body,
+                r#"<rect x="2" y="{}" width="{}" height="{}" fill="{CYCLE}"/>"#,
+                y - 16,
+                width - 4,
+                h + 8
+            );
+        } else if trace.violation.is_some() && trace.cycle_start.is_none() && s.i == last {
+            let _ = writeln!(body, r#"<rect x="2" y="{}" width="{}" height="{h}" fill="{BAD}"/>"#, y - 16, width - 4);
         }
         text(&mut body, 6, y + 4, 12, r#"font-weight="bold""#, &s.i.to_string());
         let lane = lane_of(&s.actor);
@@ -199,9 +216,18 @@ pub fn render(trace: &Trace) -> String {
         draw_tasks(&mut body, &view, y + 16, &switched, None);
         y += h + 8;
     }
+    if let Some(c) = trace.cycle_start.filter(|&c| c < last) {
+        let back = format!("cycle: back to the state before step {}", c + 1);
+        text(&mut body, LEFT + 8, y - 4, 11, &format!(r#"fill="{CYCLE_INK}""#), &back);
+        y += LINE + 4;
+    }
     if let Some(e) = &trace.violation {
         let next = e.task.as_deref().zip(e.next_calls.first().map(String::as_str));
-        let summary = format!("!! step {}: '{}' violated", e.step, trace.property);
+        let summary = match trace.cycle_start {
+            Some(c) if c < last => format!("!! '{}' violated: steps {}..{last} repeat for ever", trace.property, c + 1),
+            Some(_) => format!("!! '{}' violated: the run stays in the last state for ever", trace.property),
+            None => format!("!! step {}: '{}' violated", e.step, trace.property),
+        };
         text(&mut body, lane_x[0] + 8, y, 12, r##"font-weight="bold" fill="#b00""##, &summary);
         if let Some((t, call)) = next {
             let k = lane_of(t);
@@ -210,7 +236,7 @@ pub fn render(trace: &Trace) -> String {
             v.0.retain(|en| en.scope != Scope::Task || en.name == t);
             draw_tasks(&mut body, &v, y + 16, &[], Some((t, call)));
         }
-        y += ROW + 30;
+        y += if next.is_some() { ROW + 30 } else { LINE + 8 };
         for line in wrap(&e.summary, (width - 60) / CH) {
             text(&mut body, lane_x[0] + 8, y, 11, r##"fill="#b00""##, &line);
             y += LINE;

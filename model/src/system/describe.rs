@@ -1,9 +1,12 @@
 //! How an action reads in traces, timelines and the Explorer: kernel vocabulary, `comm: what`
-//! for a task's own step.
+//! for a task's own step. [`KlpSystem::describe_step`] also names the kernel functions a step
+//! ran that its action does not name (a self switch, the completion of the transition),
+//! derived from what the step changed.
 
 use super::KlpSystem;
 use crate::action::Action;
 use crate::ids::*;
+use crate::state::State;
 
 impl KlpSystem {
     /// A human name for an action, in kernel vocabulary: `comm: what` for a task's own step.
@@ -61,5 +64,41 @@ impl KlpSystem {
             Some(p) => format!("{}: {what}", s.task_name(p)),
             None => what,
         }
+    }
+
+    /// [`Self::describe`] of the step `before` -> `after`, followed by the kernel functions it
+    /// ran that the action's name hides, as `-> f()` each:
+    /// * `__klp_sched_try_switch()` when `schedule()` or `cond_resched()` switched the task
+    ///   itself (kernel/sched/core.rs), `klp_update_patch_state()` when `do_idle()` or
+    ///   `exit_to_user_mode()` did (its `patch_state` or TIF_PATCH_PENDING changed);
+    /// * `klp_complete_transition()` when the step ended the transition (`klp_transition_patch`
+    ///   cleared) or began its split completion (`completing` set), e.g. the last
+    ///   `klp_try_switch_task()` of a pass.
+    ///
+    /// Admin commands keep their command line: what they ran is in their dmesg lines.
+    pub fn describe_step(&self, before: &State, a: &Action, after: &State) -> String {
+        let mut out = self.describe(a);
+        if matches!(a, Action::Admin(_)) {
+            return out;
+        }
+        if let Some(p) = a.task() {
+            let (b, n) = (&before.tasks[p as usize], &after.tasks[p as usize]);
+            let switched = b.patch_state != n.patch_state || b.tif_patch_pending != n.tif_patch_pending;
+            let by = match a {
+                Action::Schedule(_) | Action::CondResched(_) => Some("__klp_sched_try_switch()"),
+                Action::DoIdle(_) | Action::ExitToUserMode(_) => Some("klp_update_patch_state()"),
+                _ => None,
+            };
+            if let Some(f) = by.filter(|_| switched) {
+                out.push_str(" -> ");
+                out.push_str(f);
+            }
+        }
+        let ended = before.klp_transition_patch.is_some() && after.klp_transition_patch.is_none();
+        let began = before.completing.is_none() && after.completing.is_some();
+        if (ended || began) && !matches!(a, Action::KlpCompleteTransitionPart) {
+            out.push_str(" -> klp_complete_transition()");
+        }
+        out
     }
 }

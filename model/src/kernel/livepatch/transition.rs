@@ -15,7 +15,7 @@ pub use complete::{complete_waits_for_handlers, klp_cancel_transition, klp_compl
 pub use idle::{holds_cpus_read_lock, klp_idle_cpu_offline, klp_switch_offline_idle, pass_action};
 pub use switch::{
     __klp_sched_try_switch, klp_check_stack, klp_copy_process, klp_self_switch_continue, klp_try_switch_task,
-    klp_try_switch_task_of_pass, klp_update_patch_state, Caller,
+    klp_try_switch_task_of_pass, klp_update_patch_state, task_curr, Caller,
 };
 
 use super::core::{klp_free_patch_async, klp_free_replaced_patches_async};

@@ -122,7 +122,7 @@ pub fn klp_check_stack(spec: &Spec, st: &State, pid: Pid, log: &mut impl Log) ->
 /// but not current, so its stack is checked. A user task in user mode is taken as preempted
 /// (its kernel stack holds no patched frame, so the check would pass anyway); idle tasks are
 /// always current on their idle CPU and switch in the idle loop instead (`wake_up_if_idle()`).
-fn task_curr(spec: &Spec, st: &State, pid: Pid) -> bool {
+pub fn task_curr(spec: &Spec, st: &State, pid: Pid) -> bool {
     let t = &st.tasks[pid as usize];
     matches!(t.context, Context::Running | Context::Forking) || spec.tasks[pid as usize].kind == TaskKind::Idle
 }
