@@ -17,14 +17,18 @@
 
 mod level;
 mod live;
+mod resume;
 
 use std::hash::Hash;
+use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::{de::DeserializeOwned, Serialize};
 use stateright::Model;
 
+use crate::codec::Codec;
 use crate::graph::Recorder;
 use crate::liveness::{FairnessFn, LiveProperty};
 use crate::outcome::*;
@@ -85,6 +89,12 @@ struct Config<'a, M: Model> {
     /// Coverage counters (how many) and the function that fills them; `None`: no counting, and
     /// phase A and C do no more than a never-taken branch per successor.
     coverage: Option<(usize, CoverageFn<M>)>,
+    /// How states go to disk (set by `spill`, `checkpoint` and `resume`).
+    codec: Option<Codec<M::State>>,
+    spill: Option<PathBuf>,
+    checkpoint: Option<(PathBuf, Duration)>,
+    resume: Option<PathBuf>,
+    identity: String,
 }
 
 /// Liveness properties and the fairness of every step.
@@ -127,6 +137,11 @@ where
                 finish_when: FinishWhen::Exhausted,
                 live: None,
                 coverage: None,
+                codec: None,
+                spill: None,
+                checkpoint: None,
+                resume: None,
+                identity: String::new(),
             },
             progress: None,
         }
@@ -212,17 +227,72 @@ where
         self
     }
 
+    /// What the caller's run is (scenario, options, program version: any text): recorded in
+    /// checkpoints, and a resume under another identity is refused.
+    pub fn identity(mut self, id: impl Into<String>) -> Self {
+        self.cfg.identity = id.into();
+        self
+    }
+
     /// Runs the search on a rayon pool of the configured size.
-    pub fn run(mut self) -> Outcome<M> {
+    ///
+    /// # Panics
+    /// If a disk operation of `spill`, `checkpoint` or `resume` fails: use [`Bfs::try_run`]
+    /// with them.
+    pub fn run(self) -> Outcome<M> {
+        self.try_run().expect("klp-checker: disk spill, checkpoint or resume failed")
+    }
+
+    /// [`Bfs::run`], returning the error of a failed spill, checkpoint or resume (a resume
+    /// under another identity is [`std::io::ErrorKind::InvalidInput`]). Without those options
+    /// it never fails.
+    pub fn try_run(mut self) -> std::io::Result<Outcome<M>> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(self.cfg.threads)
             .build()
             .expect("cannot build the rayon thread pool");
         let cfg = &self.cfg;
         let progress = &mut self.progress;
-        let mut raw = pool.install(|| cfg.search(progress));
+        let mut raw = pool.install(|| cfg.search(progress))?;
         raw.stats.threads = pool.current_num_threads();
         let findings = pool.install(|| cfg.check_liveness(&mut raw));
-        cfg.finish(raw, findings)
+        Ok(cfg.finish(raw, findings))
+    }
+}
+
+/// Disk: spill, checkpoints and resume. States are written with their serde derives
+/// (`codec.rs`).
+impl<M> Bfs<'_, M>
+where
+    M: Model + Sync,
+    M::State: Hash + Clone + Send + Sync + Serialize + DeserializeOwned,
+    M::Action: Clone + Send + Sync,
+{
+    /// Keep the frontier (full states) and the parent links of finished levels in files under
+    /// `dir` (in a directory of their own, removed at the end) instead of RAM: the run then
+    /// needs about the visited set (9-14 bytes per state) in RAM, plus the liveness graph if
+    /// liveness properties are checked (it stays in memory). Results are identical.
+    pub fn spill(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cfg.codec = Some(Codec::cbor());
+        self.cfg.spill = Some(dir.into());
+        self
+    }
+
+    /// Write a checkpoint to `dir` at the first level boundary after every `every` of wall
+    /// time (`checkpoint.rs`; `Duration::ZERO`: at every boundary).
+    pub fn checkpoint(mut self, dir: impl Into<PathBuf>, every: Duration) -> Self {
+        self.cfg.codec = Some(Codec::cbor());
+        self.cfg.checkpoint = Some((dir.into(), every));
+        self
+    }
+
+    /// Continue from the current checkpoint in `dir` instead of the initial states: the
+    /// counts, verdicts and traces are those of a run that never stopped. The model, the
+    /// properties, liveness, symmetry, coverage and [`identity`](Bfs::identity) must be the
+    /// checkpoint's; threads and limits may differ.
+    pub fn resume(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cfg.codec = Some(Codec::cbor());
+        self.cfg.resume = Some(dir.into());
+        self
     }
 }

@@ -57,6 +57,8 @@
 //! TLA+ transcriptions beside it) is the separate crate `klp-toy` (toy/).
 
 mod bfs;
+mod checkpoint;
+mod codec;
 mod frontier;
 mod graph;
 mod liveness;
@@ -67,6 +69,7 @@ pub mod sys;
 mod table;
 
 pub use bfs::{fingerprint, Bfs, Canonicalise, CoverageFn};
+pub use checkpoint::CheckpointInfo;
 pub use graph::Fairness;
 pub use liveness::{ActionPred, FairnessFn, LiveProperty, Liveness, StatePred};
 pub use outcome::{Coverage, Discovery, FinishWhen, Outcome, Progress, PropertyOutcome, Stats, StopReason, Verdict};

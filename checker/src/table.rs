@@ -127,6 +127,18 @@ impl Shard {
     pub(crate) fn bytes(&self) -> usize {
         self.slots.len() * 8
     }
+
+    /// The slots as they are (checkpoints write them out) and the number of fingerprints.
+    pub(crate) fn raw(&self) -> (&[u64], usize) {
+        (&self.slots, self.len)
+    }
+
+    /// A shard from [`raw`](Shard::raw)'s slots (read back from a checkpoint).
+    pub(crate) fn from_raw(raw: &[u64], len: usize) -> Self {
+        let mut slots = Slots::zeroed(raw.len().max(Self::MIN_SLOTS));
+        slots[..raw.len()].copy_from_slice(raw);
+        Shard { slots, len }
+    }
 }
 
 /// Zeroed slot storage. Large tables are anonymous mappings advised for transparent huge

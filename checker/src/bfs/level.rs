@@ -1,6 +1,7 @@
 //! One run of the search: the levels, the batches, phases A to C (see `bfs.rs`).
 
 use std::hash::Hash;
+use std::io;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Instant;
 
@@ -8,12 +9,13 @@ use rayon::prelude::*;
 use stateright::{Expectation, Model, Property};
 
 use super::live::{allowed_bits, live_bits, replay, LiveResult};
+use super::resume::Snapshot;
 use super::*;
+use crate::checkpoint::SpillDir;
 use crate::frontier::Segments;
-use crate::graph::{Fairness, Recorder, SubRecord};
-use crate::liveness::Liveness;
+use crate::graph::{Fairness, SubRecord};
 use crate::outcome::*;
-use crate::parents::{ByteLog, Levels};
+use crate::parents::ByteLog;
 use crate::sys;
 use crate::table::{shard_of, Shard, SHARDS};
 
@@ -81,7 +83,7 @@ where
     M::State: Hash + Clone + Send + Sync,
     M::Action: Clone + Send + Sync,
 {
-    fn fp(&self, s: &M::State) -> u64 {
+    pub(super) fn fp(&self, s: &M::State) -> u64 {
         match self.symmetry {
             Some(c) => fingerprint(&c(s)),
             None => fingerprint(s),
@@ -104,49 +106,32 @@ where
         None
     }
 
-    pub(super) fn search(&self, progress: &mut Option<ProgressFn<'_>>) -> Raw {
+    pub(super) fn search(&self, progress: &mut Option<ProgressFn<'_>>) -> io::Result<Raw> {
         let start = Instant::now();
         let model = self.model;
         let props = model.properties();
         // Properties this engine checks; `Eventually` is reported as unchecked.
         let checked: Vec<usize> =
             (0..props.len()).filter(|&i| props[i].expectation != Expectation::Eventually).collect();
-        let mut found: Vec<Option<(usize, usize)>> = vec![None; props.len()];
-        let mut stats = Stats { peak_rss_bytes: sys::rss_bytes(), ..Stats::default() };
-        let mut shards: Vec<Shard> = (0..SHARDS).map(|_| Shard::new()).collect();
-        let mut levels = Levels::default();
-
-        let inits = model.init_states();
-        let mut frontier = Segments::new(BATCH);
-        let mut init_log = ByteLog::default();
         let recording = self.live.is_some() && self.symmetry.is_none();
-        let mut graph = recording.then(|| {
-            let filters = self
-                .live
-                .as_ref()
-                .is_some_and(|l| l.props.iter().any(|p| matches!(p.kind, Liveness::Possibility { .. })));
-            Recorder::new(filters)
-        });
-        let mut level_starts = Vec::new();
-        for (i, s) in inits.iter().enumerate() {
-            if !model.within_boundary(s) {
-                continue;
-            }
-            stats.generated_states += 1;
-            let fp = self.fp(s);
-            if shards[shard_of(fp)].insert(fp) {
-                frontier.push(s.clone());
-                init_log.push(i as u32);
-                if let Some(g) = graph.as_mut() {
-                    g.stored(fp);
-                }
-            }
-        }
-        stats.unique_states = frontier.len() as u64;
-        levels.action.push(init_log);
+        let spill = self.spill.as_deref().map(SpillDir::new).transpose()?;
+        let mut stats = Stats { peak_rss_bytes: sys::rss_bytes(), ..Stats::default() };
+        let Snapshot {
+            mut found,
+            mut shards,
+            mut levels,
+            mut level_starts,
+            mut graph,
+            mut coverage,
+            mut frontier,
+            mut depth,
+        } = match &self.resume {
+            Some(dir) => self.load(dir, spill.as_ref(), &props, &mut stats)?,
+            None => self.fresh(&props, recording, &mut stats),
+        };
+        let (resumed_at, resumed_time) = (self.resume.as_ref().map(|_| depth), stats.elapsed);
 
         let mut subs: Vec<Sub<M::State, M::Action>> = (0..BATCH_SUBS).map(|_| Sub::new()).collect();
-        let mut coverage = self.coverage.map(|(n, _)| Coverage { generated: vec![0; n], distinct: vec![0; n] });
         if let Some((n, _)) = self.coverage {
             for sub in &mut subs {
                 sub.cov_generated = vec![0; n];
@@ -158,21 +143,37 @@ where
         // such blocks back to the kernel, and perf showed page faults zeroing fresh pages.
         let mut cands: Vec<Vec<(u64, usize, u32)>> = (0..SHARDS).map(|_| Vec::new()).collect();
         let mut last_progress = Instant::now();
-        let mut depth = 0usize;
+        let mut last_checkpoint = Instant::now();
         let stop = 'levels: loop {
             if frontier.is_empty() {
                 break StopReason::Exhausted;
+            }
+            frontier.seal()?;
+            if let Some((dir, every)) = &self.checkpoint {
+                if last_checkpoint.elapsed() >= *every && resumed_at != Some(depth) {
+                    let snap = Snapshot { found, shards, levels, level_starts, graph, coverage, frontier, depth };
+                    let elapsed = resumed_time + start.elapsed();
+                    let written = self.write_checkpoint(dir, &snap, &props, &stats, elapsed);
+                    Snapshot { found, shards, levels, level_starts, graph, coverage, frontier, depth } = snap;
+                    written?;
+                    last_checkpoint = Instant::now();
+                }
             }
             stats.max_depth = depth;
             level_starts.push(stats.unique_states - frontier.len() as u64);
             let expand = self.max_depth.is_none_or(|m| depth < m);
             let would_grow = AtomicBool::new(false);
-            let mut next = Segments::new(BATCH);
+            let mut next = match &spill {
+                Some(sp) => Segments::on_disk(BATCH, sp.frontier(depth + 1), self.codec.expect("spill"), SUB)?,
+                None => Segments::new(BATCH),
+            };
             let mut next_log = ByteLog::default();
             let mut children_log = ByteLog::default();
-            let (level, spare) = std::mem::replace(&mut frontier, Segments::new(BATCH)).into_parts();
+            let (mut level, spare) = std::mem::replace(&mut frontier, Segments::new(BATCH)).into_level()?;
             next.adopt_spare(spare);
-            for (b, batch) in level.into_iter().enumerate() {
+            let mut batches = 0..;
+            while let Some(batch) = level.next_batch()? {
+                let b = batches.next().expect("unbounded");
                 stats.peak_rss_bytes = stats.peak_rss_bytes.max(sys::rss_bytes());
                 if let Some(r) = self.limit_hit(&stats, start) {
                     break 'levels r;
@@ -232,6 +233,7 @@ where
                         next_log.extend(&sub.next_action);
                         children_log.extend(&sub.children);
                     }
+                    next.spill_full()?;
                     if let Some(c) = coverage.as_mut() {
                         for sub in used.iter_mut() {
                             c.add(&mut sub.cov_generated, &mut sub.cov_distinct);
@@ -278,14 +280,21 @@ where
             }
             levels.children.push(children_log);
             levels.action.push(next_log);
+            if let Some(sp) = &spill {
+                levels.spill(&sp.0)?;
+            }
             frontier = next;
             depth += 1;
         };
 
         stats.peak_rss_bytes = stats.peak_rss_bytes.max(sys::rss_bytes());
         stats.visited_bytes = (shards.iter().map(Shard::bytes).sum::<usize>() + levels.bytes()) as u64;
-        stats.elapsed = start.elapsed();
-        Raw { stats, stop, found, levels, level_starts, graph, coverage }
+        // The visited set and the frontier go before spilled parent logs come back.
+        drop((shards, frontier));
+        levels.load()?;
+        drop(spill);
+        stats.elapsed = resumed_time + start.elapsed();
+        Ok(Raw { stats, stop, found, levels, level_starts, graph, coverage })
     }
 
     /// Verdicts and traces (rebuilt outside the pool: actions need not be `Send`).
