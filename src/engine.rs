@@ -16,6 +16,39 @@ pub struct Limits {
     pub max_memory: Option<u64>,
     /// Count coverage (`check --coverage`; klpcheck's engine only).
     pub coverage: bool,
+    /// Disk spill, checkpoints and resume (`check` only; klpcheck's engine only).
+    pub disk: Disk,
+}
+
+/// `check --spill / --checkpoint / --resume`.
+#[derive(Clone, Debug, Default)]
+pub struct Disk {
+    pub spill: Option<PathBuf>,
+    pub checkpoint: Option<(PathBuf, Duration)>,
+    pub resume: Option<PathBuf>,
+}
+
+impl Disk {
+    fn any(&self) -> bool {
+        self.spill.is_some() || self.checkpoint.is_some() || self.resume.is_some()
+    }
+}
+
+/// What a checkpoint must have been written by to be resumed: the scenario and its variant
+/// (the whole resolved spec), the properties checked, coverage, and this klpcheck binary
+/// (its version and a hash of the executable: another build may encode states differently).
+pub fn identity(model: &KlpSystem, coverage: bool) -> serde_json::Value {
+    let exe = std::env::current_exe().and_then(std::fs::read).map(|b| klp_checker::fingerprint(&b)).unwrap_or(0);
+    let mut props: Vec<&str> = model.properties().iter().map(|p| p.name).collect();
+    props.extend(crate::select::liveness().iter().map(|p| p.name));
+    serde_json::json!({
+        "scenario": model.spec.name,
+        "variant": model.spec.variant.describe(),
+        "spec": format!("{:016x}", klp_checker::fingerprint(&format!("{:?}", model.spec))),
+        "properties": props.join(","),
+        "coverage": coverage,
+        "klpcheck": format!("{} (executable {exe:016x})", env!("CARGO_PKG_VERSION")),
+    })
 }
 
 /// One property's result: the one shape it has from the engine to every report (`check`'s
@@ -125,7 +158,7 @@ impl Exploration {
 /// klpcheck's own engine (`klp-checker`): level-synchronous parallel BFS on fingerprints
 /// with parent links; counterexamples are shortest and identical for any thread count, and
 /// every limit stops the run with an incomplete verdict.
-pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: bool) -> Exploration {
+pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: bool) -> anyhow::Result<Exploration> {
     let mut b = klp_checker::Bfs::new(model)
         .threads(limits.threads.max(1))
         .max_states(limits.max_states)
@@ -155,10 +188,24 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: bool) -> Explo
             );
         });
     }
-    let out = b.run();
+    let d = &limits.disk;
+    if d.any() {
+        b = b.identity(identity(model, limits.coverage).to_string());
+    }
+    if let Some(dir) = &d.spill {
+        b = b.spill(dir);
+    }
+    if let Some((dir, every)) = &d.checkpoint {
+        b = b.checkpoint(dir, *every);
+    }
+    if let Some(dir) = &d.resume {
+        b = b.resume(dir);
+    }
+    let out = b.try_run();
     if progress {
         eprint!("\r{:70}\r", "");
     }
+    let out = out?;
     let incomplete = match out.stop {
         klp_checker::StopReason::Exhausted => None,
         klp_checker::StopReason::MaxStates => Some("max-states".to_string()),
@@ -183,7 +230,7 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: bool) -> Explo
             trace: None,
         })
         .collect();
-    Exploration {
+    Ok(Exploration {
         unique_states: out.stats.unique_states,
         generated: out.stats.generated_states,
         max_depth: out.stats.max_depth as u64,
@@ -195,7 +242,7 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: bool) -> Explo
         graph_bytes_per_state: with_liveness.then(|| out.stats.graph_bytes_per_state()),
         liveness_elapsed: with_liveness.then_some(out.stats.liveness_elapsed),
         coverage: out.coverage,
-    }
+    })
 }
 
 /// stateright's BFS. Its known limits (why klpcheck has its own engine, checker/src/lib.rs):

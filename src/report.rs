@@ -41,7 +41,7 @@ pub fn check_one(
     // The properties `--property` / `--no-liveness` select (all of them by default).
     let model = KlpSystem::new(spec, crate::select::catalogue);
     let mut explored = match engine {
-        Engine::Klpcheck => engine::run_klpcheck(&model, limits, progress),
+        Engine::Klpcheck => engine::run_klpcheck(&model, limits, progress)?,
         Engine::Stateright => engine::run_stateright(model.clone(), limits),
     };
     write_traces(&model, path, &mut explored, to)?;
@@ -180,6 +180,7 @@ pub fn engine_limits(threads: Option<usize>, s: &SearchLimits) -> Limits {
         timeout: s.timeout.map(std::time::Duration::from_secs),
         max_memory: s.max_memory.map(|m| m << 20),
         coverage: false,
+        disk: Default::default(),
     }
 }
 

@@ -13,6 +13,7 @@ mod history_task;
 mod installed;
 mod liveness;
 mod reliability;
+mod resume;
 mod seed;
 mod select;
 mod selftests;
