@@ -2,9 +2,9 @@
 
 use crate::cli::CheckArgs;
 use crate::engine::word;
+use crate::engine::Disk;
 use crate::report::{Report, TraceOut};
 use crate::target::Target;
-use crate::engine::Disk;
 use anyhow::Result;
 use klp_model::KlpSystem;
 
@@ -54,7 +54,8 @@ fn disk(a: &CheckArgs, t: &Target) -> Result<Disk> {
         checkpoint: a.checkpoint.clone().map(|c| (c, std::time::Duration::from_secs(a.checkpoint_every))),
         resume: a.resume.clone(),
     };
-    if a.engine == crate::cli::Engine::Stateright && (d.spill.is_some() || d.checkpoint.is_some() || d.resume.is_some()) {
+    if a.engine == crate::cli::Engine::Stateright && (d.spill.is_some() || d.checkpoint.is_some() || d.resume.is_some())
+    {
         anyhow::bail!("--spill, --checkpoint and --resume work with klpcheck's engine only (drop --engine stateright)");
     }
     if let Some(dir) = &d.resume {
@@ -67,7 +68,9 @@ fn disk(a: &CheckArgs, t: &Target) -> Result<Disk> {
             .into_iter()
             .flatten()
             .filter(|(k, v)| theirs.get(k.as_str()) != Some(v))
-            .map(|(k, v)| format!("  {k}: {} in the checkpoint, {v} in this run", theirs.get(k.as_str()).unwrap_or(&"?".into())))
+            .map(|(k, v)| {
+                format!("  {k}: {} in the checkpoint, {v} in this run", theirs.get(k.as_str()).unwrap_or(&"?".into()))
+            })
             .collect();
         if !diffs.is_empty() {
             anyhow::bail!(

@@ -61,7 +61,8 @@ fn stopped_and_resumed_or_spilled_runs_match_an_uninterrupted_one() {
     // Stopped at depth 12 (a limit: exit 3), with a checkpoint at every level boundary.
     let ck = t("ck");
     let ck_arg = ck.to_str().unwrap();
-    let (code, first, _) = check(&t("first"), &["--max-depth", "12", "--checkpoint", ck_arg, "--checkpoint-every", "0"]);
+    let (code, first, _) =
+        check(&t("first"), &["--max-depth", "12", "--checkpoint", ck_arg, "--checkpoint-every", "0"]);
     assert_eq!(code, Some(3), "{first}");
     assert!(first.contains("INCOMPLETE (max-depth)"), "{first}");
     assert_eq!(std::fs::read_to_string(ck.join("CURRENT")).unwrap().trim(), "level-12");
@@ -84,8 +85,10 @@ fn stopped_and_resumed_or_spilled_runs_match_an_uninterrupted_one() {
     let ck2 = t("ck2");
     let ck2_arg = ck2.to_str().unwrap();
     let spill_arg = spill.to_str().unwrap();
-    let (code, _, _) =
-        check(&t("x"), &["--max-depth", "20", "--spill", spill_arg, "--checkpoint", ck2_arg, "--checkpoint-every", "0"]);
+    let (code, _, _) = check(
+        &t("x"),
+        &["--max-depth", "20", "--spill", spill_arg, "--checkpoint", ck2_arg, "--checkpoint-every", "0"],
+    );
     assert_eq!(code, Some(3));
     let (code, both, _) = check(&t("both"), &["--resume", ck2_arg, "--spill", spill_arg]);
     assert_eq!(code, Some(1));
@@ -126,7 +129,10 @@ fn a_checkpoint_of_another_run_is_refused_with_what_differs() {
         (o.status.code(), (), String::from_utf8_lossy(&o.stderr).into_owned())
     };
     assert_eq!(code, Some(2));
-    assert!(err.contains("  variant: \"synchronize_transition=drop_in_complete_unpatching\" in the checkpoint"), "{err}");
+    assert!(
+        err.contains("  variant: \"synchronize_transition=drop_in_complete_unpatching\" in the checkpoint"),
+        "{err}"
+    );
     let (code, _, err) = check(tmp.path(), &["--resume", ck_arg, "--no-liveness"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("  properties: "), "{err}");
