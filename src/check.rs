@@ -1,10 +1,12 @@
 //! `klpcheck check`: explore a scenario, report every property, write counterexamples.
 
 use crate::cli::{CheckArgs, StoreKind};
+use crate::engine::Disk;
 use crate::engine::{percent, word};
 use crate::report::{Report, TraceOut};
 use crate::target::Target;
 use anyhow::Result;
+use klp_model::KlpSystem;
 
 pub fn run(a: &CheckArgs) -> Result<u8> {
     // `--witness` of a built-in `always` property was refused when the arguments were parsed
@@ -25,6 +27,7 @@ pub fn run(a: &CheckArgs) -> Result<u8> {
     }
     limits.coverage = a.coverage;
     limits.store = store(a)?;
+    limits.disk = disk(a, &t)?;
     if a.estimate {
         limits.max_states = Some(a.budget.unwrap_or(DEFAULT_BUDGET));
     }
@@ -33,6 +36,11 @@ pub fn run(a: &CheckArgs) -> Result<u8> {
     let r = crate::report::check_one(&t.path, t.spec.clone(), a.engine, &limits, progress, &to)?;
     if a.estimate {
         return Ok(print_estimate(&r, limits.max_states.unwrap_or_default()));
+    }
+    if r.explored.incomplete.as_deref() == Some("interrupted") {
+        if let Some(dir) = &a.checkpoint {
+            how_to_resume(dir);
+        }
     }
     if a.json {
         print_json(&r, &t, a.engine, &limits);
@@ -117,6 +125,82 @@ const WIDTH: usize = 120;
 /// RSS, so bytes per state would measure the program, not the states: the table prints the peak
 /// RSS alone (`--json` has both).
 const PER_STATE_FROM: u64 = 1_000_000;
+
+/// `--spill`, `--checkpoint`, `--resume`; a checkpoint of another run is refused here, with
+/// what differs.
+fn disk(a: &CheckArgs, t: &Target) -> Result<Disk> {
+    let d = Disk {
+        spill: a.spill.clone(),
+        checkpoint: a.checkpoint.clone().map(|c| (c, std::time::Duration::from_secs(a.checkpoint_every))),
+        resume: a.resume.clone(),
+    };
+    if a.engine == crate::cli::Engine::Stateright && (d.spill.is_some() || d.checkpoint.is_some() || d.resume.is_some())
+    {
+        anyhow::bail!("--spill, --checkpoint and --resume work with klpcheck's engine only (drop --engine stateright)");
+    }
+    if let Some(dir) = &d.resume {
+        let info = klp_checker::CheckpointInfo::read(dir).map_err(|e| anyhow::anyhow!("--resume: {e}"))?;
+        let model = KlpSystem::new(t.spec.clone(), crate::select::catalogue).with_user_properties(crate::select::user);
+        let ours = crate::engine::identity(&model, a.coverage);
+        let theirs: serde_json::Value = serde_json::from_str(&info.identity).unwrap_or_default();
+        let diffs: Vec<String> = ours
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, v)| theirs.get(k.as_str()) != Some(v))
+            .map(|(k, v)| {
+                format!("  {k}: {} in the checkpoint, {v} in this run", theirs.get(k.as_str()).unwrap_or(&"?".into()))
+            })
+            .collect();
+        if !diffs.is_empty() {
+            anyhow::bail!(
+                "--resume {}: the checkpoint was written by another run, it cannot be resumed by this one\n{}",
+                dir.display(),
+                diffs.join("\n")
+            );
+        }
+        eprintln!(
+            "klpcheck: resuming from {} (level {}, {} states)",
+            info.path.display(),
+            info.depth,
+            info.unique_states
+        );
+    }
+    Ok(d)
+}
+
+/// After Ctrl-C: where the last checkpoint is and the command that continues from it.
+fn how_to_resume(dir: &std::path::Path) {
+    match klp_checker::CheckpointInfo::read(dir) {
+        Ok(info) => {
+            let mut args: Vec<String> = Vec::new();
+            let mut skip = false;
+            for arg in std::env::args().skip(1) {
+                if std::mem::take(&mut skip) {
+                    continue;
+                }
+                if arg == "--resume" {
+                    skip = true;
+                } else if !arg.starts_with("--resume=") {
+                    args.push(arg);
+                }
+            }
+            eprintln!(
+                "klpcheck: the last checkpoint is {} (level {}, {} states); continue with:\n  klpcheck {} --resume {}",
+                info.path.display(),
+                info.depth,
+                info.unique_states,
+                args.join(" "),
+                dir.display()
+            );
+        }
+        Err(_) => eprintln!(
+            "klpcheck: no checkpoint was written yet in {} (the first comes at the first level boundary after \
+             --checkpoint-every seconds)",
+            dir.display()
+        ),
+    }
+}
 
 fn print_table(r: &Report, path: &std::path::Path) {
     let (model, o) = (&r.model, &r.explored);

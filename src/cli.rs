@@ -105,6 +105,23 @@ pub struct CheckArgs {
     /// fired, and warn about scenario parts that never did (as TLC's -coverage; also in --json).
     #[arg(long)]
     pub coverage: bool,
+    /// Keep the frontier (full states) and the parent links in files under DIR, so that RAM
+    /// holds the visited set (about 12 bytes per state) and, unless --no-liveness, the
+    /// liveness graph. Same results.
+    #[arg(long, value_name = "DIR")]
+    pub spill: Option<PathBuf>,
+    /// Write a checkpoint to DIR at a level boundary every --checkpoint-every seconds (the
+    /// last one is kept; `--resume DIR` continues from it).
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint: Option<PathBuf>,
+    /// Seconds between checkpoints (0: at every level boundary).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, requires = "checkpoint")]
+    pub checkpoint_every: u64,
+    /// Continue from the last checkpoint in DIR (written by the same scenario, variant,
+    /// property selection and klpcheck binary): same counts, verdicts and traces as a run that
+    /// never stopped.
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
     #[command(flatten)]
     pub properties: PropertyArgs,
 }

@@ -20,6 +20,39 @@ pub struct Limits {
     pub store: klp_checker::Store,
     /// Reduce over identical tasks where that applies ([`symmetry_mode`]; klpcheck's engine only).
     pub symmetry: bool,
+    /// Disk spill, checkpoints and resume (`check` only; klpcheck's engine only).
+    pub disk: Disk,
+}
+
+/// `check --spill / --checkpoint / --resume`.
+#[derive(Clone, Debug, Default)]
+pub struct Disk {
+    pub spill: Option<PathBuf>,
+    pub checkpoint: Option<(PathBuf, Duration)>,
+    pub resume: Option<PathBuf>,
+}
+
+impl Disk {
+    fn any(&self) -> bool {
+        self.spill.is_some() || self.checkpoint.is_some() || self.resume.is_some()
+    }
+}
+
+/// What a checkpoint must have been written by to be resumed: the scenario and its variant
+/// (the whole resolved spec), the properties checked, coverage, and this klpcheck binary
+/// (its version and a hash of the executable: another build may encode states differently).
+pub fn identity(model: &KlpSystem, coverage: bool) -> serde_json::Value {
+    let exe = std::env::current_exe().and_then(std::fs::read).map(|b| klp_checker::fingerprint(&b)).unwrap_or(0);
+    let mut props: Vec<&str> = model.properties().iter().map(|p| p.name).collect();
+    props.extend(crate::select::liveness().iter().map(|p| p.name));
+    serde_json::json!({
+        "scenario": model.spec.name,
+        "variant": model.spec.variant.describe(),
+        "spec": format!("{:016x}", klp_checker::fingerprint(&format!("{:?}", model.spec))),
+        "properties": props.join(","),
+        "coverage": coverage,
+        "klpcheck": format!("{} (executable {exe:016x})", env!("CARGO_PKG_VERSION")),
+    })
 }
 
 /// Whether a run of klpcheck's engine reduces over identical tasks (`--symmetry` and a scenario
@@ -169,7 +202,7 @@ impl Exploration {
 /// klpcheck's own engine (`klp-checker`): level-synchronous parallel BFS on fingerprints
 /// with parent links; counterexamples are shortest and identical for any thread count, and
 /// every limit stops the run with an incomplete verdict.
-pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: crate::progress::Mode) -> Exploration {
+pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: crate::progress::Mode) -> anyhow::Result<Exploration> {
     let mut b = klp_checker::Bfs::new(model)
         .store(limits.store)
         .threads(limits.threads.max(1))
@@ -198,10 +231,24 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: crate::progres
         let d = display.clone();
         b = b.progress(move |p: &klp_checker::Progress| d.update(p));
     }
-    let out = b.run();
+    let d = &limits.disk;
+    if d.any() {
+        b = b.identity(identity(model, limits.coverage).to_string());
+    }
+    if let Some(dir) = &d.spill {
+        b = b.spill(dir);
+    }
+    if let Some((dir, every)) = &d.checkpoint {
+        b = b.checkpoint(dir, *every);
+    }
+    if let Some(dir) = &d.resume {
+        b = b.resume(dir);
+    }
+    let out = b.try_run();
     if let Ok(d) = std::sync::Arc::try_unwrap(display) {
         d.finish();
     }
+    let out = out?;
     let bitstate = out.stats.bitstate;
     // A bitstate search that ran out of states: what it did not find may be among the states
     // it dropped.
@@ -244,7 +291,7 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: crate::progres
             trace: None,
         })
         .collect();
-    Exploration {
+    Ok(Exploration {
         unique_states: out.stats.unique_states,
         generated: out.stats.generated_states,
         max_depth: out.stats.max_depth as u64,
@@ -261,7 +308,7 @@ pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: crate::progres
         level_sizes: out.stats.level_sizes,
         symmetry,
         reduced,
-    }
+    })
 }
 
 /// A coverage fraction as a percentage that never rounds a loss up to 100%.

@@ -41,7 +41,7 @@ pub fn check_one(
     // The properties `--property` / `--no-liveness` select (all of them by default).
     let model = KlpSystem::new(spec, crate::select::catalogue).with_user_properties(crate::select::user);
     let mut explored = match engine {
-        Engine::Klpcheck => engine::run_klpcheck(&model, limits, progress),
+        Engine::Klpcheck => engine::run_klpcheck(&model, limits, progress)?,
         Engine::Stateright => engine::run_stateright(model.clone(), limits),
     };
     write_traces(&model, path, &mut explored, to)?;
@@ -200,6 +200,7 @@ pub fn engine_limits(threads: Option<usize>, s: &SearchLimits) -> Limits {
         coverage: false,
         store: klp_checker::Store::Exact,
         symmetry: s.symmetry,
+        disk: Default::default(),
     }
 }
 

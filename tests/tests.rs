@@ -16,6 +16,7 @@ mod installed;
 mod json;
 mod liveness;
 mod reliability;
+mod resume;
 mod seed;
 mod select;
 mod selftests;

@@ -33,7 +33,7 @@ pub const DEFAULT_BITS: u64 = 1 << 31;
 
 /// One shard's bit array (the engine keeps one per shard, as for the exact set).
 pub(crate) struct BitShard {
-    words: Slots,
+    pub(crate) words: Slots,
     /// Bits in this shard (a multiple of 64).
     bits: u64,
     hashes: u32,
@@ -53,6 +53,13 @@ impl BitShard {
     pub(crate) fn new(bits: u64, hashes: u32) -> Self {
         let bits = bits.max(64).next_multiple_of(64);
         BitShard { words: Slots::zeroed((bits / 64) as usize), bits, hashes, len: 0 }
+    }
+
+    /// A shard from the words a checkpoint wrote (`Shard::raw`).
+    pub(crate) fn from_raw(raw: &[u64], hashes: u32, len: u64) -> Self {
+        let mut words = Slots::zeroed(raw.len());
+        words.copy_from_slice(raw);
+        BitShard { words, bits: raw.len() as u64 * 64, hashes, len }
     }
 
     /// The bit positions of `fp`, in order: enhanced double hashing modulo the shard's bits.

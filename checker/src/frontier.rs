@@ -7,6 +7,18 @@
 //! batch was expanded is handed back (`recycle`) and filled again by the next level, instead
 //! of going back to the allocator (which may return its pages to the kernel, to be faulted in
 //! and zeroed again a moment later).
+//!
+//! With disk spill (`Bfs::spill`) every full segment is written to the level's file as soon as
+//! it fills (frames of one sub-chunk, `codec.rs`) and its memory reused: a level then holds one
+//! partial segment in RAM, and is read back one batch at a time ([`Level`]). Batches read back
+//! are exactly the segments written, so batch boundaries, and with them every result, are the
+//! same as in memory.
+
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter};
+use std::path::{Path, PathBuf};
+
+use crate::codec::{self, Codec};
 
 pub(crate) struct Segments<S> {
     segs: Vec<Vec<S>>,
@@ -14,6 +26,17 @@ pub(crate) struct Segments<S> {
     len: usize,
     /// Empty segments with capacity `cap`, reused before allocating.
     spare: Vec<Vec<S>>,
+    disk: Option<Disk<S>>,
+}
+
+/// The file a spilled level goes to.
+struct Disk<S> {
+    path: PathBuf,
+    /// `None` once sealed (every state written, the file complete).
+    w: Option<BufWriter<File>>,
+    codec: Codec<S>,
+    /// States per frame (one sub-chunk).
+    frame: usize,
 }
 
 /// Spare segments kept at most (one batch is expanded, then its segment refills the next
@@ -22,7 +45,7 @@ const MAX_SPARE: usize = 4;
 
 impl<S> Segments<S> {
     pub(crate) fn new(cap: usize) -> Self {
-        Segments { segs: Vec::new(), cap, len: 0, spare: Vec::new() }
+        Segments { segs: Vec::new(), cap, len: 0, spare: Vec::new(), disk: None }
     }
 
     /// Takes back an expanded batch's segment for reuse.
@@ -61,14 +84,115 @@ impl<S> Segments<S> {
     }
 
     /// The segments (every one but the last holds exactly `cap` states) and the spare ones.
+    #[cfg(test)]
     pub(crate) fn into_parts(self) -> (Vec<Vec<S>>, Vec<Vec<S>>) {
         (self.segs, self.spare)
+    }
+
+    /// The segments held in memory (all of them unless spilled).
+    pub(crate) fn segments(&self) -> &[Vec<S>] {
+        &self.segs
+    }
+
+    /// The level's file, if it is spilled.
+    pub(crate) fn file(&self) -> Option<&Path> {
+        self.disk.as_ref().map(|d| d.path.as_path())
     }
 
     /// Adds spare segments (from the previous level) for reuse.
     pub(crate) fn adopt_spare(&mut self, spare: Vec<Vec<S>>) {
         for seg in spare {
             self.recycle(seg);
+        }
+    }
+}
+
+impl<S: Send + Sync> Segments<S> {
+    /// An empty level that spills to `path` (created now).
+    pub(crate) fn on_disk(cap: usize, path: PathBuf, codec: Codec<S>, frame: usize) -> io::Result<Self> {
+        let w = Some(codec::create(&path)?);
+        let mut s = Segments::new(cap);
+        s.disk = Some(Disk { path, w, codec, frame });
+        Ok(s)
+    }
+
+    /// A complete level of `len` states already in the file `path` (written by [`seal`]).
+    ///
+    /// [`seal`]: Segments::seal
+    pub(crate) fn from_file(cap: usize, path: PathBuf, len: usize, codec: Codec<S>, frame: usize) -> Self {
+        let mut s = Segments::new(cap);
+        s.len = len;
+        s.disk = Some(Disk { path, w: None, codec, frame });
+        s
+    }
+
+    /// Writes the full segments out (spilled levels only; call after appending).
+    pub(crate) fn spill_full(&mut self) -> io::Result<()> {
+        while self.disk.is_some() && self.segs.first().is_some_and(|s| s.len() == self.cap) {
+            let seg = self.segs.remove(0);
+            let d = self.disk.as_mut().expect("checked");
+            let w = d.w.as_mut().expect("a sealed level gets no states");
+            d.codec.write(w, &seg, d.frame).map_err(|e| codec::with_path(e, &d.path))?;
+            self.recycle(seg);
+        }
+        Ok(())
+    }
+
+    /// Writes the last, partial segment out and completes the file (no-op in memory or when
+    /// sealed already). No state may be added afterwards.
+    pub(crate) fn seal(&mut self) -> io::Result<()> {
+        let Some(d) = self.disk.as_mut() else { return Ok(()) };
+        let Some(mut w) = d.w.take() else { return Ok(()) };
+        for seg in self.segs.drain(..) {
+            d.codec.write(&mut w, &seg, d.frame).map_err(|e| codec::with_path(e, &d.path))?;
+        }
+        w.into_inner().map_err(|e| codec::with_path(e.into_error(), &d.path))?;
+        Ok(())
+    }
+
+    /// The level, to be expanded batch by batch, and the spare segments.
+    pub(crate) fn into_level(mut self) -> io::Result<(Level<S>, Vec<Vec<S>>)> {
+        self.seal()?;
+        let spare = std::mem::take(&mut self.spare);
+        let level = match self.disk.take() {
+            None => Level::Memory(std::mem::take(&mut self.segs).into_iter()),
+            Some(d) => {
+                Level::Disk { r: codec::open(&d.path)?, path: d.path, codec: d.codec, cap: self.cap, frame: d.frame }
+            }
+        };
+        Ok((level, spare))
+    }
+}
+
+/// A level being expanded: its batches, in order.
+pub(crate) enum Level<S> {
+    Memory(std::vec::IntoIter<Vec<S>>),
+    /// Read back from its file, which is removed when the level is dropped.
+    Disk {
+        r: BufReader<File>,
+        path: PathBuf,
+        codec: Codec<S>,
+        cap: usize,
+        frame: usize,
+    },
+}
+
+impl<S: Send + Sync> Level<S> {
+    pub(crate) fn next_batch(&mut self) -> io::Result<Option<Vec<S>>> {
+        match self {
+            Level::Memory(it) => Ok(it.next()),
+            Level::Disk { r, path, codec, cap, frame } => {
+                let batch = codec.read(r, *cap, *frame).map_err(|e| codec::with_path(e, path))?;
+                Ok((!batch.is_empty()).then_some(batch))
+            }
+        }
+    }
+}
+
+impl<S> Drop for Level<S> {
+    fn drop(&mut self) {
+        if let Level::Disk { path, .. } = self {
+            let _ = std::fs::remove_file(path);
         }
     }
 }

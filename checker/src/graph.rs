@@ -135,6 +135,36 @@ impl Recorder {
         self.peak_bytes = self.peak_bytes.max(self.bytes());
     }
 
+    /// Writes the graph recorded so far (checkpoints).
+    pub(crate) fn write_to(&self, w: &mut impl std::io::Write) -> std::io::Result<()> {
+        use crate::codec::write_vec;
+        w.write_all(&[u8::from(self.with_allowed)])?;
+        w.write_all(&(self.peak_bytes as u64).to_le_bytes())?;
+        write_vec(w, &self.offsets)?;
+        write_vec(w, &self.bits)?;
+        write_vec(w, &self.target_fp)?;
+        write_vec(w, &self.class)?;
+        write_vec(w, &self.allowed)?;
+        write_vec(w, &self.state_fp)
+    }
+
+    pub(crate) fn read_from(r: &mut impl std::io::Read) -> std::io::Result<Self> {
+        use crate::codec::{read_u64, read_vec};
+        let mut flag = [0u8];
+        r.read_exact(&mut flag)?;
+        let peak_bytes = read_u64(r)? as usize;
+        Ok(Recorder {
+            with_allowed: flag[0] != 0,
+            peak_bytes,
+            offsets: read_vec(r)?,
+            bits: read_vec(r)?,
+            target_fp: read_vec(r)?,
+            class: read_vec(r)?,
+            allowed: read_vec(r)?,
+            state_fp: read_vec(r)?,
+        })
+    }
+
     /// Turns target fingerprints into state indices. Only valid after an exhausted search
     /// (every target was stored).
     pub(crate) fn finish(mut self) -> (Graph, usize) {

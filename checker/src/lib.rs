@@ -59,6 +59,8 @@
 mod bfs;
 mod bitstate;
 pub mod estimate;
+mod checkpoint;
+mod codec;
 mod frontier;
 mod graph;
 mod liveness;
@@ -71,6 +73,7 @@ pub use table::Store;
 
 pub use bfs::{fingerprint, Bfs, Canonicalise, CoverageFn};
 pub use bitstate::{BitstateStats, DEFAULT_BITS, DEFAULT_HASHES};
+pub use checkpoint::CheckpointInfo;
 pub use graph::Fairness;
 pub use liveness::{ActionPred, FairnessFn, LiveProperty, Liveness, StatePred};
 pub use outcome::{Coverage, Discovery, FinishWhen, Outcome, Progress, PropertyOutcome, Stats, StopReason, Verdict};

@@ -20,13 +20,23 @@
 //! what can be lost is the shortest one, when a state on it was dropped (the path found is
 //! then a longer one, still the first in BFS order among the states kept).
 
+//!
+//! With disk spill each finished level's logs go to a file of their own and come back (all of
+//! them, about 2 bytes per state) only when the search is over and traces are rebuilt.
+
 use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::codec::{self, read_vec, write_vec};
 
 /// A `u32` log that costs one byte per entry; values >= 255 spill into a side map.
 #[derive(Default)]
 pub(crate) struct ByteLog {
     bytes: Vec<u8>,
     big: HashMap<usize, u32>,
+    /// Spilled: the entries are in this file, not in memory.
+    file: Option<PathBuf>,
 }
 
 impl ByteLog {
@@ -47,6 +57,7 @@ impl ByteLog {
     }
 
     pub(crate) fn get(&self, i: usize) -> u32 {
+        debug_assert!(self.file.is_none(), "a spilled log is loaded before it is read");
         match self.bytes[i] {
             255 => self.big[&i],
             b => u32::from(b),
@@ -66,6 +77,49 @@ impl ByteLog {
     pub(crate) fn shrink(&mut self) {
         self.bytes.shrink_to_fit();
     }
+
+    pub(crate) fn write_to(&self, w: &mut impl Write) -> io::Result<()> {
+        if let Some(f) = &self.file {
+            return ByteLog::read_file(f)?.write_to(w);
+        }
+        write_vec(w, &self.bytes)?;
+        let mut big: Vec<(usize, u32)> = self.big.iter().map(|(&k, &v)| (k, v)).collect();
+        big.sort_unstable();
+        write_vec(w, &big.iter().map(|&(k, _)| k as u64).collect::<Vec<_>>())?;
+        write_vec(w, &big.iter().map(|&(_, v)| v).collect::<Vec<_>>())
+    }
+
+    pub(crate) fn read_from(r: &mut impl Read) -> io::Result<Self> {
+        let bytes = read_vec::<u8>(r)?;
+        let keys = read_vec::<u64>(r)?;
+        let vals = read_vec::<u32>(r)?;
+        let big = keys.into_iter().map(|k| k as usize).zip(vals).collect();
+        Ok(ByteLog { bytes, big, file: None })
+    }
+
+    fn read_file(path: &Path) -> io::Result<Self> {
+        ByteLog::read_from(&mut codec::open(path)?).map_err(|e| codec::with_path(e, path))
+    }
+
+    /// Moves the entries to `path` (no-op if spilled already).
+    fn spill(&mut self, path: PathBuf) -> io::Result<()> {
+        if self.file.is_some() {
+            return Ok(());
+        }
+        let mut w = codec::create(&path)?;
+        self.write_to(&mut w).and_then(|()| w.flush()).map_err(|e| codec::with_path(e, &path))?;
+        *self = ByteLog { file: Some(path), ..ByteLog::default() };
+        Ok(())
+    }
+
+    /// Brings spilled entries back into memory (and removes their file).
+    fn load(&mut self) -> io::Result<()> {
+        if let Some(f) = self.file.take() {
+            *self = ByteLog::read_file(&f)?;
+            let _ = std::fs::remove_file(f);
+        }
+        Ok(())
+    }
 }
 
 /// Per-level parent information for the whole run.
@@ -80,6 +134,40 @@ pub(crate) struct Levels {
 impl Levels {
     pub(crate) fn bytes(&self) -> usize {
         self.action.iter().chain(&self.children).map(ByteLog::bytes).sum()
+    }
+
+    /// Moves every log still in memory to a file in `dir`.
+    pub(crate) fn spill(&mut self, dir: &Path) -> io::Result<()> {
+        for (d, l) in self.action.iter_mut().enumerate() {
+            l.spill(dir.join(format!("action-{d}.bin")))?;
+        }
+        for (d, l) in self.children.iter_mut().enumerate() {
+            l.spill(dir.join(format!("children-{d}.bin")))?;
+        }
+        Ok(())
+    }
+
+    /// Brings every spilled log back (before [`path_to`](Levels::path_to)).
+    pub(crate) fn load(&mut self) -> io::Result<()> {
+        self.action.iter_mut().chain(&mut self.children).try_for_each(ByteLog::load)
+    }
+
+    pub(crate) fn write_to(&self, w: &mut impl Write) -> io::Result<()> {
+        for logs in [&self.action, &self.children] {
+            w.write_all(&(logs.len() as u64).to_le_bytes())?;
+            logs.iter().try_for_each(|l| l.write_to(w))?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn read_from(r: &mut impl Read) -> io::Result<Self> {
+        let mut read = || -> io::Result<Vec<ByteLog>> {
+            let n = codec::read_u64(r)?;
+            (0..n).map(|_| ByteLog::read_from(r)).collect()
+        };
+        let action = read()?;
+        let children = read()?;
+        Ok(Levels { action, children })
     }
 
     /// Returns (init index, action indices) leading to state `pos` of level `depth`.

@@ -98,6 +98,23 @@ impl Shard {
             Shard::Bits(s) => s.bytes(),
         }
     }
+
+    /// The words as they are (checkpoints write them out) and the number of states stored.
+    pub(crate) fn raw(&self) -> (&[u64], usize) {
+        match self {
+            Shard::Exact(s) => s.raw(),
+            Shard::Bits(s) => (&s.words, s.len as usize),
+        }
+    }
+
+    /// A shard of kind `store` from [`raw`](Shard::raw)'s words (read back from a checkpoint
+    /// whose engine identity names the same store).
+    pub(crate) fn from_raw(store: Store, raw: &[u64], len: usize) -> Self {
+        match store {
+            Store::Exact => Shard::Exact(ExactShard::from_raw(raw, len)),
+            Store::Bitstate { hashes, .. } => Shard::Bits(BitShard::from_raw(raw, hashes, len as u64)),
+        }
+    }
 }
 
 /// What a finished search reports about its store: `None` for the exact set.
@@ -203,6 +220,18 @@ impl ExactShard {
     /// Heap bytes held by this shard.
     pub(crate) fn bytes(&self) -> usize {
         self.slots.len() * 8
+    }
+
+    /// The slots as they are (checkpoints write them out) and the number of fingerprints.
+    pub(crate) fn raw(&self) -> (&[u64], usize) {
+        (&self.slots, self.len)
+    }
+
+    /// A shard from [`raw`](ExactShard::raw)'s slots (read back from a checkpoint).
+    pub(crate) fn from_raw(raw: &[u64], len: usize) -> Self {
+        let mut slots = Slots::zeroed(raw.len().max(Self::MIN_SLOTS));
+        slots[..raw.len()].copy_from_slice(raw);
+        ExactShard { slots, len }
     }
 }
 

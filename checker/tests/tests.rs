@@ -2,3 +2,4 @@
 
 mod crosscheck;
 mod liveness;
+mod resume;

@@ -1,0 +1,442 @@
+//! One run of the search: the levels, the batches, phases A to C (see `bfs.rs`).
+
+use std::hash::Hash;
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use stateright::{Expectation, Model, Property};
+
+use super::live::{allowed_bits, live_bits, replay, LiveResult};
+use super::resume::Snapshot;
+use super::*;
+use crate::checkpoint::SpillDir;
+use crate::frontier::Segments;
+use crate::graph::{Fairness, SubRecord};
+use crate::outcome::*;
+use crate::parents::ByteLog;
+use crate::sys;
+use crate::table::{bitstate_stats, shard_of, Shard, Store, SHARDS};
+
+/// Reusable buffers of one sub-chunk.
+struct Sub<S, A> {
+    succ: Vec<S>,
+    /// (frontier position within the sub-chunk, action index) of each successor.
+    origin: Vec<(u32, u32)>,
+    fps: Vec<u64>,
+    /// (fingerprint, successor index), grouped by shard, stable within a shard.
+    sorted: Vec<(u64, u32)>,
+    /// `sorted[offsets[s]..offsets[s + 1]]` belongs to shard `s`.
+    offsets: Vec<u32>,
+    is_new: Vec<AtomicBool>,
+    /// Per property (in `checked` order): first position where it was decided.
+    first_hit: Vec<Option<u32>>,
+    generated: u64,
+    next: Vec<S>,
+    next_action: Vec<u32>,
+    children: Vec<u32>,
+    /// The graph records of this sub-chunk (liveness only).
+    rec: SubRecord,
+    /// Coverage only: the action of each successor (for phase C), and this batch's counts
+    /// over generated transitions and over those that found a new state.
+    acts: Vec<A>,
+    cov_generated: Vec<u64>,
+    cov_distinct: Vec<u64>,
+}
+
+impl<S, A> Sub<S, A> {
+    fn new() -> Self {
+        Sub {
+            succ: Vec::new(),
+            origin: Vec::new(),
+            fps: Vec::new(),
+            sorted: Vec::new(),
+            offsets: vec![0; SHARDS + 1],
+            is_new: Vec::new(),
+            first_hit: Vec::new(),
+            generated: 0,
+            next: Vec::new(),
+            next_action: Vec::new(),
+            children: Vec::new(),
+            rec: SubRecord::default(),
+            acts: Vec::new(),
+            cov_generated: Vec::new(),
+            cov_distinct: Vec::new(),
+        }
+    }
+}
+
+/// True if `state` decides the property (a violation of `Always`, a witness of `Sometimes`).
+fn decides<M: Model>(model: &M, p: &Property<M>, state: &M::State) -> bool {
+    let holds = (p.condition)(model, state);
+    match p.expectation {
+        Expectation::Always => !holds,
+        Expectation::Sometimes => holds,
+        Expectation::Eventually => false,
+    }
+}
+
+impl<M> Config<'_, M>
+where
+    M: Model + Sync,
+    M::State: Hash + Clone + Send + Sync,
+    M::Action: Clone + Send + Sync,
+{
+    pub(super) fn fp(&self, s: &M::State) -> u64 {
+        match &self.symmetry {
+            Some(c) => fingerprint(&c(s)),
+            None => fingerprint(s),
+        }
+    }
+
+    fn limit_hit(&self, stats: &Stats, start: Instant) -> Option<StopReason> {
+        if self.stop.as_ref().is_some_and(|f| f.load(Relaxed)) {
+            return Some(StopReason::Stopped);
+        }
+        if self.timeout.is_some_and(|t| start.elapsed() >= t) {
+            return Some(StopReason::Timeout);
+        }
+        if self.max_memory.is_some_and(|m| stats.peak_rss_bytes > m) {
+            return Some(StopReason::MaxMemory);
+        }
+        if self.max_states.is_some_and(|m| stats.unique_states >= m) {
+            return Some(StopReason::MaxStates);
+        }
+        None
+    }
+
+    pub(super) fn search(&self, progress: &mut Option<ProgressFn<'_>>) -> io::Result<Raw> {
+        let start = Instant::now();
+        let model = self.model;
+        let props = model.properties();
+        // Properties this engine checks; `Eventually` is reported as unchecked.
+        let checked: Vec<usize> =
+            (0..props.len()).filter(|&i| props[i].expectation != Expectation::Eventually).collect();
+        let recording = self.live.is_some() && self.symmetry.is_none() && self.store == Store::Exact;
+        let spill = self.spill.as_deref().map(SpillDir::new).transpose()?;
+        let mut stats = Stats { peak_rss_bytes: sys::rss_bytes(), ..Stats::default() };
+        let Snapshot {
+            mut found,
+            mut shards,
+            mut levels,
+            mut level_starts,
+            mut graph,
+            mut coverage,
+            mut frontier,
+            mut depth,
+        } = match &self.resume {
+            Some(dir) => self.load(dir, spill.as_ref(), &props, &mut stats)?,
+            None => self.fresh(&props, recording, &mut stats),
+        };
+        let (resumed_at, resumed_time) = (self.resume.as_ref().map(|_| depth), stats.elapsed);
+
+        let mut subs: Vec<Sub<M::State, M::Action>> = (0..BATCH_SUBS).map(|_| Sub::new()).collect();
+        if let Some((n, _)) = self.coverage {
+            for sub in &mut subs {
+                sub.cov_generated = vec![0; n];
+                sub.cov_distinct = vec![0; n];
+            }
+        }
+        // Phase B's candidate list per shard, kept across batches instead of being allocated and
+        // grown again in every batch (about 2 MB per batch at toy N=6): the allocator may hand
+        // such blocks back to the kernel, and perf showed page faults zeroing fresh pages.
+        let mut cands: Vec<Vec<(u64, usize, u32)>> = (0..SHARDS).map(|_| Vec::new()).collect();
+        let mut last_progress = Instant::now();
+        let mut last_checkpoint = Instant::now();
+        let stop = 'levels: loop {
+            if frontier.is_empty() {
+                break StopReason::Exhausted;
+            }
+            frontier.seal()?;
+            if let Some((dir, every)) = &self.checkpoint {
+                if last_checkpoint.elapsed() >= *every && resumed_at != Some(depth) {
+                    let snap = Snapshot { found, shards, levels, level_starts, graph, coverage, frontier, depth };
+                    let elapsed = resumed_time + start.elapsed();
+                    let written = self.write_checkpoint(dir, &snap, &props, &stats, elapsed);
+                    Snapshot { found, shards, levels, level_starts, graph, coverage, frontier, depth } = snap;
+                    written?;
+                    last_checkpoint = Instant::now();
+                }
+            }
+            stats.max_depth = depth;
+            level_starts.push(stats.unique_states - frontier.len() as u64);
+            stats.level_sizes.push(frontier.len() as u64);
+            let expand = self.max_depth.is_none_or(|m| depth < m);
+            let would_grow = AtomicBool::new(false);
+            let mut next = match &spill {
+                Some(sp) => Segments::on_disk(BATCH, sp.frontier(depth + 1), self.codec.expect("spill"), SUB)?,
+                None => Segments::new(BATCH),
+            };
+            let mut next_log = ByteLog::default();
+            let mut children_log = ByteLog::default();
+            let (mut level, spare) = std::mem::replace(&mut frontier, Segments::new(BATCH)).into_level()?;
+            next.adopt_spare(spare);
+            let mut batches = 0..;
+            while let Some(batch) = level.next_batch()? {
+                let b = batches.next().expect("unbounded");
+                stats.peak_rss_bytes = stats.peak_rss_bytes.max(sys::rss_bytes());
+                if let Some(r) = self.limit_hit(&stats, start) {
+                    break 'levels r;
+                }
+                let active: Vec<usize> = checked.iter().copied().filter(|&i| found[i].is_none()).collect();
+                let chunks: Vec<&[M::State]> = batch.chunks(SUB).collect();
+                let used = &mut subs[..chunks.len()];
+
+                // Phase A: properties, successors, fingerprints, shard buckets.
+                used.par_iter_mut()
+                    .zip(&chunks)
+                    .for_each(|(sub, chunk)| self.expand(sub, chunk, &props, &active, expand, recording));
+                let base = b * BATCH;
+                for (k, sub) in used.iter().enumerate() {
+                    stats.generated_states += sub.generated;
+                    for (slot, &pi) in active.iter().enumerate() {
+                        if let (None, Some(j)) = (found[pi], sub.first_hit[slot]) {
+                            found[pi] = Some((depth, base + k * SUB + j as usize));
+                        }
+                    }
+                }
+
+                // Phase B: per shard, in (position, action) order.
+                let subs_ref: &[Sub<M::State, M::Action>] = used;
+                let would_grow = &would_grow;
+                shards.par_iter_mut().zip(cands.par_iter_mut()).enumerate().for_each(|(s, (shard, cands))| {
+                    cands.clear();
+                    for (k, sub) in subs_ref.iter().enumerate() {
+                        let range = sub.offsets[s] as usize..sub.offsets[s + 1] as usize;
+                        cands.extend(sub.sorted[range].iter().map(|&(fp, i)| (fp, k, i)));
+                    }
+                    for (c, &(fp, k, i)) in cands.iter().enumerate() {
+                        if let Some(&(ahead, _, _)) = cands.get(c + PREFETCH) {
+                            shard.prefetch(ahead);
+                        }
+                        if !expand {
+                            if !shard.contains(fp) {
+                                would_grow.store(true, Relaxed);
+                            }
+                        } else if shard.insert(fp) {
+                            subs_ref[k].is_new[i as usize].store(true, Relaxed);
+                        }
+                    }
+                });
+
+                // Phase C: keep the new successors in order, log parent links.
+                if expand {
+                    used.par_iter_mut().zip(&chunks).for_each(|(sub, chunk)| {
+                        self.collect_new(sub, chunk, recording);
+                    });
+                    for sub in used.iter_mut() {
+                        if let Some(g) = graph.as_mut() {
+                            g.expanded(&sub.rec, &sub.fps);
+                        }
+                        stats.unique_states += sub.next.len() as u64;
+                        next.append(&mut sub.next);
+                        next_log.extend(&sub.next_action);
+                        children_log.extend(&sub.children);
+                    }
+                    next.spill_full()?;
+                    if let Some(c) = coverage.as_mut() {
+                        for sub in used.iter_mut() {
+                            c.add(&mut sub.cov_generated, &mut sub.cov_distinct);
+                        }
+                    }
+                } else if let Some(g) = graph.as_mut() {
+                    for sub in used.iter() {
+                        g.expanded(&sub.rec, &sub.fps);
+                    }
+                }
+                drop(chunks);
+                next.recycle(batch);
+
+                if let Some(cb) = progress.as_mut() {
+                    if last_progress.elapsed() >= self.progress_interval {
+                        last_progress = Instant::now();
+                        let elapsed = start.elapsed();
+                        cb(&Progress {
+                            unique_states: stats.unique_states,
+                            generated_states: stats.generated_states,
+                            depth,
+                            elapsed,
+                            states_per_sec: stats.unique_states as f64 / elapsed.as_secs_f64().max(1e-9),
+                            rss_bytes: sys::rss_bytes(),
+                            level_sizes: stats.level_sizes.clone(),
+                        });
+                    }
+                }
+                let violated =
+                    checked.iter().any(|&i| found[i].is_some() && props[i].expectation == Expectation::Always);
+                let decided = !checked.is_empty() && checked.iter().all(|&i| found[i].is_some());
+                match self.finish_when {
+                    FinishWhen::AnyViolation if violated => break 'levels StopReason::Finished,
+                    FinishWhen::AllDecided if decided => break 'levels StopReason::Finished,
+                    _ => {}
+                }
+            }
+            if !expand {
+                break if would_grow.into_inner() { StopReason::MaxDepth } else { StopReason::Exhausted };
+            }
+            next_log.shrink();
+            children_log.shrink();
+            if let Some(g) = graph.as_mut() {
+                g.sample();
+            }
+            levels.children.push(children_log);
+            levels.action.push(next_log);
+            if let Some(sp) = &spill {
+                levels.spill(&sp.0)?;
+            }
+            frontier = next;
+            depth += 1;
+        };
+
+        // Running out of states proves nothing when the store may have dropped some.
+        let stop =
+            if stop == StopReason::Exhausted && self.store != Store::Exact { StopReason::Bitstate } else { stop };
+        stats.bitstate = bitstate_stats(&shards, self.store);
+        stats.peak_rss_bytes = stats.peak_rss_bytes.max(sys::rss_bytes());
+        stats.visited_bytes = (shards.iter().map(Shard::bytes).sum::<usize>() + levels.bytes()) as u64;
+        // The visited set and the frontier go before spilled parent logs come back.
+        drop((shards, frontier));
+        levels.load()?;
+        drop(spill);
+        stats.elapsed = resumed_time + start.elapsed();
+        Ok(Raw { stats, stop, found, levels, level_starts, graph, coverage })
+    }
+
+    /// Verdicts and traces (rebuilt outside the pool: actions need not be `Send`).
+    pub(super) fn finish(&self, raw: Raw, findings: Vec<LiveResult>) -> Outcome<M> {
+        let model = self.model;
+        let inits = model.init_states();
+        let complete = raw.stop == StopReason::Exhausted;
+        let liveness = self.live_outcomes(&raw, &inits, findings);
+        let properties = model
+            .properties()
+            .into_iter()
+            .zip(raw.found)
+            .map(|(p, hit)| {
+                let verdict = Verdict::of(&p.expectation, hit.is_some(), complete);
+                PropertyOutcome {
+                    name: p.name,
+                    expectation: p.expectation,
+                    verdict,
+                    discovery: hit.map(|(d, pos)| {
+                        let (init, steps) = raw.levels.path_to(d, pos);
+                        replay(model, &inits, init, &steps)
+                    }),
+                    cycle_start: None,
+                    note: String::new(),
+                }
+            })
+            .collect();
+        Outcome { stats: raw.stats, stop: raw.stop, properties, liveness, coverage: raw.coverage }
+    }
+
+    /// Phase A for one sub-chunk of the frontier.
+    fn expand(
+        &self,
+        sub: &mut Sub<M::State, M::Action>,
+        chunk: &[M::State],
+        props: &[Property<M>],
+        active: &[usize],
+        expand: bool,
+        recording: bool,
+    ) {
+        let model = self.model;
+        let live = self.live.as_ref().filter(|_| recording);
+        // At the depth bound nothing is counted (as `generated_states`).
+        let cov = self.coverage.filter(|_| expand).map(|(_, f)| f);
+        sub.acts.clear();
+        sub.rec.clear();
+        sub.succ.clear();
+        sub.origin.clear();
+        sub.fps.clear();
+        sub.generated = 0;
+        sub.first_hit.clear();
+        sub.first_hit.resize(active.len(), None);
+        let mut actions = Vec::new();
+        for (j, s) in chunk.iter().enumerate() {
+            for (slot, &pi) in active.iter().enumerate() {
+                if sub.first_hit[slot].is_none() && decides(model, &props[pi], s) {
+                    sub.first_hit[slot] = Some(j as u32);
+                }
+            }
+            let before = sub.fps.len();
+            if let Some(l) = live {
+                sub.rec.bits.push(live_bits(model, l, s));
+            }
+            model.actions(s, &mut actions);
+            for (a, action) in actions.drain(..).enumerate() {
+                let class =
+                    live.map(|l| (Fairness::encode((l.fairness)(model, s, &action)), allowed_bits(model, l, &action)));
+                let kept = cov.map(|_| action.clone());
+                let Some(n) = model.next_state(s, action) else {
+                    continue;
+                };
+                if !model.within_boundary(&n) {
+                    continue;
+                }
+                if let (Some(count), Some(a)) = (cov, kept) {
+                    count(model, s, &a, &n, &mut sub.cov_generated);
+                    sub.acts.push(a);
+                }
+                if let Some((c, al)) = class {
+                    sub.rec.class.push(c);
+                    sub.rec.allowed.push(al);
+                }
+                sub.fps.push(self.fp(&n));
+                if expand {
+                    sub.origin.push((j as u32, a as u32));
+                    sub.succ.push(n);
+                }
+            }
+            if live.is_some() {
+                sub.rec.count.push((sub.fps.len() - before) as u32);
+            }
+        }
+        // At the depth bound successors are only probed (were any cut off?), not counted.
+        sub.generated = if expand { sub.fps.len() as u64 } else { 0 };
+
+        // Stable counting sort of the successors by shard.
+        let offsets = &mut sub.offsets;
+        offsets.iter_mut().for_each(|o| *o = 0);
+        for &fp in &sub.fps {
+            offsets[shard_of(fp) + 1] += 1;
+        }
+        for s in 0..SHARDS {
+            offsets[s + 1] += offsets[s];
+        }
+        sub.sorted.clear();
+        sub.sorted.resize(sub.fps.len(), (0, 0));
+        let mut cursor: Vec<u32> = offsets[..SHARDS].to_vec();
+        for (i, &fp) in sub.fps.iter().enumerate() {
+            let c = &mut cursor[shard_of(fp)];
+            sub.sorted[*c as usize] = (fp, i as u32);
+            *c += 1;
+        }
+        sub.is_new.clear();
+        sub.is_new.resize_with(sub.fps.len(), || AtomicBool::new(false));
+    }
+
+    /// Phase C for one sub-chunk: move the new successors out, in order.
+    fn collect_new(&self, sub: &mut Sub<M::State, M::Action>, chunk: &[M::State], recording: bool) {
+        sub.next_action.clear();
+        sub.children.clear();
+        sub.children.resize(chunk.len(), 0);
+        let cov = self.coverage.map(|(_, f)| f);
+        for (i, (((s, &(j, a)), new), &fp)) in
+            sub.succ.drain(..).zip(&sub.origin).zip(&sub.is_new).zip(&sub.fps).enumerate()
+        {
+            if new.load(Relaxed) {
+                if recording {
+                    sub.rec.new_fp.push(fp);
+                }
+                if let Some(count) = cov {
+                    count(self.model, &chunk[j as usize], &sub.acts[i], &s, &mut sub.cov_distinct);
+                }
+                sub.children[j as usize] += 1;
+                sub.next_action.push(a);
+                sub.next.push(s);
+            }
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! Liveness after the search: the P/Q bits and edge classes phase A records, the graph checks,
+//! and the traces of their findings.
+
+use std::hash::Hash;
+use std::time::Instant;
+
+use stateright::{Expectation, Model};
+
+use super::*;
+use crate::liveness::{Finding, Liveness};
+use crate::outcome::*;
+use crate::sys;
+
+/// P/Q bits of every liveness property at `s` (bit 2i: P of property i, 2i + 1: Q).
+pub(super) fn live_bits<M: Model>(model: &M, l: &LiveCfg<M>, s: &M::State) -> u16 {
+    l.props.iter().enumerate().fold(0, |acc, (i, p)| {
+        let (pp, qq) = match &p.kind {
+            Liveness::LeadsTo { p, q } | Liveness::Possibility { p, q, .. } => (p(model, s), q(model, s)),
+            Liveness::Deadlock { end } => (end(model, s), false),
+        };
+        acc | u16::from(pp) << (2 * i) | u16::from(qq) << (2 * i + 1)
+    })
+}
+
+/// Bit i set if property i allows `action` (leads-to properties allow everything).
+pub(super) fn allowed_bits<M: Model>(model: &M, l: &LiveCfg<M>, action: &M::Action) -> u8 {
+    l.props.iter().enumerate().fold(0, |acc, (i, p)| match &p.kind {
+        Liveness::Possibility { allowed, .. } if !allowed(model, action) => acc,
+        _ => acc | 1 << i,
+    })
+}
+
+/// What the graph checks found for one liveness property.
+pub(super) enum LiveResult {
+    Holds,
+    Found(Finding),
+    Unknown,
+    Unchecked,
+}
+
+impl<M> Config<'_, M>
+where
+    M: Model + Sync,
+    M::State: Hash + Clone + Send + Sync,
+    M::Action: Clone + Send + Sync,
+{
+    /// Builds the graph (after an exhausted search) and checks every liveness property.
+    pub(super) fn check_liveness(&self, raw: &mut Raw) -> Vec<LiveResult> {
+        let Some(l) = &self.live else { return Vec::new() };
+        if self.symmetry.is_some() || self.store != Store::Exact {
+            return l.props.iter().map(|_| LiveResult::Unchecked).collect();
+        }
+        let rec = raw.graph.take().expect("recording");
+        if raw.stop != StopReason::Exhausted {
+            raw.stats.graph_bytes = rec.peak_bytes as u64;
+            return l.props.iter().map(|_| LiveResult::Unknown).collect();
+        }
+        let start = Instant::now();
+        let (g, peak) = rec.finish();
+        let n = g.len();
+        raw.stats.graph_bytes = peak.max(g.bytes() + crate::liveness::check_bytes(n)) as u64;
+        raw.stats.graph_kept_bytes = g.bytes() as u64;
+        let out = l
+            .props
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let f = match p.kind {
+                    Liveness::LeadsTo { .. } => crate::liveness::leads_to(&g, i),
+                    Liveness::Possibility { .. } => crate::liveness::possibility(&g, i),
+                    Liveness::Deadlock { .. } => crate::liveness::deadlock(&g, i),
+                };
+                f.map_or(LiveResult::Holds, |f| LiveResult::Found(f.with_ordinals(&g)))
+            })
+            .collect();
+        raw.stats.liveness_elapsed = start.elapsed();
+        raw.stats.peak_rss_bytes = raw.stats.peak_rss_bytes.max(sys::rss_bytes());
+        out
+    }
+
+    pub(super) fn live_outcomes(
+        &self,
+        raw: &Raw,
+        inits: &[M::State],
+        findings: Vec<LiveResult>,
+    ) -> Vec<PropertyOutcome<M>> {
+        let Some(l) = &self.live else { return Vec::new() };
+        l.props
+            .iter()
+            .zip(findings)
+            .map(|(p, r)| {
+                let mut o = PropertyOutcome {
+                    name: p.name,
+                    expectation: Expectation::Eventually,
+                    verdict: Verdict::Holds,
+                    discovery: None,
+                    cycle_start: None,
+                    note: String::new(),
+                };
+                match r {
+                    LiveResult::Holds => {}
+                    LiveResult::Unknown => o.verdict = Verdict::Incomplete,
+                    LiveResult::Unchecked => o.verdict = Verdict::Unchecked,
+                    LiveResult::Found(f) => {
+                        let idx = f.state as u64;
+                        let d = raw.level_starts.partition_point(|&s| s <= idx) - 1;
+                        let (init, steps) = raw.levels.path_to(d, (idx - raw.level_starts[d]) as usize);
+                        let mut t = replay(self.model, inits, init, &steps);
+                        let prefix = t.actions.len();
+                        extend_by_ordinals(self.model, &mut t, &f.edges);
+                        o.verdict = Verdict::Violated;
+                        o.cycle_start = f.cycle_start.map(|c| prefix + c);
+                        o.note = f.note;
+                        o.discovery = Some(t);
+                    }
+                }
+                o
+            })
+            .collect()
+    }
+}
+
+/// Follows successor ordinals (the k-th successor within the boundary, the order the engine
+/// recorded edges in) from the last state of `t`.
+fn extend_by_ordinals<M: Model>(model: &M, t: &mut Discovery<M>, ordinals: &[usize])
+where
+    M::State: Clone,
+    M::Action: Clone,
+{
+    let mut buf = Vec::new();
+    for &k in ordinals {
+        let s = t.states.last().expect("non-empty").clone();
+        buf.clear();
+        model.actions(&s, &mut buf);
+        let (a, n) = buf
+            .drain(..)
+            .filter_map(|a| model.next_state(&s, a.clone()).map(|n| (a, n)))
+            .filter(|(_, n)| model.within_boundary(n))
+            .nth(k)
+            .expect("model is not deterministic: recorded edge is missing on replay");
+        t.actions.push(a);
+        t.states.push(n);
+    }
+}
+
+/// Re-executes action indices from an initial state. The engine's frontier states were
+/// produced exactly this way, so this yields the real states it saw.
+pub(super) fn replay<M: Model>(model: &M, inits: &[M::State], init: usize, steps: &[usize]) -> Discovery<M>
+where
+    M::State: Clone,
+    M::Action: Clone,
+{
+    let mut states = vec![inits[init].clone()];
+    let mut actions = Vec::with_capacity(steps.len());
+    let mut buf = Vec::new();
+    for &a in steps {
+        let s = states.last().expect("non-empty");
+        buf.clear();
+        model.actions(s, &mut buf);
+        let action = buf[a].clone();
+        let n =
+            model.next_state(s, action.clone()).expect("model is not deterministic: replayed action has no successor");
+        actions.push(action);
+        states.push(n);
+    }
+    Discovery { init_index: init, actions, states }
+}
