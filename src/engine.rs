@@ -202,7 +202,11 @@ impl Exploration {
 /// klpcheck's own engine (`klp-checker`): level-synchronous parallel BFS on fingerprints
 /// with parent links; counterexamples are shortest and identical for any thread count, and
 /// every limit stops the run with an incomplete verdict.
-pub fn run_klpcheck(model: &KlpSystem, limits: &Limits, progress: crate::progress::Mode) -> anyhow::Result<Exploration> {
+pub fn run_klpcheck(
+    model: &KlpSystem,
+    limits: &Limits,
+    progress: crate::progress::Mode,
+) -> anyhow::Result<Exploration> {
     let mut b = klp_checker::Bfs::new(model)
         .store(limits.store)
         .threads(limits.threads.max(1))

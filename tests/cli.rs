@@ -37,7 +37,7 @@ fn stack_check_disabled_finds_mixed_universe_and_replay_confirms() {
             "step 1 valid: % insmod test_modules/lp1.ko",
             "step 2 valid: cat: syscall -> vfs_read()",
             "step 3 valid: cat: schedule()",
-            "step 4 valid: klp_try_switch_task(cat)",
+            "step 4 valid: klp_try_switch_task(cat) -> klp_complete_transition()",
         ]
     );
     // The three renderings, each ending with the replay command.

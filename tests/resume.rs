@@ -26,7 +26,8 @@ fn check(out: &Path, extra: &[&str]) -> (Option<i32>, String, String) {
 fn verdicts(stdout: &str, out: &Path) -> String {
     stdout
         .lines()
-        .filter(|l| !l.contains("bytes per state"))
+        // Memory and timing differ from run to run.
+        .filter(|l| !l.contains("bytes per state") && !l.starts_with("memory: "))
         .map(|l| match l.find(" generated, depth ") {
             Some(_) => l.split(", ").take(3).collect::<Vec<_>>().join(", "),
             None => l.replace(&out.display().to_string(), "OUT"),

@@ -216,11 +216,11 @@ fn empty_replace_leak_counterexample_replays() {
         steps,
         [
             "1  % insmod test_modules/lp1.ko",
-            "2  swapper/0: do_idle()",
-            "3  klp_try_switch_task(cat)",
+            "2  swapper/0: do_idle() -> klp_update_patch_state()",
+            "3  klp_try_switch_task(cat) -> klp_complete_transition()",
             "4  % insmod test_modules/klp_empty_replace.ko",
-            "5  swapper/0: do_idle()",
-            "6  klp_try_switch_task(cat)",
+            "5  swapper/0: do_idle() -> klp_update_patch_state()",
+            "6  klp_try_switch_task(cat) -> klp_complete_transition()",
         ]
     );
 }

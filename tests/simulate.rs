@@ -249,6 +249,9 @@ max_stack = 2
 "#;
     std::fs::write(dir.path().join("dead.toml"), scenario).unwrap();
     let want = [
+        // The loader's own warning (a patched function nothing calls), before any run.
+        "klpcheck: warning: dead.toml:33:31: patches.objects.funcs: 'nobody_calls_me' is patched, but no task calls it \
+         (no entry, no caller, no /proc read)",
         "klpcheck: warning: dead scenario part? entry point never fired: kworker: main loop -> mod_fn()",
         "klpcheck: warning: dead scenario part? function never fired: nobody_calls_me() original",
         "klpcheck: warning: dead scenario part? function never fired: nobody_calls_me() lp1",

@@ -175,7 +175,8 @@ fn counterexample_under_symmetry_replays() {
     assert!(t.contains("no_freed_livepatch_code                    VIOLATED"), "{t}");
     assert!(t.contains("warn_handler_idle                          incomplete"), "{t}");
     assert!(t.contains("liveness is not checked under --symmetry"), "{t}");
-    assert!(!t.contains(" holds "), "{t}");
+    // No row's verdict column says "holds" (a meaning may use the word).
+    assert!(!t.lines().any(|l| l.starts_with("  ") && l.split_whitespace().nth(1) == Some("holds")), "{t}");
     let trace = crate::common::trace_of(out.path(), "no_mixed_universe");
     let json = std::fs::read_to_string(&trace).unwrap();
     assert!(json.contains("test_klp-call_getpid-"), "concrete task names: {json}");

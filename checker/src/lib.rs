@@ -58,9 +58,9 @@
 
 mod bfs;
 mod bitstate;
-pub mod estimate;
 mod checkpoint;
 mod codec;
+pub mod estimate;
 mod frontier;
 mod graph;
 mod liveness;

@@ -130,7 +130,8 @@ pub fn step_view(
         model.actions(&st, &mut actions);
         let a = *actions.get(i).ok_or_else(|| format!("step {k}: no action {i} ({} enabled)", actions.len()))?;
         let (next, log) = step(model, &st, a).ok_or_else(|| format!("step {k}: action {i} is refused"))?;
-        path.push(Row { label: model.format_action(&a), href: join(&indices[..=k]) });
+        // Named as traces name it: with the switch or completion the step ran (describe.rs).
+        path.push(Row { label: model.describe_step(&st, &a, &next), href: join(&indices[..=k]) });
         dmesg = log;
         st = next;
     }
@@ -141,11 +142,12 @@ pub fn step_view(
         .iter()
         .enumerate()
         .map(|(i, &a)| {
-            let label = model.format_action(&a);
             here.push(i);
             let n = match step(model, &st, a) {
-                Some((_, dmesg)) => Next { label, href: Some(join(&here)), dmesg },
-                None => Next { label, href: None, dmesg: Vec::new() },
+                Some((after, dmesg)) => {
+                    Next { label: model.describe_step(&st, &a, &after), href: Some(join(&here)), dmesg }
+                }
+                None => Next { label: model.format_action(&a), href: None, dmesg: Vec::new() },
             };
             here.pop();
             n
