@@ -18,16 +18,20 @@ const SCENARIO: &str = "selftest-syscall-01-patch-getpid-syscall-while-being-hea
 const EXACT_STATES: u64 = 5073;
 
 fn bitstate_json(bits: &str, threads: &str) -> serde_json::Value {
-    let out = tempfile::tempdir().unwrap();
-    let o = klpcheck()
-        .args(["check", SCENARIO, "--store", "bitstate", "--bits", bits, "--json", "--threads", threads])
-        .arg("--out")
-        .arg(out.path())
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let (code, t, stdout, _out) = crate::common::run_out(&[
+        "check",
+        SCENARIO,
+        "--store",
+        "bitstate",
+        "--bits",
+        bits,
+        "--json",
+        "--threads",
+        threads,
+    ]);
+    assert_eq!(code, Some(3), "{t}");
     // The report's one run (src/json.rs).
-    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&stdout).unwrap();
     doc["runs"][0].clone()
 }
 
@@ -62,15 +66,19 @@ fn a_small_table_reports_coverage_below_one_and_exit_3() {
 /// The text report: SPIN's hash factor line and the verdict that is never "holds".
 #[test]
 fn the_table_reports_in_spins_terms() {
-    let out = tempfile::tempdir().unwrap();
-    let o = klpcheck()
-        .args(["check", SCENARIO, "--store", "bitstate", "--bits", "8K", "--hashes", "2", "--threads", "2"])
-        .arg("--out")
-        .arg(out.path())
-        .output()
-        .unwrap();
-    let t = text(&o);
-    assert_eq!(o.status.code(), Some(3), "{t}");
+    let (code, t, _, _out) = crate::common::run_out(&[
+        "check",
+        SCENARIO,
+        "--store",
+        "bitstate",
+        "--bits",
+        "8K",
+        "--hashes",
+        "2",
+        "--threads",
+        "2",
+    ]);
+    assert_eq!(code, Some(3), "{t}");
     assert!(t.contains("bitstate: 8192 bits (0.0 MiB)"), "{t}");
     assert!(t.contains("(best if > 100.), bits set per state: 2 (-k2)"), "{t}");
     assert!(t.contains("\nno violation found (bitstate, estimated coverage "), "{t}");
@@ -82,15 +90,9 @@ fn the_table_reports_in_spins_terms() {
 /// shortest (4 steps, as the exact search finds it) and confirmed by replay.
 #[test]
 fn a_large_table_finds_the_no_stack_check_counterexample() {
-    let out = tempfile::tempdir().unwrap();
-    let o = klpcheck()
-        .args(["check", "no-stack-check", "--store", "bitstate", "--bits", "16M", "--threads", "2"])
-        .arg("--out")
-        .arg(out.path())
-        .output()
-        .unwrap();
-    let t = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{t}");
+    let (code, t, _, out) =
+        crate::common::run_out(&["check", "no-stack-check", "--store", "bitstate", "--bits", "16M", "--threads", "2"]);
+    assert_eq!(code, Some(1), "{t}");
     // The row, then the counterexample's length and file on the line under it.
     let mut rows = t.lines().skip_while(|l| !l.trim_start().starts_with("no_mixed_universe"));
     let (line, under) = (rows.next().unwrap(), rows.next().unwrap());

@@ -8,24 +8,14 @@ fn klpcheck() -> Command {
     Command::cargo_bin("klpcheck").unwrap()
 }
 
-fn text(o: &std::process::Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
 /// fork: 6,200 states in 18 levels (depth 17). A budget of 3,000 states stops with levels
 /// 0..10 known; the projection is pinned: 6,378 states (+2.9%), depth 20.
 #[test]
 fn estimate_of_a_fixed_budget_is_pinned() {
     for threads in ["1", "2"] {
-        let out = tempfile::tempdir().unwrap();
-        let o = klpcheck()
-            .args(["check", "fork", "--estimate", "--budget", "3000", "--threads", threads])
-            .arg("--out")
-            .arg(out.path())
-            .output()
-            .unwrap();
-        let t = text(&o);
-        assert_eq!(o.status.code(), Some(3), "{t}");
+        let (code, t, _, _out) =
+            crate::common::run_out(&["check", "fork", "--estimate", "--budget", "3000", "--threads", threads]);
+        assert_eq!(code, Some(3), "{t}");
         assert!(t.contains("levels: 1 3 11 31 78 168 303 469 680 853 923\n"), "{t}");
         assert!(t.contains("\nprojected ~6378 states, depth ~20, "), "{t}");
         assert!(t.contains("no property was checked to the end (exit 3)"), "{t}");
@@ -35,15 +25,8 @@ fn estimate_of_a_fixed_budget_is_pinned() {
 /// A budget that covers the whole state space says the count is exact, and still exits 3.
 #[test]
 fn estimate_within_budget_is_exact_and_still_not_holds() {
-    let out = tempfile::tempdir().unwrap();
-    let o = klpcheck()
-        .args(["check", "fork", "--estimate", "--budget", "1M"])
-        .arg("--out")
-        .arg(out.path())
-        .output()
-        .unwrap();
-    let t = text(&o);
-    assert_eq!(o.status.code(), Some(3), "{t}");
+    let (code, t, _, _out) = crate::common::run_out(&["check", "fork", "--estimate", "--budget", "1M"]);
+    assert_eq!(code, Some(3), "{t}");
     assert!(t.contains("the whole state space fit in the budget: 6200 states, depth 17 (exact)"), "{t}");
 }
 
@@ -51,15 +34,8 @@ fn estimate_within_budget_is_exact_and_still_not_holds() {
 /// and its trace.
 #[test]
 fn estimate_reports_a_violation_found_within_the_budget() {
-    let out = tempfile::tempdir().unwrap();
-    let o = klpcheck()
-        .args(["check", "no-stack-check", "--estimate", "--budget", "1000"])
-        .arg("--out")
-        .arg(out.path())
-        .output()
-        .unwrap();
-    let t = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{t}");
+    let (code, t, _, out) = crate::common::run_out(&["check", "no-stack-check", "--estimate", "--budget", "1000"]);
+    assert_eq!(code, Some(1), "{t}");
     assert!(t.contains("violated within the budget: no_mixed_universe"), "{t}");
     assert!(out.path().join("no-stack-check--no_mixed_universe.json").exists());
 }

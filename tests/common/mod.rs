@@ -6,6 +6,16 @@ use std::path::{Path, PathBuf};
 
 pub mod history;
 
+/// Runs `klpcheck ARGS --out DIR` with a fresh temporary DIR: the exit code, stdout then stderr
+/// as one text, stdout alone, and DIR (removed when the returned value is dropped).
+pub fn run_out(args: &[&str]) -> (Option<i32>, String, Vec<u8>, tempfile::TempDir) {
+    let out = tempfile::tempdir().unwrap();
+    let o =
+        assert_cmd::Command::cargo_bin("klpcheck").unwrap().args(args).arg("--out").arg(out.path()).output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    (o.status.code(), text, o.stdout, out)
+}
+
 /// The JSON trace of `property` that a check run wrote into `dir`, whatever the variant part of
 /// its name (klp_traces::naming: `<scenario>[@<variant>]--<property>.json`).
 pub fn trace_of(dir: &Path, property: &str) -> PathBuf {
