@@ -83,6 +83,13 @@ where
     M::State: Hash + Clone + Send + Sync,
     M::Action: Clone + Send + Sync,
 {
+    /// Whether the search keeps the liveness graph: only with liveness properties, and only on
+    /// the exact, unreduced state space (fairness is per task, and a bitstate table drops
+    /// states); otherwise liveness is reported unchecked (`check_liveness`).
+    pub(super) fn records_graph(&self) -> bool {
+        self.live.is_some() && self.symmetry.is_none() && self.store == Store::Exact
+    }
+
     pub(super) fn fp(&self, s: &M::State) -> u64 {
         match &self.symmetry {
             Some(c) => fingerprint(&c(s)),
@@ -113,7 +120,7 @@ where
         // Properties this engine checks; `Eventually` is reported as unchecked.
         let checked: Vec<usize> =
             (0..props.len()).filter(|&i| props[i].expectation != Expectation::Eventually).collect();
-        let recording = self.live.is_some() && self.symmetry.is_none() && self.store == Store::Exact;
+        let recording = self.records_graph();
         let spill = self.spill.as_deref().map(SpillDir::new).transpose()?;
         let mut stats = Stats { peak_rss_bytes: sys::rss_bytes(), ..Stats::default() };
         let Snapshot {

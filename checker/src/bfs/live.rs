@@ -47,7 +47,7 @@ where
     /// Builds the graph (after an exhausted search) and checks every liveness property.
     pub(super) fn check_liveness(&self, raw: &mut Raw) -> Vec<LiveResult> {
         let Some(l) = &self.live else { return Vec::new() };
-        if self.symmetry.is_some() || self.store != Store::Exact {
+        if !self.records_graph() {
             return l.props.iter().map(|_| LiveResult::Unchecked).collect();
         }
         let rec = raw.graph.take().expect("recording");
