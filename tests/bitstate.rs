@@ -3,15 +3,7 @@
 //! no-stack-check counterexample, whose trace replays; results do not depend on the thread
 //! count.
 
-use assert_cmd::Command;
-
-fn klpcheck() -> Command {
-    Command::cargo_bin("klpcheck").unwrap()
-}
-
-fn text(o: &std::process::Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
+use crate::common::{klpcheck, text};
 
 /// A mid-size shipped scenario: 5,073 distinct states in an exact search.
 const SCENARIO: &str = "selftest-syscall-01-patch-getpid-syscall-while-being-heavily-hammered";

@@ -5,16 +5,8 @@
 //! a new verdict) re-bless them with every other pin by `scripts/bless.sh` (here:
 //! `KLPCHECK_BLESS=1` rewrites them) and review the diff.
 
-use assert_cmd::Command;
+use crate::common::{klpcheck, text};
 use std::path::{Path, PathBuf};
-
-fn klpcheck() -> Command {
-    Command::cargo_bin("klpcheck").unwrap()
-}
-
-fn text(o: &std::process::Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,6 +1,6 @@
 //! End-to-end: the `klpcheck` binary's verdicts, exit codes, traces and replay.
 
-use assert_cmd::Command;
+use crate::common::klpcheck;
 use predicates_lite::text;
 
 mod predicates_lite {
@@ -8,10 +8,6 @@ mod predicates_lite {
     pub fn text(o: &std::process::Output) -> String {
         format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
     }
-}
-
-fn klpcheck() -> Command {
-    Command::cargo_bin("klpcheck").unwrap()
 }
 
 #[test]

@@ -2,11 +2,7 @@
 //! projection of a fixed budget is pinned (BFS levels are the same for any thread count), the
 //! exit code is never 0, and piped output carries no progress unless `--progress` asks for it.
 
-use assert_cmd::Command;
-
-fn klpcheck() -> Command {
-    Command::cargo_bin("klpcheck").unwrap()
-}
+use crate::common::klpcheck;
 
 /// fork: 6,200 states in 18 levels (depth 17). A budget of 3,000 states stops with levels
 /// 0..10 known; the projection is pinned: 6,378 states (+2.9%), depth 20.

@@ -1,16 +1,7 @@
 //! `--property NAME...` and `--no-liveness` (issue 17 point 6, src/select.rs): only the named
 //! properties are checked and reported, and a property left out is never listed as holding.
 
-use assert_cmd::Command;
-use std::process::Output;
-
-fn klpcheck() -> Command {
-    Command::cargo_bin("klpcheck").unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
+use crate::common::{klpcheck, text};
 
 /// `check`'s property rows on stdout: (name, verdict).
 fn rows(t: &str) -> Vec<(String, String)> {

@@ -2,20 +2,8 @@
 //! counterexample of a fixed seed, results independent of the thread count, never "holds",
 //! the coverage of a small shipped scenario, and the warnings for dead scenario parts.
 
-use assert_cmd::Command;
-use std::path::{Path, PathBuf};
-
-fn klpcheck() -> Command {
-    Command::cargo_bin("klpcheck").unwrap()
-}
-
-fn text(o: &std::process::Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::common::{klpcheck, root, text};
+use std::path::Path;
 
 const GOLDEN: &str = "tests/golden/simulate";
 

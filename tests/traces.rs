@@ -5,21 +5,9 @@
 //!
 //! `KLPCHECK_BLESS=1` (scripts/bless.sh) rewrites the golden files instead of comparing.
 
-use assert_cmd::Command;
+use crate::common::{klpcheck, root, text};
 use klp_traces::{naming, Trace};
-use std::path::{Path, PathBuf};
-
-fn klpcheck() -> Command {
-    Command::cargo_bin("klpcheck").unwrap()
-}
-
-fn text(o: &std::process::Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use std::path::Path;
 
 const GOLDEN: &str = "traces/golden/counterexamples";
 

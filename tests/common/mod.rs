@@ -33,3 +33,18 @@ pub fn replay_steps(t: &str) -> Vec<String> {
         .filter_map(|l| l.strip_prefix("step ")?.split_once(" valid: ").map(|(n, a)| format!("{n}  {a}")))
         .collect()
 }
+
+/// The `klpcheck` binary built for these tests.
+pub fn klpcheck() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("klpcheck").unwrap()
+}
+
+/// A finished command's stdout then stderr, as one text.
+pub fn text(o: &std::process::Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// The repository's root (where the golden files live).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
