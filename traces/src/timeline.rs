@@ -145,7 +145,9 @@ pub fn render(trace: &Trace) -> String {
             if k > 0 && trace.cycle_start == Some(k - 1) {
                 out.push_str(&format!("  ---- cycle: steps {k}..{last} repeat forever ----\n"));
             }
-            let mark = if k == last && trace.violation.is_some() { "!!" } else { "" };
+            // A lasso violates on its cycle (marked by the bands above and below), not at its
+            // last step: only a violation reached by a finite path marks a row.
+            let mark = if k == last && trace.violation.is_some() && trace.cycle_start.is_none() { "!!" } else { "" };
             out.push_str(&line(mark, step, action, cells, band));
         }
         match trace.cycle_start {
