@@ -1,0 +1,1 @@
+//! `klpcheck diagnose` (to come).

@@ -1,0 +1,1 @@
+//! `klpcheck validate --infer` (to come).
