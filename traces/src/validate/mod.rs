@@ -89,7 +89,8 @@ pub enum Verdict {
     /// A behaviour prints the log: its steps (the shortest one).
     Admitted { actions: Vec<Action>, explored: usize },
     /// `line` (the `index`-th line that counts) is the first no behaviour produces; `reached`
-    /// are the distinct states that printed every line before it.
+    /// are the distinct states that printed every line before it (or, when a step printed the
+    /// lines before it and then another line, the state that step started from).
     Rejected { index: usize, line: LogLine, why: Why, reached: Vec<State>, explored: usize },
     /// The node limit stopped the search before the end of the log was reached: neither.
     Incomplete { furthest: usize, explored: usize },
@@ -116,7 +117,7 @@ pub fn validate(model: &KlpSystem, log: &LogFile, limits: Limits) -> Verdict {
             (_, false) => Why::NotNextUnknownText,
         },
     };
-    let reached = prod.states_at(furthest).into_iter().cloned().collect();
+    let reached = prod.states_before(furthest).into_iter().cloned().collect();
     Verdict::Rejected { index: furthest, line, why, reached, explored }
 }
 

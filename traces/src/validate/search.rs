@@ -40,6 +40,10 @@ pub struct Product {
     pub first_end: Option<usize>,
     /// Whether every reachable pair was explored (no node limit hit).
     pub complete: bool,
+    /// A step prints several lines at once (`insmod` of a livepatch prints its whole enable):
+    /// the furthest log position a step's lines matched up to before they differed, and the
+    /// nodes such steps started from, so that a rejection names the line, not the step's first.
+    pub partial: (usize, Vec<usize>),
 }
 
 impl Product {
@@ -54,15 +58,24 @@ impl Product {
         out
     }
 
-    /// The furthest log position reached.
+    /// The furthest log position reached, by a whole step or part of one's lines.
     pub fn furthest(&self) -> usize {
-        self.nodes.iter().map(|n| n.pos).max().unwrap_or(0)
+        self.nodes.iter().map(|n| n.pos).max().unwrap_or(0).max(self.partial.0)
     }
 
     /// The distinct states of the nodes at position `pos`, in breadth-first order.
     pub fn states_at(&self, pos: usize) -> Vec<&State> {
         let mut seen = HashSet::new();
         self.nodes.iter().filter(|n| n.pos == pos && seen.insert((&n.st, n.st.klp_signals_sent.0))).map(|n| &n.st).collect()
+    }
+
+    /// The states that printed the log up to `pos` (not including it): the nodes there, and
+    /// the states a step started from whose lines matched up to `pos` before they differed.
+    pub fn states_before(&self, pos: usize) -> Vec<&State> {
+        let mut seen = HashSet::new();
+        let partial = if self.partial.0 == pos { &self.partial.1[..] } else { &[] };
+        let nodes = self.nodes.iter().filter(|n| n.pos == pos).chain(partial.iter().map(|&i| &self.nodes[i]));
+        nodes.filter(|n| seen.insert((&n.st, n.st.klp_signals_sent.0))).map(|n| &n.st).collect()
     }
 }
 
@@ -95,8 +108,16 @@ pub fn observation_holds(model: &KlpSystem, st: &State, obs: &Observation, text:
 }
 
 /// The successors of pair (`st`, `pos`): observation moves first, then model steps in the
-/// model's action order.
-pub fn successors(model: &KlpSystem, log: &LogFile, st: &State, pos: usize, out: &mut Vec<(Option<Action>, State, usize)>) {
+/// model's action order. Returns the furthest position a step's lines matched up to when they
+/// then differed from the log (`pos` if none matched).
+pub fn successors(
+    model: &KlpSystem,
+    log: &LogFile,
+    st: &State,
+    pos: usize,
+    out: &mut Vec<(Option<Action>, State, usize)>,
+) -> usize {
+    let mut partial = pos;
     let spec = &*model.spec;
     if let Some(l) = log.lines.get(pos) {
         if let Some(obs) = &l.observation {
@@ -113,13 +134,16 @@ pub fn successors(model: &KlpSystem, log: &LogFile, st: &State, pos: usize, out:
         let mut p = pos;
         let matches = printed.0.iter().filter(|l| model_line_expected(spec, log, l)).all(|l| {
             let ok = log.lines.get(p).is_some_and(|ll| ll.observation.is_none() && ll.text == *l);
-            p += 1;
+            p += usize::from(ok);
             ok
         });
         if matches {
             out.push((Some(a), next, p));
+        } else {
+            partial = partial.max(p);
         }
     }
+    partial
 }
 
 /// Explores the product from the initial state. With `to_end`, stops at the first pair at the
@@ -142,7 +166,13 @@ pub fn explore(model: &KlpSystem, log: &LogFile, max_nodes: usize, to_end: bool)
         }
         succ.clear();
         let (st, pos) = (prod.nodes[i].st.clone(), prod.nodes[i].pos);
-        successors(model, log, &st, pos, &mut succ);
+        let partial = successors(model, log, &st, pos, &mut succ);
+        if partial > pos && partial >= prod.partial.0 {
+            if partial > prod.partial.0 {
+                prod.partial = (partial, Vec::new());
+            }
+            prod.partial.1.push(i);
+        }
         for (a, next, p) in succ.drain(..) {
             let bit = next.klp_signals_sent.0;
             let key = (next, bit, p);
