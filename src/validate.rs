@@ -154,7 +154,12 @@ fn verdict_json(
         Verdict::Admitted { explored, .. } => {
             let mut j = base("admitted", *explored);
             let steps: Vec<serde_json::Value> = trace
-                .map(|t| t.steps.iter().map(|s| json!({"i": s.i, "actor": s.actor, "text": s.text, "dmesg": s.dmesg})).collect())
+                .map(|t| {
+                    t.steps
+                        .iter()
+                        .map(|s| json!({"i": s.i, "actor": s.actor, "text": s.text, "dmesg": s.dmesg}))
+                        .collect()
+                })
                 .unwrap_or_default();
             j["steps"] = json!(steps);
             j

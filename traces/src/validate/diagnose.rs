@@ -306,7 +306,8 @@ pub fn report(model: &KlpSystem, log: &LogFile, d: &Diagnosis, shown: usize) -> 
         let _ = writeln!(out, "({} more states not listed; --show N)", n - shown);
     }
     if !d.complete {
-        let _ = writeln!(out, "incomplete: a search limit was hit; a way reported as ending it from no state may still");
+        let _ =
+            writeln!(out, "incomplete: a search limit was hit; a way reported as ending it from no state may still");
     }
     out
 }

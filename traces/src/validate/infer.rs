@@ -43,7 +43,8 @@ fn patch_of_core_line(l: &str) -> Option<&str> {
     (what.contains("transition") || what.ends_with("complete")).then_some(p)
 }
 
-const CALLBACKS: &[&str] = &["pre_patch_callback", "post_patch_callback", "pre_unpatch_callback", "post_unpatch_callback"];
+const CALLBACKS: &[&str] =
+    &["pre_patch_callback", "post_patch_callback", "pre_unpatch_callback", "post_unpatch_callback"];
 
 /// Proposes a scenario (TOML) for the log `text` of `file`.
 pub fn infer(file: &str, text: &str) -> Result<String, ParseError> {
@@ -102,6 +103,13 @@ pub fn infer(file: &str, text: &str) -> Result<String, ParseError> {
                     let name = path.rsplit('/').next().unwrap_or(path).trim_end_matches(".ko");
                     let params =
                         if args.is_empty() { String::new() } else { format!(", params = {}", quoted(&args.join(" "))) };
+                    if args.iter().any(|a| a.starts_with("block_transition=")) {
+                        notes.push(format!(
+                            "line {}: {name} takes block_transition=: give the module its work item (`work = \"...\"`, \
+                             test_klp_callbacks_busy.c's busymod_work_func) and a kthread task with it in `entry`",
+                            i + 1
+                        ));
+                    }
                     if is_patch(name) {
                         let nowait = insmod_does_not_wait(&lines[i + 1..], name);
                         let wait = if nowait { ", wait = false" } else { "" };
@@ -123,8 +131,12 @@ pub fn infer(file: &str, text: &str) -> Result<String, ParseError> {
                 ["echo", v, ">", path] => {
                     let p = between(path, "/sys/kernel/livepatch/", "/");
                     let op = match (p, path.rsplit('/').next(), *v) {
-                        (Some(p), Some("enabled"), "0") => Some(format!("{{ op = \"disable\", patch = {} }}", quoted(p))),
-                        (Some(p), Some("enabled"), "1") => Some(format!("{{ op = \"enable\", patch = {} }}", quoted(p))),
+                        (Some(p), Some("enabled"), "0") => {
+                            Some(format!("{{ op = \"disable\", patch = {} }}", quoted(p)))
+                        }
+                        (Some(p), Some("enabled"), "1") => {
+                            Some(format!("{{ op = \"enable\", patch = {} }}", quoted(p)))
+                        }
                         (Some(p), Some("force"), "1") => Some(format!("{{ op = \"force\", patch = {} }}", quoted(p))),
                         _ => None,
                     };
@@ -203,13 +215,19 @@ pub fn infer(file: &str, text: &str) -> Result<String, ParseError> {
                 continue;
             }
             if let Some(m) = modules.iter_mut().find(|m| m.name == who) {
+                // `init_message` is printed as mod->init starts (the module's first line after its
+                // insmod), `exit_message` as mod->exit() returns (its last line after the rmmod).
                 match &expecting {
-                    Some((e, true)) if e == who && m.init_message.is_none() => m.init_message = Some(msg.into()),
-                    Some((e, false)) if e == who && m.exit_message.is_none() => m.exit_message = Some(msg.into()),
+                    Some((e, true)) if e == who && m.init_message.is_none() => {
+                        m.init_message = Some(msg.into());
+                        expecting = None;
+                    }
+                    Some((e, false)) if e == who => {
+                        if let Some(prev) = m.exit_message.replace(msg.into()) {
+                            m.other.push(prev);
+                        }
+                    }
                     _ => m.other.push(msg.into()),
-                }
-                if expecting.as_ref().is_some_and(|(e, _)| e == who) {
-                    expecting = None;
                 }
             }
         }
@@ -255,7 +273,8 @@ fn render(
     let _ = writeln!(out, "#   with the tasks that call or sleep in them (`entry`, `sleeps`);");
     let _ = writeln!(out, "# - a module's work item and the messages of its functions (listed as comments).");
     if !has_commands {
-        let _ = writeln!(out, "# The log has no `% cmd` lines: the commands below are the ones its kernel messages imply.");
+        let _ =
+            writeln!(out, "# The log has no `% cmd` lines: the commands below are the ones its kernel messages imply.");
     }
     for n in notes {
         let _ = writeln!(out, "# {n}");
@@ -288,15 +307,22 @@ fn render(
         let _ = writeln!(out, "\n# Named by a klp_try_switch_task() line.\n[[tasks]]\ncomm = {}{kind}", quoted(t));
     }
     if tasks.is_empty() {
-        let _ = writeln!(out, "\n# [[tasks]]\n# comm = \"bash\"\n\n# [[tasks]]\n# comm = \"swapper/0\"\n# kind = \"idle\"");
+        let _ =
+            writeln!(out, "\n# [[tasks]]\n# comm = \"bash\"\n\n# [[tasks]]\n# comm = \"swapper/0\"\n# kind = \"idle\"");
     }
     for p in patches {
         let _ = writeln!(out, "\n[[patches]]\nname = {}", quoted(&p.name));
         if p.objects.is_empty() {
-            let _ = writeln!(out, "  # No object is named in the log: add the objects it patches (vmlinux, modules).");
+            let _ = writeln!(out, "  # No object is named in the log: vmlinux proposed; add the objects it patches.");
+            let _ =
+                writeln!(out, "  [[patches.objects]]\n  name = \"vmlinux\"\n  funcs = []  # the functions it patches");
         }
         for (o, cb) in &p.objects {
-            let _ = writeln!(out, "  [[patches.objects]]\n  name = {}\n  funcs = []  # the functions it patches", quoted(o));
+            let _ = writeln!(
+                out,
+                "  [[patches.objects]]\n  name = {}\n  funcs = []  # the functions it patches",
+                quoted(o)
+            );
             if *cb {
                 let _ = writeln!(
                     out,

@@ -181,11 +181,9 @@ pub fn summary(model: &KlpSystem, st: &State) -> String {
     }
     if spec.admin.order == klp_model::spec::AdminOrder::Script {
         let next = st.admin.script_next();
-        let what = spec
-            .admin
-            .ops
-            .get(next)
-            .map_or("script finished".to_string(), |o| format!("next command: {}", klp_model::dmesg::command_line(spec, o)));
+        let what = spec.admin.ops.get(next).map_or("script finished".to_string(), |o| {
+            format!("next command: {}", klp_model::dmesg::command_line(spec, o))
+        });
         let _ = writeln!(out, "  {what}");
     }
     out
@@ -218,7 +216,11 @@ pub fn report(model: &KlpSystem, log: &LogFile, v: &Verdict, max_states_shown: u
                 "  {} distinct state{} printed the lines before it{}:",
                 reached.len(),
                 if reached.len() == 1 { "" } else { "s" },
-                if reached.len() > max_states_shown { format!(" (the first {max_states_shown} shown)") } else { String::new() }
+                if reached.len() > max_states_shown {
+                    format!(" (the first {max_states_shown} shown)")
+                } else {
+                    String::new()
+                }
             );
             for st in reached.iter().take(max_states_shown) {
                 for l in summary(model, st).lines() {

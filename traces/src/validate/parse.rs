@@ -200,7 +200,10 @@ mod tests {
             Observation::parse("kworker/0:1:42 is sleeping on function busymod_work_func"),
             Some(Observation::SleepingOn { task: "kworker/0:1:42".into(), func: "busymod_work_func".into() })
         );
-        assert_eq!(Observation::parse("swapper/0:0 is running"), Some(Observation::Running { task: "swapper/0:0".into() }));
+        assert_eq!(
+            Observation::parse("swapper/0:0 is running"),
+            Some(Observation::Running { task: "swapper/0:0".into() })
+        );
         assert_eq!(
             Observation::parse("Unknown error code (-5) when trying to switch a:1"),
             Some(Observation::UnknownError { task: "a:1".into(), code: "-5".into() })

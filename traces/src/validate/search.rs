@@ -66,7 +66,11 @@ impl Product {
     /// The distinct states of the nodes at position `pos`, in breadth-first order.
     pub fn states_at(&self, pos: usize) -> Vec<&State> {
         let mut seen = HashSet::new();
-        self.nodes.iter().filter(|n| n.pos == pos && seen.insert((&n.st, n.st.klp_signals_sent.0))).map(|n| &n.st).collect()
+        self.nodes
+            .iter()
+            .filter(|n| n.pos == pos && seen.insert((&n.st, n.st.klp_signals_sent.0)))
+            .map(|n| &n.st)
+            .collect()
     }
 
     /// The states that printed the log up to `pos` (not including it): the nodes there, and
