@@ -194,7 +194,7 @@ pub fn run_diagnose(a: &DiagnoseArgs) -> Result<u8> {
         }
         Err(v) => {
             print!("{}", validate::report(&model, &log, &v, a.show));
-            Ok(if matches!(v, Verdict::Incomplete { .. }) { 3 } else { 1 })
+            Ok(if matches!(*v, Verdict::Incomplete { .. }) { 3 } else { 1 })
         }
     }
 }

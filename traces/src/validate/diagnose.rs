@@ -75,10 +75,10 @@ pub struct Diagnosis {
 }
 
 /// Diagnoses `log`: `Err` with the validation verdict if the log is not admitted.
-pub fn diagnose(model: &KlpSystem, log: &LogFile, limits: Limits) -> Result<Diagnosis, Verdict> {
+pub fn diagnose(model: &KlpSystem, log: &LogFile, limits: Limits) -> Result<Diagnosis, Box<Verdict>> {
     let prod: Product = explore(model, log, limits.max_nodes, false);
     if prod.first_end.is_none() {
-        return Err(super::validate(model, log, limits));
+        return Err(Box::new(super::validate(model, log, limits)));
     }
     let spec = &*model.spec;
     let states: Vec<State> = prod.states_at(log.lines.len()).into_iter().cloned().collect();
@@ -197,10 +197,7 @@ fn way_model(model: &KlpSystem, op: Option<AdminOp>) -> KlpSystem {
 fn way_out(model: &KlpSystem, st: &State, way: &Way, max: usize) -> (Option<Vec<String>>, bool) {
     let m = way_model(model, way.op);
     let mut start = st.clone();
-    start.admin = AdminProgress(std::iter::repeat(0).take(m.spec.admin.ops.len()).collect());
-    if m.spec.admin.ops.len() > 16 {
-        return (None, false);
-    }
+    start.admin = AdminProgress(std::iter::repeat_n(0, m.spec.admin.ops.len()).collect());
     let must_signal = way.signals == Some(true);
     type Key = (State, bool, bool);
     let key0: Key = (start.clone(), start.klp_signals_sent.0, false);
@@ -279,7 +276,7 @@ pub fn report(model: &KlpSystem, log: &LogFile, d: &Diagnosis, shown: usize) -> 
             let from: Vec<&Exit> = d.exits.iter().filter_map(|e| e.iter().find(|x| x.way == w)).collect();
             let shortest = from.iter().map(|x| x.steps.len()).min();
             let verdict = match shortest {
-                Some(k) => format!("ends it from {} of {n} states (shortest: {k} steps)", from.len()),
+                Some(k) => format!("ends it from {} of {n} states (shortest: {})", from.len(), crate::steps(k)),
                 None => "ends it from no state".to_string(),
             };
             let _ = writeln!(out, "  {}: {verdict}: {}", way.name, way.what);
@@ -290,15 +287,18 @@ pub fn report(model: &KlpSystem, log: &LogFile, d: &Diagnosis, shown: usize) -> 
         for l in summary(model, st).lines() {
             let _ = writeln!(out, "  {l}");
         }
+        if d.transition.is_none() {
+            continue;
+        }
         if let Some(best) = d.exits[i].iter().min_by_key(|x| x.steps.len()) {
             let each: Vec<String> =
                 d.exits[i].iter().map(|x| format!("{} {}", d.ways[x.way].name, x.steps.len())).collect();
             let _ = writeln!(out, "  ways out (steps): {}", each.join(", "));
-            let _ = writeln!(out, "  shortest way out: {} ({} steps)", d.ways[best.way].name, best.steps.len());
+            let _ = writeln!(out, "  shortest way out: {} ({})", d.ways[best.way].name, crate::steps(best.steps.len()));
             for (k, s) in best.steps.iter().enumerate() {
                 let _ = writeln!(out, "    {}. {s}", k + 1);
             }
-        } else if d.transition.is_some() {
+        } else {
             let _ = writeln!(out, "  no way out");
         }
     }
