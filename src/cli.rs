@@ -37,6 +37,14 @@ pub enum Command {
     /// Print the scenario format's JSON Schema (docs/scenario.schema.json), for editors, or
     /// with --markdown the key reference of docs/scenario.md.
     Schema(SchemaArgs),
+    /// Check a kernel log (dmesg or selftest transcript) against every interleaving of a
+    /// scenario: "admitted" with a behaviour that prints it, or the first line no behaviour
+    /// produces; --infer proposes a scenario skeleton from the log.
+    Validate(crate::validate::ValidateArgs),
+    /// For a log that ends inside a transition: the model states consistent with it, which tasks
+    /// can hold it (TIF_PATCH_PENDING, where they sleep), and which way out ends it (waiting, a
+    /// signal, `echo 0 > enabled`, rmmod of a module, force), with the shortest from each state.
+    Diagnose(crate::validate::DiagnoseArgs),
 }
 
 #[derive(Args, Debug)]

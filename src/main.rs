@@ -25,6 +25,7 @@ mod select;
 mod shipped;
 mod simulate;
 mod target;
+mod validate;
 mod variants;
 
 use clap::Parser;
@@ -96,6 +97,8 @@ fn main() -> ExitCode {
         cli::Command::Compare(a) => compare::run(a),
         cli::Command::Ci(a) => ci::run(a),
         cli::Command::Simulate(a) => simulate::run(a),
+        cli::Command::Validate(a) => validate::run(a),
+        cli::Command::Diagnose(a) => validate::run_diagnose(a),
         cli::Command::Schema(a) => {
             if a.markdown {
                 print!("{}", klp_model::scenario::schema::reference_markdown());

@@ -24,4 +24,5 @@ mod simulate;
 mod symmetry;
 mod traces;
 mod user_properties;
+mod validate;
 mod versions;

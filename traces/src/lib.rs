@@ -11,6 +11,7 @@ pub mod script;
 pub mod svg;
 pub mod timeline;
 pub mod transcript;
+pub mod validate;
 pub mod view;
 
 pub use evidence::Evidence;
