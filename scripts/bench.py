@@ -29,7 +29,7 @@ table's large row too. engine.json keeps the parts not run.
 
 --quick (development): one round, toy N = 4, parts default and toy only unless --parts is given,
 and nothing is written. SPIN and gcc are installed with apt-get when missing. A full run takes
-about 45 minutes on 2 idle cores (5 rounds of about 4 minutes, large about 5, xl up to 10).
+about 35 minutes on 2 idle cores today (5 rounds of about 4 minutes, large about 4, xl up to 10).
 """
 import argparse
 import datetime
