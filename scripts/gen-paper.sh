@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuilds everything the paper shows from klpcheck's own output, then the PDF:
 #   paper/data/*.json     klpcheck list/check/bench/compare --json, selftest fidelity, SPIN
-#                         (engine.json: scripts/bench-engine.py, run separately)
+#                         (engine.json and bench.json: scripts/bench.py, run separately)
 #   paper/figures/*.svg   scripts/paper_figures.py (matplotlib)
 #   README.md             the scenarios table (scripts/readme_tables.py)
 #   paper/main.pdf        typst (the PyPI `typst` package, in a venv under target/)
@@ -42,8 +42,9 @@ BENCH_JSON="$data/spin.json" KLPCHECK="$bin" scripts/bench-vs-spin.sh "$max_n" >
 
 echo "== toy/README.md figures (SPIN, one run each; TLC is not installable here)" >&2
 python3 scripts/paper_data.py anchor toy/README.md >"$data/anchor.json"
-# paper/data/engine.json (thread scaling, symmetry at N = 14, the large scenario) is written by
-# scripts/bench-engine.py, about 15 minutes on its own; run it first for a full rebuild.
+# paper/data/bench.json (issue 16's benchmark: default, toy, large, xl) and engine.json (thread
+# scaling, symmetry at N = 14, large) are written by scripts/bench.py, about an hour on its own
+# (`scripts/bench.py --parts default,toy,large,xl,toy-threads,toy-symmetry`); run it first.
 
 echo "== figures" >&2
 venv="${CARGO_TARGET_DIR:-$repo/target}/paper-venv"

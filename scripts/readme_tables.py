@@ -4,7 +4,9 @@
 The block between `<!-- scenarios-table:begin -->` and `<!-- scenarios-table:end -->` becomes
 the table of every shipped scenario: distinct states, time, memory, result. The block between
 `<!-- engine-table:begin -->` and `<!-- engine-table:end -->` becomes the engine's measured
-targets (paper/data/engine.json, written by scripts/bench-engine.py), when that file exists.
+targets (paper/data/engine.json, written by scripts/bench.py), when that file exists.
+The block between `<!-- bench-table:begin -->` and `<!-- bench-table:end -->` becomes issue 16's
+targets and the runs behind them (paper/data/bench.json, written by scripts/bench.py).
 """
 import json
 import pathlib
@@ -53,6 +55,30 @@ def engine_table(e):
     return "\n".join(rows)
 
 
+def bench_table(b):
+    """Issue 16's targets as scripts/bench.py judged them, then every measured run."""
+    out = ["| target (issue 16) | measured | met |", "|---|---|---|"]
+    out += [f"| {t['target']} | {t['measured']} | {'yes' if t['met'] else '**no**'} |" for t in b["targets"]]
+    out += ["", "| run | distinct states | wall (s), median | peak RSS (MB), median | wall of each round (s) |",
+            "|---|---:|---:|---:|---|"]
+    for part in ("default", "toy"):
+        for who, g in b.get(part, {}).items():
+            if isinstance(g, dict) and "runs" in g:
+                label = f"{part} (N={b[part]['n']})" if part == "toy" else part
+                walls = ", ".join(f"{r['wall_s']:.1f}" for r in g["runs"])
+                out.append(f"| {label}: {who} | {g['states']:,} | {g['median_wall_s']:.2f} "
+                           f"| {g['median_rss_bytes'] / 1e6:.0f} | {walls} |")
+    for name, r in [("large", b.get("large", {}).get("liveness")), ("large --no-liveness", b.get("large", {}).get("no_liveness")),
+                    ("xl " + " ".join(b.get("xl", {}).get("args", [])[1:]), b.get("xl"))]:
+        if r:
+            out.append(f"| {name} | {r['unique_states']:,}{'' if r['complete'] else ' (incomplete)'} | {r['wall_s']:.2f} "
+                       f"| {r['peak_rss_bytes'] / 1e6:.0f} | one run |")
+    loads = sorted({f"{b[p]['loadavg_start'][0]:.1f}" for p in ("default", "toy", "large", "xl") if p in b})
+    out += ["", f"{b['cores']} cores; load average (1 min) when each part began: {', '.join(loads)}; "
+                f"default and toy: medians of {b.get('default', b.get('toy', {})).get('rounds', '?')} interleaved rounds."]
+    return "\n".join(out)
+
+
 def replace_block(text, name, table):
     new, n = re.subn(rf"(<!-- {name}:begin -->\n).*?(<!-- {name}:end -->)",
                      lambda m: m.group(1) + table + "\n" + m.group(2), text, flags=re.S)
@@ -71,6 +97,9 @@ def main():
     if (data / "engine.json").exists():
         text = replace_block(text, "engine-table", engine_table(json.loads((data / "engine.json").read_text())))
         print("README.md: engine table rewritten", file=sys.stderr)
+    if (data / "bench.json").exists():
+        text = replace_block(text, "bench-table", bench_table(json.loads((data / "bench.json").read_text())))
+        print("README.md: bench table rewritten", file=sys.stderr)
     readme.write_text(text)
 
 
