@@ -288,6 +288,7 @@ mod tests {
                 level_sizes: Vec::new(),
                 symmetry: None,
                 reduced: false,
+                symmetry_groups: Vec::new(),
             },
         };
         let entry = |states: u64, listed: &[(&str, Verdict)]| Entry {

@@ -38,6 +38,9 @@
 //! real states); what it does not find proves nothing, so `check --symmetry` reports it
 //! "incomplete", never "holds" or "unreachable", and liveness "unchecked".
 
+mod concrete;
+pub use concrete::concretise;
+
 use crate::ids::Pid;
 use crate::spec::{AdminOp, Spec};
 use crate::state::State;
@@ -94,21 +97,77 @@ impl Groups {
         self.0.iter().map(|g| g.len()).sum()
     }
 
-    /// The orbit's representative: every group sorted by `(pass class, task)` (module docs).
+    /// How many renamings there are (the order of the group: the product of each group's
+    /// size factorial).
+    pub fn order(&self) -> usize {
+        self.0.iter().map(|g| (1..=g.len()).product::<usize>()).product()
+    }
+
+    /// Renaming number `k` (`0..order()`, 0 is the identity): `slot[i]` is the slot whose
+    /// task moves to slot `i`. Each group's permutation is digit `k` of a mixed radix (the
+    /// group sizes' factorials), read as a Lehmer code.
+    pub fn renaming(&self, ntasks: usize, mut k: usize) -> Vec<usize> {
+        let mut slot: Vec<usize> = (0..ntasks).collect();
+        for g in &self.0 {
+            let n = g.len();
+            let mut left: Vec<usize> = g.clone().collect();
+            for i in 0..n {
+                let f: usize = (1..n - i).product();
+                let pick = (k / f) % (n - i);
+                slot[g.start + i] = left.remove(pick);
+            }
+            k /= (1..=n).product::<usize>();
+        }
+        slot
+    }
+
+    /// `st` with its tasks renamed by renaming `k` (the pass cursor, a slot, stays).
+    pub fn rename(&self, st: &State, k: usize) -> State {
+        let slot = self.renaming(st.tasks.len(), k);
+        let mut r = st.clone();
+        for (i, &from) in slot.iter().enumerate() {
+            if i != from {
+                r.tasks[i] = st.tasks[from].clone();
+            }
+        }
+        r
+    }
+
+    /// The distinct renamings of `st` other than itself, each with the first `k` that makes it:
+    /// the other states of its orbit (pass cursor kept).
+    pub fn others(&self, st: &State) -> Vec<(usize, State)> {
+        let mut seen = vec![st.tasks.clone()];
+        let mut out = Vec::new();
+        for k in 1..self.order() {
+            let r = self.rename(st, k);
+            if !seen.contains(&r.tasks) {
+                seen.push(r.tasks.clone());
+                out.push((k, r));
+            }
+        }
+        out
+    }
+
+    /// The orbit's representative in the reduced model ([`crate::KlpSystem::with_free_pass_order`]):
+    /// outside a pass every group sorted; during a pass only the slots it visited (below
+    /// `pass.next`) sorted among themselves, the half-tried and unvisited copies kept in their
+    /// slots, because their order decides the rest of the pass (module docs).
     pub fn canonical(&self, st: &State) -> State {
         let mut c = st.clone();
-        // 0: visited by the running pass, 1: its half-done try, 2: not visited (or no pass).
-        let class = |pos: usize| match st.pass {
-            Some(p) if pos < p.next as usize => 0u8,
-            Some(p) if pos == p.next as usize && p.half.is_some() => 1,
-            _ => 2,
-        };
+        let visited = st.pass.map(|p| p.next as usize);
         for g in &self.0 {
-            let mut slots: Vec<(u8, &crate::task::Task)> = g.clone().map(|i| (class(i), &st.tasks[i])).collect();
-            slots.sort();
-            for (k, (_, t)) in slots.into_iter().enumerate() {
-                c.tasks[g.start + k] = t.clone();
-            }
+            let end = visited.map_or(g.end, |v| v.clamp(g.start, g.end));
+            sort_slots(&mut c, st, g.start..end);
+        }
+        c
+    }
+
+    /// The orbit under every renaming of the copies, the pass cursor kept: the key under which
+    /// a property (which reads no task by its index) sees the same state.
+    pub fn orbit_key(&self, st: &State) -> State {
+        let mut c = st.clone();
+        for g in &self.0 {
+            sort_slots(&mut c, st, g.clone());
         }
         c
     }
@@ -116,6 +175,18 @@ impl Groups {
     /// Whether `a` and `b` have the same canonical form.
     pub fn equivalent(&self, a: &State, b: &State) -> bool {
         self.canonical(a) == self.canonical(b)
+    }
+}
+
+/// Sorts `st`'s slots `r` into `c`.
+fn sort_slots(c: &mut State, st: &State, r: std::ops::Range<usize>) {
+    if r.len() < 2 {
+        return;
+    }
+    let mut slots: Vec<&crate::task::Task> = st.tasks[r.clone()].iter().collect();
+    slots.sort();
+    for (k, t) in slots.into_iter().enumerate() {
+        c.tasks[r.start + k] = t.clone();
     }
 }
 
