@@ -361,7 +361,10 @@ pub fn run_klpcheck(
         })
         .collect::<Vec<_>>();
     let incomplete = incomplete.or_else(|| {
-        properties.iter().any(|p| p.note == UNCONFIRMED).then(|| "an unconfirmed discovery of symmetry reduction".into())
+        properties
+            .iter()
+            .any(|p| p.note == UNCONFIRMED)
+            .then(|| "an unconfirmed discovery of symmetry reduction".into())
     });
     Ok(Exploration {
         unique_states: out.stats.unique_states,

@@ -113,14 +113,27 @@ fn reduced_search_finds_every_orbit_of_the_unreduced_one() {
     assert_eq!(got, PINNED.to_vec(), "pinned (unreduced, orbits, reduced, reduced orbits)");
 }
 
+/// What one `klpcheck check --json` run said.
+struct Checked {
+    /// (property, verdict), in report order.
+    verdicts: Vec<(String, String)>,
+    /// Whether the run was reduced.
+    reduced: bool,
+    /// The group sizes it reported.
+    groups: Vec<usize>,
+    /// Its trace files (copied out of the run's temporary directory).
+    traces: Vec<std::path::PathBuf>,
+}
+
 /// `klpcheck check --json` verdicts, property by property, and the trace files.
-fn verdicts(args: &[&str]) -> (Vec<(String, String)>, bool, Vec<usize>, Vec<std::path::PathBuf>) {
+fn verdicts(args: &[&str]) -> Checked {
     let (code, text, stdout, dir) = crate::common::run_out(args);
     assert!(matches!(code, Some(0 | 1)), "{args:?}: {text}");
     let v: serde_json::Value = serde_json::from_slice(&stdout).unwrap_or_else(|e| panic!("{e}: {text}"));
     let run = &v["runs"][0];
     let props = run["properties"].as_array().unwrap();
-    let got = props.iter().map(|p| (p["name"].as_str().unwrap().into(), p["verdict"].as_str().unwrap().into())).collect();
+    let got =
+        props.iter().map(|p| (p["name"].as_str().unwrap().into(), p["verdict"].as_str().unwrap().into())).collect();
     let groups = run["symmetry_groups"].as_array().unwrap().iter().map(|g| g.as_u64().unwrap() as usize).collect();
     // Copy the traces out of the temporary directory before it goes.
     let keep = tempfile::tempdir().unwrap().keep();
@@ -131,7 +144,7 @@ fn verdicts(args: &[&str]) -> (Vec<(String, String)>, bool, Vec<usize>, Vec<std:
         traces.push(to);
     }
     drop(dir);
-    (got, run["symmetry"].as_bool().unwrap(), groups, traces)
+    Checked { verdicts: got, reduced: run["symmetry"].as_bool().unwrap(), groups, traces }
 }
 
 /// The acceptance test of the reduction: on every pinned scenario x variant, `check` (reduced
@@ -139,19 +152,22 @@ fn verdicts(args: &[&str]) -> (Vec<(String, String)>, bool, Vec<usize>, Vec<std:
 /// same verdict, and every violation trace of the reduced run replays as a violation.
 #[test]
 fn verdicts_equal_the_unreduced_run() {
+    let mut replayed = 0;
     for &(scenario, variant, ..) in PINNED {
         let base = ["check", scenario, "--variant", variant, "--no-liveness", "--threads", "1", "--json"];
-        let (reduced, on, groups, traces) = verdicts(&base);
-        let (full, off, _, _) = verdicts(&[&base[..], &["--no-symmetry"]].concat());
-        assert!(on && !off, "{scenario}@{variant}: reduced by default, not with --no-symmetry");
-        assert!(!groups.is_empty(), "{scenario}@{variant}");
-        assert_eq!(reduced, full, "{scenario}@{variant}: verdicts");
-        for t in &traces {
+        let reduced = verdicts(&base);
+        let full = verdicts(&[&base[..], &["--no-symmetry"]].concat());
+        assert!(reduced.reduced && !full.reduced, "{scenario}@{variant}: reduced by default, not with --no-symmetry");
+        assert!(!reduced.groups.is_empty(), "{scenario}@{variant}");
+        assert_eq!(reduced.verdicts, full.verdicts, "{scenario}@{variant}: verdicts");
+        for t in &reduced.traces {
             let r = assert_cmd::Command::cargo_bin("klpcheck").unwrap().arg("replay").arg(t).output().unwrap();
             let rt = String::from_utf8_lossy(&r.stdout).into_owned();
             assert!(rt.contains("confirmed"), "{}: {rt}", t.display());
+            replayed += 1;
         }
     }
+    assert_eq!(replayed, 4, "the violations of no-stack-check and task-switch-unlocked");
 }
 
 /// Every shipped scenario with identical tasks is in the pinned list (or too large for it).
