@@ -312,12 +312,15 @@ pub struct SearchLimits {
     /// "incomplete").
     #[arg(long)]
     pub max_memory: Option<u64>,
-    /// Reduce over identical tasks (`count` copies): one state per orbit. A bug-finding mode,
-    /// off by default: it under-approximates (the transition work visits tasks in task-list
-    /// order), so what it does not find is "incomplete", never "holds", and liveness is
-    /// "unchecked"; what it finds is a real, replayable trace (README "Symmetry reduction").
-    #[arg(long)]
+    /// Reduce over identical tasks (`count` copies) even when liveness properties are selected
+    /// (they are then "unchecked"). By default the reduction applies where the scenario has
+    /// identical tasks and no liveness property is selected; its verdicts are those of the
+    /// unreduced model, its traces concrete (README "Symmetry reduction").
+    #[arg(long, conflicts_with = "no_symmetry")]
     pub symmetry: bool,
+    /// Never reduce over identical tasks (to compare, or to check liveness on such a scenario).
+    #[arg(long)]
+    pub no_symmetry: bool,
 }
 
 /// Threads and search limits of `compare` and `ci`, which run many scenarios at once.

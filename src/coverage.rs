@@ -55,7 +55,8 @@ pub const KINDS: [&str; 33] = [
 /// until it is given a counter; the test checks [`KINDS`] against the trace names).
 pub fn kind_index(a: &Action) -> usize {
     match a {
-        Action::Admin(_) => 0,
+        // Resolved by `count` to the step it takes; only a reduced model has it.
+        Action::Admin(_) | Action::Renamed { .. } => 0,
         Action::KlpModuleComing(_) => 1,
         Action::ModuleInit(_) => 2,
         Action::KlpModuleGoing(_) => 3,
@@ -130,6 +131,10 @@ fn entry_counter(s: &Spec, st: &State, a: &Action) -> Option<usize> {
 /// function version it runs (a call whose frame landed: the version `klp_ftrace_handler()`
 /// chose), the admin command it runs.
 pub fn count(m: &KlpSystem, st: &State, a: &Action, next: &State, c: &mut [u64]) {
+    // A reduced model's renamed pass start counts as the step it takes.
+    if let Some((r, inner)) = m.resolve_renamed(st, *a) {
+        return count(m, &r, &inner, next, c);
+    }
     let s = &*m.spec;
     c[kind_index(a)] += 1;
     if let Some(i) = entry_counter(s, st, a) {

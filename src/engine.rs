@@ -19,7 +19,7 @@ pub struct Limits {
     /// The visited set (`check --store`; klpcheck's engine only).
     pub store: klp_checker::Store,
     /// Reduce over identical tasks where that applies ([`symmetry_mode`]; klpcheck's engine only).
-    pub symmetry: bool,
+    pub symmetry: Symmetry,
     /// Disk spill, checkpoints and resume (`check` only; klpcheck's engine only).
     pub disk: Disk,
 }
@@ -55,30 +55,74 @@ pub fn identity(model: &KlpSystem, coverage: bool) -> serde_json::Value {
     })
 }
 
-/// Whether a run of klpcheck's engine reduces over identical tasks (`--symmetry` and a scenario
-/// with copies), and the line that says so (`None`: nothing to say).
-///
-/// The reduction under-approximates on this model (klp_model::symmetry, "Why it is not
-/// exact"): a reduced run never reports "holds" or "unreachable" (those become "incomplete",
-/// [`INCOMPLETE_SYMMETRY`]) and leaves liveness "unchecked" (its fairness is per task).
-pub fn symmetry_mode(model: &KlpSystem, wanted: bool) -> (bool, Option<String>) {
+/// Symmetry reduction over identical tasks: `--symmetry`, `--no-symmetry`, or neither.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Symmetry {
+    /// Reduce where every selected property is checked soundly under the reduction: a
+    /// scenario with identical tasks and no liveness property selected.
+    #[default]
+    Auto,
+    /// Reduce whenever the scenario has identical tasks (liveness is then "unchecked").
+    On,
+    /// Never reduce.
+    Off,
+}
+
+/// Renamings beyond which the reduced model's pass starts cost more than they save.
+const MAX_RENAMINGS: usize = 720;
+
+/// Whether a run of klpcheck's engine reduces over identical tasks, and the line that says so
+/// (`None`: nothing to say). README "Symmetry reduction": the reduced model over-approximates
+/// (a pass may visit identical tasks in any order), so "holds" and "unreachable" are sound, and
+/// every violation or example is confirmed on the unreduced model before it is reported
+/// ([`confirm`]). Liveness is not checked on it (its fairness is per task): `Auto` does not
+/// reduce when liveness properties are selected, `On` leaves them "unchecked".
+pub fn symmetry_mode(model: &KlpSystem, wanted: Symmetry, with_liveness: bool) -> (bool, Option<String>) {
     let groups = klp_model::symmetry::Groups::of(&model.spec);
-    match (groups.is_empty(), wanted) {
-        (true, true) => (false, Some("off: the scenario has no interchangeable tasks".to_string())),
-        (true, false) | (false, false) => (false, None),
-        (false, true) => (
-            true,
+    let sizes = || groups.0.iter().map(|g| g.len().to_string()).collect::<Vec<_>>().join(", ");
+    if groups.is_empty() {
+        let say = (wanted == Symmetry::On).then(|| "off: the scenario has no interchangeable tasks".to_string());
+        return (false, say);
+    }
+    if groups.order() > MAX_RENAMINGS {
+        let why = format!("off: groups of {} identical tasks have more than {MAX_RENAMINGS} renamings", sizes());
+        return (false, Some(why));
+    }
+    match (wanted, with_liveness) {
+        (Symmetry::Off, _) => (false, Some(format!("off (--no-symmetry): groups of {} identical tasks", sizes()))),
+        (Symmetry::Auto, true) => (
+            false,
             Some(format!(
-                "on: {} identical tasks in {} group(s); an under-approximation: only violations and examples are conclusive",
-                groups.members(),
-                groups.0.len()
+                "off: groups of {} identical tasks, but liveness is checked (its fairness is per task); --no-liveness or --symmetry reduces",
+                sizes()
             )),
         ),
+        (Symmetry::Auto, false) | (Symmetry::On, _) => (true, Some(format!("on: groups of {} identical tasks", sizes()))),
     }
 }
 
-/// Why a search reduced by symmetry is incomplete.
-pub const INCOMPLETE_SYMMETRY: &str = "symmetry reduction (an under-approximation)";
+/// A violation or example of the reduced model, checked on the unreduced one
+/// (klp_model::symmetry::concretise): the concrete trace's actions, or `None` when no path of
+/// the unreduced model follows it.
+fn confirm(
+    model: &KlpSystem,
+    groups: &klp_model::symmetry::Groups,
+    name: &str,
+    expectation: &Expectation,
+    states: &[klp_model::State],
+) -> Option<Vec<Action>> {
+    let props = model.properties();
+    let p = props.iter().find(|p| p.name == name)?;
+    let found = |s: &klp_model::State| match expectation {
+        Expectation::Always => !(p.condition)(model, s),
+        _ => (p.condition)(model, s),
+    };
+    klp_model::symmetry::concretise(model, groups, states, found).map(|(actions, _)| actions)
+}
+
+/// What a reduced run found but the unreduced model does not follow says.
+pub const UNCONFIRMED: &str =
+    "found only in the reduced model (a pass visiting identical tasks in an order the task list cannot produce there): rerun with --no-symmetry";
 
 /// One property's result: the one shape it has from the engine to every report (`check`'s
 /// table and `--json`, `compare`'s formats, `ci` and the expectations file). The verdict is
@@ -179,6 +223,8 @@ pub struct Exploration {
     pub symmetry: Option<String>,
     /// The search stored one state per orbit of identical tasks.
     pub reduced: bool,
+    /// The sizes of the scenario's groups of identical tasks, reduced or not.
+    pub symmetry_groups: Vec<usize>,
 }
 
 impl Exploration {
@@ -207,7 +253,18 @@ pub fn run_klpcheck(
     limits: &Limits,
     progress: crate::progress::Mode,
 ) -> anyhow::Result<Exploration> {
-    let mut b = klp_checker::Bfs::new(model)
+    let live = crate::select::liveness();
+    let with_liveness = !live.is_empty();
+    let (reduced, symmetry) = symmetry_mode(model, limits.symmetry, with_liveness);
+    let groups = klp_model::symmetry::Groups::of(&model.spec);
+    let reduced_model;
+    let explored = if reduced {
+        reduced_model = model.clone().with_free_pass_order(groups.clone());
+        &reduced_model
+    } else {
+        model
+    };
+    let mut b = klp_checker::Bfs::new(explored)
         .store(limits.store)
         .threads(limits.threads.max(1))
         .max_states(limits.max_states)
@@ -217,15 +274,12 @@ pub fn run_klpcheck(
         .stop_flag(crate::interrupted());
     // Without liveness properties (`--no-liveness`, or `--property` naming none) the engine
     // keeps no state graph.
-    let live = crate::select::liveness();
-    let with_liveness = !live.is_empty();
     if with_liveness {
         b = b.liveness(live, klp_properties::liveness::fairness);
     }
-    let (reduced, symmetry) = symmetry_mode(model, limits.symmetry);
     if reduced {
-        let groups = klp_model::symmetry::Groups::of(&model.spec);
-        b = b.symmetry(move |s| groups.canonical(s));
+        let g = groups.clone();
+        b = b.symmetry(move |s| g.canonical(s));
     }
     if limits.coverage {
         b = b.coverage(crate::coverage::counters(&model.spec), crate::coverage::count);
@@ -258,7 +312,6 @@ pub fn run_klpcheck(
     // it dropped.
     let approx = bitstate.map(|b| format!("bitstate, estimated coverage {}", percent(b.coverage())));
     let incomplete = match out.stop {
-        klp_checker::StopReason::Exhausted if reduced => Some(INCOMPLETE_SYMMETRY.to_string()),
         klp_checker::StopReason::Exhausted => None,
         klp_checker::StopReason::MaxStates => Some("max-states".to_string()),
         klp_checker::StopReason::MaxDepth => Some("max-depth".to_string()),
@@ -268,33 +321,51 @@ pub fn run_klpcheck(
         klp_checker::StopReason::Finished => Some("stopped early".to_string()),
         klp_checker::StopReason::Bitstate => approx.clone(),
     };
-    // The checker decided every verdict; they are carried over as they are.
+    // The checker decided every verdict; they are carried over as they are, except that a
+    // reduced run's discoveries are confirmed on the unreduced model first.
     let properties = out
         .properties
         .into_iter()
         .chain(out.liveness)
-        .map(|p| PropertyResult {
-            note: match (&approx, p.verdict, &p.expectation) {
+        .map(|p| {
+            let mut note = match (&approx, p.verdict, &p.expectation) {
                 (Some(a), Verdict::Incomplete, Expectation::Always) => format!("no violation found ({a})"),
                 (Some(a), Verdict::Incomplete, _) => format!("not found ({a})"),
                 (Some(_), Verdict::Unchecked, _) => "bitstate keeps no state graph: liveness not checked".to_string(),
                 (None, Verdict::Unchecked, _) if reduced && p.note.is_empty() => {
-                    "liveness is not checked under --symmetry".into()
+                    "liveness is not checked under symmetry reduction (--no-symmetry checks it)".into()
                 }
                 _ => p.note,
-            },
-            name: p.name,
-            expectation: p.expectation,
-            // A reduced search may miss states: what it did not find is not a proof.
-            verdict: match p.verdict {
-                Verdict::Holds | Verdict::Unreachable if reduced => Verdict::Incomplete,
-                v => v,
-            },
-            path: p.discovery.map(|d| d.actions),
-            cycle_start: p.cycle_start,
-            trace: None,
+            };
+            let mut verdict = p.verdict;
+            let path = match p.discovery {
+                Some(d) if reduced && p.expectation != Expectation::Eventually => {
+                    let concrete = confirm(model, &groups, p.name, &p.expectation, &d.states);
+                    if concrete.is_none() {
+                        verdict = Verdict::Incomplete;
+                        note = UNCONFIRMED.to_string();
+                    }
+                    concrete
+                }
+                d => d.map(|d| d.actions),
+            };
+            PropertyResult {
+                note,
+                name: p.name,
+                expectation: p.expectation,
+                verdict,
+                path,
+                cycle_start: p.cycle_start,
+                trace: None,
+            }
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let incomplete = incomplete.or_else(|| {
+        properties
+            .iter()
+            .any(|p| p.note == UNCONFIRMED)
+            .then(|| "an unconfirmed discovery of symmetry reduction".into())
+    });
     Ok(Exploration {
         unique_states: out.stats.unique_states,
         generated: out.stats.generated_states,
@@ -312,6 +383,7 @@ pub fn run_klpcheck(
         level_sizes: out.stats.level_sizes,
         symmetry,
         reduced,
+        symmetry_groups: groups.0.iter().map(|g| g.len()).collect(),
     })
 }
 
@@ -403,5 +475,6 @@ pub fn run_stateright(model: KlpSystem, limits: &Limits) -> Exploration {
         level_sizes: Vec::new(),
         symmetry: None,
         reduced: false,
+        symmetry_groups: Vec::new(),
     }
 }

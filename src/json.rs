@@ -84,9 +84,15 @@ pub struct Run {
     pub properties: Vec<Property>,
     /// `check`'s exit code for this run alone (0, 1 or 3; see [`Summary::exit_code`]).
     pub exit_code: u8,
-    /// Whether the search stored one state per orbit of identical tasks (`--symmetry`; an
-    /// under-approximation on this model, so nothing it did not find counts as proven).
+    /// Whether the search stored one state per orbit of identical tasks (symmetry reduction;
+    /// README "Symmetry reduction": its verdicts are the unreduced model's, its traces concrete).
     pub symmetry: bool,
+    /// The sizes of the scenario's groups of identical tasks (empty: none), reduced or not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub symmetry_groups: Vec<usize>,
+    /// Why the reduction was on or off (absent when the scenario has no identical tasks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symmetry_note: Option<String>,
     /// The number of states in each BFS level begun (klpcheck's engine; `check --estimate`
     /// projects from them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -346,6 +352,8 @@ impl Run {
             properties: o.properties.iter().map(Property::of).collect(),
             exit_code: o.exit_code(),
             symmetry: o.reduced,
+            symmetry_groups: o.symmetry_groups.clone(),
+            symmetry_note: o.symmetry.clone(),
             level_sizes: o.level_sizes.clone(),
             bitstate: o.bitstate.as_ref().map(|b| Bitstate {
                 bits: b.bits,

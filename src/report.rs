@@ -199,7 +199,11 @@ pub fn engine_limits(threads: Option<usize>, s: &SearchLimits) -> Limits {
         max_memory: s.max_memory.map(|m| m << 20),
         coverage: false,
         store: klp_checker::Store::Exact,
-        symmetry: s.symmetry,
+        symmetry: match (s.symmetry, s.no_symmetry) {
+            (true, _) => crate::engine::Symmetry::On,
+            (_, true) => crate::engine::Symmetry::Off,
+            _ => crate::engine::Symmetry::Auto,
+        },
         disk: Default::default(),
     }
 }

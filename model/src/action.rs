@@ -6,6 +6,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
+    /// The reduced model only ([`crate::KlpSystem::with_free_pass_order`]): step `index` of
+    /// the state with its identical tasks renamed by `renaming` (`Groups::rename`), a step that
+    /// begins a pass of `klp_try_complete_transition()`. Never in a concrete trace: the
+    /// checker turns a reduced trace into one of the unreduced model before showing it (so
+    /// traces neither write nor read it).
+    #[serde(skip)]
+    Renamed { renaming: u16, index: u16 },
     /// Runs admin command `i` of the scenario (`insmod`, `rmmod`, `echo ... > enabled|force`).
     Admin(u8),
     /// Module loader: `prepare_coming_module()` → `klp_module_coming()`.
@@ -118,6 +125,7 @@ impl Action {
             | Action::KlpSwitchTaskStore(p)
             | Action::KlpNopLoop(p) => Some(p),
             Action::Admin(_)
+            | Action::Renamed { .. }
             | Action::KlpModuleComing(_)
             | Action::ModuleInit(_)
             | Action::ModuleExit(_)

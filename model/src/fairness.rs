@@ -115,7 +115,8 @@ pub fn fairness(sys: &KlpSystem, st: &State, a: &Action) -> Option<FairClass> {
     // No wildcard arm: a new action does not compile until it has a class (or `None`).
     let depth = |pid: u8| st.tasks[pid as usize].stack.len();
     match *a {
-        Action::Admin(_) => None,
+        // The reduced model's renamed pass start: liveness is not checked on it.
+        Action::Admin(_) | Action::Renamed { .. } => None,
         // A pass that starts, or a check that finds its task, while a pending task is off its
         // CPU: strong classes of their own (see the table).
         Action::KlpTransitionWork if off_cpu_pending(sys, st).next().is_some() => Some(Strong(WORK_OFF_CPU)),

@@ -15,28 +15,41 @@
 //! part of the state (it is rebuilt by replaying a trace, see [`crate::log`]), so renaming
 //! tasks never changes what a property sees.
 //!
-//! **The canonical form** sorts each group's slots by `(pass class, task)`. Outside a pass of
-//! `klp_try_complete_transition()` every member has the same class. During a pass the members
-//! it has visited (slots below `pass.next`) come first, the member whose try is half done
-//! (`pass.half`, only under `task_switch_lock = "none"`) next, the unvisited ones last, so
-//! the cursor keeps its meaning: the visited slots stay below it. A group's slots are contiguous
-//! (copies are expanded one after another), so a sort inside the group's range is the renaming.
+//! **The reduced model.** Every step is per task or reads the tasks as a set, except one: a
+//! pass of the transition work (`klp_try_complete_transition()`) tries the tasks in task-list
+//! (slot) order, one per model step while the others run. So renaming the copies is not a
+//! symmetry of this model: from a state and its renaming, a pass tries a sleeping copy before
+//! or after a running one. The reduction therefore explores a slightly larger model,
+//! [`crate::KlpSystem::with_free_pass_order`]: from a state with no pass in progress, a step
+//! that begins a pass may also be taken on any renaming of the copies
+//! ([`crate::Action::Renamed`]), so a pass may visit the copies in any order (fixed for that
+//! pass). In that model renaming is a symmetry:
+//! * outside a pass every renaming commutes with every step (steps other than the pass's are
+//!   per task or set-like, and the pass starts are taken on every renaming anyway);
+//! * during a pass the copies it visited (slots below `pass.next`) may be permuted among
+//!   themselves: the rest of the pass tries only later slots. The half-tried copy
+//!   (`pass.half`, under `task_switch_lock = "none"`) and the unvisited ones keep their slots,
+//!   because their order decides the rest of the pass.
 //!
-//! **Why it is not exact: an under-approximation.** Every step is per task or reads the tasks
-//! as a set, except one: a pass of the transition work visits the tasks in task-list order
-//! (slot order), and tries each at a different moment while the others run. Two states that
-//! differ by a permutation of identical tasks therefore do not have symmetric futures: from one,
-//! a pass tries a sleeping copy before a running one; from the other, after it. (No renaming of
-//! the state can fix this: the order is what tells the copies apart.) The reduced search expands
-//! one real state per orbit, so it finds only the orbits reachable through the representatives
-//! it stored: a subset of the reachable orbits. tests/symmetry.rs measures the gap against the
-//! unreduced reachable set: every orbit without a pass in progress was found, some orbits in the
-//! middle of a pass were not (36 of 2244 on selftest-syscall-01).
+//! [`Groups::canonical`] is that canonical form: every group sorted outside a pass, only the
+//! visited part of each group during one. A group's slots are contiguous (copies are expanded
+//! one after another), so a sort inside the group's range is the renaming.
 //!
-//! Hence the contract: a reduced search is a bug finder. Whatever it finds (a violation, an
-//! example) is a real path of the unreduced model, with concrete task names (the engine keeps
-//! real states); what it does not find proves nothing, so `check --symmetry` reports it
-//! "incomplete", never "holds" or "unreachable", and liveness "unchecked".
+//! **Why the verdicts are the unreduced model's.** The reduced model contains the unreduced
+//! one (the identity renaming), and a search over a model with a symmetry, storing one state
+//! per canonical form, finds every orbit that model reaches: every orbit the unreduced model
+//! reaches is found, so "holds" and "unreachable" are sound (properties read no task by its
+//! index, see above). The reduced model may in principle reach orbits the unreduced one cannot
+//! (a visiting order the fixed task list cannot produce after that history), so whatever it
+//! finds is confirmed on the unreduced model: [`concretise`] looks for a path of the unreduced
+//! model through the orbits of the found trace; found, it is the trace reported (concrete task
+//! names, it replays); not found, the property is reported incomplete, never violated or
+//! reachable. tests/symmetry.rs measures both models' orbits on every shipped scenario with
+//! copies: they are equal on all of them. Liveness is not checked on the reduced model (its
+//! fairness is per task).
+
+mod concrete;
+pub use concrete::concretise;
 
 use crate::ids::Pid;
 use crate::spec::{AdminOp, Spec};
@@ -94,21 +107,77 @@ impl Groups {
         self.0.iter().map(|g| g.len()).sum()
     }
 
-    /// The orbit's representative: every group sorted by `(pass class, task)` (module docs).
+    /// How many renamings there are (the order of the group: the product of each group's
+    /// size factorial).
+    pub fn order(&self) -> usize {
+        self.0.iter().map(|g| (1..=g.len()).product::<usize>()).product()
+    }
+
+    /// Renaming number `k` (`0..order()`, 0 is the identity): `slot[i]` is the slot whose
+    /// task moves to slot `i`. Each group's permutation is digit `k` of a mixed radix (the
+    /// group sizes' factorials), read as a Lehmer code.
+    pub fn renaming(&self, ntasks: usize, mut k: usize) -> Vec<usize> {
+        let mut slot: Vec<usize> = (0..ntasks).collect();
+        for g in &self.0 {
+            let n = g.len();
+            let mut left: Vec<usize> = g.clone().collect();
+            for i in 0..n {
+                let f: usize = (1..n - i).product();
+                let pick = (k / f) % (n - i);
+                slot[g.start + i] = left.remove(pick);
+            }
+            k /= (1..=n).product::<usize>();
+        }
+        slot
+    }
+
+    /// `st` with its tasks renamed by renaming `k` (the pass cursor, a slot, stays).
+    pub fn rename(&self, st: &State, k: usize) -> State {
+        let slot = self.renaming(st.tasks.len(), k);
+        let mut r = st.clone();
+        for (i, &from) in slot.iter().enumerate() {
+            if i != from {
+                r.tasks[i] = st.tasks[from].clone();
+            }
+        }
+        r
+    }
+
+    /// The distinct renamings of `st` other than itself, each with the first `k` that makes it:
+    /// the other states of its orbit (pass cursor kept).
+    pub fn others(&self, st: &State) -> Vec<(usize, State)> {
+        let mut seen = vec![st.tasks.clone()];
+        let mut out = Vec::new();
+        for k in 1..self.order() {
+            let r = self.rename(st, k);
+            if !seen.contains(&r.tasks) {
+                seen.push(r.tasks.clone());
+                out.push((k, r));
+            }
+        }
+        out
+    }
+
+    /// The orbit's representative in the reduced model ([`crate::KlpSystem::with_free_pass_order`]):
+    /// outside a pass every group sorted; during a pass only the slots it visited (below
+    /// `pass.next`) sorted among themselves, the half-tried and unvisited copies kept in their
+    /// slots, because their order decides the rest of the pass (module docs).
     pub fn canonical(&self, st: &State) -> State {
         let mut c = st.clone();
-        // 0: visited by the running pass, 1: its half-done try, 2: not visited (or no pass).
-        let class = |pos: usize| match st.pass {
-            Some(p) if pos < p.next as usize => 0u8,
-            Some(p) if pos == p.next as usize && p.half.is_some() => 1,
-            _ => 2,
-        };
+        let visited = st.pass.map(|p| p.next as usize);
         for g in &self.0 {
-            let mut slots: Vec<(u8, &crate::task::Task)> = g.clone().map(|i| (class(i), &st.tasks[i])).collect();
-            slots.sort();
-            for (k, (_, t)) in slots.into_iter().enumerate() {
-                c.tasks[g.start + k] = t.clone();
-            }
+            let end = visited.map_or(g.end, |v| v.clamp(g.start, g.end));
+            sort_slots(&mut c, st, g.start..end);
+        }
+        c
+    }
+
+    /// The orbit under every renaming of the copies, the pass cursor kept: the key under which
+    /// a property (which reads no task by its index) sees the same state.
+    pub fn orbit_key(&self, st: &State) -> State {
+        let mut c = st.clone();
+        for g in &self.0 {
+            sort_slots(&mut c, st, g.clone());
         }
         c
     }
@@ -116,6 +185,18 @@ impl Groups {
     /// Whether `a` and `b` have the same canonical form.
     pub fn equivalent(&self, a: &State, b: &State) -> bool {
         self.canonical(a) == self.canonical(b)
+    }
+}
+
+/// Sorts `st`'s slots `r` into `c`.
+fn sort_slots(c: &mut State, st: &State, r: std::ops::Range<usize>) {
+    if r.len() < 2 {
+        return;
+    }
+    let mut slots: Vec<&crate::task::Task> = st.tasks[r.clone()].iter().collect();
+    slots.sort();
+    for (k, t) in slots.into_iter().enumerate() {
+        c.tasks[r.start + k] = t.clone();
     }
 }
 
@@ -226,6 +307,39 @@ name = "lp"
             assert_ne!(st.tasks[i], st.tasks[j]);
             assert_ne!(g.canonical(&swapped(&st, i, j)), g.canonical(&st), "{i} <-> {j}");
         }
+    }
+
+    #[test]
+    fn renamings_are_every_permutation_of_each_group() {
+        let sys = system();
+        let g = Groups::of(&sys.spec);
+        assert_eq!(g.order(), 6 * 2);
+        let all: std::collections::BTreeSet<Vec<usize>> = (0..g.order()).map(|k| g.renaming(12, k)).collect();
+        assert_eq!(all.len(), 12, "distinct");
+        assert_eq!(g.renaming(12, 0), (0..12).collect::<Vec<_>>(), "0 is the identity");
+        for r in &all {
+            assert_eq!(r[3], 3);
+            assert_eq!(r[6..], (6..12).collect::<Vec<_>>()[..]);
+        }
+        let st = distinct(&sys);
+        // The other states of the orbit: a-0..a-2 all differ, and so do k-0 and k-1 (k-1
+        // sleeps): 3! x 2 - 1. With k-1 like k-0, swapping them changes nothing: 3! - 1.
+        assert_eq!(g.others(&st).len(), 11);
+        let mut same = st.clone();
+        same.tasks[5] = same.tasks[4].clone();
+        assert_eq!(g.others(&same).len(), 5);
+    }
+
+    #[test]
+    fn a_pass_keeps_unvisited_copies_in_their_slots() {
+        let sys = system();
+        let g = Groups::of(&sys.spec);
+        let mut st = distinct(&sys);
+        st.pass = Some(Pass { next: 1, complete: true, half: None });
+        // a-1 and a-2 are unvisited: their order is the rest of the pass.
+        assert_ne!(g.canonical(&swapped(&st, 1, 2)), g.canonical(&st));
+        assert_eq!(g.orbit_key(&swapped(&st, 1, 2)), g.orbit_key(&st));
+        assert_eq!(g.canonical(&st).tasks[1..3], st.tasks[1..3]);
     }
 
     #[test]

@@ -49,12 +49,85 @@ pub struct KlpSystem {
     user_properties: fn(&Spec) -> Vec<Property<KlpSystem>>,
     /// Threads (user tasks and kthreads) come first in the task list, idle tasks after them.
     nthreads: usize,
+    /// The reduced model's groups of identical tasks ([`KlpSystem::with_free_pass_order`]).
+    free_pass_order: Option<Arc<crate::symmetry::Groups>>,
 }
 
 impl KlpSystem {
     pub fn new(spec: Spec, properties: fn() -> Vec<Property<KlpSystem>>) -> Self {
         let nthreads = spec.tasks.iter().filter(|t| t.kind != TaskKind::Idle).count();
-        KlpSystem { spec: Arc::new(spec), properties, user_properties: |_| Vec::new(), nthreads }
+        KlpSystem { spec: Arc::new(spec), properties, user_properties: |_| Vec::new(), nthreads, free_pass_order: None }
+    }
+
+    /// The model symmetry reduction explores (crate::symmetry, "The reduced model"): every
+    /// step of this one, plus, from a state with no pass in progress, the steps that begin a
+    /// pass of `klp_try_complete_transition()` taken on each other renaming of the identical
+    /// tasks ([`Action::Renamed`]): a pass may visit the copies in any order, so that renaming
+    /// the copies is a symmetry of the model. `groups` empty: this model unchanged.
+    pub fn with_free_pass_order(mut self, groups: crate::symmetry::Groups) -> Self {
+        self.free_pass_order = (!groups.is_empty()).then(|| Arc::new(groups));
+        self
+    }
+
+    /// The groups of [`KlpSystem::with_free_pass_order`], if any.
+    pub fn free_pass_order(&self) -> Option<&crate::symmetry::Groups> {
+        self.free_pass_order.as_deref()
+    }
+
+    /// What an [`Action::Renamed`] does: the renamed state and the step taken on it (`None`
+    /// for any other action, or one not enabled).
+    pub fn resolve_renamed(&self, st: &State, a: Action) -> Option<(State, Action)> {
+        let Action::Renamed { renaming, index } = a else { return None };
+        let groups = self.free_pass_order.as_deref()?;
+        let r = groups.rename(st, usize::from(renaming));
+        let mut acts = Vec::new();
+        self.base_actions(&r, &mut acts);
+        let inner = *acts.get(usize::from(index))?;
+        Some((r, inner))
+    }
+
+    /// The steps of `st` in this (unreduced) model, in their fixed order.
+    fn base_actions(&self, st: &State, out: &mut Vec<Action>) {
+        crate::admin::admin_actions(&self.spec, st, out);
+        self.loader_actions(st, out);
+        self.transition_work_actions(st, out);
+        Self::split_actions(st, out);
+        for (p, r) in st.patches.iter().enumerate() {
+            if r.life == PatchLife::Freeing {
+                out.push(Action::KlpFreePatchWork(p as PatchId));
+            }
+        }
+        for pid in 0..st.tasks.len() {
+            self.task_actions(st, pid as Pid, out);
+        }
+    }
+
+    /// The reduced model's extra steps ([`KlpSystem::with_free_pass_order`]): on each other
+    /// renaming of `st`, the steps that leave a pass in progress. (A pass that begins and ends
+    /// in one step tries no task while another runs: its order does not matter.)
+    fn renamed_pass_starts(&self, groups: &crate::symmetry::Groups, st: &State, out: &mut Vec<Action>) {
+        if st.pass.is_some() {
+            return;
+        }
+        let starts = |s: &State, a: Action| self.step(s, a, &mut NoLog).is_some_and(|n| n.pass.is_some());
+        // Renaming the copies renames the steps: one that begins a pass on a renaming is the
+        // renamed counterpart, of the same kind, of one that begins a pass here (whether a pass
+        // is left running reads the tasks as a set). So only those kinds are tried.
+        let mut acts = Vec::new();
+        self.base_actions(st, &mut acts);
+        let kinds: Vec<_> = acts.iter().filter(|&&a| starts(st, a)).map(std::mem::discriminant).collect();
+        if kinds.is_empty() {
+            return;
+        }
+        for (k, r) in groups.others(st) {
+            acts.clear();
+            self.base_actions(&r, &mut acts);
+            for (i, &a) in acts.iter().enumerate() {
+                if kinds.contains(&std::mem::discriminant(&a)) && starts(&r, a) {
+                    out.push(Action::Renamed { renaming: k as u16, index: i as u16 });
+                }
+            }
+        }
     }
 
     /// The model checking the scenario's own properties too, made by `user` from the spec
@@ -303,9 +376,14 @@ impl KlpSystem {
     /// action is not enabled in `st` (replay uses this to find the first step that no longer
     /// matches the model).
     pub fn step(&self, st: &State, action: Action, log: &mut impl Log) -> Option<State> {
+        if let Action::Renamed { .. } = action {
+            let (r, inner) = self.resolve_renamed(st, action)?;
+            return self.step(&r, inner, log);
+        }
         let s = &*self.spec;
         let mut n = st.clone();
         match action {
+            Action::Renamed { .. } => return None,
             Action::Admin(i) => crate::admin::run(s, &mut n, i, log)?,
             Action::KlpModuleComing(m) => prepare_coming_module(s, &mut n, m, log),
             Action::ModuleInit(m) => do_init_module(s, &mut n, m, log),
@@ -391,18 +469,12 @@ impl Model for KlpSystem {
     /// The order matters (traces and stateright's paths replay action indices): admin
     /// commands, the module loader, the transition work, split continuations, the free work,
     /// then each task's steps.
+    /// In the reduced model ([`KlpSystem::with_free_pass_order`]) the renamed pass starts
+    /// come last.
     fn actions(&self, st: &State, out: &mut Vec<Action>) {
-        crate::admin::admin_actions(&self.spec, st, out);
-        self.loader_actions(st, out);
-        self.transition_work_actions(st, out);
-        Self::split_actions(st, out);
-        for (p, r) in st.patches.iter().enumerate() {
-            if r.life == PatchLife::Freeing {
-                out.push(Action::KlpFreePatchWork(p as PatchId));
-            }
-        }
-        for pid in 0..st.tasks.len() {
-            self.task_actions(st, pid as Pid, out);
+        self.base_actions(st, out);
+        if let Some(groups) = &self.free_pass_order {
+            self.renamed_pass_starts(groups, st, out);
         }
     }
 

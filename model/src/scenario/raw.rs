@@ -152,7 +152,7 @@ pub(super) struct RawTask {
     #[serde(default = "default_kind")]
     pub(super) kind: crate::task::TaskKind,
     /// How many identical copies (1..=16, default 1), named as `comm` says. Copies are
-    /// interchangeable: the symmetry reduction explores one order of them.
+    /// interchangeable: the symmetry reduction stores one state per orbit of them.
     #[serde(default = "one")]
     #[schemars(with = "u32", default = "one_u32", range(min = 1, max = 16))]
     pub(super) count: Spanned<u32>,

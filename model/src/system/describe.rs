@@ -21,6 +21,9 @@ impl KlpSystem {
                 .get(*i as usize)
                 .map(|o| crate::dmesg::command_line(s, o))
                 .unwrap_or_else(|| format!("admin #{i}")),
+            Action::Renamed { renaming, index } => {
+                format!("(reduced model) step {index} with the copies renamed by #{renaming}")
+            }
             Action::KlpModuleComing(x) => format!("klp_module_coming({})", m(x)),
             Action::ModuleInit(x) => format!("do_init_module({}): mod->init returns", m(x)),
             Action::ModuleExit(x) => format!("delete_module({}): mod->exit() returns", m(x)),
