@@ -70,8 +70,16 @@ impl<S> Segments<S> {
 
     /// Moves all of `v` to the end (leaves `v` empty, with its capacity).
     pub(crate) fn append(&mut self, v: &mut Vec<S>) {
-        for s in v.drain(..) {
-            self.push(s);
+        let mut rest = v.drain(..);
+        while rest.len() > 0 {
+            if self.segs.last().is_none_or(|last| last.len() == self.cap) {
+                let seg = self.spare.pop().unwrap_or_else(|| Vec::with_capacity(self.cap));
+                self.segs.push(seg);
+            }
+            let last = self.segs.last_mut().expect("pushed");
+            let n = (self.cap - last.len()).min(rest.len());
+            last.extend(rest.by_ref().take(n));
+            self.len += n;
         }
     }
 

@@ -331,12 +331,24 @@ impl Clone for State {
     #[inline]
     fn clone(&self) -> Self {
         State {
-            tasks: self.tasks.iter().cloned().collect(),
+            tasks: {
+                let mut t = Inline::new();
+                for task in &self.tasks {
+                    t.push(task.clone());
+                }
+                t
+            },
             mods: copied(&self.mods),
             patches: copied(&self.patches),
             objs: copied(&self.objs),
             funcs: copied(&self.funcs),
-            func_stacks: self.func_stacks.iter().map(copied).collect(),
+            func_stacks: {
+                let mut f = Inline::new();
+                for stack in &self.func_stacks {
+                    f.push(copied(stack));
+                }
+                f
+            },
             klp_patches: copied(&self.klp_patches),
             klp_transition_patch: self.klp_transition_patch,
             klp_target_state: self.klp_target_state,
