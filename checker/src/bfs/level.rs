@@ -237,10 +237,10 @@ where
                             g.expanded(&sub.rec, &sub.fps);
                         }
                         stats.unique_states += sub.next.len() as u64;
-                        next.append(&mut sub.next);
                         next_log.extend(&sub.next_action);
                         children_log.extend(&sub.children);
                     }
+                    next.append_all(&mut used.iter_mut().map(|sub| &mut sub.next).collect::<Vec<_>>());
                     next.spill_full()?;
                     if let Some(c) = coverage.as_mut() {
                         for sub in used.iter_mut() {
