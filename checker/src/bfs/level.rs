@@ -33,7 +33,6 @@ struct Sub<S, A> {
     /// Per property (in `checked` order): first position where it was decided.
     first_hit: Vec<Option<u32>>,
     generated: u64,
-    next: Vec<S>,
     next_action: Vec<u32>,
     children: Vec<u32>,
     /// The graph records of this sub-chunk (liveness only).
@@ -56,7 +55,6 @@ impl<S, A> Sub<S, A> {
             is_new: Vec::new(),
             first_hit: Vec::new(),
             generated: 0,
-            next: Vec::new(),
             next_action: Vec::new(),
             children: Vec::new(),
             rec: SubRecord::default(),
@@ -236,11 +234,11 @@ where
                         if let Some(g) = graph.as_mut() {
                             g.expanded(&sub.rec, &sub.fps);
                         }
-                        stats.unique_states += sub.next.len() as u64;
+                        stats.unique_states += sub.succ.len() as u64;
                         next_log.extend(&sub.next_action);
                         children_log.extend(&sub.children);
                     }
-                    next.append_all(&mut used.iter_mut().map(|sub| &mut sub.next).collect::<Vec<_>>());
+                    next.append_all(&mut used.iter_mut().map(|sub| &mut sub.succ).collect::<Vec<_>>());
                     next.spill_full()?;
                     if let Some(c) = coverage.as_mut() {
                         for sub in used.iter_mut() {
@@ -427,9 +425,9 @@ where
     /// Phase C for one sub-chunk: keep the new successors, in order.
     ///
     /// The successors stay where phase A put them: the duplicates (five in six on the kernel
-    /// model) are dropped in place by `retain` and the buffer itself becomes `next`, instead of
-    /// moving every successor out one by one (perf: those moves of full states were about 8% of
-    /// a run on the default scenario).
+    /// model) are dropped in place by `retain`, and what is left in `succ` goes to the next
+    /// level (`Segments::append_all`), instead of moving every successor out one by one (perf:
+    /// those moves of full states were about 8% of a run on the default scenario).
     fn collect_new(&self, sub: &mut Sub<M::State, M::Action>, chunk: &[M::State], recording: bool) {
         sub.next_action.clear();
         sub.children.clear();
@@ -453,7 +451,5 @@ where
             i += 1;
             is_new[i - 1].load(Relaxed)
         });
-        debug_assert!(sub.next.is_empty(), "appended to the next level in the previous batch");
-        std::mem::swap(&mut sub.next, &mut sub.succ);
     }
 }
