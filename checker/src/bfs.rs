@@ -45,19 +45,7 @@ const BATCH: usize = SUB * BATCH_SUBS;
 /// How many candidates ahead phase B prefetches table slots.
 const PREFETCH: usize = 16;
 
-/// Fixed seeds, so a fingerprint is the same in every run of one build.
-const SEEDS: ahash::RandomState = ahash::RandomState::with_seeds(
-    0x243f_6a88_85a3_08d3,
-    0x1319_8a2e_0370_7344,
-    0xa409_3822_299f_31d0,
-    0x082e_fa98_ec4e_6c89,
-);
-
-/// 64-bit fingerprint of a state; never 0 (0 marks an empty slot).
-#[inline]
-pub fn fingerprint<T: Hash>(v: &T) -> u64 {
-    SEEDS.hash_one(v).max(1)
-}
+pub use crate::fingerprint::fingerprint;
 
 /// A canonicaliser for symmetry reduction: maps a state to its orbit's representative (a
 /// closure, so that it can read the model's groups of interchangeable components).

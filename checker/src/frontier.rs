@@ -70,9 +70,76 @@ impl<S> Segments<S> {
 
     /// Moves all of `v` to the end (leaves `v` empty, with its capacity).
     pub(crate) fn append(&mut self, v: &mut Vec<S>) {
-        for s in v.drain(..) {
-            self.push(s);
+        let mut rest = v.drain(..);
+        while rest.len() > 0 {
+            if self.segs.last().is_none_or(|last| last.len() == self.cap) {
+                let seg = self.spare.pop().unwrap_or_else(|| Vec::with_capacity(self.cap));
+                self.segs.push(seg);
+            }
+            let last = self.segs.last_mut().expect("pushed");
+            let n = (self.cap - last.len()).min(rest.len());
+            last.extend(rest.by_ref().take(n));
+            self.len += n;
         }
+    }
+
+    /// [`append`](Segments::append) of several vectors in order, moving their states in
+    /// parallel (rayon): each vector gets its own run of slots, reserved first. Why: the next
+    /// level's states are moved once per batch, and done one after the other on the driving
+    /// thread these moves, with the page faults of fresh segments, were a serial part of every
+    /// batch that kept two threads from going twice as fast.
+    pub(crate) fn append_all(&mut self, parts: &mut [&mut Vec<S>])
+    where
+        S: Send,
+    {
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        // Reserve: enough segments to hold `total` more states.
+        let mut room = self.segs.last().map_or(0, |last| self.cap - last.len());
+        while room < total {
+            let seg = self.spare.pop().unwrap_or_else(|| Vec::with_capacity(self.cap));
+            self.segs.push(seg);
+            room += self.cap;
+        }
+        // The free slots, in order, cut into one run of pieces per part.
+        let first = self.segs.iter().position(|seg| seg.len() < self.cap).unwrap_or(self.segs.len());
+        let mut filled = vec![0usize; self.segs.len() - first];
+        let mut free = self.segs[first..].iter_mut().map(|seg| seg.spare_capacity_mut());
+        let mut cur: &mut [std::mem::MaybeUninit<S>] = &mut [];
+        let mut seg_at = 0usize;
+        let mut jobs = Vec::with_capacity(parts.len());
+        for part in parts.iter_mut() {
+            let mut pieces = Vec::new();
+            let mut want = part.len();
+            while want > 0 {
+                if cur.is_empty() {
+                    cur = free.next().expect("reserved above");
+                    seg_at += 1;
+                }
+                let n = want.min(cur.len());
+                let (piece, rest) = std::mem::take(&mut cur).split_at_mut(n);
+                cur = rest;
+                filled[seg_at - 1] += n;
+                pieces.push(piece);
+                want -= n;
+            }
+            jobs.push((&mut **part, pieces));
+        }
+        use rayon::prelude::*;
+        jobs.par_iter_mut().for_each(|(part, pieces)| {
+            let mut src = part.drain(..);
+            for piece in pieces.iter_mut() {
+                for slot in piece.iter_mut() {
+                    slot.write(src.next().expect("pieces cover the part exactly"));
+                }
+            }
+        });
+        drop(jobs);
+        for (seg, n) in self.segs[first..].iter_mut().zip(filled) {
+            // SAFETY: the `n` slots after `seg.len()` were written above (the pieces of this
+            // segment cover them exactly, in order, and every piece was filled).
+            unsafe { seg.set_len(seg.len() + n) };
+        }
+        self.len += total;
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -213,6 +280,18 @@ mod tests {
         assert_eq!(segs, vec![vec![1]]);
         assert_eq!(segs[0].as_ptr(), ptr, "the recycled allocation is reused");
         assert!(spare.is_empty());
+    }
+
+    #[test]
+    fn append_all_fills_in_order_across_segments() {
+        let mut f = Segments::new(3);
+        f.push(100);
+        let (mut a, mut b, mut c): (Vec<i32>, Vec<i32>, Vec<i32>) = ((0..4).collect(), vec![], (4..9).collect());
+        f.append_all(&mut [&mut a, &mut b, &mut c]);
+        assert!(a.is_empty() && c.is_empty());
+        assert_eq!(f.len(), 10);
+        f.append_all(&mut [&mut vec![9]]);
+        assert_eq!(f.into_parts().0, vec![vec![100, 0, 1], vec![2, 3, 4], vec![5, 6, 7], vec![8, 9]]);
     }
 
     #[test]

@@ -61,6 +61,7 @@ mod bitstate;
 mod checkpoint;
 mod codec;
 pub mod estimate;
+mod fingerprint;
 mod frontier;
 mod graph;
 mod liveness;

@@ -278,7 +278,8 @@ pub enum Event {
     KlpStateDataMissing,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// `Clone` is by hand (below): the inline vectors copy in one go.
+#[derive(Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct State {
     pub tasks: Inline<Task, 4>,
     pub mods: Inline<ModRt, 2>,
@@ -324,6 +325,45 @@ pub struct State {
     /// ([`crate::state_data`]); empty unless some object's callbacks keep a `klp_state`.
     #[serde(default, skip_serializing_if = "smallvec::SmallVec::is_empty")]
     pub klp_state_data: Inline<u8, 4>,
+}
+
+impl Clone for State {
+    #[inline]
+    fn clone(&self) -> Self {
+        State {
+            tasks: {
+                let mut t = Inline::new();
+                for task in &self.tasks {
+                    t.push(task.clone());
+                }
+                t
+            },
+            mods: copied(&self.mods),
+            patches: copied(&self.patches),
+            objs: copied(&self.objs),
+            funcs: copied(&self.funcs),
+            func_stacks: {
+                let mut f = Inline::new();
+                for stack in &self.func_stacks {
+                    f.push(copied(stack));
+                }
+                f
+            },
+            klp_patches: copied(&self.klp_patches),
+            klp_transition_patch: self.klp_transition_patch,
+            klp_target_state: self.klp_target_state,
+            pass: self.pass,
+            admin: AdminProgress(copied(&self.admin.0)),
+            cb_setup: copied(&self.cb_setup),
+            ghost: self.ghost,
+            completing: self.completing,
+            split: self.split,
+            klp_signals_sent: self.klp_signals_sent,
+            ftrace_enabled: self.ftrace_enabled,
+            klp_shadow_hash: self.klp_shadow_hash,
+            klp_state_data: copied(&self.klp_state_data),
+        }
+    }
 }
 
 fn is_zero(v: &u32) -> bool {

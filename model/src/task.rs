@@ -91,7 +91,8 @@ pub struct Frame {
 }
 
 /// Per-task livepatch state (`task->patch_state`, `TIF_PATCH_PENDING`) plus where it runs.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// `Clone` is by hand (below): the stack copies in one go.
+#[derive(Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Task {
     pub patch_state: PatchState,
     /// `TIF_PATCH_PENDING` (`klp_patch_pending(task)`).
@@ -116,6 +117,22 @@ pub struct Task {
     /// location and enters the handler again ([`crate::Action::KlpNopLoop`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub nop_loop: bool,
+}
+
+impl Clone for Task {
+    #[inline]
+    fn clone(&self) -> Self {
+        Task {
+            patch_state: self.patch_state,
+            tif_patch_pending: self.tif_patch_pending,
+            context: self.context,
+            stack: crate::ids::copied(&self.stack),
+            handler: self.handler,
+            self_switch: self.self_switch,
+            proc_read: self.proc_read,
+            nop_loop: self.nop_loop,
+        }
+    }
 }
 
 /// Where a lock-free self switch of `current` stands between its reads of `klp_target_state`.
