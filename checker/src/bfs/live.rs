@@ -50,15 +50,15 @@ where
         if !self.records_graph() {
             return l.props.iter().map(|_| LiveResult::Unchecked).collect();
         }
-        let rec = raw.graph.take().expect("recording");
+        let mut g = raw.graph.take().expect("recording");
+        g.sample();
         if raw.stop != StopReason::Exhausted {
-            raw.stats.graph_bytes = rec.peak_bytes as u64;
+            raw.stats.graph_bytes = g.peak_bytes as u64;
             return l.props.iter().map(|_| LiveResult::Unknown).collect();
         }
         let start = Instant::now();
-        let (g, peak) = rec.finish();
         let n = g.len();
-        raw.stats.graph_bytes = peak.max(g.bytes() + crate::liveness::check_bytes(n)) as u64;
+        raw.stats.graph_bytes = g.peak_bytes.max(g.bytes() + crate::liveness::check_bytes(n)) as u64;
         raw.stats.graph_kept_bytes = g.bytes() as u64;
         let out = l
             .props
@@ -70,7 +70,7 @@ where
                     Liveness::Possibility { .. } => crate::liveness::possibility(&g, i),
                     Liveness::Deadlock { .. } => crate::liveness::deadlock(&g, i),
                 };
-                f.map_or(LiveResult::Holds, |f| LiveResult::Found(f.with_ordinals(&g)))
+                f.map_or(LiveResult::Holds, LiveResult::Found)
             })
             .collect();
         raw.stats.liveness_elapsed = start.elapsed();
