@@ -125,7 +125,7 @@ impl<T: Copy + Default> Chunked<T> {
     }
 
     fn push(&mut self, v: T) {
-        if self.len % CHUNK == 0 {
+        if self.len.is_multiple_of(CHUNK) {
             self.chunks.push(Vec::with_capacity(CHUNK));
         }
         self.chunks.last_mut().expect("a chunk").push(v);
@@ -275,7 +275,7 @@ impl Graph {
         for (j, &c) in rec.count.iter().enumerate() {
             let from = self.bits.len as u32;
             assert!(from < PENDING, "the liveness graph holds at most 2^31 states");
-            if from as usize % BLOCK == 0 {
+            if (from as usize).is_multiple_of(BLOCK) {
                 let at = self.stream.len as u64;
                 while (at >> 32) as usize > self.wraps.len() {
                     self.wraps.push(self.block.len as u32);
@@ -361,7 +361,7 @@ impl Graph {
         let (mut prev, mut cur): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
         let mut out = Vec::new();
         for v in 0..self.len() as u32 {
-            if v as usize % BLOCK == 0 {
+            if (v as usize).is_multiple_of(BLOCK) {
                 prev.clear();
             }
             let deg = r.varint() as usize;
