@@ -115,8 +115,9 @@ pub(crate) fn write<S: Send + Sync>(dir: &Path, v: View<'_, S>) -> io::Result<()
 
     let mut w = codec::create(&file("visited.bin"))?;
     for s in v.shards {
-        let (slots, len) = s.raw();
+        let (slots, index, len) = s.raw();
         write_vec(&mut w, slots)?;
+        write_vec(&mut w, index)?;
         w.write_all(&(len as u64).to_le_bytes())?;
     }
     codec::finish(w)?;
@@ -174,8 +175,9 @@ pub(crate) fn read_shards(ckpt: &Path, n: usize, store: Store) -> io::Result<Vec
     (0..n)
         .map(|_| {
             let slots = read_vec::<u64>(&mut r)?;
+            let index = read_vec::<u32>(&mut r)?;
             let len = read_u64(&mut r)? as usize;
-            Ok(Shard::from_raw(store, &slots, len))
+            Ok(Shard::from_raw(store, &slots, index, len))
         })
         .collect::<io::Result<_>>()
         .map_err(|e| codec::with_path(e, &f))

@@ -6,16 +6,27 @@
 //! the engine stores them, identical for any thread count),
 //! so state `i` of the graph is the state `Levels::path_to` rebuilds for the same index.
 //!
-//! While the BFS runs, an edge is recorded as the 64-bit fingerprint of its target (the
-//! target's index is not known yet: it is given in phase C of a later batch). Once the
-//! search is exhausted, [`Recorder::finish`] sorts the states' fingerprints and turns every
-//! edge into a `u32` index by binary search (in parallel; the result does not depend on the
-//! thread count). Per state: its first-edge offset (`u64`), its fingerprint during the BFS
-//! (`u64`), two bits per liveness property (`u16`); per edge: the target (`u64` during the
-//! BFS, `u32` after), the fairness class (`u16`), and one byte of "allowed" bits when a
-//! possibility property has an edge filter.
+//! Why so compact (issue 16: `large` kept 159 bytes per state here): an edge is recorded as the
+//! BFS index of its target, which phase B reads from the indexed visited set (`table.rs`) when
+//! it looks the target up; no fingerprint per edge, and no fingerprint-to-index map after the
+//! search. The graph is final when the search ends, and encoded as it is recorded:
+//! * States come in blocks of [`BLOCK`]; per block a `u32` byte offset into the stream (plus
+//!   the rare blocks where offsets pass a multiple of 4 GiB). Per state: its out-degree, then
+//!   per edge one varint holding the target's zigzag distance to a reference target and, in
+//!   its low [`CODE_BITS`] bits, the edge's (fairness class, allowed bits) pair from a palette
+//!   (a model has few classes; an index past the last short code follows as a second varint).
+//! * The reference of edge `j` is edge `j` of the previous state of the block, else the
+//!   previous edge of the same state (the state itself for the first edge). Why: consecutive
+//!   states are mostly siblings, and the same action from siblings leads to states numbered
+//!   close together (measured on the default scenario with blocks of 8: 1.9 bytes per target instead of 2.5
+//!   against the previous edge alone). Reading a state decodes its block up to it.
+//! * Two bits per liveness property and state.
+//!
+//! Everything is kept in fixed-size chunks: no vector doubles, so there is no slack and no
+//! moment where the old and the new copy of a vector are both alive.
 
-use rayon::prelude::*;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 /// Fairness of one edge's action. Class ids are 1..=0x7fff; edges of the same class form
 /// one fairness constraint.
@@ -48,6 +59,22 @@ impl Fairness {
     }
 }
 
+/// Set in the index a state gets in the table while its batch is being inserted: the rest
+/// names the successor that inserted it (`pending`), whose BFS index phase C decides.
+pub(crate) const PENDING: u32 = 1 << 31;
+const SUCC_BITS: u32 = 26;
+
+/// The provisional index of successor `i` of sub-chunk `k` of the current batch.
+pub(crate) fn pending(k: usize, i: usize) -> u32 {
+    assert!(k < 1 << (31 - SUCC_BITS) && i < 1 << SUCC_BITS, "sub-chunk {k} successor {i} out of range");
+    PENDING | (k as u32) << SUCC_BITS | i as u32
+}
+
+/// The (sub-chunk, successor) a provisional index names.
+pub(crate) fn pending_parts(v: u32) -> (usize, usize) {
+    (((v & !PENDING) >> SUCC_BITS) as usize, (v & ((1 << SUCC_BITS) - 1)) as usize)
+}
+
 /// What phase A records for one frontier state and its successors.
 #[derive(Default)]
 pub(crate) struct SubRecord {
@@ -59,80 +86,379 @@ pub(crate) struct SubRecord {
     pub(crate) class: Vec<u16>,
     /// Per edge: bit i set if possibility property i allows the edge.
     pub(crate) allowed: Vec<u8>,
-    /// Fingerprints of the new successors, in phase-C order.
-    pub(crate) new_fp: Vec<u64>,
+    /// Per edge: the target's index as phase B found it (maybe [`PENDING`]).
+    pub(crate) target: Vec<AtomicU32>,
+    /// Per edge that found a new state: its rank among this sub-chunk's new states.
+    pub(crate) rank: Vec<u32>,
 }
 
 impl SubRecord {
+    /// Empties the records for a sub-chunk of `edges` edges.
     pub(crate) fn clear(&mut self) {
         self.count.clear();
         self.bits.clear();
         self.class.clear();
         self.allowed.clear();
-        self.new_fp.clear();
+        self.target.clear();
+        self.rank.clear();
+    }
+
+    /// Sizes the per-edge target slots once phase A knows the number of edges.
+    pub(crate) fn size_targets(&mut self) {
+        self.target.resize_with(self.class.len(), || AtomicU32::new(u32::MAX));
+        self.rank.resize(self.class.len(), u32::MAX);
     }
 }
 
-/// The graph being recorded during the BFS.
-pub(crate) struct Recorder {
-    offsets: Vec<u64>,
-    bits: Vec<u16>,
-    target_fp: Vec<u64>,
-    class: Vec<u16>,
-    allowed: Vec<u8>,
-    state_fp: Vec<u64>,
-    with_allowed: bool,
-    /// Largest number of bytes held at once (sampled after each batch and in `finish`).
-    pub(crate) peak_bytes: usize,
+/// Elements per chunk of a [`Chunked`] vector.
+const CHUNK: usize = 1 << 16;
+
+/// A vector in fixed chunks of [`CHUNK`] elements: growing never copies nor doubles.
+pub(crate) struct Chunked<T> {
+    chunks: Vec<Vec<T>>,
+    len: usize,
 }
 
-impl Recorder {
+impl<T: Copy + Default> Chunked<T> {
+    fn new() -> Self {
+        Chunked { chunks: Vec::new(), len: 0 }
+    }
+
+    fn push(&mut self, v: T) {
+        if self.len.is_multiple_of(CHUNK) {
+            self.chunks.push(Vec::with_capacity(CHUNK));
+        }
+        self.chunks.last_mut().expect("a chunk").push(v);
+        self.len += 1;
+    }
+
+    fn extend(&mut self, vs: &[T]) {
+        vs.iter().for_each(|&v| self.push(v));
+    }
+
+    #[inline]
+    fn get(&self, i: usize) -> T {
+        self.chunks[i / CHUNK][i % CHUNK]
+    }
+
+    fn bytes(&self) -> usize {
+        self.chunks.len() * CHUNK * std::mem::size_of::<T>() + self.chunks.capacity() * 24
+    }
+
+    fn to_vec(&self) -> Vec<T> {
+        self.chunks.concat()
+    }
+
+    fn from_vec(v: &[T]) -> Self {
+        let mut c = Chunked::new();
+        c.extend(v);
+        c
+    }
+}
+
+/// The explored graph (recorded during the BFS, complete once the search is exhausted), states
+/// in BFS order.
+pub(crate) struct Graph {
+    /// Per state: P/Q bits of the liveness properties.
+    bits: Chunked<u16>,
+    /// Low 32 bits of each block's first byte in `stream`.
+    block: Chunked<u32>,
+    /// The blocks (in order) whose start passed a further multiple of 2^32.
+    wraps: Vec<u32>,
+    stream: Chunked<u8>,
+    /// Code -> (class, allowed bits), in order of first use.
+    palette: Vec<(u16, u8)>,
+    codes: HashMap<(u16, u8), u32>,
+    /// Targets of the last state recorded in the current block (the references), and of the
+    /// state being recorded.
+    prev: Vec<u32>,
+    cur: Vec<u32>,
+    with_allowed: bool,
+    /// Largest number of bytes held at once (sampled after each batch).
+    pub(crate) peak_bytes: usize,
+    /// The edges decoded once into flat arrays ([`Graph::flatten`]), when that fits under the
+    /// memory the search already used: the liveness passes read every state's edges many times,
+    /// and decoding a block per read made them about three times slower.
+    flat: Option<Flat>,
+}
+
+/// Every state's edges, decoded: state `v`'s are `to[start[v]..start[v + 1]]`, with palette
+/// codes `code[..]` at the same positions (5 bytes per edge, 4 per state).
+struct Flat {
+    start: Vec<u32>,
+    to: Vec<u32>,
+    code: Vec<u8>,
+}
+
+/// The recorder is the graph while it grows.
+pub(crate) type Recorder = Graph;
+
+/// States per block (see the module doc): a state is read by decoding its block up to it.
+const BLOCK: usize = 4;
+/// Low bits of an edge's varint that hold its palette code.
+const CODE_BITS: u32 = 4;
+/// The code saying that the palette index follows (minus `LONG`) as its own varint.
+const LONG: u32 = (1 << CODE_BITS) - 1;
+
+/// One edge: its source, its ordinal among the source's successors (the order the engine
+/// generated them in, which replay follows), its target, class and allowed bits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub(crate) struct Edge {
+    pub(crate) from: u32,
+    pub(crate) ord: u32,
+    pub(crate) to: u32,
+    pub(crate) class: u16,
+    pub(crate) allowed: u8,
+}
+
+/// The edges of one state, decoded.
+pub(crate) type Edges = smallvec::IntoIter<[Edge; 8]>;
+
+/// Reads varints from the stream.
+struct Reader<'g> {
+    stream: &'g Chunked<u8>,
+    pos: u64,
+}
+
+impl Reader<'_> {
+    #[inline]
+    fn varint(&mut self) -> u64 {
+        let (mut z, mut shift) = (0u64, 0);
+        loop {
+            let b = self.stream.get(self.pos as usize);
+            self.pos += 1;
+            z |= u64::from(b & 0x7f) << shift;
+            shift += 7;
+            if b & 0x80 == 0 {
+                return z;
+            }
+        }
+    }
+}
+
+fn zigzag(d: i64) -> u64 {
+    ((d << 1) ^ (d >> 63)) as u64
+}
+
+fn unzigzag(z: u64) -> i64 {
+    (z >> 1) as i64 ^ -((z & 1) as i64)
+}
+
+/// The reference target of edge `j` (module doc).
+#[inline]
+fn reference(prev: &[u32], cur: &[u32], from: u32, j: usize) -> u32 {
+    match prev.get(j) {
+        Some(&t) => t,
+        None if j == 0 => from,
+        None => cur[j - 1],
+    }
+}
+
+/// Reads edge `j` of state `from`: its target and palette code.
+#[inline]
+fn decode_edge(r: &mut Reader<'_>, prev: &[u32], cur: &[u32], from: u32, j: usize) -> (u32, u32) {
+    let z = r.varint();
+    let short = (z & u64::from(LONG)) as u32;
+    let code = if short == LONG { LONG + r.varint() as u32 } else { short };
+    let base = reference(prev, cur, from, j);
+    ((i64::from(base) + unzigzag(z >> CODE_BITS)) as u32, code)
+}
+
+impl Graph {
     pub(crate) fn new(with_allowed: bool) -> Self {
-        Recorder {
-            offsets: vec![0],
-            bits: Vec::new(),
-            target_fp: Vec::new(),
-            class: Vec::new(),
-            allowed: Vec::new(),
-            state_fp: Vec::new(),
+        Graph {
+            bits: Chunked::new(),
+            block: Chunked::new(),
+            wraps: Vec::new(),
+            stream: Chunked::new(),
+            palette: Vec::new(),
+            codes: HashMap::new(),
+            prev: Vec::new(),
+            cur: Vec::new(),
             with_allowed,
             peak_bytes: 0,
+            flat: None,
         }
     }
 
-    /// A state was stored (initial state, or a new successor in phase-C order).
-    pub(crate) fn stored(&mut self, fp: u64) {
-        self.state_fp.push(fp);
+    /// Appends the records of one expanded sub-chunk (frontier states in order); `resolve`
+    /// turns a target as phase B found it into its BFS index.
+    pub(crate) fn expanded(&mut self, rec: &SubRecord, resolve: impl Fn(u32) -> u32) {
+        let mut e = 0;
+        for (j, &c) in rec.count.iter().enumerate() {
+            let from = self.bits.len as u32;
+            assert!(from < PENDING, "the liveness graph holds at most 2^31 states");
+            if (from as usize).is_multiple_of(BLOCK) {
+                let at = self.stream.len as u64;
+                while (at >> 32) as usize > self.wraps.len() {
+                    self.wraps.push(self.block.len as u32);
+                }
+                self.block.push(at as u32);
+                self.prev.clear();
+            }
+            self.bits.push(rec.bits[j]);
+            self.push_varint(u64::from(c));
+            self.cur.clear();
+            for k in e..e + c as usize {
+                let allowed = if self.with_allowed { rec.allowed[k] } else { 0 };
+                let to = resolve(rec.target[k].load(Relaxed));
+                self.push_edge(rec.class[k], allowed, from, to);
+            }
+            e += c as usize;
+            std::mem::swap(&mut self.prev, &mut self.cur);
+        }
     }
 
-    /// Appends the records of one expanded sub-chunk (frontier states in order). `fps` are
-    /// the successor fingerprints phase A computed, in the same edge order.
-    pub(crate) fn expanded(&mut self, rec: &SubRecord, fps: &[u64]) {
-        let mut off = *self.offsets.last().expect("offsets start with 0");
-        for &c in &rec.count {
-            off += u64::from(c);
-            self.offsets.push(off);
+    fn push_varint(&mut self, mut z: u64) {
+        while z >= 0x80 {
+            self.stream.push(z as u8 | 0x80);
+            z >>= 7;
         }
-        self.bits.extend_from_slice(&rec.bits);
-        self.target_fp.extend_from_slice(fps);
-        self.class.extend_from_slice(&rec.class);
-        if self.with_allowed {
-            self.allowed.extend_from_slice(&rec.allowed);
-        }
-        self.state_fp.extend_from_slice(&rec.new_fp);
+        self.stream.push(z as u8);
     }
 
-    pub(crate) fn bytes(&self) -> usize {
-        self.offsets.capacity() * 8
-            + self.bits.capacity() * 2
-            + self.target_fp.capacity() * 8
-            + self.class.capacity() * 2
-            + self.allowed.capacity()
-            + self.state_fp.capacity() * 8
+    fn push_edge(&mut self, class: u16, allowed: u8, from: u32, to: u32) {
+        let code = match self.codes.get(&(class, allowed)) {
+            Some(&c) => c,
+            None => {
+                let c = self.palette.len() as u32;
+                self.palette.push((class, allowed));
+                self.codes.insert((class, allowed), c);
+                c
+            }
+        };
+        let base = reference(&self.prev, &self.cur, from, self.cur.len());
+        let z = zigzag(i64::from(to) - i64::from(base));
+        self.push_varint(z << CODE_BITS | u64::from(code.min(LONG)));
+        if code >= LONG {
+            self.push_varint(u64::from(code - LONG));
+        }
+        self.cur.push(to);
     }
 
     pub(crate) fn sample(&mut self) {
         self.peak_bytes = self.peak_bytes.max(self.bytes());
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.bits.len
+    }
+
+    /// The edges of state `v` (decodes its block up to it).
+    pub(crate) fn edges(&self, v: u32) -> Edges {
+        if let Some(f) = &self.flat {
+            let r = f.start[v as usize] as usize..f.start[v as usize + 1] as usize;
+            let out: smallvec::SmallVec<[Edge; 8]> = (r.clone().zip(0u32..))
+                .map(|(k, ord)| {
+                    let (class, allowed) = self.palette[f.code[k] as usize];
+                    Edge { from: v, ord, to: f.to[k], class, allowed }
+                })
+                .collect();
+            return out.into_iter();
+        }
+        let b = v as usize / BLOCK;
+        let wraps = self.wraps.partition_point(|&w| w as usize <= b) as u64;
+        let mut r = Reader { stream: &self.stream, pos: wraps << 32 | u64::from(self.block.get(b)) };
+        let mut prev: smallvec::SmallVec<[u32; 16]> = smallvec::SmallVec::new();
+        let mut cur: smallvec::SmallVec<[u32; 16]> = smallvec::SmallVec::new();
+        let mut out: smallvec::SmallVec<[Edge; 8]> = smallvec::SmallVec::new();
+        for u in (b * BLOCK) as u32..=v {
+            let deg = r.varint() as usize;
+            cur.clear();
+            for j in 0..deg {
+                let (to, code) = decode_edge(&mut r, &prev, &cur, u, j);
+                cur.push(to);
+                if u == v {
+                    let (class, allowed) = self.palette[code as usize];
+                    out.push(Edge { from: v, ord: j as u32, to, class, allowed });
+                }
+            }
+            std::mem::swap(&mut prev, &mut cur);
+        }
+        out.into_iter()
+    }
+
+    /// Calls `f` with every state and its edges, in index order (one pass over the stream).
+    pub(crate) fn scan(&self, mut f: impl FnMut(u32, &[Edge])) {
+        if self.flat.is_some() {
+            let mut out: Vec<Edge> = Vec::new();
+            for v in 0..self.len() as u32 {
+                out.clear();
+                out.extend(self.edges(v));
+                f(v, &out);
+            }
+            return;
+        }
+        let mut r = Reader { stream: &self.stream, pos: 0 };
+        let (mut prev, mut cur): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
+        let mut out = Vec::new();
+        for v in 0..self.len() as u32 {
+            if (v as usize).is_multiple_of(BLOCK) {
+                prev.clear();
+            }
+            let deg = r.varint() as usize;
+            cur.clear();
+            out.clear();
+            for j in 0..deg {
+                let (to, code) = decode_edge(&mut r, &prev, &cur, v, j);
+                cur.push(to);
+                let (class, allowed) = self.palette[code as usize];
+                out.push(Edge { from: v, ord: j as u32, to, class, allowed });
+            }
+            f(v, &out);
+            std::mem::swap(&mut prev, &mut cur);
+        }
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.bits.bytes() + self.block.bytes() + self.wraps.capacity() * 4 + self.stream.bytes() + self.flat_bytes()
+    }
+
+    fn flat_bytes(&self) -> usize {
+        self.flat.as_ref().map_or(0, |f| f.start.capacity() * 4 + f.to.capacity() * 4 + f.code.capacity())
+    }
+
+    /// Decodes every state's edges into flat arrays ([`Flat`]) if they take at most `budget`
+    /// bytes and fit the flat form (fewer than 2^32 edges, at most 256 palette codes); true if
+    /// it did. The compressed stream is then freed: the graph is complete (after the search,
+    /// so no checkpoint writes it again) and the flat form is all the liveness passes read.
+    pub(crate) fn flatten(&mut self, budget: usize) -> bool {
+        let n = self.len();
+        let edges = {
+            let mut e = 0u64;
+            self.scan(|_, out| e += out.len() as u64);
+            e
+        };
+        let need = (n + 1) * 4 + edges as usize * 5;
+        if need > budget || edges >= u64::from(u32::MAX) || self.palette.len() > 256 {
+            return false;
+        }
+        let mut f = Flat { start: Vec::with_capacity(n + 1), to: Vec::with_capacity(edges as usize), code: Vec::new() };
+        f.code.reserve_exact(edges as usize);
+        let codes = &self.codes;
+        self.scan(|_, out| {
+            f.start.push(f.to.len() as u32);
+            for e in out {
+                f.to.push(e.to);
+                f.code.push(codes[&(e.class, e.allowed)] as u8);
+            }
+        });
+        f.start.push(f.to.len() as u32);
+        self.flat = Some(f);
+        self.stream = Chunked::new();
+        self.block = Chunked::new();
+        self.wraps = Vec::new();
+        true
+    }
+
+    /// P bit of property `i` at `v`.
+    pub(crate) fn p(&self, i: usize, v: u32) -> bool {
+        self.bits.get(v as usize) & (1 << (2 * i)) != 0
+    }
+
+    /// Q bit of property `i` at `v`.
+    pub(crate) fn q(&self, i: usize, v: u32) -> bool {
+        self.bits.get(v as usize) & (1 << (2 * i + 1)) != 0
     }
 
     /// Writes the graph recorded so far (checkpoints).
@@ -140,12 +466,13 @@ impl Recorder {
         use crate::codec::write_vec;
         w.write_all(&[u8::from(self.with_allowed)])?;
         w.write_all(&(self.peak_bytes as u64).to_le_bytes())?;
-        write_vec(w, &self.offsets)?;
-        write_vec(w, &self.bits)?;
-        write_vec(w, &self.target_fp)?;
-        write_vec(w, &self.class)?;
-        write_vec(w, &self.allowed)?;
-        write_vec(w, &self.state_fp)
+        write_vec(w, &self.bits.to_vec())?;
+        write_vec(w, &self.block.to_vec())?;
+        write_vec(w, &self.wraps)?;
+        write_vec(w, &self.stream.to_vec())?;
+        write_vec(w, &self.palette.iter().map(|&(c, _)| c).collect::<Vec<_>>())?;
+        write_vec(w, &self.palette.iter().map(|&(_, a)| a).collect::<Vec<_>>())?;
+        write_vec(w, &self.prev)
     }
 
     pub(crate) fn read_from(r: &mut impl std::io::Read) -> std::io::Result<Self> {
@@ -153,111 +480,82 @@ impl Recorder {
         let mut flag = [0u8];
         r.read_exact(&mut flag)?;
         let peak_bytes = read_u64(r)? as usize;
-        Ok(Recorder {
-            with_allowed: flag[0] != 0,
+        let bits = Chunked::from_vec(&read_vec::<u16>(r)?);
+        let block = Chunked::from_vec(&read_vec::<u32>(r)?);
+        let wraps = read_vec(r)?;
+        let stream = Chunked::from_vec(&read_vec::<u8>(r)?);
+        let classes = read_vec::<u16>(r)?;
+        let allowed = read_vec::<u8>(r)?;
+        let prev = read_vec(r)?;
+        let palette: Vec<(u16, u8)> = classes.into_iter().zip(allowed).collect();
+        let codes = palette.iter().enumerate().map(|(i, &p)| (p, i as u32)).collect();
+        let with_allowed = flag[0] != 0;
+        Ok(Graph {
+            bits,
+            block,
+            wraps,
+            stream,
+            palette,
+            codes,
+            prev,
+            cur: Vec::new(),
+            with_allowed,
             peak_bytes,
-            offsets: read_vec(r)?,
-            bits: read_vec(r)?,
-            target_fp: read_vec(r)?,
-            class: read_vec(r)?,
-            allowed: read_vec(r)?,
-            state_fp: read_vec(r)?,
+            flat: None,
         })
     }
+}
 
-    /// Turns target fingerprints into state indices. Only valid after an exhausted search
-    /// (every target was stored).
-    pub(crate) fn finish(mut self) -> (Graph, usize) {
-        self.sample();
-        let n = self.state_fp.len();
-        assert_eq!(self.offsets.len(), n + 1, "every stored state must have been expanded");
-        let index = FpIndex::new(&self.state_fp);
-        self.state_fp = Vec::new();
-        let during = self.bytes() + index.bytes();
-        let succ: Vec<u32> = self.target_fp.par_iter().map(|&fp| index.get(fp)).collect();
-        let peak = self.peak_bytes.max(during + succ.capacity() * 4);
-        let g = Graph { offsets: self.offsets, succ, class: self.class, allowed: self.allowed, bits: self.bits };
-        (g, peak)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(g: &mut Graph, bits: u16, edges: &[(u16, u8, u32)]) {
+        let rec = SubRecord {
+            count: vec![edges.len() as u32],
+            bits: vec![bits],
+            class: edges.iter().map(|e| e.0).collect(),
+            allowed: edges.iter().map(|e| e.1).collect(),
+            target: edges.iter().map(|e| AtomicU32::new(e.2)).collect(),
+            rank: Vec::new(),
+        };
+        g.expanded(&rec, |t| t);
     }
-}
 
-/// Fingerprint -> BFS index, open addressing with linear probing at load <= 0.5 (one
-/// 16-byte slot per probe: a lookup is about one cache miss, unlike a binary search).
-struct FpIndex {
-    slots: Vec<(u64, u32)>,
-}
-
-impl FpIndex {
-    fn new(fps: &[u64]) -> Self {
-        let n = (fps.len() * 2).max(16);
-        let mut slots = vec![(0u64, 0u32); n];
-        for (i, &fp) in fps.iter().enumerate() {
-            let mut h = Self::home(fp, n);
-            while slots[h].0 != 0 {
-                h = if h + 1 == n { 0 } else { h + 1 };
-            }
-            slots[h] = (fp, i as u32);
+    #[test]
+    fn edges_decode_as_recorded() {
+        let mut g = Graph::new(true);
+        let far = 3_000_000_000u32 & !PENDING;
+        record(&mut g, 1, &[(3, 1, 1), (0x8005, 0, 0), (3, 1, far), (3, 1, 2)]);
+        record(&mut g, 2, &[]);
+        record(&mut g, 3, &[(7, 3, 0)]);
+        for v in 3..20 {
+            record(&mut g, 0, &[(3, 1, v + 1), (3, 1, v / 2)]);
         }
-        FpIndex { slots }
-    }
-
-    fn home(fp: u64, n: usize) -> usize {
-        (((fp & 0xffff_ffff) * n as u64) >> 32) as usize
-    }
-
-    fn get(&self, fp: u64) -> u32 {
-        let n = self.slots.len();
-        let mut h = Self::home(fp, n);
-        loop {
-            let (f, i) = self.slots[h];
-            if f == fp {
-                return i;
-            }
-            assert_ne!(f, 0, "edge to a state that was not stored");
-            h = if h + 1 == n { 0 } else { h + 1 };
+        let got: Vec<(u32, u32, u16, u8)> =
+            (0..3).flat_map(|v| g.edges(v)).map(|e| (e.from, e.to, e.class, e.allowed)).collect();
+        assert_eq!(got, vec![(0, 1, 3, 1), (0, 0, 0x8005, 0), (0, far, 3, 1), (0, 2, 3, 1), (2, 0, 7, 3)]);
+        assert_eq!(g.edges(1).len(), 0);
+        for v in 3..20 {
+            assert_eq!(g.edges(v).map(|e| e.to).collect::<Vec<_>>(), vec![v + 1, v / 2], "state {v}");
         }
+        assert_eq!(g.edges(0).map(|e| e.ord).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
+        assert!(g.p(0, 0) && !g.q(0, 0) && g.q(0, 1) && g.p(0, 2) && g.q(0, 2));
     }
 
-    fn bytes(&self) -> usize {
-        self.slots.capacity() * 16
-    }
-}
-
-/// The explored graph in compressed sparse rows, states in BFS order.
-pub(crate) struct Graph {
-    /// Edges of state `v` are `offsets[v]..offsets[v + 1]`.
-    pub(crate) offsets: Vec<u64>,
-    pub(crate) succ: Vec<u32>,
-    pub(crate) class: Vec<u16>,
-    /// Empty when no property filters edges.
-    pub(crate) allowed: Vec<u8>,
-    pub(crate) bits: Vec<u16>,
-}
-
-impl Graph {
-    pub(crate) fn len(&self) -> usize {
-        self.bits.len()
+    #[test]
+    fn palette_overflow_escapes() {
+        let mut g = Graph::new(false);
+        let edges: Vec<(u16, u8, u32)> = (1..400u16).map(|c| (c, 0, u32::from(c) % 7)).collect();
+        record(&mut g, 0, &edges);
+        let got: Vec<(u16, u32)> = g.edges(0).map(|e| (e.class, e.to)).collect();
+        assert_eq!(got, edges.iter().map(|e| (e.0, e.2)).collect::<Vec<_>>());
     }
 
-    pub(crate) fn edges(&self, v: u32) -> std::ops::Range<usize> {
-        self.offsets[v as usize] as usize..self.offsets[v as usize + 1] as usize
-    }
-
-    pub(crate) fn bytes(&self) -> usize {
-        self.offsets.capacity() * 8
-            + self.succ.capacity() * 4
-            + self.class.capacity() * 2
-            + self.allowed.capacity()
-            + self.bits.capacity() * 2
-    }
-
-    /// P bit of property `i` at `v`.
-    pub(crate) fn p(&self, i: usize, v: u32) -> bool {
-        self.bits[v as usize] & (1 << (2 * i)) != 0
-    }
-
-    /// Q bit of property `i` at `v`.
-    pub(crate) fn q(&self, i: usize, v: u32) -> bool {
-        self.bits[v as usize] & (1 << (2 * i + 1)) != 0
+    #[test]
+    fn pending_round_trips() {
+        let v = pending(15, (1 << SUCC_BITS) - 1);
+        assert!(v & PENDING != 0);
+        assert_eq!(pending_parts(v), (15, (1 << SUCC_BITS) - 1));
     }
 }

@@ -22,7 +22,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use stateright::Model;
 
-use crate::graph::{Graph, STRONG_BIT};
+use crate::graph::{Edge, Graph, STRONG_BIT};
 use crate::scc::Tarjan;
 
 /// A state predicate.
@@ -57,7 +57,8 @@ pub struct LiveProperty<M: Model> {
 pub(crate) struct Finding {
     /// The BFS index of the violating `P` state (the prefix ends there).
     pub(crate) state: u32,
-    /// Edges taken after it (the `¬Q` path, then the cycle).
+    /// Edges taken after it (the `¬Q` path, then the cycle), as successor ordinals of their
+    /// source (what replay needs).
     pub(crate) edges: Vec<usize>,
     /// Index into `edges` where the repeating cycle starts; `edges.len()` when the last
     /// state stutters forever (no fair step enabled); `None` for a possibility violation.
@@ -65,31 +66,35 @@ pub(crate) struct Finding {
     pub(crate) note: String,
 }
 
-impl Finding {
-    /// Edges as successor ordinals of their source (what replay needs).
-    pub(crate) fn with_ordinals(mut self, g: &Graph) -> Self {
-        for k in &mut self.edges {
-            *k -= g.offsets[source(g, *k) as usize] as usize;
-        }
-        self
-    }
+/// The successor ordinals of a path's edges.
+fn ordinals(path: &[Edge]) -> Vec<usize> {
+    path.iter().map(|e| e.ord as usize).collect()
 }
 
 fn is_strong(c: u16) -> bool {
     c & STRONG_BIT != 0
 }
 
-fn quiescent(g: &Graph, v: u32) -> bool {
-    g.edges(v).all(|k| g.class[k] == 0)
+/// Per state, in one pass over the graph: bit 0 set if quiescent (no fair step enabled), bit 1
+/// if it has an edge to itself. Reading a state decodes its block (`graph.rs`), so the checks
+/// ask these two questions here once instead of per component.
+fn state_flags(g: &Graph) -> Vec<u8> {
+    let mut flags = vec![0u8; g.len()];
+    g.scan(|v, edges| {
+        let quiescent = edges.iter().all(|e| e.class == 0);
+        let self_loop = edges.iter().any(|e| e.to == v);
+        flags[v as usize] = u8::from(quiescent) | u8::from(self_loop) << 1;
+    });
+    flags
 }
 
 fn enabled(g: &Graph, v: u32) -> HashSet<u16> {
-    g.edges(v).map(|k| g.class[k]).filter(|&c| c != 0).collect()
+    g.edges(v).map(|e| e.class).filter(|&c| c != 0).collect()
 }
 
 /// Transient bytes per state the checks need (two Tarjan instances, component ids, marks).
 pub(crate) fn check_bytes(n: usize) -> usize {
-    n * (2 * 13 + 4 + 2)
+    n * (2 * 9 + 4 + 3)
 }
 
 /// Checks leads-to property `i` of the graph.
@@ -103,6 +108,8 @@ pub(crate) fn leads_to(g: &Graph, i: usize) -> Option<Finding> {
     let mut fail: Vec<bool> = Vec::new();
     let mut fair_sets: Vec<Vec<u32>> = Vec::new();
     let notq = |v: u32| !g.q(i, v);
+    let flags = state_flags(g);
+    let quiescent = |v: u32| flags[v as usize] & 1 != 0;
     t1.run(
         g,
         0..n as u32,
@@ -113,8 +120,8 @@ pub(crate) fn leads_to(g: &Graph, i: usize) -> Option<Finding> {
             for &v in c {
                 comp[v as usize] = id;
             }
-            let mut bad = c.iter().any(|&v| quiescent(g, v));
-            let trivial = c.len() == 1 && !g.edges(c[0]).any(|k| g.succ[k] == c[0]);
+            let mut bad = c.iter().any(|&v| quiescent(v));
+            let trivial = c.len() == 1 && flags[c[0] as usize] & 2 == 0;
             if !bad && !trivial {
                 if let Some(s) = fair_subset(g, c, &mut t2, &mut in_set) {
                     for &v in &s {
@@ -126,8 +133,8 @@ pub(crate) fn leads_to(g: &Graph, i: usize) -> Option<Finding> {
             }
             let reach_bad = || {
                 c.iter().any(|&v| {
-                    g.edges(v).any(|k| {
-                        let w = g.succ[k];
+                    g.edges(v).any(|e| {
+                        let w = e.to;
                         let cw = comp[w as usize];
                         notq(w) && cw != id && fail[cw as usize]
                     })
@@ -141,26 +148,21 @@ pub(crate) fn leads_to(g: &Graph, i: usize) -> Option<Finding> {
     let start = (0..n as u32).find(|&v| g.p(i, v) && notq(v) && fail[comp[v as usize] as usize])?;
 
     // Shortest path inside ¬Q from the P state to a quiescent state or a fair-cycle state.
-    let target = |w: u32| quiescent(g, w) || fair_member[w as usize];
+    let target = |w: u32| quiescent(w) || fair_member[w as usize];
     let pass = |w: u32| notq(w) && fail[comp[w as usize] as usize];
     let mut edges =
         shortest_path(g, start, pass, target).expect("a failing state reaches a quiescent state or a fair cycle");
-    let end = edges.last().map_or(start, |&k| g.succ[k]);
+    let end = edges.last().map_or(start, |e| e.to);
     let cycle_start = edges.len();
-    if quiescent(g, end) {
+    if quiescent(end) {
         let note = "the last state has no fair step enabled: the run may stay there forever".to_string();
-        return Some(Finding { state: start, edges, cycle_start: Some(cycle_start), note });
+        return Some(Finding { state: start, edges: ordinals(&edges), cycle_start: Some(cycle_start), note });
     }
     let set = fair_sets.iter().find(|s| s.contains(&end)).expect("fair member of a recorded set");
     edges.extend(fair_cycle(g, set, end, &mut in_set));
     let note =
         "the steps from cycle_start on repeat forever; every fair class enabled throughout them is taken".to_string();
-    Some(Finding { state: start, edges, cycle_start: Some(cycle_start), note })
-}
-
-/// The state an edge leaves (binary search over the offsets).
-fn source(g: &Graph, k: usize) -> u32 {
-    (g.offsets.partition_point(|&o| o as usize <= k) - 1) as u32
+    Some(Finding { state: start, edges: ordinals(&edges), cycle_start: Some(cycle_start), note })
 }
 
 /// A subset of the strongly connected component `c` that is itself strongly connected and
@@ -203,8 +205,8 @@ enum Verdict {
 
 /// One step of the Streett refinement on a strongly connected set `s` (marked in `in_set`).
 fn analyse(g: &Graph, s: &[u32], in_set: &[bool]) -> Verdict {
-    let inside = |k: usize| in_set[g.succ[k] as usize];
-    if s.len() == 1 && !g.edges(s[0]).any(|k| g.succ[k] == s[0]) {
+    let inside = |e: &Edge| in_set[e.to as usize];
+    if s.len() == 1 && !g.edges(s[0]).any(|e| e.to == s[0]) {
         return Verdict::Dead;
     }
     let mut internal: HashSet<u16> = HashSet::new();
@@ -213,7 +215,7 @@ fn analyse(g: &Graph, s: &[u32], in_set: &[bool]) -> Verdict {
         for c in enabled(g, v) {
             *count.entry(c).or_default() += 1;
         }
-        internal.extend(g.edges(v).filter(|&k| inside(k)).map(|k| g.class[k]));
+        internal.extend(g.edges(v).filter(inside).map(|e| e.class));
     }
     if count.iter().any(|(&c, &m)| !is_strong(c) && m == s.len() && !internal.contains(&c)) {
         return Verdict::Dead;
@@ -221,7 +223,7 @@ fn analyse(g: &Graph, s: &[u32], in_set: &[bool]) -> Verdict {
     let bad: HashSet<u32> = s
         .iter()
         .copied()
-        .filter(|&v| g.edges(v).any(|k| g.class[k] != 0 && is_strong(g.class[k]) && !internal.contains(&g.class[k])))
+        .filter(|&v| g.edges(v).any(|e| e.class != 0 && is_strong(e.class) && !internal.contains(&e.class)))
         .collect();
     if bad.is_empty() {
         Verdict::Fair
@@ -245,14 +247,13 @@ fn analyse(g: &Graph, s: &[u32], in_set: &[bool]) -> Verdict {
 /// Why it ends: a detour only adds states and edges, so a constraint met stays met, and each
 /// round meets one more class. Why the result is not empty: `entry` is not quiescent (the
 /// lasso's path stops at the first quiescent state), so some fair class is enabled there.
-fn fair_cycle(g: &Graph, s: &[u32], entry: u32, in_set: &mut [bool]) -> Vec<usize> {
+fn fair_cycle(g: &Graph, s: &[u32], entry: u32, in_set: &mut [bool]) -> Vec<Edge> {
     for &v in s {
         in_set[v as usize] = true;
     }
-    let mut cycle: Vec<usize> = Vec::new();
+    let mut cycle: Vec<Edge> = Vec::new();
     loop {
-        let states: Vec<u32> =
-            if cycle.is_empty() { vec![entry] } else { cycle.iter().map(|&k| source(g, k)).collect() };
+        let states: Vec<u32> = if cycle.is_empty() { vec![entry] } else { cycle.iter().map(|e| e.from).collect() };
         let pending = unmet(g, &states, &cycle);
         if pending.is_empty() {
             break;
@@ -278,12 +279,12 @@ fn fair_cycle(g: &Graph, s: &[u32], entry: u32, in_set: &mut [bool]) -> Vec<usiz
 /// state of the walk to where class `c` is met and back to the same state: through an edge of
 /// `c` inside the marked set or, for a weak class, a state where `c` is not enabled. Returns
 /// the state it leaves from and its edges.
-fn detour(g: &Graph, states: &[u32], c: u16, in_set: &[bool]) -> (u32, Vec<usize>) {
-    let weak_off = |v: u32| !is_strong(c) && !g.edges(v).any(|k| g.class[k] == c);
-    let edge_of_c = |v: u32| g.edges(v).find(|&k| g.class[k] == c && in_set[g.succ[k] as usize]);
+fn detour(g: &Graph, states: &[u32], c: u16, in_set: &[bool]) -> (u32, Vec<Edge>) {
+    let weak_off = |v: u32| !is_strong(c) && !g.edges(v).any(|e| e.class == c);
+    let edge_of_c = |v: u32| g.edges(v).find(|e| e.class == c && in_set[e.to as usize]);
     let goal = |v: u32| weak_off(v) || edge_of_c(v).is_some();
     // Multi-source BFS: parent edge per reached state; sources have none.
-    let mut parent: HashMap<u32, Option<usize>> = HashMap::new();
+    let mut parent: HashMap<u32, Option<Edge>> = HashMap::new();
     let mut queue = VecDeque::new();
     for &v in states {
         if parent.insert(v, None).is_none() {
@@ -296,10 +297,10 @@ fn detour(g: &Graph, states: &[u32], c: u16, in_set: &[bool]) -> (u32, Vec<usize
             end = Some(v);
             break;
         }
-        for k in g.edges(v) {
-            let w = g.succ[k];
+        for e in g.edges(v) {
+            let w = e.to;
             if in_set[w as usize] && !parent.contains_key(&w) {
-                parent.insert(w, Some(k));
+                parent.insert(w, Some(e));
                 queue.push_back(w);
             }
         }
@@ -307,17 +308,17 @@ fn detour(g: &Graph, states: &[u32], c: u16, in_set: &[bool]) -> (u32, Vec<usize
     let end = end.expect("a detour meets the constraint (see fair_cycle)");
     let mut path = Vec::new();
     let mut x = end;
-    while let Some(k) = parent[&x] {
-        path.push(k);
-        x = source(g, k);
+    while let Some(e) = parent[&x] {
+        path.push(e);
+        x = e.from;
     }
     path.reverse();
     let origin = x;
     let mut at = end;
     if !weak_off(end) {
-        let k = edge_of_c(end).expect("goal state");
-        path.push(k);
-        at = g.succ[k];
+        let e = edge_of_c(end).expect("goal state");
+        path.push(e);
+        at = e.to;
     }
     path.extend(bfs_inside(g, at, in_set, |w| w == origin));
     (origin, path)
@@ -325,19 +326,19 @@ fn detour(g: &Graph, states: &[u32], c: u16, in_set: &[bool]) -> (u32, Vec<usize
 
 /// A shortest cycle through `entry` inside the marked set (BFS from `entry` until an edge
 /// leads back to it).
-fn shortest_cycle(g: &Graph, entry: u32, in_set: &[bool]) -> Vec<usize> {
-    let mut parent: HashMap<u32, usize> = HashMap::new();
+fn shortest_cycle(g: &Graph, entry: u32, in_set: &[bool]) -> Vec<Edge> {
+    let mut parent: HashMap<u32, Edge> = HashMap::new();
     let mut queue = VecDeque::from([entry]);
     while let Some(v) = queue.pop_front() {
         for k in g.edges(v) {
-            let w = g.succ[k];
+            let w = k.to;
             if w == entry {
                 let mut path = vec![k];
                 let mut x = v;
                 while x != entry {
                     let e = parent[&x];
                     path.push(e);
-                    x = source(g, e);
+                    x = e.from;
                 }
                 path.reverse();
                 return path;
@@ -354,8 +355,8 @@ fn shortest_cycle(g: &Graph, entry: u32, in_set: &[bool]) -> Vec<usize> {
 /// The fairness classes (in class order) that the closed walk through `states` taking the
 /// edges `taken` does not satisfy: strongly fair and enabled in one of its states, or weakly
 /// fair and enabled in all of them, with no edge on the walk.
-fn unmet(g: &Graph, states: &[u32], taken: &[usize]) -> Vec<u16> {
-    let taken: HashSet<u16> = taken.iter().map(|&k| g.class[k]).collect();
+fn unmet(g: &Graph, states: &[u32], taken: &[Edge]) -> Vec<u16> {
+    let taken: HashSet<u16> = taken.iter().map(|e| e.class).collect();
     let mut some: std::collections::BTreeSet<u16> = Default::default();
     let mut all: Option<HashSet<u16>> = None;
     for &v in states {
@@ -372,21 +373,21 @@ fn unmet(g: &Graph, states: &[u32], taken: &[usize]) -> Vec<u16> {
 
 /// Shortest path (edges) inside the marked set from `from` to the first state with `goal`
 /// (empty if `from` has it).
-fn bfs_inside(g: &Graph, from: u32, in_set: &[bool], goal: impl Fn(u32) -> bool) -> Vec<usize> {
+fn bfs_inside(g: &Graph, from: u32, in_set: &[bool], goal: impl Fn(u32) -> bool) -> Vec<Edge> {
     shortest_path(g, from, |w| in_set[w as usize], goal).expect("goal not reachable inside a strongly connected set")
 }
 
 /// Shortest path (edges) from `from` through states with `pass` to the first state with `goal`
 /// in BFS order (empty if `from` has it); `None` if no such state is reachable.
-fn shortest_path(g: &Graph, from: u32, pass: impl Fn(u32) -> bool, goal: impl Fn(u32) -> bool) -> Option<Vec<usize>> {
+fn shortest_path(g: &Graph, from: u32, pass: impl Fn(u32) -> bool, goal: impl Fn(u32) -> bool) -> Option<Vec<Edge>> {
     if goal(from) {
         return Some(Vec::new());
     }
-    let mut parent: HashMap<u32, usize> = HashMap::new();
+    let mut parent: HashMap<u32, Edge> = HashMap::new();
     let mut queue = VecDeque::from([from]);
     while let Some(v) = queue.pop_front() {
         for k in g.edges(v) {
-            let w = g.succ[k];
+            let w = k.to;
             if !pass(w) || w == from || parent.contains_key(&w) {
                 continue;
             }
@@ -397,7 +398,7 @@ fn shortest_path(g: &Graph, from: u32, pass: impl Fn(u32) -> bool, goal: impl Fn
                 while x != from {
                     let e = parent[&x];
                     path.push(e);
-                    x = source(g, e);
+                    x = e.from;
                 }
                 path.reverse();
                 return Some(path);
@@ -414,7 +415,7 @@ pub(crate) fn possibility(g: &Graph, i: usize) -> Option<Finding> {
     let mut t = Tarjan::new(n);
     let mut comp = vec![u32::MAX; n];
     let mut reach: Vec<bool> = Vec::new();
-    let allowed = |k: usize| g.allowed[k] & (1 << i) != 0;
+    let allowed = |e: &Edge| e.allowed & (1 << i) != 0;
     t.run(
         g,
         0..n as u32,
@@ -427,9 +428,9 @@ pub(crate) fn possibility(g: &Graph, i: usize) -> Option<Finding> {
             }
             let r = c.iter().any(|&v| g.q(i, v))
                 || c.iter().any(|&v| {
-                    g.edges(v).any(|k| {
-                        let cw = comp[g.succ[k] as usize];
-                        allowed(k) && cw != id && reach[cw as usize]
+                    g.edges(v).any(|e| {
+                        let cw = comp[e.to as usize];
+                        allowed(&e) && cw != id && reach[cw as usize]
                     })
                 });
             reach.push(r);
@@ -443,7 +444,7 @@ pub(crate) fn possibility(g: &Graph, i: usize) -> Option<Finding> {
 /// The first state (BFS order, so its path is a shortest one) with no out-edge whose `P` bit
 /// (the property's `end` predicate) is clear.
 pub(crate) fn deadlock(g: &Graph, i: usize) -> Option<Finding> {
-    (0..g.len() as u32).find(|&v| g.edges(v).is_empty() && !g.p(i, v)).map(|v| Finding {
+    (0..g.len() as u32).find(|&v| g.edges(v).len() == 0 && !g.p(i, v)).map(|v| Finding {
         state: v,
         edges: Vec::new(),
         cycle_start: None,

@@ -4,7 +4,7 @@
 //! "can reach" facts in one pass. Roots and edges are visited in index order, so the output
 //! is deterministic.
 
-use crate::graph::Graph;
+use crate::graph::{Edge, Graph};
 
 const UNSEEN: u32 = u32::MAX;
 
@@ -15,8 +15,11 @@ pub(crate) struct Tarjan {
     on_stack: Vec<bool>,
     touched: Vec<u32>,
     stack: Vec<u32>,
-    /// (node, next edge to look at).
-    calls: Vec<(u32, usize)>,
+    /// (node, start, next and end of its targets in `targets`).
+    calls: Vec<(u32, usize, usize, usize)>,
+    /// The targets of the nodes in `calls` (edges that pass the run's edge filter), decoded
+    /// once when the node is opened (the graph is compressed: `graph.rs`).
+    targets: Vec<u32>,
 }
 
 impl Tarjan {
@@ -28,6 +31,7 @@ impl Tarjan {
             touched: Vec::new(),
             stack: Vec::new(),
             calls: Vec::new(),
+            targets: Vec::new(),
         }
     }
 
@@ -39,7 +43,7 @@ impl Tarjan {
         g: &Graph,
         roots: impl IntoIterator<Item = u32>,
         node_ok: impl Fn(u32) -> bool,
-        edge_ok: impl Fn(usize) -> bool,
+        edge_ok: impl Fn(&Edge) -> bool,
         mut emit: impl FnMut(&[u32]),
     ) {
         let mut next = 0u32;
@@ -47,19 +51,17 @@ impl Tarjan {
             if !node_ok(r) || self.index[r as usize] != UNSEEN {
                 continue;
             }
-            self.open(r, &mut next, g);
-            while let Some(&mut (v, ref mut e)) = self.calls.last_mut() {
-                let end = g.offsets[v as usize + 1] as usize;
+            self.open(r, &mut next, g, &edge_ok);
+            while let Some(&mut (v, _, ref mut at, end)) = self.calls.last_mut() {
                 let mut descended = false;
-                while *e < end {
-                    let k = *e;
-                    *e += 1;
-                    let w = g.succ[k];
-                    if !edge_ok(k) || !node_ok(w) {
+                while *at < end {
+                    let w = self.targets[*at];
+                    *at += 1;
+                    if !node_ok(w) {
                         continue;
                     }
                     if self.index[w as usize] == UNSEEN {
-                        self.open(w, &mut next, g);
+                        self.open(w, &mut next, g, &edge_ok);
                         descended = true;
                         break;
                     } else if self.on_stack[w as usize] {
@@ -70,8 +72,9 @@ impl Tarjan {
                 if descended {
                     continue;
                 }
-                self.calls.pop();
-                if let Some(&(parent, _)) = self.calls.last() {
+                let (_, start, _, _) = self.calls.pop().expect("a call");
+                self.targets.truncate(start);
+                if let Some(&(parent, ..)) = self.calls.last() {
                     let l = self.low[v as usize];
                     let pl = &mut self.low[parent as usize];
                     *pl = (*pl).min(l);
@@ -92,13 +95,15 @@ impl Tarjan {
         self.touched.clear();
     }
 
-    fn open(&mut self, v: u32, next: &mut u32, g: &Graph) {
+    fn open(&mut self, v: u32, next: &mut u32, g: &Graph, edge_ok: &impl Fn(&Edge) -> bool) {
         self.index[v as usize] = *next;
         self.low[v as usize] = *next;
         *next += 1;
         self.on_stack[v as usize] = true;
         self.stack.push(v);
         self.touched.push(v);
-        self.calls.push((v, g.offsets[v as usize] as usize));
+        let start = self.targets.len();
+        self.targets.extend(g.edges(v).filter(|e| edge_ok(e)).map(|e| e.to));
+        self.calls.push((v, start, start, self.targets.len()));
     }
 }

@@ -4,6 +4,8 @@
 //! Why this shape:
 //! * A slot is one `u64` (0 = empty; fingerprints are never 0), so the set costs
 //!   `8 / load` bytes per state. Parent links live elsewhere (`parents.rs`, ~2 B/state).
+//!   When the liveness graph is recorded, a `u32` BFS index sits beside every slot
+//!   (`12 / load`: 14-21 B/state), so that edges are recorded as indices (`graph.rs`).
 //! * Shards grow by 1.5x at 85 % load (not 2x at 50 %), so the load stays between 0.57 and
 //!   0.85: 9.4-14 B/state. Non-power-of-two sizes are fine because the home slot is found by
 //!   "fastrange" (`(low32 * len) >> 32`) instead of a mask.
@@ -50,9 +52,11 @@ pub(crate) enum Shard {
 }
 
 impl Shard {
-    pub(crate) fn new(store: Store) -> Self {
+    /// `indexed`: also keep each state's BFS index (exact store only; the liveness graph
+    /// records its edges as indices, see `graph.rs`).
+    pub(crate) fn new(store: Store, indexed: bool) -> Self {
         match store {
-            Store::Exact => Shard::Exact(ExactShard::new()),
+            Store::Exact => Shard::Exact(ExactShard::new(indexed)),
             Store::Bitstate { bits, hashes } => Shard::Bits(BitShard::new(bits.div_ceil(SHARDS as u64), hashes)),
         }
     }
@@ -99,20 +103,29 @@ impl Shard {
         }
     }
 
-    /// The words as they are (checkpoints write them out) and the number of states stored.
-    pub(crate) fn raw(&self) -> (&[u64], usize) {
+    /// The words as they are (checkpoints write them out), the BFS indices beside them (empty
+    /// unless indexed) and the number of states stored.
+    pub(crate) fn raw(&self) -> (&[u64], &[u32], usize) {
         match self {
             Shard::Exact(s) => s.raw(),
-            Shard::Bits(s) => (&s.words, s.len as usize),
+            Shard::Bits(s) => (&s.words, &[], s.len as usize),
         }
     }
 
     /// A shard of kind `store` from [`raw`](Shard::raw)'s words (read back from a checkpoint
     /// whose engine identity names the same store).
-    pub(crate) fn from_raw(store: Store, raw: &[u64], len: usize) -> Self {
+    pub(crate) fn from_raw(store: Store, raw: &[u64], index: Vec<u32>, len: usize) -> Self {
         match store {
-            Store::Exact => Shard::Exact(ExactShard::from_raw(raw, len)),
+            Store::Exact => Shard::Exact(ExactShard::from_raw(raw, index, len)),
             Store::Bitstate { hashes, .. } => Shard::Bits(BitShard::from_raw(raw, hashes, len as u64)),
+        }
+    }
+
+    /// The indexed exact shard (the engine asks only when it records the graph).
+    pub(crate) fn indexed(&mut self) -> &mut ExactShard {
+        match self {
+            Shard::Exact(s) if !s.index.is_empty() => s,
+            _ => panic!("the liveness graph is recorded only with an indexed exact store"),
         }
     }
 }
@@ -131,16 +144,89 @@ pub(crate) fn bitstate_stats(shards: &[Shard], store: Store) -> Option<BitstateS
 }
 
 /// One shard of the exact set: an open-addressing, linear-probing set of non-zero `u64`.
+///
+/// Indexed (liveness runs), each slot also has a `u32` beside it in `index`: the state's BFS
+/// index, so that an edge is recorded as the index of its target the moment phase B looks the
+/// target up (no fingerprint per edge, no fingerprint-to-index map after the search: that map
+/// and the per-edge fingerprints were the peak of a liveness run). A state inserted in the
+/// current batch holds a provisional value (`graph::PENDING` set) until phase C has numbered
+/// the batch's new states; [`set_index`](ExactShard::set_index) then writes the real one.
 pub(crate) struct ExactShard {
     slots: Slots,
+    /// Empty unless indexed; else as long as `slots`.
+    index: Vec<u32>,
     len: usize,
 }
 
 impl ExactShard {
     const MIN_SLOTS: usize = 16;
 
-    pub(crate) fn new() -> Self {
-        ExactShard { slots: Slots::zeroed(Self::MIN_SLOTS), len: 0 }
+    pub(crate) fn new(indexed: bool) -> Self {
+        let index = if indexed { vec![0; Self::MIN_SLOTS] } else { Vec::new() };
+        ExactShard { slots: Slots::zeroed(Self::MIN_SLOTS), index, len: 0 }
+    }
+
+    fn must_grow(&self, extra: usize) -> bool {
+        (self.len + extra) * 20 > self.slots.len() * 17
+    }
+
+    /// Grows now so that `extra` more insertions move no slot (the positions
+    /// [`insert_indexed`](ExactShard::insert_indexed) returns stay valid for the batch).
+    pub(crate) fn reserve(&mut self, extra: usize) {
+        while self.must_grow(extra) {
+            self.grow();
+        }
+    }
+
+    /// Looks `fp` up in an indexed shard: `Ok(index)` if present, else inserts it with
+    /// `value` as its index and returns `Err(slot)`. Call [`reserve`](ExactShard::reserve)
+    /// for the batch first: this never grows.
+    #[inline]
+    pub(crate) fn insert_indexed(&mut self, fp: u64, value: u32) -> Result<u32, usize> {
+        debug_assert!(!self.must_grow(1), "reserve before inserting");
+        let n = self.slots.len();
+        let mut i = Self::home(fp, n);
+        loop {
+            let s = self.slots[i];
+            if s == fp {
+                return Ok(self.index[i]);
+            }
+            if s == 0 {
+                self.slots[i] = fp;
+                self.index[i] = value;
+                self.len += 1;
+                return Err(i);
+            }
+            i += 1;
+            if i == n {
+                i = 0;
+            }
+        }
+    }
+
+    /// The index stored for `fp`, if present.
+    #[inline]
+    pub(crate) fn get_index(&self, fp: u64) -> Option<u32> {
+        let n = self.slots.len();
+        let mut i = Self::home(fp, n);
+        loop {
+            let s = self.slots[i];
+            if s == fp {
+                return Some(self.index[i]);
+            }
+            if s == 0 {
+                return None;
+            }
+            i += 1;
+            if i == n {
+                i = 0;
+            }
+        }
+    }
+
+    /// Sets the index of the state in `slot` (a position `insert_indexed` returned).
+    pub(crate) fn set_index(&mut self, slot: usize, value: u32) {
+        self.index[slot] = value;
     }
 
     #[inline]
@@ -152,7 +238,7 @@ impl ExactShard {
     #[inline]
     pub(crate) fn insert(&mut self, fp: u64) -> bool {
         debug_assert_ne!(fp, 0);
-        if (self.len + 1) * 20 > self.slots.len() * 17 {
+        if self.must_grow(1) {
             self.grow();
         }
         let n = self.slots.len();
@@ -182,6 +268,20 @@ impl ExactShard {
         self.slots.as_ptr().wrapping_add(Self::home(fp, self.slots.len()))
     }
 
+    /// Hints the CPU to fetch `fp`'s home slot (see [`Shard::prefetch`]).
+    #[inline]
+    pub(crate) fn prefetch(&self, fp: u64) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: prefetch is a hint; it never faults, whatever the address.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch(self.home_ptr(fp).cast::<i8>(), std::arch::x86_64::_MM_HINT_T0);
+            let at = self.index.as_ptr().wrapping_add(Self::home(fp, self.slots.len()));
+            std::arch::x86_64::_mm_prefetch(at.cast::<i8>(), std::arch::x86_64::_MM_HINT_T0);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = fp;
+    }
+
     /// True if `fp` is present (no insertion).
     #[inline]
     pub(crate) fn contains(&self, fp: u64) -> bool {
@@ -205,7 +305,9 @@ impl ExactShard {
     fn grow(&mut self) {
         let n = self.slots.len() * 3 / 2;
         let old = std::mem::replace(&mut self.slots, Slots::zeroed(n));
-        for &fp in old.iter().filter(|&&f| f != 0) {
+        let indexed = !self.index.is_empty();
+        let old_index = std::mem::replace(&mut self.index, if indexed { vec![0; n] } else { Vec::new() });
+        for (j, &fp) in old.iter().enumerate().filter(|&(_, &f)| f != 0) {
             let mut i = Self::home(fp, n);
             while self.slots[i] != 0 {
                 i += 1;
@@ -214,24 +316,32 @@ impl ExactShard {
                 }
             }
             self.slots[i] = fp;
+            if indexed {
+                self.index[i] = old_index[j];
+            }
         }
     }
 
     /// Heap bytes held by this shard.
     pub(crate) fn bytes(&self) -> usize {
-        self.slots.len() * 8
+        self.slots.len() * 8 + self.index.capacity() * 4
     }
 
-    /// The slots as they are (checkpoints write them out) and the number of fingerprints.
-    pub(crate) fn raw(&self) -> (&[u64], usize) {
-        (&self.slots, self.len)
+    /// The slots and indices as they are (checkpoints write them out) and the number of
+    /// fingerprints.
+    pub(crate) fn raw(&self) -> (&[u64], &[u32], usize) {
+        (&self.slots, &self.index, self.len)
     }
 
     /// A shard from [`raw`](ExactShard::raw)'s slots (read back from a checkpoint).
-    pub(crate) fn from_raw(raw: &[u64], len: usize) -> Self {
-        let mut slots = Slots::zeroed(raw.len().max(Self::MIN_SLOTS));
+    pub(crate) fn from_raw(raw: &[u64], mut index: Vec<u32>, len: usize) -> Self {
+        let n = raw.len().max(Self::MIN_SLOTS);
+        let mut slots = Slots::zeroed(n);
         slots[..raw.len()].copy_from_slice(raw);
-        ExactShard { slots, len }
+        if !index.is_empty() {
+            index.resize(n, 0);
+        }
+        ExactShard { slots, index, len }
     }
 }
 
@@ -322,7 +432,7 @@ mod tests {
 
     #[test]
     fn insert_contains_and_grow() {
-        let mut s = ExactShard::new();
+        let mut s = ExactShard::new(false);
         for k in 1..10_000u64 {
             let fp = k.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
             assert!(s.insert(fp));

@@ -13,7 +13,7 @@ use super::resume::Snapshot;
 use super::*;
 use crate::checkpoint::SpillDir;
 use crate::frontier::Segments;
-use crate::graph::{Fairness, SubRecord};
+use crate::graph::{pending, pending_parts, Fairness, SubRecord, PENDING};
 use crate::outcome::*;
 use crate::parents::ByteLog;
 use crate::sys;
@@ -147,6 +147,8 @@ where
         // grown again in every batch (about 2 MB per batch at toy N=6): the allocator may hand
         // such blocks back to the kernel, and perf showed page faults zeroing fresh pages.
         let mut cands: Vec<Vec<(u64, usize, u32)>> = (0..SHARDS).map(|_| Vec::new()).collect();
+        // Liveness only: per shard, the slots phase B filled with a provisional index.
+        let mut fixes: Vec<Vec<(usize, u32)>> = (0..SHARDS).map(|_| Vec::new()).collect();
         let mut last_progress = Instant::now();
         let mut last_checkpoint = Instant::now();
         let stop = 'levels: loop {
@@ -205,11 +207,16 @@ where
                 // Phase B: per shard, in (position, action) order.
                 let subs_ref: &[Sub<M::State, M::Action>] = used;
                 let would_grow = &would_grow;
-                shards.par_iter_mut().zip(cands.par_iter_mut()).enumerate().for_each(|(s, (shard, cands))| {
+                let shard_work = shards.par_iter_mut().zip(cands.par_iter_mut()).zip(fixes.par_iter_mut());
+                shard_work.enumerate().for_each(|(s, ((shard, cands), fix))| {
                     cands.clear();
                     for (k, sub) in subs_ref.iter().enumerate() {
                         let range = sub.offsets[s] as usize..sub.offsets[s + 1] as usize;
                         cands.extend(sub.sorted[range].iter().map(|&(fp, i)| (fp, k, i)));
+                    }
+                    if recording {
+                        record_targets(shard, cands, fix, subs_ref, expand, would_grow);
+                        return;
                     }
                     for (c, &(fp, k, i)) in cands.iter().enumerate() {
                         if let Some(&(ahead, _, _)) = cands.get(c + PREFETCH) {
@@ -230,10 +237,35 @@ where
                     used.par_iter_mut().zip(&chunks).for_each(|(sub, chunk)| {
                         self.collect_new(sub, chunk, recording);
                     });
-                    for sub in used.iter_mut() {
-                        if let Some(g) = graph.as_mut() {
-                            g.expanded(&sub.rec, &sub.fps);
+                    if let Some(g) = graph.as_mut() {
+                        // Phase C numbered the batch's new states: resolve the provisional
+                        // indices in the edges and in the table.
+                        let mut bases = Vec::with_capacity(used.len());
+                        let mut base = stats.unique_states;
+                        for sub in used.iter() {
+                            bases.push(base as u32);
+                            base += sub.succ.len() as u64;
                         }
+                        let subs_ref: &[Sub<M::State, M::Action>] = used;
+                        let resolve = |v: u32| {
+                            if v & PENDING == 0 {
+                                return v;
+                            }
+                            let (k, i) = pending_parts(v);
+                            bases[k] + subs_ref[k].rec.rank[i]
+                        };
+                        for sub in subs_ref {
+                            g.expanded(&sub.rec, resolve);
+                        }
+                        shards.par_iter_mut().zip(fixes.par_iter_mut()).for_each(|(shard, fix)| {
+                            let t = shard.indexed();
+                            for &(slot, v) in fix.iter() {
+                                t.set_index(slot, resolve(v));
+                            }
+                            fix.clear();
+                        });
+                    }
+                    for sub in used.iter_mut() {
                         stats.unique_states += sub.succ.len() as u64;
                         next_log.extend(&sub.next_action);
                         children_log.extend(&sub.children);
@@ -246,8 +278,10 @@ where
                         }
                     }
                 } else if let Some(g) = graph.as_mut() {
+                    // At the depth bound nothing is inserted: every target is an index already
+                    // (or missing, and then the search is not exhausted and the graph unused).
                     for sub in used.iter() {
-                        g.expanded(&sub.rec, &sub.fps);
+                        g.expanded(&sub.rec, |v| v);
                     }
                 }
                 drop(chunks);
@@ -398,6 +432,9 @@ where
                 sub.rec.count.push((sub.fps.len() - before) as u32);
             }
         }
+        if live.is_some() {
+            sub.rec.size_targets();
+        }
         // At the depth bound successors are only probed (were any cut off?), not counted.
         sub.generated = if expand { sub.fps.len() as u64 } else { 0 };
 
@@ -433,16 +470,18 @@ where
         sub.children.clear();
         sub.children.resize(chunk.len(), 0);
         let cov = self.coverage.map(|(_, f)| f);
-        for (i, ((&(j, a), new), &fp)) in sub.origin.iter().zip(&sub.is_new).zip(&sub.fps).enumerate() {
+        let mut kept = 0u32;
+        for (i, (&(j, a), new)) in sub.origin.iter().zip(&sub.is_new).enumerate() {
             if new.load(Relaxed) {
                 if recording {
-                    sub.rec.new_fp.push(fp);
+                    sub.rec.rank[i] = kept;
                 }
                 if let Some(count) = cov {
                     count(self.model, &chunk[j as usize], &sub.acts[i], &sub.succ[i], &mut sub.cov_distinct);
                 }
                 sub.children[j as usize] += 1;
                 sub.next_action.push(a);
+                kept += 1;
             }
         }
         let is_new = &sub.is_new;
@@ -451,5 +490,44 @@ where
             i += 1;
             is_new[i - 1].load(Relaxed)
         });
+    }
+}
+
+/// Phase B of one shard when the liveness graph is recorded: inserts the candidates in order and
+/// writes each edge's target index (provisional for states new in this batch, `graph.rs`) into
+/// its sub-chunk's record. At the depth bound only looks them up (`would_grow` if one is new).
+fn record_targets<S, A>(
+    shard: &mut Shard,
+    cands: &[(u64, usize, u32)],
+    fix: &mut Vec<(usize, u32)>,
+    subs: &[Sub<S, A>],
+    expand: bool,
+    would_grow: &AtomicBool,
+) {
+    let t = shard.indexed();
+    if expand {
+        t.reserve(cands.len());
+    }
+    for (c, &(fp, k, i)) in cands.iter().enumerate() {
+        if let Some(&(ahead, _, _)) = cands.get(c + PREFETCH) {
+            t.prefetch(ahead);
+        }
+        let sub = &subs[k];
+        let target = if !expand {
+            t.get_index(fp).unwrap_or_else(|| {
+                would_grow.store(true, Relaxed);
+                u32::MAX
+            })
+        } else {
+            match t.insert_indexed(fp, pending(k, i as usize)) {
+                Ok(v) => v,
+                Err(slot) => {
+                    sub.is_new[i as usize].store(true, Relaxed);
+                    fix.push((slot, pending(k, i as usize)));
+                    pending(k, i as usize)
+                }
+            }
+        };
+        sub.rec.target[i as usize].store(target, Relaxed);
     }
 }

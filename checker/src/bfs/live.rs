@@ -1,6 +1,7 @@
 //! Liveness after the search: the P/Q bits and edge classes phase A records, the graph checks,
 //! and the traces of their findings.
 
+use rayon::prelude::*;
 use std::hash::Hash;
 use std::time::Instant;
 
@@ -50,19 +51,28 @@ where
         if !self.records_graph() {
             return l.props.iter().map(|_| LiveResult::Unchecked).collect();
         }
-        let rec = raw.graph.take().expect("recording");
+        let mut g = raw.graph.take().expect("recording");
+        g.sample();
         if raw.stop != StopReason::Exhausted {
-            raw.stats.graph_bytes = rec.peak_bytes as u64;
+            raw.stats.graph_bytes = g.peak_bytes as u64;
             return l.props.iter().map(|_| LiveResult::Unknown).collect();
         }
         let start = Instant::now();
-        let (g, peak) = rec.finish();
         let n = g.len();
-        raw.stats.graph_bytes = peak.max(g.bytes() + crate::liveness::check_bytes(n)) as u64;
         raw.stats.graph_kept_bytes = g.bytes() as u64;
+        // Decode the edges once if that stays under the peak the search already reached (the
+        // frontier of full states is gone by now), so liveness costs no memory beyond it.
+        // Decode the edges once into flat arrays (which replace the compressed stream) if the
+        // decoding, while both forms are held, stays under the peak the search already reached
+        // (its frontier of full states is gone by now): the liveness passes read each state's
+        // edges many times, and decoding a block per read made them about three times slower.
+        g.flatten(sys::peak_rss_bytes().saturating_sub(sys::rss_bytes()) as usize);
+        raw.stats.graph_bytes = g.peak_bytes.max(g.bytes() + crate::liveness::check_bytes(n)) as u64;
+        // The properties are independent passes over the same read-only graph: one per pool
+        // thread at a time (each holds its own working arrays, `check_bytes`).
         let out = l
             .props
-            .iter()
+            .par_iter()
             .enumerate()
             .map(|(i, p)| {
                 let f = match p.kind {
@@ -70,7 +80,7 @@ where
                     Liveness::Possibility { .. } => crate::liveness::possibility(&g, i),
                     Liveness::Deadlock { .. } => crate::liveness::deadlock(&g, i),
                 };
-                f.map_or(LiveResult::Holds, |f| LiveResult::Found(f.with_ordinals(&g)))
+                f.map_or(LiveResult::Holds, LiveResult::Found)
             })
             .collect();
         raw.stats.liveness_elapsed = start.elapsed();

@@ -38,10 +38,10 @@ where
     /// Level 0: the initial states within the boundary, first occurrence first.
     pub(super) fn fresh(&self, props: &[Property<M>], recording: bool, stats: &mut Stats) -> Snapshot<M::State> {
         let model = self.model;
-        let mut shards: Vec<Shard> = (0..SHARDS).map(|_| Shard::new(self.store)).collect();
+        let mut shards: Vec<Shard> = (0..SHARDS).map(|_| Shard::new(self.store, recording)).collect();
         let mut frontier = Segments::new(BATCH);
         let mut init_log = ByteLog::default();
-        let mut graph = recording.then(|| {
+        let graph = recording.then(|| {
             let filters = self
                 .live
                 .as_ref()
@@ -54,12 +54,17 @@ where
             }
             stats.generated_states += 1;
             let fp = self.fp(s);
-            if shards[shard_of(fp)].insert(fp) {
+            let shard = &mut shards[shard_of(fp)];
+            let new = if recording {
+                let t = shard.indexed();
+                t.reserve(1);
+                t.insert_indexed(fp, frontier.len() as u32).is_err()
+            } else {
+                shard.insert(fp)
+            };
+            if new {
                 frontier.push(s.clone());
                 init_log.push(i as u32);
-                if let Some(g) = graph.as_mut() {
-                    g.stored(fp);
-                }
             }
         }
         stats.unique_states = frontier.len() as u64;
