@@ -36,8 +36,8 @@ pub struct ValidateArgs {
     /// rejected) instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Also write the admitted behaviour's timeline and dmesg renderings to this directory
-    /// (`<scenario>--validate.timeline.txt`, `.dmesg.txt`).
+    /// Also write the admitted behaviour's timeline, dmesg and SVG renderings to this directory
+    /// (`<scenario>--validate.timeline.txt`, `.dmesg.txt`, `.svg`).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// States listed for a rejection.
@@ -118,6 +118,7 @@ pub fn run(a: &ValidateArgs) -> Result<u8> {
         let stem = format!("{}--validate", model.spec.name);
         klp_traces::write_atomic(&dir.join(format!("{stem}.timeline.txt")), &klp_traces::timeline::render(t))?;
         klp_traces::write_atomic(&dir.join(format!("{stem}.dmesg.txt")), &klp_traces::transcript::render(t))?;
+        klp_traces::write_atomic(&dir.join(format!("{stem}.svg")), &klp_traces::svg::render(t))?;
     }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&verdict_json(&model, &log, &v, trace.as_ref()))?);

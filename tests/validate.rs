@@ -3,14 +3,10 @@
 //! the deterministic schedule of `klpcheck run`; mutated transcripts are rejected at the first
 //! line no behaviour produces; `diagnose` and `--infer` on the selftests.
 
+use crate::common::{root, text};
 use klp_model::scenario;
 use klp_model::KlpSystem;
 use klp_traces::validate::{self, parse, Limits, Verdict, Why};
-use std::path::PathBuf;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn model(name: &str) -> KlpSystem {
     let path = root().join("model/scenarios").join(format!("{name}.toml"));
@@ -261,8 +257,8 @@ fn infer_round_trips_a_selftest_transcript() {
 }
 
 fn klpcheck(args: &[&str]) -> (Option<i32>, String) {
-    let o = assert_cmd::Command::cargo_bin("klpcheck").unwrap().args(args).output().unwrap();
-    (o.status.code(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+    let o = crate::common::klpcheck().args(args).output().unwrap();
+    (o.status.code(), text(&o))
 }
 
 /// The CLI: exit 0 admitted (a time-stamped dmesg without `% ` lines), 1 rejected, 2 bad input
@@ -284,6 +280,15 @@ fn cli_exit_codes_and_json() {
         out.starts_with("admitted: a behaviour of 'selftest-callbacks-09-busy-target-module' prints all 21 lines"),
         "{out}"
     );
+    let rendered = dir.path().join("out");
+    let (code, out) =
+        klpcheck(&["validate", ok.to_str().unwrap(), "--scenario", CB09, "--out", rendered.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{out}");
+    let stem = rendered.join(format!("{CB09}--validate"));
+    let dmesg_out = std::fs::read_to_string(stem.with_extension("dmesg.txt")).unwrap();
+    assert!(dmesg_out.contains("livepatch: 'test_klp_callbacks_demo': starting patching transition"), "{dmesg_out}");
+    assert!(std::fs::read_to_string(stem.with_extension("timeline.txt")).unwrap().contains("step"));
+    assert!(std::fs::read_to_string(stem.with_extension("svg")).unwrap().starts_with("<svg"));
     let bad = dir.path().join("bad.txt");
     std::fs::write(&bad, "livepatch: enabling patch 'test_klp_callbacks_demo'\n[   12.5 livepatch: x\n").unwrap();
     let (code, out) = klpcheck(&["validate", bad.to_str().unwrap(), "--scenario", CB09]);
