@@ -60,16 +60,15 @@ where
         let start = Instant::now();
         let n = g.len();
         raw.stats.graph_kept_bytes = g.bytes() as u64;
-        // Decode the edges once if that stays under the peak the search already reached (the
-        // frontier of full states is gone by now), so liveness costs no memory beyond it.
         // Decode the edges once into flat arrays (which replace the compressed stream) if the
         // decoding, while both forms are held, stays under the peak the search already reached
         // (its frontier of full states is gone by now): the liveness passes read each state's
         // edges many times, and decoding a block per read made them about three times slower.
         g.flatten(sys::peak_rss_bytes().saturating_sub(sys::rss_bytes()) as usize);
-        raw.stats.graph_bytes = g.peak_bytes.max(g.bytes() + crate::liveness::check_bytes(n)) as u64;
         // The properties are independent passes over the same read-only graph: one per pool
-        // thread at a time (each holds its own working arrays, `check_bytes`).
+        // thread at a time, each with its own working arrays (`check_bytes`).
+        let passes = rayon::current_num_threads().clamp(1, l.props.len().max(1));
+        raw.stats.graph_bytes = g.peak_bytes.max(g.bytes() + passes * crate::liveness::check_bytes(n)) as u64;
         let out = l
             .props
             .par_iter()
