@@ -176,6 +176,8 @@ pub(crate) struct Graph {
     with_allowed: bool,
     /// Largest number of bytes held at once (sampled after each batch).
     pub(crate) peak_bytes: usize,
+    /// Edges recorded so far (sizes [`Graph::flatten`] without a decoding pass).
+    edges: u64,
     /// The edges decoded once into flat arrays ([`Graph::flatten`]), when that fits under the
     /// memory the search already used: the liveness passes read every state's edges many times,
     /// and decoding a block per read made them about three times slower.
@@ -277,6 +279,7 @@ impl Graph {
             cur: Vec::new(),
             with_allowed,
             peak_bytes: 0,
+            edges: 0,
             flat: None,
         }
     }
@@ -305,6 +308,7 @@ impl Graph {
                 self.push_edge(rec.class[k], allowed, from, to);
             }
             e += c as usize;
+            self.edges += u64::from(c);
             std::mem::swap(&mut self.prev, &mut self.cur);
         }
     }
@@ -424,11 +428,7 @@ impl Graph {
     /// so no checkpoint writes it again) and the flat form is all the liveness passes read.
     pub(crate) fn flatten(&mut self, budget: usize) -> bool {
         let n = self.len();
-        let edges = {
-            let mut e = 0u64;
-            self.scan(|_, out| e += out.len() as u64);
-            e
-        };
+        let edges = self.edges;
         let need = (n + 1) * 4 + edges as usize * 5;
         if need > budget || edges >= u64::from(u32::MAX) || self.palette.len() > 256 {
             return false;
@@ -472,7 +472,8 @@ impl Graph {
         write_vec(w, &self.stream.to_vec())?;
         write_vec(w, &self.palette.iter().map(|&(c, _)| c).collect::<Vec<_>>())?;
         write_vec(w, &self.palette.iter().map(|&(_, a)| a).collect::<Vec<_>>())?;
-        write_vec(w, &self.prev)
+        write_vec(w, &self.prev)?;
+        w.write_all(&self.edges.to_le_bytes())
     }
 
     pub(crate) fn read_from(r: &mut impl std::io::Read) -> std::io::Result<Self> {
@@ -487,6 +488,7 @@ impl Graph {
         let classes = read_vec::<u16>(r)?;
         let allowed = read_vec::<u8>(r)?;
         let prev = read_vec(r)?;
+        let edges = read_u64(r)?;
         let palette: Vec<(u16, u8)> = classes.into_iter().zip(allowed).collect();
         let codes = palette.iter().enumerate().map(|(i, &p)| (p, i as u32)).collect();
         let with_allowed = flag[0] != 0;
@@ -501,6 +503,7 @@ impl Graph {
             cur: Vec::new(),
             with_allowed,
             peak_bytes,
+            edges,
             flat: None,
         })
     }
