@@ -28,6 +28,8 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
+use crate::table::{Slots, Zeroable};
+
 /// Fairness of one edge's action. Class ids are 1..=0x7fff; edges of the same class form
 /// one fairness constraint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -110,25 +112,27 @@ impl SubRecord {
     }
 }
 
-/// Elements per chunk of a [`Chunked`] vector.
-const CHUNK: usize = 1 << 16;
+/// Elements per chunk of a [`Chunked`] vector: a chunk is 1-4 MiB, so each one is its own
+/// mapping (`table::Slots`), given back to the kernel the moment it is dropped.
+const CHUNK: usize = 1 << 20;
 
-/// A vector in fixed chunks of [`CHUNK`] elements: growing never copies nor doubles.
-pub(crate) struct Chunked<T> {
-    chunks: Vec<Vec<T>>,
+/// A vector in fixed chunks of [`CHUNK`] elements: growing never copies nor doubles, and
+/// dropping a chunk (the stream while [`Graph::flatten`] decodes it) lowers RSS at once.
+pub(crate) struct Chunked<T: Zeroable> {
+    chunks: Vec<Slots<T>>,
     len: usize,
 }
 
-impl<T: Copy + Default> Chunked<T> {
+impl<T: Zeroable> Chunked<T> {
     fn new() -> Self {
         Chunked { chunks: Vec::new(), len: 0 }
     }
 
     fn push(&mut self, v: T) {
         if self.len.is_multiple_of(CHUNK) {
-            self.chunks.push(Vec::with_capacity(CHUNK));
+            self.chunks.push(Slots::zeroed(CHUNK));
         }
-        self.chunks.last_mut().expect("a chunk").push(v);
+        self.chunks.last_mut().expect("a chunk")[self.len % CHUNK] = v;
         self.len += 1;
     }
 
@@ -141,12 +145,19 @@ impl<T: Copy + Default> Chunked<T> {
         self.chunks[i / CHUNK][i % CHUNK]
     }
 
+    /// Bytes in use (pages of a chunk past its last element are never touched, so never
+    /// resident).
     fn bytes(&self) -> usize {
-        self.chunks.len() * CHUNK * std::mem::size_of::<T>() + self.chunks.capacity() * 24
+        self.len * std::mem::size_of::<T>() + self.chunks.capacity() * std::mem::size_of::<Slots<T>>()
     }
 
     fn to_vec(&self) -> Vec<T> {
-        self.chunks.concat()
+        let mut v = Vec::with_capacity(self.len);
+        for c in &self.chunks {
+            let k = (self.len - v.len()).min(CHUNK);
+            v.extend_from_slice(&c[..k]);
+        }
+        v
     }
 
     fn from_vec(v: &[T]) -> Self {
@@ -216,25 +227,60 @@ pub(crate) struct Edge {
 /// The edges of one state, decoded.
 pub(crate) type Edges = smallvec::IntoIter<[Edge; 8]>;
 
-/// Reads varints from the stream.
-struct Reader<'g> {
-    stream: &'g Chunked<u8>,
-    pos: u64,
-}
+/// Where varints are read from: the stream in place ([`Reader`]) or the stream being consumed
+/// by [`Graph::flatten`] ([`Draining`]).
+trait Source {
+    fn next_byte(&mut self) -> u8;
 
-impl Reader<'_> {
     #[inline]
     fn varint(&mut self) -> u64 {
         let (mut z, mut shift) = (0u64, 0);
         loop {
-            let b = self.stream.get(self.pos as usize);
-            self.pos += 1;
+            let b = self.next_byte();
             z |= u64::from(b & 0x7f) << shift;
             shift += 7;
             if b & 0x80 == 0 {
                 return z;
             }
         }
+    }
+}
+
+/// Reads varints from the stream.
+struct Reader<'g> {
+    stream: &'g Chunked<u8>,
+    pos: u64,
+}
+
+impl Source for Reader<'_> {
+    #[inline]
+    fn next_byte(&mut self) -> u8 {
+        let b = self.stream.get(self.pos as usize);
+        self.pos += 1;
+        b
+    }
+}
+
+/// Reads the stream from its start and frees each chunk once it is read past: decoding into
+/// flat arrays then never holds both forms whole (the stream is about 3.4 bytes per edge on
+/// `large`, the flat form 5).
+struct Draining {
+    chunks: Vec<Slots<u8>>,
+    k: usize,
+    i: usize,
+}
+
+impl Source for Draining {
+    #[inline]
+    fn next_byte(&mut self) -> u8 {
+        if self.i == CHUNK {
+            self.chunks[self.k] = Slots::Heap(Vec::new());
+            self.k += 1;
+            self.i = 0;
+        }
+        let b = self.chunks[self.k][self.i];
+        self.i += 1;
+        b
     }
 }
 
@@ -258,7 +304,7 @@ fn reference(prev: &[u32], cur: &[u32], from: u32, j: usize) -> u32 {
 
 /// Reads edge `j` of state `from`: its target and palette code.
 #[inline]
-fn decode_edge(r: &mut Reader<'_>, prev: &[u32], cur: &[u32], from: u32, j: usize) -> (u32, u32) {
+fn decode_edge(r: &mut impl Source, prev: &[u32], cur: &[u32], from: u32, j: usize) -> (u32, u32) {
     let z = r.varint();
     let short = (z & u64::from(LONG)) as u32;
     let code = if short == LONG { LONG + r.varint() as u32 } else { short };
@@ -422,32 +468,43 @@ impl Graph {
         self.flat.as_ref().map_or(0, |f| f.start.capacity() * 4 + f.to.capacity() * 4 + f.code.capacity())
     }
 
-    /// Decodes every state's edges into flat arrays ([`Flat`]) if they take at most `budget`
-    /// bytes and fit the flat form (fewer than 2^32 edges, at most 256 palette codes); true if
-    /// it did. The compressed stream is then freed: the graph is complete (after the search,
+    /// Decodes every state's edges into flat arrays ([`Flat`]) if they fit the flat form (fewer
+    /// than 2^32 edges, at most 256 palette codes) and the memory they need beyond what the
+    /// decoding frees (the stream and its block offsets, freed chunk by chunk as they are read)
+    /// is at most `budget` bytes; true if it did. The graph is complete then (after the search,
     /// so no checkpoint writes it again) and the flat form is all the liveness passes read.
     pub(crate) fn flatten(&mut self, budget: usize) -> bool {
         let n = self.len();
         let edges = self.edges;
         let need = (n + 1) * 4 + edges as usize * 5;
-        if need > budget || edges >= u64::from(u32::MAX) || self.palette.len() > 256 {
+        let freed = self.stream.bytes() + self.block.bytes();
+        if need > budget.saturating_add(freed) || edges >= u64::from(u32::MAX) || self.palette.len() > 256 {
             return false;
         }
         let mut f = Flat { start: Vec::with_capacity(n + 1), to: Vec::with_capacity(edges as usize), code: Vec::new() };
         f.code.reserve_exact(edges as usize);
-        let codes = &self.codes;
-        self.scan(|_, out| {
-            f.start.push(f.to.len() as u32);
-            for e in out {
-                f.to.push(e.to);
-                f.code.push(codes[&(e.class, e.allowed)] as u8);
-            }
-        });
-        f.start.push(f.to.len() as u32);
-        self.flat = Some(f);
-        self.stream = Chunked::new();
         self.block = Chunked::new();
         self.wraps = Vec::new();
+        let stream = std::mem::replace(&mut self.stream, Chunked::new());
+        let mut r = Draining { chunks: stream.chunks, k: 0, i: 0 };
+        let (mut prev, mut cur): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
+        for v in 0..n as u32 {
+            if (v as usize).is_multiple_of(BLOCK) {
+                prev.clear();
+            }
+            f.start.push(f.to.len() as u32);
+            let deg = r.varint() as usize;
+            cur.clear();
+            for j in 0..deg {
+                let (to, code) = decode_edge(&mut r, &prev, &cur, v, j);
+                cur.push(to);
+                f.to.push(to);
+                f.code.push(code as u8);
+            }
+            std::mem::swap(&mut prev, &mut cur);
+        }
+        f.start.push(f.to.len() as u32);
+        self.flat = Some(f);
         true
     }
 
@@ -544,6 +601,25 @@ mod tests {
         }
         assert_eq!(g.edges(0).map(|e| e.ord).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
         assert!(g.p(0, 0) && !g.q(0, 0) && g.q(0, 1) && g.p(0, 2) && g.q(0, 2));
+    }
+
+    #[test]
+    fn flatten_keeps_every_edge() {
+        // Enough states that the stream spans several chunks (flatten frees them as it reads).
+        let mut g = Graph::new(true);
+        for v in 0..300_000u32 {
+            let edges: Vec<(u16, u8, u32)> = (0..v % 5 + 2)
+                .map(|k| (k as u16 % 3, (k % 2) as u8, (v.wrapping_mul(2_654_435_761) + k * 1_001) % 300_000))
+                .collect();
+            record(&mut g, (v % 4) as u16, &edges);
+        }
+        assert!(g.stream.chunks.len() > 2, "the test spans several chunks");
+        let before: Vec<Vec<Edge>> = (0..g.len() as u32).map(|v| g.edges(v).collect()).collect();
+        assert!(!g.flatten(0), "a flat form larger than the stream does not fit a zero budget");
+        assert!(g.flatten(usize::MAX));
+        assert!(g.flat.is_some() && g.stream.chunks.is_empty());
+        let after: Vec<Vec<Edge>> = (0..g.len() as u32).map(|v| g.edges(v).collect()).collect();
+        assert_eq!(before, after);
     }
 
     #[test]

@@ -77,4 +77,6 @@ pub use bitstate::{BitstateStats, DEFAULT_BITS, DEFAULT_HASHES};
 pub use checkpoint::CheckpointInfo;
 pub use graph::Fairness;
 pub use liveness::{ActionPred, FairnessFn, LiveProperty, Liveness, StatePred};
-pub use outcome::{Coverage, Discovery, FinishWhen, Outcome, Progress, PropertyOutcome, Stats, StopReason, Verdict};
+pub use outcome::{
+    Coverage, Discovery, FinishWhen, MemoryParts, Outcome, Progress, PropertyOutcome, Stats, StopReason, Verdict,
+};

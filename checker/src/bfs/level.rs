@@ -177,12 +177,26 @@ where
             };
             let mut next_log = ByteLog::default();
             let mut children_log = ByteLog::default();
+            let frontier_len = frontier.len();
             let (mut level, spare) = std::mem::replace(&mut frontier, Segments::new(BATCH)).into_level()?;
             next.adopt_spare(spare);
             let mut batches = 0..;
             while let Some(batch) = level.next_batch()? {
                 let b = batches.next().expect("unbounded");
-                stats.peak_rss_bytes = stats.peak_rss_bytes.max(sys::rss_bytes());
+                let rss = sys::rss_bytes();
+                if rss > stats.peak_rss_bytes {
+                    let frontier_states = (frontier_len - b * BATCH + next.len()) as u64;
+                    stats.memory_search = MemoryParts {
+                        rss,
+                        table: shards.iter().map(Shard::bytes).sum::<usize>() as u64,
+                        parents: (levels.bytes() + next_log.bytes() + children_log.bytes()) as u64,
+                        frontier_states,
+                        frontier: frontier_states * std::mem::size_of::<M::State>() as u64,
+                        graph: graph.as_ref().map_or(0, |g| g.bytes() as u64),
+                        liveness: 0,
+                    };
+                }
+                stats.peak_rss_bytes = stats.peak_rss_bytes.max(rss);
                 if let Some(r) = self.limit_hit(&stats, start) {
                     break 'levels r;
                 }

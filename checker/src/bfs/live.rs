@@ -60,30 +60,46 @@ where
         let start = Instant::now();
         let n = g.len();
         raw.stats.graph_kept_bytes = g.bytes() as u64;
-        // Decode the edges once into flat arrays (which replace the compressed stream) if the
-        // decoding, while both forms are held, stays under the peak the search already reached
-        // (its frontier of full states is gone by now): the liveness passes read each state's
-        // edges many times, and decoding a block per read made them about three times slower.
-        g.flatten(sys::peak_rss_bytes().saturating_sub(sys::rss_bytes()) as usize);
         // The properties are independent passes over the same read-only graph: one per pool
         // thread at a time, each with its own working arrays (`check_bytes`).
         let passes = rayon::current_num_threads().clamp(1, l.props.len().max(1));
-        raw.stats.graph_bytes = g.peak_bytes.max(g.bytes() + passes * crate::liveness::check_bytes(n)) as u64;
+        // Decode the edges once into flat arrays (which replace the compressed stream, freed
+        // as it is decoded) if that, with the passes' working arrays, keeps the process under
+        // the peak the search already reached (its frontier and visited set are gone by now):
+        // the liveness passes read each state's edges many times, and decoding a block per
+        // read made them about three times slower. Speed never raises the peak.
+        let working = passes * crate::liveness::check_bytes(n);
+        let room = sys::peak_rss_bytes().max(raw.stats.peak_rss_bytes).saturating_sub(sys::rss_bytes()) as usize;
+        g.flatten(room.saturating_sub(working));
+        let mem = crate::liveness::PassMemory::default();
+        mem.rss.fetch_max(sys::rss_bytes(), std::sync::atomic::Ordering::Relaxed);
         let out = l
             .props
             .par_iter()
             .enumerate()
             .map(|(i, p)| {
                 let f = match p.kind {
-                    Liveness::LeadsTo { .. } => crate::liveness::leads_to(&g, i),
-                    Liveness::Possibility { .. } => crate::liveness::possibility(&g, i),
+                    Liveness::LeadsTo { .. } => crate::liveness::leads_to(&g, i, &mem),
+                    Liveness::Possibility { .. } => crate::liveness::possibility(&g, i, &mem),
                     Liveness::Deadlock { .. } => crate::liveness::deadlock(&g, i),
                 };
                 f.map_or(LiveResult::Holds, LiveResult::Found)
             })
             .collect();
+        let working = passes * mem.bytes.into_inner();
+        raw.stats.graph_bytes = g.peak_bytes.max(g.bytes() + working) as u64;
         raw.stats.liveness_elapsed = start.elapsed();
-        raw.stats.peak_rss_bytes = raw.stats.peak_rss_bytes.max(sys::rss_bytes());
+        let rss = mem.rss.into_inner().max(sys::rss_bytes());
+        raw.stats.memory_liveness = MemoryParts {
+            rss,
+            table: 0,
+            parents: raw.levels.bytes() as u64,
+            frontier_states: 0,
+            frontier: 0,
+            graph: g.bytes() as u64,
+            liveness: working as u64,
+        };
+        raw.stats.peak_rss_bytes = raw.stats.peak_rss_bytes.max(rss);
         out
     }
 
