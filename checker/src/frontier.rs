@@ -476,8 +476,12 @@ mod tests {
         b.close();
         f.append_packed(&[&a, &b]);
         assert_eq!(f.len(), 5);
-        let (Level::Packed(segs), _) = f.into_level().unwrap() else { panic!("packed") };
-        let segs: Vec<PackedSeg> = segs.collect();
+        let (mut level, _) = f.into_level().unwrap();
+        let mut segs = Vec::new();
+        while let Some(batch) = level.next_batch().unwrap() {
+            let Batch::Packed(seg) = batch else { panic!("a packed level") };
+            segs.push(seg);
+        }
         let chunks: Vec<Vec<(&[u8], usize)>> = segs.iter().map(|s| s.sub_chunks(2)).collect();
         assert_eq!(chunks, vec![vec![(&[0, 2][..], 2), (&[3, 3][..], 1)], vec![(&[4, 9][..], 2)]]);
     }

@@ -255,14 +255,14 @@ fn state_data_len(s: &Spec) -> usize {
 }
 
 fn task(w: &mut Writer, t: &Task) {
-    let Task { patch_state: ps, tif_patch_pending, context: ctx, stack, handler, self_switch, proc_read, nop_loop } =
+    let Task { patch_state: ps, tif_patch_pending, context: ctx, ref stack, handler, self_switch, proc_read, nop_loop } =
         *t;
     w.put(patch_state(ps), 2);
     w.flag(tif_patch_pending);
     w.put(context(ctx), 3);
     w.flag(nop_loop);
     w.put(stack.len() as u64, DEPTH);
-    for f in &stack {
+    for f in stack {
         w.put(f.func.into(), FUNC);
         w.put(f.version.0.into(), PATCH);
     }
@@ -482,6 +482,6 @@ impl<'a> Reader<'a, '_> {
     }
     /// Drops the padding of the last byte read; the bytes after it.
     fn finish(self) -> &'a [u8] {
-        *self.bytes
+        self.bytes
     }
 }
