@@ -274,7 +274,10 @@ pub fn run_klpcheck(
         .max_depth(limits.max_depth)
         .timeout(limits.timeout)
         .max_memory(limits.max_memory)
-        .stop_flag(crate::interrupted());
+        .stop_flag(crate::interrupted())
+        // States as bytes (model/src/pack.rs): a frontier of ~40 bytes a state instead of a
+        // kilobyte, fingerprinted in one pass.
+        .pack(klp_model::pack::encode, klp_model::pack::decode);
     // Without liveness properties (`--no-liveness`, or `--property` naming none) the engine
     // keeps no state graph.
     if with_liveness {

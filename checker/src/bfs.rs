@@ -81,6 +81,8 @@ struct Config<'a, M: Model> {
     coverage: Option<(usize, CoverageFn<M>)>,
     /// The visited set's kind (table.rs).
     store: Store,
+    /// The model's byte encoding of states (`Bfs::pack`).
+    pack: Option<Pack<M>>,
     /// How states go to disk (set by `spill`, `checkpoint` and `resume`).
     codec: Option<Codec<M::State>>,
     spill: Option<PathBuf>,
@@ -88,6 +90,19 @@ struct Config<'a, M: Model> {
     resume: Option<PathBuf>,
     identity: String,
 }
+
+/// A model's encoding of its states as bytes, and back.
+struct Pack<M: Model> {
+    encode: fn(&M, &M::State, &mut Vec<u8>) -> usize,
+    decode: fn(&M, &mut &[u8]) -> M::State,
+}
+
+impl<M: Model> Clone for Pack<M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<M: Model> Copy for Pack<M> {}
 
 /// Liveness properties and the fairness of every step.
 struct LiveCfg<M: Model> {
@@ -130,6 +145,7 @@ where
                 live: None,
                 coverage: None,
                 store: Store::Exact,
+                pack: None,
                 codec: None,
                 spill: None,
                 checkpoint: None,
@@ -190,6 +206,25 @@ where
     /// may hide a shorter one.
     pub fn store(mut self, store: Store) -> Self {
         self.cfg.store = store;
+        self
+    }
+
+    /// Fingerprint states by a byte encoding, and keep the frontier in that encoding (in memory;
+    /// a run that spills or checkpoints keeps full states, with the same fingerprints).
+    ///
+    /// `encode` appends a state's bytes to the buffer and returns how many of them, from the
+    /// start of what it appended, identify the state: equal states (`Eq`) must give equal
+    /// identifying bytes and different states different ones. The bytes after them (up to the
+    /// end of what it appended) are kept but not fingerprinted: fields that `Eq` and `Hash`
+    /// ignore. `decode` reads one state from the front of the slice and advances it past what
+    /// `encode` appended. Why: a state of small fixed-capacity vectors is mostly unused slots,
+    /// and a level holds hundreds of thousands of them; bytes also hash in one pass.
+    pub fn pack(
+        mut self,
+        encode: fn(&M, &M::State, &mut Vec<u8>) -> usize,
+        decode: fn(&M, &mut &[u8]) -> M::State,
+    ) -> Self {
+        self.cfg.pack = Some(Pack { encode, decode });
         self
     }
 

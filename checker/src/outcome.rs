@@ -166,6 +166,9 @@ pub struct Stats {
     pub visited_bytes: u64,
     /// Rayon threads used.
     pub threads: usize,
+    /// Peak bytes held in memory by the frontier: the level being expanded and the next one
+    /// (full states, or packed ones with `Bfs::pack`).
+    pub frontier_bytes: u64,
     /// Liveness only: peak bytes held for the explored graph (recording, index translation,
     /// checks).
     pub graph_bytes: u64,

@@ -12,7 +12,8 @@ use super::live::{allowed_bits, live_bits, replay, LiveResult};
 use super::resume::Snapshot;
 use super::*;
 use crate::checkpoint::SpillDir;
-use crate::frontier::Segments;
+use crate::fingerprint::fingerprint_bytes;
+use crate::frontier::{Batch, PackedRun, Segments};
 use crate::graph::{pending, pending_parts, Fairness, SubRecord, PENDING};
 use crate::outcome::*;
 use crate::parents::ByteLog;
@@ -22,6 +23,10 @@ use crate::table::{bitstate_stats, shard_of, Shard, Store, SHARDS};
 /// Reusable buffers of one sub-chunk.
 struct Sub<S, A> {
     succ: Vec<S>,
+    /// A packed frontier: the successors' bytes (`succ` then holds them only for coverage).
+    packed: PackedRun,
+    /// The encoding a fingerprint is taken of (`Bfs::pack`).
+    scratch: Vec<u8>,
     /// (frontier position within the sub-chunk, action index) of each successor.
     origin: Vec<(u32, u32)>,
     fps: Vec<u64>,
@@ -48,6 +53,8 @@ impl<S, A> Sub<S, A> {
     fn new() -> Self {
         Sub {
             succ: Vec::new(),
+            packed: PackedRun::default(),
+            scratch: Vec::new(),
             origin: Vec::new(),
             fps: Vec::new(),
             sorted: Vec::new(),
@@ -88,10 +95,39 @@ where
         self.live.is_some() && self.symmetry.is_none() && self.store == Store::Exact
     }
 
-    pub(super) fn fp(&self, s: &M::State) -> u64 {
-        match &self.symmetry {
-            Some(c) => fingerprint(&c(s)),
+    /// The fingerprint of `s` (of its representative under symmetry). Packing: of its
+    /// identifying bytes, which are left in `scratch` (followed by the rest of its encoding).
+    pub(super) fn fp(&self, s: &M::State, scratch: &mut Vec<u8>) -> u64 {
+        let canon;
+        let s = match &self.symmetry {
+            Some(c) => {
+                canon = c(s);
+                &canon
+            }
+            None => s,
+        };
+        match &self.pack {
+            Some(p) => {
+                scratch.clear();
+                let id = (p.encode)(self.model, s, scratch);
+                fingerprint_bytes(&scratch[..id])
+            }
             None => fingerprint(s),
+        }
+    }
+
+    /// Whether the frontier is packed: with `Bfs::pack`, in memory (spill files and checkpoints
+    /// hold full states).
+    pub(super) fn packs_frontier(&self) -> bool {
+        self.pack.is_some() && self.codec.is_none()
+    }
+
+    /// An empty level in memory.
+    pub(super) fn new_level(&self) -> Segments<M::State> {
+        if self.packs_frontier() {
+            Segments::packed(BATCH, SUB)
+        } else {
+            Segments::new(BATCH)
         }
     }
 
@@ -137,6 +173,8 @@ where
         let (resumed_at, resumed_time) = (self.resume.as_ref().map(|_| depth), stats.elapsed);
 
         let mut subs: Vec<Sub<M::State, M::Action>> = (0..BATCH_SUBS).map(|_| Sub::new()).collect();
+        // A packed level's sub-chunks, decoded for phase A.
+        let mut unpacked: Vec<Vec<M::State>> = (0..BATCH_SUBS).map(|_| Vec::new()).collect();
         if let Some((n, _)) = self.coverage {
             for sub in &mut subs {
                 sub.cov_generated = vec![0; n];
@@ -173,12 +211,13 @@ where
             let would_grow = AtomicBool::new(false);
             let mut next = match &spill {
                 Some(sp) => Segments::on_disk(BATCH, sp.frontier(depth + 1), self.codec.expect("spill"), SUB)?,
-                None => Segments::new(BATCH),
+                None => self.new_level(),
             };
             let mut next_log = ByteLog::default();
             let mut children_log = ByteLog::default();
             let frontier_len = frontier.len();
             let (mut level, spare) = std::mem::replace(&mut frontier, Segments::new(BATCH)).into_level()?;
+            stats.frontier_bytes = stats.frontier_bytes.max(level.bytes() as u64);
             next.adopt_spare(spare);
             let mut batches = 0..;
             while let Some(batch) = level.next_batch()? {
@@ -201,7 +240,18 @@ where
                     break 'levels r;
                 }
                 let active: Vec<usize> = checked.iter().copied().filter(|&i| found[i].is_none()).collect();
-                let chunks: Vec<&[M::State]> = batch.chunks(SUB).collect();
+                let chunks: Vec<&[M::State]> = match &batch {
+                    Batch::Full(states) => states.chunks(SUB).collect(),
+                    Batch::Packed(seg) => {
+                        let (pack, model) = (self.pack.expect("a packed level"), self.model);
+                        let parts = seg.sub_chunks(SUB);
+                        unpacked.par_iter_mut().zip(&parts).for_each(|(out, &(mut bytes, n))| {
+                            out.clear();
+                            out.extend((0..n).map(|_| (pack.decode)(model, &mut bytes)));
+                        });
+                        unpacked[..parts.len()].iter().map(Vec::as_slice).collect()
+                    }
+                };
                 let used = &mut subs[..chunks.len()];
 
                 // Phase A: properties, successors, fingerprints, shard buckets.
@@ -258,7 +308,7 @@ where
                         let mut base = stats.unique_states;
                         for sub in used.iter() {
                             bases.push(base as u32);
-                            base += sub.succ.len() as u64;
+                            base += sub.next_action.len() as u64;
                         }
                         let subs_ref: &[Sub<M::State, M::Action>] = used;
                         let resolve = |v: u32| {
@@ -280,11 +330,15 @@ where
                         });
                     }
                     for sub in used.iter_mut() {
-                        stats.unique_states += sub.succ.len() as u64;
+                        stats.unique_states += sub.next_action.len() as u64;
                         next_log.extend(&sub.next_action);
                         children_log.extend(&sub.children);
                     }
-                    next.append_all(&mut used.iter_mut().map(|sub| &mut sub.succ).collect::<Vec<_>>());
+                    if next.is_packed() {
+                        next.append_packed(&used.iter().map(|sub| &sub.packed).collect::<Vec<_>>());
+                    } else {
+                        next.append_all(&mut used.iter_mut().map(|sub| &mut sub.succ).collect::<Vec<_>>());
+                    }
                     next.spill_full()?;
                     if let Some(c) = coverage.as_mut() {
                         for sub in used.iter_mut() {
@@ -299,6 +353,8 @@ where
                     }
                 }
                 drop(chunks);
+                let held = level.bytes() + next.bytes() + batch_bytes(&batch);
+                stats.frontier_bytes = stats.frontier_bytes.max(held as u64);
                 next.recycle(batch);
 
                 if let Some(cb) = progress.as_mut() {
@@ -401,6 +457,8 @@ where
         sub.acts.clear();
         sub.rec.clear();
         sub.succ.clear();
+        sub.packed.clear();
+        let packed = self.packs_frontier();
         sub.origin.clear();
         sub.fps.clear();
         sub.generated = 0;
@@ -436,10 +494,23 @@ where
                     sub.rec.class.push(c);
                     sub.rec.allowed.push(al);
                 }
-                sub.fps.push(self.fp(&n));
+                sub.fps.push(self.fp(&n, &mut sub.scratch));
                 if expand {
                     sub.origin.push((j as u32, a as u32));
-                    sub.succ.push(n);
+                    if packed {
+                        match (&self.pack, &self.symmetry) {
+                            // `scratch` holds the representative's encoding: the frontier keeps
+                            // the state itself.
+                            (Some(p), Some(_)) => _ = (p.encode)(model, &n, &mut sub.packed.bytes),
+                            _ => sub.packed.bytes.extend_from_slice(&sub.scratch),
+                        }
+                        sub.packed.close();
+                        if cov.is_some() {
+                            sub.succ.push(n);
+                        }
+                    } else {
+                        sub.succ.push(n);
+                    }
                 }
             }
             if live.is_some() {
@@ -499,11 +570,20 @@ where
             }
         }
         let is_new = &sub.is_new;
+        sub.packed.retain(|i| is_new[i].load(Relaxed));
         let mut i = 0;
         sub.succ.retain(|_| {
             i += 1;
             is_new[i - 1].load(Relaxed)
         });
+    }
+}
+
+/// Bytes a batch being expanded holds.
+fn batch_bytes<S>(batch: &Batch<S>) -> usize {
+    match batch {
+        Batch::Full(states) => states.capacity() * std::mem::size_of::<S>(),
+        Batch::Packed(seg) => seg.bytes(),
     }
 }
 
