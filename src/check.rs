@@ -31,9 +31,19 @@ pub fn run(a: &CheckArgs) -> Result<u8> {
     if a.estimate {
         limits.max_states = Some(a.budget.unwrap_or(DEFAULT_BUDGET));
     }
-    let progress = crate::progress::Mode::of(a.progress, a.no_progress);
+    crate::distributed::start(a)?;
+    let follower = crate::distributed::follower();
+    let progress = match follower {
+        true => crate::progress::Mode::Off,
+        false => crate::progress::Mode::of(a.progress, a.no_progress),
+    };
     let to = TraceOut { dir: &a.out, witness: &a.witness, print_steps: !a.json, target: &t };
-    let r = crate::report::check_one(&t.path, t.spec.clone(), a.engine, &limits, progress, &to)?;
+    let r = crate::report::check_one(&t.path, t.spec.clone(), a.engine, &limits, progress, &to);
+    crate::distributed::finish();
+    let r = r?;
+    if follower {
+        return Ok(r.exit_code());
+    }
     if a.estimate {
         return Ok(print_estimate(&r, limits.max_states.unwrap_or_default()));
     }

@@ -66,7 +66,7 @@ impl<S, A> Sub<S, A> {
 }
 
 /// True if `state` decides the property (a violation of `Always`, a witness of `Sometimes`).
-fn decides<M: Model>(model: &M, p: &Property<M>, state: &M::State) -> bool {
+pub(crate) fn decides<M: Model>(model: &M, p: &Property<M>, state: &M::State) -> bool {
     let holds = (p.condition)(model, state);
     match p.expectation {
         Expectation::Always => !holds,
@@ -88,7 +88,7 @@ where
         self.live.is_some() && self.symmetry.is_none() && self.store == Store::Exact
     }
 
-    pub(super) fn fp(&self, s: &M::State) -> u64 {
+    pub(crate) fn fp(&self, s: &M::State) -> u64 {
         match &self.symmetry {
             Some(c) => fingerprint(&c(s)),
             None => fingerprint(s),
