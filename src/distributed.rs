@@ -55,9 +55,14 @@ mod imp {
         })
     }
 
-    /// Finalises MPI (dropping the universe), on every rank, after the last collective.
+    /// Waits for every rank (rank 0 has reported by then), then finalises MPI.
     pub fn finish() {
-        MPI.with(|m| drop(m.borrow_mut().take()));
+        MPI.with(|m| {
+            if let Some((universe, comm)) = m.borrow_mut().take() {
+                comm.barrier();
+                drop(universe);
+            }
+        });
     }
 }
 

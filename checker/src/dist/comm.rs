@@ -65,6 +65,11 @@ impl Comm {
         self.reduce(v, SystemOperation::sum())
     }
 
+    /// Waits until every rank called it.
+    pub fn barrier(&self) {
+        self.world.barrier();
+    }
+
     /// Every rank's `v`, in rank order.
     pub fn gather(&self, v: u64) -> Vec<u64> {
         let mut out = vec![0u64; self.size];

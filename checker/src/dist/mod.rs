@@ -30,7 +30,7 @@ pub use mpi::environment::Universe;
 /// The rank that owns a fingerprint: bits 40..64 (the visited set uses bits 0..32 for the slot
 /// and 32..36 for the shard, `table.rs`), scaled to `ranks` by a multiply-shift.
 #[inline]
-pub(crate) fn owner(fp: u64, ranks: usize) -> usize {
+pub fn owner(fp: u64, ranks: usize) -> usize {
     (((fp >> 40) * ranks as u64) >> 24) as usize
 }
 
