@@ -12,7 +12,9 @@
 //! decides). Per batch: limits combined with `Allreduce` (any rank's limit stops all of them),
 //! expansion on the pool, then one `Alltoall` of byte counts and one `Alltoallv` of the
 //! successors, each as (fingerprint, parent's global BFS index, action index, CBOR state).
-//! The owner keeps, per fingerprint new in this level, the candidate with the smallest
+//! Before that, the batch's successors are sorted by (fingerprint, parent, action) and only the
+//! first of each state is kept (the others cannot win), and those this rank owns stay in memory
+//! (never encoded). The owner keeps, per fingerprint new in this level, the candidate with the smallest
 //! (parent index, action index) key. At the level's end `number.rs` gives the winners their
 //! global BFS indices: exactly the numbering of the single-process engine, so counts,
 //! verdicts and counterexamples are byte-identical to it for any number of ranks.

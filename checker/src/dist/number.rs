@@ -22,27 +22,27 @@ use std::io;
 use super::comm::{put, words, Comm};
 
 /// A successor that won its fingerprint in this level, at its owner.
-pub(crate) struct Win {
+pub(crate) struct Win<P> {
     pub(crate) fp: u64,
     /// The parent's global BFS index and the index of the action in `Model::actions`.
     pub(crate) parent: u64,
     pub(crate) action: u32,
     /// The rank that owns the parent (it sent the candidate).
     pub(crate) src: u32,
-    /// The state, CBOR.
-    pub(crate) bytes: Vec<u8>,
+    /// The state (as it came: in memory or encoded).
+    pub(crate) payload: P,
 }
 
 /// Gives each winner its global BFS index (returned sorted by it) and returns the size of the
 /// next level. `start..start + len` is the index range of the expanded level, whose next
 /// level starts at `next`.
-pub(crate) fn number(
+pub(crate) fn number<P>(
     comm: &Comm,
-    mut wins: Vec<Win>,
+    mut wins: Vec<Win<P>>,
     start: u64,
     len: u64,
     next: u64,
-) -> io::Result<(Vec<(u64, Win)>, u64)> {
+) -> io::Result<(Vec<(u64, Win<P>)>, u64)> {
     let n = comm.size;
     // 1. Winning keys to the parents' ranks, in (rank, parent, action) order.
     wins.sort_unstable_by_key(|w| (w.src, w.parent, w.action));
@@ -95,13 +95,16 @@ pub(crate) fn number(
     }
     let totals = comm.gather(acc);
     let offset: u64 = next + totals[..comm.rank].iter().sum::<u64>();
-    let mut to = vec![Vec::new(); n];
-    for r in 0..n {
-        let ws: Vec<u64> = words(got.part(r)).collect();
-        for pair in ws.chunks_exact(2) {
-            put(&mut to[r], offset + counts[(pair[0] - lo) as usize]);
-        }
-    }
+    let to = (0..n)
+        .map(|r| {
+            let mut b = Vec::new();
+            let ws: Vec<u64> = words(got.part(r)).collect();
+            for pair in ws.chunks_exact(2) {
+                put(&mut b, offset + counts[(pair[0] - lo) as usize]);
+            }
+            b
+        })
+        .collect();
     drop(counts);
     let got = comm.exchange(to)?;
     // The replies come back in the order the (parent, children) pairs were sent: by block
@@ -139,7 +142,7 @@ pub(crate) fn number(
     let got = comm.exchange(to)?;
     let mut cursor = vec![0usize; n];
     let replies: Vec<Vec<u64>> = (0..n).map(|r| words(got.part(r)).collect()).collect();
-    let mut out: Vec<(u64, Win)> = wins
+    let mut out: Vec<(u64, Win<P>)> = wins
         .into_iter()
         .map(|w| {
             let r = w.src as usize;

@@ -68,9 +68,11 @@ impl Logs {
     }
 }
 
-/// What the expansion of one sub-chunk sends and found.
-struct Part {
-    to: Vec<Vec<u8>>,
+/// What the expansion of one sub-chunk generated and found.
+struct Part<S> {
+    /// (fingerprint, parent index, action, successor; `None` at the depth bound, where
+    /// successors are only probed), in (parent, action) order.
+    succ: Vec<(u64, u64, u32, Option<S>)>,
     generated: u64,
     /// Per active property: the smallest index of a state that decides it (`u64::MAX`: none).
     hits: Vec<u64>,
@@ -78,6 +80,13 @@ struct Part {
 
 /// A received successor: (fingerprint, parent index, action, sending rank, byte range).
 type Cand = (u64, u64, u32, u32, usize, usize);
+
+/// A candidate's state: still in memory (this rank generated it) or as received (CBOR).
+enum Payload<S> {
+    /// Boxed: candidates move (map entries, sorts), a kernel-model state is large.
+    State(Box<S>),
+    Cbor(Vec<u8>),
+}
 
 impl<'a, M> Bfs<'a, M>
 where
@@ -203,7 +212,7 @@ where
             let expand = self.max_depth.is_none_or(|m| depth < m);
             let active: Vec<usize> = checked.iter().copied().filter(|&i| found[i].is_none()).collect();
             let mut hits = vec![u64::MAX; active.len()];
-            let mut pending: Vec<HashMap<u64, Win>> = (0..SHARDS).map(|_| HashMap::new()).collect();
+            let mut pending: Vec<HashMap<u64, Win<Payload<M::State>>>> = (0..SHARDS).map(|_| HashMap::new()).collect();
             let would_grow = AtomicBool::new(false);
             let batches = comm.max(&[frontier.len().div_ceil(BATCH) as u64])[0] as usize;
             let mut limit = None;
@@ -218,24 +227,53 @@ where
                 }
                 let batch = &frontier[(b * BATCH).min(frontier.len())..((b + 1) * BATCH).min(frontier.len())];
                 // `Comm` is not `Sync`: MPI stays on this thread (MPI_THREAD_FUNNELED).
-                let ranks = comm.size;
-                let parts: Vec<Part> = pool.install(|| {
-                    batch.par_chunks(SUB).map(|c| self.expand_dist(c, ranks, &props, &active, expand)).collect()
-                });
-                let mut to = vec![Vec::new(); comm.size];
-                for p in parts {
+                let (ranks, me) = (comm.size, comm.rank);
+                let parts: Vec<Part<M::State>> = pool
+                    .install(|| batch.par_chunks(SUB).map(|c| self.expand_dist(c, &props, &active, expand)).collect());
+                // Only the first occurrence of a state in (parent, action) order can win: the
+                // batch's duplicates (most successors) are neither encoded nor sent. Sorted as
+                // small keys: a kernel-model state is large, and moving states was most of the
+                // time (perf).
+                let mut keys: Vec<(u64, u64, u32, u32, u32)> = Vec::new();
+                let mut parts = parts;
+                for (k, p) in parts.iter_mut().enumerate() {
                     generated += p.generated;
                     hits.iter_mut().zip(&p.hits).for_each(|(h, &x)| *h = (*h).min(x));
-                    to.iter_mut().zip(p.to).for_each(|(t, mut x)| t.append(&mut x));
+                    keys.extend(p.succ.iter().enumerate().map(|(i, &(fp, pa, a, _))| (fp, pa, a, k as u32, i as u32)));
                 }
+                pool.install(|| keys.par_sort_unstable());
+                keys.dedup_by_key(|c| c.0);
+                let (mut local, mut remote) = (Vec::new(), Vec::new());
+                for &(fp, pa, a, k, i) in &keys {
+                    let n = parts[k as usize].succ[i as usize].3.take();
+                    if owner(fp, ranks) == me {
+                        local.push((fp, pa, a, n.map(Box::new)));
+                    } else {
+                        remote.push((fp, pa, a, n));
+                    }
+                }
+                drop((keys, parts));
+                let to = pool.install(|| encode(&remote, ranks));
+                drop(remote);
                 let got = comm.exchange(to)?;
                 let cands = candidates(&got.buf, &got.from)?;
+                let mut mine: Vec<Vec<(u64, u64, u32, Option<Box<M::State>>)>> =
+                    (0..SHARDS).map(|_| Vec::new()).collect();
+                for c in local {
+                    mine[shard_of(c.0)].push(c);
+                }
                 let buf = &got.buf;
                 let would_grow = &would_grow;
                 pool.install(|| {
-                    let work = shards.par_iter_mut().zip(pending.par_iter_mut()).zip(cands.par_iter());
-                    work.for_each(|((shard, pend), cands)| {
-                        for &(fp, parent, action, src, lo, hi) in cands {
+                    let work = shards.par_iter_mut().zip(pending.par_iter_mut()).zip(cands.par_iter().zip(mine));
+                    work.for_each(|((shard, pend), (cands, mine))| {
+                        let remote = cands.iter().map(|&(fp, parent, action, src, lo, hi)| {
+                            (fp, parent, action, src, Payload::Cbor(buf[lo..hi].to_vec()))
+                        });
+                        let local = mine.into_iter().map(|(fp, parent, action, s)| {
+                            (fp, parent, action, me as u32, s.map_or(Payload::Cbor(Vec::new()), Payload::State))
+                        });
+                        for (fp, parent, action, src, payload) in remote.chain(local) {
                             if shard.contains(fp) {
                                 continue;
                             }
@@ -243,13 +281,13 @@ where
                                 would_grow.store(true, Relaxed);
                                 continue;
                             }
-                            let win = || Win { fp, parent, action, src, bytes: buf[lo..hi].to_vec() };
+                            let win = Win { fp, parent, action, src, payload };
                             match pend.entry(fp) {
                                 Entry::Vacant(e) => {
-                                    e.insert(win());
+                                    e.insert(win);
                                 }
                                 Entry::Occupied(mut e) if (parent, action) < (e.get().parent, e.get().action) => {
-                                    e.insert(win());
+                                    e.insert(win);
                                 }
                                 Entry::Occupied(_) => {}
                             }
@@ -294,11 +332,18 @@ where
                 let grow = comm.max(&[u64::from(would_grow.into_inner())])[0] != 0;
                 break if grow { StopReason::MaxDepth } else { StopReason::Exhausted };
             }
-            let wins: Vec<Win> = pending.into_iter().flat_map(HashMap::into_values).collect();
+            let wins: Vec<Win<Payload<M::State>>> = pending.into_iter().flat_map(HashMap::into_values).collect();
             let (numbered, next_len) = number(comm, wins, start, len, start + len)?;
+            let mut numbered = numbered;
             let states: Vec<M::State> = pool
                 .install(|| {
-                    numbered.par_iter().map(|(_, w)| ciborium::from_reader(&w.bytes[..])).collect::<Result<_, _>>()
+                    numbered
+                        .par_iter_mut()
+                        .map(|(_, w)| match std::mem::replace(&mut w.payload, Payload::Cbor(Vec::new())) {
+                            Payload::State(s) => Ok(*s),
+                            Payload::Cbor(b) => ciborium::from_reader(&b[..]),
+                        })
+                        .collect::<Result<_, _>>()
                 })
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("a received state: {e}")))?;
             let mut own = Vec::with_capacity(numbered.len());
@@ -325,7 +370,6 @@ where
         let visited = (shards.iter().map(Shard::bytes).sum::<usize>() + logs.bytes()) as u64;
         stats.visited_bytes = comm.sum(&[visited])[0];
         stats.elapsed = start_time.elapsed();
-        let found = found.into_iter().map(|f| f.map(|(d, idx)| (d, idx))).collect();
         Ok((stats, stop, found, logs))
     }
 
@@ -341,18 +385,17 @@ where
         hit.iter().position(|&h| h).map_or(NO_LIMIT, |i| i as u64)
     }
 
-    /// Evaluates the active properties on a sub-chunk of the frontier and encodes its
-    /// successors for their owners, in (index, action) order.
+    /// Evaluates the active properties on a sub-chunk of the frontier and generates its
+    /// successors, in (index, action) order.
     fn expand_dist(
         &self,
         chunk: &[(u64, M::State)],
-        ranks: usize,
         props: &[Property<M>],
         active: &[usize],
         expand: bool,
-    ) -> Part {
+    ) -> Part<M::State> {
         let model = self.model;
-        let mut part = Part { to: vec![Vec::new(); ranks], generated: 0, hits: vec![u64::MAX; active.len()] };
+        let mut part = Part { succ: Vec::new(), generated: 0, hits: vec![u64::MAX; active.len()] };
         let mut actions = Vec::new();
         for (idx, s) in chunk {
             for (slot, &pi) in active.iter().enumerate() {
@@ -367,22 +410,44 @@ where
                     continue;
                 }
                 let fp = self.fp(&n);
-                let out = &mut part.to[owner(fp, ranks)];
-                put(out, fp);
+                part.succ.push((fp, *idx, a as u32, expand.then_some(n)));
+            }
+        }
+        if expand {
+            part.generated = part.succ.len() as u64;
+        }
+        part
+    }
+}
+
+/// Encodes successors for their owners: per rank, records of fingerprint, parent index,
+/// action, length and the state as CBOR (length 0 and no state at the depth bound).
+fn encode<S: Serialize + Sync>(succ: &[(u64, u64, u32, Option<S>)], ranks: usize) -> Vec<Vec<u8>> {
+    let parts: Vec<Vec<Vec<u8>>> = succ
+        .par_chunks(SUB)
+        .map(|chunk| {
+            let mut to = vec![Vec::new(); ranks];
+            for (fp, idx, a, n) in chunk {
+                let out = &mut to[owner(*fp, ranks)];
+                put(out, *fp);
                 put(out, *idx);
-                out.extend_from_slice(&(a as u32).to_le_bytes());
+                out.extend_from_slice(&a.to_le_bytes());
                 let at = out.len();
                 out.extend_from_slice(&[0; 4]);
-                if expand {
-                    part.generated += 1;
-                    ciborium::into_writer(&n, &mut *out).expect("CBOR encoding into memory");
+                if let Some(n) = n {
+                    ciborium::into_writer(n, &mut *out).expect("CBOR encoding into memory");
                     let len = (out.len() - at - 4) as u32;
                     out[at..at + 4].copy_from_slice(&len.to_le_bytes());
                 }
             }
-        }
-        part
+            to
+        })
+        .collect();
+    let mut to = vec![Vec::new(); ranks];
+    for p in parts {
+        to.iter_mut().zip(p).for_each(|(t, mut x)| t.append(&mut x));
     }
+    to
 }
 
 /// Splits received successor records by shard of the visited set.
