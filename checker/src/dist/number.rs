@@ -33,6 +33,9 @@ pub(crate) struct Win<P> {
     pub(crate) payload: P,
 }
 
+/// The winners with their global BFS indices, ascending.
+pub(crate) type Numbered<P> = Vec<(u64, Win<P>)>;
+
 /// Gives each winner its global BFS index (returned sorted by it) and returns the size of the
 /// next level. `start..start + len` is the index range of the expanded level, whose next
 /// level starts at `next`.
@@ -42,7 +45,7 @@ pub(crate) fn number<P>(
     start: u64,
     len: u64,
     next: u64,
-) -> io::Result<(Vec<(u64, Win<P>)>, u64)> {
+) -> io::Result<(Numbered<P>, u64)> {
     let n = comm.size;
     // 1. Winning keys to the parents' ranks, in (rank, parent, action) order.
     wins.sort_unstable_by_key(|w| (w.src, w.parent, w.action));
@@ -142,7 +145,7 @@ pub(crate) fn number<P>(
     let got = comm.exchange(to)?;
     let mut cursor = vec![0usize; n];
     let replies: Vec<Vec<u64>> = (0..n).map(|r| words(got.part(r)).collect()).collect();
-    let mut out: Vec<(u64, Win<P>)> = wins
+    let mut out: Numbered<P> = wins
         .into_iter()
         .map(|w| {
             let r = w.src as usize;
