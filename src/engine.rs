@@ -308,7 +308,7 @@ pub fn run_klpcheck(
     if let Some(dir) = &d.resume {
         b = b.resume(dir);
     }
-    let out = b.try_run();
+    let out = crate::distributed::try_run(b);
     if let Ok(d) = std::sync::Arc::try_unwrap(display) {
         d.finish();
     }

@@ -36,22 +36,24 @@ use crate::parents::Levels;
 use crate::table::Store;
 
 /// Frontier states per sub-chunk (the unit of parallel work in phases A and C).
-const SUB: usize = 512;
+pub(crate) const SUB: usize = 512;
 /// Sub-chunks per batch (the unit between limit checks).
 const BATCH_SUBS: usize = 16;
 /// Frontier states per batch.
-const BATCH: usize = SUB * BATCH_SUBS;
+pub(crate) const BATCH: usize = SUB * BATCH_SUBS;
 
 /// How many candidates ahead phase B prefetches table slots.
 const PREFETCH: usize = 16;
 
 pub use crate::fingerprint::fingerprint;
+#[cfg(feature = "distributed")]
+pub(crate) use {level::decides, live::replay};
 
 /// A canonicaliser for symmetry reduction: maps a state to its orbit's representative (a
 /// closure, so that it can read the model's groups of interchangeable components).
 pub type Canonicalise<'a, S> = Box<dyn Fn(&S) -> S + Send + Sync + 'a>;
 
-type ProgressFn<'a> = Box<dyn FnMut(&Progress) + Send + 'a>;
+pub(crate) type ProgressFn<'a> = Box<dyn FnMut(&Progress) + Send + 'a>;
 
 /// Coverage: adds what one step did to `counts` (which counters, and how many there are, is the
 /// caller's business: `Bfs::coverage`). Called with the state, the action and its successor.
@@ -59,36 +61,36 @@ pub type CoverageFn<M> = fn(&M, &<M as Model>::State, &<M as Model>::Action, &<M
 
 /// Builder and entry point: `Bfs::new(&model).threads(2).max_states(Some(n)).run()`.
 pub struct Bfs<'a, M: Model> {
-    cfg: Config<'a, M>,
-    progress: Option<ProgressFn<'a>>,
+    pub(crate) cfg: Config<'a, M>,
+    pub(crate) progress: Option<ProgressFn<'a>>,
 }
 
 /// Everything but the progress callback (which is `Send` but not `Sync`).
-struct Config<'a, M: Model> {
-    model: &'a M,
-    threads: usize,
-    max_states: Option<u64>,
-    max_depth: Option<usize>,
-    timeout: Option<Duration>,
-    max_memory: Option<u64>,
-    stop: Option<Arc<AtomicBool>>,
-    symmetry: Option<Canonicalise<'a, M::State>>,
-    progress_interval: Duration,
-    finish_when: FinishWhen,
-    live: Option<LiveCfg<M>>,
+pub(crate) struct Config<'a, M: Model> {
+    pub(crate) model: &'a M,
+    pub(crate) threads: usize,
+    pub(crate) max_states: Option<u64>,
+    pub(crate) max_depth: Option<usize>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) max_memory: Option<u64>,
+    pub(crate) stop: Option<Arc<AtomicBool>>,
+    pub(crate) symmetry: Option<Canonicalise<'a, M::State>>,
+    pub(crate) progress_interval: Duration,
+    pub(crate) finish_when: FinishWhen,
+    pub(crate) live: Option<LiveCfg<M>>,
     /// Coverage counters (how many) and the function that fills them; `None`: no counting, and
     /// phase A and C do no more than a never-taken branch per successor.
-    coverage: Option<(usize, CoverageFn<M>)>,
+    pub(crate) coverage: Option<(usize, CoverageFn<M>)>,
     /// The visited set's kind (table.rs).
-    store: Store,
+    pub(crate) store: Store,
     /// The model's byte encoding of states (`Bfs::pack`).
     pack: Option<Pack<M>>,
     /// How states go to disk (set by `spill`, `checkpoint` and `resume`).
-    codec: Option<Codec<M::State>>,
-    spill: Option<PathBuf>,
-    checkpoint: Option<(PathBuf, Duration)>,
-    resume: Option<PathBuf>,
-    identity: String,
+    pub(crate) codec: Option<Codec<M::State>>,
+    pub(crate) spill: Option<PathBuf>,
+    pub(crate) checkpoint: Option<(PathBuf, Duration)>,
+    pub(crate) resume: Option<PathBuf>,
+    pub(crate) identity: String,
 }
 
 /// A model's encoding of its states as bytes, and back.
@@ -105,8 +107,8 @@ impl<M: Model> Clone for Pack<M> {
 impl<M: Model> Copy for Pack<M> {}
 
 /// Liveness properties and the fairness of every step.
-struct LiveCfg<M: Model> {
-    props: Vec<LiveProperty<M>>,
+pub(crate) struct LiveCfg<M: Model> {
+    pub(crate) props: Vec<LiveProperty<M>>,
     fairness: FairnessFn<M>,
 }
 

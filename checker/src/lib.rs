@@ -60,6 +60,8 @@ mod bfs;
 mod bitstate;
 mod checkpoint;
 mod codec;
+#[cfg(feature = "distributed")]
+pub mod dist;
 pub mod estimate;
 mod fingerprint;
 mod frontier;

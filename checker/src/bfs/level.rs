@@ -73,7 +73,7 @@ impl<S, A> Sub<S, A> {
 }
 
 /// True if `state` decides the property (a violation of `Always`, a witness of `Sometimes`).
-fn decides<M: Model>(model: &M, p: &Property<M>, state: &M::State) -> bool {
+pub(crate) fn decides<M: Model>(model: &M, p: &Property<M>, state: &M::State) -> bool {
     let holds = (p.condition)(model, state);
     match p.expectation {
         Expectation::Always => !holds,
@@ -97,7 +97,7 @@ where
 
     /// The fingerprint of `s` (of its representative under symmetry). Packing: of its
     /// identifying bytes, which are left in `scratch` (followed by the rest of its encoding).
-    pub(super) fn fp(&self, s: &M::State, scratch: &mut Vec<u8>) -> u64 {
+    pub(crate) fn fp(&self, s: &M::State, scratch: &mut Vec<u8>) -> u64 {
         let canon;
         let s = match &self.symmetry {
             Some(c) => {

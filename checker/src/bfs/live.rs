@@ -170,7 +170,7 @@ where
 
 /// Re-executes action indices from an initial state. The engine's frontier states were
 /// produced exactly this way, so this yields the real states it saw.
-pub(super) fn replay<M: Model>(model: &M, inits: &[M::State], init: usize, steps: &[usize]) -> Discovery<M>
+pub(crate) fn replay<M: Model>(model: &M, inits: &[M::State], init: usize, steps: &[usize]) -> Discovery<M>
 where
     M::State: Clone,
     M::Action: Clone,
