@@ -17,7 +17,10 @@
 
 mod level;
 mod live;
+mod profile;
 mod resume;
+
+pub use profile::{Phase, PhaseTimes, Profile, Totals};
 
 use std::hash::Hash;
 use std::path::PathBuf;
@@ -87,6 +90,8 @@ struct Config<'a, M: Model> {
     checkpoint: Option<(PathBuf, Duration)>,
     resume: Option<PathBuf>,
     identity: String,
+    /// Collect a [`Profile`] (`profile.rs`).
+    profile: bool,
 }
 
 /// Liveness properties and the fairness of every step.
@@ -105,6 +110,8 @@ struct Raw {
     level_starts: Vec<u64>,
     graph: Option<Recorder>,
     coverage: Option<Coverage>,
+    /// The search's share of the profile (off unless asked for).
+    prof: profile::Prof,
 }
 
 impl<'a, M> Bfs<'a, M>
@@ -135,6 +142,7 @@ where
                 checkpoint: None,
                 resume: None,
                 identity: String::new(),
+                profile: profile::from_env(),
             },
             progress: None,
         }
@@ -237,6 +245,14 @@ where
         self
     }
 
+    /// Collect a [`Profile`] of serial and parallel CPU time per phase into
+    /// [`Stats::profile`] (default: on when the environment variable `KLPCHECK_PROFILE` is set
+    /// to anything but "0", which also prints it to stderr at the end).
+    pub fn profile(mut self, on: bool) -> Self {
+        self.cfg.profile = on;
+        self
+    }
+
     /// Runs the search on a rayon pool of the configured size.
     ///
     /// # Panics
@@ -259,6 +275,15 @@ where
         let mut raw = pool.install(|| cfg.search(progress))?;
         raw.stats.threads = pool.current_num_threads();
         let findings = pool.install(|| cfg.check_liveness(&mut raw));
+        if cfg.profile {
+            let mut p = Profile { threads: raw.stats.threads, ..Profile::default() };
+            let prof = std::mem::replace(&mut raw.prof, profile::Prof::new(false));
+            prof.merge_into(&mut p);
+            if profile::from_env() {
+                eprint!("{}", p.report());
+            }
+            raw.stats.profile = Some(p);
+        }
         Ok(cfg.finish(raw, findings))
     }
 }

@@ -179,6 +179,8 @@ pub struct Stats {
     pub level_sizes: Vec<u64>,
     /// Bitstate store only: its size and fill, in SPIN's terms.
     pub bitstate: Option<BitstateStats>,
+    /// Serial and parallel CPU time per phase, when asked for (`Bfs::profile`).
+    pub profile: Option<crate::Profile>,
 }
 
 impl Stats {

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use stateright::{Expectation, Model, Property};
 
 use super::live::{allowed_bits, live_bits, replay, LiveResult};
+use super::profile::{Phase, Prof};
 use super::resume::Snapshot;
 use super::*;
 use crate::checkpoint::SpillDir;
@@ -151,7 +152,10 @@ where
         let mut fixes: Vec<Vec<(usize, u32)>> = (0..SHARDS).map(|_| Vec::new()).collect();
         let mut last_progress = Instant::now();
         let mut last_checkpoint = Instant::now();
+        let mut prof = Prof::new(self.profile);
+        prof.start_driver();
         let stop = 'levels: loop {
+            let ts = prof.now();
             if frontier.is_empty() {
                 break StopReason::Exhausted;
             }
@@ -179,8 +183,11 @@ where
             let mut children_log = ByteLog::default();
             let (mut level, spare) = std::mem::replace(&mut frontier, Segments::new(BATCH)).into_level()?;
             next.adopt_spare(spare);
+            prof.serial(Phase::Level, ts);
             let mut batches = 0..;
-            while let Some(batch) = level.next_batch()? {
+            loop {
+                let ts = prof.now();
+                let Some(batch) = level.next_batch()? else { break };
                 let b = batches.next().expect("unbounded");
                 stats.peak_rss_bytes = stats.peak_rss_bytes.max(sys::rss_bytes());
                 if let Some(r) = self.limit_hit(&stats, start) {
@@ -190,10 +197,15 @@ where
                 let chunks: Vec<&[M::State]> = batch.chunks(SUB).collect();
                 let used = &mut subs[..chunks.len()];
 
+                prof.serial(Phase::Bookkeeping, ts);
+
                 // Phase A: properties, successors, fingerprints, shard buckets.
-                used.par_iter_mut()
-                    .zip(&chunks)
-                    .for_each(|(sub, chunk)| self.expand(sub, chunk, &props, &active, expand, recording));
+                let sec = prof.section();
+                used.par_iter_mut().zip(&chunks).for_each(|(sub, chunk)| {
+                    sec.task(|| self.expand(sub, chunk, &props, &active, expand, recording));
+                });
+                prof.end(Phase::Expand, sec);
+                let ts = prof.now();
                 let base = b * BATCH;
                 for (k, sub) in used.iter().enumerate() {
                     stats.generated_states += sub.generated;
@@ -204,40 +216,49 @@ where
                     }
                 }
 
+                prof.serial(Phase::Bookkeeping, ts);
+
                 // Phase B: per shard, in (position, action) order.
                 let subs_ref: &[Sub<M::State, M::Action>] = used;
                 let would_grow = &would_grow;
                 let shard_work = shards.par_iter_mut().zip(cands.par_iter_mut()).zip(fixes.par_iter_mut());
+                let sec = prof.section();
                 shard_work.enumerate().for_each(|(s, ((shard, cands), fix))| {
-                    cands.clear();
-                    for (k, sub) in subs_ref.iter().enumerate() {
-                        let range = sub.offsets[s] as usize..sub.offsets[s + 1] as usize;
-                        cands.extend(sub.sorted[range].iter().map(|&(fp, i)| (fp, k, i)));
-                    }
-                    if recording {
-                        record_targets(shard, cands, fix, subs_ref, expand, would_grow);
-                        return;
-                    }
-                    for (c, &(fp, k, i)) in cands.iter().enumerate() {
-                        if let Some(&(ahead, _, _)) = cands.get(c + PREFETCH) {
-                            shard.prefetch(ahead);
+                    sec.task(|| {
+                        cands.clear();
+                        for (k, sub) in subs_ref.iter().enumerate() {
+                            let range = sub.offsets[s] as usize..sub.offsets[s + 1] as usize;
+                            cands.extend(sub.sorted[range].iter().map(|&(fp, i)| (fp, k, i)));
                         }
-                        if !expand {
-                            if !shard.contains(fp) {
-                                would_grow.store(true, Relaxed);
+                        if recording {
+                            record_targets(shard, cands, fix, subs_ref, expand, would_grow);
+                            return;
+                        }
+                        for (c, &(fp, k, i)) in cands.iter().enumerate() {
+                            if let Some(&(ahead, _, _)) = cands.get(c + PREFETCH) {
+                                shard.prefetch(ahead);
                             }
-                        } else if shard.insert(fp) {
-                            subs_ref[k].is_new[i as usize].store(true, Relaxed);
+                            if !expand {
+                                if !shard.contains(fp) {
+                                    would_grow.store(true, Relaxed);
+                                }
+                            } else if shard.insert(fp) {
+                                subs_ref[k].is_new[i as usize].store(true, Relaxed);
+                            }
                         }
-                    }
+                    })
                 });
+                prof.end(Phase::Insert, sec);
 
                 // Phase C: keep the new successors in order, log parent links.
                 if expand {
+                    let sec = prof.section();
                     used.par_iter_mut().zip(&chunks).for_each(|(sub, chunk)| {
-                        self.collect_new(sub, chunk, recording);
+                        sec.task(|| self.collect_new(sub, chunk, recording));
                     });
+                    prof.end(Phase::Collect, sec);
                     if let Some(g) = graph.as_mut() {
+                        let ts = prof.now();
                         // Phase C numbered the batch's new states: resolve the provisional
                         // indices in the edges and in the table.
                         let mut bases = Vec::with_capacity(used.len());
@@ -257,20 +278,30 @@ where
                         for sub in subs_ref {
                             g.expanded(&sub.rec, resolve);
                         }
+                        prof.serial(Phase::Record, ts);
+                        let sec = prof.section();
                         shards.par_iter_mut().zip(fixes.par_iter_mut()).for_each(|(shard, fix)| {
-                            let t = shard.indexed();
-                            for &(slot, v) in fix.iter() {
-                                t.set_index(slot, resolve(v));
-                            }
-                            fix.clear();
+                            sec.task(|| {
+                                let t = shard.indexed();
+                                for &(slot, v) in fix.iter() {
+                                    t.set_index(slot, resolve(v));
+                                }
+                                fix.clear();
+                            })
                         });
+                        prof.end(Phase::Fix, sec);
                     }
+                    let ts = prof.now();
                     for sub in used.iter_mut() {
                         stats.unique_states += sub.succ.len() as u64;
                         next_log.extend(&sub.next_action);
                         children_log.extend(&sub.children);
                     }
+                    let ts = prof.serial(Phase::Bookkeeping, ts);
+                    // Timed as serial: the moves inside run in parallel (`append_all`), so this
+                    // overstates the serial part by their share on the other threads.
                     next.append_all(&mut used.iter_mut().map(|sub| &mut sub.succ).collect::<Vec<_>>());
+                    prof.serial(Phase::Append, ts);
                     next.spill_full()?;
                     if let Some(c) = coverage.as_mut() {
                         for sub in used.iter_mut() {
@@ -280,10 +311,13 @@ where
                 } else if let Some(g) = graph.as_mut() {
                     // At the depth bound nothing is inserted: every target is an index already
                     // (or missing, and then the search is not exhausted and the graph unused).
+                    let ts = prof.now();
                     for sub in used.iter() {
                         g.expanded(&sub.rec, |v| v);
                     }
+                    prof.serial(Phase::Record, ts);
                 }
+                let ts = prof.now();
                 drop(chunks);
                 next.recycle(batch);
 
@@ -310,7 +344,9 @@ where
                     FinishWhen::AllDecided if decided => break 'levels StopReason::Finished,
                     _ => {}
                 }
+                prof.serial(Phase::Bookkeeping, ts);
             }
+            let ts = prof.now();
             if !expand {
                 break if would_grow.into_inner() { StopReason::MaxDepth } else { StopReason::Exhausted };
             }
@@ -326,7 +362,9 @@ where
             }
             frontier = next;
             depth += 1;
+            prof.serial(Phase::Level, ts);
         };
+        prof.end_driver(false);
 
         // Running out of states proves nothing when the store may have dropped some.
         let stop =
@@ -339,7 +377,7 @@ where
         levels.load()?;
         drop(spill);
         stats.elapsed = resumed_time + start.elapsed();
-        Ok(Raw { stats, stop, found, levels, level_starts, graph, coverage })
+        Ok(Raw { stats, stop, found, levels, level_starts, graph, coverage, prof })
     }
 
     /// Verdicts and traces (rebuilt outside the pool: actions need not be `Send`).

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use stateright::{Expectation, Model};
 
+use super::profile::Phase;
 use super::*;
 use crate::liveness::{Finding, Liveness};
 use crate::outcome::*;
@@ -58,6 +59,9 @@ where
             return l.props.iter().map(|_| LiveResult::Unknown).collect();
         }
         let start = Instant::now();
+        let prof = &mut raw.prof;
+        prof.start_driver();
+        let ts = prof.now();
         let n = g.len();
         raw.stats.graph_kept_bytes = g.bytes() as u64;
         // Decode the edges once into flat arrays (which replace the compressed stream) if the
@@ -65,23 +69,27 @@ where
         // (its frontier of full states is gone by now): the liveness passes read each state's
         // edges many times, and decoding a block per read made them about three times slower.
         g.flatten(sys::peak_rss_bytes().saturating_sub(sys::rss_bytes()) as usize);
+        prof.serial(Phase::Flatten, ts);
         // The properties are independent passes over the same read-only graph: one per pool
         // thread at a time, each with its own working arrays (`check_bytes`).
         let passes = rayon::current_num_threads().clamp(1, l.props.len().max(1));
         raw.stats.graph_bytes = g.peak_bytes.max(g.bytes() + passes * crate::liveness::check_bytes(n)) as u64;
+        let sec = prof.section();
         let out = l
             .props
             .par_iter()
             .enumerate()
             .map(|(i, p)| {
-                let f = match p.kind {
+                let f = sec.task(|| match p.kind {
                     Liveness::LeadsTo { .. } => crate::liveness::leads_to(&g, i),
                     Liveness::Possibility { .. } => crate::liveness::possibility(&g, i),
                     Liveness::Deadlock { .. } => crate::liveness::deadlock(&g, i),
-                };
+                });
                 f.map_or(LiveResult::Holds, LiveResult::Found)
             })
             .collect();
+        prof.end(Phase::Properties, sec);
+        prof.end_driver(true);
         raw.stats.liveness_elapsed = start.elapsed();
         raw.stats.peak_rss_bytes = raw.stats.peak_rss_bytes.max(sys::rss_bytes());
         out
