@@ -14,7 +14,7 @@ use super::resume::Snapshot;
 use super::*;
 use crate::checkpoint::SpillDir;
 use crate::frontier::Segments;
-use crate::graph::{pending, pending_parts, Fairness, SubRecord, PENDING};
+use crate::graph::{pending, pending_parts, Encoded, Fairness, Graph, SubRecord, PENDING};
 use crate::outcome::*;
 use crate::parents::ByteLog;
 use crate::sys;
@@ -150,6 +150,8 @@ where
         let mut cands: Vec<Vec<(u64, usize, u32)>> = (0..SHARDS).map(|_| Vec::new()).collect();
         // Liveness only: per shard, the slots phase B filled with a provisional index.
         let mut fixes: Vec<Vec<(usize, u32)>> = (0..SHARDS).map(|_| Vec::new()).collect();
+        // Liveness only: per sub-chunk, its records encoded for the graph.
+        let mut encs: Vec<Encoded> = (0..BATCH_SUBS).map(|_| Encoded::default()).collect();
         let mut last_progress = Instant::now();
         let mut last_checkpoint = Instant::now();
         let mut prof = Prof::new(self.profile);
@@ -257,51 +259,43 @@ where
                         sec.task(|| self.collect_new(sub, chunk, recording));
                     });
                     prof.end(Phase::Collect, sec);
-                    if let Some(g) = graph.as_mut() {
-                        let ts = prof.now();
-                        // Phase C numbered the batch's new states: resolve the provisional
-                        // indices in the edges and in the table.
-                        let mut bases = Vec::with_capacity(used.len());
-                        let mut base = stats.unique_states;
-                        for sub in used.iter() {
-                            bases.push(base as u32);
-                            base += sub.succ.len() as u64;
-                        }
-                        let subs_ref: &[Sub<M::State, M::Action>] = used;
-                        let resolve = |v: u32| {
-                            if v & PENDING == 0 {
-                                return v;
-                            }
-                            let (k, i) = pending_parts(v);
-                            bases[k] + subs_ref[k].rec.rank[i]
-                        };
-                        for sub in subs_ref {
-                            g.expanded(&sub.rec, resolve);
-                        }
-                        prof.serial(Phase::Record, ts);
-                        let sec = prof.section();
-                        shards.par_iter_mut().zip(fixes.par_iter_mut()).for_each(|(shard, fix)| {
-                            sec.task(|| {
-                                let t = shard.indexed();
-                                for &(slot, v) in fix.iter() {
-                                    t.set_index(slot, resolve(v));
-                                }
-                                fix.clear();
-                            })
-                        });
-                        prof.end(Phase::Fix, sec);
-                    }
                     let ts = prof.now();
-                    for sub in used.iter_mut() {
+                    // Phase C numbered the batch's new states: the first BFS index of each
+                    // sub-chunk's (the graph resolves provisional indices with them).
+                    let mut bases = Vec::with_capacity(used.len());
+                    for sub in used.iter() {
+                        bases.push(stats.unique_states as u32);
                         stats.unique_states += sub.succ.len() as u64;
                         next_log.extend(&sub.next_action);
                         children_log.extend(&sub.children);
                     }
-                    let ts = prof.serial(Phase::Bookkeeping, ts);
-                    // Timed as serial: the moves inside run in parallel (`append_all`), so this
-                    // overstates the serial part by their share on the other threads.
-                    next.append_all(&mut used.iter_mut().map(|sub| &mut sub.succ).collect::<Vec<_>>());
-                    prof.serial(Phase::Append, ts);
+                    // The new states move to the next level while the graph records the batch
+                    // (one parallel region, not two: each region costs a barrier and the wait
+                    // for sleeping threads to wake).
+                    let mut succs: Vec<Vec<M::State>> =
+                        used.iter_mut().map(|sub| std::mem::take(&mut sub.succ)).collect();
+                    prof.serial(Phase::Bookkeeping, ts);
+                    let mut parts: Vec<&mut Vec<M::State>> = succs.iter_mut().collect();
+                    let append = || next.append_all(&mut parts);
+                    match graph.as_mut() {
+                        None => prof.opaque(Phase::Append, append),
+                        Some(g) => {
+                            let subs_ref: &[Sub<M::State, M::Action>] = used;
+                            let resolve = |v: u32| {
+                                if v & PENDING == 0 {
+                                    return v;
+                                }
+                                let (k, i) = pending_parts(v);
+                                bases[k] + subs_ref[k].rec.rank[i]
+                            };
+                            let fix = Some((&mut shards[..], &mut fixes[..]));
+                            record_batch(g, subs_ref, &mut encs, &resolve, fix, append, &mut prof);
+                        }
+                    }
+                    // Back to their sub-chunks, empty, keeping their capacity.
+                    for (sub, v) in used.iter_mut().zip(succs) {
+                        sub.succ = v;
+                    }
                     next.spill_full()?;
                     if let Some(c) = coverage.as_mut() {
                         for sub in used.iter_mut() {
@@ -311,11 +305,7 @@ where
                 } else if let Some(g) = graph.as_mut() {
                     // At the depth bound nothing is inserted: every target is an index already
                     // (or missing, and then the search is not exhausted and the graph unused).
-                    let ts = prof.now();
-                    for sub in used.iter() {
-                        g.expanded(&sub.rec, |v| v);
-                    }
-                    prof.serial(Phase::Record, ts);
+                    record_batch(g, used, &mut encs, &|v| v, None, || {}, &mut prof);
                 }
                 let ts = prof.now();
                 drop(chunks);
@@ -529,6 +519,70 @@ where
             is_new[i - 1].load(Relaxed)
         });
     }
+}
+
+/// Adds a batch's expanded sub-chunks to the liveness graph: encoded in parallel, beside the
+/// table's provisional indices being replaced (`fix`: the shards and their filled slots; `None`
+/// at the depth bound) and beside `also` (the next level's moves), then appended in order.
+/// `resolve` turns a target as phase B found it into its BFS index.
+fn record_batch<S: Sync, A: Sync>(
+    g: &mut Graph,
+    subs: &[Sub<S, A>],
+    encs: &mut [Encoded],
+    resolve: &(impl Fn(u32) -> u32 + Sync),
+    fix: Option<(&mut [Shard], &mut [Vec<(usize, u32)>])>,
+    also: impl FnOnce() + Send,
+    prof: &mut Prof,
+) {
+    let ts = prof.now();
+    // Each sub-chunk's first state and the targets of the state before it (its references).
+    let mut starts = Vec::with_capacity(subs.len());
+    let mut first = g.len() as u32;
+    let mut prev = g.last_targets().to_vec();
+    for sub in subs {
+        let next = sub.rec.last_targets(resolve);
+        starts.push((first, std::mem::replace(&mut prev, next)));
+        first += sub.rec.count.len() as u32;
+    }
+    prof.serial(Phase::Record, ts);
+    let encs = &mut encs[..subs.len()];
+    let graph: &Graph = g;
+    let encode = || -> Vec<bool> {
+        encs.par_iter_mut()
+            .zip(subs)
+            .zip(&starts)
+            .map(|((enc, sub), (first, prev))| graph.encode(&sub.rec, *first, prev, resolve, enc))
+            .collect()
+    };
+    let fix_all = || {
+        let Some((shards, fixes)) = fix else { return };
+        shards.par_iter_mut().zip(fixes.par_iter_mut()).for_each(|(shard, fix)| {
+            let t = shard.indexed();
+            for &(slot, v) in fix.iter() {
+                t.set_index(slot, resolve(v));
+            }
+            fix.clear();
+        })
+    };
+    let (ok, _) = prof.opaque(Phase::Record, || rayon::join(encode, || rayon::join(fix_all, also)));
+    let ts = prof.now();
+    if ok.contains(&false) {
+        // A new fairness class: the palette learns the batch's pairs in order, as a serial
+        // encoding would have met them, and the sub-chunks that missed one are encoded again.
+        for sub in subs {
+            g.learn(&sub.rec);
+        }
+        for (k, &done) in ok.iter().enumerate() {
+            if !done {
+                let (first, prev) = &starts[k];
+                assert!(g.encode(&subs[k].rec, *first, prev, resolve, &mut encs[k]), "the palette learned the batch");
+            }
+        }
+    }
+    for (sub, enc) in subs.iter().zip(encs.iter()) {
+        g.append(&sub.rec, enc);
+    }
+    prof.serial(Phase::Record, ts);
 }
 
 /// Phase B of one shard when the liveness graph is recorded: inserts the candidates in order and

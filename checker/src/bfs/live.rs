@@ -68,8 +68,8 @@ where
         // decoding, while both forms are held, stays under the peak the search already reached
         // (its frontier of full states is gone by now): the liveness passes read each state's
         // edges many times, and decoding a block per read made them about three times slower.
-        g.flatten(sys::peak_rss_bytes().saturating_sub(sys::rss_bytes()) as usize);
         prof.serial(Phase::Flatten, ts);
+        prof.opaque(Phase::Flatten, || g.flatten(sys::peak_rss_bytes().saturating_sub(sys::rss_bytes()) as usize));
         // The properties are independent passes over the same read-only graph: one per pool
         // thread at a time, each with its own working arrays (`check_bytes`).
         let passes = rayon::current_num_threads().clamp(1, l.props.len().max(1));

@@ -52,11 +52,12 @@ pub enum Phase {
     Insert,
     /// BFS phase C: keep the new successors (parallel per sub-chunk).
     Collect,
-    /// Liveness graph: the batch's edges appended to the graph.
+    /// Liveness graph: the batch's edges encoded (parallel per sub-chunk, beside the table's
+    /// provisional indices being replaced per shard and the next level's moves, which are then
+    /// not in [`Phase::Append`]) and appended in order (serial).
     Record,
-    /// Liveness graph: provisional indices in the table replaced (parallel per shard).
-    Fix,
-    /// The next level's states moved into its segments.
+    /// The next level's states moved into its segments (without the liveness graph; with it,
+    /// they are part of [`Phase::Record`]).
     Append,
     /// Per batch on the driving thread: counters, discoveries, parent logs, coverage, limits.
     Bookkeeping,
@@ -69,12 +70,11 @@ pub enum Phase {
 }
 
 impl Phase {
-    const ALL: [Phase; 10] = [
+    const ALL: [Phase; 9] = [
         Phase::Expand,
         Phase::Insert,
         Phase::Collect,
         Phase::Record,
-        Phase::Fix,
         Phase::Append,
         Phase::Bookkeeping,
         Phase::Level,
@@ -88,7 +88,6 @@ impl Phase {
             Phase::Insert => "B insert",
             Phase::Collect => "C collect",
             Phase::Record => "graph record",
-            Phase::Fix => "graph index fix",
             Phase::Append => "next-level append",
             Phase::Bookkeeping => "batch bookkeeping",
             Phase::Level => "level bookkeeping",
@@ -275,6 +274,25 @@ impl Prof {
         p.parallel += Duration::from_nanos(per.iter().sum());
         p.span += Duration::from_nanos(per.iter().copied().max().unwrap_or(0));
         p.sections += 1;
+    }
+
+    /// Runs `f`, which parallelises inside itself (its tasks are not wrapped in
+    /// [`Section::task`]), as a parallel section of `phase`: every pool thread's CPU time is
+    /// read before and after (`rayon::broadcast`, a barrier each: use it for long sections or
+    /// a few per batch). A thread's rayon spinning while it waits counts as busy here.
+    pub(crate) fn opaque<R>(&mut self, phase: Phase, f: impl FnOnce() -> R) -> R {
+        if !self.on {
+            return f();
+        }
+        let before = rayon::broadcast(|_| thread_cpu_ns());
+        let r = f();
+        let after = rayon::broadcast(|_| thread_cpu_ns());
+        let sec = self.section();
+        for ((a, b), slot) in after.iter().zip(&before).zip(&sec.per_thread) {
+            slot.store(a.saturating_sub(*b), Relaxed);
+        }
+        self.end(phase, sec);
+        r
     }
 
     /// Marks the start of the driving thread's part (search or liveness).
