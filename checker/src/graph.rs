@@ -405,12 +405,10 @@ impl Graph {
             }
             self.block.push(pos as u32);
         }
-        let mut v = self.bits.len;
-        for &c in &rec.count {
+        for (v, &c) in (self.bits.len..).zip(&rec.count) {
             if v.is_multiple_of(MARK) {
                 self.marks.push(self.edges);
             }
-            v += 1;
             self.edges += u64::from(c);
         }
         self.bits.extend(&rec.bits);

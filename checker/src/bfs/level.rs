@@ -521,6 +521,9 @@ where
     }
 }
 
+/// The shards and, per shard, the slots phase B filled with a provisional index.
+type ShardFixes<'a> = (&'a mut [Shard], &'a mut [Vec<(usize, u32)>]);
+
 /// Adds a batch's expanded sub-chunks to the liveness graph: encoded in parallel, beside the
 /// table's provisional indices being replaced (`fix`: the shards and their filled slots; `None`
 /// at the depth bound) and beside `also` (the next level's moves), then appended in order.
@@ -530,7 +533,7 @@ fn record_batch<S: Sync, A: Sync>(
     subs: &[Sub<S, A>],
     encs: &mut [Encoded],
     resolve: &(impl Fn(u32) -> u32 + Sync),
-    fix: Option<(&mut [Shard], &mut [Vec<(usize, u32)>])>,
+    fix: Option<ShardFixes<'_>>,
     also: impl FnOnce() + Send,
     prof: &mut Prof,
 ) {

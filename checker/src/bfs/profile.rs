@@ -245,7 +245,7 @@ impl Prof {
 
     /// Ends a serial section of `phase` begun at `since`; returns a stamp for the next one.
     pub(crate) fn serial(&mut self, phase: Phase, since: Stamp) -> Stamp {
-        let Some(t0) = since else { return None };
+        let t0 = since?;
         let t = thread_cpu_ns();
         let p = self.at(phase);
         p.serial += Duration::from_nanos(t.saturating_sub(t0));
