@@ -17,7 +17,10 @@
 
 mod level;
 mod live;
+mod profile;
 mod resume;
+
+pub use profile::{Phase, PhaseTimes, Profile, Totals};
 
 use std::hash::Hash;
 use std::path::PathBuf;
@@ -37,8 +40,12 @@ use crate::table::Store;
 
 /// Frontier states per sub-chunk (the unit of parallel work in phases A and C).
 pub(crate) const SUB: usize = 512;
-/// Sub-chunks per batch (the unit between limit checks).
-const BATCH_SUBS: usize = 16;
+/// Sub-chunks per batch (the unit between limit checks). Why 32 (at most 32: `graph::pending`
+/// names a sub-chunk in 5 bits): every batch costs four barriers, and at 16 the waits at them
+/// (threads waking, the last task of a phase) were the largest loss of two threads against
+/// one on the default scenario (`KLPCHECK_PROFILE=1`: search work over critical path 1.66x ->
+/// 1.78x). The price: twice the successors buffered per batch (+67 MB peak RSS there).
+const BATCH_SUBS: usize = 32;
 /// Frontier states per batch.
 pub(crate) const BATCH: usize = SUB * BATCH_SUBS;
 
@@ -91,6 +98,8 @@ pub(crate) struct Config<'a, M: Model> {
     pub(crate) checkpoint: Option<(PathBuf, Duration)>,
     pub(crate) resume: Option<PathBuf>,
     pub(crate) identity: String,
+    /// Collect a [`Profile`] (`profile.rs`).
+    profile: bool,
 }
 
 /// A model's encoding of its states as bytes, and back.
@@ -122,6 +131,8 @@ struct Raw {
     level_starts: Vec<u64>,
     graph: Option<Recorder>,
     coverage: Option<Coverage>,
+    /// The search's share of the profile (off unless asked for).
+    prof: profile::Prof,
 }
 
 impl<'a, M> Bfs<'a, M>
@@ -153,6 +164,7 @@ where
                 checkpoint: None,
                 resume: None,
                 identity: String::new(),
+                profile: profile::from_env(),
             },
             progress: None,
         }
@@ -274,6 +286,14 @@ where
         self
     }
 
+    /// Collect a [`Profile`] of serial and parallel CPU time per phase into
+    /// [`Stats::profile`] (default: on when the environment variable `KLPCHECK_PROFILE` is set
+    /// to anything but "0", which also prints it to stderr at the end).
+    pub fn profile(mut self, on: bool) -> Self {
+        self.cfg.profile = on;
+        self
+    }
+
     /// Runs the search on a rayon pool of the configured size.
     ///
     /// # Panics
@@ -296,6 +316,15 @@ where
         let mut raw = pool.install(|| cfg.search(progress))?;
         raw.stats.threads = pool.current_num_threads();
         let findings = pool.install(|| cfg.check_liveness(&mut raw));
+        if cfg.profile {
+            let mut p = Profile { threads: raw.stats.threads, ..Profile::default() };
+            let prof = std::mem::replace(&mut raw.prof, profile::Prof::new(false));
+            prof.merge_into(&mut p);
+            if profile::from_env() {
+                eprint!("{}", p.report());
+            }
+            raw.stats.profile = Some(p);
+        }
         Ok(cfg.finish(raw, findings))
     }
 }

@@ -74,7 +74,7 @@ pub mod sys;
 mod table;
 pub use table::Store;
 
-pub use bfs::{fingerprint, Bfs, Canonicalise, CoverageFn};
+pub use bfs::{fingerprint, Bfs, Canonicalise, CoverageFn, Phase, PhaseTimes, Profile, Totals};
 pub use bitstate::{BitstateStats, DEFAULT_BITS, DEFAULT_HASHES};
 pub use checkpoint::CheckpointInfo;
 pub use graph::Fairness;

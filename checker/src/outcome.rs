@@ -186,6 +186,8 @@ pub struct Stats {
     pub memory_search: MemoryParts,
     /// Where the memory was during the liveness checks (liveness only; zero otherwise).
     pub memory_liveness: MemoryParts,
+    /// Serial and parallel CPU time per phase, when asked for (`Bfs::profile`).
+    pub profile: Option<crate::Profile>,
 }
 
 /// The bytes each part of the engine held at one moment, to tell what a peak is made of.
@@ -201,8 +203,8 @@ pub struct MemoryParts {
     pub parents: u64,
     /// States held in the frontier: what is left of the level being expanded plus the next one.
     pub frontier_states: u64,
-    /// Bytes of those frontier states as the engine holds them (`size_of` the state each; heap
-    /// parts of a state, if any, not counted).
+    /// Bytes the frontier's segments hold (capacity: full states, or the packed bytes of a
+    /// packed frontier; heap parts of a full state, if any, not counted).
     pub frontier: u64,
     /// The liveness graph (`graph.rs`).
     pub graph: u64,

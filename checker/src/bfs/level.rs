@@ -9,12 +9,13 @@ use rayon::prelude::*;
 use stateright::{Expectation, Model, Property};
 
 use super::live::{allowed_bits, live_bits, replay, LiveResult};
+use super::profile::{Phase, Prof};
 use super::resume::Snapshot;
 use super::*;
 use crate::checkpoint::SpillDir;
 use crate::fingerprint::fingerprint_bytes;
 use crate::frontier::{Batch, PackedRun, Segments};
-use crate::graph::{pending, pending_parts, Fairness, SubRecord, PENDING};
+use crate::graph::{pending, pending_parts, Encoded, Fairness, Graph, SubRecord, PENDING};
 use crate::outcome::*;
 use crate::parents::ByteLog;
 use crate::sys;
@@ -187,9 +188,14 @@ where
         let mut cands: Vec<Vec<(u64, usize, u32)>> = (0..SHARDS).map(|_| Vec::new()).collect();
         // Liveness only: per shard, the slots phase B filled with a provisional index.
         let mut fixes: Vec<Vec<(usize, u32)>> = (0..SHARDS).map(|_| Vec::new()).collect();
+        // Liveness only: per sub-chunk, its records encoded for the graph.
+        let mut encs: Vec<Encoded> = (0..BATCH_SUBS).map(|_| Encoded::default()).collect();
         let mut last_progress = Instant::now();
         let mut last_checkpoint = Instant::now();
+        let mut prof = Prof::new(self.profile);
+        prof.start_driver();
         let stop = 'levels: loop {
+            let ts = prof.now();
             if frontier.is_empty() {
                 break StopReason::Exhausted;
             }
@@ -219,8 +225,11 @@ where
             let (mut level, spare) = std::mem::replace(&mut frontier, Segments::new(BATCH)).into_level()?;
             stats.frontier_bytes = stats.frontier_bytes.max(level.bytes() as u64);
             next.adopt_spare(spare);
+            prof.serial(Phase::Level, ts);
             let mut batches = 0..;
-            while let Some(batch) = level.next_batch()? {
+            loop {
+                let ts = prof.now();
+                let Some(batch) = level.next_batch()? else { break };
                 let b = batches.next().expect("unbounded");
                 let rss = sys::rss_bytes();
                 if rss > stats.peak_rss_bytes {
@@ -230,7 +239,7 @@ where
                         table: shards.iter().map(Shard::bytes).sum::<usize>() as u64,
                         parents: (levels.bytes() + next_log.bytes() + children_log.bytes()) as u64,
                         frontier_states,
-                        frontier: frontier_states * std::mem::size_of::<M::State>() as u64,
+                        frontier: (level.bytes() + next.bytes() + batch_bytes(&batch)) as u64,
                         graph: graph.as_ref().map_or(0, |g| g.bytes() as u64),
                         liveness: 0,
                     };
@@ -254,10 +263,15 @@ where
                 };
                 let used = &mut subs[..chunks.len()];
 
+                prof.serial(Phase::Bookkeeping, ts);
+
                 // Phase A: properties, successors, fingerprints, shard buckets.
-                used.par_iter_mut()
-                    .zip(&chunks)
-                    .for_each(|(sub, chunk)| self.expand(sub, chunk, &props, &active, expand, recording));
+                let sec = prof.section();
+                used.par_iter_mut().zip(&chunks).for_each(|(sub, chunk)| {
+                    sec.task(|| self.expand(sub, chunk, &props, &active, expand, recording));
+                });
+                prof.end(Phase::Expand, sec);
+                let ts = prof.now();
                 let base = b * BATCH;
                 for (k, sub) in used.iter().enumerate() {
                     stats.generated_states += sub.generated;
@@ -268,76 +282,93 @@ where
                     }
                 }
 
+                prof.serial(Phase::Bookkeeping, ts);
+
                 // Phase B: per shard, in (position, action) order.
                 let subs_ref: &[Sub<M::State, M::Action>] = used;
                 let would_grow = &would_grow;
                 let shard_work = shards.par_iter_mut().zip(cands.par_iter_mut()).zip(fixes.par_iter_mut());
+                let sec = prof.section();
                 shard_work.enumerate().for_each(|(s, ((shard, cands), fix))| {
-                    cands.clear();
-                    for (k, sub) in subs_ref.iter().enumerate() {
-                        let range = sub.offsets[s] as usize..sub.offsets[s + 1] as usize;
-                        cands.extend(sub.sorted[range].iter().map(|&(fp, i)| (fp, k, i)));
-                    }
-                    if recording {
-                        record_targets(shard, cands, fix, subs_ref, expand, would_grow);
-                        return;
-                    }
-                    for (c, &(fp, k, i)) in cands.iter().enumerate() {
-                        if let Some(&(ahead, _, _)) = cands.get(c + PREFETCH) {
-                            shard.prefetch(ahead);
+                    sec.task(|| {
+                        cands.clear();
+                        for (k, sub) in subs_ref.iter().enumerate() {
+                            let range = sub.offsets[s] as usize..sub.offsets[s + 1] as usize;
+                            cands.extend(sub.sorted[range].iter().map(|&(fp, i)| (fp, k, i)));
                         }
-                        if !expand {
-                            if !shard.contains(fp) {
-                                would_grow.store(true, Relaxed);
+                        if recording {
+                            record_targets(shard, cands, fix, subs_ref, expand, would_grow);
+                            return;
+                        }
+                        for (c, &(fp, k, i)) in cands.iter().enumerate() {
+                            if let Some(&(ahead, _, _)) = cands.get(c + PREFETCH) {
+                                shard.prefetch(ahead);
                             }
-                        } else if shard.insert(fp) {
-                            subs_ref[k].is_new[i as usize].store(true, Relaxed);
+                            if !expand {
+                                if !shard.contains(fp) {
+                                    would_grow.store(true, Relaxed);
+                                }
+                            } else if shard.insert(fp) {
+                                subs_ref[k].is_new[i as usize].store(true, Relaxed);
+                            }
                         }
-                    }
+                    })
                 });
+                prof.end(Phase::Insert, sec);
 
                 // Phase C: keep the new successors in order, log parent links.
                 if expand {
+                    let sec = prof.section();
                     used.par_iter_mut().zip(&chunks).for_each(|(sub, chunk)| {
-                        self.collect_new(sub, chunk, recording);
+                        sec.task(|| self.collect_new(sub, chunk, recording));
                     });
-                    if let Some(g) = graph.as_mut() {
-                        // Phase C numbered the batch's new states: resolve the provisional
-                        // indices in the edges and in the table.
-                        let mut bases = Vec::with_capacity(used.len());
-                        let mut base = stats.unique_states;
-                        for sub in used.iter() {
-                            bases.push(base as u32);
-                            base += sub.next_action.len() as u64;
-                        }
-                        let subs_ref: &[Sub<M::State, M::Action>] = used;
-                        let resolve = |v: u32| {
-                            if v & PENDING == 0 {
-                                return v;
-                            }
-                            let (k, i) = pending_parts(v);
-                            bases[k] + subs_ref[k].rec.rank[i]
-                        };
-                        for sub in subs_ref {
-                            g.expanded(&sub.rec, resolve);
-                        }
-                        shards.par_iter_mut().zip(fixes.par_iter_mut()).for_each(|(shard, fix)| {
-                            let t = shard.indexed();
-                            for &(slot, v) in fix.iter() {
-                                t.set_index(slot, resolve(v));
-                            }
-                            fix.clear();
-                        });
-                    }
-                    for sub in used.iter_mut() {
+                    prof.end(Phase::Collect, sec);
+                    let ts = prof.now();
+                    // Phase C numbered the batch's new states: the first BFS index of each
+                    // sub-chunk's (the graph resolves provisional indices with them).
+                    let mut bases = Vec::with_capacity(used.len());
+                    for sub in used.iter() {
+                        bases.push(stats.unique_states as u32);
                         stats.unique_states += sub.next_action.len() as u64;
                         next_log.extend(&sub.next_action);
                         children_log.extend(&sub.children);
                     }
-                    if next.is_packed() {
-                        next.append_packed(&used.iter().map(|sub| &sub.packed).collect::<Vec<_>>());
-                    } else {
-                        next.append_all(&mut used.iter_mut().map(|sub| &mut sub.succ).collect::<Vec<_>>());
+                    // The new states move to the next level while the graph records the batch
+                    // (one parallel region, not two: each region costs a barrier and the wait
+                    // for sleeping threads to wake).
+                    let packed = next.is_packed();
+                    let mut succs: Vec<Vec<M::State>> = match packed {
+                        true => Vec::new(),
+                        false => used.iter_mut().map(|sub| std::mem::take(&mut sub.succ)).collect(),
+                    };
+                    prof.serial(Phase::Bookkeeping, ts);
+                    let mut parts: Vec<&mut Vec<M::State>> = succs.iter_mut().collect();
+                    let runs: Vec<&PackedRun> = match packed {
+                        true => used.iter().map(|sub| &sub.packed).collect(),
+                        false => Vec::new(),
+                    };
+                    let append = || match packed {
+                        true => next.append_packed(&runs),
+                        false => next.append_all(&mut parts),
+                    };
+                    match graph.as_mut() {
+                        None => prof.opaque(Phase::Append, append),
+                        Some(g) => {
+                            let subs_ref: &[Sub<M::State, M::Action>] = used;
+                            let resolve = |v: u32| {
+                                if v & PENDING == 0 {
+                                    return v;
+                                }
+                                let (k, i) = pending_parts(v);
+                                bases[k] + subs_ref[k].rec.rank[i]
+                            };
+                            let fix = Some((&mut shards[..], &mut fixes[..]));
+                            record_batch(g, subs_ref, &mut encs, &resolve, fix, append, &mut prof);
+                        }
+                    }
+                    // Back to their sub-chunks, empty, keeping their capacity.
+                    for (sub, v) in used.iter_mut().zip(succs) {
+                        sub.succ = v;
                     }
                     next.spill_full()?;
                     if let Some(c) = coverage.as_mut() {
@@ -348,10 +379,9 @@ where
                 } else if let Some(g) = graph.as_mut() {
                     // At the depth bound nothing is inserted: every target is an index already
                     // (or missing, and then the search is not exhausted and the graph unused).
-                    for sub in used.iter() {
-                        g.expanded(&sub.rec, |v| v);
-                    }
+                    record_batch(g, used, &mut encs, &|v| v, None, || {}, &mut prof);
                 }
+                let ts = prof.now();
                 drop(chunks);
                 let held = level.bytes() + next.bytes() + batch_bytes(&batch);
                 stats.frontier_bytes = stats.frontier_bytes.max(held as u64);
@@ -380,7 +410,9 @@ where
                     FinishWhen::AllDecided if decided => break 'levels StopReason::Finished,
                     _ => {}
                 }
+                prof.serial(Phase::Bookkeeping, ts);
             }
+            let ts = prof.now();
             if !expand {
                 break if would_grow.into_inner() { StopReason::MaxDepth } else { StopReason::Exhausted };
             }
@@ -396,7 +428,9 @@ where
             }
             frontier = next;
             depth += 1;
+            prof.serial(Phase::Level, ts);
         };
+        prof.end_driver(false);
 
         // Running out of states proves nothing when the store may have dropped some.
         let stop =
@@ -409,7 +443,7 @@ where
         levels.load()?;
         drop(spill);
         stats.elapsed = resumed_time + start.elapsed();
-        Ok(Raw { stats, stop, found, levels, level_starts, graph, coverage })
+        Ok(Raw { stats, stop, found, levels, level_starts, graph, coverage, prof })
     }
 
     /// Verdicts and traces (rebuilt outside the pool: actions need not be `Send`).
@@ -585,6 +619,73 @@ fn batch_bytes<S>(batch: &Batch<S>) -> usize {
         Batch::Full(states) => states.capacity() * std::mem::size_of::<S>(),
         Batch::Packed(seg) => seg.bytes(),
     }
+}
+
+/// The shards and, per shard, the slots phase B filled with a provisional index.
+type ShardFixes<'a> = (&'a mut [Shard], &'a mut [Vec<(usize, u32)>]);
+
+/// Adds a batch's expanded sub-chunks to the liveness graph: encoded in parallel, beside the
+/// table's provisional indices being replaced (`fix`: the shards and their filled slots; `None`
+/// at the depth bound) and beside `also` (the next level's moves), then appended in order.
+/// `resolve` turns a target as phase B found it into its BFS index.
+fn record_batch<S: Sync, A: Sync>(
+    g: &mut Graph,
+    subs: &[Sub<S, A>],
+    encs: &mut [Encoded],
+    resolve: &(impl Fn(u32) -> u32 + Sync),
+    fix: Option<ShardFixes<'_>>,
+    also: impl FnOnce() + Send,
+    prof: &mut Prof,
+) {
+    let ts = prof.now();
+    // Each sub-chunk's first state and the targets of the state before it (its references).
+    let mut starts = Vec::with_capacity(subs.len());
+    let mut first = g.len() as u32;
+    let mut prev = g.last_targets().to_vec();
+    for sub in subs {
+        let next = sub.rec.last_targets(resolve);
+        starts.push((first, std::mem::replace(&mut prev, next)));
+        first += sub.rec.count.len() as u32;
+    }
+    prof.serial(Phase::Record, ts);
+    let encs = &mut encs[..subs.len()];
+    let graph: &Graph = g;
+    let encode = || -> Vec<bool> {
+        encs.par_iter_mut()
+            .zip(subs)
+            .zip(&starts)
+            .map(|((enc, sub), (first, prev))| graph.encode(&sub.rec, *first, prev, resolve, enc))
+            .collect()
+    };
+    let fix_all = || {
+        let Some((shards, fixes)) = fix else { return };
+        shards.par_iter_mut().zip(fixes.par_iter_mut()).for_each(|(shard, fix)| {
+            let t = shard.indexed();
+            for &(slot, v) in fix.iter() {
+                t.set_index(slot, resolve(v));
+            }
+            fix.clear();
+        })
+    };
+    let (ok, _) = prof.opaque(Phase::Record, || rayon::join(encode, || rayon::join(fix_all, also)));
+    let ts = prof.now();
+    if ok.contains(&false) {
+        // A new fairness class: the palette learns the batch's pairs in order, as a serial
+        // encoding would have met them, and the sub-chunks that missed one are encoded again.
+        for sub in subs {
+            g.learn(&sub.rec);
+        }
+        for (k, &done) in ok.iter().enumerate() {
+            if !done {
+                let (first, prev) = &starts[k];
+                assert!(g.encode(&subs[k].rec, *first, prev, resolve, &mut encs[k]), "the palette learned the batch");
+            }
+        }
+    }
+    for (sub, enc) in subs.iter().zip(encs.iter()) {
+        g.append(&sub.rec, enc);
+    }
+    prof.serial(Phase::Record, ts);
 }
 
 /// Phase B of one shard when the liveness graph is recorded: inserts the candidates in order and

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use stateright::{Expectation, Model};
 
+use super::profile::Phase;
 use super::*;
 use crate::liveness::{Finding, Liveness};
 use crate::outcome::*;
@@ -58,6 +59,9 @@ where
             return l.props.iter().map(|_| LiveResult::Unknown).collect();
         }
         let start = Instant::now();
+        let prof = &mut raw.prof;
+        prof.start_driver();
+        let ts = prof.now();
         let n = g.len();
         raw.stats.graph_kept_bytes = g.bytes() as u64;
         // The properties are independent passes over the same read-only graph: one per pool
@@ -70,24 +74,28 @@ where
         // read made them about three times slower. Speed never raises the peak.
         let working = passes * crate::liveness::check_bytes(n);
         let room = sys::peak_rss_bytes().max(raw.stats.peak_rss_bytes).saturating_sub(sys::rss_bytes()) as usize;
-        g.flatten(room.saturating_sub(working));
+        prof.serial(Phase::Flatten, ts);
+        prof.opaque(Phase::Flatten, || g.flatten(room.saturating_sub(working)));
         let mem = crate::liveness::PassMemory::default();
         mem.rss.fetch_max(sys::rss_bytes(), std::sync::atomic::Ordering::Relaxed);
+        let sec = prof.section();
         let out = l
             .props
             .par_iter()
             .enumerate()
             .map(|(i, p)| {
-                let f = match p.kind {
+                let f = sec.task(|| match p.kind {
                     Liveness::LeadsTo { .. } => crate::liveness::leads_to(&g, i, &mem),
                     Liveness::Possibility { .. } => crate::liveness::possibility(&g, i, &mem),
                     Liveness::Deadlock { .. } => crate::liveness::deadlock(&g, i),
-                };
+                });
                 f.map_or(LiveResult::Holds, LiveResult::Found)
             })
             .collect();
         let working = passes * mem.bytes.into_inner();
         raw.stats.graph_bytes = g.peak_bytes.max(g.bytes() + working) as u64;
+        prof.end(Phase::Properties, sec);
+        prof.end_driver(true);
         raw.stats.liveness_elapsed = start.elapsed();
         let rss = mem.rss.into_inner().max(sys::rss_bytes());
         raw.stats.memory_liveness = MemoryParts {
