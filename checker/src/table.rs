@@ -190,22 +190,13 @@ impl ExactShard {
     #[inline]
     pub(crate) fn insert_indexed(&mut self, fp: u64, value: u32) -> Result<u32, usize> {
         debug_assert!(!self.must_grow(1), "reserve before inserting");
-        let n = self.slots.len();
-        let mut i = Self::home(fp, n);
-        loop {
-            let s = self.slots[i];
-            if s == fp {
-                return Ok(self.index[i]);
-            }
-            if s == 0 {
+        match self.find(fp) {
+            Ok(i) => Ok(self.index[i]),
+            Err(i) => {
                 self.slots[i] = fp;
                 self.index[i] = value;
                 self.len += 1;
-                return Err(i);
-            }
-            i += 1;
-            if i == n {
-                i = 0;
+                Err(i)
             }
         }
     }
@@ -213,26 +204,31 @@ impl ExactShard {
     /// The index stored for `fp`, if present.
     #[inline]
     pub(crate) fn get_index(&self, fp: u64) -> Option<u32> {
+        self.find(fp).ok().map(|i| self.index[i])
+    }
+
+    /// Sets the index of the state in `slot` (a position `insert_indexed` returned).
+    pub(crate) fn set_index(&mut self, slot: usize, value: u32) {
+        self.index[slot] = value;
+    }
+
+    /// Linear probing from `fp`'s home slot: `Ok(slot)` holding `fp`, or `Err(slot)`, the
+    /// empty slot where it would go (the table always has one: `must_grow` keeps load < 1).
+    #[inline]
+    fn find(&self, fp: u64) -> Result<usize, usize> {
         let n = self.slots.len();
         let mut i = Self::home(fp, n);
         loop {
-            let s = self.slots[i];
-            if s == fp {
-                return Some(self.index[i]);
-            }
-            if s == 0 {
-                return None;
+            match self.slots[i] {
+                s if s == fp => return Ok(i),
+                0 => return Err(i),
+                _ => {}
             }
             i += 1;
             if i == n {
                 i = 0;
             }
         }
-    }
-
-    /// Sets the index of the state in `slot` (a position `insert_indexed` returned).
-    pub(crate) fn set_index(&mut self, slot: usize, value: u32) {
-        self.index[slot] = value;
     }
 
     #[inline]
@@ -247,21 +243,12 @@ impl ExactShard {
         if self.must_grow(1) {
             self.grow();
         }
-        let n = self.slots.len();
-        let mut i = Self::home(fp, n);
-        loop {
-            let s = self.slots[i];
-            if s == fp {
-                return false;
-            }
-            if s == 0 {
+        match self.find(fp) {
+            Ok(_) => false,
+            Err(i) => {
                 self.slots[i] = fp;
                 self.len += 1;
-                return true;
-            }
-            i += 1;
-            if i == n {
-                i = 0;
+                true
             }
         }
     }
@@ -291,21 +278,7 @@ impl ExactShard {
     /// True if `fp` is present (no insertion).
     #[inline]
     pub(crate) fn contains(&self, fp: u64) -> bool {
-        let n = self.slots.len();
-        let mut i = Self::home(fp, n);
-        loop {
-            let s = self.slots[i];
-            if s == fp {
-                return true;
-            }
-            if s == 0 {
-                return false;
-            }
-            i += 1;
-            if i == n {
-                i = 0;
-            }
-        }
+        self.find(fp).is_ok()
     }
 
     fn grow(&mut self) {
