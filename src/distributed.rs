@@ -14,9 +14,6 @@ fn refuse(a: &CheckArgs) -> Result<()> {
         (a.coverage, "--coverage"),
         (a.estimate, "--estimate"),
         (a.store.store == crate::cli::StoreKind::Bitstate, "--store bitstate"),
-        (a.spill.is_some(), "--spill"),
-        (a.checkpoint.is_some(), "--checkpoint"),
-        (a.resume.is_some(), "--resume"),
     ];
     if let Some((_, opt)) = clash.iter().find(|(on, _)| *on) {
         anyhow::bail!("--distributed: {opt} is not supported in a distributed run yet");
@@ -35,8 +32,9 @@ mod imp {
         static MPI: RefCell<Option<(Universe, Comm)>> = const { RefCell::new(None) };
     }
 
-    pub fn start() -> anyhow::Result<()> {
+    pub fn start(resume_from: Option<&std::path::Path>) -> anyhow::Result<()> {
         let (u, c) = klp_checker::dist::init().map_err(|e| anyhow::anyhow!("--distributed: {e}"))?;
+        super::on_sigterm(c.rank, c.size, resume_from);
         MPI.with(|m| *m.borrow_mut() = Some((u, c)));
         Ok(())
     }
@@ -68,7 +66,7 @@ mod imp {
 
 #[cfg(not(feature = "distributed"))]
 mod imp {
-    pub fn start() -> anyhow::Result<()> {
+    pub fn start(_: Option<&std::path::Path>) -> anyhow::Result<()> {
         anyhow::bail!(
             "--distributed: this klpcheck was built without MPI\n  hint: scripts/install-mpi.sh, then cargo build --release --features distributed"
         )
@@ -93,7 +91,7 @@ pub use imp::{finish, try_run};
 pub fn start(a: &CheckArgs) -> Result<()> {
     if a.distributed {
         refuse(a)?;
-        imp::start()?;
+        imp::start(a.checkpoint.as_deref().or(a.resume.as_deref()))?;
     }
     Ok(())
 }
@@ -101,4 +99,59 @@ pub fn start(a: &CheckArgs) -> Result<()> {
 /// True on the ranks other than 0 of a distributed run: they print and write nothing.
 pub fn follower() -> bool {
     imp::rank().is_some_and(|r| r != 0)
+}
+
+/// What a rank says when it is ended by SIGTERM (built once, written by the handler).
+static ON_SIGTERM: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+
+extern "C" fn sigterm(_: libc::c_int) {
+    if let Some(m) = ON_SIGTERM.get() {
+        // SAFETY: write(2) and _exit(2) are async-signal-safe; the message was built before the
+        // handler was installed and is never changed.
+        unsafe {
+            libc::write(2, m.as_ptr().cast(), m.len());
+        }
+    }
+    // SAFETY: as above.
+    unsafe { libc::_exit(128 + libc::SIGTERM) }
+}
+
+/// When a rank dies (killed, out of memory, its node lost), Open MPI ends the job by sending
+/// SIGTERM to the other ranks, and the run cannot go on without the lost rank's states. Each
+/// surviving rank then says so on stderr, with the command that resumes the last checkpoint
+/// (or that there is none), and exits with 143; mpirun itself names the rank that died and
+/// exits non-zero.
+#[cfg_attr(not(feature = "distributed"), allow(dead_code))]
+fn on_sigterm(rank: usize, ranks: usize, resume_from: Option<&std::path::Path>) {
+    let mut args: Vec<String> = Vec::new();
+    let mut skip = false;
+    for arg in std::env::args() {
+        if std::mem::take(&mut skip) {
+            continue;
+        }
+        if arg == "--resume" {
+            skip = true;
+        } else if !arg.starts_with("--resume=") {
+            args.push(arg);
+        }
+    }
+    let then = match resume_from {
+        Some(dir) => format!(
+            "the last checkpoint in {} resumes it (a level boundary; same rank count):\n  mpirun -n {ranks} {} --resume {}",
+            dir.display(),
+            args.join(" "),
+            dir.display()
+        ),
+        None => "there is no checkpoint (--checkpoint DIR was not given): the run starts over".to_string(),
+    };
+    let msg = format!(
+        "klpcheck: rank {rank} of {ranks} was ended by SIGTERM: the MPI job is being torn down (a rank was lost, or \
+         the job was cancelled); {then}\n"
+    );
+    if ON_SIGTERM.set(msg.into_bytes()).is_ok() {
+        // SAFETY: installs a handler that only calls async-signal-safe functions.
+        unsafe {
+            libc::signal(libc::SIGTERM, sigterm as extern "C" fn(libc::c_int) as libc::sighandler_t);
+        }
+    }
 }

@@ -91,7 +91,7 @@ pub(crate) struct Config<'a, M: Model> {
     /// The visited set's kind (table.rs).
     pub(crate) store: Store,
     /// The model's byte encoding of states (`Bfs::pack`).
-    pack: Option<Pack<M>>,
+    pub(crate) pack: Option<Pack<M>>,
     /// How states go to disk (set by `spill`, `checkpoint` and `resume`).
     pub(crate) codec: Option<Codec<M::State>>,
     pub(crate) spill: Option<PathBuf>,
@@ -103,9 +103,9 @@ pub(crate) struct Config<'a, M: Model> {
 }
 
 /// A model's encoding of its states as bytes, and back.
-struct Pack<M: Model> {
-    encode: fn(&M, &M::State, &mut Vec<u8>) -> usize,
-    decode: fn(&M, &mut &[u8]) -> M::State,
+pub(crate) struct Pack<M: Model> {
+    pub(crate) encode: fn(&M, &M::State, &mut Vec<u8>) -> usize,
+    pub(crate) decode: fn(&M, &mut &[u8]) -> M::State,
 }
 
 impl<M: Model> Clone for Pack<M> {

@@ -47,6 +47,10 @@ pub(crate) struct Meta {
     pub(crate) level_sizes: Vec<u64>,
     pub(crate) coverage: Option<(Vec<u64>, Vec<u64>)>,
     pub(crate) graph: bool,
+    /// Written by a distributed run of this many MPI ranks (`dist/checkpoint.rs`: one
+    /// directory per rank beside this file); absent for a single process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) ranks: Option<usize>,
 }
 
 /// What a checkpoint directory holds, for callers that check before they resume.
@@ -113,14 +117,7 @@ pub(crate) fn write<S: Send + Sync>(dir: &Path, v: View<'_, S>) -> io::Result<()
     std::fs::create_dir(&tmp).map_err(|e| codec::with_path(e, &tmp))?;
     let file = |f: &str| tmp.join(f);
 
-    let mut w = codec::create(&file("visited.bin"))?;
-    for s in v.shards {
-        let (slots, index, len) = s.raw();
-        write_vec(&mut w, slots)?;
-        write_vec(&mut w, index)?;
-        w.write_all(&(len as u64).to_le_bytes())?;
-    }
-    codec::finish(w)?;
+    write_shards(&file("visited.bin"), v.shards)?;
 
     let mut w = codec::create(&file("parents.bin"))?;
     v.levels.write_to(&mut w)?;
@@ -149,13 +146,20 @@ pub(crate) fn write<S: Send + Sync>(dir: &Path, v: View<'_, S>) -> io::Result<()
         codec::finish(w)?;
     }
 
-    let meta = serde_json::to_string_pretty(&v.meta).map_err(|e| invalid(e.to_string()))?;
-    let mut w = codec::create(&file("meta.json"))?;
+    switch(dir, &name, &v.meta)
+}
+
+/// Writes `meta.json` into `DIR/NAME.tmp/` (its other files written and synced), renames it
+/// to `DIR/NAME/`, makes it the current checkpoint and removes the previous one.
+pub(crate) fn switch(dir: &Path, name: &str, meta: &Meta) -> io::Result<()> {
+    let tmp = dir.join(format!("{name}.tmp"));
+    let meta = serde_json::to_string_pretty(meta).map_err(|e| invalid(e.to_string()))?;
+    let mut w = codec::create(&tmp.join("meta.json"))?;
     w.write_all(meta.as_bytes())?;
     codec::finish(w)?;
 
     let old = std::fs::read_to_string(dir.join("CURRENT")).ok().map(|n| n.trim().to_string());
-    let done = dir.join(&name);
+    let done = dir.join(name);
     let _ = std::fs::remove_dir_all(&done);
     std::fs::rename(&tmp, &done).map_err(|e| codec::with_path(e, &done))?;
     let mut w = codec::create(&dir.join("CURRENT.tmp"))?;
@@ -168,9 +172,24 @@ pub(crate) fn write<S: Send + Sync>(dir: &Path, v: View<'_, S>) -> io::Result<()
     Ok(())
 }
 
+/// Writes the visited set to `f` (synced).
+pub(crate) fn write_shards(f: &Path, shards: &[Shard]) -> io::Result<()> {
+    let mut w = codec::create(f)?;
+    for s in shards {
+        let (slots, index, len) = s.raw();
+        write_vec(&mut w, slots)?;
+        write_vec(&mut w, index)?;
+        w.write_all(&(len as u64).to_le_bytes())?;
+    }
+    codec::finish(w)
+}
+
 /// The visited set of a checkpoint.
 pub(crate) fn read_shards(ckpt: &Path, n: usize, store: Store) -> io::Result<Vec<Shard>> {
-    let f = ckpt.join("visited.bin");
+    read_shards_from(&ckpt.join("visited.bin"), n, store)
+}
+
+pub(crate) fn read_shards_from(f: &Path, n: usize, store: Store) -> io::Result<Vec<Shard>> {
     let mut r = codec::open(&f)?;
     (0..n)
         .map(|_| {
@@ -180,7 +199,7 @@ pub(crate) fn read_shards(ckpt: &Path, n: usize, store: Store) -> io::Result<Vec
             Ok(Shard::from_raw(store, &slots, index, len))
         })
         .collect::<io::Result<_>>()
-        .map_err(|e| codec::with_path(e, &f))
+        .map_err(|e| codec::with_path(e, f))
 }
 
 pub(crate) fn read_levels(ckpt: &Path) -> io::Result<Levels> {

@@ -91,7 +91,7 @@ where
 
     /// What the engine must be the same in to resume: the properties, liveness, symmetry,
     /// coverage, store (its kind and size) and batch size (batches decide the order states are numbered in).
-    fn engine_id(&self, props: &[Property<M>]) -> String {
+    pub(crate) fn engine_id(&self, props: &[Property<M>]) -> String {
         let names = |v: Vec<&str>| v.join(",");
         format!(
             "properties {}; liveness {}; symmetry {}; coverage counters {}; store {:?}; batch {BATCH} = {BATCH_SUBS} x {SUB}{}",
@@ -127,6 +127,7 @@ where
             level_sizes: stats.level_sizes.clone(),
             coverage: snap.coverage.as_ref().map(|c| (c.generated.clone(), c.distinct.clone())),
             graph: snap.graph.is_some(),
+            ranks: None,
         };
         let view = View {
             meta,
@@ -149,6 +150,12 @@ where
         stats: &mut Stats,
     ) -> io::Result<Snapshot<M::State>> {
         let (ckpt, meta) = checkpoint::read_meta(dir)?;
+        if let Some(n) = meta.ranks {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{}: a checkpoint of a distributed run of {n} ranks (resume it with `mpirun -n {n} ... --distributed --resume`)", dir.display()),
+            ));
+        }
         let engine = self.engine_id(props);
         for (what, theirs, ours) in [("run", &meta.identity, &self.identity), ("engine", &meta.engine, &engine)] {
             if theirs != ours {

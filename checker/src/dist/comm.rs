@@ -65,6 +65,18 @@ impl Comm {
         self.reduce(v, SystemOperation::sum())
     }
 
+    /// Every rank's go-ahead: `r` if no rank failed, else an error on every rank (its own, or
+    /// one naming a failed rank). Called wherever a rank may fail alone before a collective,
+    /// so that no rank is left waiting in it for one that gave up.
+    pub(crate) fn agree<T>(&self, r: io::Result<T>) -> io::Result<T> {
+        let failed = self.gather(u64::from(r.is_err()));
+        match (r, failed.iter().position(|&f| f != 0)) {
+            (Err(e), _) => Err(e),
+            (Ok(v), None) => Ok(v),
+            (Ok(_), Some(rank)) => Err(io::Error::other(format!("rank {rank} failed (its error is above)"))),
+        }
+    }
+
     /// Waits until every rank called it.
     pub fn barrier(&self) {
         self.world.barrier();
@@ -86,8 +98,12 @@ impl Comm {
                 io::Error::other(format!("an MPI message of {n} bytes is over the 2 GiB an MPI count can say"))
             })
         };
-        let counts: Vec<Count> = to.iter().map(|b| count(b.len())).collect::<io::Result<_>>()?;
-        let displs = displacements(&counts).map_err(|n| count(n as usize).unwrap_err())?;
+        let counts: io::Result<Vec<Count>> = to.iter().map(|b| count(b.len())).collect();
+        let counts = counts.and_then(|c| {
+            let d = displacements(&c).map_err(|n| count(n as usize).unwrap_err())?;
+            Ok((c, d))
+        });
+        let (counts, displs) = self.agree(counts)?;
         let mut send: Vec<u8> = Vec::with_capacity(to.iter().map(Vec::len).sum::<usize>().max(1));
         for b in to {
             send.extend_from_slice(&b);
@@ -97,7 +113,7 @@ impl Comm {
         }
         let mut recv_counts = vec![0 as Count; self.size];
         self.world.all_to_all_into(&counts[..], &mut recv_counts[..]);
-        let recv_displs = displacements(&recv_counts).map_err(|n| count(n as usize).unwrap_err())?;
+        let recv_displs = self.agree(displacements(&recv_counts).map_err(|n| count(n as usize).unwrap_err()))?;
         let total: usize = recv_counts.iter().map(|&c| c as usize).sum();
         let mut buf = vec![0u8; total.max(1)];
         {

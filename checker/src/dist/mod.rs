@@ -11,18 +11,24 @@
 //! Per level (`search.rs`), every rank runs the same number of batches (the largest frontier
 //! decides). Per batch: limits combined with `Allreduce` (any rank's limit stops all of them),
 //! expansion on the pool, then one `Alltoall` of byte counts and one `Alltoallv` of the
-//! successors, each as (fingerprint, parent's global BFS index, action index, CBOR state).
-//! Before that, the batch's successors are sorted by (fingerprint, parent, action) and only the
-//! first of each state is kept (the others cannot win), and those this rank owns stay in memory
-//! (never encoded). The owner keeps, per fingerprint new in this level, the candidate with the smallest
-//! (parent index, action index) key. At the level's end `number.rs` gives the winners their
-//! global BFS indices: exactly the numbering of the single-process engine, so counts,
-//! verdicts and counterexamples are byte-identical to it for any number of ranks.
+//! successors, each as (fingerprint, parent's global BFS index, action index, state bytes).
+//! States travel, wait and form the frontier in the model's packed encoding (`front.rs`;
+//! CBOR for a model without one), in flat per-batch and per-shard buffers. Before the
+//! exchange, the batch's successors are sorted by (fingerprint, parent, action) and only the
+//! first of each state is sent (the others cannot win). The owner keeps, per fingerprint new
+//! in this level, the candidate with the smallest (parent index, action index) key. At the
+//! level's end `number.rs` gives the winners their global BFS indices: exactly the numbering
+//! of the single-process engine, so counts, verdicts and counterexamples are byte-identical to
+//! it for any number of ranks. Each rank logs its states' parents in 12 bytes a state, in
+//! memory or on disk (`logs.rs`), and checkpoints at level boundaries (`checkpoint.rs`).
 //!
-//! Not yet distributed: liveness (reported unchecked), coverage, bitstate, spill, checkpoints
-//! and resume (refused). Open MPI aborts the whole job when a rank dies.
+//! Not yet distributed: liveness (reported unchecked), coverage and bitstate (refused). Open
+//! MPI ends the whole job when a rank dies; the last checkpoint resumes it.
 
+mod checkpoint;
 mod comm;
+mod front;
+mod logs;
 mod number;
 mod search;
 
@@ -40,6 +46,13 @@ pub fn owner(fp: u64, ranks: usize) -> usize {
 /// of every collective the search relies on ([`Comm::self_test`]). Keep the returned universe
 /// alive for the whole run: dropping it finalises MPI.
 pub fn init() -> Result<(Universe, Comm), String> {
+    // A rank waiting in a collective yields its core instead of spinning on it (Open MPI spins
+    // by default): with more ranks than cores, or ranks beside other work, the spinning rank
+    // took the CPU the rank it waits for needed. Set before MPI_Init, unless the user chose.
+    const YIELD: &str = "OMPI_MCA_mpi_yield_when_idle";
+    if std::env::var_os(YIELD).is_none() {
+        std::env::set_var(YIELD, "1");
+    }
     let (universe, threading) = mpi::initialize_with_threading(mpi::Threading::Funneled)
         .ok_or("MPI was initialised already or could not be initialised")?;
     if threading < mpi::Threading::Funneled {

@@ -1,20 +1,21 @@
 //! One rank's part of a distributed run: the levels, the batches, the exchanges (see `mod.rs`).
 
-use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Instant;
 
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use serde::{de::DeserializeOwned, Serialize};
 use stateright::{Expectation, Model, Property};
 
 use super::comm::{put, Comm};
+use super::front::Front;
+use super::logs::{record, Logs, REC};
 use super::number::{number, Win};
 use super::owner;
-use crate::bfs::{decides, replay, Bfs, Config, BATCH, SUB};
+use crate::bfs::{decides, replay, Bfs, Config, BATCH};
 use crate::outcome::*;
 use crate::sys;
 use crate::table::{shard_of, Shard, Store, SHARDS};
@@ -28,65 +29,56 @@ const LIMITS: [StopReason; 4] =
     [StopReason::Stopped, StopReason::Timeout, StopReason::MaxMemory, StopReason::MaxStates];
 const NO_LIMIT: u64 = u64::MAX;
 
-/// Per level, the states this rank owns: global BFS index (ascending), parent's global index,
-/// action index (level 0: index into `Model::init_states`). Append-only; 20 bytes per state.
-#[derive(Default)]
-struct Logs {
-    own: Vec<Vec<u64>>,
-    parent: Vec<Vec<u64>>,
-    action: Vec<Vec<u32>>,
-}
-
-impl Logs {
-    fn bytes(&self) -> usize {
-        self.own.iter().chain(&self.parent).map(|v| v.capacity() * 8).sum::<usize>()
-            + self.action.iter().map(|v| v.capacity() * 4).sum::<usize>()
-    }
-
-    /// (parent, action) of state `idx` of level `d` if this rank owns it.
-    fn lookup(&self, d: usize, idx: u64) -> Option<(u64, u32)> {
-        let i = self.own[d].binary_search(&idx).ok()?;
-        Some((self.parent[d][i], self.action[d][i]))
-    }
-
-    /// (init index, action indices) leading to state `idx` of level `depth`: a walk back, one
-    /// `Allreduce` per level (the owner of each state answers, the others say `u64::MAX`).
-    fn path_to(&self, comm: &Comm, depth: usize, mut idx: u64) -> (usize, Vec<usize>) {
-        let mut steps = Vec::with_capacity(depth);
-        for d in (0..=depth).rev() {
-            let here = self.lookup(d, idx).map_or([u64::MAX; 2], |(p, a)| [p, u64::from(a)]);
-            let got = comm.min(&here);
-            assert!(got[1] != u64::MAX, "state {idx} of level {d} has no owner");
-            if d == 0 {
-                steps.reverse();
-                return (got[1] as usize, steps);
-            }
-            steps.push(got[1] as usize);
-            idx = got[0];
-        }
-        unreachable!()
-    }
+/// The search at a level boundary: everything one level hands the next (and a checkpoint
+/// keeps, `checkpoint.rs`).
+pub(super) struct At {
+    pub(super) shards: Vec<Shard>,
+    pub(super) logs: Logs,
+    /// The level's states this rank owns.
+    pub(super) front: Front,
+    /// Per property: (level, global index) of the first state that decided it.
+    pub(super) found: Vec<Option<(usize, u64)>>,
+    /// The level's global index range.
+    pub(super) start: u64,
+    pub(super) len: u64,
+    pub(super) depth: usize,
+    /// Successors this rank generated (summed over the ranks at the end).
+    pub(super) generated: u64,
+    pub(super) level_starts: Vec<u64>,
 }
 
 /// What the expansion of one sub-chunk generated and found.
-struct Part<S> {
-    /// (fingerprint, parent index, action, successor; `None` at the depth bound, where
-    /// successors are only probed), in (parent, action) order.
-    succ: Vec<(u64, u64, u32, Option<S>)>,
+struct Part {
+    /// (fingerprint, parent index, action, end of its bytes in `bytes`), in (parent, action)
+    /// order; at the depth bound successors are only probed and have no bytes.
+    succ: Vec<(u64, u64, u32, u32)>,
+    bytes: Vec<u8>,
     generated: u64,
     /// Per active property: the smallest index of a state that decides it (`u64::MAX`: none).
     hits: Vec<u64>,
 }
 
-/// A received successor: (fingerprint, parent index, action, sending rank, byte range).
-type Cand = (u64, u64, u32, u32, usize, usize);
-
-/// A candidate's state: still in memory (this rank generated it) or as received (CBOR).
-enum Payload<S> {
-    /// Boxed: candidates move (map entries, sorts), a kernel-model state is large.
-    State(Box<S>),
-    Cbor(Vec<u8>),
+/// The best candidate so far for a fingerprint new in this level, at its owner: the parent,
+/// the action, the rank that sent it, and where its bytes are in the shard's arena.
+#[derive(Clone, Copy)]
+struct Slot {
+    parent: u64,
+    action: u32,
+    src: u32,
+    at: u64,
+    len: u32,
 }
+
+/// One shard's candidates for the next level.
+#[derive(Default)]
+struct Pending {
+    best: FxHashMap<u64, Slot>,
+    /// The candidates' bytes (a replaced candidate's stay until the level ends).
+    arena: Vec<u8>,
+}
+
+/// Where a winner's bytes are: (shard, offset, length).
+type Loc = (u32, u64, u32);
 
 impl<'a, M> Bfs<'a, M>
 where
@@ -98,8 +90,9 @@ where
     /// options; MPI initialised by [`crate::dist::init`]). Every rank returns the same outcome:
     /// counts, verdicts and traces equal to [`Bfs::run`]'s when the search is complete. Limits
     /// stop every rank at the same batch; `finish_when` is applied at level ends. Liveness
-    /// properties are reported [`Verdict::Unchecked`]; coverage, bitstate, spill, checkpoints
-    /// and resume are refused ([`io::ErrorKind::Unsupported`]).
+    /// properties are reported [`Verdict::Unchecked`]; coverage and bitstate are refused
+    /// ([`io::ErrorKind::Unsupported`]). `spill` keeps the parent logs on disk (the frontier
+    /// stays in memory, packed); `checkpoint` and `resume` work per rank (`checkpoint.rs`).
     pub fn run_distributed(mut self, comm: &Comm) -> io::Result<Outcome<M>> {
         let cfg = &self.cfg;
         let refuse = |what: &str| {
@@ -111,34 +104,33 @@ where
         if cfg.store != Store::Exact {
             return refuse("a bitstate store");
         }
-        if cfg.spill.is_some() || cfg.checkpoint.is_some() || cfg.resume.is_some() {
-            return refuse("disk spill, checkpointing or resume");
-        }
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(cfg.threads)
             .build()
             .expect("cannot build the rayon thread pool");
-        let (mut stats, stop, found, logs) = cfg.search_distributed(comm, &pool, &mut self.progress)?;
+        let (mut stats, stop, at) = cfg.search_distributed(comm, &pool, &mut self.progress)?;
         stats.threads = pool.current_num_threads();
         let model = cfg.model;
         let inits = model.init_states();
         let complete = stop == StopReason::Exhausted;
-        let properties = model
-            .properties()
-            .into_iter()
-            .zip(found)
-            .map(|(p, hit)| PropertyOutcome {
+        let mut properties = Vec::new();
+        for (p, hit) in model.properties().into_iter().zip(&at.found) {
+            let discovery = match hit {
+                Some((d, idx)) => {
+                    let (init, steps) = at.logs.path_to(comm, *d, *idx)?;
+                    Some(replay(model, &inits, init, &steps))
+                }
+                None => None,
+            };
+            properties.push(PropertyOutcome {
                 name: p.name,
                 verdict: Verdict::of(&p.expectation, hit.is_some(), complete),
                 expectation: p.expectation,
-                discovery: hit.map(|(d, idx)| {
-                    let (init, steps) = logs.path_to(comm, d, idx);
-                    replay(model, &inits, init, &steps)
-                }),
+                discovery,
                 cycle_start: None,
                 note: String::new(),
-            })
-            .collect();
+            });
+        }
         let liveness = cfg.live.iter().flat_map(|l| &l.props).map(|p| PropertyOutcome {
             name: p.name,
             expectation: Expectation::Eventually,
@@ -157,124 +149,129 @@ where
     M::State: Hash + Clone + Send + Sync + Serialize + DeserializeOwned,
     M::Action: Clone + Send + Sync,
 {
-    #[allow(clippy::type_complexity)]
+    /// A new parent log: in memory, or in the spill directory.
+    pub(super) fn new_logs(&self, comm: &Comm) -> io::Result<Logs> {
+        match &self.spill {
+            Some(dir) => Logs::on_disk(dir, comm.rank),
+            None => Ok(Logs::in_memory()),
+        }
+    }
+
+    /// Level 0: every rank numbers the initial states alike, and keeps those it owns.
+    fn dist_fresh(&self, comm: &Comm, found: usize) -> io::Result<At> {
+        let mut shards: Vec<Shard> = (0..SHARDS).map(|_| Shard::new(self.store, false)).collect();
+        let mut front = Front::default();
+        let (mut seen, mut scratch, mut bytes, mut recs) = (FxHashMap::default(), Vec::new(), Vec::new(), Vec::new());
+        let mut generated = 0u64;
+        for (i, s) in self.model.init_states().iter().enumerate() {
+            if !self.model.within_boundary(s) {
+                continue;
+            }
+            generated += u64::from(comm.rank == 0);
+            let fp = self.fp(s, &mut scratch);
+            let idx = seen.len() as u64;
+            if seen.insert(fp, ()).is_none() && owner(fp, comm.size) == comm.rank {
+                shards[shard_of(fp)].insert(fp);
+                bytes.clear();
+                self.put_state(s, &mut bytes);
+                front.push(idx, &bytes);
+                record(&mut recs, idx, None, i as u32)?;
+            }
+        }
+        let mut logs = self.new_logs(comm)?;
+        logs.push_level(&recs)?;
+        let len = seen.len() as u64;
+        Ok(At {
+            shards,
+            logs,
+            front,
+            found: vec![None; found],
+            start: 0,
+            len,
+            depth: 0,
+            generated,
+            level_starts: Vec::new(),
+        })
+    }
+
     fn search_distributed(
         &self,
         comm: &Comm,
         pool: &rayon::ThreadPool,
         progress: &mut Option<crate::bfs::ProgressFn<'_>>,
-    ) -> io::Result<(Stats, StopReason, Vec<Option<(usize, u64)>>, Logs)> {
+    ) -> io::Result<(Stats, StopReason, At)> {
         let start_time = Instant::now();
         let model = self.model;
         let props = model.properties();
         let checked: Vec<usize> =
             (0..props.len()).filter(|&i| props[i].expectation != Expectation::Eventually).collect();
         let mut stats = Stats { peak_rss_bytes: sys::rss_bytes(), ..Stats::default() };
-        let mut shards: Vec<Shard> = (0..SHARDS).map(|_| Shard::new(self.store, false)).collect();
-        let mut logs = Logs::default();
-        let mut found: Vec<Option<(usize, u64)>> = vec![None; props.len()];
-
-        // Level 0: every rank numbers the initial states alike, and keeps those it owns.
-        let (mut frontier, mut own, mut act) = (Vec::new(), Vec::new(), Vec::new());
-        let mut seen = HashSet::new();
-        let mut generated = 0u64;
-        let mut scratch = Vec::new();
-        for (i, s) in model.init_states().iter().enumerate() {
-            if !model.within_boundary(s) {
-                continue;
+        let mut at = match &self.resume {
+            Some(dir) => self.dist_load(comm, dir, &props, &mut stats)?,
+            None => {
+                let at = self.dist_fresh(comm, props.len());
+                let at = comm.agree(at)?;
+                stats.unique_states = at.len;
+                at
             }
-            generated += u64::from(comm.rank == 0);
-            let fp = self.fp(s, &mut scratch);
-            if seen.insert(fp) {
-                let idx = seen.len() as u64 - 1;
-                if owner(fp, comm.size) == comm.rank {
-                    shards[shard_of(fp)].insert(fp);
-                    frontier.push((idx, s.clone()));
-                    own.push(idx);
-                    act.push(i as u32);
-                }
-            }
-        }
-        logs.own.push(own);
-        logs.parent.push(vec![u64::MAX; act.len()]);
-        logs.action.push(act);
-        let (mut start, mut len) = (0u64, seen.len() as u64);
-        drop(seen);
-        stats.unique_states = len;
-        let mut depth = 0usize;
+        };
+        let (resumed_at, resumed_time) = (self.resume.as_ref().map(|_| at.depth), stats.elapsed);
         let mut last_progress = Instant::now();
+        let mut last_checkpoint = Instant::now();
 
         let stop = loop {
-            if len == 0 {
+            if at.len == 0 {
                 break StopReason::Exhausted;
             }
+            if let Some((dir, every)) = &self.checkpoint {
+                // Rank 0's clock decides, so that every rank writes at the same level.
+                let due = comm.max(&[u64::from(comm.rank == 0 && last_checkpoint.elapsed() >= *every)])[0] != 0;
+                if due && resumed_at != Some(at.depth) {
+                    let elapsed = resumed_time + start_time.elapsed();
+                    self.dist_checkpoint(comm, dir, &at, &props, &stats, elapsed)?;
+                    last_checkpoint = Instant::now();
+                }
+            }
+            let depth = at.depth;
             stats.max_depth = depth;
-            stats.level_sizes.push(len);
+            stats.frontier_bytes = stats.frontier_bytes.max(at.front.bytes() as u64);
+            stats.level_sizes.push(at.len);
+            at.level_starts.push(at.start);
             let expand = self.max_depth.is_none_or(|m| depth < m);
-            let active: Vec<usize> = checked.iter().copied().filter(|&i| found[i].is_none()).collect();
+            let active: Vec<usize> = checked.iter().copied().filter(|&i| at.found[i].is_none()).collect();
             let mut hits = vec![u64::MAX; active.len()];
-            let mut pending: Vec<HashMap<u64, Win<Payload<M::State>>>> = (0..SHARDS).map(|_| HashMap::new()).collect();
+            let mut pending: Vec<Pending> = (0..SHARDS).map(|_| Pending::default()).collect();
             let would_grow = AtomicBool::new(false);
-            let batches = comm.max(&[frontier.len().div_ceil(BATCH) as u64])[0] as usize;
+            let batches = comm.max(&[at.front.len().div_ceil(BATCH) as u64])[0] as usize;
             let mut limit = None;
             for b in 0..batches {
                 stats.peak_rss_bytes = stats.peak_rss_bytes.max(sys::rss_bytes());
-                let waiting = pending.iter().map(HashMap::len).sum::<usize>() as u64;
+                let waiting = pending.iter().map(|p| p.best.len()).sum::<usize>() as u64;
                 let waiting = comm.sum(&[waiting])[0];
                 let code = comm.min(&[self.limit_code(&stats, start_time, stats.unique_states + waiting)])[0];
                 if code != NO_LIMIT {
                     limit = Some(LIMITS[code as usize]);
                     break;
                 }
-                let batch = &frontier[(b * BATCH).min(frontier.len())..((b + 1) * BATCH).min(frontier.len())];
+                let chunks = at.front.sub_chunks(b * BATCH, (b + 1) * BATCH);
                 // `Comm` is not `Sync`: MPI stays on this thread (MPI_THREAD_FUNNELED).
-                let (ranks, me) = (comm.size, comm.rank);
-                let parts: Vec<Part<M::State>> = pool
-                    .install(|| batch.par_chunks(SUB).map(|c| self.expand_dist(c, &props, &active, expand)).collect());
-                // Only the first occurrence of a state in (parent, action) order can win: the
-                // batch's duplicates (most successors) are neither encoded nor sent. Sorted as
-                // small keys: a kernel-model state is large, and moving states was most of the
-                // time (perf).
-                let mut keys: Vec<(u64, u64, u32, u32, u32)> = Vec::new();
-                let mut parts = parts;
-                for (k, p) in parts.iter_mut().enumerate() {
-                    generated += p.generated;
-                    hits.iter_mut().zip(&p.hits).for_each(|(h, &x)| *h = (*h).min(x));
-                    keys.extend(p.succ.iter().enumerate().map(|(i, &(fp, pa, a, _))| (fp, pa, a, k as u32, i as u32)));
-                }
-                pool.install(|| keys.par_sort_unstable());
-                keys.dedup_by_key(|c| c.0);
-                let (mut local, mut remote) = (Vec::new(), Vec::new());
-                for &(fp, pa, a, k, i) in &keys {
-                    let n = parts[k as usize].succ[i as usize].3.take();
-                    if owner(fp, ranks) == me {
-                        local.push((fp, pa, a, n.map(Box::new)));
-                    } else {
-                        remote.push((fp, pa, a, n));
-                    }
-                }
-                drop((keys, parts));
-                let to = pool.install(|| encode(&remote, ranks));
-                drop(remote);
+                let ranks = comm.size;
+                let parts: io::Result<Vec<Part>> = pool.install(|| {
+                    chunks.par_iter().map(|&(ix, by)| self.expand_dist(ix, by, &props, &active, expand)).collect()
+                });
+                // A rank that cannot go on says so before the exchange: every rank then stops
+                // with an error instead of waiting for it in a collective.
+                let parts = comm.agree(parts)?;
+                let to = pool.install(|| outgoing(&parts, ranks, &mut at.generated, &mut hits));
+                drop(parts);
                 let got = comm.exchange(to)?;
                 let cands = candidates(&got.buf, &got.from)?;
-                let mut mine: Vec<Vec<(u64, u64, u32, Option<Box<M::State>>)>> =
-                    (0..SHARDS).map(|_| Vec::new()).collect();
-                for c in local {
-                    mine[shard_of(c.0)].push(c);
-                }
                 let buf = &got.buf;
                 let would_grow = &would_grow;
                 pool.install(|| {
-                    let work = shards.par_iter_mut().zip(pending.par_iter_mut()).zip(cands.par_iter().zip(mine));
-                    work.for_each(|((shard, pend), (cands, mine))| {
-                        let remote = cands.iter().map(|&(fp, parent, action, src, lo, hi)| {
-                            (fp, parent, action, src, Payload::Cbor(buf[lo..hi].to_vec()))
-                        });
-                        let local = mine.into_iter().map(|(fp, parent, action, s)| {
-                            (fp, parent, action, me as u32, s.map_or(Payload::Cbor(Vec::new()), Payload::State))
-                        });
-                        for (fp, parent, action, src, payload) in remote.chain(local) {
+                    let work = at.shards.par_iter_mut().zip(pending.par_iter_mut()).zip(cands.par_iter());
+                    work.for_each(|((shard, pend), cands)| {
+                        for &(fp, parent, action, src, lo, hi) in cands {
                             if shard.contains(fp) {
                                 continue;
                             }
@@ -282,15 +279,12 @@ where
                                 would_grow.store(true, Relaxed);
                                 continue;
                             }
-                            let win = Win { fp, parent, action, src, payload };
-                            match pend.entry(fp) {
-                                Entry::Vacant(e) => {
-                                    e.insert(win);
-                                }
-                                Entry::Occupied(mut e) if (parent, action) < (e.get().parent, e.get().action) => {
-                                    e.insert(win);
-                                }
-                                Entry::Occupied(_) => {}
+                            let better = pend.best.get(&fp).is_none_or(|s| (parent, action) < (s.parent, s.action));
+                            if better {
+                                let slot =
+                                    Slot { parent, action, src, at: pend.arena.len() as u64, len: (hi - lo) as u32 };
+                                pend.arena.extend_from_slice(&buf[lo..hi]);
+                                pend.best.insert(fp, slot);
                             }
                         }
                     })
@@ -302,7 +296,7 @@ where
                         let unique = stats.unique_states + waiting;
                         cb(&Progress {
                             unique_states: unique,
-                            generated_states: generated,
+                            generated_states: at.generated,
                             depth,
                             elapsed,
                             states_per_sec: unique as f64 / elapsed.as_secs_f64().max(1e-9),
@@ -316,12 +310,13 @@ where
             let hits = comm.min(&hits);
             for (slot, &pi) in active.iter().enumerate() {
                 if hits[slot] != u64::MAX {
-                    found[pi] = Some((depth, hits[slot]));
+                    at.found[pi] = Some((depth, hits[slot]));
                 }
             }
             if let Some(r) = limit {
                 break r;
             }
+            let found = &at.found;
             let violated = checked.iter().any(|&i| found[i].is_some() && props[i].expectation == Expectation::Always);
             let decided = !checked.is_empty() && checked.iter().all(|&i| found[i].is_some());
             match self.finish_when {
@@ -333,45 +328,61 @@ where
                 let grow = comm.max(&[u64::from(would_grow.into_inner())])[0] != 0;
                 break if grow { StopReason::MaxDepth } else { StopReason::Exhausted };
             }
-            let wins: Vec<Win<Payload<M::State>>> = pending.into_iter().flat_map(HashMap::into_values).collect();
-            let (numbered, next_len) = number(comm, wins, start, len, start + len)?;
-            let mut numbered = numbered;
-            let states: Vec<M::State> = pool
-                .install(|| {
-                    numbered
-                        .par_iter_mut()
-                        .map(|(_, w)| match std::mem::replace(&mut w.payload, Payload::Cbor(Vec::new())) {
-                            Payload::State(s) => Ok(*s),
-                            Payload::Cbor(b) => ciborium::from_reader(&b[..]),
-                        })
-                        .collect::<Result<_, _>>()
-                })
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("a received state: {e}")))?;
-            let mut own = Vec::with_capacity(numbered.len());
-            let mut parent = Vec::with_capacity(numbered.len());
-            let mut action = Vec::with_capacity(numbered.len());
-            for (idx, w) in &numbered {
-                shards[shard_of(w.fp)].insert(w.fp);
-                own.push(*idx);
-                parent.push(w.parent);
-                action.push(w.action);
-            }
-            frontier = own.iter().copied().zip(states).collect();
-            logs.own.push(own);
-            logs.parent.push(parent);
-            logs.action.push(action);
-            start += len;
-            len = next_len;
+            stats.peak_rss_bytes = stats.peak_rss_bytes.max(sys::rss_bytes());
+            let next_len = self.next_level(comm, &mut at, pending)?;
             stats.unique_states += next_len;
-            depth += 1;
         };
 
-        stats.generated_states = comm.sum(&[generated])[0];
+        stats.generated_states = comm.sum(&[at.generated])[0];
         stats.peak_rss_bytes = comm.max(&[stats.peak_rss_bytes.max(sys::rss_bytes())])[0];
-        let visited = (shards.iter().map(Shard::bytes).sum::<usize>() + logs.bytes()) as u64;
+        let visited = (at.shards.iter().map(Shard::bytes).sum::<usize>() + at.logs.bytes()) as u64;
         stats.visited_bytes = comm.sum(&[visited])[0];
-        stats.elapsed = start_time.elapsed();
-        Ok((stats, stop, found, logs))
+        stats.frontier_bytes = comm.max(&[stats.frontier_bytes])[0];
+        stats.elapsed = resumed_time + start_time.elapsed();
+        Ok((stats, stop, at))
+    }
+
+    /// Numbers the level's winners (`number.rs`), stores their fingerprints, logs their
+    /// parents and makes them the frontier; returns the new level's size over all ranks.
+    fn next_level(&self, comm: &Comm, at: &mut At, pending: Vec<Pending>) -> io::Result<u64> {
+        let wins: Vec<Win<Loc>> = pending
+            .iter()
+            .enumerate()
+            .flat_map(|(s, p)| {
+                p.best.iter().map(move |(&fp, w)| Win {
+                    fp,
+                    parent: w.parent,
+                    action: w.action,
+                    src: w.src,
+                    payload: (s as u32, w.at, w.len),
+                })
+            })
+            .collect();
+        let (start, len) = (at.start, at.len);
+        let (numbered, next_len) = number(comm, wins, start, len, start + len)?;
+        let mut front = Front::default();
+        let mut recs = Vec::with_capacity(numbered.len() * REC);
+        let mut failed = None;
+        for (idx, w) in &numbered {
+            at.shards[shard_of(w.fp)].insert(w.fp);
+            let (s, a, n) = w.payload;
+            front.push(*idx, &pending[s as usize].arena[a as usize..a as usize + n as usize]);
+            if let Err(e) = record(&mut recs, *idx, Some(w.parent), w.action) {
+                failed.get_or_insert(e);
+            }
+        }
+        drop((numbered, pending));
+        let logged = match failed {
+            Some(e) => Err(e),
+            None => at.logs.push_level(&recs),
+        };
+        // Every rank goes on, or every rank stops with an error (no rank left in a collective).
+        comm.agree(logged)?;
+        at.front = front;
+        at.start += len;
+        at.len = next_len;
+        at.depth += 1;
+        Ok(next_len)
     }
 
     /// This rank's limit, as an index into [`LIMITS`] (or [`NO_LIMIT`]); `unique` counts the
@@ -386,71 +397,78 @@ where
         hit.iter().position(|&h| h).map_or(NO_LIMIT, |i| i as u64)
     }
 
-    /// Evaluates the active properties on a sub-chunk of the frontier and generates its
-    /// successors, in (index, action) order.
+    /// Evaluates the active properties on a sub-chunk of the frontier (global indices `idx`,
+    /// states `bytes`) and generates its successors, in (index, action) order.
     fn expand_dist(
         &self,
-        chunk: &[(u64, M::State)],
+        idx: &[u64],
+        mut bytes: &[u8],
         props: &[Property<M>],
         active: &[usize],
         expand: bool,
-    ) -> Part<M::State> {
+    ) -> io::Result<Part> {
         let model = self.model;
-        let mut part = Part { succ: Vec::new(), generated: 0, hits: vec![u64::MAX; active.len()] };
+        let mut part = Part { succ: Vec::new(), bytes: Vec::new(), generated: 0, hits: vec![u64::MAX; active.len()] };
         let mut actions = Vec::new();
         let mut scratch = Vec::new();
-        for (idx, s) in chunk {
+        for &i in idx {
+            let s = self.get_state(&mut bytes)?;
             for (slot, &pi) in active.iter().enumerate() {
-                if part.hits[slot] == u64::MAX && decides(model, &props[pi], s) {
-                    part.hits[slot] = *idx;
+                if part.hits[slot] == u64::MAX && decides(model, &props[pi], &s) {
+                    part.hits[slot] = i;
                 }
             }
-            model.actions(s, &mut actions);
+            model.actions(&s, &mut actions);
             for (a, action) in actions.drain(..).enumerate() {
-                let Some(n) = model.next_state(s, action) else { continue };
+                let Some(n) = model.next_state(&s, action) else { continue };
                 if !model.within_boundary(&n) {
                     continue;
                 }
                 let fp = self.fp(&n, &mut scratch);
-                part.succ.push((fp, *idx, a as u32, expand.then_some(n)));
+                if expand {
+                    self.put_successor(&n, &scratch, &mut part.bytes);
+                }
+                let end = u32::try_from(part.bytes.len()).map_err(|_| io::Error::other("a sub-chunk over 4 GiB"))?;
+                part.succ.push((fp, i, a as u32, end));
             }
         }
         if expand {
             part.generated = part.succ.len() as u64;
         }
-        part
+        Ok(part)
     }
 }
 
-/// Encodes successors for their owners: per rank, records of fingerprint, parent index,
-/// action, length and the state as CBOR (length 0 and no state at the depth bound).
-fn encode<S: Serialize + Sync>(succ: &[(u64, u64, u32, Option<S>)], ranks: usize) -> Vec<Vec<u8>> {
-    let parts: Vec<Vec<Vec<u8>>> = succ
-        .par_chunks(SUB)
-        .map(|chunk| {
-            let mut to = vec![Vec::new(); ranks];
-            for (fp, idx, a, n) in chunk {
-                let out = &mut to[owner(*fp, ranks)];
-                put(out, *fp);
-                put(out, *idx);
-                out.extend_from_slice(&a.to_le_bytes());
-                let at = out.len();
-                out.extend_from_slice(&[0; 4]);
-                if let Some(n) = n {
-                    ciborium::into_writer(n, &mut *out).expect("CBOR encoding into memory");
-                    let len = (out.len() - at - 4) as u32;
-                    out[at..at + 4].copy_from_slice(&len.to_le_bytes());
-                }
-            }
-            to
-        })
-        .collect();
+/// The batch's successors for their owners (this rank too: the exchange copies its own part),
+/// as records of fingerprint, parent index, action, length and state bytes (none at the depth
+/// bound). Only the first occurrence of a state in (parent, action) order can win, so the
+/// batch's duplicates (most successors) are not sent; sorted as small keys, not as records.
+fn outgoing(parts: &[Part], ranks: usize, generated: &mut u64, hits: &mut [u64]) -> Vec<Vec<u8>> {
+    let mut keys: Vec<(u64, u64, u32, u32, u32)> = Vec::with_capacity(parts.iter().map(|p| p.succ.len()).sum());
+    for (k, p) in parts.iter().enumerate() {
+        *generated += p.generated;
+        hits.iter_mut().zip(&p.hits).for_each(|(h, &x)| *h = (*h).min(x));
+        keys.extend(p.succ.iter().enumerate().map(|(i, &(fp, pa, a, _))| (fp, pa, a, k as u32, i as u32)));
+    }
+    keys.par_sort_unstable();
+    keys.dedup_by_key(|c| c.0);
     let mut to = vec![Vec::new(); ranks];
-    for p in parts {
-        to.iter_mut().zip(p).for_each(|(t, mut x)| t.append(&mut x));
+    for &(fp, pa, a, k, i) in &keys {
+        let p = &parts[k as usize];
+        let lo = if i == 0 { 0 } else { p.succ[i as usize - 1].3 as usize };
+        let hi = p.succ[i as usize].3 as usize;
+        let out = &mut to[owner(fp, ranks)];
+        put(out, fp);
+        put(out, pa);
+        out.extend_from_slice(&a.to_le_bytes());
+        out.extend_from_slice(&((hi - lo) as u32).to_le_bytes());
+        out.extend_from_slice(&p.bytes[lo..hi]);
     }
     to
 }
+
+/// A received successor: (fingerprint, parent index, action, sending rank, byte range).
+type Cand = (u64, u64, u32, u32, usize, usize);
 
 /// Splits received successor records by shard of the visited set.
 fn candidates(buf: &[u8], from: &[std::ops::Range<usize>]) -> io::Result<Vec<Vec<Cand>>> {
