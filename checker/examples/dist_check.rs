@@ -5,7 +5,8 @@
 //! `Bfs::run_distributed` with the others; counts, level sizes, stop reasons, verdicts and
 //! every discovery (initial state, actions, states) must be equal. The cases: the toy model
 //! (correct and buggy, with and without symmetry, with a depth bound), a model with many
-//! parents per state (ties that the (parent, action) rule decides), and models of one and two
+//! parents per state (ties that the (parent, action) rule decides; also packed, and with its
+//! parent logs spilled to disk), and models of one and two
 //! states (some rank owns no state). Limits must stop all ranks alike. MPI's reductions were
 //! self-tested by `dist::init` before any of this.
 
@@ -49,6 +50,20 @@ impl Model for Grid {
             Property::sometimes("diagonal_3", |_, s: &(u16, u16)| s.0 == 3 && s.1 == 3),
         ]
     }
+}
+
+/// The grid's states as 4 bytes (`Bfs::pack`: the encoding states travel in when a model
+/// has one).
+fn grid_encode(_: &Grid, s: &(u16, u16), out: &mut Vec<u8>) -> usize {
+    out.extend_from_slice(&s.0.to_le_bytes());
+    out.extend_from_slice(&s.1.to_le_bytes());
+    4
+}
+
+fn grid_decode(_: &Grid, b: &mut &[u8]) -> (u16, u16) {
+    let s = (u16::from_le_bytes([b[0], b[1]]), u16::from_le_bytes([b[2], b[3]]));
+    *b = &b[4..];
+    s
 }
 
 /// `size` states in a line (1 or 2 here): fewer states than ranks.
@@ -126,6 +141,10 @@ fn main() {
     let grid = Grid { n: 40 };
     ok &= case(&comm, "grid 40", &grid, |b| b);
     ok &= case(&comm, "grid 40, max depth 50", &grid, |b| b.max_depth(Some(50)));
+    ok &= case(&comm, "grid 40, packed", &grid, |b| b.pack(grid_encode, grid_decode));
+    // Parent logs in a file per rank (and the reference run's frontier on disk).
+    let spill = std::env::temp_dir();
+    ok &= case(&comm, "grid 40, packed, spilled", &grid, |b| b.pack(grid_encode, grid_decode).spill(&spill));
     for size in [1, 2] {
         let line = Line { size };
         ok &= case(&comm, &format!("line of {size}"), &line, |b| b);

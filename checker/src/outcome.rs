@@ -160,7 +160,8 @@ pub struct Stats {
     /// TLC and stateright count the initial state as depth 1).
     pub max_depth: usize,
     pub elapsed: Duration,
-    /// Highest VmRSS sampled during the run (between batches and at the end).
+    /// Highest VmRSS sampled during the run (between batches and at the end); in a distributed
+    /// run the sum of the ranks' peaks.
     pub peak_rss_bytes: u64,
     /// Bytes held by the visited set and the parent logs at the end.
     pub visited_bytes: u64,

@@ -334,7 +334,9 @@ where
         };
 
         stats.generated_states = comm.sum(&[at.generated])[0];
-        stats.peak_rss_bytes = comm.max(&[stats.peak_rss_bytes.max(sys::rss_bytes())])[0];
+        // The job's memory: the sum of the ranks' peaks (levels end together, so the peaks
+        // are close in time); a rank's own peak is what `max_memory` limits.
+        stats.peak_rss_bytes = comm.sum(&[stats.peak_rss_bytes.max(sys::rss_bytes())])[0];
         let visited = (at.shards.iter().map(Shard::bytes).sum::<usize>() + at.logs.bytes()) as u64;
         stats.visited_bytes = comm.sum(&[visited])[0];
         stats.frontier_bytes = comm.max(&[stats.frontier_bytes])[0];
