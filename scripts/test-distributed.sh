@@ -188,9 +188,11 @@ fast = [(s, v) for s, vs in d.items() for v, e in vs.items() if "fast" in e.get(
 for s, v in fast[::k]:
     print(s, v)
 PY
+    t0=$(date +%s)
     while read -r scenario variant; do
         case_ "ci-$scenario-$variant" "$scenario" --variant "$variant" --no-liveness --no-symmetry
     done <"$work/sample"
+    echo "ci entries: $(wc -l <"$work/sample") compared on ranks $ranks in $(($(date +%s) - t0)) s"
 fi
 
 # Liveness is not checked in a distributed run: exit 3, each one "unchecked".

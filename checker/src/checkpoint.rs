@@ -190,7 +190,7 @@ pub(crate) fn read_shards(ckpt: &Path, n: usize, store: Store) -> io::Result<Vec
 }
 
 pub(crate) fn read_shards_from(f: &Path, n: usize, store: Store) -> io::Result<Vec<Shard>> {
-    let mut r = codec::open(&f)?;
+    let mut r = codec::open(f)?;
     (0..n)
         .map(|_| {
             let slots = read_vec::<u64>(&mut r)?;

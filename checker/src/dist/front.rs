@@ -72,7 +72,7 @@ pub(crate) struct Front {
 
 impl Front {
     pub(crate) fn push(&mut self, idx: u64, state: &[u8]) {
-        if self.idx.len() % SUB == 0 {
+        if self.idx.len().is_multiple_of(SUB) {
             self.subs.push(self.bytes.len() as u64);
         }
         self.idx.push(idx);
