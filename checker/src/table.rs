@@ -11,7 +11,11 @@
 //!   search without liveness holds (issue 16: 20 B/state in all); at 1.5x and 85 % it was
 //!   9.4-14 (indexed 14-21), 12.9 (19.4) on `large`. The price is longer probes for new states
 //!   (linear probing at 0.9 scans about 6 cache lines for a miss, about one for a hit; five in
-//!   six candidates are hits on the kernel model). Growth is per shard, one shard (1/16 of the
+//!   six candidates are hits on the kernel model, eleven in twelve on the toy). Measured on the
+//!   toy (N=6, 2 threads, phase B thread CPU under load 10-16): 5.5-5.9 s against 3.9-4.2 s
+//!   at 1.5x and 85 %, which is most of the toy's 5.07 -> 5.97 s (bench.py) since the change;
+//!   prefetching a second line per probe (`prefetch`) wins back about a fifth of that.
+//!   Growth is per shard, one shard (1/16 of the
 //!   table) at a time per thread, so the old and new copies overlap only for that shard.
 //!   Non-power-of-two sizes are fine because the home slot is found by "fastrange"
 //!   (`(low32 * len) >> 32`) instead of a mask.
@@ -88,17 +92,10 @@ impl Shard {
     #[inline]
     pub(crate) fn prefetch(&self, fp: u64) {
         let p = match self {
-            Shard::Exact(s) => s.home_ptr(fp),
+            Shard::Exact(s) => return s.prefetch(fp),
             Shard::Bits(s) => s.first_word(fp),
         };
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: prefetch is a hint; it never faults, whatever the address.
-        #[allow(unused_unsafe)]
-        unsafe {
-            std::arch::x86_64::_mm_prefetch(p.cast::<i8>(), std::arch::x86_64::_MM_HINT_T0);
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = p;
+        prefetch(p);
     }
 
     /// Heap bytes held by this shard.
@@ -253,26 +250,24 @@ impl ExactShard {
         }
     }
 
-    /// Where `fp`'s home slot is. Phase B prefetches it a few candidates ahead: the table is
-    /// far larger than the caches, so each lookup is otherwise a full DRAM round trip
-    /// (measured: 8.1 s of 14.5 s at toy N=6 before prefetching).
-    #[inline]
-    fn home_ptr(&self, fp: u64) -> *const u64 {
-        self.slots.as_ptr().wrapping_add(Self::home(fp, self.slots.len()))
-    }
-
-    /// Hints the CPU to fetch `fp`'s home slot (see [`Shard::prefetch`]).
+    /// Hints the CPU to fetch `fp`'s home slot (and its BFS index, if indexed). Phase B
+    /// prefetches a few candidates ahead: the table is far larger than the caches, so each
+    /// lookup is otherwise a full DRAM round trip (measured: 8.1 s of 14.5 s at toy N=6 before
+    /// prefetching).
+    ///
+    /// Also the next cache line (the slot 7 past home: the next line unless home starts its
+    /// line): at loads up to 0.9 a probe runs past its home's line often enough (simulated: a
+    /// hit reads 1.16-1.57 lines, a miss 1.7-7.2, from load 0.72 to 0.9) that waiting for that
+    /// second line showed in phase B (toy N=6, 2 threads, thread CPU under load: 5.6-6.1 s ->
+    /// 5.3-5.4 s for one line more).
     #[inline]
     pub(crate) fn prefetch(&self, fp: u64) {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: prefetch is a hint; it never faults, whatever the address.
-        unsafe {
-            std::arch::x86_64::_mm_prefetch(self.home_ptr(fp).cast::<i8>(), std::arch::x86_64::_MM_HINT_T0);
-            let at = self.index.as_ptr().wrapping_add(Self::home(fp, self.slots.len()));
-            std::arch::x86_64::_mm_prefetch(at.cast::<i8>(), std::arch::x86_64::_MM_HINT_T0);
+        let home = Self::home(fp, self.slots.len());
+        prefetch(self.slots.as_ptr().wrapping_add(home));
+        prefetch(self.slots.as_ptr().wrapping_add(home + 7));
+        if !self.index.is_empty() {
+            prefetch(self.index.as_ptr().wrapping_add(home));
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = fp;
     }
 
     /// True if `fp` is present (no insertion).
@@ -322,6 +317,18 @@ impl ExactShard {
         }
         ExactShard { slots, index, len }
     }
+}
+
+/// Hints the CPU to fetch the cache line at `p`.
+#[inline]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetch is a hint; it never faults, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(p.cast::<i8>(), std::arch::x86_64::_MM_HINT_T0);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 /// Element types whose all-zero bit pattern is a valid value (what a fresh mapping holds).

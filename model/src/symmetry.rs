@@ -137,7 +137,7 @@ impl Groups {
         let mut r = st.clone();
         for (i, &from) in slot.iter().enumerate() {
             if i != from {
-                r.tasks[i] = st.tasks[from].clone();
+                r.tasks[i] = st.tasks[from];
             }
         }
         r
@@ -146,12 +146,12 @@ impl Groups {
     /// The distinct renamings of `st` other than itself, each with the first `k` that makes it:
     /// the other states of its orbit (pass cursor kept).
     pub fn others(&self, st: &State) -> Vec<(usize, State)> {
-        let mut seen = vec![st.tasks.clone()];
+        let mut seen = vec![st.tasks];
         let mut out = Vec::new();
         for k in 1..self.order() {
             let r = self.rename(st, k);
             if !seen.contains(&r.tasks) {
-                seen.push(r.tasks.clone());
+                seen.push(r.tasks);
                 out.push((k, r));
             }
         }
@@ -196,7 +196,7 @@ fn sort_slots(c: &mut State, st: &State, r: std::ops::Range<usize>) {
     let mut slots: Vec<&crate::task::Task> = st.tasks[r.clone()].iter().collect();
     slots.sort();
     for (k, t) in slots.into_iter().enumerate() {
-        c.tasks[r.start + k] = t.clone();
+        c.tasks[r.start + k] = *t;
     }
 }
 
@@ -281,7 +281,7 @@ name = "lp"
         for perm in [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]] {
             let mut p = st.clone();
             for (k, &from) in perm.iter().enumerate() {
-                p.tasks[k] = st.tasks[from].clone();
+                p.tasks[k] = st.tasks[from];
             }
             let p = swapped(&p, 4, 5);
             assert_eq!(g.canonical(&p), c, "{perm:?}");
@@ -326,7 +326,7 @@ name = "lp"
         // sleeps): 3! x 2 - 1. With k-1 like k-0, swapping them changes nothing: 3! - 1.
         assert_eq!(g.others(&st).len(), 11);
         let mut same = st.clone();
-        same.tasks[5] = same.tasks[4].clone();
+        same.tasks[5] = same.tasks[4];
         assert_eq!(g.others(&same).len(), 5);
     }
 

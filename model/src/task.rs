@@ -93,9 +93,10 @@ pub struct Frame {
 }
 
 /// Per-task livepatch state (`task->patch_state`, `TIF_PATCH_PENDING`) plus where it runs.
-/// (`Default` only fills the unused slots of [`crate::State::tasks`].) Not `Copy`, though every
-/// field is: its derived `Clone` still compiles to a copy.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// (`Default` only fills the unused slots of [`crate::State::tasks`].) `Copy`, so that the
+/// state's task array clones as one `memcpy`: without it, `[Task; N]::clone` went element by
+/// element, 10 % of a run on the default scenario (perf).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Task {
     pub patch_state: PatchState,
     /// `TIF_PATCH_PENDING` (`klp_patch_pending(task)`).

@@ -47,7 +47,7 @@ fn fork_copies_patch_state_and_tif_together() {
         let next = st.pass.unwrap().next;
         st = m.step(&st, Action::KlpTrySwitchTask(next), &mut NoLog).unwrap();
     }
-    let parent = st.tasks[0].clone();
+    let parent = st.tasks[0];
     st = m.step(&st, Action::Fork(0), &mut NoLog).unwrap();
     let child = &st.tasks[1];
     assert_eq!(child.context, Context::Forked);

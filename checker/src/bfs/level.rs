@@ -249,29 +249,45 @@ where
                     break 'levels r;
                 }
                 let active: Vec<usize> = checked.iter().copied().filter(|&i| found[i].is_none()).collect();
-                let chunks: Vec<&[M::State]> = match &batch {
-                    Batch::Full(states) => states.chunks(SUB).collect(),
-                    Batch::Packed(seg) => {
-                        let (pack, model) = (self.pack.expect("a packed level"), self.model);
-                        let parts = seg.sub_chunks(SUB);
-                        unpacked.par_iter_mut().zip(&parts).for_each(|(out, &(mut bytes, n))| {
-                            out.clear();
-                            out.extend((0..n).map(|_| (pack.decode)(model, &mut bytes)));
-                        });
-                        unpacked[..parts.len()].iter().map(Vec::as_slice).collect()
-                    }
+                let parts = match &batch {
+                    Batch::Full(_) => Vec::new(),
+                    Batch::Packed(seg) => seg.sub_chunks(SUB),
                 };
-                let used = &mut subs[..chunks.len()];
+                let used = match &batch {
+                    Batch::Full(states) => &mut subs[..states.len().div_ceil(SUB)],
+                    Batch::Packed(_) => &mut subs[..parts.len()],
+                };
 
                 prof.serial(Phase::Bookkeeping, ts);
 
-                // Phase A: properties, successors, fingerprints, shard buckets.
+                // Phase A: properties, successors, fingerprints, shard buckets. A packed
+                // sub-chunk is decoded by the task that expands it (in the same parallel region:
+                // a region of its own cost a barrier per batch, and it ran on the driving
+                // thread's clock as bookkeeping).
                 let sec = prof.section();
-                used.par_iter_mut().zip(&chunks).for_each(|(sub, chunk)| {
-                    sec.task(|| self.expand(sub, chunk, &props, &active, expand, recording));
-                });
+                let (active, props) = (&active[..], &props[..]);
+                match &batch {
+                    Batch::Full(states) => used.par_iter_mut().zip(states.par_chunks(SUB)).for_each(|(sub, chunk)| {
+                        sec.task(|| self.expand(sub, chunk, props, active, expand, recording));
+                    }),
+                    Batch::Packed(_) => {
+                        let (pack, model) = (self.pack.expect("a packed level"), self.model);
+                        let work = used.par_iter_mut().zip(unpacked.par_iter_mut()).zip(&parts);
+                        work.for_each(|((sub, out), &(mut bytes, n))| {
+                            sec.task(|| {
+                                out.clear();
+                                out.extend((0..n).map(|_| (pack.decode)(model, &mut bytes)));
+                                self.expand(sub, out, props, active, expand, recording)
+                            });
+                        });
+                    }
+                }
                 prof.end(Phase::Expand, sec);
                 let ts = prof.now();
+                let chunks: Vec<&[M::State]> = match &batch {
+                    Batch::Full(states) => states.chunks(SUB).collect(),
+                    Batch::Packed(_) => unpacked[..parts.len()].iter().map(Vec::as_slice).collect(),
+                };
                 let base = b * BATCH;
                 for (k, sub) in used.iter().enumerate() {
                     stats.generated_states += sub.generated;
