@@ -30,11 +30,11 @@ type Pin = (&'static str, &'static str, u64, u64, u64, u64);
 const SYSCALL: &str = "selftest-syscall-01-patch-getpid-syscall-while-being-heavily-hammered";
 
 const PINNED: &[Pin] = &[
-    (SYSCALL, "upstream", 5073, 1708, 3636, 1708),
-    (SYSCALL, "no-stack-check", 20685, 6486, 11922, 6486),
-    (SYSCALL, "task-switch-unlocked", 20767, 6818, 14318, 6818),
-    ("symmetry-sleepers", "upstream", 5246, 3095, 4057, 3095),
-    ("symmetry-module-workers", "upstream", 102797, 32827, 50737, 32827),
+    (SYSCALL, "upstream", 5073, 1708, 2244, 1708),
+    (SYSCALL, "no-stack-check", 20685, 6486, 8228, 6486),
+    (SYSCALL, "task-switch-unlocked", 20767, 6818, 10700, 6818),
+    ("symmetry-sleepers", "upstream", 5246, 3095, 3575, 3095),
+    ("symmetry-module-workers", "upstream", 102797, 32827, 39151, 32827),
 ];
 
 fn model(scenario: &str, variant: &str) -> KlpSystem {
