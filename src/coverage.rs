@@ -131,7 +131,7 @@ fn entry_counter(s: &Spec, st: &State, a: &Action) -> Option<usize> {
 /// function version it runs (a call whose frame landed: the version `klp_ftrace_handler()`
 /// chose), the admin command it runs.
 pub fn count(m: &KlpSystem, st: &State, a: &Action, next: &State, c: &mut [u64]) {
-    // A reduced model's renamed pass start counts as the step it takes.
+    // A reduced model's renamed step of the pass counts as the step it takes.
     if let Some((r, inner)) = m.resolve_renamed(st, *a) {
         return count(m, &r, &inner, next, c);
     }

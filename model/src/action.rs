@@ -7,12 +7,13 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// The reduced model only ([`crate::KlpSystem::with_free_pass_order`]): step `index` of
-    /// the state with its identical tasks renamed by `renaming` (`Groups::rename`), a step that
-    /// begins a pass of `klp_try_complete_transition()`. Never in a concrete trace: the
-    /// checker turns a reduced trace into one of the unreduced model before showing it (so
-    /// traces neither write nor read it).
+    /// the state with its identical tasks renamed by `renaming` (`Groups::rename`), a step of
+    /// the transition work that moves the pass of `klp_try_complete_transition()` into or
+    /// through a group of copies (which copy it tries, which ones at the target it skips).
+    /// Never in a concrete trace: the checker turns a reduced trace into one of the unreduced
+    /// model before showing it (so traces neither write nor read it).
     #[serde(skip)]
-    Renamed { renaming: u16, index: u16 },
+    Renamed { renaming: u64, index: u16 },
     /// Runs admin command `i` of the scenario (`insmod`, `rmmod`, `echo ... > enabled|force`).
     Admin(u8),
     /// Module loader: `prepare_coming_module()` → `klp_module_coming()`.

@@ -17,23 +17,38 @@
 //!
 //! **The reduced model.** Every step is per task or reads the tasks as a set, except one: a
 //! pass of the transition work (`klp_try_complete_transition()`) tries the tasks in task-list
-//! (slot) order, one per model step while the others run. So renaming the copies is not a
-//! symmetry of this model: from a state and its renaming, a pass tries a sleeping copy before
-//! or after a running one. The reduction therefore explores a slightly larger model,
-//! [`crate::KlpSystem::with_free_pass_order`]: from a state with no pass in progress, a step
-//! that begins a pass may also be taken on any renaming of the copies
-//! ([`crate::Action::Renamed`]), so a pass may visit the copies in any order (fixed for that
-//! pass). In that model renaming is a symmetry:
-//! * outside a pass every renaming commutes with every step (steps other than the pass's are
-//!   per task or set-like, and the pass starts are taken on every renaming anyway);
-//! * during a pass the copies it visited (slots below `pass.next`) may be permuted among
-//!   themselves: the rest of the pass tries only later slots. The half-tried copy
-//!   (`pass.half`, under `task_switch_lock = "none"`) and the unvisited ones keep their slots,
-//!   because their order decides the rest of the pass.
+//! (slot) order, one per model step while the others run, and `advance_pass()` skips the
+//! tasks already at the target in that order. So renaming the copies is not a symmetry of
+//! this model: from a state and its renaming, a pass tries a sleeping copy before or after a
+//! running one. The reduction therefore explores a slightly larger model,
+//! [`crate::KlpSystem::with_free_pass_order`], whose pass picks its next copy as it goes
+//! ([`pass`]): a step that moves the pass cursor into or inside a group is also taken on the
+//! renamings of the copies the pass has not visited yet that make another choice of the copy
+//! tried and of the copies at the target skipped ([`crate::Action::Renamed`]). A path of it
+//! visits the copies in one order, chosen copy by copy; choosing that order when the pass
+//! begins (what this model did before) gives the same paths, since the place of an unvisited
+//! copy matters only when the pass reaches it. In that model these renamings are symmetries:
+//! * outside a pass, any renaming of each group: steps other than the pass's are per task or
+//!   set-like, and the pass a step begins picks its copies as it goes;
+//! * during a pass, any renaming of each group that keeps the visited copies (slots below
+//!   `pass.next`) among themselves and the unvisited ones among themselves: the rest of the
+//!   pass reads the first as a set (it never comes back to them) and enumerates the second
+//!   (every distinct unvisited copy is offered to the try, every sub-multiset of those at the
+//!   target to the skip). The copy in slot `pass.next` is not special: in the unreduced model
+//!   `advance_pass()` leaves there a copy the pass will try, but after a renaming of the
+//!   unvisited part it may be one at the target; the try steps enumerate it like any other
+//!   (its try returns at once, as the unreduced model's does for a copy that reached the target
+//!   after the cursor stopped at it), so the try steps and the canonical form agree.
+//! * The one exception is the half-tried copy (`pass.half`, under `task_switch_lock =
+//!   "none"`): its stack was sampled without the lock and the store is the pass's next step,
+//!   on that copy; it keeps slot `pass.next`.
 //!
-//! [`Groups::canonical`] is that canonical form: every group sorted outside a pass, only the
-//! visited part of each group during one. A group's slots are contiguous (copies are expanded
-//! one after another), so a sort inside the group's range is the renaming.
+//! [`Groups::canonical`] is that canonical form: every group sorted outside a pass, its
+//! visited part and its unvisited part (the half-tried copy left in its slot) sorted
+//! separately during one. A group's slots are contiguous (copies are expanded one after
+//! another), so a sort inside a range of the group is a renaming. Each step keeps its
+//! atomicity: a renamed step is the unreduced model's step (the lock that makes it one step
+//! unchanged: `klp_mutex` and `task_call_func()` for a try) on a renamed state.
 //!
 //! **Why the verdicts are the unreduced model's.** The reduced model contains the unreduced
 //! one (the identity renaming), and a search over a model with a symmetry, storing one state
@@ -44,11 +59,14 @@
 //! finds is confirmed on the unreduced model: [`concretise`] looks for a path of the unreduced
 //! model through the orbits of the found trace; found, it is the trace reported (concrete task
 //! names, it replays); not found, the property is reported incomplete, never violated or
-//! reachable. tests/symmetry.rs measures both models' orbits on every shipped scenario with
-//! copies: they are equal on all of them. Liveness is not checked on the reduced model (its
-//! fairness is per task).
+//! reachable. A try of a copy that was already at the target when the cursor last moved has
+//! no counterpart in the unreduced model, but it is never on a shortest path: skipping that
+//! copy in the advance before reaches the same state one step earlier. tests/symmetry.rs
+//! measures both models' orbits on every shipped scenario with copies: they are equal on all
+//! of them. Liveness is not checked on the reduced model (its fairness is per task).
 
 mod concrete;
+pub(crate) mod pass;
 pub use concrete::concretise;
 
 use crate::ids::Pid;
@@ -131,9 +149,38 @@ impl Groups {
         slot
     }
 
+    /// The number of a renaming (`slot[i]` is the slot whose task moves to slot `i`, each
+    /// group permuted among itself): the `k` with `renaming(slot.len(), k) == slot`.
+    pub fn number(&self, slot: &[usize]) -> usize {
+        let mut k = 0;
+        let mut radix = 1;
+        for g in &self.0 {
+            let n = g.len();
+            let mut left: Vec<usize> = g.clone().collect();
+            let mut digit = 0;
+            for i in 0..n {
+                let pick = left.iter().position(|&s| s == slot[g.start + i]).expect("a renaming within the group");
+                left.remove(pick);
+                digit += pick * (1..n - i).product::<usize>();
+            }
+            k += digit * radix;
+            radix *= (1..=n).product::<usize>();
+        }
+        k
+    }
+
+    /// The group holding slot `i`, if any.
+    pub fn group_of(&self, i: usize) -> Option<std::ops::Range<usize>> {
+        self.0.iter().find(|g| g.contains(&i)).cloned()
+    }
+
     /// `st` with its tasks renamed by renaming `k` (the pass cursor, a slot, stays).
     pub fn rename(&self, st: &State, k: usize) -> State {
-        let slot = self.renaming(st.tasks.len(), k);
+        self.rename_slots(st, &self.renaming(st.tasks.len(), k))
+    }
+
+    /// `st` with the task of slot `slot[i]` moved to slot `i` (the pass cursor stays).
+    pub fn rename_slots(&self, st: &State, slot: &[usize]) -> State {
         let mut r = st.clone();
         for (i, &from) in slot.iter().enumerate() {
             if i != from {
@@ -159,15 +206,21 @@ impl Groups {
     }
 
     /// The orbit's representative in the reduced model ([`crate::KlpSystem::with_free_pass_order`]):
-    /// outside a pass every group sorted; during a pass only the slots it visited (below
-    /// `pass.next`) sorted among themselves, the half-tried and unvisited copies kept in their
-    /// slots, because their order decides the rest of the pass (module docs).
+    /// outside a pass every group sorted; during a pass the slots it visited (below
+    /// `pass.next`) and the slots it has not (the half-tried copy, `pass.half`, left in slot
+    /// `pass.next`) each sorted among themselves (module docs).
     pub fn canonical(&self, st: &State) -> State {
         let mut c = st.clone();
-        let visited = st.pass.map(|p| p.next as usize);
         for g in &self.0 {
-            let end = visited.map_or(g.end, |v| v.clamp(g.start, g.end));
-            sort_slots(&mut c, st, g.start..end);
+            match st.pass {
+                None => sort_slots(&mut c, st, g.clone()),
+                Some(p) => {
+                    let cut = (p.next as usize).clamp(g.start, g.end);
+                    sort_slots(&mut c, st, g.start..cut);
+                    let half = p.half.is_some() && g.contains(&(p.next as usize));
+                    sort_slots(&mut c, st, cut + usize::from(half)..g.end);
+                }
+            }
         }
         c
     }
@@ -240,7 +293,7 @@ name = "lp"
   funcs = ["f"]
 "#;
 
-    fn system() -> KlpSystem {
+    pub(super) fn system() -> KlpSystem {
         let spec = crate::scenario::read_str("t", "t.toml", SRC).unwrap().into_spec().unwrap();
         KlpSystem::new(spec, Vec::new)
     }
@@ -331,15 +384,43 @@ name = "lp"
     }
 
     #[test]
-    fn a_pass_keeps_unvisited_copies_in_their_slots() {
+    fn a_pass_sorts_its_unvisited_copies_among_themselves() {
         let sys = system();
         let g = Groups::of(&sys.spec);
         let mut st = distinct(&sys);
         st.pass = Some(Pass { next: 1, complete: true, half: None });
-        // a-1 and a-2 are unvisited: their order is the rest of the pass.
+        // a-1 and a-2 are unvisited: the pass picks among them as it goes.
+        assert_eq!(g.canonical(&swapped(&st, 1, 2)), g.canonical(&st));
+        // a-0 is visited: not the same state of the pass as with a-1 visited.
+        assert_ne!(g.canonical(&swapped(&st, 0, 1)), g.canonical(&st));
+        // k-0, k-1 (after the cursor) are unvisited too.
+        assert_eq!(g.canonical(&swapped(&st, 4, 5)), g.canonical(&st));
+        assert_eq!(g.orbit_key(&swapped(&st, 0, 1)), g.orbit_key(&st));
+    }
+
+    #[test]
+    fn the_half_tried_copy_keeps_its_slot() {
+        let sys = system();
+        let g = Groups::of(&sys.spec);
+        let mut st = distinct(&sys);
+        st.pass = Some(Pass { next: 1, complete: true, half: Some(crate::state::PassHalf::StackSampled) });
+        // a-1's store is the pass's next step: a-1 and a-2 are not interchangeable.
         assert_ne!(g.canonical(&swapped(&st, 1, 2)), g.canonical(&st));
-        assert_eq!(g.orbit_key(&swapped(&st, 1, 2)), g.orbit_key(&st));
-        assert_eq!(g.canonical(&st).tasks[1..3], st.tasks[1..3]);
+        assert_eq!(g.canonical(&st).tasks[1], st.tasks[1]);
+        st.pass = Some(Pass { next: 0, complete: true, half: Some(crate::state::PassHalf::StackSampled) });
+        assert_eq!(g.canonical(&swapped(&st, 1, 2)), g.canonical(&st));
+    }
+
+    #[test]
+    fn numbers_are_the_renamings_inverse() {
+        let sys = system();
+        let g = Groups::of(&sys.spec);
+        for k in 0..g.order() {
+            assert_eq!(g.number(&g.renaming(12, k)), k);
+        }
+        assert_eq!(g.group_of(1), Some(0..3));
+        assert_eq!(g.group_of(3), None);
+        assert_eq!(g.group_of(5), Some(4..6));
     }
 
     #[test]

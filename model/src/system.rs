@@ -60,10 +60,12 @@ impl KlpSystem {
     }
 
     /// The model symmetry reduction explores (crate::symmetry, "The reduced model"): every
-    /// step of this one, plus, from a state with no pass in progress, the steps that begin a
-    /// pass of `klp_try_complete_transition()` taken on each other renaming of the identical
-    /// tasks ([`Action::Renamed`]): a pass may visit the copies in any order, so that renaming
-    /// the copies is a symmetry of the model. `groups` empty: this model unchanged.
+    /// step of this one, plus, for each step of the transition work that moves the pass of
+    /// `klp_try_complete_transition()` into or inside a group of identical tasks, the same step
+    /// on the renamings of the copies the pass has not visited that choose another copy to try
+    /// or other copies at the target to skip ([`Action::Renamed`], crate::symmetry::pass): the
+    /// pass picks its next copy as it goes, so that renaming the copies is a symmetry of the
+    /// model. `groups` empty: this model unchanged.
     pub fn with_free_pass_order(mut self, groups: crate::symmetry::Groups) -> Self {
         self.free_pass_order = (!groups.is_empty()).then(|| Arc::new(groups));
         self
@@ -74,20 +76,24 @@ impl KlpSystem {
         self.free_pass_order.as_deref()
     }
 
-    /// What an [`Action::Renamed`] does: the renamed state and the step taken on it (`None`
-    /// for any other action, or one not enabled).
+    /// What an [`Action::Renamed`] does: the renamed state and the step of this (unreduced)
+    /// model taken on it (`None` for any other action, or one not enabled). Its `index` counts
+    /// among the renamed state's steps, of which it is one of the kernel's own work (admin,
+    /// loader, transition work), which come first.
     pub fn resolve_renamed(&self, st: &State, a: Action) -> Option<(State, Action)> {
         let Action::Renamed { renaming, index } = a else { return None };
         let groups = self.free_pass_order.as_deref()?;
-        let r = groups.rename(st, usize::from(renaming));
+        let k = usize::try_from(renaming).ok().filter(|&k| k < groups.order())?;
+        let r = groups.rename(st, k);
         let mut acts = Vec::new();
-        self.base_actions(&r, &mut acts);
+        self.global_actions(&r, &mut acts);
         let inner = *acts.get(usize::from(index))?;
         Some((r, inner))
     }
 
-    /// The steps of `st` in this (unreduced) model, in their fixed order.
-    fn base_actions(&self, st: &State, out: &mut Vec<Action>) {
+    /// The steps of the kernel's own work (no task's): admin commands, the module loader, the
+    /// transition work, split continuations, the free work. They come first among the steps.
+    pub(crate) fn global_actions(&self, st: &State, out: &mut Vec<Action>) {
         crate::admin::admin_actions(&self.spec, st, out);
         self.loader_actions(st, out);
         self.transition_work_actions(st, out);
@@ -95,37 +101,6 @@ impl KlpSystem {
         for (p, r) in st.patches.iter().enumerate() {
             if r.life == PatchLife::Freeing {
                 out.push(Action::KlpFreePatchWork(p as PatchId));
-            }
-        }
-        for pid in 0..st.tasks.len() {
-            self.task_actions(st, pid as Pid, out);
-        }
-    }
-
-    /// The reduced model's extra steps ([`KlpSystem::with_free_pass_order`]): on each other
-    /// renaming of `st`, the steps that leave a pass in progress. (A pass that begins and ends
-    /// in one step tries no task while another runs: its order does not matter.)
-    fn renamed_pass_starts(&self, groups: &crate::symmetry::Groups, st: &State, out: &mut Vec<Action>) {
-        if st.pass.is_some() {
-            return;
-        }
-        let starts = |s: &State, a: Action| self.step(s, a, &mut NoLog).is_some_and(|n| n.pass.is_some());
-        // Renaming the copies renames the steps: one that begins a pass on a renaming is the
-        // renamed counterpart, of the same kind, of one that begins a pass here (whether a pass
-        // is left running reads the tasks as a set). So only those kinds are tried.
-        let mut acts = Vec::new();
-        self.base_actions(st, &mut acts);
-        let kinds: Vec<_> = acts.iter().filter(|&&a| starts(st, a)).map(std::mem::discriminant).collect();
-        if kinds.is_empty() {
-            return;
-        }
-        for (k, r) in groups.others(st) {
-            acts.clear();
-            self.base_actions(&r, &mut acts);
-            for (i, &a) in acts.iter().enumerate() {
-                if kinds.contains(&std::mem::discriminant(&a)) && starts(&r, a) {
-                    out.push(Action::Renamed { renaming: k as u16, index: i as u16 });
-                }
             }
         }
     }
@@ -472,12 +447,18 @@ impl Model for KlpSystem {
     /// The order matters (traces and stateright's paths replay action indices): admin
     /// commands, the module loader, the transition work, split continuations, the free work,
     /// then each task's steps.
-    /// In the reduced model ([`KlpSystem::with_free_pass_order`]) the renamed pass starts
-    /// come last.
+    /// In the reduced model ([`KlpSystem::with_free_pass_order`]) the renamed steps of the
+    /// pass come last.
     fn actions(&self, st: &State, out: &mut Vec<Action>) {
-        self.base_actions(st, out);
+        let start = out.len();
+        self.global_actions(st, out);
+        let globals = out.len();
+        for pid in 0..st.tasks.len() {
+            self.task_actions(st, pid as Pid, out);
+        }
         if let Some(groups) = &self.free_pass_order {
-            self.renamed_pass_starts(groups, st, out);
+            let own: Vec<Action> = out[start..globals].to_vec();
+            crate::symmetry::pass::renamed_steps(self, groups, st, &own, out);
         }
     }
 

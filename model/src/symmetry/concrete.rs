@@ -1,13 +1,14 @@
 //! From a trace of the reduced model back to one of the real (unreduced) model.
 //!
-//! A trace of the reduced model (`KlpSystem::with_free_pass_order`) may begin passes of
-//! `klp_try_complete_transition()` on renamed states ([`crate::Action::Renamed`]): passes that
-//! visit the identical tasks in another order than the task list. Such a trace is real only if
-//! the unreduced model, which always visits the copies in slot order, can follow it up to a
-//! renaming. [`concretise`] looks for such a path: a breadth-first search along the trace, where
-//! step `i` may be any step of the unreduced model that lands in the orbit of the trace's state
-//! `i + 1` (the orbit under every renaming of the copies, [`Groups::orbit_key`]). An orbit has at
-//! most `Groups::order()` states, so the search keeps at most that many states per step.
+//! A trace of the reduced model (`KlpSystem::with_free_pass_order`) may take the steps of a
+//! pass of `klp_try_complete_transition()` on renamed states ([`crate::Action::Renamed`]):
+//! passes that visit the identical tasks in another order than the task list. Such a trace is
+//! real only if the unreduced model, which always visits the copies in slot order, can follow
+//! it up to a renaming. [`concretise`] looks for such a path: a breadth-first search along the
+//! trace, where step `i` may be any step of the unreduced model that lands in the orbit of the
+//! trace's state `i + 1` (the orbit under every renaming of the copies, [`Groups::orbit_key`]).
+//! An orbit has at most `Groups::order()` states, so the search keeps at most that many states
+//! per step.
 //!
 //! What it returns is a trace of the unreduced model, with its concrete task names, as long as
 //! the reduced one; `None` when there is none along these orbits (the reduced trace used a

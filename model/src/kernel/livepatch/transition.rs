@@ -173,14 +173,8 @@ fn free_unused_patches(spec: &Spec, st: &mut State, p: PatchId) {
 /// drop `klp_mutex` and re-arm the delayed work.
 fn advance_pass(spec: &Spec, st: &mut State, log: &mut impl Log) {
     let Some(mut pass) = st.pass else { return };
-    let target = st.klp_target_state;
-    while (pass.next as usize) < st.tasks.len() {
-        let t = &st.tasks[pass.next as usize];
-        if t.context == Context::Unborn || t.patch_state == target {
-            pass.next += 1;
-        } else {
-            break;
-        }
+    while (pass.next as usize) < st.tasks.len() && skipped_by_pass(st, pass.next as usize) {
+        pass.next += 1;
     }
     if (pass.next as usize) < st.tasks.len() {
         st.pass = Some(pass);
@@ -202,6 +196,15 @@ fn advance_pass(spec: &Spec, st: &mut State, log: &mut impl Log) {
         complete::klp_complete_transition(spec, st, log);
         free_unused_patches(spec, st, p);
     }
+}
+
+/// Whether [`advance_pass`] moves past the task in slot `pid` without a step of its own:
+/// already at `klp_target_state` (`klp_try_switch_task()` returns true at once), or not yet
+/// on the task list (a child before `klp_copy_process()`). The reduced model of
+/// crate::symmetry reads the same rule to know which copies a pass may skip.
+pub fn skipped_by_pass(st: &State, pid: usize) -> bool {
+    let t = &st.tasks[pid];
+    t.context == Context::Unborn || t.patch_state == st.klp_target_state
 }
 
 /// One `klp_try_switch_task()` of the running pass of `klp_try_complete_transition()`. For an
