@@ -599,10 +599,7 @@ impl Graph {
     }
 
     pub(crate) fn bytes(&self) -> usize {
-        self.bits.bytes()
-            + self.block.bytes()
-            + self.wraps.capacity() * 4
-            + self.stream.bytes()
+        self.bits.bytes() + self.block.bytes() + self.wraps.capacity() * 4 + self.stream.bytes()
     }
 
     /// P bit of property `i` at `v`.
@@ -647,18 +644,7 @@ impl Graph {
         let palette: Vec<(u16, u8)> = classes.into_iter().zip(allowed).collect();
         let codes = palette.iter().enumerate().map(|(i, &p)| (p, i as u32)).collect();
         let with_allowed = flag[0] != 0;
-        Ok(Graph {
-            bits,
-            block,
-            wraps,
-            stream,
-            palette,
-            codes,
-            prev,
-            with_allowed,
-            peak_bytes,
-            edges,
-        })
+        Ok(Graph { bits, block, wraps, stream, palette, codes, prev, with_allowed, peak_bytes, edges })
     }
 }
 
@@ -715,7 +701,8 @@ mod tests {
         assert!(g.stream.chunks.len() > 2, "the test spans several chunks");
         let mut seen = 0;
         g.scan(|v, to, codes| {
-            let got: Vec<(u16, u8, u32)> = to.iter().zip(codes).map(|(&t, &c)| (g.class(c).0, g.class(c).1, t)).collect();
+            let got: Vec<(u16, u8, u32)> =
+                to.iter().zip(codes).map(|(&t, &c)| (g.class(c).0, g.class(c).1, t)).collect();
             assert_eq!(got, want[v as usize], "scan, state {v}");
             seen += 1;
         });
