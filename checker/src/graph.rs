@@ -20,10 +20,16 @@
 //!   states are mostly siblings, and the same action from siblings leads to states numbered
 //!   close together (measured on the default scenario with blocks of 8: 1.9 bytes per target instead of 2.5
 //!   against the previous edge alone). Reading a state decodes its block up to it.
-//! * Two bits per liveness property and state.
+//! * Two bits per liveness property and state, kept as a byte naming the state's pattern of
+//!   bits ([`Bits`]).
 //!
 //! Everything is kept in fixed-size chunks: no vector doubles, so there is no slack and no
 //! moment where the old and the new copy of a vector are both alive.
+//!
+//! The liveness passes read this stream as it is ([`Graph::decode`], [`Graph::scan`]): the
+//! flat arrays they once read (4 bytes per state and 5 per edge, 41 bytes per state on `large`
+//! against about 25 here) made the liveness phase the run's peak, and once no pass decodes a
+//! state twice per visit they were no faster (README "Liveness storage").
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
@@ -195,11 +201,79 @@ impl<T: Zeroable> Chunked<T> {
     }
 }
 
+/// The P/Q bits of every state. Few patterns occur (15 of the 4,096 possible on `large`), so a
+/// state keeps one byte naming its pattern (a byte a state less than the bits themselves);
+/// past 256 patterns, the bits themselves.
+enum Bits {
+    Narrow { ids: Chunked<u8>, patterns: Vec<u16>, index: HashMap<u16, u8> },
+    Wide(Chunked<u16>),
+}
+
+impl Bits {
+    fn new() -> Self {
+        Bits::Narrow { ids: Chunked::new(), patterns: Vec::new(), index: HashMap::new() }
+    }
+
+    fn extend(&mut self, bits: &[u16]) {
+        for &b in bits {
+            match self {
+                Bits::Narrow { ids, patterns, index } => {
+                    let id = match index.get(&b) {
+                        Some(&id) => id,
+                        None if patterns.len() < 256 => {
+                            index.insert(b, patterns.len() as u8);
+                            patterns.push(b);
+                            (patterns.len() - 1) as u8
+                        }
+                        None => {
+                            let mut wide = Chunked::new();
+                            for v in 0..ids.len {
+                                wide.push(patterns[ids.get(v) as usize]);
+                            }
+                            wide.push(b);
+                            *self = Bits::Wide(wide);
+                            continue;
+                        }
+                    };
+                    ids.push(id);
+                }
+                Bits::Wide(w) => w.push(b),
+            }
+        }
+    }
+
+    #[inline]
+    fn get(&self, v: usize) -> u16 {
+        match self {
+            Bits::Narrow { ids, patterns, .. } => patterns[ids.get(v) as usize],
+            Bits::Wide(w) => w.get(v),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Bits::Narrow { ids, .. } => ids.len,
+            Bits::Wide(w) => w.len,
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        match self {
+            Bits::Narrow { ids, patterns, .. } => ids.bytes() + patterns.capacity() * 2,
+            Bits::Wide(w) => w.bytes(),
+        }
+    }
+
+    fn to_vec(&self) -> Vec<u16> {
+        (0..self.len()).map(|v| self.get(v)).collect()
+    }
+}
+
 /// The explored graph (recorded during the BFS, complete once the search is exhausted), states
 /// in BFS order.
 pub(crate) struct Graph {
     /// Per state: P/Q bits of the liveness properties.
-    bits: Chunked<u16>,
+    bits: Bits,
     /// Low 32 bits of each block's first byte in `stream`.
     block: Chunked<u32>,
     /// The blocks (in order) whose start passed a further multiple of 2^32.
@@ -213,23 +287,8 @@ pub(crate) struct Graph {
     with_allowed: bool,
     /// Largest number of bytes held at once (sampled after each batch).
     pub(crate) peak_bytes: usize,
-    /// Edges recorded so far (sizes [`Graph::flatten`] without a decoding pass).
+    /// Edges recorded so far.
     edges: u64,
-    /// `marks[r]`: edges recorded before state `r * MARK`, so that [`Graph::flatten`] can
-    /// decode ranges of states in parallel, each into its own part of the flat arrays.
-    marks: Vec<u64>,
-    /// The edges decoded once into flat arrays ([`Graph::flatten`]), when that fits under the
-    /// memory the search already used: the liveness passes read every state's edges many times,
-    /// and decoding a block per read made them about three times slower.
-    flat: Option<Flat>,
-}
-
-/// Every state's edges, decoded: state `v`'s are `to[start[v]..start[v + 1]]`, with palette
-/// codes `code[..]` at the same positions (5 bytes per edge, 4 per state).
-struct Flat {
-    start: Vec<u32>,
-    to: Vec<u32>,
-    code: Vec<u8>,
 }
 
 /// The recorder is the graph while it grows.
@@ -237,8 +296,6 @@ pub(crate) type Recorder = Graph;
 
 /// States per block (see the module doc): a state is read by decoding its block up to it.
 const BLOCK: usize = 4;
-/// States per range that [`Graph::flatten`] decodes as one task (a multiple of [`BLOCK`]).
-const MARK: usize = 1 << 14;
 /// Low bits of an edge's varint that hold its palette code.
 const CODE_BITS: u32 = 4;
 /// The code saying that the palette index follows (minus `LONG`) as its own varint.
@@ -258,14 +315,40 @@ pub(crate) struct Edge {
 /// The edges of one state, decoded.
 pub(crate) type Edges = smallvec::IntoIter<[Edge; 8]>;
 
-/// Where varints are read from: the stream in place ([`Reader`]) or the stream being consumed
-/// by [`Graph::flatten`] ([`Draining`]).
-trait Source {
-    fn next_byte(&mut self) -> u8;
+/// Reads varints from the stream, a chunk's slice at a time (a byte costs a bounds check, not
+/// a division and two lookups: the liveness passes decode every state they visit).
+struct Reader<'g> {
+    chunks: &'g [Slots<u8>],
+    /// The rest of the current chunk.
+    cur: &'g [u8],
+    k: usize,
+}
+
+impl<'g> Reader<'g> {
+    fn at(stream: &'g Chunked<u8>, pos: u64) -> Self {
+        let (k, i) = ((pos / CHUNK as u64) as usize, (pos % CHUNK as u64) as usize);
+        let cur = stream.chunks.get(k).map_or(&[][..], |c| &c[i..]);
+        Reader { chunks: &stream.chunks, cur, k }
+    }
+
+    #[inline]
+    fn next_byte(&mut self) -> u8 {
+        if self.cur.is_empty() {
+            self.k += 1;
+            self.cur = &self.chunks[self.k];
+        }
+        let b = self.cur[0];
+        self.cur = &self.cur[1..];
+        b
+    }
 
     #[inline]
     fn varint(&mut self) -> u64 {
-        let (mut z, mut shift) = (0u64, 0);
+        let b = self.next_byte();
+        if b & 0x80 == 0 {
+            return u64::from(b);
+        }
+        let (mut z, mut shift) = (u64::from(b & 0x7f), 7);
         loop {
             let b = self.next_byte();
             z |= u64::from(b & 0x7f) << shift;
@@ -277,42 +360,13 @@ trait Source {
     }
 }
 
-/// Reads varints from the stream.
-struct Reader<'g> {
-    stream: &'g Chunked<u8>,
-    pos: u64,
-}
-
-impl Source for Reader<'_> {
-    #[inline]
-    fn next_byte(&mut self) -> u8 {
-        let b = self.stream.get(self.pos as usize);
-        self.pos += 1;
-        b
-    }
-}
-
-/// Reads the stream from its start and frees each chunk once it is read past: decoding into
-/// flat arrays then never holds both forms whole (the stream is about 3.4 bytes per edge on
-/// `large`, the flat form 5).
-struct Draining {
-    chunks: Vec<Slots<u8>>,
-    k: usize,
-    i: usize,
-}
-
-impl Source for Draining {
-    #[inline]
-    fn next_byte(&mut self) -> u8 {
-        if self.i == CHUNK {
-            self.chunks[self.k] = Slots::Heap(Vec::new());
-            self.k += 1;
-            self.i = 0;
-        }
-        let b = self.chunks[self.k][self.i];
-        self.i += 1;
-        b
-    }
+/// Reusable buffers for decoding a state's edges ([`Graph::decode`]): the targets of the state
+/// before (the references) and of the state being read, and its edges' palette codes.
+#[derive(Default)]
+pub(crate) struct Decoder {
+    prev: Vec<u32>,
+    cur: Vec<u32>,
+    codes: Vec<u32>,
 }
 
 fn push_varint(out: &mut Vec<u8>, mut z: u64) {
@@ -343,7 +397,7 @@ fn reference(prev: &[u32], cur: &[u32], from: u32, j: usize) -> u32 {
 
 /// Reads edge `j` of state `from`: its target and palette code.
 #[inline]
-fn decode_edge(r: &mut impl Source, prev: &[u32], cur: &[u32], from: u32, j: usize) -> (u32, u32) {
+fn decode_edge(r: &mut Reader<'_>, prev: &[u32], cur: &[u32], from: u32, j: usize) -> (u32, u32) {
     let z = r.varint();
     let short = (z & u64::from(LONG)) as u32;
     let code = if short == LONG { LONG + r.varint() as u32 } else { short };
@@ -354,7 +408,7 @@ fn decode_edge(r: &mut impl Source, prev: &[u32], cur: &[u32], from: u32, j: usi
 impl Graph {
     pub(crate) fn new(with_allowed: bool) -> Self {
         Graph {
-            bits: Chunked::new(),
+            bits: Bits::new(),
             block: Chunked::new(),
             wraps: Vec::new(),
             stream: Chunked::new(),
@@ -364,8 +418,6 @@ impl Graph {
             with_allowed,
             peak_bytes: 0,
             edges: 0,
-            marks: Vec::new(),
-            flat: None,
         }
     }
 
@@ -451,12 +503,7 @@ impl Graph {
             }
             self.block.push(pos as u32);
         }
-        for (v, &c) in (self.bits.len..).zip(&rec.count) {
-            if v.is_multiple_of(MARK) {
-                self.marks.push(self.edges);
-            }
-            self.edges += u64::from(c);
-        }
+        self.edges += rec.count.iter().map(|&c| u64::from(c)).sum::<u64>();
         self.bits.extend(&rec.bits);
         self.stream.extend(&enc.bytes);
         self.prev.clone_from(&enc.last);
@@ -479,184 +526,80 @@ impl Graph {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.bits.len
+        self.bits.len()
+    }
+
+    /// The targets of state `v`'s edges and their palette codes ([`Graph::class`]), in the
+    /// order the engine generated them: decodes `v`'s block up to `v` into `d`'s buffers.
+    pub(crate) fn decode<'d>(&self, v: u32, d: &'d mut Decoder) -> (&'d [u32], &'d [u32]) {
+        let b = v as usize / BLOCK;
+        let wraps = self.wraps.partition_point(|&w| w as usize <= b) as u64;
+        let mut r = Reader::at(&self.stream, wraps << 32 | u64::from(self.block.get(b)));
+        d.prev.clear();
+        for u in (b * BLOCK) as u32..=v {
+            let deg = r.varint() as usize;
+            d.cur.clear();
+            d.codes.clear();
+            for j in 0..deg {
+                let (to, code) = decode_edge(&mut r, &d.prev, &d.cur, u, j);
+                d.cur.push(to);
+                d.codes.push(code);
+            }
+            if u < v {
+                std::mem::swap(&mut d.prev, &mut d.cur);
+            }
+        }
+        (&d.cur, &d.codes)
+    }
+
+    /// The (fairness class, allowed bits) of palette code `code`.
+    #[inline]
+    pub(crate) fn class(&self, code: u32) -> (u16, u8) {
+        self.palette[code as usize]
+    }
+
+    /// Number of palette codes (codes are `0..codes()`).
+    pub(crate) fn codes(&self) -> usize {
+        self.palette.len()
     }
 
     /// The edges of state `v` (decodes its block up to it).
     pub(crate) fn edges(&self, v: u32) -> Edges {
-        if let Some(f) = &self.flat {
-            let r = f.start[v as usize] as usize..f.start[v as usize + 1] as usize;
-            let out: smallvec::SmallVec<[Edge; 8]> = (r.clone().zip(0u32..))
-                .map(|(k, ord)| {
-                    let (class, allowed) = self.palette[f.code[k] as usize];
-                    Edge { from: v, ord, to: f.to[k], class, allowed }
-                })
-                .collect();
-            return out.into_iter();
-        }
-        let b = v as usize / BLOCK;
-        let wraps = self.wraps.partition_point(|&w| w as usize <= b) as u64;
-        let mut r = Reader { stream: &self.stream, pos: wraps << 32 | u64::from(self.block.get(b)) };
-        let mut prev: smallvec::SmallVec<[u32; 16]> = smallvec::SmallVec::new();
-        let mut cur: smallvec::SmallVec<[u32; 16]> = smallvec::SmallVec::new();
-        let mut out: smallvec::SmallVec<[Edge; 8]> = smallvec::SmallVec::new();
-        for u in (b * BLOCK) as u32..=v {
-            let deg = r.varint() as usize;
-            cur.clear();
-            for j in 0..deg {
-                let (to, code) = decode_edge(&mut r, &prev, &cur, u, j);
-                cur.push(to);
-                if u == v {
-                    let (class, allowed) = self.palette[code as usize];
-                    out.push(Edge { from: v, ord: j as u32, to, class, allowed });
-                }
-            }
-            std::mem::swap(&mut prev, &mut cur);
-        }
+        let mut d = Decoder::default();
+        let (to, codes) = self.decode(v, &mut d);
+        let out: smallvec::SmallVec<[Edge; 8]> = (to.iter().zip(codes).zip(0u32..))
+            .map(|((&to, &code), ord)| {
+                let (class, allowed) = self.class(code);
+                Edge { from: v, ord, to, class, allowed }
+            })
+            .collect();
         out.into_iter()
     }
 
-    /// Calls `f` with every state and its edges, in index order (one pass over the stream).
-    pub(crate) fn scan(&self, mut f: impl FnMut(u32, &[Edge])) {
-        if self.flat.is_some() {
-            let mut out: Vec<Edge> = Vec::new();
-            for v in 0..self.len() as u32 {
-                out.clear();
-                out.extend(self.edges(v));
-                f(v, &out);
-            }
-            return;
-        }
-        let mut r = Reader { stream: &self.stream, pos: 0 };
-        let (mut prev, mut cur): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
-        let mut out = Vec::new();
+    /// Calls `f` with every state, its edges' targets and their palette codes, in index order
+    /// (one sequential pass over the stream).
+    pub(crate) fn scan(&self, mut f: impl FnMut(u32, &[u32], &[u32])) {
+        let mut r = Reader::at(&self.stream, 0);
+        let mut d = Decoder::default();
         for v in 0..self.len() as u32 {
             if (v as usize).is_multiple_of(BLOCK) {
-                prev.clear();
+                d.prev.clear();
             }
             let deg = r.varint() as usize;
-            cur.clear();
-            out.clear();
+            d.cur.clear();
+            d.codes.clear();
             for j in 0..deg {
-                let (to, code) = decode_edge(&mut r, &prev, &cur, v, j);
-                cur.push(to);
-                let (class, allowed) = self.palette[code as usize];
-                out.push(Edge { from: v, ord: j as u32, to, class, allowed });
+                let (to, code) = decode_edge(&mut r, &d.prev, &d.cur, v, j);
+                d.cur.push(to);
+                d.codes.push(code);
             }
-            f(v, &out);
-            std::mem::swap(&mut prev, &mut cur);
+            f(v, &d.cur, &d.codes);
+            std::mem::swap(&mut d.prev, &mut d.cur);
         }
     }
 
     pub(crate) fn bytes(&self) -> usize {
-        self.bits.bytes()
-            + self.block.bytes()
-            + self.wraps.capacity() * 4
-            + self.stream.bytes()
-            + self.marks.capacity() * 8
-            + self.flat_bytes()
-    }
-
-    fn flat_bytes(&self) -> usize {
-        self.flat.as_ref().map_or(0, |f| f.start.capacity() * 4 + f.to.capacity() * 4 + f.code.capacity())
-    }
-
-    /// Decodes every state's edges into flat arrays ([`Flat`]) if they fit the flat form (fewer
-    /// than 2^32 edges, at most 256 palette codes) and the memory they need beyond what the
-    /// decoding frees (the stream and its block offsets, freed chunk by chunk as they are read)
-    /// is at most `budget` bytes; true if it did. When the flat form fits beside the whole
-    /// stream, the decoding runs in parallel; otherwise it drains the stream serially. The graph
-    /// is complete then (after the search, so no checkpoint writes it again) and the flat form is
-    /// all the liveness passes read.
-    pub(crate) fn flatten(&mut self, budget: usize) -> bool {
-        let n = self.len();
-        let edges = self.edges;
-        let need = (n + 1) * 4 + edges as usize * 5;
-        let freed = self.stream.bytes() + self.block.bytes();
-        if need > budget.saturating_add(freed) || edges >= u64::from(u32::MAX) || self.palette.len() > 256 {
-            return false;
-        }
-        if need <= budget {
-            // Both forms fit at once: ranges of MARK states decode in parallel, each into its
-            // own slices of the arrays (`marks` says where its edges start); serial, this pass
-            // was a tenth of the liveness checks' work on the default scenario.
-            let mut f = Flat { start: vec![0; n + 1], to: vec![0; edges as usize], code: vec![0; edges as usize] };
-            f.start[n] = edges as u32;
-            let mut jobs = Vec::with_capacity(self.marks.len());
-            let (mut start, mut to, mut code) = (&mut f.start[..n], &mut f.to[..], &mut f.code[..]);
-            for r in 0..n.div_ceil(MARK) {
-                let states = MARK.min(n - r * MARK);
-                let e = self.marks.get(r + 1).copied().unwrap_or(edges) - self.marks[r];
-                let (s0, s1) = std::mem::take(&mut start).split_at_mut(states);
-                let (t0, t1) = std::mem::take(&mut to).split_at_mut(e as usize);
-                let (c0, c1) = std::mem::take(&mut code).split_at_mut(e as usize);
-                (start, to, code) = (s1, t1, c1);
-                jobs.push((r, s0, t0, c0));
-            }
-            use rayon::prelude::*;
-            jobs.into_par_iter().for_each(|(r, start, to, code)| self.decode_range(r, start, to, code));
-            self.flat = Some(f);
-            self.stream = Chunked::new();
-            self.block = Chunked::new();
-            self.wraps = Vec::new();
-            return true;
-        }
-        // Only with the stream freed as it is read: one pass, in order.
-        let mut f = Flat { start: Vec::with_capacity(n + 1), to: Vec::with_capacity(edges as usize), code: Vec::new() };
-        f.code.reserve_exact(edges as usize);
-        self.block = Chunked::new();
-        self.wraps = Vec::new();
-        let stream = std::mem::replace(&mut self.stream, Chunked::new());
-        let mut r = Draining { chunks: stream.chunks, k: 0, i: 0 };
-        let (mut prev, mut cur): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
-        for v in 0..n as u32 {
-            if (v as usize).is_multiple_of(BLOCK) {
-                prev.clear();
-            }
-            f.start.push(f.to.len() as u32);
-            let deg = r.varint() as usize;
-            cur.clear();
-            for j in 0..deg {
-                let (to, code) = decode_edge(&mut r, &prev, &cur, v, j);
-                cur.push(to);
-                f.to.push(to);
-                f.code.push(code as u8);
-            }
-            std::mem::swap(&mut prev, &mut cur);
-        }
-        f.start.push(f.to.len() as u32);
-        self.flat = Some(f);
-        true
-    }
-
-    /// Decodes the states of range `r` (MARK states from `r * MARK`) into their slices of
-    /// the flat arrays.
-    fn decode_range(&self, r: usize, start: &mut [u32], to: &mut [u32], code: &mut [u8]) {
-        let first = r * MARK;
-        let b = first / BLOCK;
-        let wraps = self.wraps.partition_point(|&w| w as usize <= b) as u64;
-        let mut rd = Reader { stream: &self.stream, pos: wraps << 32 | u64::from(self.block.get(b)) };
-        let (mut prev, mut cur): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
-        let mut k = 0usize;
-        let base = self.marks[r] as u32;
-        for (j, st) in start.iter_mut().enumerate() {
-            let v = (first + j) as u32;
-            if (v as usize).is_multiple_of(BLOCK) {
-                prev.clear();
-            }
-            *st = base + k as u32;
-            let deg = rd.varint() as usize;
-            cur.clear();
-            for jj in 0..deg {
-                let (t, c) = decode_edge(&mut rd, &prev, &cur, v, jj);
-                cur.push(t);
-                to[k] = t;
-                code[k] = c as u8;
-                k += 1;
-            }
-            std::mem::swap(&mut prev, &mut cur);
-        }
-        debug_assert_eq!(k, to.len(), "marks count every edge of the range");
+        self.bits.bytes() + self.block.bytes() + self.wraps.capacity() * 4 + self.stream.bytes()
     }
 
     /// P bit of property `i` at `v`.
@@ -689,7 +632,8 @@ impl Graph {
         let mut flag = [0u8];
         r.read_exact(&mut flag)?;
         let peak_bytes = read_u64(r)? as usize;
-        let bits = Chunked::from_vec(&read_vec::<u16>(r)?);
+        let mut bits = Bits::new();
+        bits.extend(&read_vec::<u16>(r)?);
         let block = Chunked::from_vec(&read_vec::<u32>(r)?);
         let wraps = read_vec(r)?;
         let stream = Chunked::from_vec(&read_vec::<u8>(r)?);
@@ -700,31 +644,7 @@ impl Graph {
         let palette: Vec<(u16, u8)> = classes.into_iter().zip(allowed).collect();
         let codes = palette.iter().enumerate().map(|(i, &p)| (p, i as u32)).collect();
         let with_allowed = flag[0] != 0;
-        let mut g = Graph {
-            bits,
-            block,
-            wraps,
-            stream,
-            palette,
-            codes,
-            prev,
-            with_allowed,
-            peak_bytes,
-            edges,
-            marks: Vec::new(),
-            flat: None,
-        };
-        // The marks are not in the checkpoint (its format stays); one pass rebuilds them.
-        let mut marks = Vec::new();
-        let mut e = 0u64;
-        g.scan(|v, out| {
-            if (v as usize).is_multiple_of(MARK) {
-                marks.push(e);
-            }
-            e += out.len() as u64;
-        });
-        g.marks = marks;
-        Ok(g)
+        Ok(Graph { bits, block, wraps, stream, palette, codes, prev, with_allowed, peak_bytes, edges })
     }
 }
 
@@ -766,38 +686,43 @@ mod tests {
     }
 
     #[test]
-    fn flatten_keeps_every_edge() {
-        // Enough states that the stream spans several chunks (flatten frees them as it reads).
+    fn scan_and_decode_agree_across_chunks() {
+        // Enough states that the stream spans several chunks, with blocks across their seams.
         let mut g = Graph::new(true);
-        for v in 0..300_000u32 {
+        let n = 300_000u32;
+        let mut want = Vec::new();
+        for v in 0..n {
             let edges: Vec<(u16, u8, u32)> = (0..v % 5 + 2)
-                .map(|k| (k as u16 % 3, (k % 2) as u8, (v.wrapping_mul(2_654_435_761) + k * 1_001) % 300_000))
+                .map(|k| (k as u16 % 3, (k % 2) as u8, (v.wrapping_mul(2_654_435_761) + k * 1_001) % n))
                 .collect();
             record(&mut g, (v % 4) as u16, &edges);
+            want.push(edges);
         }
         assert!(g.stream.chunks.len() > 2, "the test spans several chunks");
-        let before: Vec<Vec<Edge>> = (0..g.len() as u32).map(|v| g.edges(v).collect()).collect();
-        assert!(!g.flatten(0), "a flat form larger than the stream does not fit a zero budget");
-        assert!(g.flatten(usize::MAX));
-        assert!(g.flat.is_some() && g.stream.chunks.is_empty());
-        let after: Vec<Vec<Edge>> = (0..g.len() as u32).map(|v| g.edges(v).collect()).collect();
-        assert_eq!(before, after);
+        let mut seen = 0;
+        g.scan(|v, to, codes| {
+            let got: Vec<(u16, u8, u32)> =
+                to.iter().zip(codes).map(|(&t, &c)| (g.class(c).0, g.class(c).1, t)).collect();
+            assert_eq!(got, want[v as usize], "scan, state {v}");
+            seen += 1;
+        });
+        assert_eq!(seen, n);
+        let mut d = Decoder::default();
+        for v in (0..n).step_by(7).chain([n - 1]) {
+            let (to, _) = g.decode(v, &mut d);
+            assert_eq!(to, want[v as usize].iter().map(|e| e.2).collect::<Vec<_>>(), "decode, state {v}");
+        }
     }
 
     #[test]
-    fn flatten_decodes_every_range_as_recorded() {
-        let mut g = Graph::new(true);
-        let n = 2 * MARK as u32 + 7;
-        for v in 0..n {
-            let edges: Vec<(u16, u8, u32)> =
-                (0..v % 5).map(|j| (1 + (j as u16 % 3), j as u8, (v * 7 + j) % n)).collect();
-            record(&mut g, (v % 4) as u16, &edges);
-        }
-        let before: Vec<Vec<Edge>> = (0..n).map(|v| g.edges(v).collect()).collect();
-        assert!(g.flatten(usize::MAX));
-        for v in 0..n {
-            assert_eq!(g.edges(v).collect::<Vec<_>>(), before[v as usize], "state {v}");
-        }
+    fn bits_past_256_patterns_widen() {
+        let mut b = Bits::new();
+        let want: Vec<u16> = (0..1_000u32).map(|v| (v * 7 % 300) as u16).collect();
+        b.extend(&want[..200]);
+        assert!(matches!(b, Bits::Narrow { .. }), "200 states, 200 patterns: a byte each");
+        b.extend(&want[200..]);
+        assert!(matches!(b, Bits::Wide(_)), "300 patterns do not fit a byte");
+        assert_eq!(b.to_vec(), want);
     }
 
     #[test]

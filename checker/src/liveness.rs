@@ -25,8 +25,8 @@ use fixedbitset::FixedBitSet;
 
 use stateright::Model;
 
-use crate::graph::{Edge, Graph, STRONG_BIT};
-use crate::scc::{Scc, Subset, Whole};
+use crate::graph::{Decoder, Edge, Graph, STRONG_BIT};
+use crate::scc::{Event, Scc, Subset, Whole};
 
 /// A state predicate.
 pub type StatePred<M> = fn(&M, &<M as Model>::State) -> bool;
@@ -78,15 +78,16 @@ fn is_strong(c: u16) -> bool {
     c & STRONG_BIT != 0
 }
 
-/// Per state, in one pass over the graph: whether it is quiescent (no fair step enabled) and
-/// whether it has an edge to itself. Reading a state decodes its block (`graph.rs`), so the
-/// checks ask these two questions here once instead of per component.
+/// Per state, in one sequential pass over the graph: whether it is quiescent (no fair step
+/// enabled) and whether it has an edge to itself. Reading a state at random decodes its block
+/// (`graph.rs`), so the checks ask these two questions here once instead of per component.
 fn state_flags(g: &Graph) -> (FixedBitSet, FixedBitSet) {
     let mut quiescent = FixedBitSet::with_capacity(g.len());
     let mut self_loop = FixedBitSet::with_capacity(g.len());
-    g.scan(|v, edges| {
-        quiescent.set(v as usize, edges.iter().all(|e| e.class == 0));
-        self_loop.set(v as usize, edges.iter().any(|e| e.to == v));
+    let fair: Vec<bool> = (0..g.codes() as u32).map(|c| g.class(c).0 != 0).collect();
+    g.scan(|v, to, codes| {
+        quiescent.set(v as usize, codes.iter().all(|&c| !fair[c as usize]));
+        self_loop.set(v as usize, to.contains(&v));
     });
     (quiescent, self_loop)
 }
@@ -95,11 +96,12 @@ fn enabled(g: &Graph, v: u32) -> HashSet<u16> {
     g.edges(v).map(|e| e.class).filter(|&c| c != 0).collect()
 }
 
-/// Working bytes per state of one pass: the component array (`scc.rs`, a `u32`) and five marks
-/// of one bit (in a set, fair member, failing component, quiescent, self-loop). The DFS stacks,
-/// which grow with the depth of the search, are measured ([`PassMemory`]).
+/// Working bytes per state of one pass: the component array (`scc.rs`, a `u32`) and six marks
+/// of one bit (in a set, fair member, failing component, reaches a failing component,
+/// quiescent, self-loop). The DFS stacks, which grow with the depth of the search, are measured
+/// ([`PassMemory`]).
 pub(crate) fn check_bytes(n: usize) -> usize {
-    n * 4 + 5 * n.div_ceil(8)
+    n * 4 + 6 * n.div_ceil(8)
 }
 
 /// What the passes report about their memory: the largest working set of one pass (arrays and
@@ -122,48 +124,54 @@ fn ordinal(n: usize, id: u32) -> usize {
     n - id as usize
 }
 
-/// Checks leads-to property `i` of the graph.
+/// Checks leads-to property `i` of the graph. Only `¬Q` states reachable through `¬Q` states
+/// from a `P ∧ ¬Q` state can fail it, so the DFS starts from those alone (the components it
+/// finds are the `¬Q` graph's, so the verdict and the counterexample are those of a run from
+/// every `¬Q` state); with none, it holds without a pass.
 pub(crate) fn leads_to(g: &Graph, i: usize, mem: &PassMemory) -> Option<Finding> {
     let n = g.len();
+    let notq = |v: u32| !g.q(i, v);
+    let roots = || (0..n as u32).filter(|&v| g.p(i, v) && notq(v));
+    roots().next()?;
     let mut scc = Scc::default();
     let mut rindex = vec![0u32; n];
     let mut in_set = FixedBitSet::with_capacity(n);
     let mut fair_member = FixedBitSet::with_capacity(n);
     // Per component ordinal: it holds or reaches a quiescent state or a fair cycle.
     let mut fail = FixedBitSet::with_capacity(n);
+    // Per state: one of its ¬Q successors is in a failing component emitted before its own.
+    let mut reaches = FixedBitSet::with_capacity(n);
     let mut fair_sets: Vec<Vec<u32>> = Vec::new();
-    let notq = |v: u32| !g.q(i, v);
     let (quiescent, self_loop) = state_flags(g);
+    let classes = Classes::of(g);
+    let mut d = Decoder::default();
     scc.run(
-        g,
         &mut rindex,
         &Whole,
-        0..n as u32,
+        roots(),
         notq,
-        |_| true,
-        |c, id, rindex| {
-            let mut bad = c.iter().any(|&v| quiescent[v as usize]);
-            let trivial = c.len() == 1 && !self_loop[c[0] as usize];
-            if !bad && !trivial {
-                if let Some(s) = fair_subset(g, c, &mut in_set) {
-                    for &v in &s {
-                        fair_member.insert(v as usize);
-                    }
-                    fair_sets.push(s);
-                    bad = true;
+        |v, out| out.extend_from_slice(g.decode(v, &mut d).0),
+        |ev| match ev {
+            Event::Cross(v, id) => {
+                if fail[ordinal(n, id)] {
+                    reaches.insert(v as usize);
                 }
             }
-            // A ¬Q successor outside `c` is in a component emitted before (a larger id).
-            let reach_bad = || {
-                c.iter().any(|&v| {
-                    g.edges(v).any(|e| {
-                        let rw = rindex[e.to as usize];
-                        notq(e.to) && rw > id && fail[ordinal(n, rw)]
-                    })
-                })
-            };
-            if bad || reach_bad() {
-                fail.insert(ordinal(n, id));
+            Event::Component(c, id) => {
+                let mut bad = c.iter().any(|&v| quiescent[v as usize] || reaches[v as usize]);
+                let trivial = c.len() == 1 && !self_loop[c[0] as usize];
+                if !trivial && !c.iter().any(|&v| quiescent[v as usize]) {
+                    if let Some(s) = fair_subset(g, &classes, c, &mut in_set) {
+                        for &v in &s {
+                            fair_member.insert(v as usize);
+                        }
+                        fair_sets.push(s);
+                        bad = true;
+                    }
+                }
+                if bad {
+                    fail.insert(ordinal(n, id));
+                }
             }
         },
     );
@@ -192,31 +200,34 @@ pub(crate) fn leads_to(g: &Graph, i: usize, mem: &PassMemory) -> Option<Finding>
 /// A subset of the strongly connected component `c` that is itself strongly connected and
 /// holds a fair cycle (one through all its states and edges), if any. The components of a
 /// refined set are found with a `rindex` as long as the set (`scc::Subset`), not the graph.
-fn fair_subset(g: &Graph, c: &[u32], in_set: &mut FixedBitSet) -> Option<Vec<u32>> {
+fn fair_subset(g: &Graph, k: &Classes, c: &[u32], in_set: &mut FixedBitSet) -> Option<Vec<u32>> {
     let mut scc = Scc::default();
+    let mut d = Decoder::default();
     let mut work = vec![c.to_vec()];
     let mark = |set: &mut FixedBitSet, s: &[u32], on: bool| s.iter().for_each(|&v| set.set(v as usize, on));
     while let Some(mut s) = work.pop() {
         s.sort_unstable();
         mark(in_set, &s, true);
-        let found = analyse(g, &s, in_set);
+        let found = analyse(g, k, &s, in_set, &mut d);
         mark(in_set, &s, false);
         match found {
             Verdict::Fair => return Some(s),
             Verdict::Dead => {}
-            Verdict::Remove(bad) => {
-                let rest: Vec<u32> = s.iter().copied().filter(|v| !bad.contains(v)).collect();
+            Verdict::Remove(rest) => {
                 mark(in_set, &rest, true);
                 let mut rindex = vec![0u32; rest.len()];
                 let inside: &FixedBitSet = in_set;
                 scc.run(
-                    g,
                     &mut rindex,
                     &Subset(&rest),
                     rest.iter().copied(),
                     |v| inside[v as usize],
-                    |_| true,
-                    |sub, _, _| work.push(sub.to_vec()),
+                    |v, out| out.extend_from_slice(g.decode(v, &mut d).0),
+                    |ev| {
+                        if let Event::Component(sub, _) = ev {
+                            work.push(sub.to_vec());
+                        }
+                    },
                 );
                 mark(in_set, &rest, false);
             }
@@ -228,36 +239,72 @@ fn fair_subset(g: &Graph, c: &[u32], in_set: &mut FixedBitSet) -> Option<Vec<u32
 enum Verdict {
     Fair,
     Dead,
-    Remove(HashSet<u32>),
+    /// The states of the set to keep (the others enable a strongly fair class none of whose
+    /// edges stays inside), in order.
+    Remove(Vec<u32>),
 }
 
-/// One step of the Streett refinement on a strongly connected set `s` (marked in `in_set`).
-fn analyse(g: &Graph, s: &[u32], in_set: &FixedBitSet) -> Verdict {
-    let inside = |e: &Edge| in_set[e.to as usize];
-    if s.len() == 1 && !g.edges(s[0]).any(|e| e.to == s[0]) {
+/// The fairness classes of the graph's palette codes, numbered densely, so that a pass over a
+/// set counts them in arrays instead of hash sets.
+struct Classes {
+    /// Per palette code: its class's number, or `NONE` for an unfair edge.
+    of: Vec<usize>,
+    strong: Vec<bool>,
+}
+
+const NONE: usize = usize::MAX;
+
+impl Classes {
+    fn of(g: &Graph) -> Self {
+        let mut ids: HashMap<u16, usize> = HashMap::new();
+        let mut strong = Vec::new();
+        let of = (0..g.codes() as u32)
+            .map(|code| match g.class(code).0 {
+                0 => NONE,
+                c => *ids.entry(c).or_insert_with(|| {
+                    strong.push(is_strong(c));
+                    strong.len() - 1
+                }),
+            })
+            .collect();
+        Classes { of, strong }
+    }
+}
+
+/// One step of the Streett refinement on a strongly connected set `s` (sorted, marked in
+/// `in_set`), reading each state's edges once (twice for states when a strongly fair class
+/// lacks an inside edge).
+fn analyse(g: &Graph, k: &Classes, s: &[u32], in_set: &FixedBitSet, d: &mut Decoder) -> Verdict {
+    if s.len() == 1 && !g.decode(s[0], d).0.contains(&s[0]) {
         return Verdict::Dead;
     }
-    let mut internal: HashSet<u16> = HashSet::new();
-    let mut count: HashMap<u16, usize> = HashMap::new();
-    for &v in s {
-        for c in enabled(g, v) {
-            *count.entry(c).or_default() += 1;
+    let m = k.strong.len();
+    // Per class: states of `s` enabling it, whether an edge of it stays inside, and the last
+    // state that counted it (a state with several edges of a class counts once).
+    let (mut count, mut internal, mut last) = (vec![0usize; m], vec![false; m], vec![usize::MAX; m]);
+    for (x, &v) in s.iter().enumerate() {
+        let (to, codes) = g.decode(v, d);
+        for (&t, &code) in to.iter().zip(codes) {
+            let c = k.of[code as usize];
+            if c == NONE {
+                continue;
+            }
+            if last[c] != x {
+                last[c] = x;
+                count[c] += 1;
+            }
+            internal[c] |= in_set[t as usize];
         }
-        internal.extend(g.edges(v).filter(inside).map(|e| e.class));
     }
-    if count.iter().any(|(&c, &m)| !is_strong(c) && m == s.len() && !internal.contains(&c)) {
+    if (0..m).any(|c| !k.strong[c] && count[c] == s.len() && !internal[c]) {
         return Verdict::Dead;
     }
-    let bad: HashSet<u32> = s
-        .iter()
-        .copied()
-        .filter(|&v| g.edges(v).any(|e| e.class != 0 && is_strong(e.class) && !internal.contains(&e.class)))
-        .collect();
-    if bad.is_empty() {
-        Verdict::Fair
-    } else {
-        Verdict::Remove(bad)
+    let missing: Vec<bool> = (0..m).map(|c| k.strong[c] && count[c] > 0 && !internal[c]).collect();
+    if !missing.contains(&true) {
+        return Verdict::Fair;
     }
+    let missing_code = |code: &u32| k.of[*code as usize] != NONE && missing[k.of[*code as usize]];
+    Verdict::Remove(s.iter().copied().filter(|&v| !g.decode(v, d).1.iter().any(missing_code)).collect())
 }
 
 /// A short fair cycle from `entry` back to `entry` inside the fair set `s`, built from the
@@ -437,45 +484,59 @@ fn shortest_path(g: &Graph, from: u32, pass: impl Fn(u32) -> bool, goal: impl Fn
     None
 }
 
-/// Checks possibility property `i` (its allowed bit is `i` too).
+/// Checks possibility property `i` (its allowed bit is `i` too). Only states reachable from a
+/// `P` state through allowed edges matter, so the DFS starts from the `P` states alone; with
+/// none, it holds without a pass.
 pub(crate) fn possibility(g: &Graph, i: usize, mem: &PassMemory) -> Option<Finding> {
     let n = g.len();
+    let roots = || (0..n as u32).filter(|&v| g.p(i, v));
+    roots().next()?;
     let mut scc = Scc::default();
     let mut rindex = vec![0u32; n];
     // Per component ordinal: some allowed path from it reaches a Q state.
     let mut reach = FixedBitSet::with_capacity(n);
-    let allowed = |e: &Edge| e.allowed & (1 << i) != 0;
+    // Per state: an allowed successor is in such a component, emitted before its own.
+    let mut reaches = FixedBitSet::with_capacity(n);
+    let allowed: Vec<bool> = (0..g.codes() as u32).map(|c| g.class(c).1 & (1 << i) != 0).collect();
+    let mut d = Decoder::default();
     scc.run(
-        g,
         &mut rindex,
         &Whole,
-        0..n as u32,
+        roots(),
         |_| true,
-        allowed,
-        |c, id, rindex| {
-            // An allowed successor outside `c` is in a component emitted before (a larger id).
-            let r = c.iter().any(|&v| g.q(i, v))
-                || c.iter().any(|&v| {
-                    g.edges(v).any(|e| {
-                        let rw = rindex[e.to as usize];
-                        allowed(&e) && rw > id && reach[ordinal(n, rw)]
-                    })
-                });
-            if r {
-                reach.insert(ordinal(n, id));
+        |v, out| {
+            let (to, codes) = g.decode(v, &mut d);
+            out.extend(to.iter().zip(codes).filter(|&(_, &c)| allowed[c as usize]).map(|(&t, _)| t));
+        },
+        |ev| match ev {
+            Event::Cross(v, id) => {
+                if reach[ordinal(n, id)] {
+                    reaches.insert(v as usize);
+                }
+            }
+            Event::Component(c, id) => {
+                if c.iter().any(|&v| g.q(i, v) || reaches[v as usize]) {
+                    reach.insert(ordinal(n, id));
+                }
             }
         },
     );
-    mem.sample(n * 4 + n.div_ceil(8) + scc.peak_bytes);
-    let state = (0..n as u32).find(|&v| g.p(i, v) && !reach[ordinal(n, rindex[v as usize])])?;
+    mem.sample(n * 4 + 2 * n.div_ceil(8) + scc.peak_bytes);
+    let state = roots().find(|&v| !reach[ordinal(n, rindex[v as usize])])?;
     let note = "from the last state no path of allowed steps reaches the goal".to_string();
     Some(Finding { state, edges: Vec::new(), cycle_start: None, note })
 }
 
 /// The first state (BFS order, so its path is a shortest one) with no out-edge whose `P` bit
-/// (the property's `end` predicate) is clear.
+/// (the property's `end` predicate) is clear: one sequential pass.
 pub(crate) fn deadlock(g: &Graph, i: usize) -> Option<Finding> {
-    (0..g.len() as u32).find(|&v| g.edges(v).len() == 0 && !g.p(i, v)).map(|v| Finding {
+    let mut first = None;
+    g.scan(|v, to, _| {
+        if first.is_none() && to.is_empty() && !g.p(i, v) {
+            first = Some(v);
+        }
+    });
+    first.map(|v| Finding {
         state: v,
         edges: Vec::new(),
         cycle_start: None,

@@ -17,8 +17,6 @@
 //! always below every id given out so far (Pearce's invariant: open states never outnumber the
 //! states not yet in a component), so one comparison tells an open state from a finished one.
 
-use crate::graph::{Edge, Graph};
-
 /// Where a state's `rindex` lives: the state's own index (a run over the whole graph) or its
 /// position in a sorted set (a run over a subset, with an array as long as the subset).
 pub(crate) trait Slots {
@@ -56,14 +54,23 @@ struct Frame {
     at: usize,
 }
 
+/// What a run reports, in DFS order.
+pub(crate) enum Event<'a> {
+    /// An edge from the open state `v` to a state of the completed component `id` (so every
+    /// fact about that component is final): `Cross(v, id)`. Reported once per such edge.
+    Cross(u32, u32),
+    /// A completed component: its states and its id.
+    Component(&'a [u32], u32),
+}
+
 /// The DFS stacks of one run (reused across runs; `rindex` is the caller's).
 #[derive(Default)]
 pub(crate) struct Scc {
     /// Open states that are not the root of their component (Pearce's `S`).
     stack: Vec<u32>,
     calls: Vec<Frame>,
-    /// The targets of the states in `calls` (edges that pass the run's edge filter), decoded
-    /// once when the state is opened (the graph is compressed: `graph.rs`).
+    /// The targets of the states in `calls` (what `succ` gave), decoded once when the state is
+    /// opened (the graph is compressed: `graph.rs`).
     targets: Vec<u32>,
     /// The component being emitted.
     members: Vec<u32>,
@@ -72,21 +79,21 @@ pub(crate) struct Scc {
 }
 
 impl Scc {
-    /// Strongly connected components of the subgraph of states with `node_ok` and edges with
-    /// `edge_ok` whose both ends are in it, reached from `roots` in order. `rindex` (as long as
-    /// `slots` needs, zeroed) ends with each visited state's component id, the rest 0. `emit`
-    /// gets each component's states, its id and `rindex` (an id larger than the component's
-    /// is that of a component emitted earlier).
-    #[allow(clippy::too_many_arguments)]
+    /// Strongly connected components of the subgraph of states with `node_ok` and the edges
+    /// `succ` gives (it appends a state's targets to the vector) whose both ends are in it,
+    /// reached from `roots` in order. `rindex` (as long as `slots` needs, zeroed) ends with each
+    /// visited state's component id, the rest 0. `on` hears of every completed component and of
+    /// every edge into one from a state still open ([`Event`]): why, a fact that flows back
+    /// along edges ("reaches a failing component") is then gathered as the DFS meets the edge,
+    /// and no state's edges are decoded twice.
     pub(crate) fn run(
         &mut self,
-        g: &Graph,
         rindex: &mut [u32],
         slots: &impl Slots,
         roots: impl IntoIterator<Item = u32>,
         node_ok: impl Fn(u32) -> bool,
-        edge_ok: impl Fn(&Edge) -> bool,
-        mut emit: impl FnMut(&[u32], u32, &[u32]),
+        mut succ: impl FnMut(u32, &mut Vec<u32>),
+        mut on: impl FnMut(Event<'_>),
     ) {
         assert!(rindex.len() < u32::MAX as usize, "at most 2^32 - 2 states");
         let mut index = 1u32;
@@ -95,7 +102,7 @@ impl Scc {
             if !node_ok(r) || rindex[slots.slot(r)] != 0 {
                 continue;
             }
-            self.open(r, &mut index, rindex, slots, g, &edge_ok);
+            self.open(r, &mut index, rindex, slots, &mut succ);
             while let Some(top) = self.calls.last_mut() {
                 let (v, sv) = (top.v, slots.slot(top.v));
                 let mut descended = None;
@@ -110,13 +117,15 @@ impl Scc {
                         descended = Some(w);
                         break;
                     }
-                    if rindex[sw] < rindex[sv] {
+                    if rindex[sw] > c {
+                        on(Event::Cross(v, rindex[sw]));
+                    } else if rindex[sw] < rindex[sv] {
                         rindex[sv] = rindex[sw];
                         top.root = false;
                     }
                 }
                 if let Some(w) = descended {
-                    self.open(w, &mut index, rindex, slots, g, &edge_ok);
+                    self.open(w, &mut index, rindex, slots, &mut succ);
                     continue;
                 }
                 let f = self.calls.pop().expect("a call");
@@ -135,14 +144,17 @@ impl Scc {
                         rindex[slots.slot(x)] = c;
                     }
                     index -= self.members.len() as u32 - 1;
-                    emit(&self.members, c, rindex);
+                    on(Event::Component(&self.members, c));
                     c -= 1;
                 } else {
                     self.stack.push(v);
                 }
                 if let Some(parent) = self.calls.last_mut() {
                     let sp = slots.slot(parent.v);
-                    if rindex[sv] < rindex[sp] {
+                    if f.root {
+                        // The edge that opened v now leads into v's completed component.
+                        on(Event::Cross(parent.v, rindex[sv]));
+                    } else if rindex[sv] < rindex[sp] {
                         rindex[sp] = rindex[sv];
                         parent.root = false;
                     }
@@ -157,13 +169,12 @@ impl Scc {
         index: &mut u32,
         rindex: &mut [u32],
         slots: &impl Slots,
-        g: &Graph,
-        edge_ok: &impl Fn(&Edge) -> bool,
+        succ: &mut impl FnMut(u32, &mut Vec<u32>),
     ) {
         rindex[slots.slot(v)] = *index;
         *index += 1;
         let start = self.targets.len();
-        self.targets.extend(g.edges(v).filter(|e| edge_ok(e)).map(|e| e.to));
+        succ(v, &mut self.targets);
         self.calls.push(Frame { v, root: true, start, at: start });
         let bytes = self.stack.capacity() * 4
             + self.calls.capacity() * std::mem::size_of::<Frame>()

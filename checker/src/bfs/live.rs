@@ -62,24 +62,14 @@ where
         let prof = &mut raw.prof;
         prof.start_driver();
         let ts = prof.now();
-        let n = g.len();
         raw.stats.graph_kept_bytes = g.bytes() as u64;
-        // The properties are independent passes over the same read-only graph: one per pool
-        // thread at a time, each with its own working arrays (`check_bytes`).
+        // The properties are independent passes over the same read-only graph, one per pool
+        // thread at a time, each with its own working arrays (`check_bytes`). They read the
+        // compressed stream itself: decoding it into flat arrays (4 bytes per state and 5 per
+        // edge, 41 bytes per state on `large`) raised the run's peak by a third, and passes that
+        // decode each state once per visit cost no more time (README "Liveness storage").
         let passes = rayon::current_num_threads().clamp(1, l.props.len().max(1));
-        // Decode the edges once into flat arrays (which replace the compressed stream, freed
-        // as it is decoded) if that, with the passes' working arrays, keeps the process under
-        // the peak the search already reached (its frontier and visited set are gone by now)
-        // plus a third: the liveness passes read each state's edges many times, and decoding a
-        // block per read made them two to three times slower. Why a third: with the packed
-        // frontier the search's peak is small, and on the default scenario the flat form
-        // raises it by about a quarter (350 -> 440 MB at most) for liveness in 4 s instead of
-        // 8.5 s; on `large` (30.5 M states) the run then peaks at 1.75 GB (57 B/state).
-        let working = passes * crate::liveness::check_bytes(n);
-        let peak = sys::peak_rss_bytes().max(raw.stats.peak_rss_bytes);
-        let room = (peak.saturating_sub(sys::rss_bytes()) + peak / 3) as usize;
-        prof.serial(Phase::Flatten, ts);
-        prof.opaque(Phase::Flatten, || g.flatten(room.saturating_sub(working)));
+        prof.serial(Phase::Properties, ts);
         let mem = crate::liveness::PassMemory::default();
         mem.rss.fetch_max(sys::rss_bytes(), std::sync::atomic::Ordering::Relaxed);
         let sec = prof.section();

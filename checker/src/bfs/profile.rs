@@ -63,14 +63,12 @@ pub enum Phase {
     Bookkeeping,
     /// Per level on the driving thread: sealing, spilling, checkpoints.
     Level,
-    /// Liveness: the graph decoded into flat arrays.
-    Flatten,
     /// Liveness: the property checks.
     Properties,
 }
 
 impl Phase {
-    const ALL: [Phase; 9] = [
+    const ALL: [Phase; 8] = [
         Phase::Expand,
         Phase::Insert,
         Phase::Collect,
@@ -78,7 +76,6 @@ impl Phase {
         Phase::Append,
         Phase::Bookkeeping,
         Phase::Level,
-        Phase::Flatten,
         Phase::Properties,
     ];
 
@@ -91,14 +88,13 @@ impl Phase {
             Phase::Append => "next-level append",
             Phase::Bookkeeping => "batch bookkeeping",
             Phase::Level => "level bookkeeping",
-            Phase::Flatten => "liveness flatten",
             Phase::Properties => "liveness properties",
         }
     }
 
     /// True for the liveness checks after the search, false for the search itself.
     pub fn liveness(self) -> bool {
-        matches!(self, Phase::Flatten | Phase::Properties)
+        matches!(self, Phase::Properties)
     }
 }
 
