@@ -140,6 +140,12 @@ pub struct PropertyOutcome<M: Model> {
     /// for leads-to a lasso (shortest prefix to the `P` state, a path through `¬Q` states,
     /// then the cycle); for possibility a shortest path to a `P` state from which no allowed
     /// path reaches `Q`.
+    ///
+    /// Under symmetry reduction a leads-to lasso is a path of orbits after its prefix: from
+    /// the `P` state on, each action is taken on the stored state of the orbit reached, and
+    /// `states[k + 1]` is that action's successor, in the orbit of the next stored state but
+    /// not necessarily equal to it (so `actions` do not replay from `states[0]` past the
+    /// prefix). The caller lifts it to the unreduced model.
     pub discovery: Option<Discovery<M>>,
     /// Liveness only: index into `discovery.actions` of the first step of the repeating cycle;
     /// equal to `discovery.actions.len()` when the last state stutters forever (no fair step

@@ -82,10 +82,10 @@ where
     M::Action: Clone + Send + Sync,
 {
     /// Whether the search keeps the liveness graph: only with liveness properties, and only on
-    /// the exact, unreduced state space (fairness is per task, and a bitstate table drops
-    /// states); otherwise liveness is reported unchecked (`check_liveness`).
+    /// the exact state space (a bitstate table drops states); otherwise liveness is reported
+    /// unchecked (`check_liveness`). Under symmetry it is the quotient graph (`Bfs::liveness`).
     pub(super) fn records_graph(&self) -> bool {
-        self.live.is_some() && self.symmetry.is_none() && self.store == Store::Exact
+        self.live.is_some() && self.store == Store::Exact
     }
 
     pub(super) fn fp(&self, s: &M::State) -> u64 {
@@ -403,6 +403,7 @@ where
             if let Some(l) = live {
                 sub.rec.bits.push(live_bits(model, l, s));
             }
+            let first_edge = sub.rec.class.len();
             model.actions(s, &mut actions);
             for (a, action) in actions.drain(..).enumerate() {
                 let class =
@@ -428,8 +429,11 @@ where
                     sub.succ.push(n);
                 }
             }
-            if live.is_some() {
+            if let Some(l) = live {
                 sub.rec.count.push((sub.fps.len() - before) as u32);
+                if let (Some(f), Some(_)) = (l.quotient, &self.symmetry) {
+                    quotient_classes(model, f, s, &mut sub.rec.class[first_edge..]);
+                }
             }
         }
         if live.is_some() {
@@ -490,6 +494,15 @@ where
             i += 1;
             is_new[i - 1].load(Relaxed)
         });
+    }
+}
+
+/// Rewrites one state's encoded edge classes with the quotient fairness (`Bfs::quotient_fairness`).
+fn quotient_classes<M: Model>(model: &M, f: crate::liveness::QuotientFairnessFn<M>, s: &M::State, classes: &mut [u16]) {
+    let mut fair: Vec<Option<Fairness>> = classes.iter().map(|&c| Fairness::decode(c)).collect();
+    f(model, s, &mut fair);
+    for (c, n) in classes.iter_mut().zip(fair) {
+        *c = Fairness::encode(n);
     }
 }
 

@@ -31,9 +31,15 @@ pub(super) fn allowed_bits<M: Model>(model: &M, l: &LiveCfg<M>, action: &M::Acti
     })
 }
 
+/// The note of a possibility property that holds because no reachable state satisfies its
+/// `P` (then it holds on any model that reaches no more states): given under symmetry only.
+pub const VACUOUS: &str = "vacuous: no reachable state satisfies P";
+
 /// What the graph checks found for one liveness property.
 pub(super) enum LiveResult {
     Holds,
+    /// A possibility property that holds because no state satisfies its `P`.
+    Vacuous,
     Found(Finding),
     Unknown,
     Unchecked,
@@ -75,7 +81,15 @@ where
             .enumerate()
             .map(|(i, p)| {
                 let f = match p.kind {
+                    // Per-component fairness classes are not symmetric (`Bfs::liveness`).
+                    Liveness::LeadsTo { .. } if self.symmetry.is_some() && l.quotient.is_none() => {
+                        return LiveResult::Unchecked;
+                    }
                     Liveness::LeadsTo { .. } => crate::liveness::leads_to(&g, i),
+                    // Said under symmetry only, where it makes "holds" exact (the caller's business).
+                    Liveness::Possibility { .. } if self.symmetry.is_some() && !(0..n as u32).any(|v| g.p(i, v)) => {
+                        return LiveResult::Vacuous;
+                    }
                     Liveness::Possibility { .. } => crate::liveness::possibility(&g, i),
                     Liveness::Deadlock { .. } => crate::liveness::deadlock(&g, i),
                 };
@@ -108,15 +122,25 @@ where
                 };
                 match r {
                     LiveResult::Holds => {}
+                    LiveResult::Vacuous => o.note = VACUOUS.to_string(),
                     LiveResult::Unknown => o.verdict = Verdict::Incomplete,
                     LiveResult::Unchecked => o.verdict = Verdict::Unchecked,
                     LiveResult::Found(f) => {
-                        let idx = f.state as u64;
-                        let d = raw.level_starts.partition_point(|&s| s <= idx) - 1;
-                        let (init, steps) = raw.levels.path_to(d, (idx - raw.level_starts[d]) as usize);
-                        let mut t = replay(self.model, inits, init, &steps);
+                        let stored = |idx: u32| {
+                            let idx = idx as u64;
+                            let d = raw.level_starts.partition_point(|&s| s <= idx) - 1;
+                            let (init, steps) = raw.levels.path_to(d, (idx - raw.level_starts[d]) as usize);
+                            replay(self.model, inits, init, &steps)
+                        };
+                        let mut t = stored(f.state);
                         let prefix = t.actions.len();
-                        extend_by_ordinals(self.model, &mut t, &f.edges);
+                        if self.symmetry.is_some() {
+                            extend_by_orbits(self.model, &mut t, &f.edges, &f.targets, |v| {
+                                stored(v).states.pop().expect("non-empty")
+                            });
+                        } else {
+                            extend_by_ordinals(self.model, &mut t, &f.edges);
+                        }
                         o.verdict = Verdict::Violated;
                         o.cycle_start = f.cycle_start.map(|c| prefix + c);
                         o.note = f.note;
@@ -149,6 +173,31 @@ where
             .expect("model is not deterministic: recorded edge is missing on replay");
         t.actions.push(a);
         t.states.push(n);
+    }
+}
+
+/// Under symmetry: each edge's ordinal is of the stored state of the orbit the path is in
+/// (the first from the last state of `t`, the next ones from `stored(target)`), so the
+/// successor pushed is in the orbit of the next stored state (`PropertyOutcome::discovery`).
+fn extend_by_orbits<M: Model>(
+    model: &M,
+    t: &mut Discovery<M>,
+    ordinals: &[usize],
+    targets: &[u32],
+    stored: impl Fn(u32) -> M::State,
+) where
+    M::State: Clone,
+    M::Action: Clone,
+{
+    for (i, &k) in ordinals.iter().enumerate() {
+        let from = match i {
+            0 => t.states.last().expect("non-empty").clone(),
+            _ => stored(targets[i - 1]),
+        };
+        let mut step = Discovery { init_index: 0, actions: Vec::new(), states: vec![from] };
+        extend_by_ordinals(model, &mut step, &[k]);
+        t.actions.extend(step.actions);
+        t.states.push(step.states.pop().expect("a successor"));
     }
 }
 
