@@ -313,7 +313,8 @@ pub struct SearchLimits {
     #[arg(long)]
     pub max_memory: Option<u64>,
     /// Reduce over identical tasks (`count` copies) even when liveness properties are selected
-    /// (they are then "unchecked"). By default the reduction applies where the scenario has
+    /// (checked on the quotient: "holds" is sound, a violation is confirmed on the unreduced
+    /// model, what cannot be decided is "incomplete"). By default the reduction applies where the scenario has
     /// identical tasks and no liveness property is selected; its verdicts are those of the
     /// unreduced model, its traces concrete (README "Symmetry reduction").
     #[arg(long, conflicts_with = "no_symmetry")]

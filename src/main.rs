@@ -14,6 +14,7 @@ mod expectations;
 mod explore;
 mod json;
 mod junit;
+mod lasso;
 mod list;
 mod progress;
 mod render;
