@@ -119,8 +119,8 @@ name = "lp"
                 sys.actions(st, &mut acts);
                 next.extend(acts.into_iter().filter_map(|a| sys.next_state(st, a)));
             }
-            next.sort();
-            next.dedup();
+            let mut seen = std::collections::HashSet::new();
+            next.retain(|s| seen.insert(s.clone()));
             next.truncate(200);
             layer = next;
         }
