@@ -303,7 +303,8 @@ mod tests {
     fn every_liveness_predicate_is_invariant_under_renaming_copies() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../model/scenarios/symmetry-sleepers.toml");
         let sc = klp_model::scenario::read(&root).unwrap();
-        let sys = KlpSystem::new(sc.build(sc.variant.clone()).unwrap(), Vec::new);
+        let variant = sc.variant.clone();
+        let sys = KlpSystem::new(sc.build(variant).unwrap(), Vec::new);
         let groups = Groups::of(&sys.spec);
         assert!(!groups.is_empty());
         let props = catalogue();
