@@ -135,7 +135,8 @@ def states_of(kind, stdout):
 def rounds_of(runs, rounds):
     names = list(runs)
     got = {name: [] for name in names}
-    for r in range(rounds):
+    # No interleaved contender (e.g. --parts large): nothing to run in rounds.
+    for r in range(rounds if names else 0):
         order = names[r % len(names):] + names[:r % len(names)]
         for name in order:
             cmd, kind = runs[name]

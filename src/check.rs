@@ -31,11 +31,25 @@ pub fn run(a: &CheckArgs) -> Result<u8> {
     if a.estimate {
         limits.max_states = Some(a.budget.unwrap_or(DEFAULT_BUDGET));
     }
-    let progress = crate::progress::Mode::of(a.progress, a.no_progress);
+    crate::distributed::start(a)?;
+    let follower = crate::distributed::follower();
+    let progress = match follower {
+        true => crate::progress::Mode::Off,
+        false => crate::progress::Mode::of(a.progress, a.no_progress),
+    };
     let to = TraceOut { dir: &a.out, witness: &a.witness, print_steps: !a.json, target: &t };
-    let r = crate::report::check_one(&t.path, t.spec.clone(), a.engine, &limits, progress, &to)?;
+    let r = crate::report::check_one(&t.path, t.spec.clone(), a.engine, &limits, progress, &to);
+    // In a distributed run rank 0 reports before any rank leaves: a rank that exits non-zero
+    // (a violation) makes mpirun end the job, rank 0 with it.
+    let code = r.map(|r| if follower { r.exit_code() } else { report(a, &t, &limits, &r) });
+    crate::distributed::finish();
+    code
+}
+
+/// Prints the result of `check` and returns its exit code.
+fn report(a: &CheckArgs, t: &Target, limits: &crate::engine::Limits, r: &Report) -> u8 {
     if a.estimate {
-        return Ok(print_estimate(&r, limits.max_states.unwrap_or_default()));
+        return print_estimate(r, limits.max_states.unwrap_or_default());
     }
     if r.explored.incomplete.as_deref() == Some("interrupted") {
         if let Some(dir) = &a.checkpoint {
@@ -43,9 +57,9 @@ pub fn run(a: &CheckArgs) -> Result<u8> {
         }
     }
     if a.json {
-        print_json(&r, &t, a.engine, &limits);
+        print_json(r, t, a.engine, limits);
     } else {
-        print_table(&r, &t.path);
+        print_table(r, &t.path);
     }
     // A requested witness the search did not find writes no trace: say so, and why.
     for w in &a.witness {
@@ -53,7 +67,7 @@ pub fn run(a: &CheckArgs) -> Result<u8> {
             eprintln!("klpcheck: no witness trace for '{w}': it is {}", word(p.verdict));
         }
     }
-    Ok(r.exit_code())
+    r.exit_code()
 }
 
 /// States `--estimate` explores without `--budget`: about a second on the default scenario.

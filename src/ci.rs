@@ -291,6 +291,7 @@ mod tests {
                 collision_probability: None,
                 graph_bytes_per_state: None,
                 liveness_elapsed: None,
+                memory: None,
                 coverage: None,
                 bitstate: None,
                 level_sizes: Vec::new(),

@@ -130,6 +130,11 @@ pub struct CheckArgs {
     /// never stopped.
     #[arg(long, value_name = "DIR")]
     pub resume: Option<PathBuf>,
+    /// Run as one rank of an MPI job (`mpirun -n N klpcheck check ... --distributed`): states
+    /// are partitioned over the ranks, results are those of a single-process run, rank 0
+    /// prints them. Needs a build with `--features distributed`; liveness is unchecked.
+    #[arg(long)]
+    pub distributed: bool,
     #[command(flatten)]
     pub properties: PropertyArgs,
 }

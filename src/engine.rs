@@ -253,6 +253,9 @@ pub struct Exploration {
     pub graph_bytes_per_state: Option<f64>,
     /// Time spent building the graph and checking liveness (klpcheck engine only).
     pub liveness_elapsed: Option<Duration>,
+    /// What the memory was made of at the search's peak and during the liveness checks
+    /// (klpcheck engine only; the second is `None` without liveness).
+    pub memory: Option<(klp_checker::MemoryParts, Option<klp_checker::MemoryParts>)>,
     /// What `--coverage` counted (klpcheck engine only; crate::coverage lays the counters out).
     pub coverage: Option<klp_checker::Coverage>,
     /// Bitstate store only: its size and fill (klpcheck engine only).
@@ -315,7 +318,10 @@ pub fn run_klpcheck(
         .max_depth(limits.max_depth)
         .timeout(limits.timeout)
         .max_memory(limits.max_memory)
-        .stop_flag(crate::interrupted());
+        .stop_flag(crate::interrupted())
+        // States as bytes (model/src/pack.rs): a frontier of ~40 bytes a state instead of a
+        // kilobyte, fingerprinted in one pass.
+        .pack(klp_model::pack::encode, klp_model::pack::decode);
     // Without liveness properties (`--no-liveness`, or `--property` naming none) the engine
     // keeps no state graph.
     let kinds: Vec<(&'static str, bool)> =
@@ -350,7 +356,7 @@ pub fn run_klpcheck(
     if let Some(dir) = &d.resume {
         b = b.resume(dir);
     }
-    let out = b.try_run();
+    let out = crate::distributed::try_run(b);
     if let Ok(d) = std::sync::Arc::try_unwrap(display) {
         d.finish();
     }
@@ -432,6 +438,10 @@ pub fn run_klpcheck(
         collision_probability: Some(out.stats.collision_probability()),
         graph_bytes_per_state: (with_liveness && bitstate.is_none()).then(|| out.stats.graph_bytes_per_state()),
         liveness_elapsed: (with_liveness && bitstate.is_none()).then_some(out.stats.liveness_elapsed),
+        memory: Some((
+            out.stats.memory_search.clone(),
+            (with_liveness && bitstate.is_none()).then(|| out.stats.memory_liveness.clone()),
+        )),
         coverage: out.coverage,
         bitstate,
         level_sizes: out.stats.level_sizes,
@@ -524,6 +534,7 @@ pub fn run_stateright(model: KlpSystem, limits: &Limits) -> Exploration {
         collision_probability: None,
         graph_bytes_per_state: None,
         liveness_elapsed: None,
+        memory: None,
         coverage: None,
         bitstate: None,
         level_sizes: Vec::new(),

@@ -152,6 +152,45 @@ pub struct Resources {
     pub graph_bytes_per_state: Option<f64>,
     /// Time spent building that graph and checking liveness (null without liveness).
     pub liveness_seconds: Option<f64>,
+    /// What the memory was made of at the search's highest RSS sample.
+    pub memory_search: MemoryParts,
+    /// What it was made of during the liveness checks (null without liveness).
+    pub memory_liveness: Option<MemoryParts>,
+}
+
+/// The bytes each part of the engine held at one moment (the engine's own accounting;
+/// `rss_bytes` minus their sum is the process, allocator slack and batch buffers).
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryParts {
+    /// VmRSS at that moment.
+    pub rss_bytes: u64,
+    /// The visited set (with liveness: including each state's u32 index).
+    pub table_bytes: u64,
+    /// Parent links.
+    pub parents_bytes: u64,
+    /// States in the frontier (the rest of the level being expanded and the next level).
+    pub frontier_states: u64,
+    /// Those states at their in-memory size (heap parts not counted).
+    pub frontier_bytes: u64,
+    /// The liveness graph.
+    pub graph_bytes: u64,
+    /// The liveness checks' working arrays (all passes running at once).
+    pub liveness_bytes: u64,
+}
+
+impl MemoryParts {
+    fn of(m: &klp_checker::MemoryParts) -> MemoryParts {
+        MemoryParts {
+            rss_bytes: m.rss,
+            table_bytes: m.table,
+            parents_bytes: m.parents,
+            frontier_states: m.frontier_states,
+            frontier_bytes: m.frontier,
+            graph_bytes: m.graph,
+            liveness_bytes: m.liveness,
+        }
+    }
 }
 
 /// One property's result.
@@ -348,6 +387,12 @@ impl Run {
                 collision_probability: o.collision_probability.unwrap_or_default(),
                 graph_bytes_per_state: o.graph_bytes_per_state,
                 liveness_seconds: o.liveness_elapsed.map(|t| t.as_secs_f64()),
+                memory_search: o
+                    .memory
+                    .as_ref()
+                    .map(|m| MemoryParts::of(&m.0))
+                    .unwrap_or_else(|| MemoryParts::of(&Default::default())),
+                memory_liveness: o.memory.as_ref().and_then(|m| m.1.as_ref()).map(MemoryParts::of),
             }),
             properties: o.properties.iter().map(Property::of).collect(),
             exit_code: o.exit_code(),

@@ -9,6 +9,7 @@ mod ci;
 mod cli;
 mod compare;
 mod coverage;
+mod distributed;
 mod engine;
 mod expectations;
 mod explore;

@@ -44,7 +44,10 @@ pub fn check_one(
         Engine::Klpcheck => engine::run_klpcheck(&model, limits, progress)?,
         Engine::Stateright => engine::run_stateright(model.clone(), limits),
     };
-    write_traces(&model, path, &mut explored, to)?;
+    // In a distributed run rank 0 alone writes the traces (every rank has them).
+    if !crate::distributed::follower() {
+        write_traces(&model, path, &mut explored, to)?;
+    }
     Ok(Report { model, explored })
 }
 

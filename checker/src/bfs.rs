@@ -17,8 +17,11 @@
 
 mod level;
 mod live;
+mod profile;
 pub use live::VACUOUS;
 mod resume;
+
+pub use profile::{Phase, PhaseTimes, Profile, Totals};
 
 use std::hash::Hash;
 use std::path::PathBuf;
@@ -37,22 +40,28 @@ use crate::parents::Levels;
 use crate::table::Store;
 
 /// Frontier states per sub-chunk (the unit of parallel work in phases A and C).
-const SUB: usize = 512;
-/// Sub-chunks per batch (the unit between limit checks).
-const BATCH_SUBS: usize = 16;
+pub(crate) const SUB: usize = 512;
+/// Sub-chunks per batch (the unit between limit checks). Why 32 (at most 32: `graph::pending`
+/// names a sub-chunk in 5 bits): every batch costs four barriers, and at 16 the waits at them
+/// (threads waking, the last task of a phase) were the largest loss of two threads against
+/// one on the default scenario (`KLPCHECK_PROFILE=1`: search work over critical path 1.66x ->
+/// 1.78x). The price: twice the successors buffered per batch (+67 MB peak RSS there).
+const BATCH_SUBS: usize = 32;
 /// Frontier states per batch.
-const BATCH: usize = SUB * BATCH_SUBS;
+pub(crate) const BATCH: usize = SUB * BATCH_SUBS;
 
 /// How many candidates ahead phase B prefetches table slots.
 const PREFETCH: usize = 16;
 
 pub use crate::fingerprint::fingerprint;
+#[cfg(feature = "distributed")]
+pub(crate) use {level::decides, live::replay};
 
 /// A canonicaliser for symmetry reduction: maps a state to its orbit's representative (a
 /// closure, so that it can read the model's groups of interchangeable components).
 pub type Canonicalise<'a, S> = Box<dyn Fn(&S) -> S + Send + Sync + 'a>;
 
-type ProgressFn<'a> = Box<dyn FnMut(&Progress) + Send + 'a>;
+pub(crate) type ProgressFn<'a> = Box<dyn FnMut(&Progress) + Send + 'a>;
 
 /// Coverage: adds what one step did to `counts` (which counters, and how many there are, is the
 /// caller's business: `Bfs::coverage`). Called with the state, the action and its successor.
@@ -60,39 +69,56 @@ pub type CoverageFn<M> = fn(&M, &<M as Model>::State, &<M as Model>::Action, &<M
 
 /// Builder and entry point: `Bfs::new(&model).threads(2).max_states(Some(n)).run()`.
 pub struct Bfs<'a, M: Model> {
-    cfg: Config<'a, M>,
-    progress: Option<ProgressFn<'a>>,
+    pub(crate) cfg: Config<'a, M>,
+    pub(crate) progress: Option<ProgressFn<'a>>,
 }
 
 /// Everything but the progress callback (which is `Send` but not `Sync`).
-struct Config<'a, M: Model> {
-    model: &'a M,
-    threads: usize,
-    max_states: Option<u64>,
-    max_depth: Option<usize>,
-    timeout: Option<Duration>,
-    max_memory: Option<u64>,
-    stop: Option<Arc<AtomicBool>>,
-    symmetry: Option<Canonicalise<'a, M::State>>,
-    progress_interval: Duration,
-    finish_when: FinishWhen,
-    live: Option<LiveCfg<M>>,
+pub(crate) struct Config<'a, M: Model> {
+    pub(crate) model: &'a M,
+    pub(crate) threads: usize,
+    pub(crate) max_states: Option<u64>,
+    pub(crate) max_depth: Option<usize>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) max_memory: Option<u64>,
+    pub(crate) stop: Option<Arc<AtomicBool>>,
+    pub(crate) symmetry: Option<Canonicalise<'a, M::State>>,
+    pub(crate) progress_interval: Duration,
+    pub(crate) finish_when: FinishWhen,
+    pub(crate) live: Option<LiveCfg<M>>,
     /// Coverage counters (how many) and the function that fills them; `None`: no counting, and
     /// phase A and C do no more than a never-taken branch per successor.
-    coverage: Option<(usize, CoverageFn<M>)>,
+    pub(crate) coverage: Option<(usize, CoverageFn<M>)>,
     /// The visited set's kind (table.rs).
-    store: Store,
+    pub(crate) store: Store,
+    /// The model's byte encoding of states (`Bfs::pack`).
+    pack: Option<Pack<M>>,
     /// How states go to disk (set by `spill`, `checkpoint` and `resume`).
-    codec: Option<Codec<M::State>>,
-    spill: Option<PathBuf>,
-    checkpoint: Option<(PathBuf, Duration)>,
-    resume: Option<PathBuf>,
-    identity: String,
+    pub(crate) codec: Option<Codec<M::State>>,
+    pub(crate) spill: Option<PathBuf>,
+    pub(crate) checkpoint: Option<(PathBuf, Duration)>,
+    pub(crate) resume: Option<PathBuf>,
+    pub(crate) identity: String,
+    /// Collect a [`Profile`] (`profile.rs`).
+    profile: bool,
 }
 
+/// A model's encoding of its states as bytes, and back.
+struct Pack<M: Model> {
+    encode: fn(&M, &M::State, &mut Vec<u8>) -> usize,
+    decode: fn(&M, &mut &[u8]) -> M::State,
+}
+
+impl<M: Model> Clone for Pack<M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<M: Model> Copy for Pack<M> {}
+
 /// Liveness properties and the fairness of every step.
-struct LiveCfg<M: Model> {
-    props: Vec<LiveProperty<M>>,
+pub(crate) struct LiveCfg<M: Model> {
+    pub(crate) props: Vec<LiveProperty<M>>,
     fairness: FairnessFn<M>,
     /// Under symmetry: the classes of a state's edges made symmetric ([`Bfs::quotient_fairness`]).
     quotient: Option<QuotientFairnessFn<M>>,
@@ -108,6 +134,8 @@ struct Raw {
     level_starts: Vec<u64>,
     graph: Option<Recorder>,
     coverage: Option<Coverage>,
+    /// The search's share of the profile (off unless asked for).
+    prof: profile::Prof,
 }
 
 impl<'a, M> Bfs<'a, M>
@@ -133,11 +161,13 @@ where
                 live: None,
                 coverage: None,
                 store: Store::Exact,
+                pack: None,
                 codec: None,
                 spill: None,
                 checkpoint: None,
                 resume: None,
                 identity: String::new(),
+                profile: profile::from_env(),
             },
             progress: None,
         }
@@ -193,6 +223,25 @@ where
     /// may hide a shorter one.
     pub fn store(mut self, store: Store) -> Self {
         self.cfg.store = store;
+        self
+    }
+
+    /// Fingerprint states by a byte encoding, and keep the frontier in that encoding (in memory;
+    /// a run that spills or checkpoints keeps full states, with the same fingerprints).
+    ///
+    /// `encode` appends a state's bytes to the buffer and returns how many of them, from the
+    /// start of what it appended, identify the state: equal states (`Eq`) must give equal
+    /// identifying bytes and different states different ones. The bytes after them (up to the
+    /// end of what it appended) are kept but not fingerprinted: fields that `Eq` and `Hash`
+    /// ignore. `decode` reads one state from the front of the slice and advances it past what
+    /// `encode` appended. Why: a state of small fixed-capacity vectors is mostly unused slots,
+    /// and a level holds hundreds of thousands of them; bytes also hash in one pass.
+    pub fn pack(
+        mut self,
+        encode: fn(&M, &M::State, &mut Vec<u8>) -> usize,
+        decode: fn(&M, &mut &[u8]) -> M::State,
+    ) -> Self {
+        self.cfg.pack = Some(Pack { encode, decode });
         self
     }
 
@@ -257,6 +306,14 @@ where
         self
     }
 
+    /// Collect a [`Profile`] of serial and parallel CPU time per phase into
+    /// [`Stats::profile`] (default: on when the environment variable `KLPCHECK_PROFILE` is set
+    /// to anything but "0", which also prints it to stderr at the end).
+    pub fn profile(mut self, on: bool) -> Self {
+        self.cfg.profile = on;
+        self
+    }
+
     /// Runs the search on a rayon pool of the configured size.
     ///
     /// # Panics
@@ -279,6 +336,15 @@ where
         let mut raw = pool.install(|| cfg.search(progress))?;
         raw.stats.threads = pool.current_num_threads();
         let findings = pool.install(|| cfg.check_liveness(&mut raw));
+        if cfg.profile {
+            let mut p = Profile { threads: raw.stats.threads, ..Profile::default() };
+            let prof = std::mem::replace(&mut raw.prof, profile::Prof::new(false));
+            prof.merge_into(&mut p);
+            if profile::from_env() {
+                eprint!("{}", p.report());
+            }
+            raw.stats.profile = Some(p);
+        }
         Ok(cfg.finish(raw, findings))
     }
 }

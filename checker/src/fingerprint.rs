@@ -35,6 +35,15 @@ pub fn fingerprint<T: Hash + ?Sized>(v: &T) -> u64 {
     h.finish().max(1)
 }
 
+/// 64-bit fingerprint of a packed state (`Bfs::pack`): its identifying bytes in one pass of
+/// ahash's bulk path; never 0.
+#[inline]
+pub fn fingerprint_bytes(bytes: &[u8]) -> u64 {
+    let mut h = SEEDS.build_hasher();
+    h.write(bytes);
+    h.finish().max(1)
+}
+
 /// A hasher that buffers the byte stream and hashes it in one pass at `finish`.
 struct Flat {
     buf: [u8; BUF],

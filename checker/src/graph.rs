@@ -28,6 +28,8 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
+use crate::table::{Slots, Zeroable};
+
 /// Fairness of one edge's action. Class ids are 1..=0x7fff; edges of the same class form
 /// one fairness constraint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -117,32 +119,62 @@ impl SubRecord {
         self.target.resize_with(self.class.len(), || AtomicU32::new(u32::MAX));
         self.rank.resize(self.class.len(), u32::MAX);
     }
+
+    /// The targets of the last state, through `resolve` (the next sub-chunk's references).
+    pub(crate) fn last_targets(&self, resolve: impl Fn(u32) -> u32) -> Vec<u32> {
+        let c = self.count.last().map_or(0, |&c| c as usize);
+        self.target[self.target.len() - c..].iter().map(|t| resolve(t.load(Relaxed))).collect()
+    }
 }
 
-/// Elements per chunk of a [`Chunked`] vector.
-const CHUNK: usize = 1 << 16;
+/// One sub-chunk's records encoded for the stream by [`Graph::encode`] (on any thread), for
+/// [`Graph::append`] to add in order: why, the encoding is most of the cost of recording, and
+/// done on the driving thread it was a serial part of every batch (issue 16.4).
+#[derive(Default)]
+pub(crate) struct Encoded {
+    bytes: Vec<u8>,
+    /// Offsets in `bytes` where a block starts.
+    blocks: Vec<u32>,
+    /// Targets of the last state (the references of the next sub-chunk's first state).
+    last: Vec<u32>,
+    edges: u64,
+}
 
-/// A vector in fixed chunks of [`CHUNK`] elements: growing never copies nor doubles.
-pub(crate) struct Chunked<T> {
-    chunks: Vec<Vec<T>>,
+/// Elements per chunk of a [`Chunked`] vector: a chunk is 1-4 MiB, so each one is its own
+/// mapping (`table::Slots`), given back to the kernel the moment it is dropped.
+const CHUNK: usize = 1 << 20;
+
+/// A vector in fixed chunks of [`CHUNK`] elements: growing never copies nor doubles, and
+/// dropping a chunk (the stream while [`Graph::flatten`] decodes it) lowers RSS at once.
+pub(crate) struct Chunked<T: Zeroable> {
+    chunks: Vec<Slots<T>>,
     len: usize,
 }
 
-impl<T: Copy + Default> Chunked<T> {
+impl<T: Zeroable> Chunked<T> {
     fn new() -> Self {
         Chunked { chunks: Vec::new(), len: 0 }
     }
 
     fn push(&mut self, v: T) {
         if self.len.is_multiple_of(CHUNK) {
-            self.chunks.push(Vec::with_capacity(CHUNK));
+            self.chunks.push(Slots::zeroed(CHUNK));
         }
-        self.chunks.last_mut().expect("a chunk").push(v);
+        self.chunks.last_mut().expect("a chunk")[self.len % CHUNK] = v;
         self.len += 1;
     }
 
-    fn extend(&mut self, vs: &[T]) {
-        vs.iter().for_each(|&v| self.push(v));
+    fn extend(&mut self, mut vs: &[T]) {
+        while !vs.is_empty() {
+            if self.len.is_multiple_of(CHUNK) {
+                self.chunks.push(Slots::zeroed(CHUNK));
+            }
+            let at = self.len % CHUNK;
+            let n = (CHUNK - at).min(vs.len());
+            self.chunks.last_mut().expect("a chunk")[at..at + n].copy_from_slice(&vs[..n]);
+            self.len += n;
+            vs = &vs[n..];
+        }
     }
 
     #[inline]
@@ -150,12 +182,19 @@ impl<T: Copy + Default> Chunked<T> {
         self.chunks[i / CHUNK][i % CHUNK]
     }
 
+    /// Bytes in use (pages of a chunk past its last element are never touched, so never
+    /// resident).
     fn bytes(&self) -> usize {
-        self.chunks.len() * CHUNK * std::mem::size_of::<T>() + self.chunks.capacity() * 24
+        self.len * std::mem::size_of::<T>() + self.chunks.capacity() * std::mem::size_of::<Slots<T>>()
     }
 
     fn to_vec(&self) -> Vec<T> {
-        self.chunks.concat()
+        let mut v = Vec::with_capacity(self.len);
+        for c in &self.chunks {
+            let k = (self.len - v.len()).min(CHUNK);
+            v.extend_from_slice(&c[..k]);
+        }
+        v
     }
 
     fn from_vec(v: &[T]) -> Self {
@@ -178,15 +217,16 @@ pub(crate) struct Graph {
     /// Code -> (class, allowed bits), in order of first use.
     palette: Vec<(u16, u8)>,
     codes: HashMap<(u16, u8), u32>,
-    /// Targets of the last state recorded in the current block (the references), and of the
-    /// state being recorded.
+    /// Targets of the last state recorded (the references of the next one, if in its block).
     prev: Vec<u32>,
-    cur: Vec<u32>,
     with_allowed: bool,
     /// Largest number of bytes held at once (sampled after each batch).
     pub(crate) peak_bytes: usize,
     /// Edges recorded so far (sizes [`Graph::flatten`] without a decoding pass).
     edges: u64,
+    /// `marks[r]`: edges recorded before state `r * MARK`, so that [`Graph::flatten`] can
+    /// decode ranges of states in parallel, each into its own part of the flat arrays.
+    marks: Vec<u64>,
     /// The edges decoded once into flat arrays ([`Graph::flatten`]), when that fits under the
     /// memory the search already used: the liveness passes read every state's edges many times,
     /// and decoding a block per read made them about three times slower.
@@ -206,6 +246,8 @@ pub(crate) type Recorder = Graph;
 
 /// States per block (see the module doc): a state is read by decoding its block up to it.
 const BLOCK: usize = 4;
+/// States per range that [`Graph::flatten`] decodes as one task (a multiple of [`BLOCK`]).
+const MARK: usize = 1 << 14;
 /// Low bits of an edge's varint that hold its palette code.
 const CODE_BITS: u32 = 4;
 /// The code saying that the palette index follows (minus `LONG`) as its own varint.
@@ -225,19 +267,16 @@ pub(crate) struct Edge {
 /// The edges of one state, decoded.
 pub(crate) type Edges = smallvec::IntoIter<[Edge; 8]>;
 
-/// Reads varints from the stream.
-struct Reader<'g> {
-    stream: &'g Chunked<u8>,
-    pos: u64,
-}
+/// Where varints are read from: the stream in place ([`Reader`]) or the stream being consumed
+/// by [`Graph::flatten`] ([`Draining`]).
+trait Source {
+    fn next_byte(&mut self) -> u8;
 
-impl Reader<'_> {
     #[inline]
     fn varint(&mut self) -> u64 {
         let (mut z, mut shift) = (0u64, 0);
         loop {
-            let b = self.stream.get(self.pos as usize);
-            self.pos += 1;
+            let b = self.next_byte();
             z |= u64::from(b & 0x7f) << shift;
             shift += 7;
             if b & 0x80 == 0 {
@@ -245,6 +284,52 @@ impl Reader<'_> {
             }
         }
     }
+}
+
+/// Reads varints from the stream.
+struct Reader<'g> {
+    stream: &'g Chunked<u8>,
+    pos: u64,
+}
+
+impl Source for Reader<'_> {
+    #[inline]
+    fn next_byte(&mut self) -> u8 {
+        let b = self.stream.get(self.pos as usize);
+        self.pos += 1;
+        b
+    }
+}
+
+/// Reads the stream from its start and frees each chunk once it is read past: decoding into
+/// flat arrays then never holds both forms whole (the stream is about 3.4 bytes per edge on
+/// `large`, the flat form 5).
+struct Draining {
+    chunks: Vec<Slots<u8>>,
+    k: usize,
+    i: usize,
+}
+
+impl Source for Draining {
+    #[inline]
+    fn next_byte(&mut self) -> u8 {
+        if self.i == CHUNK {
+            self.chunks[self.k] = Slots::Heap(Vec::new());
+            self.k += 1;
+            self.i = 0;
+        }
+        let b = self.chunks[self.k][self.i];
+        self.i += 1;
+        b
+    }
+}
+
+fn push_varint(out: &mut Vec<u8>, mut z: u64) {
+    while z >= 0x80 {
+        out.push(z as u8 | 0x80);
+        z >>= 7;
+    }
+    out.push(z as u8);
 }
 
 fn zigzag(d: i64) -> u64 {
@@ -267,7 +352,7 @@ fn reference(prev: &[u32], cur: &[u32], from: u32, j: usize) -> u32 {
 
 /// Reads edge `j` of state `from`: its target and palette code.
 #[inline]
-fn decode_edge(r: &mut Reader<'_>, prev: &[u32], cur: &[u32], from: u32, j: usize) -> (u32, u32) {
+fn decode_edge(r: &mut impl Source, prev: &[u32], cur: &[u32], from: u32, j: usize) -> (u32, u32) {
     let z = r.varint();
     let short = (z & u64::from(LONG)) as u32;
     let code = if short == LONG { LONG + r.varint() as u32 } else { short };
@@ -285,68 +370,117 @@ impl Graph {
             palette: Vec::new(),
             codes: HashMap::new(),
             prev: Vec::new(),
-            cur: Vec::new(),
             with_allowed,
             peak_bytes: 0,
             edges: 0,
+            marks: Vec::new(),
             flat: None,
         }
     }
 
-    /// Appends the records of one expanded sub-chunk (frontier states in order); `resolve`
-    /// turns a target as phase B found it into its BFS index.
-    pub(crate) fn expanded(&mut self, rec: &SubRecord, resolve: impl Fn(u32) -> u32) {
+    /// The targets of the last state recorded (see [`Graph::encode`]).
+    pub(crate) fn last_targets(&self) -> &[u32] {
+        &self.prev
+    }
+
+    /// The palette code of an edge, if the palette has it.
+    fn code(&self, class: u16, allowed: u8) -> Option<u32> {
+        self.codes.get(&(class, if self.with_allowed { allowed } else { 0 })).copied()
+    }
+
+    /// Adds the (class, allowed) pairs of `rec` that the palette lacks, in order of first use
+    /// (call for every sub-chunk of a batch, in order, when [`encode`](Graph::encode) missed
+    /// one: the palette is then the one of a serial encoding).
+    pub(crate) fn learn(&mut self, rec: &SubRecord) {
+        for (k, &class) in rec.class.iter().enumerate() {
+            let pair = (class, if self.with_allowed { rec.allowed[k] } else { 0 });
+            if !self.codes.contains_key(&pair) {
+                self.codes.insert(pair, self.palette.len() as u32);
+                self.palette.push(pair);
+            }
+        }
+    }
+
+    /// Encodes the records of one expanded sub-chunk into `out`: its first state will be
+    /// state `first`, `prev` holds the targets of state `first - 1` (what
+    /// [`last_targets`](Graph::last_targets) or [`SubRecord::last_targets`] of the sub-chunk
+    /// before returns), `resolve` turns a target as phase B found it into its BFS index. False
+    /// if an edge's (class, allowed) pair is not in the palette yet ([`learn`](Graph::learn)).
+    pub(crate) fn encode(
+        &self,
+        rec: &SubRecord,
+        first: u32,
+        prev: &[u32],
+        resolve: impl Fn(u32) -> u32,
+        out: &mut Encoded,
+    ) -> bool {
+        out.bytes.clear();
+        out.blocks.clear();
+        let mut prev = prev.to_vec();
+        let mut cur = std::mem::take(&mut out.last);
         let mut e = 0;
         for (j, &c) in rec.count.iter().enumerate() {
-            let from = self.bits.len as u32;
+            let from = first + j as u32;
             assert!(from < PENDING, "the liveness graph holds at most 2^31 states");
             if (from as usize).is_multiple_of(BLOCK) {
-                let at = self.stream.len as u64;
-                while (at >> 32) as usize > self.wraps.len() {
-                    self.wraps.push(self.block.len as u32);
-                }
-                self.block.push(at as u32);
-                self.prev.clear();
+                out.blocks.push(out.bytes.len() as u32);
+                prev.clear();
             }
-            self.bits.push(rec.bits[j]);
-            self.push_varint(u64::from(c));
-            self.cur.clear();
+            push_varint(&mut out.bytes, u64::from(c));
+            cur.clear();
             for k in e..e + c as usize {
-                let allowed = if self.with_allowed { rec.allowed[k] } else { 0 };
+                let Some(code) = self.code(rec.class[k], rec.allowed.get(k).copied().unwrap_or(0)) else {
+                    out.last = cur;
+                    return false;
+                };
                 let to = resolve(rec.target[k].load(Relaxed));
-                self.push_edge(rec.class[k], allowed, from, to);
+                let base = reference(&prev, &cur, from, cur.len());
+                let z = zigzag(i64::from(to) - i64::from(base));
+                push_varint(&mut out.bytes, z << CODE_BITS | u64::from(code.min(LONG)));
+                if code >= LONG {
+                    push_varint(&mut out.bytes, u64::from(code - LONG));
+                }
+                cur.push(to);
             }
             e += c as usize;
-            self.edges += u64::from(c);
-            std::mem::swap(&mut self.prev, &mut self.cur);
+            std::mem::swap(&mut prev, &mut cur);
         }
+        out.edges = e as u64;
+        out.last = prev;
+        true
     }
 
-    fn push_varint(&mut self, mut z: u64) {
-        while z >= 0x80 {
-            self.stream.push(z as u8 | 0x80);
-            z >>= 7;
-        }
-        self.stream.push(z as u8);
-    }
-
-    fn push_edge(&mut self, class: u16, allowed: u8, from: u32, to: u32) {
-        let code = match self.codes.get(&(class, allowed)) {
-            Some(&c) => c,
-            None => {
-                let c = self.palette.len() as u32;
-                self.palette.push((class, allowed));
-                self.codes.insert((class, allowed), c);
-                c
+    /// Appends a sub-chunk [`encode`](Graph::encode)d for the states from `self.len()` on.
+    pub(crate) fn append(&mut self, rec: &SubRecord, enc: &Encoded) {
+        let at = self.stream.len as u64;
+        for &b in &enc.blocks {
+            let pos = at + u64::from(b);
+            while (pos >> 32) as usize > self.wraps.len() {
+                self.wraps.push(self.block.len as u32);
             }
-        };
-        let base = reference(&self.prev, &self.cur, from, self.cur.len());
-        let z = zigzag(i64::from(to) - i64::from(base));
-        self.push_varint(z << CODE_BITS | u64::from(code.min(LONG)));
-        if code >= LONG {
-            self.push_varint(u64::from(code - LONG));
+            self.block.push(pos as u32);
         }
-        self.cur.push(to);
+        for (v, &c) in (self.bits.len..).zip(&rec.count) {
+            if v.is_multiple_of(MARK) {
+                self.marks.push(self.edges);
+            }
+            self.edges += u64::from(c);
+        }
+        self.bits.extend(&rec.bits);
+        self.stream.extend(&enc.bytes);
+        self.prev.clone_from(&enc.last);
+    }
+
+    /// Appends the records of one expanded sub-chunk (frontier states in order) on this
+    /// thread: [`learn`](Graph::learn), [`encode`](Graph::encode) and
+    /// [`append`](Graph::append) in one.
+    #[cfg(test)]
+    pub(crate) fn expanded(&mut self, rec: &SubRecord, resolve: impl Fn(u32) -> u32) {
+        self.learn(rec);
+        let mut enc = Encoded::default();
+        let prev = self.prev.clone();
+        assert!(self.encode(rec, self.len() as u32, &prev, resolve, &mut enc), "learned");
+        self.append(rec, &enc);
     }
 
     pub(crate) fn sample(&mut self) {
@@ -424,40 +558,114 @@ impl Graph {
     }
 
     pub(crate) fn bytes(&self) -> usize {
-        self.bits.bytes() + self.block.bytes() + self.wraps.capacity() * 4 + self.stream.bytes() + self.flat_bytes()
+        self.bits.bytes()
+            + self.block.bytes()
+            + self.wraps.capacity() * 4
+            + self.stream.bytes()
+            + self.marks.capacity() * 8
+            + self.flat_bytes()
     }
 
     fn flat_bytes(&self) -> usize {
         self.flat.as_ref().map_or(0, |f| f.start.capacity() * 4 + f.to.capacity() * 4 + f.code.capacity())
     }
 
-    /// Decodes every state's edges into flat arrays ([`Flat`]) if they take at most `budget`
-    /// bytes and fit the flat form (fewer than 2^32 edges, at most 256 palette codes); true if
-    /// it did. The compressed stream is then freed: the graph is complete (after the search,
-    /// so no checkpoint writes it again) and the flat form is all the liveness passes read.
+    /// Decodes every state's edges into flat arrays ([`Flat`]) if they fit the flat form (fewer
+    /// than 2^32 edges, at most 256 palette codes) and the memory they need beyond what the
+    /// decoding frees (the stream and its block offsets, freed chunk by chunk as they are read)
+    /// is at most `budget` bytes; true if it did. When the flat form fits beside the whole
+    /// stream, the decoding runs in parallel; otherwise it drains the stream serially. The graph
+    /// is complete then (after the search, so no checkpoint writes it again) and the flat form is
+    /// all the liveness passes read.
     pub(crate) fn flatten(&mut self, budget: usize) -> bool {
         let n = self.len();
         let edges = self.edges;
         let need = (n + 1) * 4 + edges as usize * 5;
-        if need > budget || edges >= u64::from(u32::MAX) || self.palette.len() > 256 {
+        let freed = self.stream.bytes() + self.block.bytes();
+        if need > budget.saturating_add(freed) || edges >= u64::from(u32::MAX) || self.palette.len() > 256 {
             return false;
         }
+        if need <= budget {
+            // Both forms fit at once: ranges of MARK states decode in parallel, each into its
+            // own slices of the arrays (`marks` says where its edges start); serial, this pass
+            // was a tenth of the liveness checks' work on the default scenario.
+            let mut f = Flat { start: vec![0; n + 1], to: vec![0; edges as usize], code: vec![0; edges as usize] };
+            f.start[n] = edges as u32;
+            let mut jobs = Vec::with_capacity(self.marks.len());
+            let (mut start, mut to, mut code) = (&mut f.start[..n], &mut f.to[..], &mut f.code[..]);
+            for r in 0..n.div_ceil(MARK) {
+                let states = MARK.min(n - r * MARK);
+                let e = self.marks.get(r + 1).copied().unwrap_or(edges) - self.marks[r];
+                let (s0, s1) = std::mem::take(&mut start).split_at_mut(states);
+                let (t0, t1) = std::mem::take(&mut to).split_at_mut(e as usize);
+                let (c0, c1) = std::mem::take(&mut code).split_at_mut(e as usize);
+                (start, to, code) = (s1, t1, c1);
+                jobs.push((r, s0, t0, c0));
+            }
+            use rayon::prelude::*;
+            jobs.into_par_iter().for_each(|(r, start, to, code)| self.decode_range(r, start, to, code));
+            self.flat = Some(f);
+            self.stream = Chunked::new();
+            self.block = Chunked::new();
+            self.wraps = Vec::new();
+            return true;
+        }
+        // Only with the stream freed as it is read: one pass, in order.
         let mut f = Flat { start: Vec::with_capacity(n + 1), to: Vec::with_capacity(edges as usize), code: Vec::new() };
         f.code.reserve_exact(edges as usize);
-        let codes = &self.codes;
-        self.scan(|_, out| {
-            f.start.push(f.to.len() as u32);
-            for e in out {
-                f.to.push(e.to);
-                f.code.push(codes[&(e.class, e.allowed)] as u8);
-            }
-        });
-        f.start.push(f.to.len() as u32);
-        self.flat = Some(f);
-        self.stream = Chunked::new();
         self.block = Chunked::new();
         self.wraps = Vec::new();
+        let stream = std::mem::replace(&mut self.stream, Chunked::new());
+        let mut r = Draining { chunks: stream.chunks, k: 0, i: 0 };
+        let (mut prev, mut cur): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
+        for v in 0..n as u32 {
+            if (v as usize).is_multiple_of(BLOCK) {
+                prev.clear();
+            }
+            f.start.push(f.to.len() as u32);
+            let deg = r.varint() as usize;
+            cur.clear();
+            for j in 0..deg {
+                let (to, code) = decode_edge(&mut r, &prev, &cur, v, j);
+                cur.push(to);
+                f.to.push(to);
+                f.code.push(code as u8);
+            }
+            std::mem::swap(&mut prev, &mut cur);
+        }
+        f.start.push(f.to.len() as u32);
+        self.flat = Some(f);
         true
+    }
+
+    /// Decodes the states of range `r` (MARK states from `r * MARK`) into their slices of
+    /// the flat arrays.
+    fn decode_range(&self, r: usize, start: &mut [u32], to: &mut [u32], code: &mut [u8]) {
+        let first = r * MARK;
+        let b = first / BLOCK;
+        let wraps = self.wraps.partition_point(|&w| w as usize <= b) as u64;
+        let mut rd = Reader { stream: &self.stream, pos: wraps << 32 | u64::from(self.block.get(b)) };
+        let (mut prev, mut cur): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
+        let mut k = 0usize;
+        let base = self.marks[r] as u32;
+        for (j, st) in start.iter_mut().enumerate() {
+            let v = (first + j) as u32;
+            if (v as usize).is_multiple_of(BLOCK) {
+                prev.clear();
+            }
+            *st = base + k as u32;
+            let deg = rd.varint() as usize;
+            cur.clear();
+            for jj in 0..deg {
+                let (t, c) = decode_edge(&mut rd, &prev, &cur, v, jj);
+                cur.push(t);
+                to[k] = t;
+                code[k] = c as u8;
+                k += 1;
+            }
+            std::mem::swap(&mut prev, &mut cur);
+        }
+        debug_assert_eq!(k, to.len(), "marks count every edge of the range");
     }
 
     /// P bit of property `i` at `v`.
@@ -501,7 +709,7 @@ impl Graph {
         let palette: Vec<(u16, u8)> = classes.into_iter().zip(allowed).collect();
         let codes = palette.iter().enumerate().map(|(i, &p)| (p, i as u32)).collect();
         let with_allowed = flag[0] != 0;
-        Ok(Graph {
+        let mut g = Graph {
             bits,
             block,
             wraps,
@@ -509,12 +717,23 @@ impl Graph {
             palette,
             codes,
             prev,
-            cur: Vec::new(),
             with_allowed,
             peak_bytes,
             edges,
+            marks: Vec::new(),
             flat: None,
-        })
+        };
+        // The marks are not in the checkpoint (its format stays); one pass rebuilds them.
+        let mut marks = Vec::new();
+        let mut e = 0u64;
+        g.scan(|v, out| {
+            if (v as usize).is_multiple_of(MARK) {
+                marks.push(e);
+            }
+            e += out.len() as u64;
+        });
+        g.marks = marks;
+        Ok(g)
     }
 }
 
@@ -553,6 +772,41 @@ mod tests {
         }
         assert_eq!(g.edges(0).map(|e| e.ord).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
         assert!(g.p(0, 0) && !g.q(0, 0) && g.q(0, 1) && g.p(0, 2) && g.q(0, 2));
+    }
+
+    #[test]
+    fn flatten_keeps_every_edge() {
+        // Enough states that the stream spans several chunks (flatten frees them as it reads).
+        let mut g = Graph::new(true);
+        for v in 0..300_000u32 {
+            let edges: Vec<(u16, u8, u32)> = (0..v % 5 + 2)
+                .map(|k| (k as u16 % 3, (k % 2) as u8, (v.wrapping_mul(2_654_435_761) + k * 1_001) % 300_000))
+                .collect();
+            record(&mut g, (v % 4) as u16, &edges);
+        }
+        assert!(g.stream.chunks.len() > 2, "the test spans several chunks");
+        let before: Vec<Vec<Edge>> = (0..g.len() as u32).map(|v| g.edges(v).collect()).collect();
+        assert!(!g.flatten(0), "a flat form larger than the stream does not fit a zero budget");
+        assert!(g.flatten(usize::MAX));
+        assert!(g.flat.is_some() && g.stream.chunks.is_empty());
+        let after: Vec<Vec<Edge>> = (0..g.len() as u32).map(|v| g.edges(v).collect()).collect();
+        assert_eq!(before, after);
+    }
+
+    #[test]
+    fn flatten_decodes_every_range_as_recorded() {
+        let mut g = Graph::new(true);
+        let n = 2 * MARK as u32 + 7;
+        for v in 0..n {
+            let edges: Vec<(u16, u8, u32)> =
+                (0..v % 5).map(|j| (1 + (j as u16 % 3), j as u8, (v * 7 + j) % n)).collect();
+            record(&mut g, (v % 4) as u16, &edges);
+        }
+        let before: Vec<Vec<Edge>> = (0..n).map(|v| g.edges(v).collect()).collect();
+        assert!(g.flatten(usize::MAX));
+        for v in 0..n {
+            assert_eq!(g.edges(v).collect::<Vec<_>>(), before[v as usize], "state {v}");
+        }
     }
 
     #[test]

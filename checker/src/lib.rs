@@ -60,6 +60,8 @@ mod bfs;
 mod bitstate;
 mod checkpoint;
 mod codec;
+#[cfg(feature = "distributed")]
+pub mod dist;
 pub mod estimate;
 mod fingerprint;
 mod frontier;
@@ -72,9 +74,11 @@ pub mod sys;
 mod table;
 pub use table::Store;
 
-pub use bfs::{fingerprint, Bfs, Canonicalise, CoverageFn, VACUOUS};
+pub use bfs::{fingerprint, Bfs, Canonicalise, CoverageFn, Phase, PhaseTimes, Profile, Totals, VACUOUS};
 pub use bitstate::{BitstateStats, DEFAULT_BITS, DEFAULT_HASHES};
 pub use checkpoint::CheckpointInfo;
 pub use graph::Fairness;
 pub use liveness::{ActionPred, FairnessFn, LiveProperty, Liveness, QuotientFairnessFn, StatePred};
-pub use outcome::{Coverage, Discovery, FinishWhen, Outcome, Progress, PropertyOutcome, Stats, StopReason, Verdict};
+pub use outcome::{
+    Coverage, Discovery, FinishWhen, MemoryParts, Outcome, Progress, PropertyOutcome, Stats, StopReason, Verdict,
+};

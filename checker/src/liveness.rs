@@ -19,11 +19,14 @@
 //! identical for any thread count, so verdicts and counterexamples are too.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+
+use fixedbitset::FixedBitSet;
 
 use stateright::Model;
 
 use crate::graph::{Edge, Graph, STRONG_BIT};
-use crate::scc::Tarjan;
+use crate::scc::{Scc, Subset, Whole};
 
 /// A state predicate.
 pub type StatePred<M> = fn(&M, &<M as Model>::State) -> bool;
@@ -90,86 +93,107 @@ fn is_strong(c: u16) -> bool {
     c & STRONG_BIT != 0
 }
 
-/// Per state, in one pass over the graph: bit 0 set if quiescent (no fair step enabled), bit 1
-/// if it has an edge to itself. Reading a state decodes its block (`graph.rs`), so the checks
-/// ask these two questions here once instead of per component.
-fn state_flags(g: &Graph) -> Vec<u8> {
-    let mut flags = vec![0u8; g.len()];
+/// Per state, in one pass over the graph: whether it is quiescent (no fair step enabled) and
+/// whether it has an edge to itself. Reading a state decodes its block (`graph.rs`), so the
+/// checks ask these two questions here once instead of per component.
+fn state_flags(g: &Graph) -> (FixedBitSet, FixedBitSet) {
+    let mut quiescent = FixedBitSet::with_capacity(g.len());
+    let mut self_loop = FixedBitSet::with_capacity(g.len());
     g.scan(|v, edges| {
-        let quiescent = edges.iter().all(|e| e.class == 0);
-        let self_loop = edges.iter().any(|e| e.to == v);
-        flags[v as usize] = u8::from(quiescent) | u8::from(self_loop) << 1;
+        quiescent.set(v as usize, edges.iter().all(|e| e.class == 0));
+        self_loop.set(v as usize, edges.iter().any(|e| e.to == v));
     });
-    flags
+    (quiescent, self_loop)
 }
 
 fn enabled(g: &Graph, v: u32) -> HashSet<u16> {
     g.edges(v).map(|e| e.class).filter(|&c| c != 0).collect()
 }
 
-/// Transient bytes per state the checks need (two Tarjan instances, component ids, marks).
+/// Working bytes per state of one pass: the component array (`scc.rs`, a `u32`) and five marks
+/// of one bit (in a set, fair member, failing component, quiescent, self-loop). The DFS stacks,
+/// which grow with the depth of the search, are measured ([`PassMemory`]).
 pub(crate) fn check_bytes(n: usize) -> usize {
-    n * (2 * 9 + 4 + 3)
+    n * 4 + 5 * n.div_ceil(8)
+}
+
+/// What the passes report about their memory: the largest working set of one pass (arrays and
+/// DFS stacks) and the highest RSS sampled while one held it.
+#[derive(Default)]
+pub(crate) struct PassMemory {
+    pub(crate) bytes: AtomicUsize,
+    pub(crate) rss: AtomicU64,
+}
+
+impl PassMemory {
+    fn sample(&self, bytes: usize) {
+        self.bytes.fetch_max(bytes, Relaxed);
+        self.rss.fetch_max(crate::sys::rss_bytes(), Relaxed);
+    }
+}
+
+/// The ordinal of the component with id `id` (ids count down from `n`: `scc.rs`).
+fn ordinal(n: usize, id: u32) -> usize {
+    n - id as usize
 }
 
 /// Checks leads-to property `i` of the graph.
-pub(crate) fn leads_to(g: &Graph, i: usize) -> Option<Finding> {
+pub(crate) fn leads_to(g: &Graph, i: usize, mem: &PassMemory) -> Option<Finding> {
     let n = g.len();
-    let mut t1 = Tarjan::new(n);
-    let mut t2 = Tarjan::new(n);
-    let mut in_set = vec![false; n];
-    let mut fair_member = vec![false; n];
-    let mut comp = vec![u32::MAX; n];
-    let mut fail: Vec<bool> = Vec::new();
+    let mut scc = Scc::default();
+    let mut rindex = vec![0u32; n];
+    let mut in_set = FixedBitSet::with_capacity(n);
+    let mut fair_member = FixedBitSet::with_capacity(n);
+    // Per component ordinal: it holds or reaches a quiescent state or a fair cycle.
+    let mut fail = FixedBitSet::with_capacity(n);
     let mut fair_sets: Vec<Vec<u32>> = Vec::new();
     let notq = |v: u32| !g.q(i, v);
-    let flags = state_flags(g);
-    let quiescent = |v: u32| flags[v as usize] & 1 != 0;
-    t1.run(
+    let (quiescent, self_loop) = state_flags(g);
+    scc.run(
         g,
+        &mut rindex,
+        &Whole,
         0..n as u32,
         notq,
         |_| true,
-        |c| {
-            let id = fail.len() as u32;
-            for &v in c {
-                comp[v as usize] = id;
-            }
-            let mut bad = c.iter().any(|&v| quiescent(v));
-            let trivial = c.len() == 1 && flags[c[0] as usize] & 2 == 0;
+        |c, id, rindex| {
+            let mut bad = c.iter().any(|&v| quiescent[v as usize]);
+            let trivial = c.len() == 1 && !self_loop[c[0] as usize];
             if !bad && !trivial {
-                if let Some(s) = fair_subset(g, c, &mut t2, &mut in_set) {
+                if let Some(s) = fair_subset(g, c, &mut in_set) {
                     for &v in &s {
-                        fair_member[v as usize] = true;
+                        fair_member.insert(v as usize);
                     }
                     fair_sets.push(s);
                     bad = true;
                 }
             }
+            // A ¬Q successor outside `c` is in a component emitted before (a larger id).
             let reach_bad = || {
                 c.iter().any(|&v| {
                     g.edges(v).any(|e| {
-                        let w = e.to;
-                        let cw = comp[w as usize];
-                        notq(w) && cw != id && fail[cw as usize]
+                        let rw = rindex[e.to as usize];
+                        notq(e.to) && rw > id && fail[ordinal(n, rw)]
                     })
                 })
             };
-            let f = bad || reach_bad();
-            fail.push(f);
+            if bad || reach_bad() {
+                fail.insert(ordinal(n, id));
+            }
         },
     );
-    drop(t1);
-    let start = (0..n as u32).find(|&v| g.p(i, v) && notq(v) && fail[comp[v as usize] as usize])?;
+    mem.sample(check_bytes(n) + scc.peak_bytes);
+    drop(scc);
+    let failing = |v: u32| notq(v) && fail[ordinal(n, rindex[v as usize])];
+    let start = (0..n as u32).find(|&v| g.p(i, v) && failing(v))?;
 
     // Shortest path inside ¬Q from the P state to a quiescent state or a fair-cycle state.
-    let target = |w: u32| quiescent(w) || fair_member[w as usize];
-    let pass = |w: u32| notq(w) && fail[comp[w as usize] as usize];
+    let target = |w: u32| quiescent[w as usize] || fair_member[w as usize];
     let mut edges =
-        shortest_path(g, start, pass, target).expect("a failing state reaches a quiescent state or a fair cycle");
+        shortest_path(g, start, failing, target).expect("a failing state reaches a quiescent state or a fair cycle");
     let end = edges.last().map_or(start, |e| e.to);
     let cycle_start = edges.len();
-    if quiescent(end) {
+    if quiescent[end as usize] {
         let note = "the last state has no fair step enabled: the run may stay there forever".to_string();
         return Some(Finding {
             state: start,
@@ -193,31 +217,35 @@ pub(crate) fn leads_to(g: &Graph, i: usize) -> Option<Finding> {
 }
 
 /// A subset of the strongly connected component `c` that is itself strongly connected and
-/// holds a fair cycle (one through all its states and edges), if any.
-fn fair_subset(g: &Graph, c: &[u32], t2: &mut Tarjan, in_set: &mut [bool]) -> Option<Vec<u32>> {
+/// holds a fair cycle (one through all its states and edges), if any. The components of a
+/// refined set are found with a `rindex` as long as the set (`scc::Subset`), not the graph.
+fn fair_subset(g: &Graph, c: &[u32], in_set: &mut FixedBitSet) -> Option<Vec<u32>> {
+    let mut scc = Scc::default();
     let mut work = vec![c.to_vec()];
+    let mark = |set: &mut FixedBitSet, s: &[u32], on: bool| s.iter().for_each(|&v| set.set(v as usize, on));
     while let Some(mut s) = work.pop() {
         s.sort_unstable();
-        for &v in &s {
-            in_set[v as usize] = true;
-        }
+        mark(in_set, &s, true);
         let found = analyse(g, &s, in_set);
-        for &v in &s {
-            in_set[v as usize] = false;
-        }
+        mark(in_set, &s, false);
         match found {
             Verdict::Fair => return Some(s),
             Verdict::Dead => {}
             Verdict::Remove(bad) => {
                 let rest: Vec<u32> = s.iter().copied().filter(|v| !bad.contains(v)).collect();
-                for &v in &rest {
-                    in_set[v as usize] = true;
-                }
-                let mark: &[bool] = in_set;
-                t2.run(g, rest.iter().copied(), |v| mark[v as usize], |_| true, |sub| work.push(sub.to_vec()));
-                for &v in &rest {
-                    in_set[v as usize] = false;
-                }
+                mark(in_set, &rest, true);
+                let mut rindex = vec![0u32; rest.len()];
+                let inside: &FixedBitSet = in_set;
+                scc.run(
+                    g,
+                    &mut rindex,
+                    &Subset(&rest),
+                    rest.iter().copied(),
+                    |v| inside[v as usize],
+                    |_| true,
+                    |sub, _, _| work.push(sub.to_vec()),
+                );
+                mark(in_set, &rest, false);
             }
         }
     }
@@ -231,7 +259,7 @@ enum Verdict {
 }
 
 /// One step of the Streett refinement on a strongly connected set `s` (marked in `in_set`).
-fn analyse(g: &Graph, s: &[u32], in_set: &[bool]) -> Verdict {
+fn analyse(g: &Graph, s: &[u32], in_set: &FixedBitSet) -> Verdict {
     let inside = |e: &Edge| in_set[e.to as usize];
     if s.len() == 1 && !g.edges(s[0]).any(|e| e.to == s[0]) {
         return Verdict::Dead;
@@ -274,9 +302,9 @@ fn analyse(g: &Graph, s: &[u32], in_set: &[bool]) -> Verdict {
 /// Why it ends: a detour only adds states and edges, so a constraint met stays met, and each
 /// round meets one more class. Why the result is not empty: `entry` is not quiescent (the
 /// lasso's path stops at the first quiescent state), so some fair class is enabled there.
-fn fair_cycle(g: &Graph, s: &[u32], entry: u32, in_set: &mut [bool]) -> Vec<Edge> {
+fn fair_cycle(g: &Graph, s: &[u32], entry: u32, in_set: &mut FixedBitSet) -> Vec<Edge> {
     for &v in s {
-        in_set[v as usize] = true;
+        in_set.insert(v as usize);
     }
     let mut cycle: Vec<Edge> = Vec::new();
     loop {
@@ -297,7 +325,7 @@ fn fair_cycle(g: &Graph, s: &[u32], entry: u32, in_set: &mut [bool]) -> Vec<Edge
         cycle = shortest_cycle(g, entry, in_set);
     }
     for &v in s {
-        in_set[v as usize] = false;
+        in_set.set(v as usize, false);
     }
     cycle
 }
@@ -306,7 +334,7 @@ fn fair_cycle(g: &Graph, s: &[u32], entry: u32, in_set: &mut [bool]) -> Vec<Edge
 /// state of the walk to where class `c` is met and back to the same state: through an edge of
 /// `c` inside the marked set or, for a weak class, a state where `c` is not enabled. Returns
 /// the state it leaves from and its edges.
-fn detour(g: &Graph, states: &[u32], c: u16, in_set: &[bool]) -> (u32, Vec<Edge>) {
+fn detour(g: &Graph, states: &[u32], c: u16, in_set: &FixedBitSet) -> (u32, Vec<Edge>) {
     let weak_off = |v: u32| !is_strong(c) && !g.edges(v).any(|e| e.class == c);
     let edge_of_c = |v: u32| g.edges(v).find(|e| e.class == c && in_set[e.to as usize]);
     let goal = |v: u32| weak_off(v) || edge_of_c(v).is_some();
@@ -353,7 +381,7 @@ fn detour(g: &Graph, states: &[u32], c: u16, in_set: &[bool]) -> (u32, Vec<Edge>
 
 /// A shortest cycle through `entry` inside the marked set (BFS from `entry` until an edge
 /// leads back to it).
-fn shortest_cycle(g: &Graph, entry: u32, in_set: &[bool]) -> Vec<Edge> {
+fn shortest_cycle(g: &Graph, entry: u32, in_set: &FixedBitSet) -> Vec<Edge> {
     let mut parent: HashMap<u32, Edge> = HashMap::new();
     let mut queue = VecDeque::from([entry]);
     while let Some(v) = queue.pop_front() {
@@ -400,7 +428,7 @@ fn unmet(g: &Graph, states: &[u32], taken: &[Edge]) -> Vec<u16> {
 
 /// Shortest path (edges) inside the marked set from `from` to the first state with `goal`
 /// (empty if `from` has it).
-fn bfs_inside(g: &Graph, from: u32, in_set: &[bool], goal: impl Fn(u32) -> bool) -> Vec<Edge> {
+fn bfs_inside(g: &Graph, from: u32, in_set: &FixedBitSet, goal: impl Fn(u32) -> bool) -> Vec<Edge> {
     shortest_path(g, from, |w| in_set[w as usize], goal).expect("goal not reachable inside a strongly connected set")
 }
 
@@ -437,33 +465,36 @@ fn shortest_path(g: &Graph, from: u32, pass: impl Fn(u32) -> bool, goal: impl Fn
 }
 
 /// Checks possibility property `i` (its allowed bit is `i` too).
-pub(crate) fn possibility(g: &Graph, i: usize) -> Option<Finding> {
+pub(crate) fn possibility(g: &Graph, i: usize, mem: &PassMemory) -> Option<Finding> {
     let n = g.len();
-    let mut t = Tarjan::new(n);
-    let mut comp = vec![u32::MAX; n];
-    let mut reach: Vec<bool> = Vec::new();
+    let mut scc = Scc::default();
+    let mut rindex = vec![0u32; n];
+    // Per component ordinal: some allowed path from it reaches a Q state.
+    let mut reach = FixedBitSet::with_capacity(n);
     let allowed = |e: &Edge| e.allowed & (1 << i) != 0;
-    t.run(
+    scc.run(
         g,
+        &mut rindex,
+        &Whole,
         0..n as u32,
         |_| true,
         allowed,
-        |c| {
-            let id = reach.len() as u32;
-            for &v in c {
-                comp[v as usize] = id;
-            }
+        |c, id, rindex| {
+            // An allowed successor outside `c` is in a component emitted before (a larger id).
             let r = c.iter().any(|&v| g.q(i, v))
                 || c.iter().any(|&v| {
                     g.edges(v).any(|e| {
-                        let cw = comp[e.to as usize];
-                        allowed(&e) && cw != id && reach[cw as usize]
+                        let rw = rindex[e.to as usize];
+                        allowed(&e) && rw > id && reach[ordinal(n, rw)]
                     })
                 });
-            reach.push(r);
+            if r {
+                reach.insert(ordinal(n, id));
+            }
         },
     );
-    let state = (0..n as u32).find(|&v| g.p(i, v) && !reach[comp[v as usize] as usize])?;
+    mem.sample(n * 4 + n.div_ceil(8) + scc.peak_bytes);
+    let state = (0..n as u32).find(|&v| g.p(i, v) && !reach[ordinal(n, rindex[v as usize])])?;
     let note = "from the last state no path of allowed steps reaches the goal".to_string();
     Some(Finding { state, edges: Vec::new(), targets: Vec::new(), cycle_start: None, note })
 }

@@ -172,6 +172,9 @@ pub struct Stats {
     pub visited_bytes: u64,
     /// Rayon threads used.
     pub threads: usize,
+    /// Peak bytes held in memory by the frontier: the level being expanded and the next one
+    /// (full states, or packed ones with `Bfs::pack`).
+    pub frontier_bytes: u64,
     /// Liveness only: peak bytes held for the explored graph (recording, index translation,
     /// checks).
     pub graph_bytes: u64,
@@ -185,6 +188,41 @@ pub struct Stats {
     pub level_sizes: Vec<u64>,
     /// Bitstate store only: its size and fill, in SPIN's terms.
     pub bitstate: Option<BitstateStats>,
+    /// Where the memory was at the search's highest RSS sample (taken between batches).
+    pub memory_search: MemoryParts,
+    /// Where the memory was during the liveness checks (liveness only; zero otherwise).
+    pub memory_liveness: MemoryParts,
+    /// Serial and parallel CPU time per phase, when asked for (`Bfs::profile`).
+    pub profile: Option<crate::Profile>,
+}
+
+/// The bytes each part of the engine held at one moment, to tell what a peak is made of.
+/// Parts are the engine's own accounting (capacity, not pages touched); `rss` minus their sum
+/// is the process, the allocator's slack, the batch buffers and whatever is not listed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MemoryParts {
+    /// VmRSS at that moment (for the liveness phase: the highest of the samples taken in it).
+    pub rss: u64,
+    /// The visited set (`table.rs`; with liveness including each state's `u32` index).
+    pub table: u64,
+    /// Parent links (`parents.rs`), the level being logged included.
+    pub parents: u64,
+    /// States held in the frontier: what is left of the level being expanded plus the next one.
+    pub frontier_states: u64,
+    /// Bytes the frontier's segments hold (capacity: full states, or the packed bytes of a
+    /// packed frontier; heap parts of a full state, if any, not counted).
+    pub frontier: u64,
+    /// The liveness graph (`graph.rs`).
+    pub graph: u64,
+    /// The liveness checks' working arrays, all passes running at once (`liveness.rs`).
+    pub liveness: u64,
+}
+
+impl MemoryParts {
+    /// The sum of the parts (what is accounted for).
+    pub fn accounted(&self) -> u64 {
+        self.table + self.parents + self.frontier + self.graph + self.liveness
+    }
 }
 
 impl Stats {

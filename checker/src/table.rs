@@ -5,10 +5,16 @@
 //! * A slot is one `u64` (0 = empty; fingerprints are never 0), so the set costs
 //!   `8 / load` bytes per state. Parent links live elsewhere (`parents.rs`, ~2 B/state).
 //!   When the liveness graph is recorded, a `u32` BFS index sits beside every slot
-//!   (`12 / load`: 14-21 B/state), so that edges are recorded as indices (`graph.rs`).
-//! * Shards grow by 1.5x at 85 % load (not 2x at 50 %), so the load stays between 0.57 and
-//!   0.85: 9.4-14 B/state. Non-power-of-two sizes are fine because the home slot is found by
-//!   "fastrange" (`(low32 * len) >> 32`) instead of a mask.
+//!   (`12 / load` B/state), so that edges are recorded as indices (`graph.rs`).
+//! * Shards grow by 1.25x at 90 % load (not 2x at 50 %), so the load stays between 0.72 and
+//!   0.9: 8.9-11.1 B/state (indexed 13.3-16.7). Why so full: the table is most of what a
+//!   search without liveness holds (issue 16: 20 B/state in all); at 1.5x and 85 % it was
+//!   9.4-14 (indexed 14-21), 12.9 (19.4) on `large`. The price is longer probes for new states
+//!   (linear probing at 0.9 scans about 6 cache lines for a miss, about one for a hit; five in
+//!   six candidates are hits on the kernel model). Growth is per shard, one shard (1/16 of the
+//!   table) at a time per thread, so the old and new copies overlap only for that shard.
+//!   Non-power-of-two sizes are fine because the home slot is found by "fastrange"
+//!   (`(low32 * len) >> 32`) instead of a mask.
 //! * The shard is picked from the middle bits (32..), the home slot from the low 32 bits, so
 //!   the two are independent (a map sharded by its top bits clashes with hashbrown, which
 //!   takes its control tags from them; we have no tags, but keep the bits disjoint all the
@@ -167,7 +173,7 @@ impl ExactShard {
     }
 
     fn must_grow(&self, extra: usize) -> bool {
-        (self.len + extra) * 20 > self.slots.len() * 17
+        (self.len + extra) * 10 > self.slots.len() * 9
     }
 
     /// Grows now so that `extra` more insertions move no slot (the positions
@@ -184,22 +190,13 @@ impl ExactShard {
     #[inline]
     pub(crate) fn insert_indexed(&mut self, fp: u64, value: u32) -> Result<u32, usize> {
         debug_assert!(!self.must_grow(1), "reserve before inserting");
-        let n = self.slots.len();
-        let mut i = Self::home(fp, n);
-        loop {
-            let s = self.slots[i];
-            if s == fp {
-                return Ok(self.index[i]);
-            }
-            if s == 0 {
+        match self.find(fp) {
+            Ok(i) => Ok(self.index[i]),
+            Err(i) => {
                 self.slots[i] = fp;
                 self.index[i] = value;
                 self.len += 1;
-                return Err(i);
-            }
-            i += 1;
-            if i == n {
-                i = 0;
+                Err(i)
             }
         }
     }
@@ -207,26 +204,31 @@ impl ExactShard {
     /// The index stored for `fp`, if present.
     #[inline]
     pub(crate) fn get_index(&self, fp: u64) -> Option<u32> {
+        self.find(fp).ok().map(|i| self.index[i])
+    }
+
+    /// Sets the index of the state in `slot` (a position `insert_indexed` returned).
+    pub(crate) fn set_index(&mut self, slot: usize, value: u32) {
+        self.index[slot] = value;
+    }
+
+    /// Linear probing from `fp`'s home slot: `Ok(slot)` holding `fp`, or `Err(slot)`, the
+    /// empty slot where it would go (the table always has one: `must_grow` keeps load < 1).
+    #[inline]
+    fn find(&self, fp: u64) -> Result<usize, usize> {
         let n = self.slots.len();
         let mut i = Self::home(fp, n);
         loop {
-            let s = self.slots[i];
-            if s == fp {
-                return Some(self.index[i]);
-            }
-            if s == 0 {
-                return None;
+            match self.slots[i] {
+                s if s == fp => return Ok(i),
+                0 => return Err(i),
+                _ => {}
             }
             i += 1;
             if i == n {
                 i = 0;
             }
         }
-    }
-
-    /// Sets the index of the state in `slot` (a position `insert_indexed` returned).
-    pub(crate) fn set_index(&mut self, slot: usize, value: u32) {
-        self.index[slot] = value;
     }
 
     #[inline]
@@ -241,21 +243,12 @@ impl ExactShard {
         if self.must_grow(1) {
             self.grow();
         }
-        let n = self.slots.len();
-        let mut i = Self::home(fp, n);
-        loop {
-            let s = self.slots[i];
-            if s == fp {
-                return false;
-            }
-            if s == 0 {
+        match self.find(fp) {
+            Ok(_) => false,
+            Err(i) => {
                 self.slots[i] = fp;
                 self.len += 1;
-                return true;
-            }
-            i += 1;
-            if i == n {
-                i = 0;
+                true
             }
         }
     }
@@ -285,25 +278,11 @@ impl ExactShard {
     /// True if `fp` is present (no insertion).
     #[inline]
     pub(crate) fn contains(&self, fp: u64) -> bool {
-        let n = self.slots.len();
-        let mut i = Self::home(fp, n);
-        loop {
-            let s = self.slots[i];
-            if s == fp {
-                return true;
-            }
-            if s == 0 {
-                return false;
-            }
-            i += 1;
-            if i == n {
-                i = 0;
-            }
-        }
+        self.find(fp).is_ok()
     }
 
     fn grow(&mut self) {
-        let n = self.slots.len() * 3 / 2;
+        let n = self.slots.len() * 5 / 4;
         let old = std::mem::replace(&mut self.slots, Slots::zeroed(n));
         let indexed = !self.index.is_empty();
         let old_index = std::mem::replace(&mut self.index, if indexed { vec![0; n] } else { Vec::new() });
@@ -345,28 +324,39 @@ impl ExactShard {
     }
 }
 
+/// Element types whose all-zero bit pattern is a valid value (what a fresh mapping holds).
+pub(crate) trait Zeroable: Copy + Default + 'static {}
+impl Zeroable for u8 {}
+impl Zeroable for u16 {}
+impl Zeroable for u32 {}
+impl Zeroable for u64 {}
+
 /// Zeroed slot storage. Large tables are anonymous mappings advised for transparent huge
 /// pages: with 4 KiB pages nearly every probe into a 100+ MB table also misses the TLB.
-/// Mappings are unmapped on growth, so RSS follows the live table (no malloc hoarding).
-pub(crate) enum Slots {
-    Heap(Vec<u64>),
+/// Mappings are unmapped when dropped (growth, or the end of the search), so RSS follows the
+/// live data: the allocator keeps no freed pages (mimalloc, the binary's, holds freed memory
+/// until a later allocation on the same thread purges it, which after the search may never
+/// come). The liveness graph keeps its chunks here too (`graph.rs`).
+pub(crate) enum Slots<T: Zeroable = u64> {
+    Heap(Vec<T>),
     #[cfg(target_os = "linux")]
-    Mapped(&'static mut [u64]),
+    Mapped(&'static mut [T]),
 }
 
-impl Slots {
+impl<T: Zeroable> Slots<T> {
     /// Tables of at least this many bytes are mapped.
-    const MAP_BYTES: usize = 1 << 20;
+    pub(crate) const MAP_BYTES: usize = 1 << 20;
 
     pub(crate) fn zeroed(n: usize) -> Self {
+        let size = std::mem::size_of::<T>();
         #[cfg(target_os = "linux")]
-        if n * 8 >= Self::MAP_BYTES {
-            // SAFETY: a fresh private anonymous mapping (zero-filled by the kernel), trimmed
-            // to a 2 MiB-aligned start so that huge pages can back all of it; owned by this
-            // value alone and unmapped in Drop.
+        if n * size >= Self::MAP_BYTES {
+            // SAFETY: a fresh private anonymous mapping (zero-filled by the kernel, and zero is
+            // a valid `T`: `Zeroable`), trimmed to a 2 MiB-aligned start so that huge pages can
+            // back all of it; owned by this value alone and unmapped in Drop.
             unsafe {
                 const HUGE: usize = 2 << 20;
-                let bytes = n * 8;
+                let bytes = n * size;
                 let p = libc::mmap(
                     std::ptr::null_mut(),
                     bytes + HUGE,
@@ -385,17 +375,17 @@ impl Slots {
                         libc::munmap(end as *mut libc::c_void, p as usize + bytes + HUGE - end);
                     }
                     libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
-                    return Slots::Mapped(std::slice::from_raw_parts_mut(start as *mut u64, n));
+                    return Slots::Mapped(std::slice::from_raw_parts_mut(start as *mut T, n));
                 }
             }
         }
-        Slots::Heap(vec![0; n])
+        Slots::Heap(vec![T::default(); n])
     }
 }
 
-impl std::ops::Deref for Slots {
-    type Target = [u64];
-    fn deref(&self) -> &[u64] {
+impl<T: Zeroable> std::ops::Deref for Slots<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
         match self {
             Slots::Heap(v) => v,
             #[cfg(target_os = "linux")]
@@ -404,8 +394,8 @@ impl std::ops::Deref for Slots {
     }
 }
 
-impl std::ops::DerefMut for Slots {
-    fn deref_mut(&mut self) -> &mut [u64] {
+impl<T: Zeroable> std::ops::DerefMut for Slots<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
         match self {
             Slots::Heap(v) => v,
             #[cfg(target_os = "linux")]
@@ -414,13 +404,13 @@ impl std::ops::DerefMut for Slots {
     }
 }
 
-impl Drop for Slots {
+impl<T: Zeroable> Drop for Slots<T> {
     fn drop(&mut self) {
         #[cfg(target_os = "linux")]
         if let Slots::Mapped(s) = self {
             // SAFETY: the mapping was created in `zeroed` with exactly this length.
             unsafe {
-                libc::munmap(s.as_mut_ptr().cast(), s.len() * 8);
+                libc::munmap(s.as_mut_ptr().cast(), std::mem::size_of_val(*s));
             }
         }
     }
@@ -444,6 +434,6 @@ mod tests {
         }
         assert!(!s.contains(2));
         let load = s.len as f64 / s.slots.len() as f64;
-        assert!((0.5..=0.85).contains(&load), "load {load}");
+        assert!((0.7..=0.9).contains(&load), "load {load}");
     }
 }

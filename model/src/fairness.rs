@@ -237,11 +237,11 @@ mod tests {
         assert_eq!(fairness(&sys, &st, &Action::KlpTrySwitchTask(1)), Some(FairClass::Weak(WORK)));
         let fr = Frame { func: 0, version: crate::ids::Version::ORIGINAL };
         st.tasks[0].context = Context::Running;
-        st.tasks[0].stack = smallvec::smallvec![fr];
+        st.tasks[0].stack = [fr].into_iter().collect();
         let r1 = fairness(&sys, &st, &Action::Return(0));
-        st.tasks[0].stack = smallvec::smallvec![fr, fr];
+        st.tasks[0].stack = [fr, fr].into_iter().collect();
         let r2 = fairness(&sys, &st, &Action::Return(0));
-        st.tasks[1].stack = smallvec::smallvec![fr, fr];
+        st.tasks[1].stack = [fr, fr].into_iter().collect();
         let other = fairness(&sys, &st, &Action::Return(1));
         assert!(matches!(r1, Some(FairClass::Strong(_))));
         assert_ne!(r1, r2);
@@ -261,7 +261,7 @@ mod tests {
         let none = KlpSystem::new(spec, Vec::new);
         let mut st = full.init_state();
         st.tasks[0].context = Context::Running;
-        st.tasks[0].stack = smallvec::smallvec![Frame { func: 0, version: crate::ids::Version::ORIGINAL }];
+        st.tasks[0].stack = [Frame { func: 0, version: crate::ids::Version::ORIGINAL }].into_iter().collect();
         let at1 = fairness(&full, &st, &Action::Preempt(0));
         assert!(matches!(at1, Some(FairClass::Strong(_))));
         assert_eq!(fairness(&none, &st, &Action::Preempt(0)), None);

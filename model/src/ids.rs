@@ -2,36 +2,39 @@
 //! live only at the edges (scenario files, JSON, timeline, dmesg); the state carries indices so
 //! that it hashes and clones cheaply.
 
-use smallvec::SmallVec;
+/// The state's vectors: a length and a fixed-capacity array (`tinyvec::ArrayVec`), `Copy`
+/// whenever its elements are. Why not `SmallVec` (spills to the heap past its inline size):
+/// cloning a state is what every successor starts with, and with `SmallVec` it went element by
+/// element through `Extend` and ended in a `drop`; perf on the default scenario (`--no-liveness
+/// --threads 1`) put `State::clone` at 16%, `memmove` at 14% and `drop_in_place<State>` at 4%
+/// of the search. A state of plain arrays clones as one `memcpy` and needs no drop. It hashes,
+/// compares and serialises like the slice it holds (as `SmallVec` and `Vec` did), so
+/// fingerprints, state counts and traces did not change. The price is a hard capacity: the
+/// `CAP_*` constants below, which the scenario loader checks (`scenario::check_capacity`).
+pub type Inline<T, const N: usize> = tinyvec::ArrayVec<[T; N]>;
 
-/// The state's vectors keep this many elements inline (no heap allocation) and spill beyond.
-/// Why: cloning a state with `Vec`s cost about ten allocations per successor, and malloc/free
-/// dominated exploration (perf, default scenario). `SmallVec` hashes and compares like the
-/// slice it holds, so fingerprints, state counts and traces are those of the `Vec` version.
-/// The sizes cover every shipped scenario's defaults: 4 tasks, 4 patches, 8 objects/funcs.
-pub type Inline<T, const N: usize> = SmallVec<[T; N]>;
-
-/// A copy of an inline vector of `Copy` elements in one `memcpy`. `SmallVec::clone` collects
-/// the elements one by one through `Extend`; on the default scenario that and the derived
-/// `State::clone` around it were about a sixth of the search (perf, `--threads 1`), and every
-/// successor starts as a clone of its parent. `State` and `Task` clone by hand with this.
-/// An inline vector copies its whole buffer, `N` elements: a copy of constant size compiles to
-/// a few moves, where `SmallVec::from_slice` (length known at run time) calls `memcpy`.
-#[inline]
-pub fn copied<T: Copy, const N: usize>(v: &Inline<T, N>) -> Inline<T, N> {
-    if v.spilled() {
-        return SmallVec::from_slice(v);
-    }
-    let mut buf = std::mem::MaybeUninit::<[T; N]>::uninit();
-    // SAFETY: `v` is not spilled, so `as_ptr()` points to its inline buffer of `N` slots (the
-    // first `len` initialised); an untyped copy of all `N` slots into a `MaybeUninit` buffer
-    // reads no uninitialised value as a `T`, and the result claims only the first `len`
-    // (`len <= N`), which are initialised `Copy` values.
-    unsafe {
-        std::ptr::copy_nonoverlapping(v.as_ptr(), buf.as_mut_ptr().cast::<T>(), N);
-        SmallVec::from_buf_and_len_unchecked(buf, v.len())
-    }
+/// `n` copies of `v` (`vec![v; n]`). Panics if `n > N`: the scenario loader keeps every
+/// table within its capacity.
+pub fn filled<T: Copy + Default, const N: usize>(v: T, n: usize) -> Inline<T, N> {
+    Inline::from_array_len([v; N], n)
 }
+
+/// Tasks (`scenario::MAX_TASKS`).
+pub const CAP_TASKS: usize = 16;
+/// Frames on one task's stack (`scenario::MAX_STACK`).
+pub const CAP_STACK: usize = 8;
+/// Target modules (`scenario::MAX_MODULES`).
+pub const CAP_MODULES: usize = 8;
+/// Livepatches: `scenario::MAX_PATCHES` and the one `disable_via` may derive.
+pub const CAP_PATCHES: usize = 9;
+/// `struct klp_object` slots over all patches, nop objects included.
+pub const CAP_OBJS: usize = 24;
+/// `struct klp_func` slots over all patches, nops included.
+pub const CAP_KLP_FUNCS: usize = 32;
+/// Functions of the kernel and of target modules (`scenario::MAX_FUNCS`): one func_stack each.
+pub const CAP_FUNCS: usize = 32;
+/// Admin command counters (`scenario::MAX_OPS`).
+pub const CAP_OPS: usize = 32;
 
 /// Index of a task (a `task_struct`) in [`crate::Spec::tasks`]; threads first, idle tasks last,
 /// the order `klp_try_complete_transition()` visits them in.
@@ -50,7 +53,7 @@ pub type ModId = u8;
 /// Which code a frame on a task's stack is executing: the original function, or the new
 /// function of one patch. A `nop` func (atomic replace) runs the original code, so it is
 /// [`Version::ORIGINAL`] too. Stored as one byte: 0 = original, `p + 1` = patch `p`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Version(pub u8);
 
 impl Version {

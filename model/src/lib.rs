@@ -57,6 +57,7 @@ pub mod ids;
 pub mod kernel;
 pub mod log;
 pub mod mutation;
+pub mod pack;
 pub mod palette;
 pub mod picture;
 pub mod preset;

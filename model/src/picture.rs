@@ -305,11 +305,11 @@ mod tests {
         let mut st = sys.init_state();
         assert_eq!(sleep(&sys.spec, &st, 0), None, "not sleeping");
         st.tasks[0].context = Context::Sleeping;
-        st.tasks[0].stack = smallvec::smallvec![Frame { func: 0, version: Version::of_patch(0) }];
+        st.tasks[0].stack = [Frame { func: 0, version: Version::of_patch(0) }].into_iter().collect();
         let s = sleep(&sys.spec, &st, 0).unwrap();
         assert_eq!((s.place.as_str(), s.kind.as_str()), ("f'lp1", "TASK_INTERRUPTIBLE | TASK_FREEZABLE"));
         assert!(state_svg(&sys.spec, &st).contains(">sleeping in f'lp1<"));
-        st.tasks[0].stack = smallvec::smallvec![Frame { func: 1, version: Version::ORIGINAL }];
+        st.tasks[0].stack = [Frame { func: 1, version: Version::ORIGINAL }].into_iter().collect();
         assert_eq!(sleep(&sys.spec, &st, 0).unwrap().kind, "TASK_UNINTERRUPTIBLE");
         assert!(state_text(&sys.spec, &st).contains("sleeping in g (TASK_UNINTERRUPTIBLE)"));
     }

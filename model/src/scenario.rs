@@ -102,7 +102,11 @@ impl Scenario {
     pub fn build(self, variant: Variant) -> Result<Spec, ScenarioError> {
         let mut spec = self.spec;
         spec.variant = variant;
-        spec.add_derived_patch().map_err(|message| ScenarioError {
+        let derived = spec.add_derived_patch().and_then(|()| match spec.over_capacity() {
+            Some((what, n, cap)) => Err(format!("disable_via: with the derived patch, {n} {what}; at most {cap}")),
+            None => Ok(()),
+        });
+        derived.map_err(|message| ScenarioError {
             file: self.file,
             line: 1,
             column: 1,
@@ -308,6 +312,15 @@ fn resolve(name: &str, ctx: &Ctx, raw: RawScenario) -> Result<Scenario, Scenario
         mutations: crate::mutation::Mutations::NONE,
         user_properties,
     };
+    if let Some((what, n, cap)) = spec.over_capacity() {
+        let span = raw.patches.last().map_or(0..0, |p| p.name.span());
+        return Err(ctx.err(
+            span,
+            "patches",
+            format!("{n} {what}; at most {cap}"),
+            Some("each has a slot in every state, of fixed size (model/src/ids.rs); split the scenario"),
+        ));
+    }
     let warnings = warn::warnings(ctx, &raw, &spec);
     Ok(Scenario { variant, spec, file: ctx.file.to_string(), warnings })
 }

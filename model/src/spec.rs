@@ -319,6 +319,25 @@ pub struct Spec {
 }
 
 impl Spec {
+    /// The first table with more entries than [`crate::State`] has slots for (ids.rs, `CAP_*`):
+    /// its name, its size and the capacity. The loader turns this into an error; within the
+    /// capacities, building the initial state cannot overflow.
+    pub fn over_capacity(&self) -> Option<(&'static str, usize, usize)> {
+        let stack_depth = self.max_stack as usize;
+        [
+            ("tasks", self.tasks.len(), CAP_TASKS),
+            ("bounds.max_stack", stack_depth, CAP_STACK),
+            ("modules", self.modules.len(), CAP_MODULES),
+            ("patches", self.patches.len(), CAP_PATCHES),
+            ("patch objects (nop objects included)", self.objs.len(), CAP_OBJS),
+            ("patch funcs (nop funcs included)", self.klp_funcs.len(), CAP_KLP_FUNCS),
+            ("functions", self.funcs.len(), CAP_FUNCS),
+            ("admin commands", self.admin.ops.len(), CAP_OPS),
+        ]
+        .into_iter()
+        .find(|&(_, n, cap)| n > cap)
+    }
+
     /// Some object's callbacks keep a system state in a `klp_state`'s data (the state then
     /// carries [`State::klp_state_data`](crate::State)).
     pub fn has_klp_state_data(&self) -> bool {

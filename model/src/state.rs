@@ -10,10 +10,11 @@ use serde::{Deserialize, Serialize};
 pub use crate::ids::Inline;
 
 /// A livepatch module and its `struct klp_patch`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PatchLife {
     /// The livepatch module is not loaded.
+    #[default]
     Unloaded,
     /// On `klp_patches`: enabled, or in transition (`patch->enabled` says which way).
     Listed,
@@ -24,7 +25,7 @@ pub enum PatchLife {
     Freed,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PatchRt {
     pub life: PatchLife,
     /// `patch->enabled`.
@@ -80,10 +81,11 @@ pub struct FuncRt {
 /// scenario's functions of that module) can run in [`Coming`](ModState::Coming) (`mod->init`
 /// runs), [`Live`](ModState::Live) and [`Exiting`](ModState::Exiting): main.c, "Module
 /// functions can be called even in the GOING state until mod->exit() finishes".
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ModState {
     /// Not loaded (or freed).
+    #[default]
     Unloaded,
     /// `MODULE_STATE_COMING` after `complete_formation()`, before `klp_module_coming()`.
     Formed,
@@ -127,7 +129,7 @@ impl ModState {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ModRt {
     pub state: ModState,
     /// `mod->klp_alive`.
@@ -278,19 +280,19 @@ pub enum Event {
     KlpStateDataMissing,
 }
 
-/// `Clone` is by hand (below): the inline vectors copy in one go.
-#[derive(Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Plain arrays and scalars (ids.rs, [`Inline`]): a clone is one `memcpy`, and there is no drop.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct State {
-    pub tasks: Inline<Task, 4>,
-    pub mods: Inline<ModRt, 2>,
-    pub patches: Inline<PatchRt, 4>,
-    pub objs: Inline<ObjRt, 8>,
-    pub funcs: Inline<FuncRt, 8>,
+    pub tasks: Inline<Task, CAP_TASKS>,
+    pub mods: Inline<ModRt, CAP_MODULES>,
+    pub patches: Inline<PatchRt, CAP_PATCHES>,
+    pub objs: Inline<ObjRt, CAP_OBJS>,
+    pub funcs: Inline<FuncRt, CAP_KLP_FUNCS>,
     /// `klp_ops->func_stack` per kernel function, **top last** (the kernel's list head is the
     /// most recently added func, `list_add_rcu()` in `klp_patch_func()`).
-    pub func_stacks: Inline<FuncStack, 4>,
+    pub func_stacks: Inline<FuncStack, CAP_FUNCS>,
     /// `LIST_HEAD(klp_patches)`, oldest first.
-    pub klp_patches: Inline<PatchId, 4>,
+    pub klp_patches: Inline<PatchId, CAP_PATCHES>,
     pub klp_transition_patch: Option<PatchId>,
     pub klp_target_state: PatchState,
     /// A `klp_try_complete_transition()` pass in progress (it holds `klp_mutex`).
@@ -298,7 +300,7 @@ pub struct State {
     /// How far the admin commands got (the selftest script, or the any-order budget).
     pub admin: AdminProgress,
     /// Callback history per object slot (ghost only: no kernel code reads it).
-    pub cb_setup: Inline<CallbackSetup, 8>,
+    pub cb_setup: Inline<CallbackSetup, CAP_OBJS>,
     pub ghost: Ghost,
     /// `klp_complete_transition()` in progress, split at its `klp_synchronize_transition()`
     /// calls (only when one is dropped; it holds `klp_mutex`): the part that runs next.
@@ -323,47 +325,8 @@ pub struct State {
     pub klp_shadow_hash: u32,
     /// Each patch's `klp_state` data pointer and the allocations it may point to
     /// ([`crate::state_data`]); empty unless some object's callbacks keep a `klp_state`.
-    #[serde(default, skip_serializing_if = "smallvec::SmallVec::is_empty")]
-    pub klp_state_data: Inline<u8, 4>,
-}
-
-impl Clone for State {
-    #[inline]
-    fn clone(&self) -> Self {
-        State {
-            tasks: {
-                let mut t = Inline::new();
-                for task in &self.tasks {
-                    t.push(task.clone());
-                }
-                t
-            },
-            mods: copied(&self.mods),
-            patches: copied(&self.patches),
-            objs: copied(&self.objs),
-            funcs: copied(&self.funcs),
-            func_stacks: {
-                let mut f = Inline::new();
-                for stack in &self.func_stacks {
-                    f.push(copied(stack));
-                }
-                f
-            },
-            klp_patches: copied(&self.klp_patches),
-            klp_transition_patch: self.klp_transition_patch,
-            klp_target_state: self.klp_target_state,
-            pass: self.pass,
-            admin: AdminProgress(copied(&self.admin.0)),
-            cb_setup: copied(&self.cb_setup),
-            ghost: self.ghost,
-            completing: self.completing,
-            split: self.split,
-            klp_signals_sent: self.klp_signals_sent,
-            ftrace_enabled: self.ftrace_enabled,
-            klp_shadow_hash: self.klp_shadow_hash,
-            klp_state_data: copied(&self.klp_state_data),
-        }
-    }
+    #[serde(default, skip_serializing_if = "Inline::is_empty")]
+    pub klp_state_data: Inline<u8, CAP_PATCHES>,
 }
 
 fn is_zero(v: &u32) -> bool {
@@ -406,7 +369,7 @@ impl std::hash::Hash for LogOnly {
 /// order: one counter per command, how often it ran (bounded by its `max`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct AdminProgress(pub Inline<u8, 16>);
+pub struct AdminProgress(pub Inline<u8, CAP_OPS>);
 
 impl AdminProgress {
     /// Script order: the index of the next command to run.
@@ -476,7 +439,7 @@ impl Split {
 }
 
 /// One `klp_ops->func_stack`, top last.
-pub type FuncStack = Inline<KlpFuncId, 4>;
+pub type FuncStack = Inline<KlpFuncId, CAP_PATCHES>;
 
 /// The parts of `klp_complete_transition()` between its `klp_synchronize_transition()` calls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -3,6 +3,7 @@
 //! traces re-run it with a [`Log`] to get the dmesg lines.
 
 use crate::action::Action;
+use crate::ids::filled;
 use crate::ids::*;
 use crate::kernel::entry::common::exit_to_user_mode;
 use crate::kernel::fork::{copy_process, copy_process_continue, ret_from_fork};
@@ -32,7 +33,6 @@ use crate::state::*;
 use crate::task::{Context, PatchState, Task, TaskKind};
 use crate::variant::ModuleHooksOrder;
 use crate::workload::{call, call_finish, nop_loop, ret};
-use smallvec::smallvec;
 use stateright::{Model, Property};
 use std::sync::Arc;
 
@@ -171,26 +171,29 @@ impl KlpSystem {
                     work_pending: false,
                 })
                 .collect(),
-            patches: smallvec![PatchRt { life: PatchLife::Unloaded, enabled: false, forced: false, pre_patch_ret: None }; s.patches.len()],
-            objs: smallvec![ObjRt::default(); s.objs.len()],
-            funcs: smallvec![FuncRt::default(); s.klp_funcs.len()],
-            func_stacks: smallvec![Default::default(); s.funcs.len()],
+            patches: filled(
+                PatchRt { life: PatchLife::Unloaded, enabled: false, forced: false, pre_patch_ret: None },
+                s.patches.len(),
+            ),
+            objs: filled(ObjRt::default(), s.objs.len()),
+            funcs: filled(FuncRt::default(), s.klp_funcs.len()),
+            func_stacks: filled(Default::default(), s.funcs.len()),
             klp_patches: Default::default(),
             klp_transition_patch: None,
             klp_target_state: PatchState::Idle,
             pass: None,
             admin: AdminProgress(match s.admin.order {
-                AdminOrder::Script => smallvec![0],
-                AdminOrder::Any => smallvec![0; s.admin.ops.len()],
+                AdminOrder::Script => filled(0, 1),
+                AdminOrder::Any => filled(0, s.admin.ops.len()),
             }),
-            cb_setup: smallvec![CallbackSetup::default(); s.objs.len()],
+            cb_setup: filled(CallbackSetup::default(), s.objs.len()),
             ghost: Ghost::default(),
             completing: None,
             split: None,
             klp_signals_sent: LogOnly(false),
             ftrace_enabled: true,
             klp_shadow_hash: 0,
-            klp_state_data: if s.has_klp_state_data() { smallvec![0; s.patches.len()] } else { Default::default() },
+            klp_state_data: if s.has_klp_state_data() { filled(0, s.patches.len()) } else { Default::default() },
         }
     }
 

@@ -1,14 +1,15 @@
 //! The part of `struct task_struct` that kernel/livepatch/transition.c reads and writes.
 
-use crate::ids::{FuncId, KlpFuncId, Version};
+use crate::ids::{FuncId, Inline, KlpFuncId, Version, CAP_STACK};
 use serde::{Deserialize, Serialize};
 
 /// Value of `task->patch_state` and of `klp_target_state` (include/linux/livepatch.h:
 /// `KLP_TRANSITION_IDLE -1`, `KLP_TRANSITION_UNPATCHED 0`, `KLP_TRANSITION_PATCHED 1`; before
 /// ~v6.10 `KLP_UNDEFINED`, `KLP_UNPATCHED`, `KLP_PATCHED`). Shown as -1/0/1, the numbers
 /// `/proc/<pid>/patch_state` prints.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum PatchState {
+    #[default]
     Idle,
     Unpatched,
     Patched,
@@ -55,10 +56,11 @@ pub enum TaskKind {
 /// Where a task is. Only what the transition code can tell apart is modelled:
 /// `klp_check_and_switch_task()` refuses a task that is `task_curr()` on another CPU, and a
 /// task off the CPU can have its stack checked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Context {
     /// Not yet forked (a child slot reserved by the scenario).
+    #[default]
     Unborn,
     /// Forked by `copy_process()`, has not run yet (first runs `ret_from_fork`).
     Forked,
@@ -84,22 +86,23 @@ pub enum Context {
 
 /// One kernel stack frame of a function the scenario names, with the code version the
 /// `klp_ftrace_handler()` chose when it was called.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Frame {
     pub func: FuncId,
     pub version: Version,
 }
 
 /// Per-task livepatch state (`task->patch_state`, `TIF_PATCH_PENDING`) plus where it runs.
-/// `Clone` is by hand (below): the stack copies in one go.
-#[derive(Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// (`Default` only fills the unused slots of [`crate::State::tasks`].) Not `Copy`, though every
+/// field is: its derived `Clone` still compiles to a copy.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Task {
     pub patch_state: PatchState,
     /// `TIF_PATCH_PENDING` (`klp_patch_pending(task)`).
     pub tif_patch_pending: bool,
     pub context: Context,
     /// Innermost frame last.
-    pub stack: crate::ids::Inline<Frame, 6>,
+    pub stack: Inline<Frame, CAP_STACK>,
     /// A call stopped inside `klp_ftrace_handler()` (only when a `klp_synchronize_transition()`
     /// is dropped, see [`crate::variant::SynchronizeTransition`]): what it has read so far.
     pub handler: Option<HandlerRead>,
@@ -117,22 +120,6 @@ pub struct Task {
     /// location and enters the handler again ([`crate::Action::KlpNopLoop`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub nop_loop: bool,
-}
-
-impl Clone for Task {
-    #[inline]
-    fn clone(&self) -> Self {
-        Task {
-            patch_state: self.patch_state,
-            tif_patch_pending: self.tif_patch_pending,
-            context: self.context,
-            stack: crate::ids::copied(&self.stack),
-            handler: self.handler,
-            self_switch: self.self_switch,
-            proc_read: self.proc_read,
-            nop_loop: self.nop_loop,
-        }
-    }
 }
 
 /// Where a lock-free self switch of `current` stands between its reads of `klp_target_state`.

@@ -6,6 +6,7 @@ mod idle_walk;
 mod imports;
 mod module_lifecycle;
 mod ordering;
+mod pack;
 mod proptest_model;
 mod scenario_errors;
 mod sched;

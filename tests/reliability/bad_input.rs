@@ -78,6 +78,24 @@ fn many(table: &str, n: usize, body: impl Fn(usize) -> String) -> Vec<u8> {
     s.into_bytes()
 }
 
+/// Six more functions, patched by six more patches each: 37 patch funcs with lp1's, over the 32
+/// slots a state has (model/src/ids.rs).
+fn patch_funcs_over_capacity() -> Vec<u8> {
+    let mut s = BASE.to_string();
+    for i in 0..6 {
+        s.push_str(&format!("\n[[functions]]\nname = \"g{i}\"\n"));
+    }
+    let funcs: Vec<String> = (0..6).map(|i| format!("\"g{i}\"")).collect();
+    for i in 0..6 {
+        s.push_str(&format!(
+            "\n[[patches]]\nname = \"lp{}\"\n[[patches.objects]]\nfuncs = [{}]\n",
+            i + 2,
+            funcs.join(", ")
+        ));
+    }
+    s.into_bytes()
+}
+
 /// (what is wrong, file contents) for `klpcheck check bad.toml`.
 pub fn scenarios() -> Vec<(&'static str, Vec<u8>)> {
     let fn_patch = "[[patches]]\nname = \"lp1\"";
@@ -409,6 +427,7 @@ pub fn scenarios() -> Vec<(&'static str, Vec<u8>)> {
         ),
         ("more than 8 modules", many("modules", 8, |i| format!("name = \"m{i}\""))),
         ("more than 32 functions", many("functions", 30, |i| format!("name = \"f{i}\""))),
+        ("more than 32 patch funcs (the state's fixed capacity)", patch_funcs_over_capacity()),
         ("unknown knob in [variant] (did you mean)", append("\n[variant]\nstack_chek = \"none\"\n")),
         ("unknown knob value", append("\n[variant]\nstack_check = \"prev\"\n")),
         ("knob value not a string", append("\n[variant]\nstack_check = 1\n")),

@@ -9,11 +9,13 @@ use rayon::prelude::*;
 use stateright::{Expectation, Model, Property};
 
 use super::live::{allowed_bits, live_bits, replay, LiveResult};
+use super::profile::{Phase, Prof};
 use super::resume::Snapshot;
 use super::*;
 use crate::checkpoint::SpillDir;
-use crate::frontier::Segments;
-use crate::graph::{pending, pending_parts, Fairness, SubRecord, PENDING};
+use crate::fingerprint::fingerprint_bytes;
+use crate::frontier::{Batch, PackedRun, Segments};
+use crate::graph::{pending, pending_parts, Encoded, Fairness, Graph, SubRecord, PENDING};
 use crate::outcome::*;
 use crate::parents::ByteLog;
 use crate::sys;
@@ -22,6 +24,10 @@ use crate::table::{bitstate_stats, shard_of, Shard, Store, SHARDS};
 /// Reusable buffers of one sub-chunk.
 struct Sub<S, A> {
     succ: Vec<S>,
+    /// A packed frontier: the successors' bytes (`succ` then holds them only for coverage).
+    packed: PackedRun,
+    /// The encoding a fingerprint is taken of (`Bfs::pack`).
+    scratch: Vec<u8>,
     /// (frontier position within the sub-chunk, action index) of each successor.
     origin: Vec<(u32, u32)>,
     fps: Vec<u64>,
@@ -48,6 +54,8 @@ impl<S, A> Sub<S, A> {
     fn new() -> Self {
         Sub {
             succ: Vec::new(),
+            packed: PackedRun::default(),
+            scratch: Vec::new(),
             origin: Vec::new(),
             fps: Vec::new(),
             sorted: Vec::new(),
@@ -66,7 +74,7 @@ impl<S, A> Sub<S, A> {
 }
 
 /// True if `state` decides the property (a violation of `Always`, a witness of `Sometimes`).
-fn decides<M: Model>(model: &M, p: &Property<M>, state: &M::State) -> bool {
+pub(crate) fn decides<M: Model>(model: &M, p: &Property<M>, state: &M::State) -> bool {
     let holds = (p.condition)(model, state);
     match p.expectation {
         Expectation::Always => !holds,
@@ -88,10 +96,39 @@ where
         self.live.is_some() && self.store == Store::Exact
     }
 
-    pub(super) fn fp(&self, s: &M::State) -> u64 {
-        match &self.symmetry {
-            Some(c) => fingerprint(&c(s)),
+    /// The fingerprint of `s` (of its representative under symmetry). Packing: of its
+    /// identifying bytes, which are left in `scratch` (followed by the rest of its encoding).
+    pub(crate) fn fp(&self, s: &M::State, scratch: &mut Vec<u8>) -> u64 {
+        let canon;
+        let s = match &self.symmetry {
+            Some(c) => {
+                canon = c(s);
+                &canon
+            }
+            None => s,
+        };
+        match &self.pack {
+            Some(p) => {
+                scratch.clear();
+                let id = (p.encode)(self.model, s, scratch);
+                fingerprint_bytes(&scratch[..id])
+            }
             None => fingerprint(s),
+        }
+    }
+
+    /// Whether the frontier is packed: with `Bfs::pack`, in memory (spill files and checkpoints
+    /// hold full states).
+    pub(super) fn packs_frontier(&self) -> bool {
+        self.pack.is_some() && self.codec.is_none()
+    }
+
+    /// An empty level in memory.
+    pub(super) fn new_level(&self) -> Segments<M::State> {
+        if self.packs_frontier() {
+            Segments::packed(BATCH, SUB)
+        } else {
+            Segments::new(BATCH)
         }
     }
 
@@ -137,6 +174,8 @@ where
         let (resumed_at, resumed_time) = (self.resume.as_ref().map(|_| depth), stats.elapsed);
 
         let mut subs: Vec<Sub<M::State, M::Action>> = (0..BATCH_SUBS).map(|_| Sub::new()).collect();
+        // A packed level's sub-chunks, decoded for phase A.
+        let mut unpacked: Vec<Vec<M::State>> = (0..BATCH_SUBS).map(|_| Vec::new()).collect();
         if let Some((n, _)) = self.coverage {
             for sub in &mut subs {
                 sub.cov_generated = vec![0; n];
@@ -149,9 +188,14 @@ where
         let mut cands: Vec<Vec<(u64, usize, u32)>> = (0..SHARDS).map(|_| Vec::new()).collect();
         // Liveness only: per shard, the slots phase B filled with a provisional index.
         let mut fixes: Vec<Vec<(usize, u32)>> = (0..SHARDS).map(|_| Vec::new()).collect();
+        // Liveness only: per sub-chunk, its records encoded for the graph.
+        let mut encs: Vec<Encoded> = (0..BATCH_SUBS).map(|_| Encoded::default()).collect();
         let mut last_progress = Instant::now();
         let mut last_checkpoint = Instant::now();
+        let mut prof = Prof::new(self.profile);
+        prof.start_driver();
         let stop = 'levels: loop {
+            let ts = prof.now();
             if frontier.is_empty() {
                 break StopReason::Exhausted;
             }
@@ -173,27 +217,61 @@ where
             let would_grow = AtomicBool::new(false);
             let mut next = match &spill {
                 Some(sp) => Segments::on_disk(BATCH, sp.frontier(depth + 1), self.codec.expect("spill"), SUB)?,
-                None => Segments::new(BATCH),
+                None => self.new_level(),
             };
             let mut next_log = ByteLog::default();
             let mut children_log = ByteLog::default();
+            let frontier_len = frontier.len();
             let (mut level, spare) = std::mem::replace(&mut frontier, Segments::new(BATCH)).into_level()?;
+            stats.frontier_bytes = stats.frontier_bytes.max(level.bytes() as u64);
             next.adopt_spare(spare);
+            prof.serial(Phase::Level, ts);
             let mut batches = 0..;
-            while let Some(batch) = level.next_batch()? {
+            loop {
+                let ts = prof.now();
+                let Some(batch) = level.next_batch()? else { break };
                 let b = batches.next().expect("unbounded");
-                stats.peak_rss_bytes = stats.peak_rss_bytes.max(sys::rss_bytes());
+                let rss = sys::rss_bytes();
+                if rss > stats.peak_rss_bytes {
+                    let frontier_states = (frontier_len - b * BATCH + next.len()) as u64;
+                    stats.memory_search = MemoryParts {
+                        rss,
+                        table: shards.iter().map(Shard::bytes).sum::<usize>() as u64,
+                        parents: (levels.bytes() + next_log.bytes() + children_log.bytes()) as u64,
+                        frontier_states,
+                        frontier: (level.bytes() + next.bytes() + batch_bytes(&batch)) as u64,
+                        graph: graph.as_ref().map_or(0, |g| g.bytes() as u64),
+                        liveness: 0,
+                    };
+                }
+                stats.peak_rss_bytes = stats.peak_rss_bytes.max(rss);
                 if let Some(r) = self.limit_hit(&stats, start) {
                     break 'levels r;
                 }
                 let active: Vec<usize> = checked.iter().copied().filter(|&i| found[i].is_none()).collect();
-                let chunks: Vec<&[M::State]> = batch.chunks(SUB).collect();
+                let chunks: Vec<&[M::State]> = match &batch {
+                    Batch::Full(states) => states.chunks(SUB).collect(),
+                    Batch::Packed(seg) => {
+                        let (pack, model) = (self.pack.expect("a packed level"), self.model);
+                        let parts = seg.sub_chunks(SUB);
+                        unpacked.par_iter_mut().zip(&parts).for_each(|(out, &(mut bytes, n))| {
+                            out.clear();
+                            out.extend((0..n).map(|_| (pack.decode)(model, &mut bytes)));
+                        });
+                        unpacked[..parts.len()].iter().map(Vec::as_slice).collect()
+                    }
+                };
                 let used = &mut subs[..chunks.len()];
 
+                prof.serial(Phase::Bookkeeping, ts);
+
                 // Phase A: properties, successors, fingerprints, shard buckets.
-                used.par_iter_mut()
-                    .zip(&chunks)
-                    .for_each(|(sub, chunk)| self.expand(sub, chunk, &props, &active, expand, recording));
+                let sec = prof.section();
+                used.par_iter_mut().zip(&chunks).for_each(|(sub, chunk)| {
+                    sec.task(|| self.expand(sub, chunk, &props, &active, expand, recording));
+                });
+                prof.end(Phase::Expand, sec);
+                let ts = prof.now();
                 let base = b * BATCH;
                 for (k, sub) in used.iter().enumerate() {
                     stats.generated_states += sub.generated;
@@ -204,73 +282,94 @@ where
                     }
                 }
 
+                prof.serial(Phase::Bookkeeping, ts);
+
                 // Phase B: per shard, in (position, action) order.
                 let subs_ref: &[Sub<M::State, M::Action>] = used;
                 let would_grow = &would_grow;
                 let shard_work = shards.par_iter_mut().zip(cands.par_iter_mut()).zip(fixes.par_iter_mut());
+                let sec = prof.section();
                 shard_work.enumerate().for_each(|(s, ((shard, cands), fix))| {
-                    cands.clear();
-                    for (k, sub) in subs_ref.iter().enumerate() {
-                        let range = sub.offsets[s] as usize..sub.offsets[s + 1] as usize;
-                        cands.extend(sub.sorted[range].iter().map(|&(fp, i)| (fp, k, i)));
-                    }
-                    if recording {
-                        record_targets(shard, cands, fix, subs_ref, expand, would_grow);
-                        return;
-                    }
-                    for (c, &(fp, k, i)) in cands.iter().enumerate() {
-                        if let Some(&(ahead, _, _)) = cands.get(c + PREFETCH) {
-                            shard.prefetch(ahead);
+                    sec.task(|| {
+                        cands.clear();
+                        for (k, sub) in subs_ref.iter().enumerate() {
+                            let range = sub.offsets[s] as usize..sub.offsets[s + 1] as usize;
+                            cands.extend(sub.sorted[range].iter().map(|&(fp, i)| (fp, k, i)));
                         }
-                        if !expand {
-                            if !shard.contains(fp) {
-                                would_grow.store(true, Relaxed);
+                        if recording {
+                            record_targets(shard, cands, fix, subs_ref, expand, would_grow);
+                            return;
+                        }
+                        for (c, &(fp, k, i)) in cands.iter().enumerate() {
+                            if let Some(&(ahead, _, _)) = cands.get(c + PREFETCH) {
+                                shard.prefetch(ahead);
                             }
-                        } else if shard.insert(fp) {
-                            subs_ref[k].is_new[i as usize].store(true, Relaxed);
+                            if !expand {
+                                if !shard.contains(fp) {
+                                    would_grow.store(true, Relaxed);
+                                }
+                            } else if shard.insert(fp) {
+                                subs_ref[k].is_new[i as usize].store(true, Relaxed);
+                            }
                         }
-                    }
+                    })
                 });
+                prof.end(Phase::Insert, sec);
 
                 // Phase C: keep the new successors in order, log parent links.
                 if expand {
+                    let sec = prof.section();
                     used.par_iter_mut().zip(&chunks).for_each(|(sub, chunk)| {
-                        self.collect_new(sub, chunk, recording);
+                        sec.task(|| self.collect_new(sub, chunk, recording));
                     });
-                    if let Some(g) = graph.as_mut() {
-                        // Phase C numbered the batch's new states: resolve the provisional
-                        // indices in the edges and in the table.
-                        let mut bases = Vec::with_capacity(used.len());
-                        let mut base = stats.unique_states;
-                        for sub in used.iter() {
-                            bases.push(base as u32);
-                            base += sub.succ.len() as u64;
-                        }
-                        let subs_ref: &[Sub<M::State, M::Action>] = used;
-                        let resolve = |v: u32| {
-                            if v & PENDING == 0 {
-                                return v;
-                            }
-                            let (k, i) = pending_parts(v);
-                            bases[k] + subs_ref[k].rec.rank[i]
-                        };
-                        for sub in subs_ref {
-                            g.expanded(&sub.rec, resolve);
-                        }
-                        shards.par_iter_mut().zip(fixes.par_iter_mut()).for_each(|(shard, fix)| {
-                            let t = shard.indexed();
-                            for &(slot, v) in fix.iter() {
-                                t.set_index(slot, resolve(v));
-                            }
-                            fix.clear();
-                        });
-                    }
-                    for sub in used.iter_mut() {
-                        stats.unique_states += sub.succ.len() as u64;
+                    prof.end(Phase::Collect, sec);
+                    let ts = prof.now();
+                    // Phase C numbered the batch's new states: the first BFS index of each
+                    // sub-chunk's (the graph resolves provisional indices with them).
+                    let mut bases = Vec::with_capacity(used.len());
+                    for sub in used.iter() {
+                        bases.push(stats.unique_states as u32);
+                        stats.unique_states += sub.next_action.len() as u64;
                         next_log.extend(&sub.next_action);
                         children_log.extend(&sub.children);
                     }
-                    next.append_all(&mut used.iter_mut().map(|sub| &mut sub.succ).collect::<Vec<_>>());
+                    // The new states move to the next level while the graph records the batch
+                    // (one parallel region, not two: each region costs a barrier and the wait
+                    // for sleeping threads to wake).
+                    let packed = next.is_packed();
+                    let mut succs: Vec<Vec<M::State>> = match packed {
+                        true => Vec::new(),
+                        false => used.iter_mut().map(|sub| std::mem::take(&mut sub.succ)).collect(),
+                    };
+                    prof.serial(Phase::Bookkeeping, ts);
+                    let mut parts: Vec<&mut Vec<M::State>> = succs.iter_mut().collect();
+                    let runs: Vec<&PackedRun> = match packed {
+                        true => used.iter().map(|sub| &sub.packed).collect(),
+                        false => Vec::new(),
+                    };
+                    let append = || match packed {
+                        true => next.append_packed(&runs),
+                        false => next.append_all(&mut parts),
+                    };
+                    match graph.as_mut() {
+                        None => prof.opaque(Phase::Append, append),
+                        Some(g) => {
+                            let subs_ref: &[Sub<M::State, M::Action>] = used;
+                            let resolve = |v: u32| {
+                                if v & PENDING == 0 {
+                                    return v;
+                                }
+                                let (k, i) = pending_parts(v);
+                                bases[k] + subs_ref[k].rec.rank[i]
+                            };
+                            let fix = Some((&mut shards[..], &mut fixes[..]));
+                            record_batch(g, subs_ref, &mut encs, &resolve, fix, append, &mut prof);
+                        }
+                    }
+                    // Back to their sub-chunks, empty, keeping their capacity.
+                    for (sub, v) in used.iter_mut().zip(succs) {
+                        sub.succ = v;
+                    }
                     next.spill_full()?;
                     if let Some(c) = coverage.as_mut() {
                         for sub in used.iter_mut() {
@@ -280,11 +379,12 @@ where
                 } else if let Some(g) = graph.as_mut() {
                     // At the depth bound nothing is inserted: every target is an index already
                     // (or missing, and then the search is not exhausted and the graph unused).
-                    for sub in used.iter() {
-                        g.expanded(&sub.rec, |v| v);
-                    }
+                    record_batch(g, used, &mut encs, &|v| v, None, || {}, &mut prof);
                 }
+                let ts = prof.now();
                 drop(chunks);
+                let held = level.bytes() + next.bytes() + batch_bytes(&batch);
+                stats.frontier_bytes = stats.frontier_bytes.max(held as u64);
                 next.recycle(batch);
 
                 if let Some(cb) = progress.as_mut() {
@@ -310,7 +410,9 @@ where
                     FinishWhen::AllDecided if decided => break 'levels StopReason::Finished,
                     _ => {}
                 }
+                prof.serial(Phase::Bookkeeping, ts);
             }
+            let ts = prof.now();
             if !expand {
                 break if would_grow.into_inner() { StopReason::MaxDepth } else { StopReason::Exhausted };
             }
@@ -326,7 +428,9 @@ where
             }
             frontier = next;
             depth += 1;
+            prof.serial(Phase::Level, ts);
         };
+        prof.end_driver(false);
 
         // Running out of states proves nothing when the store may have dropped some.
         let stop =
@@ -339,7 +443,7 @@ where
         levels.load()?;
         drop(spill);
         stats.elapsed = resumed_time + start.elapsed();
-        Ok(Raw { stats, stop, found, levels, level_starts, graph, coverage })
+        Ok(Raw { stats, stop, found, levels, level_starts, graph, coverage, prof })
     }
 
     /// Verdicts and traces (rebuilt outside the pool: actions need not be `Send`).
@@ -387,6 +491,8 @@ where
         sub.acts.clear();
         sub.rec.clear();
         sub.succ.clear();
+        sub.packed.clear();
+        let packed = self.packs_frontier();
         sub.origin.clear();
         sub.fps.clear();
         sub.generated = 0;
@@ -423,10 +529,23 @@ where
                     sub.rec.class.push(c);
                     sub.rec.allowed.push(al);
                 }
-                sub.fps.push(self.fp(&n));
+                sub.fps.push(self.fp(&n, &mut sub.scratch));
                 if expand {
                     sub.origin.push((j as u32, a as u32));
-                    sub.succ.push(n);
+                    if packed {
+                        match (&self.pack, &self.symmetry) {
+                            // `scratch` holds the representative's encoding: the frontier keeps
+                            // the state itself.
+                            (Some(p), Some(_)) => _ = (p.encode)(model, &n, &mut sub.packed.bytes),
+                            _ => sub.packed.bytes.extend_from_slice(&sub.scratch),
+                        }
+                        sub.packed.close();
+                        if cov.is_some() {
+                            sub.succ.push(n);
+                        }
+                    } else {
+                        sub.succ.push(n);
+                    }
                 }
             }
             if let Some(l) = live {
@@ -489,6 +608,7 @@ where
             }
         }
         let is_new = &sub.is_new;
+        sub.packed.retain(|i| is_new[i].load(Relaxed));
         let mut i = 0;
         sub.succ.retain(|_| {
             i += 1;
@@ -504,6 +624,81 @@ fn quotient_classes<M: Model>(model: &M, f: crate::liveness::QuotientFairnessFn<
     for (c, n) in classes.iter_mut().zip(fair) {
         *c = Fairness::encode(n);
     }
+}
+
+/// Bytes a batch being expanded holds.
+fn batch_bytes<S>(batch: &Batch<S>) -> usize {
+    match batch {
+        Batch::Full(states) => states.capacity() * std::mem::size_of::<S>(),
+        Batch::Packed(seg) => seg.bytes(),
+    }
+}
+
+/// The shards and, per shard, the slots phase B filled with a provisional index.
+type ShardFixes<'a> = (&'a mut [Shard], &'a mut [Vec<(usize, u32)>]);
+
+/// Adds a batch's expanded sub-chunks to the liveness graph: encoded in parallel, beside the
+/// table's provisional indices being replaced (`fix`: the shards and their filled slots; `None`
+/// at the depth bound) and beside `also` (the next level's moves), then appended in order.
+/// `resolve` turns a target as phase B found it into its BFS index.
+fn record_batch<S: Sync, A: Sync>(
+    g: &mut Graph,
+    subs: &[Sub<S, A>],
+    encs: &mut [Encoded],
+    resolve: &(impl Fn(u32) -> u32 + Sync),
+    fix: Option<ShardFixes<'_>>,
+    also: impl FnOnce() + Send,
+    prof: &mut Prof,
+) {
+    let ts = prof.now();
+    // Each sub-chunk's first state and the targets of the state before it (its references).
+    let mut starts = Vec::with_capacity(subs.len());
+    let mut first = g.len() as u32;
+    let mut prev = g.last_targets().to_vec();
+    for sub in subs {
+        let next = sub.rec.last_targets(resolve);
+        starts.push((first, std::mem::replace(&mut prev, next)));
+        first += sub.rec.count.len() as u32;
+    }
+    prof.serial(Phase::Record, ts);
+    let encs = &mut encs[..subs.len()];
+    let graph: &Graph = g;
+    let encode = || -> Vec<bool> {
+        encs.par_iter_mut()
+            .zip(subs)
+            .zip(&starts)
+            .map(|((enc, sub), (first, prev))| graph.encode(&sub.rec, *first, prev, resolve, enc))
+            .collect()
+    };
+    let fix_all = || {
+        let Some((shards, fixes)) = fix else { return };
+        shards.par_iter_mut().zip(fixes.par_iter_mut()).for_each(|(shard, fix)| {
+            let t = shard.indexed();
+            for &(slot, v) in fix.iter() {
+                t.set_index(slot, resolve(v));
+            }
+            fix.clear();
+        })
+    };
+    let (ok, _) = prof.opaque(Phase::Record, || rayon::join(encode, || rayon::join(fix_all, also)));
+    let ts = prof.now();
+    if ok.contains(&false) {
+        // A new fairness class: the palette learns the batch's pairs in order, as a serial
+        // encoding would have met them, and the sub-chunks that missed one are encoded again.
+        for sub in subs {
+            g.learn(&sub.rec);
+        }
+        for (k, &done) in ok.iter().enumerate() {
+            if !done {
+                let (first, prev) = &starts[k];
+                assert!(g.encode(&subs[k].rec, *first, prev, resolve, &mut encs[k]), "the palette learned the batch");
+            }
+        }
+    }
+    for (sub, enc) in subs.iter().zip(encs.iter()) {
+        g.append(&sub.rec, enc);
+    }
+    prof.serial(Phase::Record, ts);
 }
 
 /// Phase B of one shard when the liveness graph is recorded: inserts the candidates in order and

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use stateright::{Expectation, Model};
 
+use super::profile::Phase;
 use super::*;
 use crate::liveness::{Finding, Liveness};
 use crate::outcome::*;
@@ -64,40 +65,70 @@ where
             return l.props.iter().map(|_| LiveResult::Unknown).collect();
         }
         let start = Instant::now();
+        let prof = &mut raw.prof;
+        prof.start_driver();
+        let ts = prof.now();
         let n = g.len();
         raw.stats.graph_kept_bytes = g.bytes() as u64;
-        // Decode the edges once into flat arrays (which replace the compressed stream) if the
-        // decoding, while both forms are held, stays under the peak the search already reached
-        // (its frontier of full states is gone by now): the liveness passes read each state's
-        // edges many times, and decoding a block per read made them about three times slower.
-        g.flatten(sys::peak_rss_bytes().saturating_sub(sys::rss_bytes()) as usize);
         // The properties are independent passes over the same read-only graph: one per pool
         // thread at a time, each with its own working arrays (`check_bytes`).
         let passes = rayon::current_num_threads().clamp(1, l.props.len().max(1));
-        raw.stats.graph_bytes = g.peak_bytes.max(g.bytes() + passes * crate::liveness::check_bytes(n)) as u64;
+        // Decode the edges once into flat arrays (which replace the compressed stream, freed
+        // as it is decoded) if that, with the passes' working arrays, keeps the process under
+        // the peak the search already reached (its frontier and visited set are gone by now)
+        // plus a third: the liveness passes read each state's edges many times, and decoding a
+        // block per read made them two to three times slower. Why a third: with the packed
+        // frontier the search's peak is small, and on the default scenario the flat form
+        // raises it by about a quarter (350 -> 440 MB at most) for liveness in 4 s instead of
+        // 8.5 s; on `large` (30.5 M states) the run then peaks at 1.75 GB (57 B/state).
+        let working = passes * crate::liveness::check_bytes(n);
+        let peak = sys::peak_rss_bytes().max(raw.stats.peak_rss_bytes);
+        let room = (peak.saturating_sub(sys::rss_bytes()) + peak / 3) as usize;
+        prof.serial(Phase::Flatten, ts);
+        prof.opaque(Phase::Flatten, || g.flatten(room.saturating_sub(working)));
+        let mem = crate::liveness::PassMemory::default();
+        mem.rss.fetch_max(sys::rss_bytes(), std::sync::atomic::Ordering::Relaxed);
+        let sec = prof.section();
         let out = l
             .props
             .par_iter()
             .enumerate()
             .map(|(i, p)| {
-                let f = match p.kind {
+                match p.kind {
                     // Per-component fairness classes are not symmetric (`Bfs::liveness`).
                     Liveness::LeadsTo { .. } if self.symmetry.is_some() && l.quotient.is_none() => {
                         return LiveResult::Unchecked;
                     }
-                    Liveness::LeadsTo { .. } => crate::liveness::leads_to(&g, i),
                     // Said under symmetry only, where it makes "holds" exact (the caller's business).
                     Liveness::Possibility { .. } if self.symmetry.is_some() && !(0..n as u32).any(|v| g.p(i, v)) => {
                         return LiveResult::Vacuous;
                     }
-                    Liveness::Possibility { .. } => crate::liveness::possibility(&g, i),
+                    _ => {}
+                }
+                let f = sec.task(|| match p.kind {
+                    Liveness::LeadsTo { .. } => crate::liveness::leads_to(&g, i, &mem),
+                    Liveness::Possibility { .. } => crate::liveness::possibility(&g, i, &mem),
                     Liveness::Deadlock { .. } => crate::liveness::deadlock(&g, i),
-                };
+                });
                 f.map_or(LiveResult::Holds, LiveResult::Found)
             })
             .collect();
+        let working = passes * mem.bytes.into_inner();
+        raw.stats.graph_bytes = g.peak_bytes.max(g.bytes() + working) as u64;
+        prof.end(Phase::Properties, sec);
+        prof.end_driver(true);
         raw.stats.liveness_elapsed = start.elapsed();
-        raw.stats.peak_rss_bytes = raw.stats.peak_rss_bytes.max(sys::rss_bytes());
+        let rss = mem.rss.into_inner().max(sys::rss_bytes());
+        raw.stats.memory_liveness = MemoryParts {
+            rss,
+            table: 0,
+            parents: raw.levels.bytes() as u64,
+            frontier_states: 0,
+            frontier: 0,
+            graph: g.bytes() as u64,
+            liveness: working as u64,
+        };
+        raw.stats.peak_rss_bytes = raw.stats.peak_rss_bytes.max(rss);
         out
     }
 
@@ -203,7 +234,7 @@ fn extend_by_orbits<M: Model>(
 
 /// Re-executes action indices from an initial state. The engine's frontier states were
 /// produced exactly this way, so this yields the real states it saw.
-pub(super) fn replay<M: Model>(model: &M, inits: &[M::State], init: usize, steps: &[usize]) -> Discovery<M>
+pub(crate) fn replay<M: Model>(model: &M, inits: &[M::State], init: usize, steps: &[usize]) -> Discovery<M>
 where
     M::State: Clone,
     M::Action: Clone,

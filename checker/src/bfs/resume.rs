@@ -10,7 +10,7 @@ use stateright::{Model, Property};
 
 use super::*;
 use crate::checkpoint::{self, Meta, SpillDir, View};
-use crate::frontier::Segments;
+use crate::frontier::{PackedRun, Segments};
 use crate::graph::Recorder;
 use crate::liveness::Liveness;
 use crate::parents::{ByteLog, Levels};
@@ -39,7 +39,8 @@ where
     pub(super) fn fresh(&self, props: &[Property<M>], recording: bool, stats: &mut Stats) -> Snapshot<M::State> {
         let model = self.model;
         let mut shards: Vec<Shard> = (0..SHARDS).map(|_| Shard::new(self.store, recording)).collect();
-        let mut frontier = Segments::new(BATCH);
+        let mut frontier = self.new_level();
+        let mut scratch = Vec::new();
         let mut init_log = ByteLog::default();
         let graph = recording.then(|| {
             let filters = self
@@ -53,7 +54,7 @@ where
                 continue;
             }
             stats.generated_states += 1;
-            let fp = self.fp(s);
+            let fp = self.fp(s, &mut scratch);
             let shard = &mut shards[shard_of(fp)];
             let new = if recording {
                 let t = shard.indexed();
@@ -62,7 +63,13 @@ where
             } else {
                 shard.insert(fp)
             };
-            if new {
+            if new && frontier.is_packed() {
+                let mut run = PackedRun::default();
+                (self.pack.expect("packed").encode)(model, s, &mut run.bytes);
+                run.close();
+                frontier.append_packed(&[&run]);
+                init_log.push(i as u32);
+            } else if new {
                 frontier.push(s.clone());
                 init_log.push(i as u32);
             }
@@ -87,12 +94,14 @@ where
     fn engine_id(&self, props: &[Property<M>]) -> String {
         let names = |v: Vec<&str>| v.join(",");
         format!(
-            "properties {}; liveness {}; symmetry {}; coverage counters {}; store {:?}; batch {BATCH} = {BATCH_SUBS} x {SUB}",
+            "properties {}; liveness {}; symmetry {}; coverage counters {}; store {:?}; batch {BATCH} = {BATCH_SUBS} x {SUB}{}",
             names(props.iter().map(|p| p.name).collect()),
             names(self.live.iter().flat_map(|l| l.props.iter().map(|p| p.name)).collect()),
             if self.symmetry.is_some() { "on" } else { "off" },
             self.coverage.map_or(0, |c| c.0),
             self.store,
+            // Packing changes the fingerprints.
+            if self.pack.is_some() { "; packed fingerprints" } else { "" },
         )
     }
 

@@ -311,7 +311,7 @@ pub fn klp_free_replaced_patches_async(spec: &Spec, st: &mut State, p: PatchId) 
     if spec.variant.reenable_disabled == ReenableDisabled::Yes {
         return;
     }
-    for q in st.klp_patches.clone() {
+    for q in st.klp_patches {
         if q == p {
             break;
         }

@@ -349,7 +349,7 @@ pub fn klp_force_transition(spec: &Spec, st: &mut State, log: &mut impl Log) {
     if st.klp_target_state == PatchState::Unpatched {
         st.patches[p as usize].forced = true;
     } else if spec.patches[p as usize].replace {
-        for q in st.klp_patches.clone() {
+        for q in st.klp_patches {
             if q != p {
                 st.patches[q as usize].forced = true;
             }

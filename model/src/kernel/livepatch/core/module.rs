@@ -67,7 +67,7 @@ pub fn klp_module_coming(spec: &Spec, st: &mut State, m: ModId, log: &mut impl L
     if spec.mutated(Mutation::ComingSkipsPatches) || !loader_patches_modules(spec) {
         return 0;
     }
-    for p in st.klp_patches.clone() {
+    for p in st.klp_patches {
         if spec.mutated(Mutation::ComingSkipsTransitionPatch) && st.klp_transition_patch == Some(p) {
             continue;
         }
@@ -143,7 +143,7 @@ fn klp_cleanup_module_patches_limited(
     limit: Option<PatchId>,
     log: &mut impl Log,
 ) {
-    for p in st.klp_patches.clone() {
+    for p in st.klp_patches {
         if Some(p) == limit {
             break;
         }

@@ -132,7 +132,7 @@ pub fn post_unpatch_replaced(
 /// funcs leave their func_stacks (`klp_unpatch_objects()`); freeing waits for
 /// `klp_free_replaced_patches_async()`.
 pub fn klp_unpatch_replaced_patches(spec: &Spec, st: &mut State, p: PatchId) {
-    for q in st.klp_patches.clone() {
+    for q in st.klp_patches {
         if q == p {
             break;
         }
