@@ -153,6 +153,29 @@ fn confirm_live(
     }
 }
 
+/// Whether a leads-to candidate of a reduced run is refuted on the unreduced model: no state
+/// of its region (the orbits of `region`, crate::lasso::region) starts a fair run that stays
+/// there, so the property holds. `false` for other properties, without a region (the engine
+/// found it larger than the bound) or when the region has a candidate of its own.
+fn decide_live(
+    model: &KlpSystem,
+    groups: &klp_model::symmetry::Groups,
+    name: &str,
+    region: Option<&[klp_model::State]>,
+    threads: usize,
+) -> bool {
+    let live = klp_properties::liveness::catalogue();
+    let Some(klp_checker::Liveness::LeadsTo { q, .. }) = live.iter().find(|p| p.name == name).map(|p| &p.kind) else {
+        return false;
+    };
+    let Some(region) = region else { return false };
+    crate::lasso::region::decide(model, groups, region, *q, threads) == crate::lasso::region::Decided::Holds
+}
+
+/// A leads-to property whose quotient candidate the unreduced model refutes.
+pub const REGION_HOLDS: &str =
+    "decided on the unreduced model: no state in the orbits of the quotient's candidate cycles starts a fair run that avoids the goal";
+
 /// A possibility property that holds on the reduced model: undecided for the unreduced one.
 pub const POSSIBILITY_UNDECIDED: &str =
     "holds on the reduced model, whose passes may visit identical tasks in any order (more paths to the goal): rerun with --no-symmetry to decide";
@@ -329,7 +352,8 @@ pub fn run_klpcheck(
     if with_liveness {
         b = b
             .liveness(live, klp_properties::liveness::fairness)
-            .quotient_fairness(klp_properties::liveness::quotient_fairness);
+            .quotient_fairness(klp_properties::liveness::quotient_fairness)
+            .quotient_region(crate::lasso::region::REGION_STATES / groups.order().max(1));
     }
     if reduced {
         let g = groups.clone();
@@ -395,7 +419,13 @@ pub fn run_klpcheck(
                 note = POSSIBILITY_UNDECIDED.to_string();
             }
             let mut cycle_start = p.cycle_start;
+            let region = p.region;
             let path = match p.discovery {
+                Some(_) if reduced && decide_live(model, &groups, p.name, region.as_deref(), limits.threads) => {
+                    verdict = Verdict::Holds;
+                    note = REGION_HOLDS.to_string();
+                    None
+                }
                 Some(d) if reduced && p.expectation == Expectation::Eventually => {
                     let concrete = confirm_live(model, &groups, p.name, &d, p.cycle_start);
                     if concrete.is_none() {

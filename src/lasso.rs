@@ -18,6 +18,8 @@
 //! `None`, and the property is reported incomplete (rerun with --no-symmetry), never violated
 //! and never holding.
 
+pub mod region;
+
 use klp_checker::{Bfs, LiveProperty, Liveness, StatePred, Verdict};
 use klp_model::symmetry::Groups;
 use klp_model::{Action, KlpSystem, State};

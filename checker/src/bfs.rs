@@ -122,6 +122,9 @@ pub(crate) struct LiveCfg<M: Model> {
     fairness: FairnessFn<M>,
     /// Under symmetry: the classes of a state's edges made symmetric ([`Bfs::quotient_fairness`]).
     quotient: Option<QuotientFairnessFn<M>>,
+    /// Under symmetry: hand back a leads-to candidate's region of at most this many states
+    /// ([`Bfs::quotient_region`]); 0: none.
+    region_limit: usize,
 }
 
 /// What the search hands back before traces are rebuilt.
@@ -274,7 +277,7 @@ where
     /// see [`PropertyOutcome::discovery`].
     pub fn liveness(mut self, props: Vec<LiveProperty<M>>, fairness: FairnessFn<M>) -> Self {
         assert!(props.len() <= 8, "at most 8 liveness properties");
-        self.cfg.live = Some(LiveCfg { props, fairness, quotient: None });
+        self.cfg.live = Some(LiveCfg { props, fairness, quotient: None, region_limit: 0 });
         self
     }
 
@@ -285,6 +288,18 @@ where
     pub fn quotient_fairness(mut self, f: QuotientFairnessFn<M>) -> Self {
         if let Some(l) = &mut self.cfg.live {
             l.quotient = Some(f);
+        }
+        self
+    }
+
+    /// Under symmetry reduction with [`Bfs::quotient_fairness`]: when leads-to finds a
+    /// candidate on the quotient, also hand back the stored states whose orbits hold every
+    /// violation of the unreduced model ([`PropertyOutcome::region`]), if there are at most
+    /// `limit` of them, for the caller to decide the property there. Call after
+    /// [`Bfs::quotient_fairness`].
+    pub fn quotient_region(mut self, limit: usize) -> Self {
+        if let Some(l) = &mut self.cfg.live {
+            l.region_limit = limit;
         }
         self
     }

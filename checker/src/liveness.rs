@@ -28,6 +28,8 @@ use stateright::Model;
 use crate::graph::{Edge, Graph, STRONG_BIT};
 use crate::scc::{Scc, Subset, Whole};
 
+pub(crate) mod quotient;
+
 /// A state predicate.
 pub type StatePred<M> = fn(&M, &<M as Model>::State) -> bool;
 /// An action predicate (edge filter of a possibility property).

@@ -153,6 +153,11 @@ pub struct PropertyOutcome<M: Model> {
     pub cycle_start: Option<usize>,
     /// Liveness only: what the counterexample shows, in words (empty otherwise).
     pub note: String,
+    /// Leads-to under symmetry reduction with `Bfs::quotient_region`, when violated on the
+    /// quotient: the stored states whose orbits hold every quiescent state and fair cycle a
+    /// violation of the unreduced model can have (checker/src/liveness/quotient.rs); `None`
+    /// otherwise or when they exceed the limit.
+    pub region: Option<Vec<M::State>>,
 }
 
 /// Counters of a run.

@@ -468,6 +468,7 @@ where
                     }),
                     cycle_start: None,
                     note: String::new(),
+                    region: None,
                 }
             })
             .collect();

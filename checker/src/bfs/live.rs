@@ -41,7 +41,8 @@ pub(super) enum LiveResult {
     Holds,
     /// A possibility property that holds because no state satisfies its `P`.
     Vacuous,
-    Found(Finding),
+    /// A violation, and under symmetry its region's states (`Bfs::quotient_region`).
+    Found(Finding, Option<Vec<u32>>),
     Unknown,
     Unchecked,
 }
@@ -110,7 +111,14 @@ where
                     Liveness::Possibility { .. } => crate::liveness::possibility(&g, i, &mem),
                     Liveness::Deadlock { .. } => crate::liveness::deadlock(&g, i),
                 });
-                f.map_or(LiveResult::Holds, LiveResult::Found)
+                let Some(f) = f else { return LiveResult::Holds };
+                let region = match p.kind {
+                    Liveness::LeadsTo { .. } if self.symmetry.is_some() && l.region_limit > 0 => {
+                        sec.task(|| crate::liveness::quotient::region(&g, i, l.region_limit))
+                    }
+                    _ => None,
+                };
+                LiveResult::Found(f, region)
             })
             .collect();
         let working = passes * mem.bytes.into_inner();
@@ -150,13 +158,14 @@ where
                     discovery: None,
                     cycle_start: None,
                     note: String::new(),
+                    region: None,
                 };
                 match r {
                     LiveResult::Holds => {}
                     LiveResult::Vacuous => o.note = VACUOUS.to_string(),
                     LiveResult::Unknown => o.verdict = Verdict::Incomplete,
                     LiveResult::Unchecked => o.verdict = Verdict::Unchecked,
-                    LiveResult::Found(f) => {
+                    LiveResult::Found(f, region) => {
                         let stored = |idx: u32| {
                             let idx = idx as u64;
                             let d = raw.level_starts.partition_point(|&s| s <= idx) - 1;
@@ -176,6 +185,7 @@ where
                         o.cycle_start = f.cycle_start.map(|c| prefix + c);
                         o.note = f.note;
                         o.discovery = Some(t);
+                        o.region = region.map(|r| r.into_iter().map(|v| stored(v).states.pop().expect("non-empty")).collect());
                     }
                 }
                 o

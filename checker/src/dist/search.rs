@@ -137,6 +137,7 @@ where
                 }),
                 cycle_start: None,
                 note: String::new(),
+                region: None,
             })
             .collect();
         let liveness = cfg.live.iter().flat_map(|l| &l.props).map(|p| PropertyOutcome {
@@ -146,6 +147,7 @@ where
             discovery: None,
             cycle_start: None,
             note: "liveness is not checked in a distributed run yet (a single-process run checks it)".to_string(),
+            region: None,
         });
         Ok(Outcome { stats, stop, properties, liveness: liveness.collect(), coverage: None })
     }
