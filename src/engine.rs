@@ -59,8 +59,9 @@ pub fn identity(model: &KlpSystem, coverage: bool) -> serde_json::Value {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Symmetry {
     /// Reduce where the reduction decides every selected property: a scenario with identical
-    /// tasks and no liveness property selected (on the quotient leads-to may be left
-    /// incomplete, and possibility is; README "Symmetry reduction").
+    /// tasks and no possibility property selected (on the quotient a possibility property
+    /// that holds stays incomplete; safety, leads-to and deadlock are decided, README
+    /// "Symmetry reduction").
     #[default]
     Auto,
     /// Reduce whenever the scenario has identical tasks; liveness is checked on the quotient.
@@ -78,9 +79,11 @@ const MAX_RENAMINGS: usize = 720;
 /// safety, leads-to and deadlock, and every violation or example is confirmed on the
 /// unreduced model before it is reported ([`confirm`], [`confirm_live`]); a possibility
 /// property that holds on the reduced model is reported incomplete ([`POSSIBILITY_UNDECIDED`]).
-/// So `Auto` does not reduce when liveness properties are selected (the unreduced run decides
-/// them all); `On` reduces and checks them on the quotient.
-pub fn symmetry_mode(model: &KlpSystem, wanted: Symmetry, with_liveness: bool) -> (bool, Option<String>) {
+/// A leads-to candidate of the quotient is decided on the unreduced model in its region
+/// ([`decide_live`]). So `Auto` does not reduce when a possibility property is selected
+/// (`with_possibility`: the unreduced run decides it); `On` reduces and checks it on the
+/// quotient.
+pub fn symmetry_mode(model: &KlpSystem, wanted: Symmetry, with_possibility: bool) -> (bool, Option<String>) {
     let groups = klp_model::symmetry::Groups::of(&model.spec);
     let sizes = || groups.0.iter().map(|g| g.len().to_string()).collect::<Vec<_>>().join(", ");
     if groups.is_empty() {
@@ -91,17 +94,16 @@ pub fn symmetry_mode(model: &KlpSystem, wanted: Symmetry, with_liveness: bool) -
         let why = format!("off: groups of {} identical tasks have more than {MAX_RENAMINGS} renamings", sizes());
         return (false, Some(why));
     }
-    match (wanted, with_liveness) {
+    match (wanted, with_possibility) {
         (Symmetry::Off, _) => (false, Some(format!("off (--no-symmetry): groups of {} identical tasks", sizes()))),
         (Symmetry::Auto, true) => (
             false,
             Some(format!(
-                "off: groups of {} identical tasks, but liveness is checked (reduced, some of it may stay undecided); --no-liveness or --symmetry reduces",
+                "off: groups of {} identical tasks, but possibility properties are checked (on the reduced model one that holds stays undecided); --no-liveness, --property without them, or --symmetry reduces",
                 sizes()
             )),
         ),
-        (Symmetry::Auto, false) => (true, Some(format!("on: groups of {} identical tasks", sizes()))),
-        (Symmetry::On, false) => (true, Some(format!("on: groups of {} identical tasks", sizes()))),
+        (Symmetry::Auto | Symmetry::On, false) => (true, Some(format!("on: groups of {} identical tasks", sizes()))),
         (Symmetry::On, true) => (
             true,
             Some(format!("on: groups of {} identical tasks; liveness on the quotient (README \"Symmetry reduction\")", sizes())),
@@ -325,7 +327,8 @@ pub fn run_klpcheck(
 ) -> anyhow::Result<Exploration> {
     let live = crate::select::liveness();
     let with_liveness = !live.is_empty();
-    let (reduced, symmetry) = symmetry_mode(model, limits.symmetry, with_liveness);
+    let with_possibility = live.iter().any(|p| matches!(p.kind, klp_checker::Liveness::Possibility { .. }));
+    let (reduced, symmetry) = symmetry_mode(model, limits.symmetry, with_possibility);
     let groups = klp_model::symmetry::Groups::of(&model.spec);
     let reduced_model;
     let explored = if reduced {

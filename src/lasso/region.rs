@@ -100,7 +100,8 @@ impl Model for Unfolded<'_> {
                 // Beyond the boundary: left as it is, for the engine to drop as it drops it on
                 // the model.
                 let inside = !self.base.within_boundary(&n)
-                    || (!(self.q)(self.base, &n) && self.keys.contains(&klp_checker::fingerprint(&self.groups.orbit_key(&n))));
+                    || (!(self.q)(self.base, &n)
+                        && self.keys.contains(&klp_checker::fingerprint(&self.groups.orbit_key(&n))));
                 Some(if inside { Node::In(n) } else { Node::Out })
             }
             _ => None,

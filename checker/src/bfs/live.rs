@@ -185,7 +185,8 @@ where
                         o.cycle_start = f.cycle_start.map(|c| prefix + c);
                         o.note = f.note;
                         o.discovery = Some(t);
-                        o.region = region.map(|r| r.into_iter().map(|v| stored(v).states.pop().expect("non-empty")).collect());
+                        o.region =
+                            region.map(|r| r.into_iter().map(|v| stored(v).states.pop().expect("non-empty")).collect());
                     }
                 }
                 o

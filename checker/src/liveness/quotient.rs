@@ -45,16 +45,24 @@ pub(crate) fn region(g: &Graph, i: usize, limit: usize) -> Option<Vec<u32>> {
     let mut rindex = vec![0u32; n];
     let mut scc = Scc::default();
     let inside = |v: u32| reach[v as usize];
-    scc.run(g, &mut rindex, &Whole, reach.ones().map(|v| v as u32), inside, |_| true, |c, _, _| {
-        for &v in c.iter().filter(|&&v| quiescent[v as usize]) {
-            keep.insert(v as usize);
-        }
-        let trivial = c.len() == 1 && !g.edges(c[0]).any(|e| e.to == c[0]);
-        if !trivial && super::fair_subset(g, c, &mut in_set).is_some() {
-            for &v in c {
+    scc.run(
+        g,
+        &mut rindex,
+        &Whole,
+        reach.ones().map(|v| v as u32),
+        inside,
+        |_| true,
+        |c, _, _| {
+            for &v in c.iter().filter(|&&v| quiescent[v as usize]) {
                 keep.insert(v as usize);
             }
-        }
-    });
+            let trivial = c.len() == 1 && !g.edges(c[0]).any(|e| e.to == c[0]);
+            if !trivial && super::fair_subset(g, c, &mut in_set).is_some() {
+                for &v in c {
+                    keep.insert(v as usize);
+                }
+            }
+        },
+    );
     (keep.count_ones(..) <= limit).then(|| keep.ones().map(|v| v as u32).collect())
 }
