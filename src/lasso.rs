@@ -1,7 +1,7 @@
 //! A leads-to counterexample of a reduced run, lifted to the unreduced model.
 //!
 //! Under symmetry reduction leads-to is checked on the quotient graph with fairness merged
-//! per group of copies (klp_model::symmetry::fair): "holds" there holds on the model, but a
+//! per group of copies (klp_model::fairness::quotient): "holds" there holds on the model, but a
 //! fair cycle of the quotient is only a candidate (which copy moves is lost), and its states
 //! are orbits (`klp_checker::PropertyOutcome::discovery`). [`lift`] confirms it:
 //! 1. the prefix, up to the `P ∧ ¬Q` state, is followed on the unreduced model through the

@@ -54,6 +54,8 @@
 //! Depths above 15 share one class (a coarser class is a weaker assumption, so a property
 //! that holds still holds).
 
+pub mod quotient;
+
 use crate::action::Action;
 use crate::kernel::workqueue::{work_queued, work_queued_for};
 use crate::program::sleep_kind;
@@ -106,7 +108,7 @@ fn task_class(pid: u8, slot: u16) -> u16 {
 }
 
 /// A class that names a task: the task, and which of its classes it is (the same key for
-/// every task; crate::symmetry::fair merges a group's classes by it).
+/// every task; [`quotient`] merges a group's classes by it).
 pub(crate) fn task_parts(id: u16) -> Option<(u8, u16)> {
     if (CHECK_OFF_CPU_BASE..TASK_BASE).contains(&id) {
         return Some(((id - CHECK_OFF_CPU_BASE) as u8, PER_TASK));

@@ -45,12 +45,11 @@
 //! model through the orbits of the found trace; found, it is the trace reported (concrete task
 //! names, it replays); not found, the property is reported incomplete, never violated or
 //! reachable. tests/symmetry.rs measures both models' orbits on every shipped scenario with
-//! copies: they are equal on all of them. Liveness on the quotient: [`fair`] (its fairness
+//! copies: they are equal on all of them. Liveness on the quotient: crate::fairness::quotient (its fairness
 //! merged per group, sound for "holds") and src/lasso.rs (a candidate lasso lifted to the
 //! unreduced model, or reported incomplete).
 
 mod concrete;
-pub mod fair;
 pub use concrete::concretise;
 
 use crate::ids::Pid;

@@ -148,7 +148,7 @@ pub fn fairness(m: &KlpSystem, st: &State, a: &Action) -> Option<Fairness> {
     })
 }
 
-/// klp_model::symmetry::fair as klp-checker wants it (`Bfs::quotient_fairness`): the classes
+/// klp_model::fairness::quotient as klp-checker wants it (`Bfs::quotient_fairness`): the classes
 /// leads-to is checked with on the quotient of a reduced run.
 pub fn quotient_fairness(m: &KlpSystem, st: &State, classes: &mut [Option<Fairness>]) {
     use klp_model::fairness::FairClass;
@@ -161,7 +161,7 @@ pub fn quotient_fairness(m: &KlpSystem, st: &State, classes: &mut [Option<Fairne
             })
         })
         .collect();
-    klp_model::symmetry::fair::quotient(m, st, &mut c);
+    klp_model::fairness::quotient::quotient(m, st, &mut c);
     for (out, c) in classes.iter_mut().zip(c) {
         *out = c.map(|c| match c {
             FairClass::Weak(c) => Fairness::Weak(c),

@@ -45,7 +45,7 @@ pub enum Decided {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 enum Node {
     Root,
-    In(State),
+    In(Box<State>),
     Out,
 }
 
@@ -94,7 +94,9 @@ impl Model for Unfolded<'_> {
 
     fn next_state(&self, st: &Node, step: Step) -> Option<Node> {
         match (st, step) {
-            (Node::Root, Step::Enter(j, k)) => Some(Node::In(self.groups.rename(&self.reps[j as usize], k as usize))),
+            (Node::Root, Step::Enter(j, k)) => {
+                Some(Node::In(Box::new(self.groups.rename(&self.reps[j as usize], k as usize))))
+            }
             (Node::In(s), Step::Do(a)) => {
                 let n = self.base.next_state(s, a)?;
                 // Beyond the boundary: left as it is, for the engine to drop as it drops it on
@@ -102,7 +104,7 @@ impl Model for Unfolded<'_> {
                 let inside = !self.base.within_boundary(&n)
                     || (!(self.q)(self.base, &n)
                         && self.keys.contains(&klp_checker::fingerprint(&self.groups.orbit_key(&n))));
-                Some(if inside { Node::In(n) } else { Node::Out })
+                Some(if inside { Node::In(Box::new(n)) } else { Node::Out })
             }
             _ => None,
         }
@@ -151,7 +153,7 @@ fn decode(m: &Unfolded, bytes: &mut &[u8]) -> Node {
     match tag {
         0 => Node::Root,
         2 => Node::Out,
-        _ => Node::In(klp_model::pack::decode(m.base, bytes)),
+        _ => Node::In(Box::new(klp_model::pack::decode(m.base, bytes))),
     }
 }
 

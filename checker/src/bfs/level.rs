@@ -506,11 +506,10 @@ where
                     sub.first_hit[slot] = Some(j as u32);
                 }
             }
-            let before = sub.fps.len();
+            let (before, first_edge) = (sub.fps.len(), sub.rec.class.len());
             if let Some(l) = live {
                 sub.rec.bits.push(live_bits(model, l, s));
             }
-            let first_edge = sub.rec.class.len();
             model.actions(s, &mut actions);
             for (a, action) in actions.drain(..).enumerate() {
                 let class =

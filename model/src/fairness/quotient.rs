@@ -21,8 +21,8 @@
 //! is which copy must move, so a fair cycle of the quotient may not be one of the model: a
 //! candidate, confirmed on the unreduced model before it is reported (src/lasso.rs).
 
-use super::Groups;
-use crate::fairness::{task_id, task_parts, FairClass};
+use super::{task_id, task_parts, FairClass};
+use crate::symmetry::Groups;
 use crate::{KlpSystem, State};
 
 /// Rewrites the classes of `st`'s edges (in action order) for the quotient (module docs). A
