@@ -16,11 +16,11 @@ use std::time::Instant;
 
 pub fn run(a: &CiArgs) -> Result<u8> {
     // The expectations pin unreduced runs: every entry checks liveness, so the default
-    // (`Symmetry::Auto`) leaves them unreduced; reduced counts and the equality of the reduced
-    // verdicts are pinned by tests/symmetry.rs instead.
+    // (`Symmetry::Auto`) leaves them unreduced (on the quotient some liveness verdicts stay
+    // incomplete); reduced counts and verdicts are pinned by tests/symmetry.rs instead.
     if a.limits.search.symmetry {
         anyhow::bail!(
-            "ci pins unreduced runs (every entry checks liveness, which symmetry reduction leaves unchecked): drop --symmetry"
+            "ci pins unreduced runs (every entry checks liveness, which symmetry reduction may leave incomplete): drop --symmetry"
         );
     }
     let limits = crate::report::limits(&a.limits)?;

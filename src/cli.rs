@@ -317,10 +317,12 @@ pub struct SearchLimits {
     /// "incomplete").
     #[arg(long)]
     pub max_memory: Option<u64>,
-    /// Reduce over identical tasks (`count` copies) even when liveness properties are selected
-    /// (they are then "unchecked"). By default the reduction applies where the scenario has
-    /// identical tasks and no liveness property is selected; its verdicts are those of the
-    /// unreduced model, its traces concrete (README "Symmetry reduction").
+    /// Reduce over identical tasks (`count` copies) even when possibility properties are
+    /// selected (one that holds on the reduced model is then "incomplete"). By default the
+    /// reduction applies where the scenario has identical tasks and no possibility property is
+    /// selected; its verdicts are those of the unreduced model (a leads-to candidate is decided
+    /// on the unreduced model, what cannot be decided is "incomplete"), its traces concrete
+    /// (README "Symmetry reduction").
     #[arg(long, conflicts_with = "no_symmetry")]
     pub symmetry: bool,
     /// Never reduce over identical tasks (to compare, or to check liveness on such a scenario).

@@ -58,11 +58,13 @@ pub fn identity(model: &KlpSystem, coverage: bool) -> serde_json::Value {
 /// Symmetry reduction over identical tasks: `--symmetry`, `--no-symmetry`, or neither.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Symmetry {
-    /// Reduce where every selected property is checked soundly under the reduction: a
-    /// scenario with identical tasks and no liveness property selected.
+    /// Reduce where the reduction decides every selected property: a scenario with identical
+    /// tasks and no possibility property selected (on the quotient a possibility property
+    /// that holds stays incomplete; safety, leads-to and deadlock are decided, README
+    /// "Symmetry reduction").
     #[default]
     Auto,
-    /// Reduce whenever the scenario has identical tasks (liveness is then "unchecked").
+    /// Reduce whenever the scenario has identical tasks; liveness is checked on the quotient.
     On,
     /// Never reduce.
     Off,
@@ -73,11 +75,15 @@ const MAX_RENAMINGS: usize = 720;
 
 /// Whether a run of klpcheck's engine reduces over identical tasks, and the line that says so
 /// (`None`: nothing to say). README "Symmetry reduction": the reduced model over-approximates
-/// (a pass may visit identical tasks in any order), so "holds" and "unreachable" are sound, and
-/// every violation or example is confirmed on the unreduced model before it is reported
-/// ([`confirm`]). Liveness is not checked on it (its fairness is per task): `Auto` does not
-/// reduce when liveness properties are selected, `On` leaves them "unchecked".
-pub fn symmetry_mode(model: &KlpSystem, wanted: Symmetry, with_liveness: bool) -> (bool, Option<String>) {
+/// (a pass may visit identical tasks in any order), so "holds" and "unreachable" are sound for
+/// safety, leads-to and deadlock, and every violation or example is confirmed on the
+/// unreduced model before it is reported ([`confirm`], [`confirm_live`]); a possibility
+/// property that holds on the reduced model is reported incomplete ([`POSSIBILITY_UNDECIDED`]).
+/// A leads-to candidate of the quotient is decided on the unreduced model in its region
+/// ([`decide_live`]). So `Auto` does not reduce when a possibility property is selected
+/// (`with_possibility`: the unreduced run decides it); `On` reduces and checks it on the
+/// quotient.
+pub fn symmetry_mode(model: &KlpSystem, wanted: Symmetry, with_possibility: bool) -> (bool, Option<String>) {
     let groups = klp_model::symmetry::Groups::of(&model.spec);
     let sizes = || groups.0.iter().map(|g| g.len().to_string()).collect::<Vec<_>>().join(", ");
     if groups.is_empty() {
@@ -88,16 +94,20 @@ pub fn symmetry_mode(model: &KlpSystem, wanted: Symmetry, with_liveness: bool) -
         let why = format!("off: groups of {} identical tasks have more than {MAX_RENAMINGS} renamings", sizes());
         return (false, Some(why));
     }
-    match (wanted, with_liveness) {
+    match (wanted, with_possibility) {
         (Symmetry::Off, _) => (false, Some(format!("off (--no-symmetry): groups of {} identical tasks", sizes()))),
         (Symmetry::Auto, true) => (
             false,
             Some(format!(
-                "off: groups of {} identical tasks, but liveness is checked (its fairness is per task); --no-liveness or --symmetry reduces",
+                "off: groups of {} identical tasks, but possibility properties are checked (on the reduced model one that holds stays undecided); --no-liveness, --property without them, or --symmetry reduces",
                 sizes()
             )),
         ),
-        (Symmetry::Auto, false) | (Symmetry::On, _) => (true, Some(format!("on: groups of {} identical tasks", sizes()))),
+        (Symmetry::Auto | Symmetry::On, false) => (true, Some(format!("on: groups of {} identical tasks", sizes()))),
+        (Symmetry::On, true) => (
+            true,
+            Some(format!("on: groups of {} identical tasks; liveness on the quotient (README \"Symmetry reduction\")", sizes())),
+        ),
     }
 }
 
@@ -120,9 +130,65 @@ fn confirm(
     klp_model::symmetry::concretise(model, groups, states, found).map(|(actions, _)| actions)
 }
 
+/// A liveness violation of a reduced run, confirmed on the unreduced model: a leads-to lasso
+/// lifted (crate::lasso), a possibility or deadlock state reached along the trace's orbits
+/// (either is a property of the orbit). The concrete actions and the cycle start, or `None`.
+fn confirm_live(
+    model: &KlpSystem,
+    groups: &klp_model::symmetry::Groups,
+    name: &str,
+    d: &klp_checker::Discovery<klp_model::KlpSystem>,
+    cycle_start: Option<usize>,
+) -> Option<(Vec<Action>, Option<usize>)> {
+    let live = klp_properties::liveness::catalogue();
+    let p = live.iter().find(|p| p.name == name)?;
+    match p.kind {
+        klp_checker::Liveness::LeadsTo { p, q } => {
+            // The lasso part (from the P state on) is all ¬Q: start from the first P state of
+            // the trace's last ¬Q stretch (the path from it to the reported one stays in ¬Q).
+            let from = d.states.iter().rposition(|s| q(model, s)).map_or(0, |i| i + 1);
+            let at = (from..d.states.len()).find(|&i| p(model, &d.states[i]))?;
+            let (actions, cycle) = crate::lasso::lift(model, groups, &d.states, at, p, q)?;
+            Some((actions, Some(cycle)))
+        }
+        _ => klp_model::symmetry::concretise(model, groups, &d.states, |_| true).map(|(a, _)| (a, cycle_start)),
+    }
+}
+
+/// Whether a leads-to candidate of a reduced run is refuted on the unreduced model: no state
+/// of its region (the orbits of `region`, crate::lasso::region) starts a fair run that stays
+/// there, so the property holds. `false` for other properties, without a region (the engine
+/// found it larger than the bound) or when the region has a candidate of its own.
+fn decide_live(
+    model: &KlpSystem,
+    groups: &klp_model::symmetry::Groups,
+    name: &str,
+    region: Option<&[klp_model::State]>,
+    threads: usize,
+) -> bool {
+    let live = klp_properties::liveness::catalogue();
+    let Some(klp_checker::Liveness::LeadsTo { q, .. }) = live.iter().find(|p| p.name == name).map(|p| &p.kind) else {
+        return false;
+    };
+    let Some(region) = region else { return false };
+    crate::lasso::region::decide(model, groups, region, *q, threads) == crate::lasso::region::Decided::Holds
+}
+
+/// A leads-to property whose quotient candidate the unreduced model refutes.
+pub const REGION_HOLDS: &str =
+    "decided on the unreduced model: no state in the orbits of the quotient's candidate cycles starts a fair run that avoids the goal";
+
+/// A possibility property that holds on the reduced model: undecided for the unreduced one.
+pub const POSSIBILITY_UNDECIDED: &str =
+    "holds on the reduced model, whose passes may visit identical tasks in any order (more paths to the goal): rerun with --no-symmetry to decide";
+
 /// What a reduced run found but the unreduced model does not follow says.
 pub const UNCONFIRMED: &str =
     "found only in the reduced model (a pass visiting identical tasks in an order the task list cannot produce there): rerun with --no-symmetry";
+
+/// What a reduced run's liveness violation that the unreduced model does not confirm says.
+pub const UNCONFIRMED_LIVE: &str =
+    "a violation of the reduced model (its fairness merged over identical tasks) that no run of the unreduced model along it confirms: rerun with --no-symmetry";
 
 /// One property's result: the one shape it has from the engine to every report (`check`'s
 /// table and `--json`, `compare`'s formats, `ci` and the expectations file). The verdict is
@@ -235,12 +301,15 @@ impl Exploration {
         self.properties.iter().filter(|p| p.verdict == Verdict::Violated)
     }
     /// `check`'s exit code: 1 if a property is violated; else 3 if a limit stopped the search or
-    /// the engine could not check a property (`unchecked`: liveness under stateright's engine or
-    /// with symmetry): neither may read as "every property holds"; else 0.
+    /// the engine could not check or decide a property (`unchecked`: liveness under
+    /// stateright's engine; `incomplete` after a complete search: a possibility property under
+    /// symmetry reduction): neither may read as "every property holds"; else 0.
     pub fn exit_code(&self) -> u8 {
         if self.violated().next().is_some() {
             1
-        } else if self.incomplete.is_some() || self.properties.iter().any(|p| p.verdict == Verdict::Unchecked) {
+        } else if self.incomplete.is_some()
+            || self.properties.iter().any(|p| matches!(p.verdict, Verdict::Unchecked | Verdict::Incomplete))
+        {
             3
         } else {
             0
@@ -258,7 +327,8 @@ pub fn run_klpcheck(
 ) -> anyhow::Result<Exploration> {
     let live = crate::select::liveness();
     let with_liveness = !live.is_empty();
-    let (reduced, symmetry) = symmetry_mode(model, limits.symmetry, with_liveness);
+    let with_possibility = live.iter().any(|p| matches!(p.kind, klp_checker::Liveness::Possibility { .. }));
+    let (reduced, symmetry) = symmetry_mode(model, limits.symmetry, with_possibility);
     let groups = klp_model::symmetry::Groups::of(&model.spec);
     let reduced_model;
     let explored = if reduced {
@@ -280,8 +350,13 @@ pub fn run_klpcheck(
         .pack(klp_model::pack::encode, klp_model::pack::decode);
     // Without liveness properties (`--no-liveness`, or `--property` naming none) the engine
     // keeps no state graph.
+    let kinds: Vec<(&'static str, bool)> =
+        live.iter().map(|p| (p.name, matches!(p.kind, klp_checker::Liveness::Possibility { .. }))).collect();
     if with_liveness {
-        b = b.liveness(live, klp_properties::liveness::fairness);
+        b = b
+            .liveness(live, klp_properties::liveness::fairness)
+            .quotient_fairness(klp_properties::liveness::quotient_fairness)
+            .quotient_region(crate::lasso::region::REGION_STATES / groups.order().max(1));
     }
     if reduced {
         let g = groups.clone();
@@ -338,13 +413,33 @@ pub fn run_klpcheck(
                 (Some(a), Verdict::Incomplete, Expectation::Always) => format!("no violation found ({a})"),
                 (Some(a), Verdict::Incomplete, _) => format!("not found ({a})"),
                 (Some(_), Verdict::Unchecked, _) => "bitstate keeps no state graph: liveness not checked".to_string(),
-                (None, Verdict::Unchecked, _) if reduced && p.note.is_empty() => {
-                    "liveness is not checked under symmetry reduction (--no-symmetry checks it)".into()
-                }
                 _ => p.note,
             };
             let mut verdict = p.verdict;
+            let possibility = kinds.iter().any(|&(n, poss)| n == p.name && poss);
+            if reduced && possibility && verdict == Verdict::Holds && note != klp_checker::VACUOUS {
+                verdict = Verdict::Incomplete;
+                note = POSSIBILITY_UNDECIDED.to_string();
+            }
+            let mut cycle_start = p.cycle_start;
+            let region = p.region;
             let path = match p.discovery {
+                Some(_) if reduced && decide_live(model, &groups, p.name, region.as_deref(), limits.threads) => {
+                    verdict = Verdict::Holds;
+                    note = REGION_HOLDS.to_string();
+                    None
+                }
+                Some(d) if reduced && p.expectation == Expectation::Eventually => {
+                    let concrete = confirm_live(model, &groups, p.name, &d, p.cycle_start);
+                    if concrete.is_none() {
+                        verdict = Verdict::Incomplete;
+                        note = UNCONFIRMED_LIVE.to_string();
+                    }
+                    concrete.map(|(actions, c)| {
+                        cycle_start = c;
+                        actions
+                    })
+                }
                 Some(d) if reduced && p.expectation != Expectation::Eventually => {
                     let concrete = confirm(model, &groups, p.name, &p.expectation, &d.states);
                     if concrete.is_none() {
@@ -355,21 +450,13 @@ pub fn run_klpcheck(
                 }
                 d => d.map(|d| d.actions),
             };
-            PropertyResult {
-                note,
-                name: p.name,
-                expectation: p.expectation,
-                verdict,
-                path,
-                cycle_start: p.cycle_start,
-                trace: None,
-            }
+            PropertyResult { note, name: p.name, expectation: p.expectation, verdict, path, cycle_start, trace: None }
         })
         .collect::<Vec<_>>();
     let incomplete = incomplete.or_else(|| {
         properties
             .iter()
-            .any(|p| p.note == UNCONFIRMED)
+            .any(|p| p.note == UNCONFIRMED || p.note == UNCONFIRMED_LIVE)
             .then(|| "an unconfirmed discovery of symmetry reduction".into())
     });
     Ok(Exploration {

@@ -15,6 +15,7 @@ mod expectations;
 mod explore;
 mod json;
 mod junit;
+mod lasso;
 mod list;
 mod progress;
 mod render;

@@ -18,6 +18,7 @@
 mod level;
 mod live;
 mod profile;
+pub use live::VACUOUS;
 mod resume;
 
 pub use profile::{Phase, PhaseTimes, Profile, Totals};
@@ -33,7 +34,7 @@ use stateright::Model;
 
 use crate::codec::Codec;
 use crate::graph::Recorder;
-use crate::liveness::{FairnessFn, LiveProperty};
+use crate::liveness::{FairnessFn, LiveProperty, QuotientFairnessFn};
 use crate::outcome::*;
 use crate::parents::Levels;
 use crate::table::Store;
@@ -119,6 +120,11 @@ impl<M: Model> Copy for Pack<M> {}
 pub(crate) struct LiveCfg<M: Model> {
     pub(crate) props: Vec<LiveProperty<M>>,
     fairness: FairnessFn<M>,
+    /// Under symmetry: the classes of a state's edges made symmetric ([`Bfs::quotient_fairness`]).
+    quotient: Option<QuotientFairnessFn<M>>,
+    /// Under symmetry: hand back a leads-to candidate's region of at most this many states
+    /// ([`Bfs::quotient_region`]); 0: none.
+    region_limit: usize,
 }
 
 /// What the search hands back before traces are rebuilt.
@@ -261,11 +267,40 @@ where
 
     /// Also check these liveness properties, with `fairness` telling which steps are fair.
     /// The engine then keeps the explored graph (see `graph.rs`). A stopped search reports
-    /// them [`Verdict::Incomplete`]; with symmetry reduction they are [`Verdict::Unchecked`]
-    /// (fairness classes are not invariant under the symmetry).
+    /// them [`Verdict::Incomplete`].
+    ///
+    /// With symmetry reduction the graph is the quotient: one state per orbit, its edges those
+    /// of the orbit's stored state, each to the orbit of its target. Possibility and deadlock
+    /// are checked on it as they are; leads-to only with [`Bfs::quotient_fairness`] (else
+    /// [`Verdict::Unchecked`]: fairness classes that name a component are not invariant under
+    /// the symmetry). A discovery of a reduced run is then a path of orbits, not of states:
+    /// see [`PropertyOutcome::discovery`].
     pub fn liveness(mut self, props: Vec<LiveProperty<M>>, fairness: FairnessFn<M>) -> Self {
         assert!(props.len() <= 8, "at most 8 liveness properties");
-        self.cfg.live = Some(LiveCfg { props, fairness });
+        self.cfg.live = Some(LiveCfg { props, fairness, quotient: None, region_limit: 0 });
+        self
+    }
+
+    /// Under symmetry reduction, check leads-to with each state's edge classes rewritten by
+    /// `f` ([`QuotientFairnessFn`]). Sound for "holds" when `f`'s classes are implied by the
+    /// unreduced model's fairness on every fair run; a violation found is a candidate that the
+    /// caller confirms on the unreduced model. Call after [`Bfs::liveness`].
+    pub fn quotient_fairness(mut self, f: QuotientFairnessFn<M>) -> Self {
+        if let Some(l) = &mut self.cfg.live {
+            l.quotient = Some(f);
+        }
+        self
+    }
+
+    /// Under symmetry reduction with [`Bfs::quotient_fairness`]: when leads-to finds a
+    /// candidate on the quotient, also hand back the stored states whose orbits hold every
+    /// violation of the unreduced model ([`PropertyOutcome::region`]), if there are at most
+    /// `limit` of them, for the caller to decide the property there. Call after
+    /// [`Bfs::quotient_fairness`].
+    pub fn quotient_region(mut self, limit: usize) -> Self {
+        if let Some(l) = &mut self.cfg.live {
+            l.region_limit = limit;
+        }
         self
     }
 

@@ -52,6 +52,15 @@ pub enum Fairness {
 pub(crate) const STRONG_BIT: u16 = 0x8000;
 
 impl Fairness {
+    /// The inverse of [`Fairness::encode`].
+    pub(crate) fn decode(c: u16) -> Option<Fairness> {
+        match c {
+            0 => None,
+            c if c & STRONG_BIT != 0 => Some(Fairness::Strong(c & !STRONG_BIT)),
+            c => Some(Fairness::Weak(c)),
+        }
+    }
+
     pub(crate) fn encode(f: Option<Fairness>) -> u16 {
         match f {
             None => 0,

@@ -28,6 +28,8 @@ use stateright::Model;
 use crate::graph::{Decoder, Edge, Graph, STRONG_BIT};
 use crate::scc::{Event, Scc, Subset, Whole};
 
+pub(crate) mod quotient;
+
 /// A state predicate.
 pub type StatePred<M> = fn(&M, &<M as Model>::State) -> bool;
 /// An action predicate (edge filter of a possibility property).
@@ -35,6 +37,13 @@ pub type ActionPred<M> = fn(&M, &<M as Model>::Action) -> bool;
 /// The fairness of taking `action` in `state` (`None`: the step is not fair, for example an
 /// administrator who may stop acting).
 pub type FairnessFn<M> = fn(&M, &<M as Model>::State, &<M as Model>::Action) -> Option<crate::graph::Fairness>;
+
+/// Under symmetry reduction: rewrites the fairness classes of one state's edges (in action
+/// order, the steps within the boundary) into classes that name no interchangeable component
+/// and that the image of every fair run of the unreduced model satisfies on the quotient
+/// graph (for example, per group of copies: a strong class for "some copy takes its step", a
+/// weak one only where every copy has its step enabled). Leads-to is checked with these.
+pub type QuotientFairnessFn<M> = fn(&M, &<M as Model>::State, &mut [Option<crate::graph::Fairness>]);
 
 /// What a liveness property says.
 pub enum Liveness<M: Model> {
@@ -63,6 +72,9 @@ pub(crate) struct Finding {
     /// Edges taken after it (the `¬Q` path, then the cycle), as successor ordinals of their
     /// source (what replay needs).
     pub(crate) edges: Vec<usize>,
+    /// The state each of `edges` leads to (under symmetry reduction a state stands for its
+    /// orbit, so the path is rebuilt from these, `bfs/live.rs`).
+    pub(crate) targets: Vec<u32>,
     /// Index into `edges` where the repeating cycle starts; `edges.len()` when the last
     /// state stutters forever (no fair step enabled); `None` for a possibility violation.
     pub(crate) cycle_start: Option<usize>,
@@ -72,6 +84,11 @@ pub(crate) struct Finding {
 /// The successor ordinals of a path's edges.
 fn ordinals(path: &[Edge]) -> Vec<usize> {
     path.iter().map(|e| e.ord as usize).collect()
+}
+
+/// The states a path's edges lead to.
+fn targets(path: &[Edge]) -> Vec<u32> {
+    path.iter().map(|e| e.to).collect()
 }
 
 fn is_strong(c: u16) -> bool {
@@ -188,13 +205,25 @@ pub(crate) fn leads_to(g: &Graph, i: usize, mem: &PassMemory) -> Option<Finding>
     let cycle_start = edges.len();
     if quiescent[end as usize] {
         let note = "the last state has no fair step enabled: the run may stay there forever".to_string();
-        return Some(Finding { state: start, edges: ordinals(&edges), cycle_start: Some(cycle_start), note });
+        return Some(Finding {
+            state: start,
+            edges: ordinals(&edges),
+            targets: targets(&edges),
+            cycle_start: Some(cycle_start),
+            note,
+        });
     }
     let set = fair_sets.iter().find(|s| s.contains(&end)).expect("fair member of a recorded set");
     edges.extend(fair_cycle(g, set, end, &mut in_set));
     let note =
         "the steps from cycle_start on repeat forever; every fair class enabled throughout them is taken".to_string();
-    Some(Finding { state: start, edges: ordinals(&edges), cycle_start: Some(cycle_start), note })
+    Some(Finding {
+        state: start,
+        edges: ordinals(&edges),
+        targets: targets(&edges),
+        cycle_start: Some(cycle_start),
+        note,
+    })
 }
 
 /// A subset of the strongly connected component `c` that is itself strongly connected and
@@ -524,7 +553,7 @@ pub(crate) fn possibility(g: &Graph, i: usize, mem: &PassMemory) -> Option<Findi
     mem.sample(n * 4 + 2 * n.div_ceil(8) + scc.peak_bytes);
     let state = roots().find(|&v| !reach[ordinal(n, rindex[v as usize])])?;
     let note = "from the last state no path of allowed steps reaches the goal".to_string();
-    Some(Finding { state, edges: Vec::new(), cycle_start: None, note })
+    Some(Finding { state, edges: Vec::new(), targets: Vec::new(), cycle_start: None, note })
 }
 
 /// The first state (BFS order, so its path is a shortest one) with no out-edge whose `P` bit
@@ -539,6 +568,7 @@ pub(crate) fn deadlock(g: &Graph, i: usize) -> Option<Finding> {
     first.map(|v| Finding {
         state: v,
         edges: Vec::new(),
+        targets: Vec::new(),
         cycle_start: None,
         note: "no step is enabled in the last state, and it is not a normal end".to_string(),
     })

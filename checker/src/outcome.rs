@@ -140,6 +140,12 @@ pub struct PropertyOutcome<M: Model> {
     /// for leads-to a lasso (shortest prefix to the `P` state, a path through `¬Q` states,
     /// then the cycle); for possibility a shortest path to a `P` state from which no allowed
     /// path reaches `Q`.
+    ///
+    /// Under symmetry reduction a leads-to lasso is a path of orbits after its prefix: from
+    /// the `P` state on, each action is taken on the stored state of the orbit reached, and
+    /// `states[k + 1]` is that action's successor, in the orbit of the next stored state but
+    /// not necessarily equal to it (so `actions` do not replay from `states[0]` past the
+    /// prefix). The caller lifts it to the unreduced model.
     pub discovery: Option<Discovery<M>>,
     /// Liveness only: index into `discovery.actions` of the first step of the repeating cycle;
     /// equal to `discovery.actions.len()` when the last state stutters forever (no fair step
@@ -147,6 +153,11 @@ pub struct PropertyOutcome<M: Model> {
     pub cycle_start: Option<usize>,
     /// Liveness only: what the counterexample shows, in words (empty otherwise).
     pub note: String,
+    /// Leads-to under symmetry reduction with `Bfs::quotient_region`, when violated on the
+    /// quotient: the stored states whose orbits hold every quiescent state and fair cycle a
+    /// violation of the unreduced model can have (checker/src/liveness/quotient.rs); `None`
+    /// otherwise or when they exceed the limit.
+    pub region: Option<Vec<M::State>>,
 }
 
 /// Counters of a run.

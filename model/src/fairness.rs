@@ -54,6 +54,8 @@
 //! Depths above 15 share one class (a coarser class is a weaker assumption, so a property
 //! that holds still holds).
 
+pub mod quotient;
+
 use crate::action::Action;
 use crate::kernel::workqueue::{work_queued, work_queued_for};
 use crate::program::sleep_kind;
@@ -105,6 +107,25 @@ fn task_class(pid: u8, slot: u16) -> u16 {
     TASK_BASE + u16::from(pid) * PER_TASK + slot
 }
 
+/// A class that names a task: the task, and which of its classes it is (the same key for
+/// every task; [`quotient`] merges a group's classes by it).
+pub(crate) fn task_parts(id: u16) -> Option<(u8, u16)> {
+    if (CHECK_OFF_CPU_BASE..TASK_BASE).contains(&id) {
+        return Some(((id - CHECK_OFF_CPU_BASE) as u8, PER_TASK));
+    }
+    let r = id.checked_sub(TASK_BASE)?;
+    Some(((r / PER_TASK) as u8, r % PER_TASK))
+}
+
+/// The class of task `pid` with key `key` ([`task_parts`]).
+pub(crate) fn task_id(pid: u8, key: u16) -> u16 {
+    if key == PER_TASK {
+        CHECK_OFF_CPU_BASE + u16::from(pid)
+    } else {
+        task_class(pid, key)
+    }
+}
+
 fn depth_slot(d: usize) -> u16 {
     d.min(DEPTHS - 1) as u16
 }
@@ -115,8 +136,13 @@ pub fn fairness(sys: &KlpSystem, st: &State, a: &Action) -> Option<FairClass> {
     // No wildcard arm: a new action does not compile until it has a class (or `None`).
     let depth = |pid: u8| st.tasks[pid as usize].stack.len();
     match *a {
-        // The reduced model's renamed pass start: liveness is not checked on it.
-        Action::Admin(_) | Action::Renamed { .. } => None,
+        // The reduced model's pass start on a renaming (crate::symmetry): the class of that
+        // step there (the pass's classes read the tasks as a set, so the class is the same).
+        Action::Renamed { .. } => {
+            let (r, inner) = sys.resolve_renamed(st, *a)?;
+            fairness(sys, &r, &inner)
+        }
+        Action::Admin(_) => None,
         // A pass that starts, or a check that finds its task, while a pending task is off its
         // CPU: strong classes of their own (see the table).
         Action::KlpTransitionWork if off_cpu_pending(sys, st).next().is_some() => Some(Strong(WORK_OFF_CPU)),

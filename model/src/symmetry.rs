@@ -63,7 +63,9 @@
 //! no counterpart in the unreduced model, but it is never on a shortest path: skipping that
 //! copy in the advance before reaches the same state one step earlier. tests/symmetry.rs
 //! measures both models' orbits on every shipped scenario with copies: they are equal on all
-//! of them. Liveness is not checked on the reduced model (its fairness is per task).
+//! of them. Liveness on the quotient: crate::fairness::quotient (fairness merged per group,
+//! sound for "holds") and src/lasso.rs (a candidate decided on the unreduced model in its
+//! region, or reported incomplete).
 
 mod concrete;
 pub(crate) mod pass;

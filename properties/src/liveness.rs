@@ -148,6 +148,28 @@ pub fn fairness(m: &KlpSystem, st: &State, a: &Action) -> Option<Fairness> {
     })
 }
 
+/// klp_model::fairness::quotient as klp-checker wants it (`Bfs::quotient_fairness`): the classes
+/// leads-to is checked with on the quotient of a reduced run.
+pub fn quotient_fairness(m: &KlpSystem, st: &State, classes: &mut [Option<Fairness>]) {
+    use klp_model::fairness::FairClass;
+    let mut c: Vec<Option<FairClass>> = classes
+        .iter()
+        .map(|f| {
+            f.map(|f| match f {
+                Fairness::Weak(c) => FairClass::Weak(c),
+                Fairness::Strong(c) => FairClass::Strong(c),
+            })
+        })
+        .collect();
+    klp_model::fairness::quotient::quotient(m, st, &mut c);
+    for (out, c) in classes.iter_mut().zip(c) {
+        *out = c.map(|c| match c {
+            FairClass::Weak(c) => Fairness::Weak(c),
+            FairClass::Strong(c) => Fairness::Strong(c),
+        });
+    }
+}
+
 fn in_transition(_: &KlpSystem, st: &State) -> bool {
     st.klp_transition_patch.is_some()
 }
@@ -265,5 +287,65 @@ fn not_force(m: &KlpSystem, a: &Action) -> bool {
     match *a {
         Action::Admin(i) => !matches!(m.spec.admin.ops.get(i as usize).map(|o| o.op), Some(AdminOp::Force(_))),
         _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use klp_model::symmetry::Groups;
+    use stateright::Model;
+
+    /// Symmetry reduction checks these properties on orbits: every `P`, `Q` and allowed-step
+    /// predicate must read the tasks as a set. Checked on the reachable states of a shipped
+    /// scenario with copies (bounded), each against every renaming of its copies.
+    #[test]
+    fn every_liveness_predicate_is_invariant_under_renaming_copies() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../model/scenarios/symmetry-sleepers.toml");
+        let sc = klp_model::scenario::read(&root).unwrap();
+        let variant = sc.variant.clone();
+        let sys = KlpSystem::new(sc.build(variant).unwrap(), Vec::new);
+        let groups = Groups::of(&sys.spec);
+        assert!(!groups.is_empty());
+        let props = catalogue();
+        let mut seen = std::collections::HashSet::new();
+        let mut queue: std::collections::VecDeque<State> = sys.init_states().into();
+        let mut checked = 0;
+        while let Some(st) = queue.pop_front() {
+            if seen.len() > 3000 {
+                break;
+            }
+            for (_, r) in groups.others(&st) {
+                for p in &props {
+                    let (a, b) = match &p.kind {
+                        Liveness::LeadsTo { p, q } | Liveness::Possibility { p, q, .. } => {
+                            ((p(&sys, &st), q(&sys, &st)), (p(&sys, &r), q(&sys, &r)))
+                        }
+                        Liveness::Deadlock { end } => ((end(&sys, &st), false), (end(&sys, &r), false)),
+                    };
+                    assert_eq!(a, b, "{}", p.name);
+                    checked += 1;
+                }
+            }
+            let mut acts = Vec::new();
+            sys.actions(&st, &mut acts);
+            for a in acts {
+                // Allowed steps: the renamed step of a renamed state is allowed alike (admin
+                // commands, the only ones a predicate reads, name no task).
+                for p in &props {
+                    if let Liveness::Possibility { allowed, .. } = &p.kind {
+                        if !matches!(a, Action::Admin(_)) {
+                            assert!(allowed(&sys, &a), "{}: {a:?}", p.name);
+                        }
+                    }
+                }
+                if let Some(n) = sys.next_state(&st, a) {
+                    if seen.insert(n.clone()) {
+                        queue.push_back(n);
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
     }
 }

@@ -90,10 +90,10 @@ where
     M::Action: Clone + Send + Sync,
 {
     /// Whether the search keeps the liveness graph: only with liveness properties, and only on
-    /// the exact, unreduced state space (fairness is per task, and a bitstate table drops
-    /// states); otherwise liveness is reported unchecked (`check_liveness`).
+    /// the exact state space (a bitstate table drops states); otherwise liveness is reported
+    /// unchecked (`check_liveness`). Under symmetry it is the quotient graph (`Bfs::liveness`).
     pub(super) fn records_graph(&self) -> bool {
-        self.live.is_some() && self.symmetry.is_none() && self.store == Store::Exact
+        self.live.is_some() && self.store == Store::Exact
     }
 
     /// The fingerprint of `s` (of its representative under symmetry). Packing: of its
@@ -484,6 +484,7 @@ where
                     }),
                     cycle_start: None,
                     note: String::new(),
+                    region: None,
                 }
             })
             .collect();
@@ -521,7 +522,7 @@ where
                     sub.first_hit[slot] = Some(j as u32);
                 }
             }
-            let before = sub.fps.len();
+            let (before, first_edge) = (sub.fps.len(), sub.rec.class.len());
             if let Some(l) = live {
                 sub.rec.bits.push(live_bits(model, l, s));
             }
@@ -563,8 +564,11 @@ where
                     }
                 }
             }
-            if live.is_some() {
+            if let Some(l) = live {
                 sub.rec.count.push((sub.fps.len() - before) as u32);
+                if let (Some(f), Some(_)) = (l.quotient, &self.symmetry) {
+                    quotient_classes(model, f, s, &mut sub.rec.class[first_edge..]);
+                }
             }
         }
         if live.is_some() {
@@ -626,6 +630,15 @@ where
             i += 1;
             is_new[i - 1].load(Relaxed)
         });
+    }
+}
+
+/// Rewrites one state's encoded edge classes with the quotient fairness (`Bfs::quotient_fairness`).
+fn quotient_classes<M: Model>(model: &M, f: crate::liveness::QuotientFairnessFn<M>, s: &M::State, classes: &mut [u16]) {
+    let mut fair: Vec<Option<Fairness>> = classes.iter().map(|&c| Fairness::decode(c)).collect();
+    f(model, s, &mut fair);
+    for (c, n) in classes.iter_mut().zip(fair) {
+        *c = Fairness::encode(n);
     }
 }
 

@@ -32,10 +32,17 @@ pub(super) fn allowed_bits<M: Model>(model: &M, l: &LiveCfg<M>, action: &M::Acti
     })
 }
 
+/// The note of a possibility property that holds because no reachable state satisfies its
+/// `P` (then it holds on any model that reaches no more states): given under symmetry only.
+pub const VACUOUS: &str = "vacuous: no reachable state satisfies P";
+
 /// What the graph checks found for one liveness property.
 pub(super) enum LiveResult {
     Holds,
-    Found(Finding),
+    /// A possibility property that holds because no state satisfies its `P`.
+    Vacuous,
+    /// A violation, and under symmetry its region's states (`Bfs::quotient_region`).
+    Found(Finding, Option<Vec<u32>>),
     Unknown,
     Unchecked,
 }
@@ -78,12 +85,32 @@ where
             .par_iter()
             .enumerate()
             .map(|(i, p)| {
+                match p.kind {
+                    // Per-component fairness classes are not symmetric (`Bfs::liveness`).
+                    Liveness::LeadsTo { .. } if self.symmetry.is_some() && l.quotient.is_none() => {
+                        return LiveResult::Unchecked;
+                    }
+                    // Said under symmetry only, where it makes "holds" exact (the caller's business).
+                    Liveness::Possibility { .. }
+                        if self.symmetry.is_some() && !(0..g.len() as u32).any(|v| g.p(i, v)) =>
+                    {
+                        return LiveResult::Vacuous;
+                    }
+                    _ => {}
+                }
                 let f = sec.task(|| match p.kind {
                     Liveness::LeadsTo { .. } => crate::liveness::leads_to(&g, i, &mem),
                     Liveness::Possibility { .. } => crate::liveness::possibility(&g, i, &mem),
                     Liveness::Deadlock { .. } => crate::liveness::deadlock(&g, i),
                 });
-                f.map_or(LiveResult::Holds, LiveResult::Found)
+                let Some(f) = f else { return LiveResult::Holds };
+                let region = match p.kind {
+                    Liveness::LeadsTo { .. } if self.symmetry.is_some() && l.region_limit > 0 => {
+                        sec.task(|| crate::liveness::quotient::region(&g, i, l.region_limit))
+                    }
+                    _ => None,
+                };
+                LiveResult::Found(f, region)
             })
             .collect();
         let working = passes * mem.bytes.into_inner();
@@ -123,22 +150,35 @@ where
                     discovery: None,
                     cycle_start: None,
                     note: String::new(),
+                    region: None,
                 };
                 match r {
                     LiveResult::Holds => {}
+                    LiveResult::Vacuous => o.note = VACUOUS.to_string(),
                     LiveResult::Unknown => o.verdict = Verdict::Incomplete,
                     LiveResult::Unchecked => o.verdict = Verdict::Unchecked,
-                    LiveResult::Found(f) => {
-                        let idx = f.state as u64;
-                        let d = raw.level_starts.partition_point(|&s| s <= idx) - 1;
-                        let (init, steps) = raw.levels.path_to(d, (idx - raw.level_starts[d]) as usize);
-                        let mut t = replay(self.model, inits, init, &steps);
+                    LiveResult::Found(f, region) => {
+                        let stored = |idx: u32| {
+                            let idx = idx as u64;
+                            let d = raw.level_starts.partition_point(|&s| s <= idx) - 1;
+                            let (init, steps) = raw.levels.path_to(d, (idx - raw.level_starts[d]) as usize);
+                            replay(self.model, inits, init, &steps)
+                        };
+                        let mut t = stored(f.state);
                         let prefix = t.actions.len();
-                        extend_by_ordinals(self.model, &mut t, &f.edges);
+                        if self.symmetry.is_some() {
+                            extend_by_orbits(self.model, &mut t, &f.edges, &f.targets, |v| {
+                                stored(v).states.pop().expect("non-empty")
+                            });
+                        } else {
+                            extend_by_ordinals(self.model, &mut t, &f.edges);
+                        }
                         o.verdict = Verdict::Violated;
                         o.cycle_start = f.cycle_start.map(|c| prefix + c);
                         o.note = f.note;
                         o.discovery = Some(t);
+                        o.region =
+                            region.map(|r| r.into_iter().map(|v| stored(v).states.pop().expect("non-empty")).collect());
                     }
                 }
                 o
@@ -167,6 +207,31 @@ where
             .expect("model is not deterministic: recorded edge is missing on replay");
         t.actions.push(a);
         t.states.push(n);
+    }
+}
+
+/// Under symmetry: each edge's ordinal is of the stored state of the orbit the path is in
+/// (the first from the last state of `t`, the next ones from `stored(target)`), so the
+/// successor pushed is in the orbit of the next stored state (`PropertyOutcome::discovery`).
+fn extend_by_orbits<M: Model>(
+    model: &M,
+    t: &mut Discovery<M>,
+    ordinals: &[usize],
+    targets: &[u32],
+    stored: impl Fn(u32) -> M::State,
+) where
+    M::State: Clone,
+    M::Action: Clone,
+{
+    for (i, &k) in ordinals.iter().enumerate() {
+        let from = match i {
+            0 => t.states.last().expect("non-empty").clone(),
+            _ => stored(targets[i - 1]),
+        };
+        let mut step = Discovery { init_index: 0, actions: Vec::new(), states: vec![from] };
+        extend_by_ordinals(model, &mut step, &[k]);
+        t.actions.extend(step.actions);
+        t.states.push(step.states.pop().expect("a successor"));
     }
 }
 

@@ -129,6 +129,7 @@ where
                 discovery,
                 cycle_start: None,
                 note: String::new(),
+                region: None,
             });
         }
         let liveness = cfg.live.iter().flat_map(|l| &l.props).map(|p| PropertyOutcome {
@@ -138,6 +139,7 @@ where
             discovery: None,
             cycle_start: None,
             note: "liveness is not checked in a distributed run yet (a single-process run checks it)".to_string(),
+            region: None,
         });
         Ok(Outcome { stats, stop, properties, liveness: liveness.collect(), coverage: None })
     }
