@@ -70,7 +70,9 @@ pub enum Symmetry {
     Off,
 }
 
-/// Renamings beyond which the reduced model's pass starts cost more than they save.
+/// Renamings beyond which confirming a found trace (`symmetry::concretise`: up to `order()`
+/// states per step) and unfolding a leads-to region (src/lasso/region.rs: `order()` states per
+/// stored state) cost more than the reduction saves.
 const MAX_RENAMINGS: usize = 720;
 
 /// Whether a run of klpcheck's engine reduces over identical tasks, and the line that says so

@@ -184,7 +184,8 @@ pub struct Stats {
     /// Liveness only: peak bytes held for the explored graph (recording, index translation,
     /// checks).
     pub graph_bytes: u64,
-    /// Liveness only: bytes of the finished graph (CSR, classes, bits).
+    /// Liveness only: bytes of the finished graph the liveness passes read (the compressed
+    /// stream, its block index and the per-state liveness bits: graph.rs).
     pub graph_kept_bytes: u64,
     /// Liveness only: time to build the graph and check the liveness properties (included
     /// in `elapsed`).

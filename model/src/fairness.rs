@@ -136,8 +136,9 @@ pub fn fairness(sys: &KlpSystem, st: &State, a: &Action) -> Option<FairClass> {
     // No wildcard arm: a new action does not compile until it has a class (or `None`).
     let depth = |pid: u8| st.tasks[pid as usize].stack.len();
     match *a {
-        // The reduced model's pass start on a renaming (crate::symmetry): the class of that
-        // step there (the pass's classes read the tasks as a set, so the class is the same).
+        // The reduced model's step on a renaming (crate::symmetry: the pass tries or skips
+        // another copy it has not visited): the class of that step on the renamed state. Its
+        // off-CPU check names the cursor's slot, so the quotient drops it (fairness/quotient.rs).
         Action::Renamed { .. } => {
             let (r, inner) = sys.resolve_renamed(st, *a)?;
             fairness(sys, &r, &inner)
