@@ -183,22 +183,29 @@ fn disk(a: &CheckArgs, t: &Target) -> Result<Disk> {
     Ok(d)
 }
 
+/// `args` without any `--resume DIR` / `--resume=DIR`: the command line a resume hint repeats
+/// with its own `--resume`.
+pub(crate) fn args_without_resume(args: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut skip = false;
+    for arg in args {
+        if std::mem::take(&mut skip) {
+            continue;
+        }
+        if arg == "--resume" {
+            skip = true;
+        } else if !arg.starts_with("--resume=") {
+            out.push(arg);
+        }
+    }
+    out
+}
+
 /// After Ctrl-C: where the last checkpoint is and the command that continues from it.
 fn how_to_resume(dir: &std::path::Path) {
     match klp_checker::CheckpointInfo::read(dir) {
         Ok(info) => {
-            let mut args: Vec<String> = Vec::new();
-            let mut skip = false;
-            for arg in std::env::args().skip(1) {
-                if std::mem::take(&mut skip) {
-                    continue;
-                }
-                if arg == "--resume" {
-                    skip = true;
-                } else if !arg.starts_with("--resume=") {
-                    args.push(arg);
-                }
-            }
+            let args = args_without_resume(std::env::args().skip(1));
             eprintln!(
                 "klpcheck: the last checkpoint is {} (level {}, {} states); continue with:\n  klpcheck {} --resume {}",
                 info.path.display(),
@@ -368,6 +375,13 @@ fn print_json(r: &Report, t: &Target, engine: crate::cli::Engine, limits: &crate
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_resume_hint_drops_every_resume_and_its_directory() {
+        let argv = ["check", "large", "--resume", "old", "--threads", "2", "--resume=other", "--checkpoint", "c"];
+        let got = args_without_resume(argv.iter().map(|a| a.to_string()));
+        assert_eq!(got, ["check", "large", "--threads", "2", "--checkpoint", "c"]);
+    }
 
     #[test]
     fn fit_cuts_at_a_word() {

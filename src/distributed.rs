@@ -123,18 +123,7 @@ extern "C" fn sigterm(_: libc::c_int) {
 /// exits non-zero.
 #[cfg_attr(not(feature = "distributed"), allow(dead_code))]
 fn on_sigterm(rank: usize, ranks: usize, resume_from: Option<&std::path::Path>) {
-    let mut args: Vec<String> = Vec::new();
-    let mut skip = false;
-    for arg in std::env::args() {
-        if std::mem::take(&mut skip) {
-            continue;
-        }
-        if arg == "--resume" {
-            skip = true;
-        } else if !arg.starts_with("--resume=") {
-            args.push(arg);
-        }
-    }
+    let args = crate::check::args_without_resume(std::env::args());
     let then = match resume_from {
         Some(dir) => format!(
             "the last checkpoint in {} resumes it (a level boundary; same rank count):\n  mpirun -n {ranks} {} --resume {}",
