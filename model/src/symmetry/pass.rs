@@ -85,14 +85,17 @@ fn distinct(st: &State, slots: std::ops::Range<usize>) -> Vec<usize> {
     out
 }
 
+/// An arrangement of a group's slots from the first one the advance examined, and whether it
+/// is the one the step took ([`skip_choices`]).
+type Arrangement = (Vec<usize>, bool);
+
 /// Where the step from `before` to `after` left the pass cursor, if in a group after
 /// `advance_pass()` moved it there: the first slot it examined in that group (`lo`), and for
 /// each sub-multiset of that group's copies it could have skipped (those from `lo` on at the
 /// target), an arrangement of slots `lo..group end` that makes it skip exactly those (them
 /// first, then the copies not at the target, then the others), with whether it is the one
 /// `after` skipped. `None` when there is no such choice.
-#[allow(clippy::type_complexity)]
-fn skip_choices(groups: &Groups, before: &State, after: &State) -> Option<(usize, Vec<(Vec<usize>, bool)>)> {
+fn skip_choices(groups: &Groups, before: &State, after: &State) -> Option<(usize, Vec<Arrangement>)> {
     let p = after.pass?;
     if p.half.is_some() {
         return None;
@@ -153,7 +156,20 @@ mod tests {
     use crate::state::Pass;
     use crate::symmetry::Groups;
     use crate::task::{Context, PatchState};
-    use crate::Action;
+    use crate::{Action, KlpSystem, State};
+
+    /// `sys`'s initial state in the patching transition of patch 0, every task still
+    /// unpatched and pending.
+    fn patching(sys: &KlpSystem) -> State {
+        let mut st = sys.init_state();
+        st.klp_transition_patch = Some(0);
+        st.klp_target_state = PatchState::Patched;
+        for t in &mut st.tasks {
+            t.patch_state = PatchState::Unpatched;
+            t.tif_patch_pending = true;
+        }
+        st
+    }
 
     /// The pass's try in a group: one step per distinct unvisited copy (the one in slot
     /// `next` plain, the others renamed), each the try of that copy.
@@ -163,13 +179,7 @@ mod tests {
         let sys = system();
         let g = Groups::of(&sys.spec);
         let reduced = sys.clone().with_free_pass_order(g.clone());
-        let mut st = sys.init_state();
-        st.klp_transition_patch = Some(0);
-        st.klp_target_state = PatchState::Patched;
-        for t in &mut st.tasks {
-            t.patch_state = PatchState::Unpatched;
-            t.tif_patch_pending = true;
-        }
+        let mut st = patching(&sys);
         // a-0 visited; a-1 runs (its try fails), a-2 is in user mode.
         st.pass = Some(Pass { next: 1, complete: true, half: None });
         st.tasks[1].context = Context::Running;
@@ -198,12 +208,8 @@ mod tests {
         use stateright::Model;
         let sys = system();
         let reduced = sys.clone().with_free_pass_order(Groups::of(&sys.spec));
-        let mut st = sys.init_state();
-        st.klp_transition_patch = Some(0);
-        st.klp_target_state = PatchState::Patched;
+        let mut st = patching(&sys);
         for t in &mut st.tasks {
-            t.patch_state = PatchState::Unpatched;
-            t.tif_patch_pending = true;
             t.context = Context::User;
         }
         // a-1 is at the target already.
