@@ -281,7 +281,9 @@ pub enum Event {
 }
 
 /// Plain arrays and scalars (ids.rs, [`Inline`]): a clone is one `memcpy`, and there is no drop.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// (`Default`, every table empty, is no state of any scenario: only a buffer to decode into,
+/// pack.rs.)
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct State {
     pub tasks: Inline<Task, CAP_TASKS>,
     pub mods: Inline<ModRt, CAP_MODULES>,
@@ -367,7 +369,7 @@ impl std::hash::Hash for LogOnly {
 
 /// Admin commands run so far. Script order: one counter, the index of the next command; any
 /// order: one counter per command, how often it ran (bounded by its `max`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct AdminProgress(pub Inline<u8, CAP_OPS>);
 
