@@ -272,9 +272,10 @@ where
 
     /// `next_state` that writes the successor of `state` by `action` over `out`, returning false
     /// when the action is not enabled (`out` is then garbage); `within_boundary` still applies.
-    /// The search then builds every successor in one reused buffer (unless it keeps full
-    /// successors: an unpacked frontier, or coverage counts), instead of receiving each as a
-    /// value. Why: as for [`Bfs::decode_into`], a large state returned by value is copied.
+    /// The search then builds every successor in one reused buffer instead of receiving each as
+    /// a value (where it keeps full successors, an unpacked frontier or coverage counts, it
+    /// clones the buffer). Why: as for [`Bfs::decode_into`], a large state returned by value is
+    /// copied.
     pub fn step_into(mut self, f: fn(&M, &M::State, M::Action, &mut M::State) -> bool) -> Self {
         self.cfg.step_into = Some(f);
         self
