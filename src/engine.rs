@@ -349,7 +349,11 @@ pub fn run_klpcheck(
         .stop_flag(crate::interrupted())
         // States as bytes (model/src/pack.rs): a frontier of ~40 bytes a state instead of a
         // kilobyte, fingerprinted in one pass.
-        .pack(klp_model::pack::encode, klp_model::pack::decode);
+        .pack(klp_model::pack::encode, klp_model::pack::decode)
+        // Frontier states decoded into, and successors built in, reused buffers (a `State` is
+        // ~1.3 KB of fixed-capacity arrays, and each copy of one showed in the profile).
+        .decode_into(klp_model::pack::decode_into)
+        .step_into(KlpSystem::successor_into);
     // Without liveness properties (`--no-liveness`, or `--property` naming none) the engine
     // keeps no state graph.
     let kinds: Vec<(&'static str, bool)> =

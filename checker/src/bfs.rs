@@ -93,6 +93,10 @@ pub(crate) struct Config<'a, M: Model> {
     pub(crate) store: Store,
     /// The model's byte encoding of states (`Bfs::pack`).
     pub(crate) pack: Option<Pack<M>>,
+    /// Decode a packed state over a reused one (`Bfs::decode_into`).
+    pub(crate) decode_into: Option<DecodeIntoFn<M>>,
+    /// Build a successor in a reused buffer (`Bfs::step_into`).
+    pub(crate) step_into: Option<StepIntoFn<M>>,
     /// How states go to disk (set by `spill`, `checkpoint` and `resume`).
     pub(crate) codec: Option<Codec<M::State>>,
     pub(crate) spill: Option<PathBuf>,
@@ -108,6 +112,11 @@ pub(crate) struct Pack<M: Model> {
     pub(crate) encode: fn(&M, &M::State, &mut Vec<u8>) -> usize,
     pub(crate) decode: fn(&M, &mut &[u8]) -> M::State,
 }
+
+/// [`Bfs::decode_into`].
+pub(crate) type DecodeIntoFn<M> = fn(&M, &mut &[u8], &mut <M as Model>::State);
+/// [`Bfs::step_into`].
+pub(crate) type StepIntoFn<M> = fn(&M, &<M as Model>::State, <M as Model>::Action, &mut <M as Model>::State) -> bool;
 
 impl<M: Model> Clone for Pack<M> {
     fn clone(&self) -> Self {
@@ -165,6 +174,8 @@ where
                 coverage: None,
                 store: Store::Exact,
                 pack: None,
+                decode_into: None,
+                step_into: None,
                 codec: None,
                 spill: None,
                 checkpoint: None,
@@ -245,6 +256,28 @@ where
         decode: fn(&M, &mut &[u8]) -> M::State,
     ) -> Self {
         self.cfg.pack = Some(Pack { encode, decode });
+        self
+    }
+
+    /// With [`Bfs::pack`]: `decode` that writes the state over `out` (every part of it)
+    /// instead of returning it. The search then decodes each frontier state into one reused
+    /// buffer just before expanding it, instead of a sub-chunk of states into a vector first
+    /// (unless coverage is counted: phase C needs the parents then). Why: states of fixed-capacity
+    /// arrays are large; built as values they were copied again into the vector, which no
+    /// longer fit in the cache when they were expanded.
+    pub fn decode_into(mut self, f: fn(&M, &mut &[u8], &mut M::State)) -> Self {
+        self.cfg.decode_into = Some(f);
+        self
+    }
+
+    /// `next_state` that writes the successor of `state` by `action` over `out`, returning false
+    /// when the action is not enabled (`out` is then garbage); `within_boundary` still applies.
+    /// The search then builds every successor in one reused buffer instead of receiving each as
+    /// a value (where it keeps full successors, an unpacked frontier or coverage counts, it
+    /// clones the buffer). Why: as for [`Bfs::decode_into`], a large state returned by value is
+    /// copied.
+    pub fn step_into(mut self, f: fn(&M, &M::State, M::Action, &mut M::State) -> bool) -> Self {
+        self.cfg.step_into = Some(f);
         self
     }
 

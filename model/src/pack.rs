@@ -149,61 +149,23 @@ pub fn encode(sys: &KlpSystem, st: &State, out: &mut Vec<u8>) -> usize {
 /// If `bytes` does not start with a state that [`encode`] wrote for this `sys` (the checker
 /// only hands back what it stored).
 pub fn decode(sys: &KlpSystem, bytes: &mut &[u8]) -> State {
+    let mut st = State::default();
+    decode_into(sys, bytes, &mut st);
+    st
+}
+
+/// [`decode`] written over `st` (every field of it). Why: the checker decodes each frontier
+/// state into one reused buffer; decoded as values, a sub-chunk's states were built, copied
+/// into a vector of ~1.3 KB states (680 KB for 512 of them, out of the cache by the time they
+/// were expanded) and copied again (perf on the default scenario: `decode` 11 % of the search).
+///
+/// # Panics
+/// As [`decode`].
+pub fn decode_into(sys: &KlpSystem, bytes: &mut &[u8], st: &mut State) {
     let s = &*sys.spec;
     let mut r = Reader { bytes, acc: 0, n: 0 };
-    let tasks = inline(s.tasks.len(), || read_task(&mut r));
-    let mods = inline(s.modules.len(), || {
-        let state = MOD_STATES[r.get(4) as usize];
-        ModRt { state, klp_alive: r.flag(), work_pending: r.flag() }
-    });
-    let patches = inline(s.patches.len(), || {
-        let life = [PatchLife::Unloaded, PatchLife::Listed, PatchLife::Freeing, PatchLife::Freed][r.get(2) as usize];
-        let (enabled, forced) = (r.flag(), r.flag());
-        PatchRt { life, enabled, forced, pre_patch_ret: r.opt(16).map(|v| v as u16 as i16) }
-    });
-    let objs = inline(s.objs.len(), || {
-        let [exists, mod_bound, patched, post_unpatch_enabled] = unbits4(r.get(4));
-        ObjRt { exists, mod_bound, patched, post_unpatch_enabled }
-    });
-    let funcs = inline(s.klp_funcs.len(), || {
-        let [exists, patched, transition, _] = unbits4(r.get(3));
-        FuncRt { exists, patched, transition }
-    });
-    let func_stacks = inline(s.funcs.len(), || {
-        let depth = r.get(DEPTH) as usize;
-        inline(depth, || r.get(KLP_FUNC) as KlpFuncId)
-    });
-    let listed = r.get(DEPTH) as usize;
-    let klp_patches = inline(listed, || r.get(PATCH) as PatchId);
-    let klp_transition_patch = r.opt(PATCH).map(|p| p as PatchId);
-    let klp_target_state = PATCH_STATES[r.get(2) as usize];
-    let pass = r.opt(PID + 3).map(|v| Pass {
-        next: (v & ((1 << PID) - 1)) as Pid,
-        complete: v >> PID & 1 == 1,
-        half: [None, Some(PassHalf::CpuOfflineRead), Some(PassHalf::StackSampled)][(v >> (PID + 1)) as usize],
-    });
-    let admin = AdminProgress(inline(admin_len(s), || r.get(COUNTER) as u8));
-    let cb_setup = inline(s.objs.len(), || {
-        let [pre_patch, post_patch, _, _] = unbits4(r.get(2));
-        CallbackSetup { pre_patch, post_patch }
-    });
-    let ghost = Ghost { warns: r.word(), events: r.word(), reached: r.word() };
-    let completing = r.opt(2).map(|c| {
-        [Completing::Begin, Completing::UnpatchReplaced, Completing::ClearTransition, Completing::Finish][c as usize]
-    });
-    let split = r.opt(4).map(|v| match v {
-        0 => Split::ReverseFlipped,
-        1 => Split::DisableInitialised,
-        2 => Split::TransitionUnseen,
-        _ => Split::TargetUnseen(PATCH_STATES[(v & 3) as usize]),
-    });
-    let ftrace_enabled = r.flag();
-    let klp_shadow_hash = r.word();
-    let klp_state_data = inline(state_data_len(s), || r.get(8) as u8);
-    let rest = r.finish();
-    let (&signals, rest) = rest.split_first().expect("pack: a state ends with its log-only byte");
-    *bytes = rest;
-    State {
+    // Every field by name: a field added to `State` does not compile until it is read.
+    let State {
         tasks,
         mods,
         patches,
@@ -219,24 +181,78 @@ pub fn decode(sys: &KlpSystem, bytes: &mut &[u8]) -> State {
         ghost,
         completing,
         split,
-        klp_signals_sent: LogOnly(signals != 0),
+        klp_signals_sent,
         ftrace_enabled,
         klp_shadow_hash,
         klp_state_data,
-    }
+    } = st;
+    refill(tasks, s.tasks.len(), |t| read_task(&mut r, t));
+    refill(mods, s.modules.len(), |m| {
+        let state = MOD_STATES[r.get(4) as usize];
+        *m = ModRt { state, klp_alive: r.flag(), work_pending: r.flag() };
+    });
+    refill(patches, s.patches.len(), |p| {
+        let life = [PatchLife::Unloaded, PatchLife::Listed, PatchLife::Freeing, PatchLife::Freed][r.get(2) as usize];
+        let (enabled, forced) = (r.flag(), r.flag());
+        *p = PatchRt { life, enabled, forced, pre_patch_ret: r.opt(16).map(|v| v as u16 as i16) };
+    });
+    refill(objs, s.objs.len(), |o| {
+        let [exists, mod_bound, patched, post_unpatch_enabled] = unbits4(r.get(4));
+        *o = ObjRt { exists, mod_bound, patched, post_unpatch_enabled };
+    });
+    refill(funcs, s.klp_funcs.len(), |f| {
+        let [exists, patched, transition, _] = unbits4(r.get(3));
+        *f = FuncRt { exists, patched, transition };
+    });
+    refill(func_stacks, s.funcs.len(), |fs| {
+        let depth = r.get(DEPTH) as usize;
+        refill(fs, depth, |k| *k = r.get(KLP_FUNC) as KlpFuncId);
+    });
+    let listed = r.get(DEPTH) as usize;
+    refill(klp_patches, listed, |p| *p = r.get(PATCH) as PatchId);
+    *klp_transition_patch = r.opt(PATCH).map(|p| p as PatchId);
+    *klp_target_state = PATCH_STATES[r.get(2) as usize];
+    *pass = r.opt(PID + 3).map(|v| Pass {
+        next: (v & ((1 << PID) - 1)) as Pid,
+        complete: v >> PID & 1 == 1,
+        half: [None, Some(PassHalf::CpuOfflineRead), Some(PassHalf::StackSampled)][(v >> (PID + 1)) as usize],
+    });
+    refill(&mut admin.0, admin_len(s), |c| *c = r.get(COUNTER) as u8);
+    refill(cb_setup, s.objs.len(), |c| {
+        let [pre_patch, post_patch, _, _] = unbits4(r.get(2));
+        *c = CallbackSetup { pre_patch, post_patch };
+    });
+    *ghost = Ghost { warns: r.word(), events: r.word(), reached: r.word() };
+    *completing = r.opt(2).map(|c| {
+        [Completing::Begin, Completing::UnpatchReplaced, Completing::ClearTransition, Completing::Finish][c as usize]
+    });
+    *split = r.opt(4).map(|v| match v {
+        0 => Split::ReverseFlipped,
+        1 => Split::DisableInitialised,
+        2 => Split::TransitionUnseen,
+        _ => Split::TargetUnseen(PATCH_STATES[(v & 3) as usize]),
+    });
+    *ftrace_enabled = r.flag();
+    *klp_shadow_hash = r.word();
+    refill(klp_state_data, state_data_len(s), |d| *d = r.get(8) as u8);
+    let rest = r.finish();
+    let (&signals, rest) = rest.split_first().expect("pack: a state ends with its log-only byte");
+    *bytes = rest;
+    *klp_signals_sent = LogOnly(signals != 0);
 }
 
-/// `n` values of `f`, in order. Not `collect()`: tinyvec's `ArrayVec::default()`, which
-/// `collect()` starts from, builds its array element by element through an iterator (perf:
-/// `try_from_trusted_iterator` 6 % of a run on the default scenario), and then pushes with a
-/// capacity check each; a filled array is one store loop. Panics if `n > N` (as `collect()`).
+/// `v` as `n` values, each written by `f` in order, in place. Not `collect()` into a new
+/// vector: tinyvec's `ArrayVec::default()`, which `collect()` starts from, builds its array
+/// element by element through an iterator (perf: `try_from_trusted_iterator` 6 % of a run on
+/// the default scenario), and the result is then copied into the state. Slots past `n` keep
+/// what they held, as after `ArrayVec::truncate` of `Copy` elements: nothing reads them.
+/// Panics if `n > N` (as `collect()`).
 #[inline]
-fn inline<T: Copy + Default, const N: usize>(n: usize, mut f: impl FnMut() -> T) -> Inline<T, N> {
-    let mut v = filled(T::default(), n);
+fn refill<T: Default, const N: usize>(v: &mut Inline<T, N>, n: usize, mut f: impl FnMut(&mut T)) {
+    v.set_len(n);
     for x in v.iter_mut() {
-        *x = f();
+        f(x);
     }
-    v
 }
 
 fn admin_len(s: &Spec) -> usize {
@@ -288,15 +304,15 @@ fn task(w: &mut Writer, t: &Task) {
     w.opt(proc_read, 8, u64::from);
 }
 
-fn read_task(r: &mut Reader) -> Task {
-    let patch_state = PATCH_STATES[r.get(2) as usize];
-    let tif_patch_pending = r.flag();
-    let context = CONTEXTS[r.get(3) as usize];
-    let nop_loop = r.flag();
+fn read_task(r: &mut Reader, t: &mut Task) {
+    t.patch_state = PATCH_STATES[r.get(2) as usize];
+    t.tif_patch_pending = r.flag();
+    t.context = CONTEXTS[r.get(3) as usize];
+    t.nop_loop = r.flag();
     let depth = r.get(DEPTH) as usize;
-    let stack = inline(depth, || {
+    refill(&mut t.stack, depth, |f| {
         let func = r.get(FUNC) as FuncId;
-        Frame { func, version: Version(r.get(PATCH) as u8) }
+        *f = Frame { func, version: Version(r.get(PATCH) as u8) };
     });
     let (mut handler, mut self_switch, mut proc_read) = (None, None, None);
     if r.flag() {
@@ -318,7 +334,7 @@ fn read_task(r: &mut Reader) -> Task {
         });
         proc_read = r.opt(8).map(|v| v as u8);
     }
-    Task { patch_state, tif_patch_pending, context, stack, handler, self_switch, proc_read, nop_loop }
+    (t.handler, t.self_switch, t.proc_read) = (handler, self_switch, proc_read);
 }
 
 const PATCH_STATES: [PatchState; 3] = [PatchState::Idle, PatchState::Unpatched, PatchState::Patched];

@@ -1,8 +1,10 @@
 //! model/src/pack.rs: every state of the shipped scenarios (the first 20,000 of each, in BFS
 //! order, under the scenario's own variant) packs and unpacks to itself, log-only bit included,
-//! and equal states pack to equal identifying bytes.
+//! also when decoded over the state before it (`decode_into`, the checker's reused buffer), and
+//! equal states pack to equal identifying bytes. Every successor built over a reused buffer
+//! (`KlpSystem::successor_into`) is the one `next_state` returns.
 
-use klp_model::pack::{decode, encode};
+use klp_model::pack::{decode, decode_into, encode};
 use klp_model::{KlpSystem, State};
 use stateright::Model;
 use std::collections::{HashMap, VecDeque};
@@ -16,6 +18,8 @@ fn round_trip(m: &KlpSystem) -> usize {
     let mut queue: VecDeque<State> = m.init_states().into();
     let mut buf = Vec::new();
     let mut acts = Vec::new();
+    // Reused as the checker reuses them: each holds whatever the state before left in it.
+    let (mut reused, mut succ) = (State::default(), State::default());
     while let Some(st) = queue.pop_front() {
         buf.clear();
         buf.extend([0xa5, 0x5a]);
@@ -25,6 +29,10 @@ fn round_trip(m: &KlpSystem) -> usize {
         let back = decode(m, &mut bytes);
         assert_eq!(format!("{back:?}"), format!("{st:?}"), "{}: round trip", m.spec.name);
         assert_eq!(bytes, [7, 7, 7], "{}: decode reads exactly what encode wrote", m.spec.name);
+        let mut bytes = &buf[2..];
+        decode_into(m, &mut bytes, &mut reused);
+        assert_eq!(format!("{reused:?}"), format!("{st:?}"), "{}: round trip over a reused state", m.spec.name);
+        assert_eq!(bytes, [7, 7, 7], "{}: decode_into reads exactly what encode wrote", m.spec.name);
         let ident = buf[2..2 + id].to_vec();
         if let Some(prev) = seen.get(&st) {
             assert_eq!(*prev, ident, "{}: equal states, equal identifying bytes", m.spec.name);
@@ -36,7 +44,10 @@ fn round_trip(m: &KlpSystem) -> usize {
         }
         m.actions(&st, &mut acts);
         for a in acts.drain(..) {
-            queue.extend(m.next_state(&st, a));
+            let next = m.next_state(&st, a);
+            let built = m.successor_into(&st, a, &mut succ).then(|| format!("{succ:?}"));
+            assert_eq!(built, next.as_ref().map(|n| format!("{n:?}")), "{}: successor_into {a:?}", m.spec.name);
+            queue.extend(next);
         }
     }
     seen.len()

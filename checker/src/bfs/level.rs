@@ -39,6 +39,10 @@ struct Sub<S, A> {
     /// Per property (in `checked` order): first position where it was decided.
     first_hit: Vec<Option<u32>>,
     generated: u64,
+    /// How many frontier states this sub-chunk expanded.
+    parents: usize,
+    /// The actions of the state being expanded (kept for their capacity).
+    actions: Vec<A>,
     next_action: Vec<u32>,
     children: Vec<u32>,
     /// The graph records of this sub-chunk (liveness only).
@@ -63,12 +67,47 @@ impl<S, A> Sub<S, A> {
             is_new: Vec::new(),
             first_hit: Vec::new(),
             generated: 0,
+            parents: 0,
+            actions: Vec::new(),
             next_action: Vec::new(),
             children: Vec::new(),
             rec: SubRecord::default(),
             acts: Vec::new(),
             cov_generated: Vec::new(),
             cov_distinct: Vec::new(),
+        }
+    }
+}
+
+/// What phase A needs besides a sub-chunk (`Config::phase_a`).
+struct PhaseA<'p, M: Model> {
+    props: &'p [Property<M>],
+    /// The properties not yet decided.
+    active: &'p [usize],
+    /// False at the depth bound: successors are only probed.
+    expand: bool,
+    /// Liveness properties, when the graph is recorded.
+    live: Option<&'p LiveCfg<M>>,
+    cov: Option<CoverageFn<M>>,
+}
+
+/// A successor: built in the reused buffer (`Bfs::step_into`), or returned by `next_state`.
+enum Succ<'b, S> {
+    Built(&'b S),
+    Owned(S),
+}
+
+impl<S: Clone> Succ<'_, S> {
+    fn get(&self) -> &S {
+        match self {
+            Succ::Built(s) => s,
+            Succ::Owned(s) => s,
+        }
+    }
+    fn into_owned(self) -> S {
+        match self {
+            Succ::Built(s) => s.clone(),
+            Succ::Owned(s) => s,
         }
     }
 }
@@ -114,6 +153,24 @@ where
                 fingerprint_bytes(&scratch[..id])
             }
             None => fingerprint(s),
+        }
+    }
+
+    /// What phase A needs besides a sub-chunk.
+    fn phase_a<'p>(
+        &'p self,
+        props: &'p [Property<M>],
+        active: &'p [usize],
+        expand: bool,
+        recording: bool,
+    ) -> PhaseA<'p, M> {
+        PhaseA {
+            props,
+            active,
+            expand,
+            live: self.live.as_ref().filter(|_| recording),
+            // At the depth bound nothing is counted (as `generated_states`).
+            cov: self.coverage.filter(|_| expand).map(|(_, f)| f),
         }
     }
 
@@ -266,18 +323,26 @@ where
                 // thread's clock as bookkeeping).
                 let sec = prof.section();
                 let (active, props) = (&active[..], &props[..]);
+                let cx = &self.phase_a(props, active, expand, recording);
                 match &batch {
                     Batch::Full(states) => used.par_iter_mut().zip(states.par_chunks(SUB)).for_each(|(sub, chunk)| {
-                        sec.task(|| self.expand(sub, chunk, props, active, expand, recording));
+                        sec.task(|| self.expand(sub, chunk, cx));
                     }),
                     Batch::Packed(_) => {
                         let (pack, model) = (self.pack.expect("a packed level"), self.model);
+                        // Phase C needs the parents only to count coverage.
+                        let lazy = self.decode_into.filter(|_| self.coverage.is_none());
                         let work = used.par_iter_mut().zip(unpacked.par_iter_mut()).zip(&parts);
                         work.for_each(|((sub, out), &(mut bytes, n))| {
                             sec.task(|| {
                                 out.clear();
-                                out.extend((0..n).map(|_| (pack.decode)(model, &mut bytes)));
-                                self.expand(sub, out, props, active, expand, recording)
+                                match lazy {
+                                    Some(d) => self.expand_packed(sub, bytes, n, d, cx),
+                                    None => {
+                                        out.extend((0..n).map(|_| (pack.decode)(model, &mut bytes)));
+                                        self.expand(sub, out, cx)
+                                    }
+                                }
                             });
                         });
                     }
@@ -491,91 +556,143 @@ where
         Outcome { stats: raw.stats, stop: raw.stop, properties, liveness, coverage: raw.coverage }
     }
 
-    /// Phase A for one sub-chunk of the frontier.
-    fn expand(
+    /// Phase A for one sub-chunk of the frontier held as states.
+    fn expand(&self, sub: &mut Sub<M::State, M::Action>, chunk: &[M::State], cx: &PhaseA<'_, M>) {
+        self.begin_expand(sub, chunk.len(), cx);
+        let mut buf = None;
+        for (j, s) in chunk.iter().enumerate() {
+            self.expand_one(sub, j, s, &mut buf, cx);
+        }
+        self.end_expand(sub, cx);
+    }
+
+    /// Phase A for one packed sub-chunk of `n` states, each decoded into one reused state just
+    /// before it is expanded (`Bfs::decode_into`).
+    fn expand_packed(
         &self,
         sub: &mut Sub<M::State, M::Action>,
-        chunk: &[M::State],
-        props: &[Property<M>],
-        active: &[usize],
-        expand: bool,
-        recording: bool,
+        mut bytes: &[u8],
+        n: usize,
+        decode: DecodeIntoFn<M>,
+        cx: &PhaseA<'_, M>,
     ) {
         let model = self.model;
-        let live = self.live.as_ref().filter(|_| recording);
-        // At the depth bound nothing is counted (as `generated_states`).
-        let cov = self.coverage.filter(|_| expand).map(|(_, f)| f);
+        let pack = self.pack.expect("a packed level");
+        self.begin_expand(sub, n, cx);
+        let (mut cur, mut buf) = (None, None);
+        for j in 0..n {
+            let s = match &mut cur {
+                Some(s) => {
+                    decode(model, &mut bytes, s);
+                    s
+                }
+                None => cur.insert((pack.decode)(model, &mut bytes)),
+            };
+            self.expand_one(sub, j, s, &mut buf, cx);
+        }
+        self.end_expand(sub, cx);
+    }
+
+    fn begin_expand(&self, sub: &mut Sub<M::State, M::Action>, parents: usize, cx: &PhaseA<'_, M>) {
         sub.acts.clear();
         sub.rec.clear();
         sub.succ.clear();
         sub.packed.clear();
-        let packed = self.packs_frontier();
         sub.origin.clear();
         sub.fps.clear();
         sub.generated = 0;
+        sub.parents = parents;
         sub.first_hit.clear();
-        sub.first_hit.resize(active.len(), None);
-        let mut actions = Vec::new();
-        for (j, s) in chunk.iter().enumerate() {
-            for (slot, &pi) in active.iter().enumerate() {
-                if sub.first_hit[slot].is_none() && decides(model, &props[pi], s) {
-                    sub.first_hit[slot] = Some(j as u32);
-                }
+        sub.first_hit.resize(cx.active.len(), None);
+    }
+
+    /// Phase A for the `j`-th state of a sub-chunk: its properties, its successors (built in
+    /// `buf` with `Bfs::step_into`) and their fingerprints.
+    fn expand_one(
+        &self,
+        sub: &mut Sub<M::State, M::Action>,
+        j: usize,
+        s: &M::State,
+        buf: &mut Option<M::State>,
+        cx: &PhaseA<'_, M>,
+    ) {
+        let model = self.model;
+        let (live, cov, expand) = (cx.live, cx.cov, cx.expand);
+        let packed = self.packs_frontier();
+        for (slot, &pi) in cx.active.iter().enumerate() {
+            if sub.first_hit[slot].is_none() && decides(model, &cx.props[pi], s) {
+                sub.first_hit[slot] = Some(j as u32);
             }
-            let (before, first_edge) = (sub.fps.len(), sub.rec.class.len());
-            if let Some(l) = live {
-                sub.rec.bits.push(live_bits(model, l, s));
-            }
-            model.actions(s, &mut actions);
-            for (a, action) in actions.drain(..).enumerate() {
-                let class =
-                    live.map(|l| (Fairness::encode((l.fairness)(model, s, &action)), allowed_bits(model, l, &action)));
-                let kept = cov.map(|_| action.clone());
-                let Some(n) = model.next_state(s, action) else {
-                    continue;
-                };
-                if !model.within_boundary(&n) {
-                    continue;
-                }
-                if let (Some(count), Some(a)) = (cov, kept) {
-                    count(model, s, &a, &n, &mut sub.cov_generated);
-                    sub.acts.push(a);
-                }
-                if let Some((c, al)) = class {
-                    sub.rec.class.push(c);
-                    sub.rec.allowed.push(al);
-                }
-                sub.fps.push(self.fp(&n, &mut sub.scratch));
-                if expand {
-                    sub.origin.push((j as u32, a as u32));
-                    if packed {
-                        match (&self.pack, &self.symmetry) {
-                            // `scratch` holds the representative's encoding: the frontier keeps
-                            // the state itself.
-                            (Some(p), Some(_)) => _ = (p.encode)(model, &n, &mut sub.packed.bytes),
-                            _ => sub.packed.bytes.extend_from_slice(&sub.scratch),
-                        }
-                        sub.packed.close();
-                        if cov.is_some() {
-                            sub.succ.push(n);
-                        }
-                    } else {
-                        sub.succ.push(n);
+        }
+        let (before, first_edge) = (sub.fps.len(), sub.rec.class.len());
+        if let Some(l) = live {
+            sub.rec.bits.push(live_bits(model, l, s));
+        }
+        let mut actions = std::mem::take(&mut sub.actions);
+        model.actions(s, &mut actions);
+        for (a, action) in actions.drain(..).enumerate() {
+            let class =
+                live.map(|l| (Fairness::encode((l.fairness)(model, s, &action)), allowed_bits(model, l, &action)));
+            let kept = cov.map(|_| action.clone());
+            let n = match self.step_into {
+                Some(step) => {
+                    let b = buf.get_or_insert_with(|| s.clone());
+                    if !step(model, s, action, b) {
+                        continue;
                     }
+                    Succ::Built(b)
                 }
+                None => match model.next_state(s, action) {
+                    Some(n) => Succ::Owned(n),
+                    None => continue,
+                },
+            };
+            if !model.within_boundary(n.get()) {
+                continue;
             }
-            if let Some(l) = live {
-                sub.rec.count.push((sub.fps.len() - before) as u32);
-                if let (Some(f), Some(_)) = (l.quotient, &self.symmetry) {
-                    quotient_classes(model, f, s, &mut sub.rec.class[first_edge..]);
+            if let (Some(count), Some(a)) = (cov, kept) {
+                count(model, s, &a, n.get(), &mut sub.cov_generated);
+                sub.acts.push(a);
+            }
+            if let Some((c, al)) = class {
+                sub.rec.class.push(c);
+                sub.rec.allowed.push(al);
+            }
+            sub.fps.push(self.fp(n.get(), &mut sub.scratch));
+            if expand {
+                sub.origin.push((j as u32, a as u32));
+                if packed {
+                    match (&self.pack, &self.symmetry) {
+                        // `scratch` holds the representative's encoding: the frontier keeps
+                        // the state itself.
+                        (Some(p), Some(_)) => _ = (p.encode)(model, n.get(), &mut sub.packed.bytes),
+                        _ => sub.packed.bytes.extend_from_slice(&sub.scratch),
+                    }
+                    sub.packed.close();
+                    if cov.is_some() {
+                        sub.succ.push(n.into_owned());
+                    }
+                } else {
+                    sub.succ.push(n.into_owned());
                 }
             }
         }
-        if live.is_some() {
+        sub.actions = actions;
+        if let Some(l) = live {
+            sub.rec.count.push((sub.fps.len() - before) as u32);
+            if let (Some(f), Some(_)) = (l.quotient, &self.symmetry) {
+                quotient_classes(model, f, s, &mut sub.rec.class[first_edge..]);
+            }
+        }
+    }
+
+    /// The end of phase A for one sub-chunk: its successors sorted by shard.
+    fn end_expand(&self, sub: &mut Sub<M::State, M::Action>, cx: &PhaseA<'_, M>) {
+        if cx.live.is_some() {
             sub.rec.size_targets();
         }
         // At the depth bound successors are only probed (were any cut off?), not counted.
-        sub.generated = if expand { sub.fps.len() as u64 } else { 0 };
+        sub.generated = if cx.expand { sub.fps.len() as u64 } else { 0 };
 
         // Stable counting sort of the successors by shard.
         let offsets = &mut sub.offsets;
@@ -607,7 +724,7 @@ where
     fn collect_new(&self, sub: &mut Sub<M::State, M::Action>, chunk: &[M::State], recording: bool) {
         sub.next_action.clear();
         sub.children.clear();
-        sub.children.resize(chunk.len(), 0);
+        sub.children.resize(sub.parents, 0);
         let cov = self.coverage.map(|(_, f)| f);
         let mut kept = 0u32;
         for (i, (&(j, a), new)) in sub.origin.iter().zip(&sub.is_new).enumerate() {
