@@ -26,9 +26,8 @@ use crate::outcome::Coverage;
 use crate::parents::Levels;
 use crate::table::{Shard, Store};
 
-/// Bumped whenever the files change shape (2: the visited set's slots in buckets of 8,
-/// `table::ExactShard`).
-pub(crate) const FORMAT: u32 = 2;
+/// Bumped whenever the files change shape.
+pub(crate) const FORMAT: u32 = 1;
 
 /// `meta.json` of a checkpoint.
 #[derive(Serialize, Deserialize)]

@@ -9,15 +9,17 @@
 //! * Shards grow by 1.25x at 90 % load (not 2x at 50 %), so the load stays between 0.72 and
 //!   0.9: 8.9-11.1 B/state (indexed 13.3-16.7). Why so full: the table is most of what a
 //!   search without liveness holds (issue 16: 20 B/state in all); at 1.5x and 85 % it was
-//!   9.4-14 (indexed 14-21), 12.9 (19.4) on `large`. The price was longer probes: slot-by-slot
-//!   linear probing at 0.9 scans about 6 cache lines for a miss (toy N=6, phase B: 5.5-5.9 s
-//!   against 3.9-4.2 s at 1.5x and 85 %). Slots are therefore grouped in buckets of one cache
-//!   line, probed bucket by bucket, and only the home bucket is prefetched ([`ExactShard`]).
+//!   9.4-14 (indexed 14-21), 12.9 (19.4) on `large`. The price is longer probes for new states
+//!   (linear probing at 0.9 scans about 6 cache lines for a miss, about one for a hit; five in
+//!   six candidates are hits on the kernel model, eleven in twelve on the toy). Measured on the
+//!   toy (N=6, 2 threads, phase B thread CPU under load 10-16): 5.5-5.9 s against 3.9-4.2 s
+//!   at 1.5x and 85 %, which is most of the toy's 5.07 -> 5.97 s (bench.py) since the change;
+//!   prefetching a second line per probe (`prefetch`) wins back about a fifth of that.
 //!   Growth is per shard, one shard (1/16 of the
 //!   table) at a time per thread, so the old and new copies overlap only for that shard.
-//!   Non-power-of-two sizes are fine because the home bucket is found by "fastrange"
-//!   (`(low32 * buckets) >> 32`) instead of a mask.
-//! * The shard is picked from the middle bits (32..), the home bucket from the low 32 bits, so
+//!   Non-power-of-two sizes are fine because the home slot is found by "fastrange"
+//!   (`(low32 * len) >> 32`) instead of a mask.
+//! * The shard is picked from the middle bits (32..), the home slot from the low 32 bits, so
 //!   the two are independent (a map sharded by its top bits clashes with hashbrown, which
 //!   takes its control tags from them; we have no tags, but keep the bits disjoint all the
 //!   same).
@@ -25,7 +27,7 @@
 //!   `&mut Shard`), so there are no locks. 16 shards are enough for phase-B parallelism on
 //!   a few cores, and keep each shard large enough (8 MB at toy N=6) for 2 MiB huge pages.
 //! * Lookups are DRAM-latency bound (a 100+ MB table, random probes): the engine prefetches
-//!   buckets a few candidates ahead and large shards are mapped with MADV_HUGEPAGE. Measured at
+//!   slots a few candidates ahead and large shards are mapped with MADV_HUGEPAGE. Measured at
 //!   toy N=6, 1 thread: phase B 8.1 s -> 4.7 s, total 14.5 s -> 9.4 s.
 
 use crate::bitstate::{BitShard, BitstateStats};
@@ -144,24 +146,7 @@ pub(crate) fn bitstate_stats(shards: &[Shard], store: Store) -> Option<BitstateS
     Some(BitstateStats { bits, hashes, stored })
 }
 
-/// One shard of the exact set: an open-addressing set of non-zero `u64` in buckets of one
-/// cache line (8 slots), probed bucket by bucket.
-///
-/// A fingerprint's home is a bucket; it goes into the first slot left free there, or, if the
-/// home is full, into the first bucket after it with a free slot (linear probing over whole
-/// buckets). With no deletions a bucket only fills up, so a lookup stops at the first match
-/// or the first free slot: within a bucket the occupied slots are a prefix, and a bucket the
-/// probe walked past was full when the fingerprint was inserted and is full still.
-///
-/// Why buckets, not the slot-by-slot linear probing this replaced: the lookups are bound by
-/// how many cache lines miss at once (phase B prefetches a few candidates ahead; perf showed
-/// phase B waiting on the probe's first load and on the prefetch instruction itself, the
-/// sign that the line fill buffers were full). A probe from an unaligned home slot crossed
-/// into a second line often, so both lines were prefetched for every candidate; a bucket is
-/// one aligned line, and only it is prefetched. Simulated (random fingerprints, loads 0.72 to
-/// 0.9): a hit reads 1.08-1.46 lines and a miss 1.5-7.2, against 1.16-1.57 and 1.7-7.2 before
-/// but two lines prefetched for every lookup (eleven in twelve lookups are hits on the toy,
-/// five in six on the kernel model). Same slots, same load, so the same bytes per state.
+/// One shard of the exact set: an open-addressing, linear-probing set of non-zero `u64`.
 ///
 /// Indexed (liveness runs), each slot also has a `u32` beside it in `index`: the state's BFS
 /// index, so that an edge is recorded as the index of its target the moment phase B looks the
@@ -169,21 +154,15 @@ pub(crate) fn bitstate_stats(shards: &[Shard], store: Store) -> Option<BitstateS
 /// and the per-edge fingerprints were the peak of a liveness run). A state inserted in the
 /// current batch holds a provisional value (`graph::PENDING` set) until phase C has numbered
 /// the batch's new states; [`set_index`](ExactShard::set_index) then writes the real one.
-/// A fingerprint never moves once inserted (until the shard grows), so the slot
-/// [`insert_indexed`](ExactShard::insert_indexed) returns stays valid for the batch.
 pub(crate) struct ExactShard {
-    /// A whole number of buckets.
     slots: Slots,
     /// Empty unless indexed; else as long as `slots`.
     index: Vec<u32>,
     len: usize,
 }
 
-/// Slots per bucket: one 64-byte cache line of fingerprints.
-const BUCKET: usize = 8;
-
 impl ExactShard {
-    const MIN_SLOTS: usize = 2 * BUCKET;
+    const MIN_SLOTS: usize = 16;
 
     pub(crate) fn new(indexed: bool) -> Self {
         let index = if indexed { vec![0; Self::MIN_SLOTS] } else { Vec::new() };
@@ -208,7 +187,7 @@ impl ExactShard {
     #[inline]
     pub(crate) fn insert_indexed(&mut self, fp: u64, value: u32) -> Result<u32, usize> {
         debug_assert!(!self.must_grow(1), "reserve before inserting");
-        match find(&self.slots, fp) {
+        match self.find(fp) {
             Ok(i) => Ok(self.index[i]),
             Err(i) => {
                 self.slots[i] = fp;
@@ -222,12 +201,36 @@ impl ExactShard {
     /// The index stored for `fp`, if present.
     #[inline]
     pub(crate) fn get_index(&self, fp: u64) -> Option<u32> {
-        find(&self.slots, fp).ok().map(|i| self.index[i])
+        self.find(fp).ok().map(|i| self.index[i])
     }
 
     /// Sets the index of the state in `slot` (a position `insert_indexed` returned).
     pub(crate) fn set_index(&mut self, slot: usize, value: u32) {
         self.index[slot] = value;
+    }
+
+    /// Linear probing from `fp`'s home slot: `Ok(slot)` holding `fp`, or `Err(slot)`, the
+    /// empty slot where it would go (the table always has one: `must_grow` keeps load < 1).
+    #[inline]
+    fn find(&self, fp: u64) -> Result<usize, usize> {
+        let n = self.slots.len();
+        let mut i = Self::home(fp, n);
+        loop {
+            match self.slots[i] {
+                s if s == fp => return Ok(i),
+                0 => return Err(i),
+                _ => {}
+            }
+            i += 1;
+            if i == n {
+                i = 0;
+            }
+        }
+    }
+
+    #[inline]
+    fn home(fp: u64, n: usize) -> usize {
+        (((fp & 0xffff_ffff) * n as u64) >> 32) as usize
     }
 
     /// Inserts `fp` (must be non-zero); true if it was not present.
@@ -237,7 +240,7 @@ impl ExactShard {
         if self.must_grow(1) {
             self.grow();
         }
-        match find(&self.slots, fp) {
+        match self.find(fp) {
             Ok(_) => false,
             Err(i) => {
                 self.slots[i] = fp;
@@ -247,16 +250,21 @@ impl ExactShard {
         }
     }
 
-    /// Hints the CPU to fetch `fp`'s home bucket (and its BFS indices, if indexed). Phase B
+    /// Hints the CPU to fetch `fp`'s home slot (and its BFS index, if indexed). Phase B
     /// prefetches a few candidates ahead: the table is far larger than the caches, so each
     /// lookup is otherwise a full DRAM round trip (measured: 8.1 s of 14.5 s at toy N=6 before
-    /// prefetching). One line only: most lookups end in their home bucket, and a line
-    /// prefetched in vain holds a fill buffer that another candidate's line was waiting for.
+    /// prefetching).
+    ///
+    /// Also the next cache line (the slot 7 past home: the next line unless home starts its
+    /// line): at loads up to 0.9 a probe runs past its home's line often enough (simulated: a
+    /// hit reads 1.16-1.57 lines, a miss 1.7-7.2, from load 0.72 to 0.9) that waiting for that
+    /// second line showed in phase B (toy N=6, 2 threads, thread CPU under load: 5.6-6.1 s ->
+    /// 5.3-5.4 s for one line more).
     #[inline]
     pub(crate) fn prefetch(&self, fp: u64) {
-        let home = home(fp, self.slots.len() / BUCKET) * BUCKET;
+        let home = Self::home(fp, self.slots.len());
         prefetch(self.slots.as_ptr().wrapping_add(home));
-        prefetch(self.slots.as_ptr().wrapping_add(home + BUCKET));
+        prefetch(self.slots.as_ptr().wrapping_add(home + 7));
         if !self.index.is_empty() {
             prefetch(self.index.as_ptr().wrapping_add(home));
         }
@@ -265,22 +273,16 @@ impl ExactShard {
     /// True if `fp` is present (no insertion).
     #[inline]
     pub(crate) fn contains(&self, fp: u64) -> bool {
-        find(&self.slots, fp).is_ok()
+        self.find(fp).is_ok()
     }
 
-    /// 1.25x the buckets, every fingerprint inserted again. Buckets are visited in order and
-    /// a fingerprint's home is monotonic in its low 32 bits in both tables, so the writes
-    /// sweep the new table front to back.
     fn grow(&mut self) {
-        let buckets = self.slots.len() / BUCKET;
-        let n = (buckets * 5 / 4).max(buckets + 1) * BUCKET;
+        let n = self.slots.len() * 5 / 4;
         let old = std::mem::replace(&mut self.slots, Slots::zeroed(n));
         let indexed = !self.index.is_empty();
         let old_index = std::mem::replace(&mut self.index, if indexed { vec![0; n] } else { Vec::new() });
-        let buckets = n / BUCKET;
         for (j, &fp) in old.iter().enumerate().filter(|&(_, &f)| f != 0) {
-            // The first free slot from its home (the fingerprints are distinct: no compare).
-            let mut i = home(fp, buckets) * BUCKET;
+            let mut i = Self::home(fp, n);
             while self.slots[i] != 0 {
                 i += 1;
                 if i == n {
@@ -305,10 +307,8 @@ impl ExactShard {
         (&self.slots, &self.index, self.len)
     }
 
-    /// A shard from [`raw`](ExactShard::raw)'s slots (read back from a checkpoint: a whole
-    /// number of buckets, as written; `checkpoint::FORMAT` names this layout).
+    /// A shard from [`raw`](ExactShard::raw)'s slots (read back from a checkpoint).
     pub(crate) fn from_raw(raw: &[u64], mut index: Vec<u32>, len: usize) -> Self {
-        debug_assert_eq!(raw.len() % BUCKET, 0, "a whole number of buckets");
         let n = raw.len().max(Self::MIN_SLOTS);
         let mut slots = Slots::zeroed(n);
         slots[..raw.len()].copy_from_slice(raw);
@@ -319,100 +319,36 @@ impl ExactShard {
     }
 }
 
-/// `fp`'s home bucket among `buckets`: "fastrange" (`(low32 * buckets) >> 32`) instead of a
-/// mask, so any number of buckets works (growth by 1.25x). The shard was picked from bits 32..
-/// (`shard_of`), so the two choices are independent.
-#[inline]
-fn home(fp: u64, buckets: usize) -> usize {
-    (((fp & 0xffff_ffff) * buckets as u64) >> 32) as usize
-}
-
-/// Probes bucket by bucket from `fp`'s home: `Ok(slot)` holding `fp`, or `Err(slot)`, the free
-/// slot where it would go (the table always has one: `must_grow` keeps the load below 1).
-/// Within a bucket the slots are compared all at once, into two bit masks, rather than one
-/// branch per slot (where a hit sits in its bucket is random, so those branches mispredict).
-#[inline]
-fn find(slots: &[u64], fp: u64) -> Result<usize, usize> {
-    let buckets = slots.len() / BUCKET;
-    let mut b = home(fp, buckets);
-    loop {
-        let base = b * BUCKET;
-        let bucket: &[u64; BUCKET] = slots[base..base + BUCKET].try_into().expect("a whole bucket");
-        let (mut hit, mut free) = (0u32, 0u32);
-        for (k, &s) in bucket.iter().enumerate() {
-            hit |= u32::from(s == fp) << k;
-            free |= u32::from(s == 0) << k;
-        }
-        if hit != 0 {
-            return Ok(base + hit.trailing_zeros() as usize);
-        }
-        if free != 0 {
-            return Err(base + free.trailing_zeros() as usize);
-        }
-        b += 1;
-        if b == buckets {
-            b = 0;
-        }
-    }
-}
-
-/// A small set of the fingerprints met in one batch of one shard, to drop phase B's repeated
-/// candidates before they reach the table.
+/// Drops phase B's candidates that repeat a recent candidate of the same batch and shard,
+/// before they reach the table; keeps the order of the others.
 ///
-/// Why: most successors are states already seen (eleven in twelve on the toy), and many of
-/// those were first generated in the same batch: siblings close diamonds (task 1 steps then
-/// task 2, or task 2 then task 1), and siblings sit side by side in the frontier. A lookup in
-/// the table is a DRAM round trip; this set is sized to the batch's candidates (a few
-/// thousand per shard: well inside L2), so a repeat costs a cache hit instead. The result is
-/// the same: the first candidate of a fingerprint is the one the table would have called new.
-/// One set per thread, not per shard: sixteen sets of a few hundred kilobytes, each touched
-/// once a batch, were cold in the caches every time (perf: the set's first load was most of
-/// the filter's cost, which was more than the table lookups it saved).
-#[derive(Default)]
-struct FirstSeen {
-    /// Open addressing, power-of-two length, 0 = empty; all 0 between calls.
-    slots: Vec<u64>,
-    /// The slots filled by this call (to empty them again without clearing the whole set).
-    filled: Vec<u32>,
-}
-
-thread_local! {
-    static FIRST_SEEN: std::cell::RefCell<FirstSeen> = std::cell::RefCell::new(FirstSeen::default());
-}
-
-/// Keeps the first candidate of each fingerprint in `cands`, in order ([`FirstSeen`]).
-pub(crate) fn keep_first<T>(cands: &mut Vec<T>, fp: impl Fn(&T) -> u64) {
-    FIRST_SEEN.with_borrow_mut(|f| f.keep_first(cands, fp));
-}
-
-impl FirstSeen {
-    fn keep_first<T>(&mut self, cands: &mut Vec<T>, fp: impl Fn(&T) -> u64) {
-        let want = (cands.len() * 2).next_power_of_two().max(64);
-        if self.slots.len() != want {
-            self.slots = vec![0; want];
-        }
-        let mask = want - 1;
-        let (slots, filled) = (&mut self.slots, &mut self.filled);
-        cands.retain(|c| {
-            let f = fp(c);
-            let mut i = f as usize & mask;
-            loop {
-                match slots[i] {
-                    0 => {
-                        slots[i] = f;
-                        filled.push(i as u32);
-                        return true;
-                    }
-                    s if s == f => return false,
-                    _ => i = (i + 1) & mask,
-                }
-            }
-        });
-        for &i in filled.iter() {
-            slots[i as usize] = 0;
-        }
-        filled.clear();
+/// Why: most successors are states already seen (eleven in twelve on the toy), and many
+/// were first generated a moment before, in the same batch: siblings close diamonds (task 1
+/// steps then task 2, or task 2 then task 1), and siblings sit side by side in the frontier.
+/// A table lookup is a DRAM round trip; this is a look in a small direct-mapped cache of the
+/// last fingerprints met (`RECENT` slots, 32 KB: in L1/L2), without a branch per candidate.
+/// It is lossy (a newer fingerprint evicts an older one, whose repeats then go to the table,
+/// which answers "seen"), never wrong: a fingerprint in the cache is an earlier candidate of
+/// this call, which the table holds (or will, inserted first in order) by the time its repeat
+/// would be looked up, so the repeat is not new. The result is the table's own.
+///
+/// Measured (toy N=6, 1 thread, under load): an exact set per shard (or per thread) sized to
+/// the batch caught more repeats but cost as much as the lookups it saved: its random loads
+/// missed the caches and its keep-or-drop branch mispredicted.
+pub(crate) fn drop_recent_repeats<T: Copy>(cands: &mut Vec<T>, fp: impl Fn(&T) -> u64) {
+    const RECENT: usize = 4096;
+    let mut recent = [0u64; RECENT];
+    let mut kept = 0;
+    for r in 0..cands.len() {
+        let c = cands[r];
+        let f = fp(&c);
+        let slot = &mut recent[(f ^ (f >> 40)) as usize & (RECENT - 1)];
+        let repeat = *slot == f;
+        *slot = f;
+        cands[kept] = c;
+        kept += usize::from(!repeat);
     }
+    cands.truncate(kept);
 }
 
 /// Hints the CPU to fetch the cache line at `p`.
@@ -538,5 +474,35 @@ mod tests {
         assert!(!s.contains(2));
         let load = s.len as f64 / s.slots.len() as f64;
         assert!((0.7..=0.9).contains(&load), "load {load}");
+    }
+
+    #[test]
+    fn drop_recent_repeats_keeps_first_occurrences_in_order() {
+        let fp = |k: u64| k.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        // (fingerprint, position): repeats right after, and far after (past what the cache
+        // may hold: those may stay, the table then answers "seen").
+        let mut cands: Vec<(u64, u32)> = Vec::new();
+        for k in 0..20_000u64 {
+            cands.push((fp(k), cands.len() as u32));
+            if k % 3 == 0 {
+                cands.push((fp(k), cands.len() as u32));
+            }
+            if k % 7 == 0 && k >= 10_000 {
+                cands.push((fp(k - 10_000), cands.len() as u32));
+            }
+        }
+        let all = cands.clone();
+        drop_recent_repeats(&mut cands, |&(f, _)| f);
+        // Every fingerprint keeps its first candidate; positions stay in order.
+        let mut first = std::collections::HashMap::new();
+        for &(f, p) in &all {
+            first.entry(f).or_insert(p);
+        }
+        let kept: std::collections::HashSet<u32> = cands.iter().map(|&(_, p)| p).collect();
+        assert!(first.values().all(|p| kept.contains(p)));
+        assert!(cands.windows(2).all(|w| w[0].1 < w[1].1));
+        // The adjacent repeats (every third) are all dropped.
+        assert_eq!(cands.len(), 20_000 + cands.iter().filter(|&&(f, p)| first[&f] != p).count());
+        assert!(all.len() - cands.len() >= 6_667, "dropped {}", all.len() - cands.len());
     }
 }

@@ -19,7 +19,7 @@ use crate::graph::{pending, pending_parts, Encoded, Fairness, Graph, SubRecord, 
 use crate::outcome::*;
 use crate::parents::ByteLog;
 use crate::sys;
-use crate::table::{bitstate_stats, keep_first, shard_of, Shard, Store, SHARDS};
+use crate::table::{bitstate_stats, drop_recent_repeats, shard_of, Shard, Store, SHARDS};
 
 /// Reusable buffers of one sub-chunk.
 struct Sub<S, A> {
@@ -317,8 +317,8 @@ where
                             return;
                         }
                         // A repeat of an earlier candidate of this batch is not new whatever the
-                        // table says: only first occurrences go to the table.
-                        keep_first(cands, |&(fp, _, _)| fp);
+                        // table says: the recent ones are dropped before the lookups.
+                        drop_recent_repeats(cands, |&(fp, _, _)| fp);
                         for (c, &(fp, k, i)) in cands.iter().enumerate() {
                             if let Some(&(ahead, _, _)) = cands.get(c + PREFETCH) {
                                 shard.prefetch(ahead);
