@@ -19,7 +19,7 @@ use crate::graph::{pending, pending_parts, Encoded, Fairness, Graph, SubRecord, 
 use crate::outcome::*;
 use crate::parents::ByteLog;
 use crate::sys;
-use crate::table::{bitstate_stats, shard_of, Shard, Store, SHARDS};
+use crate::table::{bitstate_stats, drop_recent_repeats, shard_of, Shard, Store, SHARDS};
 
 /// Reusable buffers of one sub-chunk.
 struct Sub<S, A> {
@@ -381,6 +381,9 @@ where
                             record_targets(shard, cands, fix, subs_ref, expand, would_grow);
                             return;
                         }
+                        // A repeat of an earlier candidate of this batch is not new whatever the
+                        // table says: the recent ones are dropped before the lookups.
+                        drop_recent_repeats(cands, |&(fp, _, _)| fp);
                         for (c, &(fp, k, i)) in cands.iter().enumerate() {
                             if let Some(&(ahead, _, _)) = cands.get(c + PREFETCH) {
                                 shard.prefetch(ahead);
