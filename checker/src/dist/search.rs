@@ -359,33 +359,37 @@ where
     /// Numbers the level's winners (`number.rs`), stores their fingerprints, logs their
     /// parents and makes them the frontier; returns the new level's size over all ranks.
     fn next_level(&self, comm: &Comm, at: &mut At, pending: Vec<Pending>) -> io::Result<u64> {
-        let wins: Vec<Win<Loc>> = pending
-            .iter()
-            .enumerate()
-            .flat_map(|(s, p)| {
-                p.best.iter().map(move |(&fp, w)| Win {
-                    fp,
-                    parent: w.parent,
-                    action: w.action,
-                    src: w.src,
-                    payload: (s as u32, w.at, w.len),
-                })
-            })
-            .collect();
+        // What the level-end peak holds is cut where it costs nothing: the expanded frontier
+        // goes first, each shard's candidate map as soon as its winners are listed (the
+        // arenas stay: the winners' bytes are there), and the new frontier is allocated once.
+        at.front = Front::default();
+        let mut wins: Vec<Win<Loc>> = Vec::with_capacity(pending.iter().map(|p| p.best.len()).sum());
+        let mut arenas = Vec::with_capacity(pending.len());
+        for (s, p) in pending.into_iter().enumerate() {
+            wins.extend(p.best.into_iter().map(|(fp, w)| Win {
+                fp,
+                parent: w.parent,
+                action: w.action,
+                src: w.src,
+                payload: (s as u32, w.at, w.len),
+            }));
+            arenas.push(p.arena);
+        }
         let (start, len) = (at.start, at.len);
         let (numbered, next_len) = number(comm, wins, start, len, start + len)?;
-        let mut front = Front::default();
+        let bytes = numbered.iter().map(|(_, w)| w.payload.2 as usize).sum();
+        let mut front = Front::with_capacity(numbered.len(), bytes);
         let mut recs = Vec::with_capacity(numbered.len() * REC);
         let mut failed = None;
         for (idx, w) in &numbered {
             at.shards[shard_of(w.fp)].insert(w.fp);
             let (s, a, n) = w.payload;
-            front.push(*idx, &pending[s as usize].arena[a as usize..a as usize + n as usize]);
+            front.push(*idx, &arenas[s as usize][a as usize..a as usize + n as usize]);
             if let Err(e) = record(&mut recs, *idx, Some(w.parent), w.action) {
                 failed.get_or_insert(e);
             }
         }
-        drop((numbered, pending));
+        drop((numbered, arenas));
         let logged = match failed {
             Some(e) => Err(e),
             None => at.logs.push_level(&recs),
