@@ -42,8 +42,7 @@ pub fn run(a: &CheckArgs) -> Result<u8> {
     // In a distributed run rank 0 reports before any rank leaves: a rank that exits non-zero
     // (a violation) makes mpirun end the job, rank 0 with it.
     let code = r.map(|r| if follower { r.exit_code() } else { report(a, &t, &limits, &r) });
-    crate::distributed::finish();
-    code
+    crate::distributed::finish(code)
 }
 
 /// Prints the result of `check` and returns its exit code.
@@ -207,10 +206,11 @@ fn how_to_resume(dir: &std::path::Path) {
         Ok(info) => {
             let args = args_without_resume(std::env::args().skip(1));
             eprintln!(
-                "klpcheck: the last checkpoint is {} (level {}, {} states); continue with:\n  klpcheck {} --resume {}",
+                "klpcheck: the last checkpoint is {} (level {}, {} states); continue with:\n  {}klpcheck {} --resume {}",
                 info.path.display(),
                 info.depth,
                 info.unique_states,
+                crate::distributed::ranks().map(|n| crate::distributed::launcher(n) + " ").unwrap_or_default(),
                 args.join(" "),
                 dir.display()
             );

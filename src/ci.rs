@@ -3,7 +3,9 @@
 //! changed verdict (a property the entry does not list is expected to have its kind's default
 //! verdict), a listed property the run does not have, a changed state count, a scenario x
 //! variant missing from the file. `--update` rewrites the file from a run instead: the way to
-//! accept intended changes.
+//! accept intended changes. `--distributed` runs every entry on the distributed engine as one
+//! MPI job (src/distributed.rs): the verdicts it does not check (leads-to) are listed apart as
+//! UNCHECKED, never counted as matching.
 
 use crate::cli::CiArgs;
 use crate::expectations::{self, Entry, Known};
@@ -15,6 +17,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 pub fn run(a: &CiArgs) -> Result<u8> {
+    crate::distributed::start_ci(a)?;
+    let r = run_entries(a);
+    crate::distributed::finish(r)
+}
+
+fn run_entries(a: &CiArgs) -> Result<u8> {
     // The expectations pin unreduced runs: every entry checks liveness, so the default
     // (`Symmetry::Auto`) leaves them unreduced (on the quotient some liveness verdicts stay
     // incomplete); reduced counts and verdicts are pinned by tests/symmetry.rs instead.
@@ -57,8 +65,12 @@ pub fn run(a: &CiArgs) -> Result<u8> {
     }
     let runs = run(&selected.iter().map(|e| (e.scenario.clone(), e.variant.clone())).collect::<Vec<_>>())?;
     let mut suites = Vec::new();
+    let mut unchecked = Vec::new();
     for (e, r) in selected.iter().zip(&runs) {
-        suites.push(differences(e, r));
+        suites.push(differences(e, r, a.distributed));
+        if a.distributed {
+            unchecked.extend(not_checked(e, r).into_iter().map(|m| format!("UNCHECKED {}: {m}", e.key())));
+        }
     }
     for (s, v) in missing(&entries, &known) {
         let message = format!("no entry in {shown}; `klpcheck ci --update` adds it");
@@ -66,6 +78,10 @@ pub fn run(a: &CiArgs) -> Result<u8> {
         suites.push(crate::junit::Suite { name: format!("{s}@{v}"), seconds: 0.0, cases: vec![case] });
     }
     let diffs: usize = suites.iter().map(|s| s.cases.iter().filter(|c| c.failure.is_some()).count()).sum();
+    // The other ranks of a distributed run computed the same and say nothing.
+    if crate::distributed::follower() {
+        return Ok(exit_code(diffs, unchecked.len()));
+    }
     if a.json {
         print_json(&selected, &runs, &suites, diffs);
     } else {
@@ -81,9 +97,21 @@ pub fn run(a: &CiArgs) -> Result<u8> {
     let checked: usize = runs.iter().map(|r| r.explored.properties.len() + 1).sum();
     let secs = start.elapsed().as_secs_f64();
     if a.json {
-        return Ok(if diffs == 0 { 0 } else { 1 });
+        return Ok(exit_code(diffs, unchecked.len()));
     }
-    if diffs == 0 {
+    for u in &unchecked {
+        println!("{u}");
+    }
+    if diffs == 0 && !unchecked.is_empty() {
+        println!(
+            "ci: {shown}: {} entries: {} verdicts and state counts match, {} verdicts unchecked by the \
+             distributed engine ({secs:.1} s)",
+            runs.len(),
+            checked - unchecked.len(),
+            unchecked.len()
+        );
+        Ok(3)
+    } else if diffs == 0 {
         println!("ci: {shown}: {} entries ({checked} verdicts and state counts) match ({secs:.1} s)", runs.len());
         Ok(0)
     } else {
@@ -184,9 +212,29 @@ fn missing(entries: &[Entry], known: &Known) -> Vec<(String, String)> {
     out
 }
 
+/// `ci`'s exit code: 1 with a difference, else 3 with an unchecked verdict, else 0.
+fn exit_code(diffs: usize, unchecked: usize) -> u8 {
+    match (diffs, unchecked) {
+        (0, 0) => 0,
+        (0, _) => 3,
+        _ => 1,
+    }
+}
+
+/// The properties of a distributed run its engine did not check (leads-to), as "NAME:
+/// expected VERDICT, unchecked (why)".
+fn not_checked(e: &Entry, r: &JobResult) -> Vec<String> {
+    let unchecked = r.explored.properties.iter().filter(|p| p.verdict == Verdict::Unchecked);
+    unchecked
+        .map(|p| format!("{}: expected {}, unchecked ({})", p.name, e.expected(p.name, &p.expectation).name(), p.note))
+        .collect()
+}
+
 /// The test cases of one entry: its state count and every property, failed where the run
 /// differs from the file; and a failed case for each listed property the run does not have.
-fn differences(e: &Entry, r: &JobResult) -> Suite {
+/// With `skip_unchecked` (a distributed run) a property the engine did not check is left out
+/// (`not_checked` lists it).
+fn differences(e: &Entry, r: &JobResult, skip_unchecked: bool) -> Suite {
     let o = &r.explored;
     let mut cases = Vec::new();
     let states = match &o.incomplete {
@@ -197,7 +245,7 @@ fn differences(e: &Entry, r: &JobResult) -> Suite {
         None => None,
     };
     cases.push(Case { name: "distinct_states".into(), failure: states.map(|m| (m, String::new())) });
-    for p in &o.properties {
+    for p in o.properties.iter().filter(|p| !(skip_unchecked && p.verdict == Verdict::Unchecked)) {
         let (want, got) = (e.expected(p.name, &p.expectation), p.verdict);
         let trace = p.trace.as_ref().map(|t| format!("; trace {}", t.display())).unwrap_or_default();
         let failure = (want != got).then(|| {
@@ -308,12 +356,12 @@ mod tests {
             verdicts: listed.iter().map(|(p, v)| (p.to_string(), *v)).collect(),
         };
         let failures = |e: &Entry| -> Vec<String> {
-            differences(e, &run).cases.into_iter().filter_map(|c| c.failure.map(|(m, _)| m)).collect()
+            differences(e, &run, false).cases.into_iter().filter_map(|c| c.failure.map(|(m, _)| m)).collect()
         };
         let exact = [("a_violated", Verdict::Violated), ("s_unreachable", Verdict::Unreachable)];
         let exact = entry(10, &[exact[0], exact[1], ("e_violated", Verdict::Violated)]);
         assert_eq!(failures(&exact), Vec::<String>::new());
-        assert_eq!(differences(&exact, &run).cases.len(), 7, "the state count and every property");
+        assert_eq!(differences(&exact, &run, false).cases.len(), 7, "the state count and every property");
         // Nothing listed: every non-default verdict of the run is a difference.
         assert_eq!(
             failures(&entry(11, &[])),
@@ -336,5 +384,16 @@ mod tests {
                 "gone: expected violated, but the run has no such property",
             ]
         );
+        // A distributed run's unchecked verdicts are listed apart, never as matching.
+        let mut dist = run;
+        let mut leads_to = result("l_unchecked", Expectation::Eventually, Verdict::Unchecked);
+        leads_to.note = "not checked".into();
+        dist.explored.properties.push(leads_to);
+        let listed = entry(10, &[("a_violated", Verdict::Violated), ("l_unchecked", Verdict::Violated)]);
+        let cases = |skip| differences(&listed, &dist, skip).cases;
+        assert!(cases(false).iter().any(|c| c.name == "l_unchecked" && c.failure.is_some()));
+        assert!(!cases(true).iter().any(|c| c.name == "l_unchecked"));
+        assert_eq!(not_checked(&listed, &dist), ["l_unchecked: expected violated, unchecked (not checked)"]);
+        assert_eq!((exit_code(0, 0), exit_code(0, 2), exit_code(1, 2)), (0, 3, 1));
     }
 }

@@ -132,7 +132,8 @@ pub struct CheckArgs {
     pub resume: Option<PathBuf>,
     /// Run as one rank of an MPI job (`mpirun -n N klpcheck check ... --distributed`): states
     /// are partitioned over the ranks, results are those of a single-process run, rank 0
-    /// prints them. Needs a build with `--features distributed`; liveness is unchecked.
+    /// prints them. Needs a build with `--features distributed`; leads-to properties are
+    /// unchecked (deadlock and possibility are checked).
     #[arg(long)]
     pub distributed: bool,
     #[command(flatten)]
@@ -399,6 +400,13 @@ pub struct CiArgs {
     /// Where counterexample traces of differences are written.
     #[arg(long, default_value = "traces/out")]
     pub out: PathBuf,
+    /// Run as one rank of an MPI job (`mpirun -n N klpcheck ci --filter fast --distributed`):
+    /// every rank runs every entry in the same order with the distributed engine, one after
+    /// the other, each with `--threads` threads; rank 0 compares and reports. Leads-to
+    /// verdicts, which a distributed run does not check, are listed as UNCHECKED lines (exit
+    /// 3 when there is one and no difference). Needs a build with `--features distributed`.
+    #[arg(long, conflicts_with = "update")]
+    pub distributed: bool,
     #[command(flatten)]
     pub limits: LimitArgs,
 }

@@ -1,7 +1,8 @@
-//! `check --distributed`: one rank of an MPI job (`mpirun -n N klpcheck check ... --distributed`,
-//! or `srun`), built with the cargo feature `distributed` (README "Distributed runs";
-//! klp_checker::dist for the algorithm). Every rank explores its part of the state space and
-//! computes the same result; rank 0 alone prints it and writes the traces.
+//! `check --distributed` and `ci --distributed`: one rank of an MPI job (`mpirun -n N klpcheck
+//! check ... --distributed`, or `srun`), built with the cargo feature `distributed` (README
+//! "Distributed runs"; klp_checker::dist for the algorithm). Every rank explores its part of
+//! the state space and computes the same result; rank 0 alone prints it, writes the traces and
+//! says an error every rank met; a rank prints an error itself only when it met it alone.
 
 use anyhow::Result;
 
@@ -44,6 +45,10 @@ mod imp {
         MPI.with(|m| m.borrow().as_ref().map(|(_, c)| c.rank))
     }
 
+    pub fn ranks() -> Option<usize> {
+        MPI.with(|m| m.borrow().as_ref().map(|(_, c)| c.size))
+    }
+
     pub fn try_run<'a>(
         b: klp_checker::Bfs<'a, klp_model::KlpSystem>,
     ) -> std::io::Result<klp_checker::Outcome<klp_model::KlpSystem>> {
@@ -53,14 +58,24 @@ mod imp {
         })
     }
 
-    /// Waits for every rank (rank 0 has reported by then), then finalises MPI.
-    pub fn finish() {
+    /// Waits for every rank (rank 0 has reported by then), then finalises MPI. Before that
+    /// the ranks compare their errors: a rank keeps its error (to print) if it is rank 0's
+    /// or rank 0 has another one or none; the others are made quiet ([`super::Quiet`]).
+    pub fn finish(r: anyhow::Result<u8>) -> anyhow::Result<u8> {
         MPI.with(|m| {
-            if let Some((universe, comm)) = m.borrow_mut().take() {
-                comm.barrier();
-                drop(universe);
+            let Some((universe, comm)) = m.borrow_mut().take() else { return r };
+            let hash = match &r {
+                Ok(_) => 0,
+                Err(e) => 1 | klp_checker::fingerprint(&format!("{e:#}")),
+            };
+            let all = comm.gather(hash);
+            comm.barrier();
+            drop(universe);
+            match r {
+                Err(_) if comm.rank != 0 && all[comm.rank] == all[0] => Err(anyhow::Error::new(super::Quiet)),
+                r => r,
             }
-        });
+        })
     }
 }
 
@@ -76,22 +91,85 @@ mod imp {
         None
     }
 
+    pub fn ranks() -> Option<usize> {
+        None
+    }
+
     pub fn try_run<'a>(
         b: klp_checker::Bfs<'a, klp_model::KlpSystem>,
     ) -> std::io::Result<klp_checker::Outcome<klp_model::KlpSystem>> {
         b.try_run()
     }
 
-    pub fn finish() {}
+    pub fn finish(r: anyhow::Result<u8>) -> anyhow::Result<u8> {
+        r
+    }
 }
 
 pub use imp::{finish, try_run};
+
+/// The error of a rank other than 0 that rank 0 prints as well: `main` exits with its code
+/// (2) without printing it again.
+#[derive(Debug)]
+pub struct Quiet;
+
+impl std::fmt::Display for Quiet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an error that rank 0 reports")
+    }
+}
+
+impl std::error::Error for Quiet {}
+
+/// This process's rank as the MPI launcher gives it in the environment (Open MPI, MPICH's
+/// Hydra, PMIx, Slurm), before MPI is initialised: errors met before then (bad input, the same
+/// on every rank) are printed by rank 0 alone.
+pub fn launcher_rank() -> Option<usize> {
+    ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok()?.parse().ok())
+}
+
+/// The command that launched this job, to be put before klpcheck's arguments in a hint:
+/// `srun -n N` under Slurm, `mpirun -n N` otherwise.
+pub fn launcher(ranks: usize) -> String {
+    let tool = if std::env::var_os("SLURM_STEP_ID").is_some() { "srun" } else { "mpirun" };
+    format!("{tool} -n {ranks}")
+}
+
+/// The number of ranks of this job, if it is in a distributed run.
+pub fn ranks() -> Option<usize> {
+    imp::ranks()
+}
+
+/// True in a distributed run (MPI started by `--distributed`).
+pub fn active() -> bool {
+    imp::rank().is_some()
+}
+
+/// Set once MPI was started (it stays set after [`finish`]).
+static STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// True once this process joined an MPI job (its errors were compared by [`finish`]).
+pub fn started() -> bool {
+    STARTED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Joins the MPI job for `ci --distributed`.
+pub fn start_ci(a: &crate::cli::CiArgs) -> Result<()> {
+    if a.distributed {
+        imp::start(None)?;
+        STARTED.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    Ok(())
+}
 
 /// Joins the MPI job when `--distributed` is given (after checking the options it supports).
 pub fn start(a: &CheckArgs) -> Result<()> {
     if a.distributed {
         refuse(a)?;
         imp::start(a.checkpoint.as_deref().or(a.resume.as_deref()))?;
+        STARTED.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     Ok(())
 }
@@ -126,8 +204,9 @@ fn on_sigterm(rank: usize, ranks: usize, resume_from: Option<&std::path::Path>) 
     let args = crate::check::args_without_resume(std::env::args());
     let then = match resume_from {
         Some(dir) => format!(
-            "the last checkpoint in {} resumes it (a level boundary; same rank count):\n  mpirun -n {ranks} {} --resume {}",
+            "the last checkpoint in {} resumes it (a level boundary; same rank count):\n  {} {} --resume {}",
             dir.display(),
+            launcher(ranks),
             args.join(" "),
             dir.display()
         ),

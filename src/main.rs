@@ -55,7 +55,10 @@ fn install_sigint_handler() {
         if flag.swap(true, Ordering::SeqCst) {
             std::process::exit(130);
         }
-        eprintln!("\nklpcheck: interrupted, finishing the current batch (Ctrl-C again to quit at once)");
+        // Under mpirun every rank gets the signal: rank 0 says it.
+        if distributed::launcher_rank().unwrap_or(0) == 0 {
+            eprintln!("\nklpcheck: interrupted, finishing the current batch (Ctrl-C again to quit at once)");
+        }
     });
     if let Err(e) = res {
         eprintln!("klpcheck: warning: no Ctrl-C handler: {e}");
@@ -115,8 +118,18 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code),
+        // In a distributed run, an error every rank met is printed by rank 0 alone.
+        Err(e) if e.downcast_ref::<distributed::Quiet>().is_some() => ExitCode::from(2),
         Err(e) => {
-            eprintln!("klpcheck: error: {e:#}");
+            let distributed = match &args.command {
+                cli::Command::Check(a) => a.distributed,
+                cli::Command::Ci(a) => a.distributed,
+                _ => false,
+            };
+            let before_mpi = distributed && !distributed::started();
+            if !(before_mpi && distributed::launcher_rank().is_some_and(|r| r != 0)) {
+                eprintln!("klpcheck: error: {e:#}");
+            }
             ExitCode::from(2)
         }
     }

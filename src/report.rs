@@ -143,6 +143,16 @@ pub fn run_many(list: &[Job], limits: &Limits, jobs: Option<usize>, out: &Path) 
         loaded.push(t);
     }
     let threads = limits.threads.max(1);
+    if crate::distributed::active() {
+        // One rank of an MPI job: every rank runs the same runs in the same order, on this
+        // thread (the one that calls MPI), each with all the threads.
+        let each = |t: Target| {
+            let to = TraceOut { dir: out, witness: &[], print_steps: false, target: &t };
+            check_one(&t.path, t.spec.clone(), Engine::Klpcheck, limits, crate::progress::Mode::Off, &to)
+                .map(|r| summarise(r, t.path.clone(), t.label.clone(), limits))
+        };
+        return loaded.into_iter().map(each).collect();
+    }
     let at_once = jobs.unwrap_or(threads).clamp(1, list.len().max(1));
     let per_run = Limits { threads: (threads / at_once).max(1), ..limits.clone() };
     // Plain threads pulling runs from a shared index, not a rayon pool: a rayon worker that

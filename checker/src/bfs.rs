@@ -55,7 +55,10 @@ const PREFETCH: usize = 16;
 
 pub use crate::fingerprint::fingerprint;
 #[cfg(feature = "distributed")]
-pub(crate) use {level::decides, live::replay};
+pub(crate) use {
+    level::decides,
+    live::{allowed_bits, live_bits, replay},
+};
 
 /// A canonicaliser for symmetry reduction: maps a state to its orbit's representative (a
 /// closure, so that it can read the model's groups of interchangeable components).

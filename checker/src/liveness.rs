@@ -513,6 +513,12 @@ fn shortest_path(g: &Graph, from: u32, pass: impl Fn(u32) -> bool, goal: impl Fn
     None
 }
 
+/// The note of a possibility violation (also given by the distributed check, `dist/live.rs`).
+pub(crate) const POSSIBILITY_NOTE: &str = "from the last state no path of allowed steps reaches the goal";
+
+/// The note of a deadlock (also given by the distributed check, `dist/live.rs`).
+pub(crate) const DEADLOCK_NOTE: &str = "no step is enabled in the last state, and it is not a normal end";
+
 /// Checks possibility property `i` (its allowed bit is `i` too). Only states reachable from a
 /// `P` state through allowed edges matter, so the DFS starts from the `P` states alone; with
 /// none, it holds without a pass.
@@ -552,8 +558,7 @@ pub(crate) fn possibility(g: &Graph, i: usize, mem: &PassMemory) -> Option<Findi
     );
     mem.sample(n * 4 + 2 * n.div_ceil(8) + scc.peak_bytes);
     let state = roots().find(|&v| !reach[ordinal(n, rindex[v as usize])])?;
-    let note = "from the last state no path of allowed steps reaches the goal".to_string();
-    Some(Finding { state, edges: Vec::new(), targets: Vec::new(), cycle_start: None, note })
+    Some(Finding { state, edges: Vec::new(), targets: Vec::new(), cycle_start: None, note: POSSIBILITY_NOTE.into() })
 }
 
 /// The first state (BFS order, so its path is a shortest one) with no out-edge whose `P` bit
@@ -570,6 +575,6 @@ pub(crate) fn deadlock(g: &Graph, i: usize) -> Option<Finding> {
         edges: Vec::new(),
         targets: Vec::new(),
         cycle_start: None,
-        note: "no step is enabled in the last state, and it is not a normal end".to_string(),
+        note: DEADLOCK_NOTE.to_string(),
     })
 }

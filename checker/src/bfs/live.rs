@@ -14,7 +14,7 @@ use crate::outcome::*;
 use crate::sys;
 
 /// P/Q bits of every liveness property at `s` (bit 2i: P of property i, 2i + 1: Q).
-pub(super) fn live_bits<M: Model>(model: &M, l: &LiveCfg<M>, s: &M::State) -> u16 {
+pub(crate) fn live_bits<M: Model>(model: &M, l: &LiveCfg<M>, s: &M::State) -> u16 {
     l.props.iter().enumerate().fold(0, |acc, (i, p)| {
         let (pp, qq) = match &p.kind {
             Liveness::LeadsTo { p, q } | Liveness::Possibility { p, q, .. } => (p(model, s), q(model, s)),
@@ -25,7 +25,7 @@ pub(super) fn live_bits<M: Model>(model: &M, l: &LiveCfg<M>, s: &M::State) -> u1
 }
 
 /// Bit i set if property i allows `action` (leads-to properties allow everything).
-pub(super) fn allowed_bits<M: Model>(model: &M, l: &LiveCfg<M>, action: &M::Action) -> u8 {
+pub(crate) fn allowed_bits<M: Model>(model: &M, l: &LiveCfg<M>, action: &M::Action) -> u8 {
     l.props.iter().enumerate().fold(0, |acc, (i, p)| match &p.kind {
         Liveness::Possibility { allowed, .. } if !allowed(model, action) => acc,
         _ => acc | 1 << i,

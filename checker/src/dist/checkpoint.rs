@@ -217,6 +217,7 @@ where
             depth: meta.depth,
             generated: rank.generated,
             level_starts: meta.level_starts.clone(),
+            live: Default::default(),
         };
         if at.found.len() != props.len() {
             return Err(invalid_input(format!(

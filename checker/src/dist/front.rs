@@ -71,6 +71,15 @@ pub(crate) struct Front {
 }
 
 impl Front {
+    /// An empty frontier with room for `states` states of `bytes` bytes in all.
+    pub(crate) fn with_capacity(states: usize, bytes: usize) -> Self {
+        Front {
+            idx: Vec::with_capacity(states),
+            bytes: Vec::with_capacity(bytes),
+            subs: Vec::with_capacity(states.div_ceil(SUB)),
+        }
+    }
+
     pub(crate) fn push(&mut self, idx: u64, state: &[u8]) {
         if self.idx.len().is_multiple_of(SUB) {
             self.subs.push(self.bytes.len() as u64);

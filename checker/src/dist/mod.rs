@@ -22,12 +22,15 @@
 //! it for any number of ranks. Each rank logs its states' parents in 12 bytes a state, in
 //! memory or on disk (`logs.rs`), and checkpoints at level boundaries (`checkpoint.rs`).
 //!
-//! Not yet distributed: liveness (reported unchecked), coverage and bitstate (refused). Open
-//! MPI ends the whole job when a rank dies; the last checkpoint resumes it.
+//! Deadlock and possibility properties are checked too (`live.rs`: backward reachability over
+//! reverse edges kept at their targets' owners). Not yet distributed: leads-to (reported
+//! unchecked), coverage and bitstate (refused). Open MPI ends the whole job when a rank dies;
+//! the last checkpoint resumes it.
 
 mod checkpoint;
 mod comm;
 mod front;
+mod live;
 mod logs;
 mod number;
 mod search;

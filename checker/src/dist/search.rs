@@ -12,6 +12,7 @@ use stateright::{Expectation, Model, Property};
 
 use super::comm::{put, Comm};
 use super::front::Front;
+use super::live::{Acc, Kinds, PartLive};
 use super::logs::{record, Logs, REC};
 use super::number::{number, Win};
 use super::owner;
@@ -45,6 +46,8 @@ pub(super) struct At {
     /// Successors this rank generated (summed over the ranks at the end).
     pub(super) generated: u64,
     pub(super) level_starts: Vec<u64>,
+    /// Deadlocks, `P`/`Q` states and reverse edges for the liveness checks (`live.rs`).
+    pub(super) live: Acc,
 }
 
 /// What the expansion of one sub-chunk generated and found.
@@ -56,6 +59,7 @@ struct Part {
     generated: u64,
     /// Per active property: the smallest index of a state that decides it (`u64::MAX`: none).
     hits: Vec<u64>,
+    live: PartLive,
 }
 
 /// The best candidate so far for a fingerprint new in this level, at its owner: the parent,
@@ -89,8 +93,9 @@ where
     /// Runs the search as one rank of an MPI job (every rank calls it with the same model and
     /// options; MPI initialised by [`crate::dist::init`]). Every rank returns the same outcome:
     /// counts, verdicts and traces equal to [`Bfs::run`]'s when the search is complete. Limits
-    /// stop every rank at the same batch; `finish_when` is applied at level ends. Liveness
-    /// properties are reported [`Verdict::Unchecked`]; coverage and bitstate are refused
+    /// stop every rank at the same batch; `finish_when` is applied at level ends. Deadlock and
+    /// possibility properties are checked (`live.rs`), leads-to is reported
+    /// [`Verdict::Unchecked`]; coverage and bitstate are refused
     /// ([`io::ErrorKind::Unsupported`]). `spill` keeps the parent logs on disk (the frontier
     /// stays in memory, packed); `checkpoint` and `resume` work per rank (`checkpoint.rs`).
     pub fn run_distributed(mut self, comm: &Comm) -> io::Result<Outcome<M>> {
@@ -132,16 +137,8 @@ where
                 region: None,
             });
         }
-        let liveness = cfg.live.iter().flat_map(|l| &l.props).map(|p| PropertyOutcome {
-            name: p.name,
-            expectation: Expectation::Eventually,
-            verdict: Verdict::Unchecked,
-            discovery: None,
-            cycle_start: None,
-            note: "liveness is not checked in a distributed run yet (a single-process run checks it)".to_string(),
-            region: None,
-        });
-        Ok(Outcome { stats, stop, properties, liveness: liveness.collect(), coverage: None })
+        let liveness = cfg.live_outcomes_dist(comm, at.live, &at.logs, &at.level_starts, stop, &inits)?;
+        Ok(Outcome { stats, stop, properties, liveness, coverage: None })
     }
 }
 
@@ -193,6 +190,7 @@ where
             depth: 0,
             generated,
             level_starts: Vec::new(),
+            live: Acc::default(),
         })
     }
 
@@ -207,6 +205,12 @@ where
         let props = model.properties();
         let checked: Vec<usize> =
             (0..props.len()).filter(|&i| props[i].expectation != Expectation::Eventually).collect();
+        // Liveness data is gathered from the start only (it is not checkpointed).
+        let kinds = match (&self.live, &self.resume) {
+            (Some(l), None) => Kinds::of(&l.props),
+            _ => Kinds::default(),
+        };
+        let tracked = kinds.possibility | kinds.deadlock != 0;
         let mut stats = Stats { peak_rss_bytes: sys::rss_bytes(), ..Stats::default() };
         let mut at = match &self.resume {
             Some(dir) => self.dist_load(comm, dir, &props, &mut stats)?,
@@ -259,11 +263,17 @@ where
                 // `Comm` is not `Sync`: MPI stays on this thread (MPI_THREAD_FUNNELED).
                 let ranks = comm.size;
                 let parts: io::Result<Vec<Part>> = pool.install(|| {
-                    chunks.par_iter().map(|&(ix, by)| self.expand_dist(ix, by, &props, &active, expand)).collect()
+                    chunks
+                        .par_iter()
+                        .map(|&(ix, by)| self.expand_dist(ix, by, &props, &active, expand, kinds))
+                        .collect()
                 });
                 // A rank that cannot go on says so before the exchange: every rank then stops
                 // with an error instead of waiting for it in a collective.
-                let parts = comm.agree(parts)?;
+                let mut parts = comm.agree(parts)?;
+                if tracked {
+                    at.live.add(comm, kinds, parts.iter_mut().map(|p| &mut p.live))?;
+                }
                 let to = pool.install(|| outgoing(&parts, ranks, &mut at.generated, &mut hits));
                 drop(parts);
                 let got = comm.exchange(to)?;
@@ -349,33 +359,37 @@ where
     /// Numbers the level's winners (`number.rs`), stores their fingerprints, logs their
     /// parents and makes them the frontier; returns the new level's size over all ranks.
     fn next_level(&self, comm: &Comm, at: &mut At, pending: Vec<Pending>) -> io::Result<u64> {
-        let wins: Vec<Win<Loc>> = pending
-            .iter()
-            .enumerate()
-            .flat_map(|(s, p)| {
-                p.best.iter().map(move |(&fp, w)| Win {
-                    fp,
-                    parent: w.parent,
-                    action: w.action,
-                    src: w.src,
-                    payload: (s as u32, w.at, w.len),
-                })
-            })
-            .collect();
+        // What the level-end peak holds is cut where it costs nothing: the expanded frontier
+        // goes first, each shard's candidate map as soon as its winners are listed (the
+        // arenas stay: the winners' bytes are there), and the new frontier is allocated once.
+        at.front = Front::default();
+        let mut wins: Vec<Win<Loc>> = Vec::with_capacity(pending.iter().map(|p| p.best.len()).sum());
+        let mut arenas = Vec::with_capacity(pending.len());
+        for (s, p) in pending.into_iter().enumerate() {
+            wins.extend(p.best.into_iter().map(|(fp, w)| Win {
+                fp,
+                parent: w.parent,
+                action: w.action,
+                src: w.src,
+                payload: (s as u32, w.at, w.len),
+            }));
+            arenas.push(p.arena);
+        }
         let (start, len) = (at.start, at.len);
         let (numbered, next_len) = number(comm, wins, start, len, start + len)?;
-        let mut front = Front::default();
+        let bytes = numbered.iter().map(|(_, w)| w.payload.2 as usize).sum();
+        let mut front = Front::with_capacity(numbered.len(), bytes);
         let mut recs = Vec::with_capacity(numbered.len() * REC);
         let mut failed = None;
         for (idx, w) in &numbered {
             at.shards[shard_of(w.fp)].insert(w.fp);
             let (s, a, n) = w.payload;
-            front.push(*idx, &pending[s as usize].arena[a as usize..a as usize + n as usize]);
+            front.push(*idx, &arenas[s as usize][a as usize..a as usize + n as usize]);
             if let Err(e) = record(&mut recs, *idx, Some(w.parent), w.action) {
                 failed.get_or_insert(e);
             }
         }
-        drop((numbered, pending));
+        drop((numbered, arenas));
         let logged = match failed {
             Some(e) => Err(e),
             None => at.logs.push_level(&recs),
@@ -410,11 +424,19 @@ where
         props: &[Property<M>],
         active: &[usize],
         expand: bool,
+        kinds: Kinds,
     ) -> io::Result<Part> {
         let model = self.model;
-        let mut part = Part { succ: Vec::new(), bytes: Vec::new(), generated: 0, hits: vec![u64::MAX; active.len()] };
+        let mut part = Part {
+            succ: Vec::new(),
+            bytes: Vec::new(),
+            generated: 0,
+            hits: vec![u64::MAX; active.len()],
+            live: PartLive::new(),
+        };
         let mut actions = Vec::new();
         let mut scratch = Vec::new();
+        let tracked = kinds.possibility | kinds.deadlock != 0;
         for &i in idx {
             let s = self.get_state(&mut bytes)?;
             for (slot, &pi) in active.iter().enumerate() {
@@ -422,18 +444,26 @@ where
                     part.hits[slot] = i;
                 }
             }
+            let own = if kinds.possibility != 0 { self.fp(&s, &mut scratch) } else { 0 };
+            let bits = if tracked { self.live_state(kinds, &mut part.live, &s, own, i) } else { 0 };
+            let before = part.succ.len();
             model.actions(&s, &mut actions);
             for (a, action) in actions.drain(..).enumerate() {
+                let allowed = self.live_allowed(kinds, &action);
                 let Some(n) = model.next_state(&s, action) else { continue };
                 if !model.within_boundary(&n) {
                     continue;
                 }
                 let fp = self.fp(&n, &mut scratch);
+                Self::live_edge(&mut part.live, own, fp, allowed);
                 if expand {
                     self.put_successor(&n, &scratch, &mut part.bytes);
                 }
                 let end = u32::try_from(part.bytes.len()).map_err(|_| io::Error::other("a sub-chunk over 4 GiB"))?;
                 part.succ.push((fp, i, a as u32, end));
+            }
+            if tracked {
+                self.live_end(kinds, &mut part.live, bits, part.succ.len() - before, i);
             }
         }
         if expand {
