@@ -187,15 +187,15 @@ fn skip_choices(groups: &Groups, before: &State, after: &State, mut each: impl F
     let mut kinds = 0;
     let mut stops = [0usize; CAP_TASKS];
     let mut nstops = 0;
-    for s in lo..g.end {
+    for (s, ks) in kind.iter_mut().enumerate().take(g.end).skip(lo) {
         if !skipped_by_pass(after, s) {
             stops[nstops] = s;
             nstops += 1;
         } else if let Some(k) = (0..kinds).find(|&k| after.tasks[first[k]] == after.tasks[s]) {
-            kind[s] = k;
+            *ks = k;
         } else {
             first[kinds] = s;
-            kind[s] = kinds;
+            *ks = kinds;
             kinds += 1;
         }
     }
@@ -207,8 +207,7 @@ fn skip_choices(groups: &Groups, before: &State, after: &State, mut each: impl F
     let mut slots = [[0usize; CAP_TASKS]; CAP_TASKS];
     let mut size = [0usize; CAP_TASKS];
     let mut this = [0usize; CAP_TASKS];
-    for s in lo..g.end {
-        let k = kind[s];
+    for (s, &k) in kind.iter().enumerate().take(g.end).skip(lo) {
         if k != usize::MAX {
             slots[k][size[k]] = s;
             size[k] += 1;
@@ -219,15 +218,15 @@ fn skip_choices(groups: &Groups, before: &State, after: &State, mut each: impl F
     let mut arr = [0usize; CAP_TASKS];
     loop {
         let mut len = 0;
-        for k in 0..kinds {
-            arr[len..len + count[k]].copy_from_slice(&slots[k][..count[k]]);
-            len += count[k];
+        for (k, &c) in slots.iter().zip(&count).take(kinds) {
+            arr[len..len + c].copy_from_slice(&k[..c]);
+            len += c;
         }
         arr[len..len + nstops].copy_from_slice(&stops[..nstops]);
         len += nstops;
-        for k in 0..kinds {
-            arr[len..len + size[k] - count[k]].copy_from_slice(&slots[k][count[k]..size[k]]);
-            len += size[k] - count[k];
+        for ((k, &c), &z) in slots.iter().zip(&count).zip(&size).take(kinds) {
+            arr[len..len + z - c].copy_from_slice(&k[c..z]);
+            len += z - c;
         }
         each(lo, &arr[..len], count[..kinds] == this[..kinds]);
         // The next count vector (mixed radix, kind k up to its number of slots).
