@@ -71,7 +71,7 @@ mod concrete;
 pub(crate) mod pass;
 pub use concrete::concretise;
 
-use crate::ids::Pid;
+use crate::ids::{Pid, CAP_TASKS};
 use crate::spec::{AdminOp, Spec};
 use crate::state::State;
 use crate::task::TaskKind;
@@ -136,19 +136,34 @@ impl Groups {
     /// Renaming number `k` (`0..order()`, 0 is the identity): `slot[i]` is the slot whose
     /// task moves to slot `i`. Each group's permutation is digit `k` of a mixed radix (the
     /// group sizes' factorials), read as a Lehmer code.
-    pub fn renaming(&self, ntasks: usize, mut k: usize) -> Vec<usize> {
-        let mut slot: Vec<usize> = (0..ntasks).collect();
+    pub fn renaming(&self, ntasks: usize, k: usize) -> Vec<usize> {
+        let mut slot = [0; CAP_TASKS];
+        self.renaming_into(k, &mut slot[..ntasks]);
+        slot[..ntasks].to_vec()
+    }
+
+    /// [`Groups::renaming`] written into `slot` (one entry per task), without allocating:
+    /// the successors of the reduced model rename a state on every [`crate::Action::Renamed`].
+    fn renaming_into(&self, mut k: usize, slot: &mut [usize]) {
+        for (i, s) in slot.iter_mut().enumerate() {
+            *s = i;
+        }
         for g in &self.0 {
             let n = g.len();
-            let mut left: Vec<usize> = g.clone().collect();
-            for i in 0..n {
-                let f: usize = (1..n - i).product();
-                let pick = (k / f) % (n - i);
-                slot[g.start + i] = left.remove(pick);
+            // The slots of the group not picked yet, in order (`left.remove(pick)` on a stack array).
+            let mut left = [0; CAP_TASKS];
+            for (i, l) in left[..n].iter_mut().enumerate() {
+                *l = g.start + i;
             }
-            k /= (1..=n).product::<usize>();
+            let mut f: usize = (1..n).product();
+            for i in 0..n {
+                let pick = (k / f) % (n - i);
+                slot[g.start + i] = left[pick];
+                left.copy_within(pick + 1..n - i, pick);
+                f /= (n - i - 1).max(1);
+            }
+            k /= f_all(n);
         }
-        slot
     }
 
     /// The number of a renaming (`slot[i]` is the slot whose task moves to slot `i`, each
@@ -158,15 +173,18 @@ impl Groups {
         let mut radix = 1;
         for g in &self.0 {
             let n = g.len();
-            let mut left: Vec<usize> = g.clone().collect();
+            // Lehmer code: digit i counts the slots after position i picked later but smaller.
             let mut digit = 0;
+            let mut f: usize = (1..n).product();
             for i in 0..n {
-                let pick = left.iter().position(|&s| s == slot[g.start + i]).expect("a renaming within the group");
-                left.remove(pick);
-                digit += pick * (1..n - i).product::<usize>();
+                let s = slot[g.start + i];
+                assert!(g.contains(&s), "a renaming within the group");
+                let pick = (i + 1..n).filter(|&j| slot[g.start + j] < s).count();
+                digit += pick * f;
+                f /= (n - i - 1).max(1);
             }
             k += digit * radix;
-            radix *= (1..=n).product::<usize>();
+            radix *= f_all(n);
         }
         k
     }
@@ -178,7 +196,10 @@ impl Groups {
 
     /// `st` with its tasks renamed by renaming `k` (the pass cursor, a slot, stays).
     pub fn rename(&self, st: &State, k: usize) -> State {
-        self.rename_slots(st, &self.renaming(st.tasks.len(), k))
+        let n = st.tasks.len();
+        let mut slot = [0; CAP_TASKS];
+        self.renaming_into(k, &mut slot[..n]);
+        self.rename_slots(st, &slot[..n])
     }
 
     /// `st` with the task of slot `slot[i]` moved to slot `i` (the pass cursor stays).
@@ -215,12 +236,12 @@ impl Groups {
         let mut c = st.clone();
         for g in &self.0 {
             match st.pass {
-                None => sort_slots(&mut c, st, g.clone()),
+                None => sort_slots(&mut c, g.clone()),
                 Some(p) => {
                     let cut = (p.next as usize).clamp(g.start, g.end);
-                    sort_slots(&mut c, st, g.start..cut);
+                    sort_slots(&mut c, g.start..cut);
                     let half = p.half.is_some() && g.contains(&(p.next as usize));
-                    sort_slots(&mut c, st, cut + usize::from(half)..g.end);
+                    sort_slots(&mut c, cut + usize::from(half)..g.end);
                 }
             }
         }
@@ -232,7 +253,7 @@ impl Groups {
     pub fn orbit_key(&self, st: &State) -> State {
         let mut c = st.clone();
         for g in &self.0 {
-            sort_slots(&mut c, st, g.clone());
+            sort_slots(&mut c, g.clone());
         }
         c
     }
@@ -243,16 +264,21 @@ impl Groups {
     }
 }
 
-/// Sorts `st`'s slots `r` into `c`.
-fn sort_slots(c: &mut State, st: &State, r: std::ops::Range<usize>) {
-    if r.len() < 2 {
+/// `n!`, the number of renamings of a group of `n` copies.
+fn f_all(n: usize) -> usize {
+    (1..=n).product()
+}
+
+/// Sorts `c`'s slots `r` in place (`Task`'s order; equal tasks are identical, so an unstable
+/// sort gives the stable one's result). Runs on every successor of a reduced search: no
+/// allocation, and a range already in order (often: most steps change one task) is only
+/// compared, the insertion sort a small slice gets then moves nothing.
+fn sort_slots(c: &mut State, r: std::ops::Range<usize>) {
+    let slots = &mut c.tasks[r];
+    if slots.len() < 2 || slots.is_sorted() {
         return;
     }
-    let mut slots: Vec<&crate::task::Task> = st.tasks[r.clone()].iter().collect();
-    slots.sort();
-    for (k, t) in slots.into_iter().enumerate() {
-        c.tasks[r.start + k] = *t;
-    }
+    slots.sort_unstable();
 }
 
 #[cfg(test)]

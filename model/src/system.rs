@@ -476,8 +476,7 @@ impl Model for KlpSystem {
             self.task_actions(st, pid as Pid, out);
         }
         if let Some(groups) = &self.free_pass_order {
-            let own: Vec<Action> = out[start..globals].to_vec();
-            crate::symmetry::pass::renamed_steps(self, groups, st, &own, out);
+            crate::symmetry::pass::renamed_steps(self, groups, st, start..globals, out);
         }
     }
 
