@@ -41,6 +41,28 @@ use std::sync::{Arc, OnceLock};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `mi_option_purge_delay` and `mi_option_arena_eager_commit` (their places in
+/// `mi_option_e`, mimalloc.h, v2 and v3 alike; libmimalloc-sys names neither).
+const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Memory the program frees goes back to the kernel at once (mimalloc v3 keeps it a second,
+/// and commits its arenas eagerly), unless `MIMALLOC_PURGE_DELAY` or
+/// `MIMALLOC_ARENA_EAGER_COMMIT` say otherwise. Why: a search frees and allocates its batch
+/// buffers all the time, and the run's peak is at the end of the search (issue 16): on
+/// `default`, 83 MB of the 352 MB resident then were freed memory mimalloc held (269 MB with
+/// both options set through the environment, the same CPU time).
+fn tune_allocator() {
+    for (var, option) in
+        [("MIMALLOC_PURGE_DELAY", MI_OPTION_PURGE_DELAY), ("MIMALLOC_ARENA_EAGER_COMMIT", MI_OPTION_ARENA_EAGER_COMMIT)]
+    {
+        if std::env::var_os(var).is_none() {
+            // SAFETY: sets an option value; mimalloc reads options at each use.
+            unsafe { libmimalloc_sys::mi_option_set(option, 0) };
+        }
+    }
+}
+
 /// Raised by the first Ctrl-C (SIGINT): the engine stops between batches and `check` reports
 /// what it has (statistics, counterexamples found so far, "incomplete", exit code 3).
 pub fn interrupted() -> Arc<AtomicBool> {
@@ -73,6 +95,7 @@ fn default_sigpipe() {
 }
 
 fn main() -> ExitCode {
+    tune_allocator();
     install_sigint_handler();
     let args = match cli::Cli::try_parse() {
         Ok(a) => a,
