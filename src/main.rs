@@ -41,25 +41,20 @@ use std::sync::{Arc, OnceLock};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc's `mi_option_purge_delay` and `mi_option_arena_eager_commit` (their places in
-/// `mi_option_e`, mimalloc.h, v2 and v3 alike; libmimalloc-sys names neither).
-const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+/// mimalloc's `mi_option_purge_delay` (its place in `mi_option_e`, mimalloc.h, v2 and v3
+/// alike; libmimalloc-sys does not name it).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Memory the program frees goes back to the kernel at once (mimalloc v3 keeps it a second,
-/// and commits its arenas eagerly), unless `MIMALLOC_PURGE_DELAY` or
-/// `MIMALLOC_ARENA_EAGER_COMMIT` say otherwise. Why: a search frees and allocates its batch
+/// Memory the program frees goes back to the kernel at once (mimalloc v3 keeps it a second),
+/// unless `MIMALLOC_PURGE_DELAY` says otherwise. Why: a search frees and allocates its batch
 /// buffers all the time, and the run's peak is at the end of the search (issue 16): on
-/// `default`, 83 MB of the 352 MB resident then were freed memory mimalloc held (269 MB with
-/// both options set through the environment, the same CPU time).
+/// `default`, 304 MB peak against 318 MB with the delay (the same CPU time). Arenas committed
+/// on use as well gave 269 MB, but mimalloc reads that option before `main` runs: only the
+/// environment sets it (`MIMALLOC_ARENA_EAGER_COMMIT=0`).
 fn tune_allocator() {
-    for (var, option) in
-        [("MIMALLOC_PURGE_DELAY", MI_OPTION_PURGE_DELAY), ("MIMALLOC_ARENA_EAGER_COMMIT", MI_OPTION_ARENA_EAGER_COMMIT)]
-    {
-        if std::env::var_os(var).is_none() {
-            // SAFETY: sets an option value; mimalloc reads options at each use.
-            unsafe { libmimalloc_sys::mi_option_set(option, 0) };
-        }
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: sets an option's value; mimalloc reads it at each purge.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
     }
 }
 
