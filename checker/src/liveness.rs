@@ -95,17 +95,15 @@ fn is_strong(c: u16) -> bool {
     c & STRONG_BIT != 0
 }
 
-/// Per state, in one sequential pass over the graph: whether it is quiescent (no fair step
-/// enabled) and whether it has an edge to itself. Reading a state at random decodes its block
-/// (`graph.rs`), so the checks ask these two questions here once instead of per component.
+/// Per state: whether it is quiescent (no fair step enabled) and whether it has an edge to
+/// itself, as sets (the graph records both with the state: [`Graph::quiescent`]).
 fn state_flags(g: &Graph) -> (FixedBitSet, FixedBitSet) {
     let mut quiescent = FixedBitSet::with_capacity(g.len());
     let mut self_loop = FixedBitSet::with_capacity(g.len());
-    let fair: Vec<bool> = (0..g.codes() as u32).map(|c| g.class(c).0 != 0).collect();
-    g.scan(|v, to, codes| {
-        quiescent.set(v as usize, codes.iter().all(|&c| !fair[c as usize]));
-        self_loop.set(v as usize, to.contains(&v));
-    });
+    for v in 0..g.len() as u32 {
+        quiescent.set(v as usize, g.quiescent(v));
+        self_loop.set(v as usize, g.self_loop(v));
+    }
     (quiescent, self_loop)
 }
 
@@ -113,12 +111,12 @@ fn enabled(g: &Graph, v: u32) -> HashSet<u16> {
     g.edges(v).map(|e| e.class).filter(|&c| c != 0).collect()
 }
 
-/// Working bytes per state of one pass: the component array (`scc.rs`, a `u32`) and six marks
-/// of one bit (in a set, fair member, failing component, reaches a failing component,
-/// quiescent, self-loop). The DFS stacks, which grow with the depth of the search, are measured
-/// ([`PassMemory`]).
+/// Working bytes per state of one pass: the component array (`scc.rs`, a `u32`) and four marks
+/// of one bit (in a set, fair member, failing component, reaches a failing component; the
+/// graph keeps quiescent and self-loop per state). The DFS stacks, which grow with the depth
+/// of the search, are measured ([`PassMemory`]).
 pub(crate) fn check_bytes(n: usize) -> usize {
-    n * 4 + 6 * n.div_ceil(8)
+    n * 4 + 4 * n.div_ceil(8)
 }
 
 /// What the passes report about their memory: the largest working set of one pass (arrays and
@@ -159,9 +157,8 @@ pub(crate) fn leads_to(g: &Graph, i: usize, mem: &PassMemory) -> Option<Finding>
     // Per state: one of its ¬Q successors is in a failing component emitted before its own.
     let mut reaches = FixedBitSet::with_capacity(n);
     let mut fair_sets: Vec<Vec<u32>> = Vec::new();
-    let (quiescent, self_loop) = state_flags(g);
     let classes = Classes::of(g);
-    let mut d = Decoder::default();
+    let mut d = Decoder::for_dfs();
     scc.run(
         &mut rindex,
         &Whole,
@@ -175,9 +172,9 @@ pub(crate) fn leads_to(g: &Graph, i: usize, mem: &PassMemory) -> Option<Finding>
                 }
             }
             Event::Component(c, id) => {
-                let mut bad = c.iter().any(|&v| quiescent[v as usize] || reaches[v as usize]);
-                let trivial = c.len() == 1 && !self_loop[c[0] as usize];
-                if !trivial && !c.iter().any(|&v| quiescent[v as usize]) {
+                let mut bad = c.iter().any(|&v| g.quiescent(v) || reaches[v as usize]);
+                let trivial = c.len() == 1 && !g.self_loop(c[0]);
+                if !trivial && !c.iter().any(|&v| g.quiescent(v)) {
                     if let Some(s) = fair_subset(g, &classes, c, &mut in_set) {
                         for &v in &s {
                             fair_member.insert(v as usize);
@@ -198,12 +195,12 @@ pub(crate) fn leads_to(g: &Graph, i: usize, mem: &PassMemory) -> Option<Finding>
     let start = (0..n as u32).find(|&v| g.p(i, v) && failing(v))?;
 
     // Shortest path inside ¬Q from the P state to a quiescent state or a fair-cycle state.
-    let target = |w: u32| quiescent[w as usize] || fair_member[w as usize];
+    let target = |w: u32| g.quiescent(w) || fair_member[w as usize];
     let mut edges =
         shortest_path(g, start, failing, target).expect("a failing state reaches a quiescent state or a fair cycle");
     let end = edges.last().map_or(start, |e| e.to);
     let cycle_start = edges.len();
-    if quiescent[end as usize] {
+    if g.quiescent(end) {
         let note = "the last state has no fair step enabled: the run may stay there forever".to_string();
         return Some(Finding {
             state: start,
@@ -519,21 +516,30 @@ pub(crate) const POSSIBILITY_NOTE: &str = "from the last state no path of allowe
 /// The note of a deadlock (also given by the distributed check, `dist/live.rs`).
 pub(crate) const DEADLOCK_NOTE: &str = "no step is enabled in the last state, and it is not a normal end";
 
-/// Checks possibility property `i` (its allowed bit is `i` too). Only states reachable from a
-/// `P` state through allowed edges matter, so the DFS starts from the `P` states alone; with
-/// none, it holds without a pass.
-pub(crate) fn possibility(g: &Graph, i: usize, mem: &PassMemory) -> Option<Finding> {
+/// Checks possibility properties `props` (the allowed bit of property `i` is `i` too), which
+/// allow the same edges (their allowed bits agree on every palette code: [`same_edges`]), in
+/// one pass. Only states reachable from a `P` state through allowed edges matter, so the DFS
+/// starts from the states where some property's `P` holds; with none, they hold without a
+/// pass. Why one pass for several: the components of the allowed subgraph are the same for
+/// each of them (the subgraph is), and a component's "reaches `Q`" is one bit per property;
+/// each property's finding is the one its own pass gives (the first `P` state, in index order,
+/// whose component reaches no `Q` state).
+pub(crate) fn possibility(g: &Graph, props: &[usize], mem: &PassMemory) -> Vec<Option<Finding>> {
     let n = g.len();
-    let roots = || (0..n as u32).filter(|&v| g.p(i, v));
-    roots().next()?;
+    let roots = || (0..n as u32).filter(|&v| props.iter().any(|&i| g.p(i, v)));
+    if roots().next().is_none() {
+        return props.iter().map(|_| None).collect();
+    }
     let mut scc = Scc::default();
     let mut rindex = vec![0u32; n];
-    // Per component ordinal: some allowed path from it reaches a Q state.
-    let mut reach = FixedBitSet::with_capacity(n);
-    // Per state: an allowed successor is in such a component, emitted before its own.
-    let mut reaches = FixedBitSet::with_capacity(n);
-    let allowed: Vec<bool> = (0..g.codes() as u32).map(|c| g.class(c).1 & (1 << i) != 0).collect();
-    let mut d = Decoder::default();
+    // Per property, per component ordinal: some allowed path from it reaches a Q state.
+    let mut reach = vec![FixedBitSet::with_capacity(n); props.len()];
+    // Per property, per state: an allowed successor is in such a component, emitted before
+    // its own.
+    let mut reaches = vec![FixedBitSet::with_capacity(n); props.len()];
+    let i0 = props[0];
+    let allowed: Vec<bool> = (0..g.codes() as u32).map(|c| g.class(c).1 & (1 << i0) != 0).collect();
+    let mut d = Decoder::for_dfs();
     scc.run(
         &mut rindex,
         &Whole,
@@ -545,31 +551,44 @@ pub(crate) fn possibility(g: &Graph, i: usize, mem: &PassMemory) -> Option<Findi
         },
         |ev| match ev {
             Event::Cross(v, id) => {
-                if reach[ordinal(n, id)] {
-                    reaches.insert(v as usize);
+                for (k, r) in reach.iter().enumerate() {
+                    if r[ordinal(n, id)] {
+                        reaches[k].insert(v as usize);
+                    }
                 }
             }
             Event::Component(c, id) => {
-                if c.iter().any(|&v| g.q(i, v) || reaches[v as usize]) {
-                    reach.insert(ordinal(n, id));
+                for (k, &i) in props.iter().enumerate() {
+                    if c.iter().any(|&v| g.q(i, v) || reaches[k][v as usize]) {
+                        reach[k].insert(ordinal(n, id));
+                    }
                 }
             }
         },
     );
-    mem.sample(n * 4 + 2 * n.div_ceil(8) + scc.peak_bytes);
-    let state = roots().find(|&v| !reach[ordinal(n, rindex[v as usize])])?;
-    Some(Finding { state, edges: Vec::new(), targets: Vec::new(), cycle_start: None, note: POSSIBILITY_NOTE.into() })
+    mem.sample(n * 4 + 2 * props.len() * n.div_ceil(8) + scc.peak_bytes);
+    props
+        .iter()
+        .enumerate()
+        .map(|(k, &i)| {
+            let state = (0..n as u32).find(|&v| g.p(i, v) && !reach[k][ordinal(n, rindex[v as usize])])?;
+            let note = POSSIBILITY_NOTE.to_string();
+            Some(Finding { state, edges: Vec::new(), targets: Vec::new(), cycle_start: None, note })
+        })
+        .collect()
+}
+
+/// Whether possibility properties `i` and `j` allow the same edges of the graph (then one pass
+/// checks both: [`possibility`]).
+pub(crate) fn same_edges(g: &Graph, i: usize, j: usize) -> bool {
+    (0..g.codes() as u32).all(|c| (g.class(c).1 >> i) & 1 == (g.class(c).1 >> j) & 1)
 }
 
 /// The first state (BFS order, so its path is a shortest one) with no out-edge whose `P` bit
-/// (the property's `end` predicate) is clear: one sequential pass.
+/// (the property's `end` predicate) is clear: read off the flags the graph keeps per state
+/// ([`Graph::dead_end`]), no decoding.
 pub(crate) fn deadlock(g: &Graph, i: usize) -> Option<Finding> {
-    let mut first = None;
-    g.scan(|v, to, _| {
-        if first.is_none() && to.is_empty() && !g.p(i, v) {
-            first = Some(v);
-        }
-    });
+    let first = (0..g.len() as u32).find(|&v| g.dead_end(v) && !g.p(i, v));
     first.map(|v| Finding {
         state: v,
         edges: Vec::new(),

@@ -235,6 +235,52 @@ fn possibility_without_force() {
     assert_eq!((pv, pacts.as_str()), (Verdict::Violated, "a"));
 }
 
+fn p2(_: &Graph, s: &u8) -> bool {
+    *s == 2
+}
+fn q1(_: &Graph, s: &u8) -> bool {
+    *s == 1
+}
+fn any_step(_: &Graph, _: &char) -> bool {
+    true
+}
+
+/// (verdict, actions) of each possibility property, checked together.
+fn possibilities(g: &Graph, props: Vec<LiveProperty<Graph>>) -> Vec<(Verdict, String)> {
+    let names: Vec<&str> = props.iter().map(|p| p.name).collect();
+    let out = Bfs::new(g).threads(2).liveness(props, fairness).run();
+    let acts = |t: &Option<klp_checker::Discovery<Graph>>| t.as_ref().map(|t| t.actions.iter().collect());
+    names.iter().map(|n| out.live(n).unwrap()).map(|o| (o.verdict, acts(&o.discovery).unwrap_or_default())).collect()
+}
+
+#[test]
+fn possibilities_that_allow_the_same_steps_share_a_pass_and_keep_their_verdicts() {
+    // Only the force step 'f' reaches the goal 3, from 1; 0 and 2 reach 1. Without 'f',
+    // "possible" (P = {0, 1, 2}, Q = 3) fails at the initial state, "back" (P = 2, Q = 1)
+    // holds through 'g'; "any" (every step allowed) holds. The first two share one pass (same
+    // allowed steps), the third has its own; each verdict is the one it gets alone.
+    let g = Graph {
+        edges: vec![(0, 'a', 1, W1), (1, 'f', 3, W1), (0, 'b', 2, W1), (2, 'g', 1, W1), (1, 'r', 1, None)],
+        p: vec![0, 1, 2],
+        q: vec![3],
+    };
+    let mk = |name, p, q, allowed| LiveProperty { name, kind: Liveness::Possibility { p, q, allowed } };
+    let together = possibilities(
+        &g,
+        vec![mk("possible", p, q, not_force), mk("back", p2, q1, not_force), mk("any", p, q, any_step)],
+    );
+    let alone: Vec<(Verdict, String)> =
+        [mk("possible", p, q, not_force), mk("back", p2, q1, not_force), mk("any", p, q, any_step)]
+            .into_iter()
+            .flat_map(|prop| possibilities(&g, vec![prop]))
+            .collect();
+    assert_eq!(together, alone);
+    assert_eq!(
+        together,
+        vec![(Verdict::Violated, String::new()), (Verdict::Holds, String::new()), (Verdict::Holds, String::new())]
+    );
+}
+
 #[test]
 fn results_do_not_depend_on_the_thread_count() {
     let g = cycle(&[2], W2);

@@ -80,39 +80,62 @@ where
         let mem = crate::liveness::PassMemory::default();
         mem.rss.fetch_max(sys::rss_bytes(), std::sync::atomic::Ordering::Relaxed);
         let sec = prof.section();
-        let out = l
-            .props
-            .par_iter()
-            .enumerate()
-            .map(|(i, p)| {
-                match p.kind {
-                    // Per-component fairness classes are not symmetric (`Bfs::liveness`).
-                    Liveness::LeadsTo { .. } if self.symmetry.is_some() && l.quotient.is_none() => {
-                        return LiveResult::Unchecked;
-                    }
-                    // Said under symmetry only, where it makes "holds" exact (the caller's business).
-                    Liveness::Possibility { .. }
-                        if self.symmetry.is_some() && !(0..g.len() as u32).any(|v| g.p(i, v)) =>
-                    {
-                        return LiveResult::Vacuous;
-                    }
-                    _ => {}
+        // Possibility properties that allow the same edges share one pass (`liveness::possibility`);
+        // a deadlock check reads the flags the graph keeps per state and is no pass.
+        let mut out: Vec<Option<LiveResult>> = l.props.iter().map(|_| None).collect();
+        let mut jobs: Vec<Vec<usize>> = Vec::new();
+        for (i, p) in l.props.iter().enumerate() {
+            match p.kind {
+                // Per-component fairness classes are not symmetric (`Bfs::liveness`).
+                Liveness::LeadsTo { .. } if self.symmetry.is_some() && l.quotient.is_none() => {
+                    out[i] = Some(LiveResult::Unchecked);
                 }
-                let f = sec.task(|| match p.kind {
-                    Liveness::LeadsTo { .. } => crate::liveness::leads_to(&g, i, &mem),
-                    Liveness::Possibility { .. } => crate::liveness::possibility(&g, i, &mem),
-                    Liveness::Deadlock { .. } => crate::liveness::deadlock(&g, i),
-                });
-                let Some(f) = f else { return LiveResult::Holds };
-                let region = match p.kind {
-                    Liveness::LeadsTo { .. } if self.symmetry.is_some() && l.region_limit > 0 => {
-                        sec.task(|| crate::liveness::quotient::region(&g, i, l.region_limit))
+                // Said under symmetry only, where it makes "holds" exact (the caller's business).
+                Liveness::Possibility { .. } if self.symmetry.is_some() && !(0..g.len() as u32).any(|v| g.p(i, v)) => {
+                    out[i] = Some(LiveResult::Vacuous);
+                }
+                Liveness::Possibility { .. } => {
+                    let same = |j: &&mut Vec<usize>| {
+                        matches!(l.props[j[0]].kind, Liveness::Possibility { .. })
+                            && crate::liveness::same_edges(&g, j[0], i)
+                    };
+                    match jobs.iter_mut().find(same) {
+                        Some(j) => j.push(i),
+                        None => jobs.push(vec![i]),
                     }
-                    _ => None,
-                };
-                LiveResult::Found(f, region)
+                }
+                _ => jobs.push(vec![i]),
+            }
+        }
+        let passes = passes.min(jobs.len().max(1));
+        let found: Vec<Vec<(usize, LiveResult)>> = jobs
+            .par_iter()
+            .map(|job| {
+                let i = job[0];
+                let fs = sec.task(|| match l.props[i].kind {
+                    Liveness::LeadsTo { .. } => vec![crate::liveness::leads_to(&g, i, &mem)],
+                    Liveness::Possibility { .. } => crate::liveness::possibility(&g, job, &mem),
+                    Liveness::Deadlock { .. } => vec![crate::liveness::deadlock(&g, i)],
+                });
+                job.iter()
+                    .zip(fs)
+                    .map(|(&i, f)| {
+                        let Some(f) = f else { return (i, LiveResult::Holds) };
+                        let region = match l.props[i].kind {
+                            Liveness::LeadsTo { .. } if self.symmetry.is_some() && l.region_limit > 0 => {
+                                sec.task(|| crate::liveness::quotient::region(&g, i, l.region_limit))
+                            }
+                            _ => None,
+                        };
+                        (i, LiveResult::Found(f, region))
+                    })
+                    .collect()
             })
             .collect();
+        for (i, r) in found.into_iter().flatten() {
+            out[i] = Some(r);
+        }
+        let out: Vec<LiveResult> = out.into_iter().map(|r| r.expect("every property has a result")).collect();
         let working = passes * mem.bytes.into_inner();
         raw.stats.graph_bytes = g.peak_bytes.max(g.bytes() + working) as u64;
         prof.end(Phase::Properties, sec);
