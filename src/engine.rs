@@ -359,6 +359,10 @@ pub fn run_klpcheck(
             .liveness(live, klp_properties::liveness::fairness)
             .quotient_fairness(klp_properties::liveness::quotient_fairness)
             .quotient_region(crate::lasso::region::REGION_STATES / groups.order().max(1));
+        if reduced {
+            // A pass run in one go has the same outcome in any order: possibility exactly.
+            b = b.atomic_sections(klp_properties::liveness::in_pass, klp_properties::liveness::pass_step);
+        }
     }
     if reduced {
         let g = groups.clone();
@@ -419,7 +423,12 @@ pub fn run_klpcheck(
             };
             let mut verdict = p.verdict;
             let possibility = kinds.iter().any(|&(n, poss)| n == p.name && poss);
-            if reduced && possibility && verdict == Verdict::Holds && note != klp_checker::VACUOUS {
+            if reduced
+                && possibility
+                && verdict == Verdict::Holds
+                && note != klp_checker::VACUOUS
+                && note != klp_checker::SECTIONS_EXACT
+            {
                 verdict = Verdict::Incomplete;
                 note = POSSIBILITY_UNDECIDED.to_string();
             }

@@ -28,6 +28,7 @@ use stateright::Model;
 use crate::graph::{Decoder, Edge, Graph, STRONG_BIT};
 use crate::scc::{Event, Scc, Subset, Whole};
 
+pub(crate) mod atomic;
 pub(crate) mod quotient;
 
 /// A state predicate.
@@ -513,10 +514,10 @@ fn shortest_path(g: &Graph, from: u32, pass: impl Fn(u32) -> bool, goal: impl Fn
     None
 }
 
-/// Checks possibility property `i` (its allowed bit is `i` too). Only states reachable from a
-/// `P` state through allowed edges matter, so the DFS starts from the `P` states alone; with
-/// none, it holds without a pass.
-pub(crate) fn possibility(g: &Graph, i: usize, mem: &PassMemory) -> Option<Finding> {
+/// Checks possibility property `i`, whose allowed edges have `bit` set. Only states reachable
+/// from a `P` state through allowed edges matter, so the DFS starts from the `P` states alone;
+/// with none, it holds without a pass.
+pub(crate) fn possibility(g: &Graph, i: usize, bit: u8, mem: &PassMemory) -> Option<Finding> {
     let n = g.len();
     let roots = || (0..n as u32).filter(|&v| g.p(i, v));
     roots().next()?;
@@ -526,7 +527,7 @@ pub(crate) fn possibility(g: &Graph, i: usize, mem: &PassMemory) -> Option<Findi
     let mut reach = FixedBitSet::with_capacity(n);
     // Per state: an allowed successor is in such a component, emitted before its own.
     let mut reaches = FixedBitSet::with_capacity(n);
-    let allowed: Vec<bool> = (0..g.codes() as u32).map(|c| g.class(c).1 & (1 << i) != 0).collect();
+    let allowed: Vec<bool> = (0..g.codes() as u32).map(|c| g.class(c).1 & bit != 0).collect();
     let mut d = Decoder::default();
     scc.run(
         &mut rindex,
