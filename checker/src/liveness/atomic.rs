@@ -122,7 +122,7 @@ impl Layout {
     }
 
     fn tag_of(&self, allowed: u8) -> u8 {
-        ((u16::from(allowed)) >> self.shift) as u8
+        (u16::from(allowed) >> self.shift) as u8
     }
 }
 
@@ -153,7 +153,7 @@ pub(crate) fn closure(g: &Graph, layout: &Layout) -> Closure {
     let mut d = Decoder::default();
     // Frames: state, its section-step targets (None: a step some property does not allow).
     let mut stack: Vec<(u32, Vec<Option<u32>>, usize, u32)> = Vec::new();
-    let (mut conflicts, mut count) = (0, 0);
+    let mut count = 0;
     let val = |end: &[u32], g: &Graph, w: u32| if inside(g, w) { end[w as usize] } else { w };
     let open = |v: u32, d: &mut Decoder| -> Vec<Option<u32>> {
         let (to, codes) = g.decode(v, d);
@@ -202,11 +202,7 @@ pub(crate) fn closure(g: &Graph, layout: &Layout) -> Closure {
             *acc = join(*acc, if w == BUSY { CONFLICT } else { w });
         }
     }
-    for v in 0..n {
-        if end[v] == CONFLICT {
-            conflicts += 1;
-        }
-    }
+    let conflicts = end.iter().filter(|&&e| e == CONFLICT).count();
     Closure { end, conflicts, inside: count }
 }
 
