@@ -154,7 +154,7 @@ fn verdicts(args: &[&str]) -> Checked {
 }
 
 /// The acceptance test of the reduction: on every pinned scenario x variant, `check` (reduced
-/// by default: no liveness selected) and `check --no-symmetry` give every safety property the
+/// by default) and `check --no-symmetry` give every safety property the
 /// same verdict, and every violation trace of the reduced run replays as a violation.
 #[test]
 fn verdicts_equal_the_unreduced_run() {
@@ -197,36 +197,46 @@ fn every_shipped_scenario_with_identical_tasks_is_compared() {
 }
 
 /// Liveness under symmetry (README "Symmetry reduction"): by default a scenario with identical
-/// tasks and a possibility property selected runs unreduced (and says why); `--symmetry`
-/// checks liveness on the quotient, where a verdict is the unreduced one or `incomplete`
-/// (exit 3), never another; leads-to and deadlock alone are reduced by default.
+/// tasks is reduced with every property selected, and its possibility properties are decided
+/// exactly (each pass run in one go). Where the reduction leaves a property undecided (here
+/// forced by `KLPCHECK_NO_ATOMIC_PASSES`, which leaves the atomic-pass check out), `--symmetry`
+/// reports it `incomplete` (exit 3) and the default checks the scenario again unreduced and
+/// says so.
 #[test]
 fn liveness_is_never_silently_reduced() {
     let (code, t, ..) = crate::common::run_out(&["check", "symmetry-sleepers", "--threads", "1"]);
-    assert!(
-        t.contains("symmetry reduction off: groups of 2 identical tasks, but possibility properties are checked"),
-        "{t}"
-    );
-    assert_eq!(code, Some(0), "{t}");
-    let (code, t, ..) = crate::common::run_out(&["check", "symmetry-sleepers", "--threads", "1", "--symmetry"]);
-    assert_eq!(code, Some(3), "{t}");
-    assert!(t.contains("symmetry reduction on: groups of 2 identical tasks; liveness on the quotient"), "{t}");
-    assert!(!t.contains("unchecked"), "{t}");
-    // Leads-to and deadlock alone: decided on the quotient, so the default reduces.
-    let only = ["--property", "transition_completes", "--property", "no_deadlock"];
-    let (code, t, ..) =
-        crate::common::run_out(&[&["check", "symmetry-sleepers", "--threads", "1"][..], &only].concat());
     assert!(t.contains("symmetry reduction on: groups of 2 identical tasks"), "{t}");
+    assert!(t.contains("search complete: 3575 distinct states"), "{t}");
+    assert!(!t.contains("incomplete") && !t.contains("unchecked"), "{t}");
     assert_eq!(code, Some(0), "{t}");
+    let run = |args: &[&str]| {
+        let out = tempfile::tempdir().unwrap();
+        let o = assert_cmd::Command::cargo_bin("klpcheck")
+            .unwrap()
+            .env("KLPCHECK_NO_ATOMIC_PASSES", "1")
+            .args(args)
+            .arg("--out")
+            .arg(out.path())
+            .output()
+            .unwrap();
+        (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    let (code, t) = run(&["check", "symmetry-sleepers", "--threads", "1", "--symmetry"]);
+    assert_eq!(code, Some(3), "{t}");
+    assert!(t.contains("patch_removable_without_force              incomplete"), "{t}");
+    let (code, t) = run(&["check", "symmetry-sleepers", "--threads", "1"]);
+    assert_eq!(code, Some(0), "{t}");
+    assert!(t.contains("symmetry reduction off: the reduced run (3575 states) left patch_removable_without_force, transition_reversible_without_force undecided, so it was checked again unreduced"), "{t}");
+    assert!(t.contains("search complete: 5246 distinct states"), "{t}");
 }
 
 /// The liveness verdicts of every pinned scenario x variant, reduced (`--symmetry`) against
 /// unreduced: leads-to and deadlock equal (a quotient candidate is decided on the unreduced
 /// model in its region, src/lasso/region.rs, or lifted to a concrete lasso); possibility equal
-/// or `incomplete` (it holds on the reduced model, which has more pass orders, so only a
-/// violation or a vacuous "holds" carries over), never holding where the unreduced run finds a
-/// violation nor violated where it holds. The reduced verdicts are pinned, and every reduced
-/// liveness counterexample replays as a violation.
+/// too (a violation is confirmed along its orbits; "holds" is decided with every pass run in
+/// one go, checker/src/liveness/atomic.rs, or left `incomplete`, which the assertion allows but
+/// the pins below rule out). The reduced verdicts are pinned, and every reduced liveness
+/// counterexample replays as a violation.
 #[test]
 fn liveness_verdicts_under_symmetry_are_the_unreduced_ones_or_incomplete() {
     let live: Vec<&str> = klp_properties::liveness::catalogue().iter().map(|p| p.name).collect();
@@ -275,11 +285,11 @@ fn liveness_verdicts_under_symmetry_are_the_unreduced_ones_or_incomplete() {
     // patch_removable_without_force, transition_reversible_without_force, script_completes,
     // no_deadlock): h holds, V violated (confirmed, concrete lasso), i incomplete.
     let want = [
-        format!("{SYSCALL}@upstream: hhiiih"),
-        format!("{SYSCALL}@no-stack-check: hhiiih"),
-        format!("{SYSCALL}@task-switch-unlocked: hhiiih"),
-        "symmetry-sleepers@upstream: hhiihh".to_string(),
-        "symmetry-module-workers@upstream: Vhiihh".to_string(),
+        format!("{SYSCALL}@upstream: hhhhhh"),
+        format!("{SYSCALL}@no-stack-check: hhhhhh"),
+        format!("{SYSCALL}@task-switch-unlocked: hhhhhh"),
+        "symmetry-sleepers@upstream: hhhhhh".to_string(),
+        "symmetry-module-workers@upstream: Vhhhhh".to_string(),
     ];
     assert_eq!(pins, want);
     assert_eq!(replayed, 1, "the transition_completes lasso of symmetry-module-workers");

@@ -18,7 +18,7 @@
 mod level;
 mod live;
 mod profile;
-pub use live::VACUOUS;
+pub use live::{SECTIONS_EXACT, VACUOUS};
 mod resume;
 
 pub use profile::{Phase, PhaseTimes, Profile, Totals};
@@ -57,7 +57,7 @@ pub use crate::fingerprint::fingerprint;
 #[cfg(feature = "distributed")]
 pub(crate) use {
     level::decides,
-    live::{allowed_bits, live_bits, replay},
+    live::{live_bits, replay},
 };
 
 /// A canonicaliser for symmetry reduction: maps a state to its orbit's representative (a
@@ -137,6 +137,10 @@ pub(crate) struct LiveCfg<M: Model> {
     /// Under symmetry: hand back a leads-to candidate's region of at most this many states
     /// ([`Bfs::quotient_region`]); 0: none.
     region_limit: usize,
+    /// Under symmetry: the model's atomic sections ([`Bfs::atomic_sections`]).
+    pub(crate) sections: Option<crate::liveness::atomic::Sections<M>>,
+    /// The layout of an edge's allowed bits (and section tag).
+    pub(crate) layout: crate::liveness::atomic::Layout,
 }
 
 /// What the search hands back before traces are rebuilt.
@@ -313,7 +317,27 @@ where
     /// see [`PropertyOutcome::discovery`].
     pub fn liveness(mut self, props: Vec<LiveProperty<M>>, fairness: FairnessFn<M>) -> Self {
         assert!(props.len() <= 8, "at most 8 liveness properties");
-        self.cfg.live = Some(LiveCfg { props, fairness, quotient: None, region_limit: 0 });
+        let layout = crate::liveness::atomic::Layout::new(&possibility_flags(&props), false);
+        self.cfg.live = Some(LiveCfg { props, fairness, quotient: None, region_limit: 0, sections: None, layout });
+        self
+    }
+
+    /// Under symmetry reduction: the model's atomic sections (`inside`: the state is in one;
+    /// `step`: the step belongs to one, with a key naming it up to the symmetry), so that a
+    /// possibility property that holds on the quotient is decided exactly where every path to
+    /// its goal can run each section in one go (checker/src/liveness/atomic.rs): then it
+    /// holds, with the note [`SECTIONS_EXACT`]; otherwise it is reported incomplete. Needs at
+    /// most 7 liveness properties and 6 possibility properties (else it has no effect). Call
+    /// after [`Bfs::liveness`].
+    pub fn atomic_sections(
+        mut self,
+        inside: crate::liveness::atomic::InsideFn<M>,
+        step: crate::liveness::atomic::SectionStepFn<M>,
+    ) -> Self {
+        if let Some(l) = &mut self.cfg.live {
+            l.layout = crate::liveness::atomic::Layout::new(&possibility_flags(&l.props), true);
+            l.sections = l.layout.tags.then_some(crate::liveness::atomic::Sections { inside, step });
+        }
         self
     }
 
@@ -435,4 +459,9 @@ where
         self.cfg.resume = Some(dir.into());
         self
     }
+}
+
+/// Per liveness property: whether it is a possibility property (the ones that read allowed bits).
+fn possibility_flags<M: Model>(props: &[LiveProperty<M>]) -> Vec<bool> {
+    props.iter().map(|p| matches!(p.kind, crate::liveness::Liveness::Possibility { .. })).collect()
 }

@@ -720,6 +720,11 @@ impl Graph {
         self.bits.bytes() + self.block.bytes() + self.wraps.capacity() * 4 + self.stream.bytes()
     }
 
+    /// Every bit recorded for `v` (the P/Q bits, and any the engine adds above them).
+    pub(crate) fn state_bits(&self, v: u32) -> u16 {
+        (self.bits.get(v as usize) & 0xffff) as u16
+    }
+
     /// P bit of property `i` at `v`.
     pub(crate) fn p(&self, i: usize, v: u32) -> bool {
         self.bits.get(v as usize) & (1 << (2 * i)) != 0

@@ -74,10 +74,13 @@ pub mod sys;
 mod table;
 pub use table::Store;
 
-pub use bfs::{fingerprint, Bfs, Canonicalise, CoverageFn, Phase, PhaseTimes, Profile, Totals, VACUOUS};
+pub use bfs::{
+    fingerprint, Bfs, Canonicalise, CoverageFn, Phase, PhaseTimes, Profile, Totals, SECTIONS_EXACT, VACUOUS,
+};
 pub use bitstate::{BitstateStats, DEFAULT_BITS, DEFAULT_HASHES};
 pub use checkpoint::CheckpointInfo;
 pub use graph::Fairness;
+pub use liveness::atomic::{InsideFn, SectionStepFn};
 pub use liveness::{ActionPred, FairnessFn, LiveProperty, Liveness, QuotientFairnessFn, StatePred};
 pub use outcome::{
     Coverage, Discovery, FinishWhen, MemoryParts, Outcome, Progress, PropertyOutcome, Stats, StopReason, Verdict,

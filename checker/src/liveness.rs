@@ -28,6 +28,7 @@ use stateright::Model;
 use crate::graph::{Decoder, Edge, Graph, STRONG_BIT};
 use crate::scc::{Event, Scc, Subset, Whole};
 
+pub(crate) mod atomic;
 pub(crate) mod quotient;
 
 /// A state predicate.
@@ -516,15 +517,14 @@ pub(crate) const POSSIBILITY_NOTE: &str = "from the last state no path of allowe
 /// The note of a deadlock (also given by the distributed check, `dist/live.rs`).
 pub(crate) const DEADLOCK_NOTE: &str = "no step is enabled in the last state, and it is not a normal end";
 
-/// Checks possibility properties `props` (the allowed bit of property `i` is `i` too), which
-/// allow the same edges (their allowed bits agree on every palette code: [`same_edges`]), in
-/// one pass. Only states reachable from a `P` state through allowed edges matter, so the DFS
+/// Checks possibility properties `props`, which allow the same edges (those with `bit` set in
+/// their allowed bits: their bits agree on every palette code, [`same_edges`]), in one pass. Only states reachable from a `P` state through allowed edges matter, so the DFS
 /// starts from the states where some property's `P` holds; with none, they hold without a
 /// pass. Why one pass for several: the components of the allowed subgraph are the same for
 /// each of them (the subgraph is), and a component's "reaches `Q`" is one bit per property;
 /// each property's finding is the one its own pass gives (the first `P` state, in index order,
 /// whose component reaches no `Q` state).
-pub(crate) fn possibility(g: &Graph, props: &[usize], mem: &PassMemory) -> Vec<Option<Finding>> {
+pub(crate) fn possibility(g: &Graph, props: &[usize], bit: u8, mem: &PassMemory) -> Vec<Option<Finding>> {
     let n = g.len();
     let roots = || (0..n as u32).filter(|&v| props.iter().any(|&i| g.p(i, v)));
     if roots().next().is_none() {
@@ -537,8 +537,7 @@ pub(crate) fn possibility(g: &Graph, props: &[usize], mem: &PassMemory) -> Vec<O
     // Per property, per state: an allowed successor is in such a component, emitted before
     // its own.
     let mut reaches = vec![FixedBitSet::with_capacity(n); props.len()];
-    let i0 = props[0];
-    let allowed: Vec<bool> = (0..g.codes() as u32).map(|c| g.class(c).1 & (1 << i0) != 0).collect();
+    let allowed: Vec<bool> = (0..g.codes() as u32).map(|c| g.class(c).1 & bit != 0).collect();
     let mut d = Decoder::for_dfs();
     scc.run(
         &mut rindex,
@@ -578,10 +577,10 @@ pub(crate) fn possibility(g: &Graph, props: &[usize], mem: &PassMemory) -> Vec<O
         .collect()
 }
 
-/// Whether possibility properties `i` and `j` allow the same edges of the graph (then one pass
-/// checks both: [`possibility`]).
-pub(crate) fn same_edges(g: &Graph, i: usize, j: usize) -> bool {
-    (0..g.codes() as u32).all(|c| (g.class(c).1 >> i) & 1 == (g.class(c).1 >> j) & 1)
+/// Whether the possibility properties whose allowed bits are `a` and `b` allow the same edges
+/// of the graph (then one pass checks both: [`possibility`]).
+pub(crate) fn same_edges(g: &Graph, a: u8, b: u8) -> bool {
+    (0..g.codes() as u32).all(|c| (g.class(c).1 & a != 0) == (g.class(c).1 & b != 0))
 }
 
 /// The first state (BFS order, so its path is a shortest one) with no out-edge whose `P` bit

@@ -317,3 +317,87 @@ fn strong_fairness_removes_states_and_keeps_the_fair_rest() {
     let ((v, acts, start), _) = check(&g, 1);
     assert_eq!((v, acts.as_str(), start), (Verdict::Violated, "ab", Some(0)));
 }
+
+/// States 10 and up are inside an atomic section (checker/src/liveness/atomic.rs).
+fn in_section(_: &Graph, s: &u8) -> bool {
+    *s >= 10
+}
+
+/// Steps 's' and 't' are section steps; 'e' and 'E' enter a section with key 1, 'k' with key 2.
+fn section_step(_: &Graph, _: &u8, a: &char) -> Option<u16> {
+    match a {
+        's' | 't' => Some(0),
+        'e' | 'E' => Some(1),
+        'k' => Some(2),
+        _ => None,
+    }
+}
+
+/// The possibility `AG (P -> EF Q)` on `g` as a reduced run checks it (an identity
+/// canonicaliser, the sections above): verdict and note.
+fn exact(g: &Graph) -> (Verdict, String) {
+    let props = vec![LiveProperty { name: "possible", kind: Liveness::Possibility { p, q, allowed: not_force } }];
+    let out = Bfs::new(g)
+        .threads(1)
+        .symmetry(|s| *s)
+        .liveness(props, fairness)
+        .atomic_sections(in_section, section_step)
+        .run();
+    let pos = out.live("possible").unwrap();
+    (pos.verdict, pos.note.clone())
+}
+
+#[test]
+fn a_section_with_one_end_on_every_path_decides_possibility_exactly() {
+    // 0 enters the section at 10; both orders (10-11-2, 10-12-2) end at the goal 2.
+    let g = Graph {
+        edges: vec![
+            (0, 'e', 10, None),
+            (10, 's', 11, None),
+            (10, 't', 12, None),
+            (11, 's', 2, None),
+            (12, 's', 2, None),
+        ],
+        p: vec![0],
+        q: vec![2],
+    };
+    assert_eq!(exact(&g), (Verdict::Holds, klp_checker::SECTIONS_EXACT.to_string()));
+}
+
+#[test]
+fn a_section_with_two_ends_is_incomplete_never_holds() {
+    // Claim A fails at 10: one order ends at the goal 2, the other at 3, from which nothing
+    // reaches it. The quotient's EF Q holds (through 2), the exact check cannot show it.
+    let g = Graph { edges: vec![(0, 'e', 10, None), (10, 's', 2, None), (10, 't', 3, None)], p: vec![0], q: vec![2] };
+    let (v, note) = exact(&g);
+    assert_eq!(v, Verdict::Incomplete, "{note}");
+    assert!(note.contains("1 of 1 mid-pass states fail Claim A"), "{note}");
+}
+
+#[test]
+fn a_section_step_to_a_dead_end_is_incomplete() {
+    // 10 -s-> 11 and 11 has no section step: a pass that cannot end.
+    let g = Graph { edges: vec![(0, 'e', 10, None), (10, 's', 11, None), (11, 'x', 2, None)], p: vec![0], q: vec![2] };
+    assert_eq!(exact(&g).0, Verdict::Incomplete);
+}
+
+#[test]
+fn entering_steps_of_one_key_must_share_their_end() {
+    // 'e' and 'E' are one step taken on two renamings (same key): one ends at the goal, the
+    // other at a dead end 3, so neither is used. With another key ('k') each is its own step.
+    let edges = |second: char| vec![(0, 'e', 10, None), (10, 's', 2, None), (0, second, 11, None), (11, 's', 3, None)];
+    let g = Graph { edges: edges('E'), p: vec![0], q: vec![2] };
+    assert_eq!(exact(&g).0, Verdict::Incomplete);
+    let g = Graph { edges: edges('k'), p: vec![0], q: vec![2] };
+    assert_eq!(exact(&g).0, Verdict::Holds);
+}
+
+#[test]
+fn the_goal_in_the_middle_of_a_section_does_not_count() {
+    // Q holds at 10 only, in the middle of the section, whose end 3 does not reach it.
+    let g = Graph { edges: vec![(0, 'e', 10, None), (10, 's', 3, None)], p: vec![0], q: vec![10] };
+    assert_eq!(exact(&g).0, Verdict::Incomplete);
+    // A P state inside a section with Q itself holds.
+    let g = Graph { edges: vec![(0, 'e', 10, None), (10, 's', 3, None)], p: vec![10], q: vec![10] };
+    assert_eq!(exact(&g), (Verdict::Holds, klp_checker::SECTIONS_EXACT.to_string()));
+}

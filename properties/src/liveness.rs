@@ -170,6 +170,35 @@ pub fn quotient_fairness(m: &KlpSystem, st: &State, classes: &mut [Option<Fairne
     }
 }
 
+/// The kernel model's atomic section for an exact possibility check under symmetry reduction
+/// (`Bfs::atomic_sections`, checker/src/liveness/atomic.rs): a pass of
+/// `klp_try_complete_transition()` in progress (`st.pass`, it holds `klp_mutex`).
+pub fn in_pass(_: &KlpSystem, st: &State) -> bool {
+    st.pass.is_some()
+}
+
+/// Whether `a` is a step of the transition work's pass (`Bfs::atomic_sections`): inside a pass,
+/// its own step (`pass_action()`, or the reduced model's renaming of it: the only steps the
+/// reduced model renames there); outside, a step that may begin one, keyed by the unreduced
+/// step it is (a renamed one by the step it renames), so that every renaming the reduced model
+/// offers of one begin shares a key. Any other step: `None`.
+pub fn pass_step(m: &KlpSystem, st: &State, a: &Action) -> Option<u16> {
+    use std::hash::{Hash, Hasher};
+    match (st.pass, *a) {
+        (Some(_), Action::Renamed { .. }) => Some(0),
+        (Some(q), a) => (a == klp_model::kernel::livepatch::transition::pass_action(&m.spec, st, q)).then_some(0),
+        (None, a) => {
+            let inner = match a {
+                Action::Renamed { .. } => m.resolve_renamed(st, a)?.1,
+                a => a,
+            };
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            inner.hash(&mut h);
+            Some(h.finish() as u16)
+        }
+    }
+}
+
 fn in_transition(_: &KlpSystem, st: &State) -> bool {
     st.klp_transition_patch.is_some()
 }

@@ -8,7 +8,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use stateright::{Expectation, Model, Property};
 
-use super::live::{allowed_bits, live_bits, replay, LiveResult};
+use super::live::{allowed_bits, inside, live_bits, replay, section_tag, LiveResult};
 use super::profile::{Phase, Prof};
 use super::resume::Snapshot;
 use super::*;
@@ -628,8 +628,9 @@ where
             }
         }
         let (before, first_edge) = (sub.fps.len(), sub.rec.class.len());
+        let within = live.is_some_and(|l| inside(model, l, s));
         if let Some(l) = live {
-            sub.rec.bits.push(live_bits(model, l, s));
+            sub.rec.bits.push(live_bits(model, l, s, within));
         }
         let mut actions = std::mem::take(&mut sub.actions);
         model.actions(s, &mut actions);
@@ -637,6 +638,7 @@ where
             let class =
                 live.map(|l| (Fairness::encode((l.fairness)(model, s, &action)), allowed_bits(model, l, &action)));
             let kept = cov.map(|_| action.clone());
+            let tagged = live.filter(|l| l.sections.is_some()).map(|_| action.clone());
             let n = match self.step_into {
                 Some(step) => {
                     let b = buf.get_or_insert_with(|| s.clone());
@@ -658,8 +660,12 @@ where
                 sub.acts.push(a);
             }
             if let Some((c, al)) = class {
+                let tag = match (live, &tagged) {
+                    (Some(l), Some(a)) => section_tag(model, l, s, within, a, n.get()),
+                    _ => 0,
+                };
                 sub.rec.class.push(c);
-                sub.rec.allowed.push(al);
+                sub.rec.allowed.push(al | tag);
             }
             sub.fps.push(self.fp(n.get(), &mut sub.scratch));
             if expand {

@@ -9,13 +9,16 @@ use stateright::{Expectation, Model};
 
 use super::profile::Phase;
 use super::*;
+use crate::liveness::atomic::INSIDE;
 use crate::liveness::{Finding, Liveness};
 use crate::outcome::*;
 use crate::sys;
 
-/// P/Q bits of every liveness property at `s` (bit 2i: P of property i, 2i + 1: Q).
-pub(crate) fn live_bits<M: Model>(model: &M, l: &LiveCfg<M>, s: &M::State) -> u16 {
-    l.props.iter().enumerate().fold(0, |acc, (i, p)| {
+/// P/Q bits of every liveness property at `s` (bit 2i: P of property i, 2i + 1: Q), and with
+/// atomic sections, [`INSIDE`] if `inside`.
+pub(crate) fn live_bits<M: Model>(model: &M, l: &LiveCfg<M>, s: &M::State, inside: bool) -> u16 {
+    let init = if inside { INSIDE } else { 0 };
+    l.props.iter().enumerate().fold(init, |acc, (i, p)| {
         let (pp, qq) = match &p.kind {
             Liveness::LeadsTo { p, q } | Liveness::Possibility { p, q, .. } => (p(model, s), q(model, s)),
             Liveness::Deadlock { end } => (end(model, s), false),
@@ -24,13 +27,41 @@ pub(crate) fn live_bits<M: Model>(model: &M, l: &LiveCfg<M>, s: &M::State) -> u1
     })
 }
 
-/// Bit i set if property i allows `action` (leads-to properties allow everything).
-pub(crate) fn allowed_bits<M: Model>(model: &M, l: &LiveCfg<M>, action: &M::Action) -> u8 {
-    l.props.iter().enumerate().fold(0, |acc, (i, p)| match &p.kind {
-        Liveness::Possibility { allowed, .. } if !allowed(model, action) => acc,
-        _ => acc | 1 << i,
+/// The allowed bit of each possibility property that allows `action` (`Layout::bit`).
+pub(super) fn allowed_bits<M: Model>(model: &M, l: &LiveCfg<M>, action: &M::Action) -> u8 {
+    l.props.iter().zip(&l.layout.bit).fold(0, |acc, (p, &bit)| match &p.kind {
+        Liveness::Possibility { allowed, .. } if allowed(model, action) => acc | bit,
+        _ => acc,
     })
 }
+
+/// With atomic sections: whether `s` is inside one (else false).
+pub(super) fn inside<M: Model>(model: &M, l: &LiveCfg<M>, s: &M::State) -> bool {
+    l.sections.as_ref().is_some_and(|x| (x.inside)(model, s))
+}
+
+/// With atomic sections: the tag of the edge from `s` (`inside` or not) by `action` to `n`
+/// (`Layout::tag`), to be or-ed into its allowed bits.
+pub(super) fn section_tag<M: Model>(
+    model: &M,
+    l: &LiveCfg<M>,
+    s: &M::State,
+    inside: bool,
+    action: &M::Action,
+    n: &M::State,
+) -> u8 {
+    let Some(x) = &l.sections else { return 0 };
+    let into = !inside && (x.inside)(model, n);
+    if !inside && !into {
+        return 0;
+    }
+    l.layout.tag(inside, (x.step)(model, s, action), into)
+}
+
+/// The note of a possibility property that holds on the quotient and, with every atomic
+/// section run in one go, from every `P` state (checker/src/liveness/atomic.rs): exact.
+pub const SECTIONS_EXACT: &str =
+    "decided exactly under symmetry: every P state reaches the goal with each atomic section (a pass of the transition work) run to its end in one go (README \"Liveness under symmetry\")";
 
 /// The note of a possibility property that holds because no reachable state satisfies its
 /// `P` (then it holds on any model that reaches no more states): given under symmetry only.
@@ -45,6 +76,11 @@ pub(super) enum LiveResult {
     Found(Finding, Option<Vec<u32>>),
     Unknown,
     Unchecked,
+    /// Under symmetry with atomic sections: a possibility property that holds on the quotient,
+    /// decided exactly ([`SECTIONS_EXACT`]).
+    Exact,
+    /// Under symmetry with atomic sections: holds on the quotient but not shown exactly; why.
+    Undecided(String),
 }
 
 impl<M> Config<'_, M>
@@ -80,6 +116,13 @@ where
         let mem = crate::liveness::PassMemory::default();
         mem.rss.fetch_max(sys::rss_bytes(), std::sync::atomic::Ordering::Relaxed);
         let sec = prof.section();
+        // Claim A of the atomic sections, shared by the possibility properties (4 bytes a state).
+        let closure = match &l.sections {
+            Some(_) if self.symmetry.is_some() && l.layout.bit.iter().any(|&b| b != 0) => {
+                Some(sec.task(|| crate::liveness::atomic::closure(&g, &l.layout)))
+            }
+            _ => None,
+        };
         // Possibility properties that allow the same edges share one pass (`liveness::possibility`);
         // a deadlock check reads the flags the graph keeps per state and is no pass.
         let mut out: Vec<Option<LiveResult>> = l.props.iter().map(|_| None).collect();
@@ -97,7 +140,7 @@ where
                 Liveness::Possibility { .. } => {
                     let same = |j: &&mut Vec<usize>| {
                         matches!(l.props[j[0]].kind, Liveness::Possibility { .. })
-                            && crate::liveness::same_edges(&g, j[0], i)
+                            && crate::liveness::same_edges(&g, l.layout.bit[j[0]], l.layout.bit[i])
                     };
                     match jobs.iter_mut().find(same) {
                         Some(j) => j.push(i),
@@ -114,13 +157,20 @@ where
                 let i = job[0];
                 let fs = sec.task(|| match l.props[i].kind {
                     Liveness::LeadsTo { .. } => vec![crate::liveness::leads_to(&g, i, &mem)],
-                    Liveness::Possibility { .. } => crate::liveness::possibility(&g, job, &mem),
+                    Liveness::Possibility { .. } => crate::liveness::possibility(&g, job, l.layout.bit[i], &mem),
                     Liveness::Deadlock { .. } => vec![crate::liveness::deadlock(&g, i)],
                 });
                 job.iter()
                     .zip(fs)
                     .map(|(&i, f)| {
-                        let Some(f) = f else { return (i, LiveResult::Holds) };
+                        let Some(f) = f else {
+                            return match (&l.props[i].kind, &closure) {
+                                (Liveness::Possibility { .. }, Some(cl)) => {
+                                    (i, sec.task(|| exact_possibility(&g, i, &l.layout, cl, &mem)))
+                                }
+                                _ => (i, LiveResult::Holds),
+                            };
+                        };
                         let region = match l.props[i].kind {
                             Liveness::LeadsTo { .. } if self.symmetry.is_some() && l.region_limit > 0 => {
                                 sec.task(|| crate::liveness::quotient::region(&g, i, l.region_limit))
@@ -180,6 +230,11 @@ where
                     LiveResult::Vacuous => o.note = VACUOUS.to_string(),
                     LiveResult::Unknown => o.verdict = Verdict::Incomplete,
                     LiveResult::Unchecked => o.verdict = Verdict::Unchecked,
+                    LiveResult::Exact => o.note = SECTIONS_EXACT.to_string(),
+                    LiveResult::Undecided(why) => {
+                        o.verdict = Verdict::Incomplete;
+                        o.note = why;
+                    }
                     LiveResult::Found(f, region) => {
                         let stored = |idx: u32| {
                             let idx = idx as u64;
@@ -279,4 +334,23 @@ where
         states.push(n);
     }
     Discovery { init_index: init, actions, states }
+}
+
+/// A possibility property that holds on the quotient, checked with every atomic section run in
+/// one go (checker/src/liveness/atomic.rs).
+fn exact_possibility(
+    g: &crate::graph::Graph,
+    i: usize,
+    layout: &crate::liveness::atomic::Layout,
+    cl: &crate::liveness::atomic::Closure,
+    mem: &crate::liveness::PassMemory,
+) -> LiveResult {
+    let (failing, _) = crate::liveness::atomic::exact(g, i, layout, cl, mem);
+    if failing == 0 {
+        return LiveResult::Exact;
+    }
+    LiveResult::Undecided(format!(
+        "holds on the reduced model, whose passes may visit identical tasks in any order; with every pass run in one go {failing} P state(s) do not reach the goal ({} of {} mid-pass states fail Claim A: README \"Liveness under symmetry\"): rerun with --no-symmetry to decide",
+        cl.conflicts, cl.inside
+    ))
 }

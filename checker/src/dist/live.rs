@@ -236,7 +236,9 @@ where
     /// [`Config::live_end`] with their count.
     pub(super) fn live_state(&self, kinds: Kinds, out: &mut PartLive, s: &M::State, fp: u64, idx: u64) -> u16 {
         let Some(l) = &self.live else { return 0 };
-        let bits = crate::bfs::live_bits(self.model, l, s);
+        // No atomic sections here (they serve the exact possibility check under symmetry,
+        // which a distributed run does not make).
+        let bits = crate::bfs::live_bits(self.model, l, s, false);
         let (mut p, mut q) = (0u8, 0u8);
         for i in 0..l.props.len() {
             p |= u8::from(bits >> (2 * i) & 1 != 0) << i;
@@ -255,7 +257,14 @@ where
     /// consumes the action).
     pub(super) fn live_allowed(&self, kinds: Kinds, action: &M::Action) -> u8 {
         match &self.live {
-            Some(l) if kinds.possibility != 0 => crate::bfs::allowed_bits(self.model, l, action) & kinds.possibility,
+            // Bit i for property i (the graph's allowed byte packs its bits differently:
+            // `atomic::Layout`).
+            Some(l) if kinds.possibility != 0 => l.props.iter().enumerate().fold(0, |acc, (i, p)| match &p.kind {
+                Liveness::Possibility { allowed, .. } if kinds.possibility & 1 << i != 0 && allowed(self.model, action) => {
+                    acc | 1 << i
+                }
+                _ => acc,
+            }),
             _ => 0,
         }
     }
