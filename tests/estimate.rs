@@ -62,13 +62,14 @@ fn piped_output_has_no_progress_unless_forced() {
     assert!(line.contains("projected ~") || line.contains("no projection yet"), "{line}");
 }
 
-/// On a terminal (util-linux's `script` gives klpcheck one) the bar is drawn by default.
+/// On a terminal (util-linux's `script` gives klpcheck one) the bar is drawn by default. The
+/// run must outlast the first sample (one a second): 3 M states take about 3 s on 2 cores.
 #[test]
 fn a_terminal_gets_the_progress_display_by_default() {
     let bin = assert_cmd::cargo::cargo_bin("klpcheck");
     let out = tempfile::tempdir().unwrap();
     let cmd = format!(
-        "{} check default --max-states 600000 --no-liveness --threads 2 --out {}",
+        "{} check default --max-states 3000000 --no-liveness --threads 2 --out {}",
         bin.display(),
         out.path().display()
     );
