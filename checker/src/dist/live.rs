@@ -260,7 +260,9 @@ where
             // Bit i for property i (the graph's allowed byte packs its bits differently:
             // `atomic::Layout`).
             Some(l) if kinds.possibility != 0 => l.props.iter().enumerate().fold(0, |acc, (i, p)| match &p.kind {
-                Liveness::Possibility { allowed, .. } if kinds.possibility & 1 << i != 0 && allowed(self.model, action) => {
+                Liveness::Possibility { allowed, .. }
+                    if kinds.possibility & 1 << i != 0 && allowed(self.model, action) =>
+                {
                     acc | 1 << i
                 }
                 _ => acc,
