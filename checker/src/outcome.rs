@@ -160,6 +160,21 @@ pub struct PropertyOutcome<M: Model> {
     pub region: Option<Vec<M::State>>,
 }
 
+impl<M: Model> PropertyOutcome<M> {
+    /// A liveness property's outcome before its check says otherwise: holds, nothing found.
+    pub(crate) fn liveness_holds(name: &'static str) -> Self {
+        PropertyOutcome {
+            name,
+            expectation: Expectation::Eventually,
+            verdict: Verdict::Holds,
+            discovery: None,
+            cycle_start: None,
+            note: String::new(),
+            region: None,
+        }
+    }
+}
+
 /// Counters of a run.
 #[derive(Clone, Debug, Default)]
 pub struct Stats {

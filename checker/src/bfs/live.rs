@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use std::hash::Hash;
 use std::time::Instant;
 
-use stateright::{Expectation, Model};
+use stateright::Model;
 
 use super::profile::Phase;
 use super::*;
@@ -216,15 +216,7 @@ where
             .iter()
             .zip(findings)
             .map(|(p, r)| {
-                let mut o = PropertyOutcome {
-                    name: p.name,
-                    expectation: Expectation::Eventually,
-                    verdict: Verdict::Holds,
-                    discovery: None,
-                    cycle_start: None,
-                    note: String::new(),
-                    region: None,
-                };
+                let mut o = PropertyOutcome::liveness_holds(p.name);
                 match r {
                     LiveResult::Holds => {}
                     LiveResult::Vacuous => o.note = VACUOUS.to_string(),

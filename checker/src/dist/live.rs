@@ -26,7 +26,7 @@ use std::io;
 
 use rustc_hash::FxHashMap;
 use serde::{de::DeserializeOwned, Serialize};
-use stateright::{Expectation, Model};
+use stateright::Model;
 
 use super::comm::{put, Comm};
 use super::logs::Logs;
@@ -311,15 +311,7 @@ where
             if complete && !resumed { acc.decide(comm, kinds, l.props.len())? } else { (vec![None; l.props.len()], 0) };
         let mut out = Vec::new();
         for (i, (p, f)) in l.props.iter().zip(found).enumerate() {
-            let mut o = PropertyOutcome {
-                name: p.name,
-                expectation: Expectation::Eventually,
-                verdict: Verdict::Holds,
-                discovery: None,
-                cycle_start: None,
-                note: String::new(),
-                region: None,
-            };
+            let mut o = PropertyOutcome::liveness_holds(p.name);
             let leads_to = matches!(p.kind, Liveness::LeadsTo { .. });
             match f {
                 _ if leads_to => {
