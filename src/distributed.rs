@@ -59,8 +59,10 @@ mod imp {
     }
 
     /// Waits for every rank (rank 0 has reported by then), then finalises MPI. Before that
-    /// the ranks compare their errors: a rank keeps its error (to print) if it is rank 0's
-    /// or rank 0 has another one or none; the others are made quiet ([`super::Quiet`]).
+    /// the ranks compare their errors: rank 0 prints its own, another rank prints its error
+    /// only if rank 0 has another one or none; every error comes back [`super::Quiet`].
+    /// The errors are printed before the barrier: once one rank has left with exit 2, mpirun
+    /// ends the job, and a rank that had yet to print would be killed first.
     pub fn finish(r: anyhow::Result<u8>) -> anyhow::Result<u8> {
         MPI.with(|m| {
             let Some((universe, comm)) = m.borrow_mut().take() else { return r };
@@ -69,12 +71,15 @@ mod imp {
                 Err(e) => 1 | klp_checker::fingerprint(&format!("{e:#}")),
             };
             let all = comm.gather(hash);
+            let r = r.map_err(|e| {
+                if comm.rank == 0 || all[comm.rank] != all[0] {
+                    super::print_error(&e);
+                }
+                anyhow::Error::new(super::Quiet)
+            });
             comm.barrier();
             drop(universe);
-            match r {
-                Err(_) if comm.rank != 0 && all[comm.rank] == all[0] => Err(anyhow::Error::new(super::Quiet)),
-                r => r,
-            }
+            r
         })
     }
 }
@@ -108,7 +113,7 @@ mod imp {
 
 pub use imp::{finish, try_run};
 
-/// The error of a rank other than 0 that rank 0 prints as well: `main` exits with its code
+/// An error [`finish`] has printed already (or left to rank 0): `main` exits with its code
 /// (2) without printing it again.
 #[derive(Debug)]
 pub struct Quiet;
@@ -120,6 +125,30 @@ impl std::fmt::Display for Quiet {
 }
 
 impl std::error::Error for Quiet {}
+
+/// How klpcheck prints an error it ends with.
+pub fn print_error(e: &anyhow::Error) {
+    eprintln!("klpcheck: error: {e:#}");
+}
+
+/// How long a rank other than 0 that met an error before MPI started waits before it prints
+/// it and leaves. Every rank parses the same input, so rank 0 has almost always met the same
+/// error: it prints it and exits with 2 in the meantime, and mpirun ends this rank before it
+/// prints a copy. A rank that leaves at once would instead end the job before rank 0 printed.
+/// Waiting on MPI instead would hang the job when this rank alone met the error.
+const FOLLOWER_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Prints an error met before MPI started (bad input): at once on rank 0 and outside an MPI
+/// job, after [`FOLLOWER_GRACE`] on the other ranks, naming the rank.
+pub fn print_error_before_mpi(e: &anyhow::Error) {
+    match launcher_rank() {
+        Some(rank) if rank != 0 => {
+            std::thread::sleep(FOLLOWER_GRACE);
+            eprintln!("klpcheck: error: rank {rank}: {e:#}");
+        }
+        _ => print_error(e),
+    }
+}
 
 /// This process's rank as the MPI launcher gives it in the environment (Open MPI, MPICH's
 /// Hydra, PMIx, Slurm), before MPI is initialised: errors met before then (bad input, the same

@@ -136,7 +136,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code),
-        // In a distributed run, an error every rank met is printed by rank 0 alone.
+        // In a distributed run, `distributed::finish` has printed the error already (on
+        // rank 0 alone when every rank met it).
         Err(e) if e.downcast_ref::<distributed::Quiet>().is_some() => ExitCode::from(2),
         Err(e) => {
             let distributed = match &args.command {
@@ -144,9 +145,10 @@ fn main() -> ExitCode {
                 cli::Command::Ci(a) => a.distributed,
                 _ => false,
             };
-            let before_mpi = distributed && !distributed::started();
-            if !(before_mpi && distributed::launcher_rank().is_some_and(|r| r != 0)) {
-                eprintln!("klpcheck: error: {e:#}");
+            if distributed && !distributed::started() {
+                distributed::print_error_before_mpi(&e);
+            } else {
+                distributed::print_error(&e);
             }
             ExitCode::from(2)
         }
