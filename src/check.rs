@@ -35,7 +35,7 @@ pub fn run(a: &CheckArgs) -> Result<u8> {
     let follower = crate::distributed::follower();
     let progress = match follower {
         true => crate::progress::Mode::Off,
-        false => crate::progress::Mode::of(a.progress, a.no_progress),
+        false => crate::progress::Mode::of(a.progress, a.no_progress, a.progress_every),
     };
     let to = TraceOut { dir: &a.out, witness: &a.witness, print_steps: !a.json, target: &t };
     let r = crate::report::check_one(&t.path, t.spec.clone(), a.engine, &limits, progress, &to);

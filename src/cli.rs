@@ -93,12 +93,16 @@ pub struct CheckArgs {
     #[arg(long)]
     pub json: bool,
     /// Draw the progress display on stderr even when it is not a terminal (then one line per
-    /// second). Without it the display is drawn only on a terminal.
+    /// sample, --progress-every). Without it the display is drawn only on a terminal.
     #[arg(long, conflicts_with = "no_progress")]
     pub progress: bool,
     /// Never draw the progress display.
     #[arg(long)]
     pub no_progress: bool,
+    /// Seconds between two progress samples (e.g. 60 for a batch job's log; 0: after every
+    /// batch of states).
+    #[arg(long, value_name = "SECONDS", default_value = "1", value_parser = parse_seconds)]
+    pub progress_every: std::time::Duration,
     #[command(flatten)]
     pub store: StoreArgs,
     /// Do not check: explore at most --budget states, then print the projected number of
@@ -181,6 +185,13 @@ pub fn parse_count(s: &str) -> Result<u64, String> {
     };
     let n: u64 = num.parse().map_err(|_| bad())?;
     n.checked_mul(1 << shift).ok_or_else(bad)
+}
+
+/// A number of seconds, not negative (`1`, `0.5`, `60`).
+pub fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("'{s}' is not a number of seconds (examples: 1, 0.5, 60)");
+    let secs: f64 = s.trim().parse().map_err(|_| bad())?;
+    std::time::Duration::try_from_secs_f64(secs).map_err(|_| bad())
 }
 
 /// Which properties `check` and `compare` check (src/select.rs).

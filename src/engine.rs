@@ -366,9 +366,9 @@ pub fn run_klpcheck(
         b = b.coverage(crate::coverage::counters(&model.spec), crate::coverage::count);
     }
     let display = std::sync::Arc::new(crate::progress::Display::new(progress));
-    if progress != crate::progress::Mode::Off {
+    if let Some(every) = progress.every() {
         let d = display.clone();
-        b = b.progress(move |p: &klp_checker::Progress| d.update(p));
+        b = b.progress_interval(every).progress(move |p: &klp_checker::Progress| d.update(p));
     }
     let d = &limits.disk;
     if d.any() {

@@ -14,21 +14,29 @@ use std::time::Duration;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     Off,
-    /// An indicatif line redrawn in place (stderr is a terminal).
-    Bar,
-    /// One line per sample (`--progress` with stderr not a terminal).
-    Lines,
+    /// An indicatif line redrawn in place (stderr is a terminal), a sample every so often.
+    Bar(Duration),
+    /// One line per sample (`--progress` with stderr not a terminal), a sample every so often.
+    Lines(Duration),
 }
 
 impl Mode {
     /// The default (a bar on a terminal, nothing otherwise), or what `--progress` /
-    /// `--no-progress` force.
-    pub fn of(progress: bool, no_progress: bool) -> Mode {
+    /// `--no-progress` force, with a sample every `every` (`--progress-every`).
+    pub fn of(progress: bool, no_progress: bool, every: Duration) -> Mode {
         match (no_progress, std::io::stderr().is_terminal(), progress) {
             (true, _, _) => Mode::Off,
-            (false, true, _) => Mode::Bar,
-            (false, false, true) => Mode::Lines,
+            (false, true, _) => Mode::Bar(every),
+            (false, false, true) => Mode::Lines(every),
             (false, false, false) => Mode::Off,
+        }
+    }
+
+    /// The time between two samples, if progress is shown.
+    pub fn every(self) -> Option<Duration> {
+        match self {
+            Mode::Off => None,
+            Mode::Bar(every) | Mode::Lines(every) => Some(every),
         }
     }
 }
@@ -41,7 +49,7 @@ pub struct Display {
 
 impl Display {
     pub fn new(mode: Mode) -> Display {
-        let bar = (mode == Mode::Bar).then(|| {
+        let bar = matches!(mode, Mode::Bar(_)).then(|| {
             let b = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             b.set_style(ProgressStyle::with_template("{spinner} {elapsed} {msg}").expect("a valid template"));
             b.enable_steady_tick(Duration::from_millis(200));
@@ -54,7 +62,7 @@ impl Display {
         let line = line(p);
         match (&self.bar, self.mode) {
             (Some(b), _) => b.set_message(line),
-            (None, Mode::Lines) => eprintln!("progress: {line}"),
+            (None, Mode::Lines(_)) => eprintln!("progress: {line}"),
             _ => {}
         }
     }

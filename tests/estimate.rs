@@ -37,15 +37,15 @@ fn estimate_reports_a_violation_found_within_the_budget() {
 }
 
 /// Piped stderr (as here: assert_cmd captures it) carries no progress by default; `--progress`
-/// forces one plain line per second with states, depth, rate, memory and the projection.
-/// 3,000,000 states of the default scenario take about 3 s on 2 cores: more than the 1 s progress
-/// interval (600,000 no longer did once the search got faster).
+/// forces one plain line per sample with states, depth, rate, memory and the projection.
+/// `--progress-every 0` samples after every batch, so the run need not outlast a second.
 #[test]
 fn piped_output_has_no_progress_unless_forced() {
     let out = tempfile::tempdir().unwrap();
     let run = |extra: &[&str]| {
         klpcheck()
-            .args(["check", "default", "--max-states", "3000000", "--no-liveness", "--threads", "2"])
+            .args(["check", "default", "--max-states", "200000", "--no-liveness", "--threads", "2"])
+            .args(["--progress-every", "0"])
             .args(extra)
             .arg("--out")
             .arg(out.path())
@@ -63,14 +63,23 @@ fn piped_output_has_no_progress_unless_forced() {
     assert!(line.contains("projected ~") || line.contains("no projection yet"), "{line}");
 }
 
-/// On a terminal (util-linux's `script` gives klpcheck one) the bar is drawn by default. The
-/// run must outlast the first sample (one a second): 3 M states take about 3 s on 2 cores.
+/// A sample interval that is not a number of seconds is refused, naming the option.
+#[test]
+fn a_bad_progress_interval_is_refused() {
+    let o = klpcheck().args(["check", "default", "--progress-every", "soon"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--progress-every") && err.contains("'soon' is not a number of seconds"), "{err}");
+}
+
+/// On a terminal (util-linux's `script` gives klpcheck one) the bar is drawn by default;
+/// `--progress-every 0` samples after every batch, so the run need not outlast a second.
 #[test]
 fn a_terminal_gets_the_progress_display_by_default() {
     let bin = assert_cmd::cargo::cargo_bin("klpcheck");
     let out = tempfile::tempdir().unwrap();
     let cmd = format!(
-        "{} check default --max-states 3000000 --no-liveness --threads 2 --out {}",
+        "{} check default --max-states 200000 --no-liveness --threads 2 --progress-every 0 --out {}",
         bin.display(),
         out.path().display()
     );
