@@ -29,7 +29,11 @@
 //! member and lands in some renaming's target (all with the same `u`), after which the
 //! unreduced model's own section, run alone, follows section edges of the quotient (Claim A:
 //! it ends in `u`'s orbit). So a `P` state that reaches `Q` there reaches it in the unreduced
-//! model from every concrete state of its orbit.
+//! model from every concrete state of its orbit. "Run alone" assumes the unreduced model has its
+//! section's own step enabled in every inside state (the kernel model's pass holds `klp_mutex`
+//! and always has its next `klp_try_switch_task()`; model/src/symmetry/pass.rs tests it on the
+//! first states of every shipped scenario and variant preset); on the quotient the run-time
+//! check sees a violation of it as a dead end inside a section, a conflict.
 
 use fixedbitset::FixedBitSet;
 

@@ -245,6 +245,7 @@ fn skip_choices(groups: &Groups, before: &State, after: &State, mut each: impl F
 #[cfg(test)]
 mod tests {
     use super::super::tests::system;
+    use super::pass_action;
     use crate::state::Pass;
     use crate::symmetry::Groups;
     use crate::task::{Context, PatchState};
@@ -263,13 +264,9 @@ mod tests {
         st
     }
 
-    /// [`super::may_begin_pass`] is safe: outside a pass, no step of the kernel's own work it
-    /// leaves out begins one, in the first states of every shipped scenario (its own variant)
-    /// and of the default scenario under every variant preset (the presets reorder the steps
-    /// that call `klp_try_complete_transition()`).
-    #[test]
-    fn only_the_steps_that_may_begin_a_pass_begin_one() {
-        use stateright::Model;
+    /// Every shipped scenario and bench file (its own variant), and the default scenario under
+    /// every variant preset (the presets reorder the steps around a pass).
+    fn shipped_specs() -> Vec<crate::spec::Spec> {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut specs = Vec::new();
         for dir in ["scenarios", "bench"] {
@@ -286,36 +283,80 @@ mod tests {
             crate::preset::load(&e.unwrap().path()).unwrap().apply(&mut v);
             specs.push(sc.build(v).unwrap());
         }
+        specs
+    }
+
+    /// Calls `f` on the first `limit` states of `sys`'s unreduced state space, breadth first.
+    fn first_states(sys: &KlpSystem, limit: usize, mut f: impl FnMut(&State)) {
+        use stateright::Model;
+        let mut seen = std::collections::HashSet::new();
+        let mut queue = std::collections::VecDeque::from([sys.init_state()]);
+        let mut acts = Vec::new();
+        while let Some(st) = queue.pop_front() {
+            if seen.len() >= limit {
+                break;
+            }
+            if !seen.insert(st.clone()) {
+                continue;
+            }
+            f(&st);
+            acts.clear();
+            sys.actions(&st, &mut acts);
+            queue.extend(acts.iter().filter_map(|&a| sys.next_state(&st, a)));
+        }
+    }
+
+    /// [`super::may_begin_pass`] is safe: outside a pass, no step of the kernel's own work it
+    /// leaves out begins one, in the first states of every shipped scenario (its own variant)
+    /// and of the default scenario under every variant preset (the presets reorder the steps
+    /// that call `klp_try_complete_transition()`).
+    #[test]
+    fn only_the_steps_that_may_begin_a_pass_begin_one() {
         let (mut checked, mut began) = (0, 0);
-        for spec in specs {
+        for spec in shipped_specs() {
             let name = spec.name.clone();
             let sys = KlpSystem::new(spec, Vec::new);
-            let mut seen = std::collections::HashSet::new();
-            let mut queue = std::collections::VecDeque::from([sys.init_state()]);
-            let (mut acts, mut globals) = (Vec::new(), Vec::new());
-            while let Some(st) = queue.pop_front() {
-                if seen.len() >= 3000 {
-                    break;
-                }
-                if !seen.insert(st.clone()) {
-                    continue;
-                }
+            let mut globals = Vec::new();
+            first_states(&sys, 3000, |st| {
                 globals.clear();
-                sys.global_actions(&st, &mut globals);
+                sys.global_actions(st, &mut globals);
                 for &a in globals.iter().filter(|_| st.pass.is_none()) {
-                    let after = sys.step(&st, a, &mut crate::log::NoLog);
+                    let after = sys.step(st, a, &mut crate::log::NoLog);
                     if after.as_ref().is_some_and(|n| n.pass.is_some()) {
                         began += 1;
                         assert!(super::may_begin_pass(&sys.spec, a), "{name}: {a:?} began a pass");
                     }
                     checked += 1;
                 }
-                acts.clear();
-                sys.actions(&st, &mut acts);
-                queue.extend(acts.iter().filter_map(|&a| sys.next_state(&st, a)));
-            }
+            });
         }
         assert!(began > 1000 && checked > began, "{began} passes begun in {checked} steps");
+    }
+
+    /// The exact possibility check under symmetry (checker/src/liveness/atomic.rs) relies on
+    /// this: in every state in a pass, the unreduced model offers the pass's own step
+    /// (`pass_action()`) and it is enabled, so a pass never stops half way (`klp_mutex` is
+    /// held from the pass's first try to its last; nothing but the pass itself can move it).
+    /// Checked on the first states of every shipped scenario and variant preset.
+    #[test]
+    fn in_every_state_in_a_pass_its_own_step_is_enabled() {
+        use stateright::Model;
+        let mut in_pass = 0;
+        for spec in shipped_specs() {
+            let name = spec.name.clone();
+            let sys = KlpSystem::new(spec, Vec::new);
+            let mut acts = Vec::new();
+            first_states(&sys, 3000, |st| {
+                let Some(q) = st.pass else { return };
+                in_pass += 1;
+                let own = pass_action(&sys.spec, st, q);
+                acts.clear();
+                sys.actions(st, &mut acts);
+                assert!(acts.contains(&own), "{name}: {own:?} not offered in {st:?}");
+                assert!(sys.next_state(st, own).is_some(), "{name}: {own:?} not enabled in {st:?}");
+            });
+        }
+        assert!(in_pass > 1000, "{in_pass} states in a pass");
     }
 
     /// The pass's try in a group: one step per distinct unvisited copy (the one in slot
