@@ -45,12 +45,34 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// alike; libmimalloc-sys does not name it).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
+/// mimalloc's `mi_option_arena_eager_commit` (as [`MI_OPTION_PURGE_DELAY`]).
+const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+
+/// Arenas are committed as they are used, unless `MIMALLOC_ARENA_EAGER_COMMIT` says otherwise.
+/// Why: an arena mimalloc commits whole on reserving it (its default on Linux) is purged by
+/// resetting pages, which the kernel takes back only under memory pressure, so memory the
+/// search freed stayed in its RSS (`large`: 1.44 GB against 1.36 GB with the environment
+/// variable in session 13). Why before `main`: mimalloc reserves its first arena (1 GiB) at
+/// the first allocation, which the Rust runtime makes before `main`; an ELF constructor runs
+/// before it. `mi_option_set_default` leaves a value the environment gave alone, whether
+/// mimalloc read the environment before this runs or reads it after.
+#[cfg(target_os = "linux")]
+#[used]
+#[link_section = ".init_array"]
+static ARENAS_COMMIT_ON_USE: extern "C" fn() = arenas_commit_on_use;
+
+#[cfg(target_os = "linux")]
+extern "C" fn arenas_commit_on_use() {
+    // SAFETY: sets an option's default value (a plain store, valid before mimalloc's own
+    // initialisation); mimalloc reads it when it reserves an arena.
+    unsafe { libmimalloc_sys::mi_option_set_default(MI_OPTION_ARENA_EAGER_COMMIT, 0) };
+}
+
 /// Memory the program frees goes back to the kernel at once (mimalloc v3 keeps it a second),
 /// unless `MIMALLOC_PURGE_DELAY` says otherwise. Why: a search frees and allocates its batch
 /// buffers all the time, and the run's peak is at the end of the search (issue 16): on
-/// `default`, 304 MB peak against 318 MB with the delay (the same CPU time). Arenas committed
-/// on use as well gave 269 MB, but mimalloc reads that option before `main` runs: only the
-/// environment sets it (`MIMALLOC_ARENA_EAGER_COMMIT=0`).
+/// `default`, 304 MB peak against 318 MB with the delay (the same CPU time). Arenas are
+/// committed on use as well ([`ARENAS_COMMIT_ON_USE`]: 269 MB).
 fn tune_allocator() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         // SAFETY: sets an option's value; mimalloc reads it at each purge.

@@ -10,11 +10,12 @@
 //! BFS index of its target, which phase B reads from the indexed visited set (`table.rs`) when
 //! it looks the target up; no fingerprint per edge, and no fingerprint-to-index map after the
 //! search. The graph is final when the search ends, and encoded as it is recorded:
-//! * States come in blocks of [`BLOCK`]; per block a `u32` byte offset into the stream (plus
-//!   the rare blocks where offsets pass a multiple of 4 GiB). Per state: its out-degree, then
-//!   per edge one varint holding the target's zigzag distance to a reference target and, in
-//!   its low [`CODE_BITS`] bits, the edge's (fairness class, allowed bits) pair from a palette
-//!   (a model has few classes; an index past the last short code follows as a second varint).
+//! * States come in blocks of [`BLOCK`]; where each block starts in the stream is kept in a
+//!   `u16` per block and a `u64` per group of blocks ([`index::BlockIndex`]). Per state: the
+//!   number of its signature, the sequence of its edges' (fairness class, allowed bits) pairs
+//!   as palette codes, kept once per distinct sequence ([`index::Signatures`]; a model has few
+//!   classes and its actions few patterns), which gives the out-degree too; then per edge one
+//!   varint holding the target's zigzag distance to a reference target.
 //! * The reference of edge `j` is edge `j` of the previous state of the block, else the
 //!   previous edge of the same state (the state itself for the first edge). Why: consecutive
 //!   states are mostly siblings, and the same action from siblings leads to states numbered
@@ -30,13 +31,19 @@
 //!
 //! The liveness passes read this stream as it is ([`Graph::decode`], [`Graph::scan`]): the
 //! flat arrays they once read (4 bytes per state and 5 per edge, 41 bytes per state on `large`
-//! against about 25 here) made the liveness phase the run's peak, and once no pass decodes a
+//! against 21.7 here) made the liveness phase the run's peak, and once no pass decodes a
 //! state twice per visit they were no faster (README "Liveness storage").
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
+use smallvec::SmallVec;
+
 use crate::table::{Slots, Zeroable};
+
+mod index;
+
+use index::{BlockIndex, Signatures};
 
 /// Fairness of one edge's action. Class ids are 1..=0x7fff; edges of the same class form
 /// one fairness constraint.
@@ -148,6 +155,8 @@ pub(crate) struct Encoded {
     /// Per state: its [`QUIESCENT`], [`SELF_LOOP`] and [`DEAD_END`] flags.
     flags: Vec<u32>,
     edges: u64,
+    /// Bytes of `bytes` that hold signature numbers.
+    sig_bytes: u64,
 }
 
 /// Elements per chunk of a [`Chunked`] vector: a chunk is 1-4 MiB, so each one is its own
@@ -297,14 +306,16 @@ impl Bits {
 pub(crate) struct Graph {
     /// Per state: P/Q bits of the liveness properties.
     bits: Bits,
-    /// Low 32 bits of each block's first byte in `stream`.
-    block: Chunked<u32>,
-    /// The blocks (in order) whose start passed a further multiple of 2^32.
-    wraps: Vec<u32>,
+    /// Where each block starts in `stream`.
+    block: BlockIndex,
     stream: Chunked<u8>,
     /// Code -> (class, allowed bits), in order of first use.
     palette: Vec<(u16, u8)>,
     codes: HashMap<(u16, u8), u32>,
+    /// The sequences of codes states' edges have.
+    sigs: Signatures,
+    /// Bytes of the stream that hold signature numbers (the rest: degrees' distances).
+    sig_bytes: u64,
     /// Targets of the last state recorded (the references of the next one, if in its block).
     prev: Vec<u32>,
     with_allowed: bool,
@@ -319,10 +330,6 @@ pub(crate) type Recorder = Graph;
 
 /// States per block (see the module doc): a state is read by decoding its block up to it.
 const BLOCK: usize = 4;
-/// Low bits of an edge's varint that hold its palette code.
-const CODE_BITS: u32 = 4;
-/// The code saying that the palette index follows (minus `LONG`) as its own varint.
-const LONG: u32 = (1 << CODE_BITS) - 1;
 
 /// One edge: its source, its ordinal among the source's successors (the order the engine
 /// generated them in, which replay follows), its target, class and allowed bits.
@@ -483,25 +490,23 @@ fn reference(prev: &[u32], cur: &[u32], from: u32, j: usize) -> u32 {
     }
 }
 
-/// Reads edge `j` of state `from`: its target and palette code.
+/// Reads the target of edge `j` of state `from`.
 #[inline]
-fn decode_edge(r: &mut Reader<'_>, prev: &[u32], cur: &[u32], from: u32, j: usize) -> (u32, u32) {
+fn decode_target(r: &mut Reader<'_>, prev: &[u32], cur: &[u32], from: u32, j: usize) -> u32 {
     let z = r.varint();
-    let short = (z & u64::from(LONG)) as u32;
-    let code = if short == LONG { LONG + r.varint() as u32 } else { short };
-    let base = reference(prev, cur, from, j);
-    ((i64::from(base) + unzigzag(z >> CODE_BITS)) as u32, code)
+    (i64::from(reference(prev, cur, from, j)) + unzigzag(z)) as u32
 }
 
 impl Graph {
     pub(crate) fn new(with_allowed: bool) -> Self {
         Graph {
             bits: Bits::new(),
-            block: Chunked::new(),
-            wraps: Vec::new(),
+            block: BlockIndex::new(),
             stream: Chunked::new(),
             palette: Vec::new(),
             codes: HashMap::new(),
+            sigs: Signatures::new(),
+            sig_bytes: 0,
             prev: Vec::new(),
             with_allowed,
             peak_bytes: 0,
@@ -519,16 +524,28 @@ impl Graph {
         self.codes.get(&(class, if self.with_allowed { allowed } else { 0 })).copied()
     }
 
-    /// Adds the (class, allowed) pairs of `rec` that the palette lacks, in order of first use
-    /// (call for every sub-chunk of a batch, in order, when [`encode`](Graph::encode) missed
-    /// one: the palette is then the one of a serial encoding).
+    /// Adds the (class, allowed) pairs and the signatures of `rec` that the palette and the
+    /// signatures lack, in order of first use (call for every sub-chunk of a batch, in order,
+    /// when [`encode`](Graph::encode) missed one: they are then the ones of a serial encoding).
     pub(crate) fn learn(&mut self, rec: &SubRecord) {
-        for (k, &class) in rec.class.iter().enumerate() {
-            let pair = (class, if self.with_allowed { rec.allowed[k] } else { 0 });
-            if !self.codes.contains_key(&pair) {
-                self.codes.insert(pair, self.palette.len() as u32);
-                self.palette.push(pair);
+        let mut sig: SmallVec<[u32; 16]> = SmallVec::new();
+        let mut e = 0;
+        for &c in &rec.count {
+            sig.clear();
+            for k in e..e + c as usize {
+                let pair = (rec.class[k], if self.with_allowed { rec.allowed[k] } else { 0 });
+                let code = match self.codes.get(&pair) {
+                    Some(&code) => code,
+                    None => {
+                        self.codes.insert(pair, self.palette.len() as u32);
+                        self.palette.push(pair);
+                        self.palette.len() as u32 - 1
+                    }
+                };
+                sig.push(code);
             }
+            self.sigs.learn(&sig);
+            e += c as usize;
         }
     }
 
@@ -536,7 +553,8 @@ impl Graph {
     /// state `first`, `prev` holds the targets of state `first - 1` (what
     /// [`last_targets`](Graph::last_targets) or [`SubRecord::last_targets`] of the sub-chunk
     /// before returns), `resolve` turns a target as phase B found it into its BFS index. False
-    /// if an edge's (class, allowed) pair is not in the palette yet ([`learn`](Graph::learn)).
+    /// if an edge's (class, allowed) pair is not in the palette yet, or a state's sequence of
+    /// them not in the signatures ([`learn`](Graph::learn)).
     pub(crate) fn encode(
         &self,
         rec: &SubRecord,
@@ -548,8 +566,10 @@ impl Graph {
         out.bytes.clear();
         out.blocks.clear();
         out.flags.clear();
+        out.sig_bytes = 0;
         let mut prev = prev.to_vec();
         let mut cur = std::mem::take(&mut out.last);
+        let mut sig: SmallVec<[u32; 16]> = SmallVec::new();
         let mut e = 0;
         for (j, &c) in rec.count.iter().enumerate() {
             let from = first + j as u32;
@@ -558,20 +578,28 @@ impl Graph {
                 out.blocks.push(out.bytes.len() as u32);
                 prev.clear();
             }
-            push_varint(&mut out.bytes, u64::from(c));
+            sig.clear();
+            for k in e..e + c as usize {
+                match self.code(rec.class[k], rec.allowed.get(k).copied().unwrap_or(0)) {
+                    Some(code) => sig.push(code),
+                    None => {
+                        out.last = cur;
+                        return false;
+                    }
+                }
+            }
+            let Some(id) = self.sigs.id(&sig) else {
+                out.last = cur;
+                return false;
+            };
+            let at = out.bytes.len();
+            push_varint(&mut out.bytes, u64::from(id));
+            out.sig_bytes += (out.bytes.len() - at) as u64;
             cur.clear();
             for k in e..e + c as usize {
-                let Some(code) = self.code(rec.class[k], rec.allowed.get(k).copied().unwrap_or(0)) else {
-                    out.last = cur;
-                    return false;
-                };
                 let to = resolve(rec.target[k].load(Relaxed));
                 let base = reference(&prev, &cur, from, cur.len());
-                let z = zigzag(i64::from(to) - i64::from(base));
-                push_varint(&mut out.bytes, z << CODE_BITS | u64::from(code.min(LONG)));
-                if code >= LONG {
-                    push_varint(&mut out.bytes, u64::from(code - LONG));
-                }
+                push_varint(&mut out.bytes, zigzag(i64::from(to) - i64::from(base)));
                 cur.push(to);
             }
             out.flags.push(state_flags(from, &cur, rec.class[e..e + c as usize].iter().all(|&k| k == 0)));
@@ -587,13 +615,10 @@ impl Graph {
     pub(crate) fn append(&mut self, rec: &SubRecord, enc: &Encoded) {
         let at = self.stream.len as u64;
         for &b in &enc.blocks {
-            let pos = at + u64::from(b);
-            while (pos >> 32) as usize > self.wraps.len() {
-                self.wraps.push(self.block.len as u32);
-            }
-            self.block.push(pos as u32);
+            self.block.push(at + u64::from(b));
         }
         self.edges += rec.count.iter().map(|&c| u64::from(c)).sum::<u64>();
+        self.sig_bytes += enc.sig_bytes;
         self.bits.extend(rec.bits.iter().zip(&enc.flags).map(|(&b, &f)| u32::from(b) | f));
         self.stream.extend(&enc.bytes);
         self.prev.clone_from(&enc.last);
@@ -626,10 +651,9 @@ impl Graph {
         let n = d.blocks.len();
         let c = &mut d.blocks[b % n];
         if c.block != b {
-            let wraps = self.wraps.partition_point(|&w| w as usize <= b) as u64;
             c.block = b;
             c.done = 0;
-            c.pos = wraps << 32 | u64::from(self.block.get(b));
+            c.pos = self.block.get(b);
             c.to.clear();
             c.codes.clear();
         }
@@ -637,24 +661,22 @@ impl Graph {
             let mut r = Reader::at(&self.stream, c.pos);
             for k in c.done..=j {
                 let u = (b * BLOCK + k) as u32;
-                let deg = r.varint() as usize;
+                let sig = self.sigs.get(r.varint() as u32);
                 // The state before's targets (the references), then this state's so far.
                 let (prev, start) = match k {
                     0 => (0..0, c.to.len()),
                     _ => (c.ends[k - 1] as usize..c.ends[k] as usize, c.ends[k] as usize),
                 };
-                for e in 0..deg {
+                for e in 0..sig.len() {
                     let z = r.varint();
-                    let short = (z & u64::from(LONG)) as u32;
-                    let code = if short == LONG { LONG + r.varint() as u32 } else { short };
                     let base = match () {
                         _ if e < prev.len() => c.to[prev.start + e],
                         _ if e == 0 => u,
                         _ => c.to[start + e - 1],
                     };
-                    c.to.push((i64::from(base) + unzigzag(z >> CODE_BITS)) as u32);
-                    c.codes.push(code);
+                    c.to.push((i64::from(base) + unzigzag(z)) as u32);
                 }
+                c.codes.extend_from_slice(sig);
                 c.ends[k + 1] = c.to.len() as u32;
             }
             c.done = j + 1;
@@ -698,26 +720,46 @@ impl Graph {
     /// [`scan`](Graph::scan) over the first `n` states.
     fn scan_n(&self, n: usize, mut f: impl FnMut(u32, &[u32], &[u32])) {
         let mut r = Reader::at(&self.stream, 0);
-        let (mut prev, mut cur, mut codes) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut prev, mut cur) = (Vec::new(), Vec::new());
         for v in 0..n as u32 {
             if (v as usize).is_multiple_of(BLOCK) {
                 prev.clear();
             }
-            let deg = r.varint() as usize;
+            let sig = self.sigs.get(r.varint() as u32);
             cur.clear();
-            codes.clear();
-            for j in 0..deg {
-                let (to, code) = decode_edge(&mut r, &prev, &cur, v, j);
+            for j in 0..sig.len() {
+                let to = decode_target(&mut r, &prev, &cur, v, j);
                 cur.push(to);
-                codes.push(code);
             }
-            f(v, &cur, &codes);
+            f(v, &cur, sig);
             std::mem::swap(&mut prev, &mut cur);
         }
     }
 
     pub(crate) fn bytes(&self) -> usize {
-        self.bits.bytes() + self.block.bytes() + self.wraps.capacity() * 4 + self.stream.bytes()
+        self.bits.bytes() + self.block.bytes() + self.stream.bytes() + self.sigs.bytes()
+    }
+
+    /// What the graph holds, part by part (`KLPCHECK_PROFILE`).
+    pub(crate) fn describe(&self) -> String {
+        let n = self.len().max(1) as f64;
+        let mb = |b: usize| b as f64 / 1e6;
+        format!(
+            "graph: {} states, {} edges, {} signatures, {} palette codes; bytes per state: {:.2} \
+             (stream {:.2}: signature numbers {:.2}, targets {:.3} per edge; block index {:.2}; \
+             bits {:.2}; signatures {:.1} MB)",
+            self.len(),
+            self.edges,
+            self.sigs.len(),
+            self.palette.len(),
+            self.bytes() as f64 / n,
+            self.stream.len as f64 / n,
+            self.sig_bytes as f64 / n,
+            (self.stream.len as u64 - self.sig_bytes) as f64 / self.edges.max(1) as f64,
+            self.block.bytes() as f64 / n,
+            self.bits.bytes() as f64 / n,
+            mb(self.sigs.bytes()),
+        )
     }
 
     /// Every bit recorded for `v` (the P/Q bits, and any the engine adds above them).
@@ -758,13 +800,14 @@ impl Graph {
         // The P/Q bits only: the flags are read off the stream again (`read_from`), so the
         // file keeps its shape.
         write_vec(w, &self.bits.to_vec().iter().map(|&b| b as u16).collect::<Vec<u16>>())?;
-        write_vec(w, &self.block.to_vec())?;
-        write_vec(w, &self.wraps)?;
+        self.block.write_to(w)?;
         write_vec(w, &self.stream.to_vec())?;
         write_vec(w, &self.palette.iter().map(|&(c, _)| c).collect::<Vec<_>>())?;
         write_vec(w, &self.palette.iter().map(|&(_, a)| a).collect::<Vec<_>>())?;
+        self.sigs.write_to(w)?;
         write_vec(w, &self.prev)?;
-        w.write_all(&self.edges.to_le_bytes())
+        w.write_all(&self.edges.to_le_bytes())?;
+        w.write_all(&self.sig_bytes.to_le_bytes())
     }
 
     pub(crate) fn read_from(r: &mut impl std::io::Read) -> std::io::Result<Self> {
@@ -773,18 +816,30 @@ impl Graph {
         r.read_exact(&mut flag)?;
         let peak_bytes = read_u64(r)? as usize;
         let pq = read_vec::<u16>(r)?;
-        let block = Chunked::from_vec(&read_vec::<u32>(r)?);
-        let wraps = read_vec(r)?;
+        let block = BlockIndex::read_from(r)?;
         let stream = Chunked::from_vec(&read_vec::<u8>(r)?);
         let classes = read_vec::<u16>(r)?;
         let allowed = read_vec::<u8>(r)?;
+        let sigs = Signatures::read_from(r)?;
         let prev = read_vec(r)?;
         let edges = read_u64(r)?;
+        let sig_bytes = read_u64(r)?;
         let palette: Vec<(u16, u8)> = classes.into_iter().zip(allowed).collect();
         let codes = palette.iter().enumerate().map(|(i, &p)| (p, i as u32)).collect();
         let with_allowed = flag[0] != 0;
-        let mut g =
-            Graph { bits: Bits::new(), block, wraps, stream, palette, codes, prev, with_allowed, peak_bytes, edges };
+        let mut g = Graph {
+            bits: Bits::new(),
+            block,
+            stream,
+            palette,
+            codes,
+            sigs,
+            sig_bytes,
+            prev,
+            with_allowed,
+            peak_bytes,
+            edges,
+        };
         let mut flags = Vec::with_capacity(pq.len());
         let unfair: Vec<bool> = g.palette.iter().map(|&(c, _)| c == 0).collect();
         g.scan_n(pq.len(), |v, to, codes| flags.push(state_flags(v, to, codes.iter().all(|&c| unfair[c as usize]))));
@@ -883,7 +938,7 @@ mod tests {
     }
 
     #[test]
-    fn palette_overflow_escapes() {
+    fn many_classes_round_trip() {
         let mut g = Graph::new(false);
         let edges: Vec<(u16, u8, u32)> = (1..400u16).map(|c| (c, 0, u32::from(c) % 7)).collect();
         record(&mut g, 0, &edges);

@@ -106,6 +106,9 @@ where
         prof.start_driver();
         let ts = prof.now();
         raw.stats.graph_kept_bytes = g.bytes() as u64;
+        if super::profile::from_env() {
+            eprintln!("{}", g.describe());
+        }
         // The properties are independent passes over the same read-only graph, one per pool
         // thread at a time, each with its own working arrays (`check_bytes`). They read the
         // compressed stream itself: decoding it into flat arrays (4 bytes per state and 5 per
