@@ -88,7 +88,7 @@ impl Fairness {
 /// Set in the index a state gets in the table while its batch is being inserted: the rest
 /// names the successor that inserted it (`pending`), whose BFS index phase C decides.
 pub(crate) const PENDING: u32 = 1 << 31;
-const SUCC_BITS: u32 = 26;
+pub(crate) const SUCC_BITS: u32 = 26;
 
 /// The provisional index of successor `i` of sub-chunk `k` of the current batch.
 pub(crate) fn pending(k: usize, i: usize) -> u32 {

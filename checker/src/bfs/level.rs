@@ -15,7 +15,7 @@ use super::*;
 use crate::checkpoint::SpillDir;
 use crate::fingerprint::fingerprint_bytes;
 use crate::frontier::{Batch, PackedRun, Segments};
-use crate::graph::{pending, pending_parts, Encoded, Fairness, Graph, SubRecord, PENDING};
+use crate::graph::{pending, pending_parts, Encoded, Fairness, Graph, SubRecord, PENDING, SUCC_BITS};
 use crate::outcome::*;
 use crate::parents::ByteLog;
 use crate::sys;
@@ -242,7 +242,9 @@ where
         // Phase B's candidate list per shard, kept across batches instead of being allocated and
         // grown again in every batch (about 2 MB per batch at toy N=6): the allocator may hand
         // such blocks back to the kernel, and perf showed page faults zeroing fresh pages.
-        let mut cands: Vec<Vec<(u64, usize, u32)>> = (0..SHARDS).map(|_| Vec::new()).collect();
+        // A candidate is (fingerprint, `graph::pending(sub-chunk, successor)`): 16 bytes, not 24
+        // for a separate sub-chunk number (phase B writes, filters and reads the list once each).
+        let mut cands: Vec<Vec<(u64, u32)>> = (0..SHARDS).map(|_| Vec::new()).collect();
         // Liveness only: per shard, the slots phase B filled with a provisional index.
         let mut fixes: Vec<Vec<(usize, u32)>> = (0..SHARDS).map(|_| Vec::new()).collect();
         // Liveness only: per sub-chunk, its records encoded for the graph.
@@ -375,7 +377,9 @@ where
                         cands.clear();
                         for (k, sub) in subs_ref.iter().enumerate() {
                             let range = sub.offsets[s] as usize..sub.offsets[s + 1] as usize;
-                            cands.extend(sub.sorted[range].iter().map(|&(fp, i)| (fp, k, i)));
+                            // `end_expand` checked that every successor number fits.
+                            let tag = pending(k, 0);
+                            cands.extend(sub.sorted[range].iter().map(|&(fp, i)| (fp, tag | i)));
                         }
                         if recording {
                             record_targets(shard, cands, fix, subs_ref, expand, would_grow);
@@ -383,9 +387,9 @@ where
                         }
                         // A repeat of an earlier candidate of this batch is not new whatever the
                         // table says: the recent ones are dropped before the lookups.
-                        drop_recent_repeats(cands, |&(fp, _, _)| fp);
-                        for (c, &(fp, k, i)) in cands.iter().enumerate() {
-                            if let Some(&(ahead, _, _)) = cands.get(c + PREFETCH) {
+                        drop_recent_repeats(cands, |&(fp, _)| fp);
+                        for (c, &(fp, tag)) in cands.iter().enumerate() {
+                            if let Some(&(ahead, _)) = cands.get(c + PREFETCH) {
                                 shard.prefetch(ahead);
                             }
                             if !expand {
@@ -393,7 +397,8 @@ where
                                     would_grow.store(true, Relaxed);
                                 }
                             } else if shard.insert(fp) {
-                                subs_ref[k].is_new[i as usize].store(true, Relaxed);
+                                let (k, i) = pending_parts(tag);
+                                subs_ref[k].is_new[i].store(true, Relaxed);
                             }
                         }
                     })
@@ -703,6 +708,13 @@ where
         // At the depth bound successors are only probed (were any cut off?), not counted.
         sub.generated = if cx.expand { sub.fps.len() as u64 } else { 0 };
 
+        // Phase B names a successor by `graph::pending(sub-chunk, successor)`.
+        assert!(
+            sub.fps.len() <= 1 << SUCC_BITS,
+            "{} successors in one sub-chunk: more than phase B can name",
+            sub.fps.len()
+        );
+
         // Stable counting sort of the successors by shard.
         let offsets = &mut sub.offsets;
         offsets.iter_mut().for_each(|o| *o = 0);
@@ -848,7 +860,7 @@ fn record_batch<S: Sync, A: Sync>(
 /// its sub-chunk's record. At the depth bound only looks them up (`would_grow` if one is new).
 fn record_targets<S, A>(
     shard: &mut Shard,
-    cands: &[(u64, usize, u32)],
+    cands: &[(u64, u32)],
     fix: &mut Vec<(usize, u32)>,
     subs: &[Sub<S, A>],
     expand: bool,
@@ -858,10 +870,11 @@ fn record_targets<S, A>(
     if expand {
         t.reserve(cands.len());
     }
-    for (c, &(fp, k, i)) in cands.iter().enumerate() {
-        if let Some(&(ahead, _, _)) = cands.get(c + PREFETCH) {
+    for (c, &(fp, tag)) in cands.iter().enumerate() {
+        if let Some(&(ahead, _)) = cands.get(c + PREFETCH) {
             t.prefetch(ahead);
         }
+        let (k, i) = pending_parts(tag);
         let sub = &subs[k];
         let target = if !expand {
             t.get_index(fp).unwrap_or_else(|| {
@@ -869,15 +882,15 @@ fn record_targets<S, A>(
                 u32::MAX
             })
         } else {
-            match t.insert_indexed(fp, pending(k, i as usize)) {
+            match t.insert_indexed(fp, tag) {
                 Ok(v) => v,
                 Err(slot) => {
-                    sub.is_new[i as usize].store(true, Relaxed);
-                    fix.push((slot, pending(k, i as usize)));
-                    pending(k, i as usize)
+                    sub.is_new[i].store(true, Relaxed);
+                    fix.push((slot, tag));
+                    tag
                 }
             }
         };
-        sub.rec.target[i as usize].store(target, Relaxed);
+        sub.rec.target[i].store(target, Relaxed);
     }
 }
