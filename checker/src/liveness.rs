@@ -230,17 +230,29 @@ pub(crate) fn leads_to(g: &Graph, i: usize, mem: &PassMemory, charge: Charge<'_>
     let mut extra = 0;
     if rayon::current_num_threads() > 1 {
         let pool = fairpool::FairPool::new(g, &classes, charge);
+        // While the pool is behind (its threads busy with other passes), the DFS refines
+        // components itself, as the sequential pass does, so the queue stays small.
+        let cap = (n / 16).max(1 << 16);
+        let mut inline: HashMap<u32, Vec<u32>> = HashMap::new();
         rayon::scope(|s| {
             let mut batch = fairpool::Batch::default();
             m.dfs(g, i, |c, id| {
-                batch.push(&pool, s, id, c);
-                None
+                if pool.queued() < cap {
+                    batch.push(&pool, s, id, c);
+                    return None;
+                }
+                let fair = fair_subset(g, &classes, c, &mut in_set);
+                if let Some(set) = &fair {
+                    inline.insert(id, set.clone());
+                }
+                fair
             });
             batch.flush(&pool, s);
         });
         extra = pool.bytes();
         let mut found = pool.into_found();
         if !found.is_empty() {
+            found.extend(inline);
             m = Marks::new(n);
             m.dfs(g, i, |_, id| found.remove(&id));
         }

@@ -10,11 +10,12 @@
 //! How the result stays the one of the sequential pass: the DFS (its components, their ids
 //! and order) does not depend on which component is fair; only the "failing" marks do. The
 //! first DFS marks a component failing on its quiescent states and on edges into failing
-//! components, and hands every non-trivial component without a quiescent state (those the
-//! sequential pass refines) to the pool. When the pool finds no fair one, those marks are the
-//! sequential pass's. When it finds some, the DFS is run again with the fair sets looked up by
-//! component id instead of computed: the same marks, the same fair sets in the same order,
-//! so the same counterexample.
+//! components, and hands the non-trivial components without a quiescent state (those the
+//! sequential pass refines) to the pool; while the pool is behind (more than a sixteenth of
+//! the states queued) it refines them itself, as the sequential pass does. When the pool finds
+//! no fair one, the marks are the sequential pass's. When it finds some, the DFS is run again
+//! with the fair sets (the pool's and its own) looked up by component id instead of computed:
+//! the same marks, the same fair sets in the same order, so the same counterexample.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -106,6 +107,11 @@ impl<'g> FairPool<'g> {
             self.queued.fetch_sub(c.len(), Relaxed);
         }
         self.sets.lock().expect("not poisoned").push(set);
+    }
+
+    /// States queued and not yet refined.
+    pub(super) fn queued(&self) -> usize {
+        self.queued.load(Relaxed)
     }
 
     /// Working bytes beside the pass's own: the bit sets made and the most states queued.
