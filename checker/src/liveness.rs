@@ -15,8 +15,10 @@
 //! * Deadlock: the first state in BFS order with no out-edge that is not a normal end (the
 //!   `P` bit holds the model's `end` predicate); its shortest path is the counterexample.
 //!
-//! Everything here is sequential and walks states and edges in index order, and the graph is
-//! identical for any thread count, so verdicts and counterexamples are too.
+//! Each pass walks states and edges in index order, and the graph is identical for any thread
+//! count, so verdicts and counterexamples are too. The passes run in parallel (one per pool
+//! thread); inside a leads-to pass the Streett refinement of components runs on the pool
+//! beside the DFS (`liveness/fairpool.rs`, with the sequential pass's result).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
@@ -29,6 +31,7 @@ use crate::graph::{Decoder, Edge, Graph, STRONG_BIT};
 use crate::scc::{Event, Scc, Subset, Whole};
 
 pub(crate) mod atomic;
+mod fairpool;
 pub(crate) mod quotient;
 
 /// A state predicate.
@@ -59,6 +62,9 @@ pub enum Liveness<M: Model> {
     /// evaluation per state and no second `actions()`.
     Deadlock { end: StatePred<M> },
 }
+
+/// Runs a task a pass hands to the pool, charging its CPU time to the phase (`bfs/profile.rs`).
+pub(crate) type Charge<'a> = &'a (dyn Fn(&mut dyn FnMut()) + Sync);
 
 /// A named liveness property.
 pub struct LiveProperty<M: Model> {
@@ -140,58 +146,122 @@ fn ordinal(n: usize, id: u32) -> usize {
     n - id as usize
 }
 
+/// What a leads-to pass's DFS leaves ([`Marks::dfs`]).
+struct Marks {
+    scc: Scc,
+    /// Per state its component's id (`scc.rs`).
+    rindex: Vec<u32>,
+    /// Per component ordinal: it holds or reaches a quiescent state or a fair cycle.
+    fail: FixedBitSet,
+    /// Per state: one of its ¬Q successors is in a failing component emitted before its own.
+    reaches: FixedBitSet,
+    fair_member: FixedBitSet,
+    /// The fair subsets found, in the order their components were emitted.
+    fair_sets: Vec<Vec<u32>>,
+}
+
+impl Marks {
+    fn new(n: usize) -> Self {
+        Marks {
+            scc: Scc::default(),
+            rindex: vec![0u32; n],
+            fail: FixedBitSet::with_capacity(n),
+            reaches: FixedBitSet::with_capacity(n),
+            fair_member: FixedBitSet::with_capacity(n),
+            fair_sets: Vec::new(),
+        }
+    }
+
+    /// The components of the `¬Q` subgraph reached from the `P ∧ ¬Q` states of property `i`,
+    /// marked failing where they hold a quiescent state, reach a failing component, or have a
+    /// fair subset: `fair` gives it for a non-trivial component without a quiescent state
+    /// (its states, its id).
+    fn dfs(&mut self, g: &Graph, i: usize, mut fair: impl FnMut(&[u32], u32) -> Option<Vec<u32>>) {
+        let n = g.len();
+        let notq = |v: u32| !g.q(i, v);
+        let roots = (0..n as u32).filter(|&v| g.p(i, v) && notq(v));
+        let Marks { scc, rindex, fail, reaches, fair_member, fair_sets } = self;
+        let mut d = Decoder::for_dfs();
+        scc.run(
+            rindex,
+            &Whole,
+            roots,
+            notq,
+            |v, out| out.extend_from_slice(g.decode(v, &mut d).0),
+            |ev| match ev {
+                Event::Cross(v, id) => {
+                    if fail[ordinal(n, id)] {
+                        reaches.insert(v as usize);
+                    }
+                }
+                Event::Component(c, id) => {
+                    let mut bad = c.iter().any(|&v| g.quiescent(v) || reaches[v as usize]);
+                    let trivial = c.len() == 1 && !g.self_loop(c[0]);
+                    if !trivial && !c.iter().any(|&v| g.quiescent(v)) {
+                        if let Some(s) = fair(c, id) {
+                            for &v in &s {
+                                fair_member.insert(v as usize);
+                            }
+                            fair_sets.push(s);
+                            bad = true;
+                        }
+                    }
+                    if bad {
+                        fail.insert(ordinal(n, id));
+                    }
+                }
+            },
+        );
+    }
+}
+
 /// Checks leads-to property `i` of the graph. Only `¬Q` states reachable through `¬Q` states
 /// from a `P ∧ ¬Q` state can fail it, so the DFS starts from those alone (the components it
 /// finds are the `¬Q` graph's, so the verdict and the counterexample are those of a run from
-/// every `¬Q` state); with none, it holds without a pass.
-pub(crate) fn leads_to(g: &Graph, i: usize, mem: &PassMemory) -> Option<Finding> {
+/// every `¬Q` state); with none, it holds without a pass. With more than one pool thread the
+/// components are refined on the pool beside the DFS (`fairpool.rs`), with the same result.
+pub(crate) fn leads_to(g: &Graph, i: usize, mem: &PassMemory, charge: Charge<'_>) -> Option<Finding> {
     let n = g.len();
     let notq = |v: u32| !g.q(i, v);
-    let roots = || (0..n as u32).filter(|&v| g.p(i, v) && notq(v));
-    roots().next()?;
-    let mut scc = Scc::default();
-    let mut rindex = vec![0u32; n];
+    (0..n as u32).find(|&v| g.p(i, v) && notq(v))?;
+    let mut m = Marks::new(n);
     let mut in_set = FixedBitSet::with_capacity(n);
-    let mut fair_member = FixedBitSet::with_capacity(n);
-    // Per component ordinal: it holds or reaches a quiescent state or a fair cycle.
-    let mut fail = FixedBitSet::with_capacity(n);
-    // Per state: one of its ¬Q successors is in a failing component emitted before its own.
-    let mut reaches = FixedBitSet::with_capacity(n);
-    let mut fair_sets: Vec<Vec<u32>> = Vec::new();
     let classes = Classes::of(g);
-    let mut d = Decoder::for_dfs();
-    scc.run(
-        &mut rindex,
-        &Whole,
-        roots(),
-        notq,
-        |v, out| out.extend_from_slice(g.decode(v, &mut d).0),
-        |ev| match ev {
-            Event::Cross(v, id) => {
-                if fail[ordinal(n, id)] {
-                    reaches.insert(v as usize);
+    let mut extra = 0;
+    if rayon::current_num_threads() > 1 {
+        let pool = fairpool::FairPool::new(g, &classes, charge);
+        // While the pool is behind (its threads busy with other passes), the DFS refines
+        // components itself, as the sequential pass does, so the queue stays small.
+        let cap = (n / 16).max(1 << 16);
+        let mut inline: HashMap<u32, Vec<u32>> = HashMap::new();
+        rayon::scope(|s| {
+            let mut batch = fairpool::Batch::default();
+            m.dfs(g, i, |c, id| {
+                if pool.queued() < cap {
+                    batch.push(&pool, s, id, c);
+                    return None;
                 }
-            }
-            Event::Component(c, id) => {
-                let mut bad = c.iter().any(|&v| g.quiescent(v) || reaches[v as usize]);
-                let trivial = c.len() == 1 && !g.self_loop(c[0]);
-                if !trivial && !c.iter().any(|&v| g.quiescent(v)) {
-                    if let Some(s) = fair_subset(g, &classes, c, &mut in_set) {
-                        for &v in &s {
-                            fair_member.insert(v as usize);
-                        }
-                        fair_sets.push(s);
-                        bad = true;
-                    }
+                let fair = fair_subset(g, &classes, c, &mut in_set);
+                if let Some(set) = &fair {
+                    inline.insert(id, set.clone());
                 }
-                if bad {
-                    fail.insert(ordinal(n, id));
-                }
-            }
-        },
-    );
-    mem.sample(check_bytes(n) + scc.peak_bytes);
-    drop(scc);
+                fair
+            });
+            batch.flush(&pool, s);
+        });
+        extra = pool.bytes();
+        let mut found = pool.into_found();
+        if !found.is_empty() {
+            found.extend(inline);
+            m = Marks::new(n);
+            m.dfs(g, i, |_, id| found.remove(&id));
+        }
+    } else {
+        m.dfs(g, i, |c, _| fair_subset(g, &classes, c, &mut in_set));
+    }
+    mem.sample(check_bytes(n) + m.scc.peak_bytes + extra);
+    let Marks { scc, rindex, fail, reaches, fair_member, fair_sets } = m;
+    drop((scc, reaches));
     let failing = |v: u32| notq(v) && fail[ordinal(n, rindex[v as usize])];
     let start = (0..n as u32).find(|&v| g.p(i, v) && failing(v))?;
 

@@ -287,6 +287,50 @@ fn results_do_not_depend_on_the_thread_count() {
     assert_eq!(check(&g, 1), check(&g, 3));
 }
 
+/// 40 two-state cycles in a row, each entered from the one before (class 1, weak) and left to
+/// the goal 250; cycle `j`'s exit is weakly fair (the cycle is unfair), strongly fair from one
+/// state, or missing (a fair cycle) by `j mod 3`; P holds at its first state.
+fn cycles_in_a_row() -> Graph {
+    let mut edges = Vec::new();
+    for j in 0u8..40 {
+        let (a, b) = (2 * j, 2 * j + 1);
+        edges.push((a, 'a', b, W1));
+        edges.push((b, 'b', a, W1));
+        if j < 39 {
+            edges.push((b, 'n', b + 1, None));
+        }
+        match j % 3 {
+            0 => edges.extend([(a, 'x', 250, W2), (b, 'x', 250, W2)]),
+            1 => edges.push((b, 'x', 250, S2)),
+            _ => {}
+        }
+    }
+    Graph { edges, p: (0..40).map(|j| 2 * j).collect(), q: vec![250] }
+}
+
+#[test]
+fn components_refined_on_the_pool_give_the_sequential_verdict_and_lasso() {
+    // With two or more threads the components are refined beside the DFS and the pass is run
+    // again with the fair ones known (checker/src/liveness/fairpool.rs): the result is the
+    // one thread's, down to the lasso.
+    let g = cycles_in_a_row();
+    let one = check(&g, 1);
+    assert_eq!(one.0 .0, Verdict::Violated);
+    assert_fair_lasso(&g, &one.0 .1, one.0 .2.expect("a lasso"));
+    for threads in [2, 3, 4] {
+        assert_eq!(check(&g, threads), one, "{threads} threads");
+    }
+    // No fair cycle at all (every exit weakly fair): holds, on any thread count.
+    let mut g = cycles_in_a_row();
+    g.edges.retain(|e| e.1 != 'x');
+    for j in 0u8..40 {
+        g.edges.extend([(2 * j, 'x', 250, W2), (2 * j + 1, 'x', 250, W2)]);
+    }
+    for threads in [1, 2] {
+        assert_eq!(check(&g, threads).0 .0, Verdict::Holds, "{threads} threads");
+    }
+}
+
 #[test]
 fn a_stopped_search_is_unknown_never_holds() {
     let g = cycle(&[0, 1, 2], W2);

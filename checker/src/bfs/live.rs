@@ -154,16 +154,19 @@ where
             }
         }
         let passes = passes.min(jobs.len().max(1));
-        let found: Vec<Vec<(usize, LiveResult)>> = jobs
+        // A leads-to pass refines its components on the pool (`liveness/fairpool.rs`).
+        let charge = |f: &mut dyn FnMut()| sec.task(f);
+        let found: Vec<(Vec<(usize, LiveResult)>, std::time::Duration)> = jobs
             .par_iter()
             .map(|job| {
                 let i = job[0];
-                let fs = sec.task(|| match l.props[i].kind {
-                    Liveness::LeadsTo { .. } => vec![crate::liveness::leads_to(&g, i, &mem)],
+                let (fs, cpu) = sec.timed(|| match l.props[i].kind {
+                    Liveness::LeadsTo { .. } => vec![crate::liveness::leads_to(&g, i, &mem, &charge)],
                     Liveness::Possibility { .. } => crate::liveness::possibility(&g, job, l.layout.bit[i], &mem),
                     Liveness::Deadlock { .. } => vec![crate::liveness::deadlock(&g, i)],
                 });
-                job.iter()
+                let r = job
+                    .iter()
                     .zip(fs)
                     .map(|(&i, f)| {
                         let Some(f) = f else {
@@ -182,11 +185,16 @@ where
                         };
                         (i, LiveResult::Found(f, region))
                     })
-                    .collect()
+                    .collect();
+                (r, cpu)
             })
             .collect();
-        for (i, r) in found.into_iter().flatten() {
-            out[i] = Some(r);
+        for (job, (rs, cpu)) in jobs.iter().zip(found) {
+            let names: Vec<&str> = job.iter().map(|&i| l.props[i].name).collect();
+            prof.passes.push((names.join("+"), cpu));
+            for (i, r) in rs {
+                out[i] = Some(r);
+            }
         }
         let out: Vec<LiveResult> = out.into_iter().map(|r| r.expect("every property has a result")).collect();
         let working = passes * mem.bytes.into_inner();

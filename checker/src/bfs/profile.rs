@@ -122,6 +122,10 @@ pub struct Profile {
     /// CPU time of the driving thread over the search, and over the liveness checks.
     pub driver_search: Duration,
     pub driver_liveness: Duration,
+    /// Per liveness pass (a task of the liveness section): the properties it checks and its CPU
+    /// time, in the order they were handed out (why: the section's critical path is the
+    /// busiest thread's sum of these).
+    pub passes: Vec<(String, Duration)>,
 }
 
 /// Work, serial part and critical path of one part of the run (search or liveness).
@@ -200,6 +204,10 @@ impl Profile {
                 ms(driver)
             );
         }
+        if !self.passes.is_empty() {
+            let passes: Vec<String> = self.passes.iter().map(|(n, d)| format!("{n} {:.0}", ms(*d))).collect();
+            s += &format!("  liveness passes (ms): {}\n", passes.join(", "));
+        }
         let busy: Vec<String> = self.busy.iter().map(|&b| format!("{:.0}", ms(b))).collect();
         s += &format!("  busy per thread in parallel tasks (ms): {}\n", busy.join(" "));
         s
@@ -214,6 +222,8 @@ pub(crate) struct Prof {
     driver_start: u64,
     /// The driving thread's CPU time over the search and over the liveness checks.
     driver: [Duration; 2],
+    /// [`Profile::passes`].
+    pub(crate) passes: Vec<(String, Duration)>,
 }
 
 /// A time stamp from [`Prof::now`] (`None` when off).
@@ -227,6 +237,7 @@ impl Prof {
             busy: Vec::new(),
             driver_start: 0,
             driver: [Duration::ZERO; 2],
+            passes: Vec::new(),
         }
     }
 
@@ -329,7 +340,13 @@ impl Prof {
         }
         into.driver_search += self.driver[0];
         into.driver_liveness += self.driver[1];
+        into.passes.extend(self.passes);
     }
+}
+
+thread_local! {
+    /// This thread is in a [`Section::task`].
+    static IN_TASK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// The per-thread CPU time of one parallel section.
@@ -340,18 +357,30 @@ pub(crate) struct Section {
 
 impl Section {
     /// Runs one task of the section, charging its CPU time to the thread that ran it.
+    /// A task run inside another on the same thread (a thread that waits in a task for work
+    /// it spawned runs it meanwhile) is charged once, with the outer one.
     #[inline]
     pub(crate) fn task<R>(&self, f: impl FnOnce() -> R) -> R {
-        if !self.on {
+        if !self.on || IN_TASK.get() {
             return f();
         }
+        IN_TASK.set(true);
         let t0 = thread_cpu_ns();
         let r = f();
+        IN_TASK.set(false);
         let i = rayon::current_thread_index().unwrap_or(0).min(self.per_thread.len().saturating_sub(1));
         if let Some(a) = self.per_thread.get(i) {
             a.fetch_add(thread_cpu_ns().saturating_sub(t0), Relaxed);
         }
         r
+    }
+
+    /// [`Section::task`] that also returns the task's CPU time (zero when off).
+    pub(crate) fn timed<R>(&self, f: impl FnOnce() -> R) -> (R, Duration) {
+        let t0 = if self.on { thread_cpu_ns() } else { 0 };
+        let r = self.task(f);
+        let t = if self.on { thread_cpu_ns().saturating_sub(t0) } else { 0 };
+        (r, Duration::from_nanos(t))
     }
 }
 
