@@ -131,5 +131,9 @@ fn the_packed_layout_is_pinned() {
             }
         }
     }
-    assert_eq!((states, bytes_total, format!("{digest:016x}")), (98206, 2634619, "9fc8bd5dab819b24".to_string()), "packed layout");
+    assert_eq!(
+        (states, bytes_total, format!("{digest:016x}")),
+        (98206, 2634619, "9fc8bd5dab819b24".to_string()),
+        "packed layout"
+    );
 }
