@@ -163,7 +163,7 @@ pub fn decode(sys: &KlpSystem, bytes: &mut &[u8]) -> State {
 /// As [`decode`].
 pub fn decode_into(sys: &KlpSystem, bytes: &mut &[u8], st: &mut State) {
     let s = &*sys.spec;
-    let mut r = Reader { bytes: *bytes, pos: 0 };
+    let mut r = Reader { bytes, pos: 0 };
     // Every field by name: a field added to `State` does not compile until it is read.
     let State {
         tasks,
