@@ -163,7 +163,7 @@ pub fn decode(sys: &KlpSystem, bytes: &mut &[u8]) -> State {
 /// As [`decode`].
 pub fn decode_into(sys: &KlpSystem, bytes: &mut &[u8], st: &mut State) {
     let s = &*sys.spec;
-    let mut r = Reader { bytes, acc: 0, n: 0 };
+    let mut r = Reader { bytes, pos: 0 };
     // Every field by name: a field added to `State` does not compile until it is read.
     let State {
         tasks,
@@ -188,13 +188,14 @@ pub fn decode_into(sys: &KlpSystem, bytes: &mut &[u8], st: &mut State) {
     } = st;
     refill(tasks, s.tasks.len(), |t| read_task(&mut r, t));
     refill(mods, s.modules.len(), |m| {
-        let state = MOD_STATES[r.get(4) as usize];
-        *m = ModRt { state, klp_alive: r.flag(), work_pending: r.flag() };
+        let v = r.get(6);
+        *m = ModRt { state: MOD_STATES[(v & 15) as usize], klp_alive: v & 16 != 0, work_pending: v & 32 != 0 };
     });
     refill(patches, s.patches.len(), |p| {
-        let life = [PatchLife::Unloaded, PatchLife::Listed, PatchLife::Freeing, PatchLife::Freed][r.get(2) as usize];
-        let (enabled, forced) = (r.flag(), r.flag());
-        *p = PatchRt { life, enabled, forced, pre_patch_ret: r.opt(16).map(|v| v as u16 as i16) };
+        let v = r.get(5);
+        let life = [PatchLife::Unloaded, PatchLife::Listed, PatchLife::Freeing, PatchLife::Freed][(v & 3) as usize];
+        let pre_patch_ret = (v & 16 != 0).then(|| r.get(16) as u16 as i16);
+        *p = PatchRt { life, enabled: v & 4 != 0, forced: v & 8 != 0, pre_patch_ret };
     });
     refill(objs, s.objs.len(), |o| {
         let [exists, mod_bound, patched, post_unpatch_enabled] = unbits4(r.get(4));
@@ -235,8 +236,7 @@ pub fn decode_into(sys: &KlpSystem, bytes: &mut &[u8], st: &mut State) {
     *ftrace_enabled = r.flag();
     *klp_shadow_hash = r.word();
     refill(klp_state_data, state_data_len(s), |d| *d = r.get(8) as u8);
-    let rest = r.finish();
-    let (&signals, rest) = rest.split_first().expect("pack: a state ends with its log-only byte");
+    let (&signals, rest) = r.finish().split_first().expect("pack: a state ends with its log-only byte");
     *bytes = rest;
     *klp_signals_sent = LogOnly(signals != 0);
 }
@@ -305,14 +305,15 @@ fn task(w: &mut Writer, t: &Task) {
 }
 
 fn read_task(r: &mut Reader, t: &mut Task) {
-    t.patch_state = PATCH_STATES[r.get(2) as usize];
-    t.tif_patch_pending = r.flag();
-    t.context = CONTEXTS[r.get(3) as usize];
-    t.nop_loop = r.flag();
-    let depth = r.get(DEPTH) as usize;
-    refill(&mut t.stack, depth, |f| {
-        let func = r.get(FUNC) as FuncId;
-        *f = Frame { func, version: Version(r.get(PATCH) as u8) };
+    // patch_state, TIF_PATCH_PENDING, context, nop_loop and the depth in one read, each frame in one.
+    let head = r.get(7 + DEPTH);
+    t.patch_state = PATCH_STATES[(head & 3) as usize];
+    t.tif_patch_pending = head & 4 != 0;
+    t.context = CONTEXTS[(head >> 3 & 7) as usize];
+    t.nop_loop = head & 64 != 0;
+    refill(&mut t.stack, (head >> 7) as usize, |f| {
+        let v = r.get(FUNC + PATCH);
+        *f = Frame { func: (v & ((1 << FUNC) - 1)) as FuncId, version: Version((v >> FUNC) as u8) };
     });
     let (mut handler, mut self_switch, mut proc_read) = (None, None, None);
     if r.flag() {
@@ -456,36 +457,45 @@ impl Writer<'_> {
     }
 }
 
-/// Reads what [`Writer`] wrote.
-struct Reader<'a, 'b> {
-    bytes: &'b mut &'a [u8],
-    acc: u64,
-    n: u32,
+/// Reads what [`Writer`] wrote: each field is one unaligned 8-byte load at its bit position
+/// (no byte-by-byte refill loop; perf: `decode_into` 7 % of the search before).
+struct Reader<'a> {
+    bytes: &'a [u8],
+    /// Bits read so far.
+    pos: usize,
 }
 
-impl<'a> Reader<'a, '_> {
-    #[inline]
+impl<'a> Reader<'a> {
+    /// The next `bits` bits (1 to 56).
+    #[inline(always)]
     fn get(&mut self, bits: u32) -> u64 {
-        while self.n < bits {
-            let (&b, rest) = self.bytes.split_first().expect("pack: a state ended early");
-            *self.bytes = rest;
-            self.acc |= u64::from(b) << self.n;
-            self.n += 8;
-        }
-        let v = self.acc & ((1u64 << bits) - 1);
-        self.acc >>= bits;
-        self.n -= bits;
+        let at = self.pos >> 3;
+        let w = match self.bytes.get(at..at + 8) {
+            Some(b) => u64::from_le_bytes(b.try_into().expect("8 bytes")),
+            None => self.tail(at),
+        };
+        let v = (w >> (self.pos & 7)) & ((1u64 << bits) - 1);
+        self.pos += bits as usize;
         v
     }
-    #[inline]
+    /// The last bytes of the buffer, zero-padded to 8 ([`Reader::finish`] checks that the state
+    /// did not run past them).
+    #[cold]
+    fn tail(&self, at: usize) -> u64 {
+        let mut b = [0u8; 8];
+        let rest = self.bytes.get(at..).unwrap_or_default();
+        b[..rest.len()].copy_from_slice(rest);
+        u64::from_le_bytes(b)
+    }
+    #[inline(always)]
     fn flag(&mut self) -> bool {
         self.get(1) == 1
     }
-    #[inline]
+    #[inline(always)]
     fn opt(&mut self, bits: u32) -> Option<u64> {
         self.flag().then(|| self.get(bits))
     }
-    #[inline]
+    #[inline(always)]
     fn word(&mut self) -> u32 {
         let len = self.get(6) as u32;
         if len == 0 {
@@ -496,6 +506,6 @@ impl<'a> Reader<'a, '_> {
     }
     /// Drops the padding of the last byte read; the bytes after it.
     fn finish(self) -> &'a [u8] {
-        self.bytes
+        self.bytes.get(self.pos.div_ceil(8)..).expect("pack: a state ended early")
     }
 }
