@@ -322,7 +322,10 @@ pub fn run_klpcheck(
     let groups = klp_model::symmetry::Groups::of(&model.spec);
     let reduced_model;
     let explored = if reduced {
-        reduced_model = model.clone().with_free_pass_order(groups.clone());
+        // Successors land on their representatives (one encode a successor), except for
+        // coverage, which compares a task's slot before and after its step.
+        let m = model.clone().with_free_pass_order(groups.clone());
+        reduced_model = if limits.coverage { m } else { m.with_canonical_successors() };
         &reduced_model
     } else {
         model
@@ -361,6 +364,9 @@ pub fn run_klpcheck(
     if reduced {
         let g = groups.clone();
         b = b.symmetry(move |s| g.canonical(s));
+        if explored.canonical_successors() {
+            b = b.canonical_successors();
+        }
     }
     if limits.coverage {
         b = b.coverage(crate::coverage::counters(&model.spec), crate::coverage::count);
