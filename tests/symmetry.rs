@@ -94,8 +94,8 @@ fn compare(scenario: &str, variant: &str) -> Pin {
     assert_eq!(missed, 0, "{what}: orbits of the unreduced model the reduced search did not find");
     let extra = reduced_orbits.difference(&orbits).count();
     assert_eq!(extra, 0, "{what}: orbits only the reduced model reaches");
-    // The reduced model whose steps land on their representatives (what `check` explores,
-    // one encode a successor): the same orbits, stored and generated as often, every state
+    // The reduced model whose steps land on their representatives (what `check` explores with
+    // KLPCHECK_CANONICAL_SUCCESSORS=1): the same orbits, stored and generated as often, every state
     // its own representative.
     let landing = reduced_model.clone().with_canonical_successors();
     let g = groups.clone();
