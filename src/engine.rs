@@ -322,7 +322,15 @@ pub fn run_klpcheck(
     let groups = klp_model::symmetry::Groups::of(&model.spec);
     let reduced_model;
     let explored = if reduced {
-        reduced_model = model.clone().with_free_pass_order(groups.clone());
+        // Successors land on their representatives (one encode a successor) only when asked
+        // (`KLPCHECK_CANONICAL_SUCCESSORS=1`): expanding representatives, the first path BFS
+        // finds to an orbit may be one only the reduced model has, which `concretise` cannot
+        // follow (selftest-syscall-01 under no-stack-check: `no_freed_livepatch_code` then
+        // incomplete instead of violated). Never with coverage, which compares a task's slot
+        // before and after its step.
+        let m = model.clone().with_free_pass_order(groups.clone());
+        let canon = !limits.coverage && std::env::var_os("KLPCHECK_CANONICAL_SUCCESSORS").is_some();
+        reduced_model = if canon { m.with_canonical_successors() } else { m };
         &reduced_model
     } else {
         model
@@ -361,6 +369,9 @@ pub fn run_klpcheck(
     if reduced {
         let g = groups.clone();
         b = b.symmetry(move |s| g.canonical(s));
+        if explored.canonical_successors() {
+            b = b.canonical_successors();
+        }
     }
     if limits.coverage {
         b = b.coverage(crate::coverage::counters(&model.spec), crate::coverage::count);

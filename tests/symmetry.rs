@@ -94,6 +94,23 @@ fn compare(scenario: &str, variant: &str) -> Pin {
     assert_eq!(missed, 0, "{what}: orbits of the unreduced model the reduced search did not find");
     let extra = reduced_orbits.difference(&orbits).count();
     assert_eq!(extra, 0, "{what}: orbits only the reduced model reaches");
+    // The reduced model whose steps land on their representatives (what `check` explores with
+    // KLPCHECK_CANONICAL_SUCCESSORS=1): the same orbits, stored and generated as often, every state
+    // its own representative.
+    let landing = reduced_model.clone().with_canonical_successors();
+    let g = groups.clone();
+    let landed =
+        klp_checker::Bfs::new(&landing).threads(2).symmetry(move |s| g.canonical(s)).canonical_successors().run();
+    assert!(landed.complete(), "{what}");
+    assert_eq!(
+        (landed.stats.unique_states, landed.stats.generated_states),
+        (reduced.stats.unique_states, reduced.stats.generated_states),
+        "{what}: landing on representatives"
+    );
+    let canon = bfs(&landing, State::clone);
+    assert!(canon.iter().all(|s| groups.canonical(s) == *s), "{what}: a state not its representative");
+    let canon_orbits: HashSet<State> = canon.iter().map(|s| groups.orbit_key(s)).collect();
+    assert_eq!(canon_orbits, reduced_orbits, "{what}: the orbits landing on representatives reaches");
     (
         leak(scenario),
         leak(variant),

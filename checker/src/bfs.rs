@@ -86,6 +86,9 @@ pub(crate) struct Config<'a, M: Model> {
     pub(crate) max_memory: Option<u64>,
     pub(crate) stop: Option<Arc<AtomicBool>>,
     pub(crate) symmetry: Option<Canonicalise<'a, M::State>>,
+    /// Under symmetry: the model's states are their representatives already
+    /// ([`Bfs::canonical_successors`]).
+    pub(crate) canonical_successors: bool,
     pub(crate) progress_interval: Duration,
     pub(crate) finish_when: FinishWhen,
     pub(crate) live: Option<LiveCfg<M>>,
@@ -175,6 +178,7 @@ where
                 max_memory: None,
                 stop: None,
                 symmetry: None,
+                canonical_successors: false,
                 progress_interval: Duration::from_secs(1),
                 finish_when: FinishWhen::Exhausted,
                 live: None,
@@ -234,6 +238,16 @@ where
     /// symmetric states to one representative, and properties must be symmetric.
     pub fn symmetry(mut self, canon: impl Fn(&M::State) -> M::State + Send + Sync + 'a) -> Self {
         self.cfg.symmetry = Some(Box::new(canon));
+        self
+    }
+
+    /// Under [`Bfs::symmetry`]: the model's initial states and successors are their
+    /// representatives already (`canon` maps each to itself), so the search fingerprints a
+    /// successor as it is and keeps the same encoding in its frontier (one encode instead of
+    /// two, and no copy for the canonical form). The model must then also replay (its
+    /// `next_state`) to representatives. Traces are the states the search held.
+    pub fn canonical_successors(mut self) -> Self {
+        self.cfg.canonical_successors = true;
         self
     }
 

@@ -234,18 +234,26 @@ impl Groups {
     /// `pass.next`) each sorted among themselves (module docs).
     pub fn canonical(&self, st: &State) -> State {
         let mut c = st.clone();
+        self.canonicalise(&mut c);
+        c
+    }
+
+    /// [`Groups::canonical`] in place: the reduced model's steps land on their orbit's
+    /// representative this way ([`crate::KlpSystem::with_canonical_successors`]), without the
+    /// copy of the state `canonical` makes.
+    pub fn canonicalise(&self, c: &mut State) {
+        let pass = c.pass;
         for g in &self.0 {
-            match st.pass {
-                None => sort_slots(&mut c, g.clone()),
+            match pass {
+                None => sort_slots(c, g.clone()),
                 Some(p) => {
                     let cut = (p.next as usize).clamp(g.start, g.end);
-                    sort_slots(&mut c, g.start..cut);
+                    sort_slots(c, g.start..cut);
                     let half = p.half.is_some() && g.contains(&(p.next as usize));
-                    sort_slots(&mut c, cut + usize::from(half)..g.end);
+                    sort_slots(c, cut + usize::from(half)..g.end);
                 }
             }
         }
-        c
     }
 
     /// The orbit under every renaming of the copies, the pass cursor kept: the key under which

@@ -51,12 +51,22 @@ pub struct KlpSystem {
     nthreads: usize,
     /// The reduced model's groups of identical tasks ([`KlpSystem::with_free_pass_order`]).
     free_pass_order: Option<Arc<crate::symmetry::Groups>>,
+    /// The reduced model's states are their orbits' representatives
+    /// ([`KlpSystem::with_canonical_successors`]).
+    canonical_successors: bool,
 }
 
 impl KlpSystem {
     pub fn new(spec: Spec, properties: fn() -> Vec<Property<KlpSystem>>) -> Self {
         let nthreads = spec.tasks.iter().filter(|t| t.kind != TaskKind::Idle).count();
-        KlpSystem { spec: Arc::new(spec), properties, user_properties: |_| Vec::new(), nthreads, free_pass_order: None }
+        KlpSystem {
+            spec: Arc::new(spec),
+            properties,
+            user_properties: |_| Vec::new(),
+            nthreads,
+            free_pass_order: None,
+            canonical_successors: false,
+        }
     }
 
     /// The model symmetry reduction explores (crate::symmetry, "The reduced model"): every
@@ -69,6 +79,35 @@ impl KlpSystem {
     pub fn with_free_pass_order(mut self, groups: crate::symmetry::Groups) -> Self {
         self.free_pass_order = (!groups.is_empty()).then(|| Arc::new(groups));
         self
+    }
+
+    /// The reduced model ([`KlpSystem::with_free_pass_order`]) whose initial state and every
+    /// successor are their orbit's representative ([`crate::symmetry::Groups::canonical`]),
+    /// so that the search can expand the representative it fingerprints and keep one encoding
+    /// of a successor for both (`klp_checker::Bfs::canonical_successors`): under reduction each
+    /// successor was encoded twice, its canonical form for the fingerprint and the state itself
+    /// for the frontier, and copied once more for the canonical form. Why that explores the
+    /// same orbits: the canonical form is a renaming the reduced model has as a symmetry
+    /// (crate::symmetry, "The reduced model"), so a state and its representative reach the
+    /// same orbits. What changes is the trace of a discovery: consecutive states are one step
+    /// apart only up to a renaming, which is all [`crate::symmetry::concretise`] reads (it
+    /// finds the unreduced model's path through their orbits). Without groups: unchanged.
+    pub fn with_canonical_successors(mut self) -> Self {
+        self.canonical_successors = self.free_pass_order.is_some();
+        self
+    }
+
+    /// Whether [`KlpSystem::with_canonical_successors`] is in force.
+    pub fn canonical_successors(&self) -> bool {
+        self.canonical_successors
+    }
+
+    /// `st` as the model's state: its orbit's representative under
+    /// [`KlpSystem::with_canonical_successors`], else `st` as it is.
+    fn land(&self, st: &mut State) {
+        if let (true, Some(g)) = (self.canonical_successors, self.free_pass_order.as_deref()) {
+            g.canonicalise(st);
+        }
     }
 
     /// The groups of [`KlpSystem::with_free_pass_order`], if any.
@@ -364,7 +403,11 @@ impl KlpSystem {
     /// reused buffer (`klp_checker::Bfs::step_into`).
     pub fn successor_into(&self, st: &State, action: Action, out: &mut State) -> bool {
         out.clone_from(st);
-        self.step_into(st, action, &mut NoLog, out).is_some()
+        let ok = self.step_into(st, action, &mut NoLog, out).is_some();
+        if ok {
+            self.land(out);
+        }
+        ok
     }
 
     /// [`KlpSystem::step`] on `n`, which holds a copy of `st` on entry and the successor on
@@ -460,7 +503,9 @@ impl Model for KlpSystem {
     type Action = Action;
 
     fn init_states(&self) -> Vec<State> {
-        vec![self.init_state()]
+        let mut st = self.init_state();
+        self.land(&mut st);
+        vec![st]
     }
 
     /// The order matters (traces and stateright's paths replay action indices): admin
@@ -480,8 +525,13 @@ impl Model for KlpSystem {
         }
     }
 
+    /// [`KlpSystem::step`], landing on the orbit's representative under
+    /// [`KlpSystem::with_canonical_successors`] (as the search's `successor_into` does, so
+    /// that replayed traces are the states the search held).
     fn next_state(&self, st: &State, action: Action) -> Option<State> {
-        self.step(st, action, &mut NoLog)
+        let mut n = self.step(st, action, &mut NoLog)?;
+        self.land(&mut n);
+        Some(n)
     }
 
     fn format_action(&self, action: &Action) -> String {

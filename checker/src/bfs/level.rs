@@ -140,11 +140,11 @@ where
     pub(crate) fn fp(&self, s: &M::State, scratch: &mut Vec<u8>) -> u64 {
         let canon;
         let s = match &self.symmetry {
-            Some(c) => {
+            Some(c) if !self.canonical_successors => {
                 canon = c(s);
                 &canon
             }
-            None => s,
+            _ => s,
         };
         match &self.pack {
             Some(p) => {
@@ -678,8 +678,10 @@ where
                 if packed {
                     match (&self.pack, &self.symmetry) {
                         // `scratch` holds the representative's encoding: the frontier keeps
-                        // the state itself.
-                        (Some(p), Some(_)) => _ = (p.encode)(model, n.get(), &mut sub.packed.bytes),
+                        // the state itself (the same, with `canonical_successors`).
+                        (Some(p), Some(_)) if !self.canonical_successors => {
+                            _ = (p.encode)(model, n.get(), &mut sub.packed.bytes)
+                        }
                         _ => sub.packed.bytes.extend_from_slice(&sub.scratch),
                     }
                     sub.packed.close();

@@ -40,6 +40,7 @@ where
     pub(super) fn put_successor(&self, n: &M::State, scratch: &[u8], out: &mut Vec<u8>) {
         match (&self.pack, &self.symmetry) {
             (Some(_), None) => out.extend_from_slice(scratch),
+            (Some(_), Some(_)) if self.canonical_successors => out.extend_from_slice(scratch),
             _ => self.put_state(n, out),
         }
     }
