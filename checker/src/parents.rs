@@ -175,8 +175,20 @@ impl Levels {
         let mut steps = Vec::with_capacity(depth);
         for d in (1..=depth).rev() {
             steps.push(self.action[d].get(pos) as usize);
-            let children = &self.children[d - 1];
-            let (mut acc, mut p) = (0usize, 0usize);
+            pos = self.parents_of(d, &[pos])[0];
+        }
+        steps.reverse();
+        (self.action[0].get(pos) as usize, steps)
+    }
+
+    /// The parents (positions on level `d - 1`) of the states at `positions` (ascending) on
+    /// level `d`: children are stored in their parents' order, so one pass over level `d - 1`'s
+    /// children counts finds them all.
+    pub(crate) fn parents_of(&self, d: usize, positions: &[usize]) -> Vec<usize> {
+        let children = &self.children[d - 1];
+        let (mut acc, mut p) = (0usize, 0usize);
+        let mut up = Vec::with_capacity(positions.len());
+        for &pos in positions {
             loop {
                 let c = children.get(p) as usize;
                 if pos < acc + c {
@@ -185,10 +197,9 @@ impl Levels {
                 acc += c;
                 p += 1;
             }
-            pos = p;
+            up.push(p);
         }
-        steps.reverse();
-        (self.action[0].get(pos) as usize, steps)
+        up
     }
 }
 

@@ -376,21 +376,7 @@ where
     need[depth].sort_unstable();
     need[depth].dedup();
     for d in (1..=depth).rev() {
-        // Positions in order, so one pass over the children counts finds every parent.
-        let children = &levels.children[d - 1];
-        let (mut acc, mut p) = (0usize, 0usize);
-        let mut up = Vec::with_capacity(need[d].len());
-        for &pos in &need[d] {
-            loop {
-                let c = children.get(p) as usize;
-                if pos < acc + c {
-                    break;
-                }
-                acc += c;
-                p += 1;
-            }
-            up.push(p);
-        }
+        let up = levels.parents_of(d, &need[d]);
         need[d - 1].extend_from_slice(&up);
         need[d - 1].sort_unstable();
         need[d - 1].dedup();
