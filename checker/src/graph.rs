@@ -519,9 +519,10 @@ impl Graph {
         &self.prev
     }
 
-    /// The palette code of an edge, if the palette has it.
-    fn code(&self, class: u16, allowed: u8) -> Option<u32> {
-        self.codes.get(&(class, if self.with_allowed { allowed } else { 0 })).copied()
+    /// The (fairness class, allowed bits) pair of edge `k` of `rec` as the palette keys it
+    /// (allowed bits only when the graph records them: `rec.allowed` is empty otherwise).
+    fn pair(&self, rec: &SubRecord, k: usize) -> (u16, u8) {
+        (rec.class[k], if self.with_allowed { rec.allowed[k] } else { 0 })
     }
 
     /// Adds the (class, allowed) pairs and the signatures of `rec` that the palette and the
@@ -533,7 +534,7 @@ impl Graph {
         for &c in &rec.count {
             sig.clear();
             for k in e..e + c as usize {
-                let pair = (rec.class[k], if self.with_allowed { rec.allowed[k] } else { 0 });
+                let pair = self.pair(rec, k);
                 let code = match self.codes.get(&pair) {
                     Some(&code) => code,
                     None => {
@@ -580,8 +581,8 @@ impl Graph {
             }
             sig.clear();
             for k in e..e + c as usize {
-                match self.code(rec.class[k], rec.allowed.get(k).copied().unwrap_or(0)) {
-                    Some(code) => sig.push(code),
+                match self.codes.get(&self.pair(rec, k)) {
+                    Some(&code) => sig.push(code),
                     None => {
                         out.last = cur;
                         return false;
