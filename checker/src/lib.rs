@@ -81,6 +81,8 @@ pub use bitstate::{BitstateStats, DEFAULT_BITS, DEFAULT_HASHES};
 pub use checkpoint::CheckpointInfo;
 pub use graph::Fairness;
 pub use liveness::atomic::{InsideFn, SectionStepFn};
+#[doc(hidden)]
+pub use liveness::set_queue_cap_for_tests;
 pub use liveness::{ActionPred, FairnessFn, LiveProperty, Liveness, QuotientFairnessFn, StatePred};
 pub use outcome::{
     Coverage, Discovery, FinishWhen, MemoryParts, Outcome, Progress, PropertyOutcome, Stats, StopReason, Verdict,

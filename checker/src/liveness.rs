@@ -32,6 +32,8 @@ use crate::scc::{Event, Scc, Subset, Whole};
 
 pub(crate) mod atomic;
 mod fairpool;
+#[doc(hidden)]
+pub use fairpool::set_queue_cap_for_tests;
 pub(crate) mod quotient;
 
 /// A state predicate.
@@ -232,7 +234,7 @@ pub(crate) fn leads_to(g: &Graph, i: usize, mem: &PassMemory, charge: Charge<'_>
         let pool = fairpool::FairPool::new(g, &classes, charge);
         // While the pool is behind (its threads busy with other passes), the DFS refines
         // components itself, as the sequential pass does, so the queue stays small.
-        let cap = (n / 16).max(1 << 16);
+        let cap = fairpool::queue_cap(n);
         let mut inline: HashMap<u32, Vec<u32>> = HashMap::new();
         rayon::scope(|s| {
             let mut batch = fairpool::Batch::default();

@@ -332,6 +332,27 @@ fn components_refined_on_the_pool_give_the_sequential_verdict_and_lasso() {
 }
 
 #[test]
+fn components_refined_beside_a_pool_that_is_behind_give_the_sequential_result() {
+    // While the pool is behind, the DFS refines components itself and the rerun looks up both
+    // its own fair sets and the pool's. The batch goes to the pool only when full (4,096
+    // states) or at the end, so the queue only grows during the DFS: at cap `c` the first
+    // `c / 2` two-state cycles the DFS completes (the last ones in the row: 39, 38, ...) are
+    // the pool's and the rest are refined inline. Cap 0: all inline, no rerun; cap 4: the pool
+    // finds cycle 38 fair, so the rerun needs the inline fair cycles (2, 5, ...) to give the
+    // same lasso; cap 80: all on the pool. (One process per test under nextest; the cap
+    // changes only who refines, never a result.)
+    let g = cycles_in_a_row();
+    let one = check(&g, 1);
+    for cap in [0, 2, 4, 8, 80] {
+        klp_checker::set_queue_cap_for_tests(Some(cap));
+        for threads in [2, 3] {
+            assert_eq!(check(&g, threads), one, "cap {cap}, {threads} threads");
+        }
+    }
+    klp_checker::set_queue_cap_for_tests(None);
+}
+
+#[test]
 fn a_stopped_search_is_unknown_never_holds() {
     let g = cycle(&[0, 1, 2], W2);
     let props = vec![LiveProperty { name: "leads_to", kind: Liveness::LeadsTo { p, q } }];

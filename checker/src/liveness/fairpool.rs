@@ -26,6 +26,28 @@ use fixedbitset::FixedBitSet;
 use super::{fair_subset, Charge, Classes};
 use crate::graph::Graph;
 
+/// The most states queued for the pool before the DFS refines components itself: a sixteenth
+/// of the graph's, at least 65,536, unless a test set it ([`set_queue_cap_for_tests`]).
+pub(super) fn queue_cap(n: usize) -> usize {
+    match QUEUE_CAP_FOR_TESTS.load(Relaxed) {
+        0 => (n / 16).max(1 << 16),
+        cap => cap - 1,
+    }
+}
+
+/// [`queue_cap`]'s value plus one as a test set it; 0: not set.
+static QUEUE_CAP_FOR_TESTS: AtomicUsize = AtomicUsize::new(0);
+
+/// Sets the pool's queue cap for the rest of the process (`None`: the default), so that a test
+/// on a small graph reaches the branch where the DFS refines components itself while the pool
+/// is behind (at `Some(0)` every component, at `Some(1)` all but those handed over while the
+/// queue was empty). Only the split of the work changes, never a result: that is what the
+/// tests check.
+#[doc(hidden)]
+pub fn set_queue_cap_for_tests(cap: Option<usize>) {
+    QUEUE_CAP_FOR_TESTS.store(cap.map_or(0, |c| c + 1), Relaxed);
+}
+
 /// States handed to one pool task at most (small components are batched: a task per
 /// two-state cycle would cost more than it saves).
 const BATCH_STATES: usize = 4096;
