@@ -142,7 +142,12 @@ fn confirm_live(
             let (actions, cycle) = crate::lasso::lift(model, groups, &d.states, at, p, q)?;
             Some((actions, Some(cycle)))
         }
-        _ => klp_model::symmetry::concretise(model, groups, &d.states, |_| true).map(|(a, _)| (a, cycle_start)),
+        // A possibility or deadlock discovery's cycle, if any, is its last state: it stays at
+        // the end of the concrete path, which may be longer than the reduced one.
+        _ => klp_model::symmetry::concretise(model, groups, &d.states, |_| true).map(|(a, _)| {
+            let longer = a.len().saturating_sub(d.actions.len());
+            (a, cycle_start.map(|c| c + longer))
+        }),
     }
 }
 
@@ -322,14 +327,13 @@ pub fn run_klpcheck(
     let groups = klp_model::symmetry::Groups::of(&model.spec);
     let reduced_model;
     let explored = if reduced {
-        // Successors land on their representatives (one encode a successor) only when asked
-        // (`KLPCHECK_CANONICAL_SUCCESSORS=1`): expanding representatives, the first path BFS
-        // finds to an orbit may be one only the reduced model has, which `concretise` cannot
-        // follow (selftest-syscall-01 under no-stack-check: `no_freed_livepatch_code` then
-        // incomplete instead of violated). Never with coverage, which compares a task's slot
-        // before and after its step.
+        // Successors land on their representatives (one encode a successor; opt out with
+        // `KLPCHECK_CANONICAL_SUCCESSORS=0`, to compare). The first path BFS then finds to an
+        // orbit may be one only the reduced model has; `concretise` confirms a discovery by any
+        // unreduced path to its last orbit when the trace's orbits cannot be followed. Never
+        // with coverage, which compares a task's slot before and after its step.
         let m = model.clone().with_free_pass_order(groups.clone());
-        let canon = !limits.coverage && std::env::var_os("KLPCHECK_CANONICAL_SUCCESSORS").is_some();
+        let canon = !limits.coverage && std::env::var_os("KLPCHECK_CANONICAL_SUCCESSORS").is_none_or(|v| v != "0");
         reduced_model = if canon { m.with_canonical_successors() } else { m };
         &reduced_model
     } else {

@@ -94,8 +94,8 @@ fn compare(scenario: &str, variant: &str) -> Pin {
     assert_eq!(missed, 0, "{what}: orbits of the unreduced model the reduced search did not find");
     let extra = reduced_orbits.difference(&orbits).count();
     assert_eq!(extra, 0, "{what}: orbits only the reduced model reaches");
-    // The reduced model whose steps land on their representatives (what `check` explores with
-    // KLPCHECK_CANONICAL_SUCCESSORS=1): the same orbits, stored and generated as often, every state
+    // The reduced model whose steps land on their representatives (what `check` explores unless
+    // KLPCHECK_CANONICAL_SUCCESSORS=0): the same orbits, stored and generated as often, every state
     // its own representative.
     let landing = reduced_model.clone().with_canonical_successors();
     let g = groups.clone();
@@ -338,4 +338,44 @@ fn counterexample_under_symmetry_replays() {
     let rt = String::from_utf8_lossy(&r.stdout).into_owned();
     assert_eq!(r.status.code(), Some(1), "{rt}");
     assert!(rt.contains("violation of 'no_mixed_universe' confirmed"), "{rt}");
+}
+
+/// Expanding representatives (the default), a discovery's shortest reduced trace may pass
+/// through orbits the unreduced model cannot follow in order (a pass visiting the copies in an
+/// order the task list cannot produce there): on selftest-syscall-01 under no-stack-check,
+/// `no_freed_livepatch_code`. `concretise` then confirms it by another unreduced path to the
+/// same last orbit (klp_model::symmetry::concretise, its second way). Checked: every violation
+/// of the reduced run is confirmed by a real path of the unreduced model that ends in the
+/// violating orbit and violates there, and at least one needed the second way.
+#[test]
+fn concretise_confirms_a_trace_whose_orbits_the_unreduced_model_cannot_follow() {
+    let m = model(SYSCALL, "no-stack-check");
+    let groups = Groups::of(&m.spec);
+    let landing = m.clone().with_free_pass_order(groups.clone()).with_canonical_successors();
+    let g = groups.clone();
+    let out = klp_checker::Bfs::new(&landing).threads(1).symmetry(move |s| g.canonical(s)).canonical_successors().run();
+    let props = m.properties();
+    let mut left_the_orbits = Vec::new();
+    let mut confirmed = 0;
+    for (p, o) in props.iter().zip(&out.properties) {
+        let Some(d) = o.discovery.as_ref().filter(|_| o.verdict == klp_checker::Verdict::Violated) else { continue };
+        let bad = |s: &State| !(p.condition)(&m, s);
+        let (actions, states) = klp_model::symmetry::concretise(&m, &groups, &d.states, bad)
+            .unwrap_or_else(|| panic!("{}: not confirmed on the unreduced model", p.name));
+        // A real path of the unreduced model, ending in the violating orbit, violating there.
+        let mut s = m.init_states().into_iter().find(|i| *i == states[0]).expect("an initial state");
+        for (a, want) in actions.iter().zip(&states[1..]) {
+            s = m.next_state(&s, *a).expect("a step of the unreduced model");
+            assert_eq!(s, *want, "{}", p.name);
+        }
+        assert!(bad(&s), "{}: the concrete trace ends in a violation", p.name);
+        assert_eq!(groups.orbit_key(&s), groups.orbit_key(d.states.last().unwrap()), "{}", p.name);
+        let orbits = |v: &[State]| v.iter().map(|s| groups.orbit_key(s)).collect::<Vec<_>>();
+        if orbits(&states) != orbits(&d.states) {
+            left_the_orbits.push(p.name);
+        }
+        confirmed += 1;
+    }
+    assert_eq!(confirmed, 2, "no_mixed_universe and no_freed_livepatch_code");
+    assert_eq!(left_the_orbits, ["no_freed_livepatch_code"], "the trace the orbit-by-orbit search cannot follow");
 }

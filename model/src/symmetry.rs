@@ -57,9 +57,10 @@
 //! index, see above). The reduced model may in principle reach orbits the unreduced one cannot
 //! (a visiting order the fixed task list cannot produce after that history), so whatever it
 //! finds is confirmed on the unreduced model: [`concretise`] looks for a path of the unreduced
-//! model through the orbits of the found trace; found, it is the trace reported (concrete task
-//! names, it replays); not found, the property is reported incomplete, never violated or
-//! reachable. A try of a copy that was already at the target when the cursor last moved has
+//! model through the orbits of the found trace, else (the trace's orbits cannot be followed in
+//! that order) for any path of it, within a bound, to the found trace's last orbit; found, it is
+//! the trace reported (concrete task names, it replays); not found, the property is reported
+//! incomplete, never violated or reachable. A try of a copy that was already at the target when the cursor last moved has
 //! no counterpart in the unreduced model, but it is never on a shortest path: skipping that
 //! copy in the advance before reaches the same state one step earlier. tests/symmetry.rs
 //! measures both models' orbits on every shipped scenario with copies: they are equal on all
@@ -69,6 +70,7 @@
 
 mod concrete;
 pub(crate) mod pass;
+mod reach;
 pub use concrete::concretise;
 
 use crate::ids::{Pid, CAP_TASKS};
