@@ -15,7 +15,9 @@
 //!   number of its signature, the sequence of its edges' (fairness class, allowed bits) pairs
 //!   as palette codes, kept once per distinct sequence ([`index::Signatures`]; a model has few
 //!   classes and its actions few patterns), which gives the out-degree too; then per edge one
-//!   varint holding the target's zigzag distance to a reference target.
+//!   number holding the target's zigzag distance to a reference target. The numbers are
+//!   written in a bit code ([`code`]: bit length in a prefix code, then the bits below the
+//!   leading one), each state from a byte.
 //! * The reference of edge `j` is edge `j` of the previous state of the block, else the
 //!   previous edge of the same state (the state itself for the first edge). Why: consecutive
 //!   states are mostly siblings, and the same action from siblings leads to states numbered
@@ -44,7 +46,7 @@ use crate::table::{Slots, Zeroable};
 mod code;
 mod index;
 
-use code::{BitReader, BitWriter, Bytes, Code};
+use code::{BitWriter, Code, Reader, StateReader, DIST_LENS, SIG_LENS};
 use index::{BlockIndex, Signatures};
 
 /// Fairness of one edge's action. Class ids are 1..=0x7fff; edges of the same class form
@@ -350,72 +352,6 @@ pub(crate) struct Edge {
 /// The edges of one state, decoded.
 pub(crate) type Edges = smallvec::IntoIter<[Edge; 8]>;
 
-/// Reads varints from the stream, a chunk's slice at a time (a byte costs a bounds check, not
-/// a division and two lookups: the liveness passes decode every state they visit).
-struct Reader<'g> {
-    chunks: &'g [Slots<u8>],
-    /// The rest of the current chunk.
-    cur: &'g [u8],
-    k: usize,
-}
-
-impl<'g> Reader<'g> {
-    fn at(stream: &'g Chunked<u8>, pos: u64) -> Self {
-        let (k, i) = ((pos / CHUNK as u64) as usize, (pos % CHUNK as u64) as usize);
-        let cur = stream.chunks.get(k).map_or(&[][..], |c| &c[i..]);
-        Reader { chunks: &stream.chunks, cur, k }
-    }
-}
-
-impl Bytes for Reader<'_> {
-    #[inline]
-    fn peek8(&self) -> Option<u64> {
-        self.cur.get(..8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
-    }
-
-    #[inline]
-    fn advance(&mut self, n: usize) {
-        self.cur = &self.cur[n..];
-    }
-
-    /// The next byte; zeros past the last chunk (a [`BitReader`] reads a few bytes ahead).
-    #[inline]
-    fn next_byte(&mut self) -> u8 {
-        if self.cur.is_empty() {
-            if self.k + 1 >= self.chunks.len() {
-                return 0;
-            }
-            self.k += 1;
-            self.cur = &self.chunks[self.k];
-        }
-        let b = self.cur[0];
-        self.cur = &self.cur[1..];
-        b
-    }
-}
-
-/// Reads one state's numbers from the bit stream, each state starting at a byte.
-struct StateReader<'r, 'g> {
-    r: &'r mut Reader<'g>,
-    bits: BitReader,
-}
-
-impl<'r, 'g> StateReader<'r, 'g> {
-    fn new(r: &'r mut Reader<'g>) -> Self {
-        StateReader { r, bits: BitReader::new() }
-    }
-
-    #[inline]
-    fn get(&mut self, code: &Code) -> u64 {
-        self.bits.get(self.r, code)
-    }
-
-    /// Bytes the state took (its bits rounded up to a byte).
-    fn bytes(&self) -> u64 {
-        self.bits.used.div_ceil(8)
-    }
-}
-
 /// Decodes states' edges for [`Graph::decode`], keeping the blocks it decoded last.
 ///
 /// Why a cache: reading state `v` decodes its block from the block's first state up to `v`
@@ -498,35 +434,6 @@ fn reference(prev: &[u32], cur: &[u32], from: u32, j: usize) -> u32 {
         None if j == 0 => from,
         None => cur[j - 1],
     }
-}
-
-/// Bucket code lengths of signature numbers (numbered in order of first use: on `default`
-/// 3,478 of them, on `large` 7,966) and of the edges' zigzag distances ([`code`]): Huffman
-/// codes limited to 12 bits for `default`'s buckets blended with them shifted as `large`
-/// shifts them (its far edges two to three bits longer, its signature numbers one). Measured
-/// on `default`: 1.42 bytes per signature number and 1.80 per distance, against 1.83 and 2.04
-/// as varints.
-const SIG_LENS: [u8; 65] = lens(&[12, 12, 12, 11, 9, 6, 5, 4, 4, 3, 2, 2, 3, 4], 12, 12);
-const DIST_LENS: [u8; 65] =
-    lens(&[5, 6, 2, 4, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 8, 7, 5, 5, 5, 4, 4, 5, 4, 4, 5, 6], 12, 11);
-
-/// Code lengths: `head` for the first buckets, then `tail` up to bucket 54 and `last` for
-/// buckets 55-64 (what the length-limited Huffman code gave the numbers never seen; every
-/// bucket has a code, so any number can be written).
-const fn lens(head: &[u8], tail: u8, last: u8) -> [u8; 65] {
-    let mut l = [0u8; 65];
-    let mut b = 0;
-    while b < 65 {
-        l[b] = if b < head.len() {
-            head[b]
-        } else if b < 55 {
-            tail
-        } else {
-            last
-        };
-        b += 1;
-    }
-    l
 }
 
 impl Graph {
