@@ -27,7 +27,7 @@ use crate::parents::Levels;
 use crate::table::{Shard, Store};
 
 /// Bumped whenever the files change shape.
-pub(crate) const FORMAT: u32 = 2;
+pub(crate) const FORMAT: u32 = 3;
 
 /// `meta.json` of a checkpoint.
 #[derive(Serialize, Deserialize)]

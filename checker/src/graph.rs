@@ -15,7 +15,9 @@
 //!   number of its signature, the sequence of its edges' (fairness class, allowed bits) pairs
 //!   as palette codes, kept once per distinct sequence ([`index::Signatures`]; a model has few
 //!   classes and its actions few patterns), which gives the out-degree too; then per edge one
-//!   varint holding the target's zigzag distance to a reference target.
+//!   number holding the target's zigzag distance to a reference target. The numbers are
+//!   written in a bit code ([`code`]: bit length in a prefix code, then the bits below the
+//!   leading one), each state from a byte.
 //! * The reference of edge `j` is edge `j` of the previous state of the block, else the
 //!   previous edge of the same state (the state itself for the first edge). Why: consecutive
 //!   states are mostly siblings, and the same action from siblings leads to states numbered
@@ -41,8 +43,10 @@ use smallvec::SmallVec;
 
 use crate::table::{Slots, Zeroable};
 
+mod code;
 mod index;
 
+use code::{BitWriter, Code, Reader, StateReader, DIST_LENS, SIG_LENS};
 use index::{BlockIndex, Signatures};
 
 /// Fairness of one edge's action. Class ids are 1..=0x7fff; edges of the same class form
@@ -155,8 +159,8 @@ pub(crate) struct Encoded {
     /// Per state: its [`QUIESCENT`], [`SELF_LOOP`] and [`DEAD_END`] flags.
     flags: Vec<u32>,
     edges: u64,
-    /// Bytes of `bytes` that hold signature numbers.
-    sig_bytes: u64,
+    /// Bits of `bytes` that hold signature numbers.
+    sig_bits: u64,
 }
 
 /// Elements per chunk of a [`Chunked`] vector: a chunk is 1-4 MiB, so each one is its own
@@ -314,8 +318,11 @@ pub(crate) struct Graph {
     codes: HashMap<(u16, u8), u32>,
     /// The sequences of codes states' edges have.
     sigs: Signatures,
-    /// Bytes of the stream that hold signature numbers (the rest: degrees' distances).
-    sig_bytes: u64,
+    /// Bits of the stream that hold signature numbers (the rest: targets' distances).
+    sig_bits: u64,
+    /// The bit codes of signature numbers and of distances ([`code`]).
+    sig_code: Code,
+    dist_code: Code,
     /// Targets of the last state recorded (the references of the next one, if in its block).
     prev: Vec<u32>,
     with_allowed: bool,
@@ -344,59 +351,6 @@ pub(crate) struct Edge {
 
 /// The edges of one state, decoded.
 pub(crate) type Edges = smallvec::IntoIter<[Edge; 8]>;
-
-/// Reads varints from the stream, a chunk's slice at a time (a byte costs a bounds check, not
-/// a division and two lookups: the liveness passes decode every state they visit).
-struct Reader<'g> {
-    chunks: &'g [Slots<u8>],
-    /// The rest of the current chunk.
-    cur: &'g [u8],
-    k: usize,
-}
-
-impl<'g> Reader<'g> {
-    fn at(stream: &'g Chunked<u8>, pos: u64) -> Self {
-        let (k, i) = ((pos / CHUNK as u64) as usize, (pos % CHUNK as u64) as usize);
-        let cur = stream.chunks.get(k).map_or(&[][..], |c| &c[i..]);
-        Reader { chunks: &stream.chunks, cur, k }
-    }
-
-    /// The stream position of the next byte.
-    fn pos(&self) -> u64 {
-        match self.chunks.get(self.k) {
-            Some(c) => (self.k * CHUNK + c.len() - self.cur.len()) as u64,
-            None => (self.k * CHUNK) as u64,
-        }
-    }
-
-    #[inline]
-    fn next_byte(&mut self) -> u8 {
-        if self.cur.is_empty() {
-            self.k += 1;
-            self.cur = &self.chunks[self.k];
-        }
-        let b = self.cur[0];
-        self.cur = &self.cur[1..];
-        b
-    }
-
-    #[inline]
-    fn varint(&mut self) -> u64 {
-        let b = self.next_byte();
-        if b & 0x80 == 0 {
-            return u64::from(b);
-        }
-        let (mut z, mut shift) = (u64::from(b & 0x7f), 7);
-        loop {
-            let b = self.next_byte();
-            z |= u64::from(b & 0x7f) << shift;
-            shift += 7;
-            if b & 0x80 == 0 {
-                return z;
-            }
-        }
-    }
-}
 
 /// Decodes states' edges for [`Graph::decode`], keeping the blocks it decoded last.
 ///
@@ -448,14 +402,6 @@ impl Decoder {
 /// Blocks a DFS pass's decoder keeps (about 100 bytes each).
 const DFS_BLOCKS: usize = 256;
 
-fn push_varint(out: &mut Vec<u8>, mut z: u64) {
-    while z >= 0x80 {
-        out.push(z as u8 | 0x80);
-        z >>= 7;
-    }
-    out.push(z as u8);
-}
-
 fn zigzag(d: i64) -> u64 {
     ((d << 1) ^ (d >> 63)) as u64
 }
@@ -490,13 +436,6 @@ fn reference(prev: &[u32], cur: &[u32], from: u32, j: usize) -> u32 {
     }
 }
 
-/// Reads the target of edge `j` of state `from`.
-#[inline]
-fn decode_target(r: &mut Reader<'_>, prev: &[u32], cur: &[u32], from: u32, j: usize) -> u32 {
-    let z = r.varint();
-    (i64::from(reference(prev, cur, from, j)) + unzigzag(z)) as u32
-}
-
 impl Graph {
     pub(crate) fn new(with_allowed: bool) -> Self {
         Graph {
@@ -506,7 +445,9 @@ impl Graph {
             palette: Vec::new(),
             codes: HashMap::new(),
             sigs: Signatures::new(),
-            sig_bytes: 0,
+            sig_bits: 0,
+            sig_code: Code::new(&SIG_LENS),
+            dist_code: Code::new(&DIST_LENS),
             prev: Vec::new(),
             with_allowed,
             peak_bytes: 0,
@@ -567,7 +508,7 @@ impl Graph {
         out.bytes.clear();
         out.blocks.clear();
         out.flags.clear();
-        out.sig_bytes = 0;
+        out.sig_bits = 0;
         let mut prev = prev.to_vec();
         let mut cur = std::mem::take(&mut out.last);
         let mut sig: SmallVec<[u32; 16]> = SmallVec::new();
@@ -593,16 +534,20 @@ impl Graph {
                 out.last = cur;
                 return false;
             };
+            let mut w = BitWriter::default();
             let at = out.bytes.len();
-            push_varint(&mut out.bytes, u64::from(id));
-            out.sig_bytes += (out.bytes.len() - at) as u64;
+            w.put(&mut out.bytes, &self.sig_code, u64::from(id));
+            out.sig_bits += w.written(at, &out.bytes);
             cur.clear();
             for k in e..e + c as usize {
                 let to = resolve(rec.target[k].load(Relaxed));
                 let base = reference(&prev, &cur, from, cur.len());
-                push_varint(&mut out.bytes, zigzag(i64::from(to) - i64::from(base)));
+                w.put(&mut out.bytes, &self.dist_code, zigzag(i64::from(to) - i64::from(base)));
                 cur.push(to);
             }
+            // A state starts at a byte: a block's states are read one after the other, and a
+            // sub-chunk's bytes are appended as they are (about half a byte a state).
+            w.flush(&mut out.bytes);
             out.flags.push(state_flags(from, &cur, rec.class[e..e + c as usize].iter().all(|&k| k == 0)));
             e += c as usize;
             std::mem::swap(&mut prev, &mut cur);
@@ -619,7 +564,7 @@ impl Graph {
             self.block.push(at + u64::from(b));
         }
         self.edges += rec.count.iter().map(|&c| u64::from(c)).sum::<u64>();
-        self.sig_bytes += enc.sig_bytes;
+        self.sig_bits += enc.sig_bits;
         self.bits.extend(rec.bits.iter().zip(&enc.flags).map(|(&b, &f)| u32::from(b) | f));
         self.stream.extend(&enc.bytes);
         self.prev.clone_from(&enc.last);
@@ -659,17 +604,20 @@ impl Graph {
             c.codes.clear();
         }
         if j >= c.done {
-            let mut r = Reader::at(&self.stream, c.pos);
+            let mut pos = c.pos;
             for k in c.done..=j {
                 let u = (b * BLOCK + k) as u32;
-                let sig = self.sigs.get(r.varint() as u32);
+                // The bit reader reads ahead: each state starts a reader where its bits start.
+                let mut rd = Reader::at(&self.stream, pos);
+                let mut r = StateReader::new(&mut rd);
+                let sig = self.sigs.get(r.get(&self.sig_code) as u32);
                 // The state before's targets (the references), then this state's so far.
                 let (prev, start) = match k {
                     0 => (0..0, c.to.len()),
                     _ => (c.ends[k - 1] as usize..c.ends[k] as usize, c.ends[k] as usize),
                 };
                 for e in 0..sig.len() {
-                    let z = r.varint();
+                    let z = r.get(&self.dist_code);
                     let base = match () {
                         _ if e < prev.len() => c.to[prev.start + e],
                         _ if e == 0 => u,
@@ -679,9 +627,10 @@ impl Graph {
                 }
                 c.codes.extend_from_slice(sig);
                 c.ends[k + 1] = c.to.len() as u32;
+                pos += r.bytes();
             }
             c.done = j + 1;
-            c.pos = r.pos();
+            c.pos = pos;
         }
         let (s, e) = (c.ends[j] as usize, c.ends[j + 1] as usize);
         (&c.to[s..e], &c.codes[s..e])
@@ -720,18 +669,21 @@ impl Graph {
 
     /// [`scan`](Graph::scan) over the first `n` states.
     fn scan_n(&self, n: usize, mut f: impl FnMut(u32, &[u32], &[u32])) {
-        let mut r = Reader::at(&self.stream, 0);
+        let mut pos = 0;
         let (mut prev, mut cur) = (Vec::new(), Vec::new());
         for v in 0..n as u32 {
             if (v as usize).is_multiple_of(BLOCK) {
                 prev.clear();
             }
-            let sig = self.sigs.get(r.varint() as u32);
+            let mut rd = Reader::at(&self.stream, pos);
+            let mut r = StateReader::new(&mut rd);
+            let sig = self.sigs.get(r.get(&self.sig_code) as u32);
             cur.clear();
             for j in 0..sig.len() {
-                let to = decode_target(&mut r, &prev, &cur, v, j);
-                cur.push(to);
+                let z = r.get(&self.dist_code);
+                cur.push((i64::from(reference(&prev, &cur, v, j)) + unzigzag(z)) as u32);
             }
+            pos += r.bytes();
             f(v, &cur, sig);
             std::mem::swap(&mut prev, &mut cur);
         }
@@ -747,7 +699,7 @@ impl Graph {
         let mb = |b: usize| b as f64 / 1e6;
         format!(
             "graph: {} states, {} edges, {} signatures, {} palette codes; bytes per state: {:.2} \
-             (stream {:.2}: signature numbers {:.2}, targets {:.3} per edge; block index {:.2}; \
+             (stream {:.2}: signature numbers {:.2}, targets and padding {:.3} per edge; block index {:.2}; \
              bits {:.2}; signatures {:.1} MB)",
             self.len(),
             self.edges,
@@ -755,8 +707,8 @@ impl Graph {
             self.palette.len(),
             self.bytes() as f64 / n,
             self.stream.len as f64 / n,
-            self.sig_bytes as f64 / n,
-            (self.stream.len as u64 - self.sig_bytes) as f64 / self.edges.max(1) as f64,
+            self.sig_bits as f64 / 8.0 / n,
+            (self.stream.len as f64 - self.sig_bits as f64 / 8.0) / self.edges.max(1) as f64,
             self.block.bytes() as f64 / n,
             self.bits.bytes() as f64 / n,
             mb(self.sigs.bytes()),
@@ -808,7 +760,7 @@ impl Graph {
         self.sigs.write_to(w)?;
         write_vec(w, &self.prev)?;
         w.write_all(&self.edges.to_le_bytes())?;
-        w.write_all(&self.sig_bytes.to_le_bytes())
+        w.write_all(&self.sig_bits.to_le_bytes())
     }
 
     pub(crate) fn read_from(r: &mut impl std::io::Read) -> std::io::Result<Self> {
@@ -824,7 +776,7 @@ impl Graph {
         let sigs = Signatures::read_from(r)?;
         let prev = read_vec(r)?;
         let edges = read_u64(r)?;
-        let sig_bytes = read_u64(r)?;
+        let sig_bits = read_u64(r)?;
         let palette: Vec<(u16, u8)> = classes.into_iter().zip(allowed).collect();
         let codes = palette.iter().enumerate().map(|(i, &p)| (p, i as u32)).collect();
         let with_allowed = flag[0] != 0;
@@ -835,7 +787,9 @@ impl Graph {
             palette,
             codes,
             sigs,
-            sig_bytes,
+            sig_bits,
+            sig_code: Code::new(&SIG_LENS),
+            dist_code: Code::new(&DIST_LENS),
             prev,
             with_allowed,
             peak_bytes,
