@@ -839,18 +839,26 @@ fn record_batch<S: Sync, A: Sync>(
     let (ok, _) = prof.opaque(Phase::Record, || rayon::join(encode, || rayon::join(fix_all, also)));
     let ts = prof.now();
     if ok.contains(&false) {
-        // A new fairness class: the palette learns the batch's pairs in order, as a serial
+        // A new fairness class or signature: the graph learns them in order, as a serial
         // encoding would have met them, and the sub-chunks that missed one are encoded again.
-        for sub in subs {
-            g.learn(&sub.rec);
-        }
-        for (k, &done) in ok.iter().enumerate() {
+        // Only those sub-chunks are learned: one that encoded uses nothing new, so the new
+        // ones are first met in the missed sub-chunks, in the same order (learning every
+        // sub-chunk of the batch was most of the search's serial time: perf, issue 16.4).
+        for (sub, &done) in subs.iter().zip(&ok) {
             if !done {
-                let (first, prev) = &starts[k];
-                assert!(g.encode(&subs[k].rec, *first, prev, resolve, &mut encs[k]), "the palette learned the batch");
+                g.learn(&sub.rec);
             }
         }
+        prof.serial(Phase::Record, ts);
+        let graph: &Graph = g;
+        let again = encs.par_iter_mut().zip(subs).zip(&starts).zip(&ok).filter(|(_, &done)| !done);
+        prof.opaque(Phase::Record, || {
+            again.for_each(|(((enc, sub), (first, prev)), _)| {
+                assert!(graph.encode(&sub.rec, *first, prev, resolve, enc), "the graph learned the batch");
+            })
+        });
     }
+    let ts = prof.now();
     for (sub, enc) in subs.iter().zip(encs.iter()) {
         g.append(&sub.rec, enc);
     }
