@@ -608,28 +608,12 @@ impl Graph {
         if j >= c.done {
             let mut pos = c.pos;
             for k in c.done..=j {
-                let u = (b * BLOCK + k) as u32;
-                // The bit reader reads ahead: each state starts a reader where its bits start.
-                let mut rd = Reader::at(&self.stream, pos);
-                let mut r = StateReader::new(&mut rd);
-                let sig = self.sigs.get(r.get(&self.sig_code) as u32);
-                // The state before's targets (the references), then this state's so far.
-                let (prev, start) = match k {
-                    0 => (0..0, c.to.len()),
-                    _ => (c.ends[k - 1] as usize..c.ends[k] as usize, c.ends[k] as usize),
-                };
-                for e in 0..sig.len() {
-                    let z = r.get(&self.dist_code);
-                    let base = match () {
-                        _ if e < prev.len() => c.to[prev.start + e],
-                        _ if e == 0 => u,
-                        _ => c.to[start + e - 1],
-                    };
-                    c.to.push((i64::from(base) + unzigzag(z)) as u32);
-                }
+                // The state before's targets (the references), empty for a block's first.
+                let prev = if k == 0 { 0..0 } else { c.ends[k - 1] as usize..c.ends[k] as usize };
+                let (sig, bytes) = self.read_state(pos, (b * BLOCK + k) as u32, &mut c.to, prev);
                 c.codes.extend_from_slice(sig);
                 c.ends[k + 1] = c.to.len() as u32;
-                pos += r.bytes();
+                pos += bytes;
             }
             c.done = j + 1;
             c.pos = pos;
@@ -672,23 +656,37 @@ impl Graph {
     /// [`scan`](Graph::scan) over the first `n` states.
     fn scan_n(&self, n: usize, mut f: impl FnMut(u32, &[u32], &[u32])) {
         let mut pos = 0;
-        let (mut prev, mut cur) = (Vec::new(), Vec::new());
+        // The state before's targets, then this state's.
+        let mut to = Vec::new();
         for v in 0..n as u32 {
             if (v as usize).is_multiple_of(BLOCK) {
-                prev.clear();
+                to.clear();
             }
-            let mut rd = Reader::at(&self.stream, pos);
-            let mut r = StateReader::new(&mut rd);
-            let sig = self.sigs.get(r.get(&self.sig_code) as u32);
-            cur.clear();
-            for j in 0..sig.len() {
-                let z = r.get(&self.dist_code);
-                cur.push((i64::from(reference(&prev, &cur, v, j)) + unzigzag(z)) as u32);
-            }
-            pos += r.bytes();
-            f(v, &cur, sig);
-            std::mem::swap(&mut prev, &mut cur);
+            let p = to.len();
+            let (sig, bytes) = self.read_state(pos, v, &mut to, 0..p);
+            pos += bytes;
+            f(v, &to[p..], sig);
+            to.drain(..p);
         }
+    }
+
+    /// Reads state `from`, whose bits start at stream byte `pos`, and appends its edges'
+    /// targets to `to`, where `to[prev]` are the targets of the state before it in its block
+    /// (the references, module doc). Its signature (the edges' palette codes) and the bytes it
+    /// took. The one decoder of a state, for [`Graph::decode`] and [`Graph::scan_n`].
+    #[inline]
+    fn read_state(&self, pos: u64, from: u32, to: &mut Vec<u32>, prev: std::ops::Range<usize>) -> (&[u32], u64) {
+        // The bit reader reads ahead: each state starts a reader where its bits start.
+        let mut rd = Reader::at(&self.stream, pos);
+        let mut r = StateReader::new(&mut rd);
+        let sig = self.sigs.get(r.get(&self.sig_code) as u32);
+        let start = to.len();
+        for e in 0..sig.len() {
+            let z = r.get(&self.dist_code);
+            let base = reference(&to[prev.clone()], &to[start..], from, e);
+            to.push((i64::from(base) + unzigzag(z)) as u32);
+        }
+        (sig, r.bytes())
     }
 
     pub(crate) fn bytes(&self) -> usize {
